@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine with Node >= 20.
+# Installs the Debian packages marsd's demo and tests need, the npm
+# dependencies, and builds the TypeScript. Safe to run any number of times:
+# every step first checks whether it is already done.
+#
+#   scripts/setup.sh            # demo + test prerequisites
+#   scripts/setup.sh --vm       # also what the ublk VM tests need
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+want_vm=0
+for arg in "$@"; do
+  case "$arg" in
+    --vm) want_vm=1 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- Node -------------------------------------------------------------------
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# --- Debian packages ----------------------------------------------------------
+# Command-line clients the tests drive (we did not write them), and the tools
+# for real filesystems on our export.
+packages=(nbdkit libnbd-bin qemu-utils fio e2fsprogs fuse3 util-linux iproute2 procps curl)
+if [ "$want_vm" = 1 ]; then
+  packages+=(qemu-system-x86 busybox-static cpio kmod xz-utils liburing-dev)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# promtool lints our /metrics output. The Debian 'prometheus' package would
+# also install and start a server, so only its binary is unpacked locally.
+tools="$ROOT/.cache/tools"
+if [ ! -x "$tools/bin/promtool" ]; then
+  log "unpacking promtool from Debian's prometheus package"
+  mkdir -p "$tools/deb"
+  (cd "$tools/deb" && rm -f prometheus_*.deb && apt-get download prometheus >/dev/null 2>&1)
+  rm -rf "$tools/root" && dpkg -x "$tools"/deb/prometheus_*.deb "$tools/root"
+  mkdir -p "$tools/bin"
+  ln -sf "$tools/root/usr/bin/promtool" "$tools/bin/promtool"
+fi
+
+# --- npm dependencies and build ----------------------------------------------
+stamp=node_modules/.setup-stamp
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > "$stamp"
+fi
+log "building"
+npm run --silent build

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite, with its own set-up (idempotent). CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/.cache/tools/bin:$PATH"
+npm test

@@ -1,0 +1,52 @@
+/**
+ * A minimal JSON-RPC client for the admin API (used by marsadm and the
+ * tests). Errors from the daemon become RpcCallError with code and data.
+ */
+import { readFile } from "node:fs/promises";
+
+export class RpcCallError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = "RpcCallError";
+  }
+}
+
+export class RpcClient {
+  private nextId = 1;
+
+  constructor(
+    readonly url: string,
+    private readonly token: string,
+  ) {}
+
+  static async fromTokenFile(url: string, tokenFile: string): Promise<RpcClient> {
+    return new RpcClient(url, (await readFile(tokenFile, "utf8")).trim());
+  }
+
+  async call<T = unknown>(
+    method: string,
+    params: Record<string, unknown> = {},
+    timeoutMs = 120_000,
+  ): Promise<T> {
+    const id = this.nextId++;
+    const res = await fetch(new URL("/rpc", this.url), {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let body: { result?: T; error?: { code: number; message: string; data?: unknown } };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new RpcCallError(-32700, `HTTP ${res.status}: ${text.slice(0, 200)}`);
+    }
+    if (body.error) throw new RpcCallError(body.error.code, body.error.message, body.error.data);
+    return body.result as T;
+  }
+}

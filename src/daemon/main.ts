@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * marsd: the per-node daemon. Configuration comes from --config (JSON) and
+ * flags; see docs/operations.md. SIGTERM/SIGINT stop it gracefully (exit
+ * 0); a fatal log or disk failure exits with 70 so systemd restarts it and
+ * recovery runs.
+ */
+import { Command } from "commander";
+import { ConfigError, loadConfig, type ConfigOverrides } from "./config.js";
+import { Daemon } from "./daemon.js";
+import { createLogger, type LogLevel } from "./logger.js";
+import { BUILD } from "./build-info.js";
+
+interface Flags {
+  config?: string;
+  dataDir?: string;
+  runDir?: string;
+  host?: string;
+  adminListen?: string;
+  tokenFile?: string;
+  nbdSocket?: string;
+  nbdListen?: string;
+  logLevel?: LogLevel;
+}
+
+async function main(): Promise<void> {
+  const program = new Command("marsd")
+    .description("Asynchronous long-distance block device replication daemon")
+    .version(`${BUILD.version} (${BUILD.commit})`)
+    .option("-c, --config <file>", "JSON configuration file")
+    .option("--data-dir <dir>", "node data directory (logs, state)")
+    .option("--run-dir <dir>", "runtime directory (sockets)")
+    .option("--host <name>", "this node's permanent name")
+    .option("--admin-listen <host:port>", "admin listener (JSON-RPC, metrics)")
+    .option("--token-file <file>", "admin bearer token file (created if missing)")
+    .option("--nbd-socket <path>", "NBD Unix socket")
+    .option("--nbd-listen <host:port>", "also serve NBD on TCP")
+    .option("--log-level <level>", "trace|debug|info|warn|error|fatal")
+    .parse();
+  const flags = program.opts<Flags>();
+  const overrides: ConfigOverrides = {
+    dataDir: flags.dataDir,
+    runDir: flags.runDir,
+    host: flags.host,
+    adminListen: flags.adminListen,
+    tokenFile: flags.tokenFile,
+    logLevel: flags.logLevel,
+    nbd: { socket: flags.nbdSocket, tcpListen: flags.nbdListen },
+  };
+  let config;
+  try {
+    config = await loadConfig(flags.config, overrides);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`marsd: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel, config.host);
+  const daemon = new Daemon(config, logger);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting without a clean stop");
+      process.exit(1);
+    }
+    logger.info({ signal }, "signal received");
+    daemon.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.fatal({ err }, "clean stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.fatal({ err }, "start-up failed");
+    await daemon.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+void main();

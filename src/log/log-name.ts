@@ -1,0 +1,29 @@
+/**
+ * Log file names, as in MARS: `log-<9-digit number>-<writing host>`. The
+ * number orders the files of a resource; the host is the primary that wrote
+ * the file (two hosts writing the same number is how a split brain shows).
+ */
+
+export const HOST_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+
+export interface LogName {
+  fileNumber: number;
+  host: string;
+}
+
+const LOG_NAME = /^log-(\d{9})-([a-z][a-z0-9-]{0,62})$/;
+export const MAX_LOG_FILE_NUMBER = 999_999_999;
+
+export function formatLogName(name: LogName): string {
+  return `log-${String(name.fileNumber).padStart(9, "0")}-${name.host}`;
+}
+
+export function parseLogName(fileName: string): LogName | undefined {
+  const m = LOG_NAME.exec(fileName);
+  if (!m) return undefined;
+  return { fileNumber: Number(m[1]), host: m[2] as string };
+}
+
+export function compareLogNames(a: LogName, b: LogName): number {
+  return a.fileNumber - b.fileNumber || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0);
+}

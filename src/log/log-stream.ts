@@ -1,0 +1,193 @@
+/**
+ * The sequence of log files one primary writes for a resource: the current
+ * file's writer plus rotation to the next file (by size, or on request).
+ *
+ * Rotation finishes the current file (everything appended to it is durable)
+ * before the next file takes appends, so log order = file order = the order
+ * in which appends resolve. Appends arriving meanwhile wait for the switch.
+ */
+import path from "node:path";
+import type { LamportClock } from "../cluster/clock.js";
+import type { Storage } from "../storage/types.js";
+import type { LogFileHeader } from "./file-header.js";
+import { formatLogName, type LogName } from "./log-name.js";
+import {
+  DEFAULT_WRITER_LIMITS,
+  LogWriter,
+  type AppendEntry,
+  type AppendResult,
+  type LogWriterLimits,
+  type LogWriterObserver,
+} from "./writer.js";
+
+export interface LogPosition {
+  fileNumber: number;
+  host: string;
+  /** Offset inside that log file. */
+  offsetBytes: number;
+  /** Sequence number of the next record in that file. */
+  nextSeq: number;
+  /** The same point as a position in the resource's whole log stream. */
+  streamBytes: number;
+}
+
+export interface StreamAppendResult extends AppendResult {
+  position: LogPosition;
+}
+
+export interface FinishedLogFile {
+  name: LogName;
+  lengthBytes: number;
+  streamStartBytes: number;
+}
+
+export interface LogStreamOptions {
+  dir: string;
+  resource: string;
+  host: string;
+  storage: Storage;
+  clock: LamportClock;
+  limits?: LogWriterLimits;
+  /** Rotate to a new file once the current one reaches this size. */
+  rotateBytes: number;
+  observer?: LogWriterObserver;
+  /** Called after every finished file (the hook for version entries). */
+  onFileFinished?: (file: FinishedLogFile) => void;
+  /** Called when the current writer failed for good. */
+  onFailed?: (err: Error) => void;
+}
+
+export class LogStream {
+  private writer: LogWriter;
+  private rotating: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: LogStreamOptions,
+    writer: LogWriter,
+  ) {
+    this.writer = writer;
+    this.watch(writer);
+  }
+
+  /** Starts a new log file with the given number and stream start. */
+  static async start(
+    options: LogStreamOptions,
+    fileNumber: number,
+    streamStartBytes: number,
+  ): Promise<LogStream> {
+    const writer = await LogStream.createWriter(options, fileNumber, streamStartBytes);
+    return new LogStream(options, writer);
+  }
+
+  private static createWriter(options: LogStreamOptions, fileNumber: number, streamStartBytes: number) {
+    const header: LogFileHeader = {
+      format: 1,
+      resource: options.resource,
+      host: options.host,
+      fileNumber,
+      streamStartBytes,
+      createdStampUs: options.clock.now(),
+    };
+    const file = path.join(options.dir, formatLogName({ fileNumber, host: options.host }));
+    return LogWriter.create(
+      options.storage,
+      file,
+      header,
+      options.clock,
+      options.limits ?? DEFAULT_WRITER_LIMITS,
+      options.observer,
+    );
+  }
+
+  get current(): LogName {
+    return { fileNumber: this.writer.header.fileNumber, host: this.writer.header.host };
+  }
+
+  get currentWriter(): LogWriter {
+    return this.writer;
+  }
+
+  /** Durable end of the current file, as a log position. */
+  durablePosition(): LogPosition {
+    const w = this.writer;
+    return {
+      fileNumber: w.header.fileNumber,
+      host: w.header.host,
+      offsetBytes: w.durableOffsetBytes,
+      nextSeq: w.recordCount + 1,
+      streamBytes: w.durableStreamBytes,
+    };
+  }
+
+  async append(entries: readonly AppendEntry[]): Promise<StreamAppendResult> {
+    while (this.rotating) await this.rotating;
+    const writer = this.writer;
+    const result = await writer.append(entries);
+    if (writer === this.writer && writer.projectedEndBytes >= this.options.rotateBytes && !this.rotating) {
+      this.rotate().catch((err: unknown) => this.options.onFailed?.(err as Error));
+    }
+    return {
+      ...result,
+      position: {
+        fileNumber: writer.header.fileNumber,
+        host: writer.header.host,
+        offsetBytes: result.endOffsetBytes,
+        nextSeq: result.lastSeq + 1,
+        streamBytes: writer.header.streamStartBytes + result.endOffsetBytes,
+      },
+    };
+  }
+
+  /** Resolves when everything appended before this call is durable. */
+  async barrier(): Promise<void> {
+    while (this.rotating) await this.rotating;
+    await this.writer.barrier();
+  }
+
+  /**
+   * Finishes the current file and starts the next one. Returns the finished
+   * file, or undefined if the current file holds no records (nothing to do).
+   */
+  async rotate(): Promise<FinishedLogFile | undefined> {
+    while (this.rotating) await this.rotating;
+    if (this.writer.recordCount === 0) return undefined;
+    let release!: () => void;
+    this.rotating = new Promise<void>((resolve) => (release = resolve));
+    try {
+      const old = this.writer;
+      const { lengthBytes } = await old.finish();
+      const finished: FinishedLogFile = {
+        name: { fileNumber: old.header.fileNumber, host: old.header.host },
+        lengthBytes,
+        streamStartBytes: old.header.streamStartBytes,
+      };
+      this.writer = await LogStream.createWriter(
+        this.options,
+        old.header.fileNumber + 1,
+        old.header.streamStartBytes + lengthBytes,
+      );
+      this.watch(this.writer);
+      this.options.onFileFinished?.(finished);
+      return finished;
+    } finally {
+      this.rotating = undefined;
+      release();
+    }
+  }
+
+  /** Finishes the current file (durable) and stops. */
+  async close(): Promise<FinishedLogFile> {
+    while (this.rotating) await this.rotating;
+    const w = this.writer;
+    const { lengthBytes } = await w.finish();
+    return {
+      name: { fileNumber: w.header.fileNumber, host: w.header.host },
+      lengthBytes,
+      streamStartBytes: w.header.streamStartBytes,
+    };
+  }
+
+  private watch(writer: LogWriter): void {
+    writer.on("failed", (err) => this.options.onFailed?.(err));
+  }
+}

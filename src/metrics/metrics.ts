@@ -1,0 +1,222 @@
+/**
+ * All Prometheus metrics of one daemon, in one registry (no globals, so
+ * several daemons can live in one test process). Names follow the
+ * Prometheus conventions and pass `promtool check metrics`: base units,
+ * `_total` on counters only, `_info` for metadata.
+ *
+ * Every bound the daemon enforces is exported next to its usage
+ * (`..._limit_...` gauges), so saturation is visible on a dashboard.
+ */
+import client from "prom-client";
+import type { LogWriterObserver } from "../log/writer.js";
+import { BUILD } from "../daemon/build-info.js";
+
+const LATENCY_BUCKETS_SECONDS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+const BATCH_RECORD_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+const BATCH_BYTES_BUCKETS = [4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+
+/** prom-client's default metrics include gauges named `*_total`, which promtool rejects. */
+const MISNAMED_DEFAULT_METRICS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly logAppendedBytes = this.counter(
+    "marsd_log_appended_bytes_total",
+    "Bytes appended durably to the transaction log, headers included.",
+    ["resource"],
+  );
+  readonly logAppendedRecords = this.counter(
+    "marsd_log_appended_records_total",
+    "Records appended durably to the transaction log.",
+    ["resource"],
+  );
+  readonly logFsyncDuration = new client.Histogram({
+    name: "marsd_log_fsync_duration_seconds",
+    help: "Time of one group-commit batch: writev plus fdatasync of the log file.",
+    labelNames: ["resource"],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  readonly logBatchRecords = new client.Histogram({
+    name: "marsd_log_batch_records",
+    help: "Records per group-commit batch.",
+    labelNames: ["resource"],
+    buckets: BATCH_RECORD_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly logBatchBytes = new client.Histogram({
+    name: "marsd_log_batch_bytes",
+    help: "Bytes per group-commit batch.",
+    labelNames: ["resource"],
+    buckets: BATCH_BYTES_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly logPendingBytes = this.gauge(
+    "marsd_log_pending_bytes",
+    "Bytes queued for the log and not yet durable.",
+    ["resource"],
+  );
+  readonly logPendingLimitBytes = this.gauge(
+    "marsd_log_pending_limit_bytes",
+    "Bound on queued log bytes; appends wait beyond it.",
+    ["resource"],
+  );
+  readonly logDurablePosition = this.gauge(
+    "marsd_log_durable_position_bytes",
+    "Stream position up to which the log is durable.",
+    ["resource"],
+  );
+  readonly logFiles = this.gauge("marsd_log_files", "Log files present for the resource on this node.", [
+    "resource",
+  ]);
+  readonly logRotations = this.counter("marsd_log_rotations_total", "Log files finished and rotated.", [
+    "resource",
+  ]);
+
+  readonly resourceAppliedPosition = this.gauge(
+    "marsd_resource_applied_position_bytes",
+    "Stream position up to which the log is applied to the backing disk.",
+    ["resource"],
+  );
+  readonly resourceCheckpointPosition = this.gauge(
+    "marsd_resource_checkpoint_position_bytes",
+    "Stream position of the last persisted checkpoint (applied and synced).",
+    ["resource"],
+  );
+  readonly resourceSizeBytes = this.gauge("marsd_resource_size_bytes", "Size of the resource's volume.", [
+    "resource",
+  ]);
+  readonly resourceFailed = this.gauge(
+    "marsd_resource_failed",
+    "1 when the resource stopped because of an IO or log failure.",
+    ["resource"],
+  );
+  readonly resourceRecoveredBytes = this.counter(
+    "marsd_resource_recovery_replayed_bytes_total",
+    "Log bytes replayed onto the backing disk during crash recovery.",
+    ["resource"],
+  );
+
+  readonly nbdRequests = this.counter("marsd_nbd_requests_total", "NBD requests completed, by command.", [
+    "resource",
+    "command",
+  ]);
+  readonly nbdRequestBytes = this.counter(
+    "marsd_nbd_request_bytes_total",
+    "Bytes read or written by NBD requests, by command.",
+    ["resource", "command"],
+  );
+  readonly nbdRequestErrors = this.counter(
+    "marsd_nbd_request_errors_total",
+    "NBD requests answered with an error, by command and errno name.",
+    ["resource", "command", "error"],
+  );
+  readonly nbdRequestDuration = new client.Histogram({
+    name: "marsd_nbd_request_duration_seconds",
+    help: "NBD request latency from receipt to reply, by command.",
+    labelNames: ["command"],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  readonly nbdConnections = this.gauge(
+    "marsd_nbd_connections",
+    "Open NBD connections in the transmission phase.",
+    ["resource"],
+  );
+  readonly nbdInflightRequests = this.gauge(
+    "marsd_nbd_inflight_requests",
+    "NBD requests received and not yet answered.",
+    [],
+  );
+  readonly nbdInflightLimitRequests = this.gauge(
+    "marsd_nbd_inflight_limit_requests",
+    "Bound on in-flight requests per NBD connection; reading pauses beyond it.",
+    [],
+  );
+
+  readonly rpcRequests = this.counter(
+    "marsd_rpc_requests_total",
+    "JSON-RPC calls, by method and result code (0 = success).",
+    ["method", "code"],
+  );
+  readonly rpcDuration = new client.Histogram({
+    name: "marsd_rpc_request_duration_seconds",
+    help: "JSON-RPC call latency, by method.",
+    labelNames: ["method"],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+
+  readonly buildInfo = this.gauge("marsd_build_info", "Build of the running daemon (value 1).", [
+    "version",
+    "commit",
+    "node_version",
+  ]);
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) {
+      client.collectDefaultMetrics({ register: this.registry, prefix: "" });
+      for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
+    this.buildInfo.labels(BUILD.version, BUILD.commit, process.version).set(1);
+  }
+
+  /** Hooks a resource's log writer into the metrics. */
+  logObserver(resource: string, limitBytes: number): LogWriterObserver {
+    this.logPendingLimitBytes.labels(resource).set(limitBytes);
+    const appendedBytes = this.logAppendedBytes.labels(resource);
+    const appendedRecords = this.logAppendedRecords.labels(resource);
+    const fsync = this.logFsyncDuration.labels(resource);
+    const batchRecords = this.logBatchRecords.labels(resource);
+    const batchBytes = this.logBatchBytes.labels(resource);
+    const pending = this.logPendingBytes.labels(resource);
+    return {
+      batchDurable(records, bytes, fsyncSeconds) {
+        appendedBytes.inc(bytes);
+        appendedRecords.inc(records);
+        fsync.observe(fsyncSeconds);
+        batchRecords.observe(records);
+        batchBytes.observe(bytes);
+      },
+      pendingBytes(bytes) {
+        pending.set(bytes);
+      },
+    };
+  }
+
+  /** Drops every series of a deleted resource so it disappears from /metrics. */
+  async forgetResource(resource: string): Promise<void> {
+    const ours = Object.values(this).filter(
+      (m): m is client.Counter | client.Gauge | client.Histogram =>
+        m instanceof client.Counter || m instanceof client.Gauge || m instanceof client.Histogram,
+    );
+    for (const metric of ours) {
+      const { values } = await metric.get();
+      const seen = new Set<string>();
+      for (const { labels } of values) {
+        if (labels.resource !== resource) continue;
+        // Histogram buckets carry an extra `le`; a series is identified without it.
+        const { le: _le, ...series } = labels;
+        const key = JSON.stringify(series);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        metric.remove(series as Record<string, string>);
+      }
+    }
+  }
+
+  private counter(name: string, help: string, labelNames: string[]) {
+    return new client.Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge(name: string, help: string, labelNames: string[]) {
+    return new client.Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+}

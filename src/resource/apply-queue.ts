@@ -1,0 +1,103 @@
+/**
+ * Applies logged writes to the backing disk in log order.
+ *
+ * Writes that do not overlap go to the disk concurrently; a write that
+ * overlaps an earlier one still in flight waits for it (as MARS's
+ * `_has_conflict`), so the disk always ends up as if the log had been
+ * applied one record after the other. Callers must call apply() in log
+ * order. The queue also tracks the contiguous applied position: the log
+ * point before which every record is on the disk (not necessarily synced).
+ */
+import type { LogPosition } from "../log/log-stream.js";
+import type { RandomAccessFile } from "../storage/types.js";
+
+export interface ApplyOp {
+  offsetBytes: number;
+  lengthBytes: number;
+  /** Undefined means zeroes. */
+  data?: Uint8Array;
+}
+
+interface InFlight {
+  start: number;
+  end: number;
+  done: Promise<void>;
+  finished: boolean;
+  position: LogPosition | undefined;
+}
+
+const ZERO_CHUNK = new Uint8Array(1024 * 1024);
+
+export class ApplyQueue {
+  private readonly inFlight: InFlight[] = [];
+  /** In-flight entries in issue order, to compute the contiguous applied position. */
+  private readonly order: InFlight[] = [];
+  private applied: LogPosition | undefined;
+  private failed = false;
+
+  constructor(
+    private readonly backing: RandomAccessFile,
+    initialPosition?: LogPosition,
+  ) {
+    this.applied = initialPosition;
+  }
+
+  /** Every record before this point is on the backing disk. */
+  get appliedPosition(): LogPosition | undefined {
+    return this.applied;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.length;
+  }
+
+  /**
+   * Applies one operation; `position` is the log point just behind its
+   * record(s), recorded once it and everything before it is applied.
+   */
+  apply(op: ApplyOp, position?: LogPosition): Promise<void> {
+    const start = op.offsetBytes;
+    const end = op.offsetBytes + op.lengthBytes;
+    const conflicts: Promise<void>[] = [];
+    for (const other of this.inFlight) {
+      if (other.start < end && start < other.end) conflicts.push(other.done);
+    }
+    const entry: InFlight = { start, end, done: Promise.resolve(), finished: false, position };
+    const run = (): Promise<void> => this.write(op);
+    entry.done = (conflicts.length === 0 ? run() : Promise.all(conflicts).then(run)).then(
+      () => this.finish(entry, true),
+      (err: unknown) => {
+        this.finish(entry, false);
+        throw err;
+      },
+    );
+    this.inFlight.push(entry);
+    this.order.push(entry);
+    return entry.done;
+  }
+
+  /** Resolves when everything applied so far is on the disk. */
+  async idle(): Promise<void> {
+    await Promise.allSettled(this.inFlight.map((e) => e.done));
+  }
+
+  private write(op: ApplyOp): Promise<void> {
+    if (op.data) return this.backing.writev([op.data], op.offsetBytes);
+    const buffers: Uint8Array[] = [];
+    for (let left = op.lengthBytes; left > 0; left -= ZERO_CHUNK.length) {
+      buffers.push(left >= ZERO_CHUNK.length ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, left));
+    }
+    return this.backing.writev(buffers, op.offsetBytes);
+  }
+
+  private finish(entry: InFlight, ok: boolean): void {
+    // A failed write must never count as applied: the position stops here for good.
+    if (!ok) this.failed = true;
+    entry.finished = true;
+    this.inFlight.splice(this.inFlight.indexOf(entry), 1);
+    while (!this.failed && this.order.length > 0 && (this.order[0] as InFlight).finished) {
+      const head = this.order.shift() as InFlight;
+      if (head.position) this.applied = head.position;
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * JSON-RPC 2.0 processing, with the edges done right where the json-rpc-2.0
+ * package alone deviates from the spec (see docs/api.md):
+ *
+ * - a batch always gets an array back, even a batch of one;
+ * - every invalid member of a batch gets its own -32600 (null, numbers,
+ *   object ids...) instead of failing the whole batch;
+ * - params are validated against api/openrpc.json (-32602 with the ajv
+ *   details in `data`);
+ * - an unexpected exception becomes -32603 "Internal error" with only a
+ *   correlation id in `data`; the real error is logged under that id;
+ * - batch members run one after the other, so mutating calls in one batch
+ *   cannot race.
+ */
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import {
+  JSONRPCErrorException,
+  JSONRPCServer,
+  createJSONRPCErrorResponse,
+  type JSONRPCID,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+} from "json-rpc-2.0";
+import type { Logger } from "pino";
+import type { Metrics } from "../metrics/metrics.js";
+import { OperatorError } from "../util/errors.js";
+import { OPERATOR_ERROR_CODES, RpcCode } from "./error-codes.js";
+import { describeErrors, type MethodValidators } from "./openrpc.js";
+
+export type MethodHandler<Ctx> = (params: Record<string, unknown>, ctx: Ctx) => unknown;
+export type MethodTable<Ctx> = Record<string, MethodHandler<Ctx>>;
+
+export const MAX_BATCH_LENGTH = 100;
+
+export interface RpcReply {
+  /** Undefined when every call was a notification (HTTP 204). */
+  body?: JSONRPCResponse | JSONRPCResponse[];
+}
+
+function invalidRequest(id: JSONRPCID, reason: string): JSONRPCResponse {
+  return createJSONRPCErrorResponse(id, RpcCode.InvalidRequest, "Invalid Request", { reason });
+}
+
+function isValidId(id: unknown): id is JSONRPCID {
+  return id === null || typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+}
+
+/** Checks the request object's shape; returns a reason when it is not a valid request. */
+function requestProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return "a request must be a JSON object";
+  const r = value as Record<string, unknown>;
+  if (r.jsonrpc !== "2.0") return 'member "jsonrpc" must be exactly "2.0"';
+  if (typeof r.method !== "string") return 'member "method" must be a string';
+  if ("id" in r && !isValidId(r.id)) return 'member "id" must be a string, a number or null';
+  if ("params" in r && (typeof r.params !== "object" || r.params === null)) {
+    return 'member "params" must be an object or an array';
+  }
+  return undefined;
+}
+
+export class RpcEndpoint<Ctx> {
+  private readonly server = new JSONRPCServer<Ctx>();
+
+  constructor(
+    private readonly validators: Map<string, MethodValidators>,
+    methods: MethodTable<Ctx>,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {
+    for (const [name, handler] of Object.entries(methods)) {
+      this.server.addMethod(name, async (params: unknown, ctx: Ctx) => {
+        try {
+          return await handler(this.checkParams(name, params), ctx);
+        } catch (err) {
+          throw this.toRpcError(err, name);
+        }
+      });
+    }
+  }
+
+  get methodNames(): string[] {
+    return [...this.validators.keys()].filter((name) => this.server.hasMethod(name));
+  }
+
+  /** Processes a request body (text). */
+  async handle(bodyText: string, ctx: Ctx): Promise<RpcReply> {
+    let body: unknown;
+    try {
+      body = JSON.parse(bodyText);
+    } catch (err) {
+      return {
+        body: createJSONRPCErrorResponse(null, RpcCode.ParseError, "Parse error", {
+          reason: (err as Error).message,
+        }),
+      };
+    }
+    if (!Array.isArray(body)) {
+      const reply = await this.handleOne(body, ctx);
+      return reply ? { body: reply } : {};
+    }
+    if (body.length === 0) return { body: invalidRequest(null, "an empty batch is not a request") };
+    if (body.length > MAX_BATCH_LENGTH) {
+      return { body: invalidRequest(null, `a batch may hold at most ${MAX_BATCH_LENGTH} requests`) };
+    }
+    const replies: JSONRPCResponse[] = [];
+    for (const member of body) {
+      const reply = await this.handleOne(member, ctx);
+      if (reply) replies.push(reply);
+    }
+    return replies.length > 0 ? { body: replies } : {};
+  }
+
+  private async handleOne(value: unknown, ctx: Ctx): Promise<JSONRPCResponse | null> {
+    const problem = requestProblem(value);
+    if (problem) {
+      const id = (value as { id?: unknown } | null)?.id;
+      return invalidRequest(isValidId(id) ? id : null, problem);
+    }
+    const request = value as JSONRPCRequest;
+    const started = performance.now();
+    const reply = await this.server.receive(request, ctx);
+    const known = this.validators.has(request.method);
+    const code = reply && "error" in reply && reply.error ? reply.error.code : 0;
+    this.metrics?.rpcRequests.labels(known ? request.method : "unknown", String(code)).inc();
+    if (known) this.metrics?.rpcDuration.labels(request.method).observe((performance.now() - started) / 1000);
+    return reply;
+  }
+
+  private checkParams(method: string, params: unknown): Record<string, unknown> {
+    const v = this.validators.get(method);
+    if (!v) throw new Error(`method ${method} is registered but missing from api/openrpc.json`);
+    let byName: unknown = params ?? {};
+    if (Array.isArray(byName)) {
+      if (byName.length > 0) {
+        throw new JSONRPCErrorException("Invalid params", RpcCode.InvalidParams, {
+          errors: [
+            { path: "/", keyword: "type", message: "params must be passed by name (an object)", params: {} },
+          ],
+        });
+      }
+      byName = {};
+    }
+    if (!v.params(byName)) {
+      throw new JSONRPCErrorException("Invalid params", RpcCode.InvalidParams, {
+        errors: describeErrors(v.params.errors),
+      });
+    }
+    return byName as Record<string, unknown>;
+  }
+
+  private toRpcError(err: unknown, method: string): JSONRPCErrorException {
+    if (err instanceof JSONRPCErrorException) return err;
+    if (err instanceof OperatorError) {
+      return new JSONRPCErrorException(
+        err.message,
+        OPERATOR_ERROR_CODES[err.code as keyof typeof OPERATOR_ERROR_CODES],
+        {
+          reason: err.code,
+          ...err.details,
+        },
+      );
+    }
+    const correlationId = randomUUID();
+    this.logger.error({ err, method, correlationId }, "internal error in RPC method");
+    return new JSONRPCErrorException("Internal error", RpcCode.InternalError, { correlationId });
+  }
+}

@@ -1,0 +1,22 @@
+/** node.* methods. */
+import { BUILD } from "../../daemon/build-info.js";
+import type { NodeServices } from "../../daemon/services.js";
+import type { MethodTable } from "../endpoint.js";
+
+export const nodeMethods: MethodTable<NodeServices> = {
+  "node.info": (_params, node) => ({
+    host: node.config.host,
+    version: BUILD.version,
+    commit: BUILD.commit,
+    nodeVersion: process.version,
+    pid: process.pid,
+    dataDir: node.config.dataDir,
+    uptimeSeconds: (Date.now() - node.startedAtMs) / 1000,
+    lamportStampUs: node.clock.latest(),
+    frontends: node.frontends.status(),
+    nbd: {
+      socket: node.config.nbd.socket,
+      ...(node.config.nbd.tcpListen ? { tcpListen: node.config.nbd.tcpListen } : {}),
+    },
+  }),
+};

@@ -1,0 +1,123 @@
+/**
+ * RandomAccessFile over Node's fd-based fs API. The callback API is used
+ * instead of FileHandle because it costs noticeably less per call on the IO
+ * hot path (one threadpool round trip, no FileHandle bookkeeping).
+ */
+import fs from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { OpenMode, RandomAccessFile, Storage } from "./types.js";
+
+const OPEN_FLAGS: Record<OpenMode, number> = {
+  read: fs.constants.O_RDONLY,
+  readwrite: fs.constants.O_RDWR,
+  create: fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL,
+};
+
+function openFd(path: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.open(path, flags, 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+}
+
+export class NodeFile implements RandomAccessFile {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly blockDevice: boolean,
+  ) {}
+
+  static async open(path: string, mode: OpenMode): Promise<NodeFile> {
+    let flags = OPEN_FLAGS[mode];
+    const isBlock = mode !== "create" && fs.statSync(path).isBlockDevice();
+    // O_EXCL on a block device makes open fail with EBUSY while it is mounted
+    // or claimed by another holder: we must never write under a filesystem.
+    if (isBlock && mode === "readwrite") flags |= fs.constants.O_EXCL;
+    const fd = await openFd(path, flags);
+    return new NodeFile(path, fd, isBlock);
+  }
+
+  read(target: Uint8Array, positionBytes: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const step = (done: number): void => {
+        if (done === target.length) return resolve(done);
+        fs.read(this.fd, target, done, target.length - done, positionBytes + done, (err, n) => {
+          if (err) return reject(err);
+          if (n === 0) return resolve(done);
+          step(done + n);
+        });
+      };
+      step(0);
+    });
+  }
+
+  writev(buffers: readonly Uint8Array[], positionBytes: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      // pwritev may write less than asked (signals, IOV_MAX); continue where it stopped.
+      let remaining = buffers.slice();
+      let position = positionBytes;
+      const step = (): void => {
+        if (remaining.length === 0) return resolve();
+        fs.writev(this.fd, remaining as NodeJS.ArrayBufferView[], position, (err, written) => {
+          if (err) return reject(err);
+          if (written === 0) return reject(new Error(`${this.path}: write made no progress at ${position}`));
+          position += written;
+          let skip = written;
+          const rest: Uint8Array[] = [];
+          for (const buf of remaining) {
+            if (skip >= buf.length) {
+              skip -= buf.length;
+            } else {
+              rest.push(skip > 0 ? buf.subarray(skip) : buf);
+              skip = 0;
+            }
+          }
+          remaining = rest;
+          step();
+        });
+      };
+      step();
+    });
+  }
+
+  datasync(): Promise<void> {
+    return new Promise((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  truncate(lengthBytes: number): Promise<void> {
+    return new Promise((resolve, reject) =>
+      fs.ftruncate(this.fd, lengthBytes, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  async sizeBytes(): Promise<number> {
+    if (this.blockDevice) return blockDeviceSizeBytes(this.path);
+    const st = await new Promise<fs.Stats>((resolve, reject) =>
+      fs.fstat(this.fd, (err, s) => (err ? reject(err) : resolve(s))),
+    );
+    return st.size;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve, reject) => fs.close(this.fd, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
+/**
+ * Size of a block device. fstat reports 0 for devices and Node has no
+ * BLKGETSIZE64 ioctl, so read the size (in 512-byte sectors) from sysfs.
+ */
+export async function blockDeviceSizeBytes(path: string): Promise<number> {
+  const st = fs.statSync(path);
+  const major = Math.floor(st.rdev / 256) & 0xfff;
+  const minor = (st.rdev & 0xff) | ((Math.floor(st.rdev / 1048576) & 0xfff) << 8);
+  const sectors = Number((await readFile(`/sys/dev/block/${major}:${minor}/size`, "utf8")).trim());
+  return sectors * 512;
+}
+
+export const nodeStorage: Storage = {
+  open: (path, mode) => NodeFile.open(path, mode),
+};

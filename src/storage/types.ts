@@ -1,0 +1,32 @@
+/**
+ * The storage seam. Everything that touches files or devices goes through
+ * these interfaces, so tests can wire a disk that tears writes or fails
+ * fsync (see test/helpers/faulty-file.ts) while production wires Node's fs.
+ */
+
+/** A file or block device addressed by byte position (pread/pwrite style). */
+export interface RandomAccessFile {
+  readonly path: string;
+  /** Reads up to target.length bytes at positionBytes; returns the count (short only at end of file). */
+  read(target: Uint8Array, positionBytes: number): Promise<number>;
+  /** Writes every byte of every buffer, in order, starting at positionBytes. */
+  writev(buffers: readonly Uint8Array[], positionBytes: number): Promise<void>;
+  /** fdatasync: data and the metadata needed to read it back are durable when this resolves. */
+  datasync(): Promise<void>;
+  truncate(lengthBytes: number): Promise<void>;
+  /** Current length (for block devices: the device size). */
+  sizeBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type OpenMode =
+  /** Read only; the file must exist. */
+  | "read"
+  /** Read and write; the file must exist. */
+  | "readwrite"
+  /** Create a new file; fails if it exists. */
+  | "create";
+
+export interface Storage {
+  open(path: string, mode: OpenMode): Promise<RandomAccessFile>;
+}
