@@ -1,0 +1,181 @@
+/**
+ * Starts real marsd processes for tests: own temp data/run dirs, a free
+ * admin port, readiness by polling /healthz (a condition, not a sleep), and
+ * an RPC client with the generated token. `kill9()` simulates a crash;
+ * `restart()` starts the same node again on the same dirs.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { RpcClient } from "../../src/cli/rpc-client.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const MARSD_MAIN = path.resolve(here, "../../src/daemon/main.js");
+export const MARSADM_MAIN = path.resolve(here, "../../src/cli/marsadm.js");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  intervalMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export interface DaemonProcessOptions {
+  host?: string;
+  /** Reuse directories (for restarts); default: fresh temp dirs. */
+  baseDir?: string;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export class DaemonProcess {
+  child: ChildProcess | undefined;
+  output = "";
+  rpc!: RpcClient;
+  exitCode: number | null = null;
+  exitSignal: NodeJS.Signals | null = null;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly baseDir: string,
+    readonly host: string,
+    readonly adminPort: number,
+    private readonly options: DaemonProcessOptions,
+  ) {}
+
+  static async start(options: DaemonProcessOptions = {}): Promise<DaemonProcess> {
+    const baseDir = options.baseDir ?? (await mkdtemp(path.join(os.tmpdir(), "marsd-test-")));
+    const d = new DaemonProcess(baseDir, options.host ?? "alpha", await freePort(), options);
+    await d.launch();
+    return d;
+  }
+
+  get dataDir(): string {
+    return path.join(this.baseDir, "data");
+  }
+
+  get runDir(): string {
+    return path.join(this.baseDir, "run");
+  }
+
+  get nbdSocket(): string {
+    return path.join(this.runDir, "nbd.sock");
+  }
+
+  get adminUrl(): string {
+    return `http://127.0.0.1:${this.adminPort}`;
+  }
+
+  nbdUri(exportName: string): string {
+    return `nbd+unix:///${exportName}?socket=${this.nbdSocket}`;
+  }
+
+  private async launch(): Promise<void> {
+    this.output = "";
+    this.exitCode = null;
+    this.exitSignal = null;
+    const child = spawn(
+      process.execPath,
+      [
+        MARSD_MAIN,
+        "--data-dir",
+        this.dataDir,
+        "--run-dir",
+        this.runDir,
+        "--host",
+        this.host,
+        "--admin-listen",
+        `127.0.0.1:${this.adminPort}`,
+        ...(this.options.extraArgs ?? []),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...this.options.env } },
+    );
+    this.child = child;
+    child.stdout?.on("data", (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        this.exitCode = code;
+        this.exitSignal = signal;
+        resolve();
+      }),
+    );
+    await waitFor(`marsd ${this.host} to become ready\n${this.output}`, async () => {
+      if (this.exitCode !== null || this.exitSignal !== null) {
+        throw new Error(`marsd exited early (${this.exitCode ?? this.exitSignal}):\n${this.output}`);
+      }
+      const res = await fetch(`${this.adminUrl}/healthz`).catch(() => undefined);
+      return res?.ok === true;
+    });
+    this.rpc = new RpcClient(
+      this.adminUrl,
+      (await readFile(path.join(this.dataDir, "admin.token"), "utf8")).trim(),
+    );
+  }
+
+  /** SIGTERM and wait; returns the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child && this.exitCode === null && this.exitSignal === null) {
+      this.child.kill("SIGTERM");
+      await this.exited;
+    }
+    return this.exitCode;
+  }
+
+  /** Crash: SIGKILL and wait. */
+  async kill9(): Promise<void> {
+    if (this.child && this.exitCode === null && this.exitSignal === null) {
+      this.child.kill("SIGKILL");
+      await this.exited;
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  /** Starts again after kill9()/stop(), on the same directories. */
+  async relaunch(): Promise<void> {
+    await this.launch();
+  }
+
+  waitExit(): Promise<void> {
+    return this.exited;
+  }
+
+  /** Stops (SIGKILL if needed) and removes the directories. */
+  async cleanup(): Promise<void> {
+    await this.kill9();
+    if (!this.options.baseDir) await rm(this.baseDir, { recursive: true, force: true });
+  }
+}
