@@ -30,9 +30,12 @@ fi
 # --- Debian packages ----------------------------------------------------------
 # Command-line clients the tests drive (we did not write them), and the tools
 # for real filesystems on our export.
-packages=(nbdkit libnbd-bin qemu-utils fio e2fsprogs fuse3 util-linux iproute2 procps curl)
+packages=(nbdkit libnbd-bin python3-libnbd qemu-utils fio e2fsprogs fuse3 util-linux iproute2 procps curl)
 if [ "$want_vm" = 1 ]; then
-  packages+=(qemu-system-x86 busybox-static cpio kmod xz-utils liburing-dev)
+  # The VM harness (test/vm/), the ublk addon's build (liburing-dev, a C++
+  # toolchain, python3 for node-gyp) and the kernel NBD client the ublk
+  # benchmark compares against inside the VM.
+  packages+=(qemu-system-x86 busybox-static cpio kmod xz-utils liburing-dev g++ make python3 nbd-client)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -69,3 +72,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
 fi
 log "building"
 npm run --silent build
+# The ublk addon: best effort (without liburing-dev it says why and marsd
+# serves NBD only); npm ci already built it when the lock file changed.
+bash native/build.sh

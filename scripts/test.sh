@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.cache/tools/bin:$PATH"
 npm test
+# The ublk frontend in a real kernel (qemu VM; see docs/ublk.md).
+npm run test:vm

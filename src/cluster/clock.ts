@@ -68,6 +68,16 @@ export class LamportClock {
     return true;
   }
 
+  /**
+   * Takes this node's own persisted history into account (state entries,
+   * log records written before a restart). No plausibility bound: stamps we
+   * issued ourselves must never be issued again, even if the wall clock was
+   * stepped back by more than maxFutureUs while we were down.
+   */
+  restore(stampUs: number): void {
+    if (Number.isSafeInteger(stampUs) && stampUs > this.lastUs) this.lastUs = stampUs;
+  }
+
   isPlausible(stampUs: number): boolean {
     return Number.isSafeInteger(stampUs) && stampUs >= 0 && stampUs - this.wall.nowUs() <= this.maxFutureUs;
   }

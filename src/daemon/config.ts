@@ -33,8 +33,33 @@ export interface DaemonConfig {
     maxPendingBytes: number;
     maxRecordPayloadBytes: number;
     checkpointIntervalMs: number;
+    /** Group-commit batches written and synced at the same time (1 = strictly one after the other). */
+    maxBatchesInFlight: number;
+    /** Zero-filled space kept ahead of the log's write position (0 = off); see src/log/preallocator.ts. */
+    preallocateBytes: number;
   };
   shutdownGraceMs: number;
+  /** Peer listener (cluster state, log shipping), "host:port". */
+  peerListen: string;
+  /** The address other nodes use to reach our peer listener (default: derived from peerListen). */
+  peerAdvertise?: string;
+  peer: {
+    /** TLS for peer traffic: our certificate and key, and the CA that signs every node's certificate. */
+    tls?: { certFile: string; keyFile: string; caFile: string };
+    /** Reach these hosts at these addresses instead of what they advertise. */
+    addressOverrides: Record<string, string>;
+    syncIntervalMs: number;
+    retryMaxMs: number;
+    aliveWindowMs: number;
+    /** Requests whose sender clock is further off than this are refused (replay protection window). */
+    timeWindowMs: number;
+    requestTimeoutMs: number;
+    maxBodyBytes: number;
+    maxSocketsPerPeer: number;
+    tombstoneMinAgeMs: number;
+  };
+  /** Stamps further ahead of our wall clock than this are refused. */
+  maxClockFutureMs: number;
 }
 
 export type ConfigOverrides = {
@@ -42,6 +67,7 @@ export type ConfigOverrides = {
 };
 
 const HOST_PATTERN = "^[a-z][a-z0-9-]{0,62}$";
+const ADDRESS_PATTERN = "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$";
 
 const schema = {
   type: "object",
@@ -84,6 +110,8 @@ const schema = {
         "maxPendingBytes",
         "maxRecordPayloadBytes",
         "checkpointIntervalMs",
+        "maxBatchesInFlight",
+        "preallocateBytes",
       ],
       properties: {
         rotateBytes: { type: "integer", minimum: 1048576 },
@@ -91,9 +119,54 @@ const schema = {
         maxPendingBytes: { type: "integer", minimum: 1048576 },
         maxRecordPayloadBytes: { type: "integer", minimum: 4096, maximum: 16777216 },
         checkpointIntervalMs: { type: "integer", minimum: 10, maximum: 3600000 },
+        maxBatchesInFlight: { type: "integer", minimum: 1, maximum: 64 },
+        preallocateBytes: { type: "integer", minimum: 0, maximum: 1073741824 },
       },
     },
     shutdownGraceMs: { type: "integer", minimum: 0 },
+    peerListen: { type: "string", pattern: ADDRESS_PATTERN },
+    peerAdvertise: { type: "string", pattern: ADDRESS_PATTERN },
+    peer: {
+      type: "object",
+      additionalProperties: false,
+      required: [
+        "addressOverrides",
+        "syncIntervalMs",
+        "retryMaxMs",
+        "aliveWindowMs",
+        "timeWindowMs",
+        "requestTimeoutMs",
+        "maxBodyBytes",
+        "maxSocketsPerPeer",
+        "tombstoneMinAgeMs",
+      ],
+      properties: {
+        tls: {
+          type: "object",
+          additionalProperties: false,
+          required: ["certFile", "keyFile", "caFile"],
+          properties: {
+            certFile: { type: "string", minLength: 1 },
+            keyFile: { type: "string", minLength: 1 },
+            caFile: { type: "string", minLength: 1 },
+          },
+        },
+        addressOverrides: {
+          type: "object",
+          propertyNames: { pattern: HOST_PATTERN },
+          additionalProperties: { type: "string", pattern: ADDRESS_PATTERN },
+        },
+        syncIntervalMs: { type: "integer", minimum: 50, maximum: 3600000 },
+        retryMaxMs: { type: "integer", minimum: 50, maximum: 3600000 },
+        aliveWindowMs: { type: "integer", minimum: 100 },
+        timeWindowMs: { type: "integer", minimum: 1000 },
+        requestTimeoutMs: { type: "integer", minimum: 100 },
+        maxBodyBytes: { type: "integer", minimum: 65536 },
+        maxSocketsPerPeer: { type: "integer", minimum: 1, maximum: 256 },
+        tombstoneMinAgeMs: { type: "integer", minimum: 0 },
+      },
+    },
+    maxClockFutureMs: { type: "integer", minimum: 1000 },
   },
 } as const;
 
@@ -126,9 +199,39 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       maxPendingBytes: 64 * 1024 * 1024,
       maxRecordPayloadBytes: 1024 * 1024,
       checkpointIntervalMs: 1000,
+      maxBatchesInFlight: 2,
+      preallocateBytes: 8 * 1024 * 1024,
     },
     shutdownGraceMs: 10_000,
+    peerListen: "0.0.0.0:7777",
+    peer: {
+      addressOverrides: {},
+      syncIntervalMs: 5_000,
+      retryMaxMs: 10_000,
+      aliveWindowMs: 30_000,
+      timeWindowMs: 300_000,
+      requestTimeoutMs: 30_000,
+      maxBodyBytes: 64 * 1024 * 1024,
+      maxSocketsPerPeer: 4,
+      tombstoneMinAgeMs: 3_600_000,
+    },
+    maxClockFutureMs: 600_000,
   };
+}
+
+/**
+ * The address to advertise when none is configured: the listen address if
+ * it is specific, else this machine's first non-internal IPv4 address.
+ */
+export function derivePeerAdvertise(peerListen: string): string {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(peerListen);
+  const host = m?.[1] ?? m?.[2] ?? "0.0.0.0";
+  const port = m?.[3] ?? "7777";
+  if (host !== "0.0.0.0" && host !== "::") return peerListen;
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return `${a.address}:${port}`;
+  }
+  return `127.0.0.1:${port}`;
 }
 
 function merge<T>(base: T, over: unknown): T {
@@ -179,7 +282,11 @@ export async function loadConfig(
   config.nbd.socket = path.resolve(config.nbd.socket);
   if (!validate(config)) {
     const details = (validate.errors ?? [])
-      .map((e) => `${e.instancePath || "/"} ${e.message ?? ""}`)
+      .map((e) => {
+        // Name the unknown key: a typo must be findable from the message alone.
+        const extra = e.keyword === "additionalProperties" ? ` (${String(e.params.additionalProperty)})` : "";
+        return `${e.instancePath || "/"} ${e.message ?? ""}${extra}`;
+      })
       .join("; ");
     throw new ConfigError(`invalid configuration: ${details}`);
   }

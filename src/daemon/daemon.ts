@@ -12,13 +12,20 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import http from "node:http";
+import type { Express } from "express";
 import path from "node:path";
 import type { Logger } from "pino";
 import { LamportClock } from "../cluster/clock.js";
+import { ClusterService } from "../cluster/cluster.js";
+import { Keys } from "../cluster/keys.js";
+import { PeerClient } from "../peer/client.js";
+import { PeerServer } from "../peer/server.js";
 import type { DeviceInfo } from "../frontend/frontend.js";
 import { FrontendSet } from "../frontend/frontend-set.js";
 import { NbdExports, NbdFrontend } from "../frontend/nbd/nbd-frontend.js";
 import { NbdServer, parseHostPort } from "../frontend/nbd/server.js";
+import { detectUblk } from "../frontend/ublk/availability.js";
+import { UblkFrontend } from "../frontend/ublk/ublk-frontend.js";
 import { Metrics } from "../metrics/metrics.js";
 import { ResourceManager } from "../resource/manager.js";
 import type { Resource } from "../resource/resource.js";
@@ -26,12 +33,13 @@ import { createAdminApp } from "../rpc/admin-app.js";
 import { RpcEndpoint } from "../rpc/endpoint.js";
 import { nodeMethods } from "../rpc/methods/node.js";
 import { resourceMethods } from "../rpc/methods/resource.js";
+import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import { writeFileAtomic } from "../storage/atomic-file.js";
 import { nodeStorage } from "../storage/node-file.js";
 import type { Storage } from "../storage/types.js";
 import { isErrno } from "../util/errors.js";
-import type { DaemonConfig } from "./config.js";
+import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "./services.js";
 
@@ -72,13 +80,19 @@ export class Daemon implements NodeServices {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private adminAddress: { host: string; port: number } | undefined;
+  /** The admin HTTP app and its JSON-RPC endpoint, once started (tests drive them in-process). */
+  adminApp: Express | undefined;
+  rpcEndpoint: RpcEndpoint<NodeServices> | undefined;
+  private peerServer: PeerServer | undefined;
+  private peerClient: PeerClient | undefined;
+  private clusterService: ClusterService | undefined;
 
   constructor(
     readonly config: DaemonConfig,
     readonly logger: Logger,
     private readonly options: DaemonOptions = {},
   ) {
-    this.clock = options.clock ?? new LamportClock();
+    this.clock = options.clock ?? new LamportClock({ maxFutureUs: config.maxClockFutureMs * 1000 });
     this.resources = new ResourceManager({
       dataDir: config.dataDir,
       host: config.host,
@@ -93,10 +107,13 @@ export class Daemon implements NodeServices {
           maxBatchBytes: config.log.maxBatchBytes,
           maxBatchRecords: 256,
           maxPendingBytes: config.log.maxPendingBytes,
+          maxBatchesInFlight: config.log.maxBatchesInFlight,
+          preallocateBytes: config.log.preallocateBytes,
         },
         volume: {
           maxRecordPayloadBytes: config.log.maxRecordPayloadBytes,
           maxZeroRecordBytes: 64 * 1024 * 1024,
+          maxApplyBacklogBytes: 64 * 1024 * 1024,
         },
       },
       onFatal: (resource, err) => this.fatal(resource, err),
@@ -112,7 +129,13 @@ export class Daemon implements NodeServices {
       logger,
     });
     this.frontends.add(new NbdFrontend(this.nbdServer, this.nbdExports));
-    this.frontends.markUnavailable("ublk", "the ublk frontend is not built into this daemon");
+    // ublk when the addon loaded and /dev/ublk-control is usable; else NBD only, and why.
+    const ublk = detectUblk();
+    if (ublk.available) this.frontends.add(new UblkFrontend(ublk.addon, logger));
+    else {
+      this.frontends.markUnavailable("ublk", ublk.reason);
+      logger.info({ reason: ublk.reason }, "ublk frontend unavailable: serving NBD only");
+    }
   }
 
   /** The admin listener's actual address (port 0 in the config picks a free one). */
@@ -120,6 +143,16 @@ export class Daemon implements NodeServices {
     const a = this.adminAddress;
     if (!a) throw new Error("admin listener not started");
     return `http://${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
+  }
+
+  get cluster(): ClusterService {
+    if (!this.clusterService) throw new Error("the cluster layer is not started");
+    return this.clusterService;
+  }
+
+  /** The peer listener's actual port (port 0 in the config picks a free one). */
+  get peerPort(): number {
+    return this.peerServer?.port ?? 0;
   }
 
   deviceOf(resource: string): DeviceInfo | undefined {
@@ -138,19 +171,24 @@ export class Daemon implements NodeServices {
     this.releaseLock = await acquirePidLock(path.join(config.dataDir, "marsd.pid"));
     const token = await readOrCreateToken(config.tokenFile);
 
+    await this.startCluster();
     await this.nbdServer.start();
     this.resources.on("added", (resource) => {
+      this.publishResource(resource);
       this.exportResource(resource).catch((err: unknown) =>
         logger.error({ err, resource: resource.name }, "exporting failed"),
       );
     });
-    this.resources.beforeRemove = (name) => this.frontends.detach(name);
+    this.resources.beforeRemove = async (name) => {
+      await this.frontends.detach(name);
+      this.unpublishResource(name);
+    };
     await this.resources.loadAll();
 
     const validators = compileValidators(loadOpenRpcDocument());
     const endpoint = new RpcEndpoint<NodeServices>(
       validators,
-      { "rpc.discover": () => loadOpenRpcDocument(), ...nodeMethods, ...resourceMethods },
+      { "rpc.discover": () => loadOpenRpcDocument(), ...nodeMethods, ...resourceMethods, ...clusterMethods },
       logger,
       this.metrics,
     );
@@ -168,6 +206,8 @@ export class Daemon implements NodeServices {
         },
       }),
     });
+    this.adminApp = app;
+    this.rpcEndpoint = endpoint;
     const { host, port } = parseHostPort(config.adminListen);
     const server = http.createServer(app);
     server.keepAliveTimeout = 5_000;
@@ -181,6 +221,86 @@ export class Daemon implements NodeServices {
       { adminUrl: this.adminUrl, nbdSocket: config.nbd.socket, resources: this.resources.list().length },
       "marsd ready",
     );
+  }
+
+  private async startCluster(): Promise<void> {
+    const { config, logger } = this;
+    const listen = parseHostPort(config.peerListen);
+    const peerServer = new PeerServer({
+      listen,
+      tls: config.peer.tls,
+      auth: {
+        clusterId: () => this.clusterService?.clusterId(),
+        secret: () => this.clusterService?.secret(),
+        isRemoved: (host) => this.clusterService?.isRemoved(host) ?? false,
+      },
+      clock: this.clock,
+      metrics: this.metrics,
+      logger,
+      timeWindowMs: config.peer.timeWindowMs,
+      maxBodyBytes: config.peer.maxBodyBytes,
+    });
+    await peerServer.start();
+    this.peerServer = peerServer;
+    const advertise =
+      config.peerAdvertise ??
+      derivePeerAdvertise(`${listen.host}:${listen.port === 0 ? peerServer.port : listen.port}`);
+    this.peerClient = new PeerClient({
+      host: config.host,
+      clock: this.clock,
+      metrics: this.metrics,
+      tls: config.peer.tls,
+      timeoutMs: config.peer.requestTimeoutMs,
+      maxResponseBytes: config.peer.maxBodyBytes,
+      maxSocketsPerPeer: config.peer.maxSocketsPerPeer,
+    });
+    const cluster = await ClusterService.open({
+      dataDir: config.dataDir,
+      settings: {
+        host: config.host,
+        advertise,
+        addressOverrides: config.peer.addressOverrides,
+        syncIntervalMs: config.peer.syncIntervalMs,
+        retryMaxMs: config.peer.retryMaxMs,
+        aliveWindowMs: config.peer.aliveWindowMs,
+        pushConcurrency: 16,
+        tombstoneMinAgeMs: config.peer.tombstoneMinAgeMs,
+      },
+      clock: this.clock,
+      metrics: this.metrics,
+      logger,
+      server: peerServer,
+      client: this.peerClient,
+    });
+    cluster.start();
+    this.clusterService = cluster;
+    logger.info(
+      { peerListen: `${listen.host}:${peerServer.port}`, advertise, clusterId: cluster.clusterId() },
+      "peer listener up",
+    );
+  }
+
+  /** Makes the resource and this node's membership in it known to the cluster. */
+  private publishResource(resource: Resource): void {
+    const state = this.cluster.state;
+    const { name, config } = resource;
+    state.set(Keys.resourceHost(name, this.config.host, "member"), {
+      disk: config.disk,
+      sizeBytes: config.sizeBytes,
+    });
+    if (!state.get(Keys.resourceConfig(name))) {
+      state.set(Keys.resourceConfig(name), { sizeBytes: config.sizeBytes, createdBy: this.config.host });
+    }
+    if (!state.get(Keys.resourcePrimary(name))) state.set(Keys.resourcePrimary(name), this.config.host);
+  }
+
+  private unpublishResource(name: string): void {
+    const state = this.cluster.state;
+    state.delete(Keys.resourceHost(name, this.config.host, "member"));
+    if (state.value(Keys.resourcePrimary(name)) === this.config.host) {
+      state.delete(Keys.resourcePrimary(name));
+      state.delete(Keys.resourceConfig(name));
+    }
   }
 
   private async exportResource(resource: Resource): Promise<void> {
@@ -202,6 +322,9 @@ export class Daemon implements NodeServices {
     await this.frontends.detachAll();
     await this.nbdServer.close(this.config.shutdownGraceMs);
     await this.resources.closeAll();
+    await this.clusterService?.stop();
+    await this.peerServer?.close();
+    this.peerClient?.close();
     if (this.httpServer) {
       const server = this.httpServer;
       await new Promise<void>((resolve) => {

@@ -21,6 +21,8 @@ interface Flags {
   nbdSocket?: string;
   nbdListen?: string;
   logLevel?: LogLevel;
+  peerListen?: string;
+  peerAdvertise?: string;
 }
 
 async function main(): Promise<void> {
@@ -36,6 +38,8 @@ async function main(): Promise<void> {
     .option("--nbd-socket <path>", "NBD Unix socket")
     .option("--nbd-listen <host:port>", "also serve NBD on TCP")
     .option("--log-level <level>", "trace|debug|info|warn|error|fatal")
+    .option("--peer-listen <host:port>", "peer listener (cluster traffic)")
+    .option("--peer-advertise <host:port>", "address other nodes use to reach this one")
     .parse();
   const flags = program.opts<Flags>();
   const overrides: ConfigOverrides = {
@@ -46,6 +50,8 @@ async function main(): Promise<void> {
     tokenFile: flags.tokenFile,
     logLevel: flags.logLevel,
     nbd: { socket: flags.nbdSocket, tcpListen: flags.nbdListen },
+    peerListen: flags.peerListen,
+    peerAdvertise: flags.peerAdvertise,
   };
   let config;
   try {

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { LamportClock } from "../cluster/clock.js";
+import type { ClusterService } from "../cluster/cluster.js";
 import type { DeviceInfo } from "../frontend/frontend.js";
 import type { FrontendSet } from "../frontend/frontend-set.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -18,6 +19,7 @@ export interface NodeServices {
   readonly logger: Logger;
   readonly resources: ResourceManager;
   readonly frontends: FrontendSet;
+  readonly cluster: ClusterService;
   readonly startedAtMs: number;
   /** How clients reach a resource's volume, if it is exported. */
   deviceOf(resource: string): DeviceInfo | undefined;

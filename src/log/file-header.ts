@@ -15,6 +15,11 @@ export interface LogFileHeader {
   /** Stream position of this file's first byte. */
   streamStartBytes: number;
   createdStampUs: number;
+  /**
+   * Version of the file this one continues (the previous file's version, or
+   * the resource's genesis version): the link of the version chain.
+   */
+  prevVersion: string;
 }
 
 export function encodeFileHeaderRecord(header: LogFileHeader): Buffer[] {
@@ -23,7 +28,7 @@ export function encodeFileHeaderRecord(header: LogFileHeader): Buffer[] {
     {
       kind: RecordKind.FileHeader,
       seq: 0,
-      batchFirstSeq: 0,
+      durableSeq: 0,
       stampUs: header.createdStampUs,
       offsetBytes: 0,
       lengthBytes: 0,
@@ -48,7 +53,8 @@ export function parseFileHeaderPayload(payload: Buffer): LogFileHeader | string 
     typeof h.host !== "string" ||
     !Number.isSafeInteger(h.fileNumber) ||
     !Number.isSafeInteger(h.streamStartBytes) ||
-    !Number.isSafeInteger(h.createdStampUs)
+    !Number.isSafeInteger(h.createdStampUs) ||
+    typeof h.prevVersion !== "string"
   ) {
     return "file header has missing or invalid fields";
   }

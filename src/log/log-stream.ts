@@ -11,7 +11,9 @@ import type { LamportClock } from "../cluster/clock.js";
 import type { Storage } from "../storage/types.js";
 import type { LogFileHeader } from "./file-header.js";
 import { formatLogName, type LogName } from "./log-name.js";
+import { computeFileVersion } from "./version.js";
 import {
+  DEFAULT_PREALLOCATE_BYTES,
   DEFAULT_WRITER_LIMITS,
   LogWriter,
   type AppendEntry,
@@ -39,6 +41,8 @@ export interface FinishedLogFile {
   name: LogName;
   lengthBytes: number;
   streamStartBytes: number;
+  /** The finished file's version (the next file's prevVersion). */
+  version: string;
 }
 
 export interface LogStreamOptions {
@@ -53,6 +57,8 @@ export interface LogStreamOptions {
   observer?: LogWriterObserver;
   /** Called after every finished file (the hook for version entries). */
   onFileFinished?: (file: FinishedLogFile) => void;
+  /** Called with the writer of every new file, the first one included (its header is durable). */
+  onFileStarted?: (writer: LogWriter) => void;
   /** Called when the current writer failed for good. */
   onFailed?: (err: Error) => void;
 }
@@ -67,6 +73,7 @@ export class LogStream {
   ) {
     this.writer = writer;
     this.watch(writer);
+    options.onFileStarted?.(writer);
   }
 
   /** Starts a new log file with the given number and stream start. */
@@ -74,12 +81,18 @@ export class LogStream {
     options: LogStreamOptions,
     fileNumber: number,
     streamStartBytes: number,
+    prevVersion: string,
   ): Promise<LogStream> {
-    const writer = await LogStream.createWriter(options, fileNumber, streamStartBytes);
+    const writer = await LogStream.createWriter(options, fileNumber, streamStartBytes, prevVersion);
     return new LogStream(options, writer);
   }
 
-  private static createWriter(options: LogStreamOptions, fileNumber: number, streamStartBytes: number) {
+  private static createWriter(
+    options: LogStreamOptions,
+    fileNumber: number,
+    streamStartBytes: number,
+    prevVersion: string,
+  ) {
     const header: LogFileHeader = {
       format: 1,
       resource: options.resource,
@@ -87,6 +100,7 @@ export class LogStream {
       fileNumber,
       streamStartBytes,
       createdStampUs: options.clock.now(),
+      prevVersion,
     };
     const file = path.join(options.dir, formatLogName({ fileNumber, host: options.host }));
     return LogWriter.create(
@@ -94,9 +108,16 @@ export class LogStream {
       file,
       header,
       options.clock,
-      options.limits ?? DEFAULT_WRITER_LIMITS,
+      LogStream.writerLimits(options),
       options.observer,
     );
+  }
+
+  /** The writer's limits; preallocation never reaches past where the file will be rotated. */
+  private static writerLimits(options: LogStreamOptions): LogWriterLimits {
+    const limits = options.limits ?? DEFAULT_WRITER_LIMITS;
+    const preallocateBytes = limits.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES;
+    return { ...limits, preallocateBytes: Math.min(preallocateBytes, options.rotateBytes) };
   }
 
   get current(): LogName {
@@ -155,18 +176,15 @@ export class LogStream {
     this.rotating = new Promise<void>((resolve) => (release = resolve));
     try {
       const old = this.writer;
-      const { lengthBytes } = await old.finish();
-      const finished: FinishedLogFile = {
-        name: { fileNumber: old.header.fileNumber, host: old.header.host },
-        lengthBytes,
-        streamStartBytes: old.header.streamStartBytes,
-      };
+      const finished = await this.finishWriter(old);
       this.writer = await LogStream.createWriter(
         this.options,
         old.header.fileNumber + 1,
-        old.header.streamStartBytes + lengthBytes,
+        old.header.streamStartBytes + finished.lengthBytes,
+        finished.version,
       );
       this.watch(this.writer);
+      this.options.onFileStarted?.(this.writer);
       this.options.onFileFinished?.(finished);
       return finished;
     } finally {
@@ -178,13 +196,29 @@ export class LogStream {
   /** Finishes the current file (durable) and stops. */
   async close(): Promise<FinishedLogFile> {
     while (this.rotating) await this.rotating;
-    const w = this.writer;
-    const { lengthBytes } = await w.finish();
+    const finished = await this.finishWriter(this.writer);
+    this.options.onFileFinished?.(finished);
+    return finished;
+  }
+
+  private async finishWriter(writer: LogWriter): Promise<FinishedLogFile> {
+    const { lengthBytes } = await writer.finish();
     return {
-      name: { fileNumber: w.header.fileNumber, host: w.header.host },
+      name: { fileNumber: writer.header.fileNumber, host: writer.header.host },
       lengthBytes,
-      streamStartBytes: w.header.streamStartBytes,
+      streamStartBytes: writer.header.streamStartBytes,
+      version: await this.versionOf(writer, lengthBytes),
     };
+  }
+
+  /** Reads the finished file back once to compute its version (it is in the page cache). */
+  private async versionOf(writer: LogWriter, lengthBytes: number): Promise<string> {
+    const file = await this.options.storage.open(writer.filePath, "read");
+    try {
+      return (await computeFileVersion(file, writer.header, lengthBytes)).version;
+    } finally {
+      await file.close();
+    }
   }
 
   private watch(writer: LogWriter): void {

@@ -13,18 +13,21 @@
  *     8   4  payloadBytes     bytes of payload following the header
  *    12   4  lengthBytes      bytes of the device affected (WRITE: = payload, ZERO: zeroed range)
  *    16   8  seq              record sequence number within the file (FILE_HEADER = 0)
- *    24   8  batchFirstSeq    seq of the first record of the group-commit batch
+ *    24   8  durableSeq       every record with a lower seq was durable when this one was written
  *    32   8  stampUs          Lamport timestamp
  *    40   8  offsetBytes      byte offset on the device
  *    48   4  reserved         0
  *    52   4  crc32c           over [0, 52) and the payload
  *
- * batchFirstSeq lets the scanner tell a torn tail from corruption: a batch
- * is written and fdatasync'ed as one unit and the next batch is written only
- * after that fdatasync returned, so a valid record of a *later* batch behind
- * an invalid record proves the invalid one was durable once (corruption),
- * while garbage mixed only with records of the same, last batch is a write
- * that was never acknowledged (torn tail).
+ * durableSeq lets the scanner tell a torn tail from corruption. The writer
+ * sets it to the first seq of the oldest group-commit batch whose fdatasync
+ * had not returned when this record's batch was formed (with one batch in
+ * flight at a time: the first seq of the record's own batch). So a valid
+ * record whose durableSeq is above the seq of an invalid record proves the
+ * invalid one was durable once (corruption), while garbage followed only by
+ * records with durableSeq at or below its seq may be a write that was
+ * never acknowledged (torn tail: batches still in flight at the crash can
+ * land in any order).
  */
 import { crc32c } from "../util/crc32c.js";
 
@@ -46,7 +49,8 @@ export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 export interface RecordFields {
   kind: RecordKind;
   seq: number;
-  batchFirstSeq: number;
+  /** Every record with a lower seq was durable when this one was written. */
+  durableSeq: number;
   stampUs: number;
   offsetBytes: number;
   lengthBytes: number;
@@ -83,7 +87,7 @@ export function encodeRecordHeader(fields: RecordFields, payload: Uint8Array): B
   header.writeUInt32LE(payload.length, 8);
   header.writeUInt32LE(fields.lengthBytes, 12);
   writeU64(header, fields.seq, 16);
-  writeU64(header, fields.batchFirstSeq, 24);
+  writeU64(header, fields.durableSeq, 24);
   writeU64(header, fields.stampUs, 32);
   writeU64(header, fields.offsetBytes, 40);
   header.writeUInt32LE(0, 48);
@@ -135,7 +139,7 @@ export function decodeRecord(buf: Buffer, at: number): DecodedRecord | string {
   const fields = {
     kind: buf.readUInt8(at + 5) as RecordKind,
     seq: readU64(buf, at + 16),
-    batchFirstSeq: readU64(buf, at + 24),
+    durableSeq: readU64(buf, at + 24),
     stampUs: readU64(buf, at + 32),
     offsetBytes: readU64(buf, at + 40),
     lengthBytes: buf.readUInt32LE(at + 12),
@@ -143,6 +147,6 @@ export function decodeRecord(buf: Buffer, at: number): DecodedRecord | string {
   for (const [name, value] of Object.entries(fields)) {
     if (!Number.isSafeInteger(value)) return `${name} out of range`;
   }
-  if (fields.batchFirstSeq > fields.seq) return "batch starts after its record";
+  if (fields.durableSeq > fields.seq) return "durable mark ahead of its own record";
   return { ...fields, payload, recordBytes: end - at };
 }

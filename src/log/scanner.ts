@@ -5,7 +5,7 @@
  * - `complete`: every byte up to the end of the file is a valid record.
  * - `torn`: the file ends in bytes that are not a valid record, and nothing
  *   behind them proves they were ever durable (see record.ts on
- *   batchFirstSeq). This is the expected result of a crash during a write;
+ *   durableSeq). This is the expected result of a crash during a write;
  *   the caller cuts the file at `endOffsetBytes`. Nothing acknowledged is
  *   lost: a write is acknowledged only after its whole batch is durable.
  * - `corrupt`: an invalid record is followed by a valid record of a later
@@ -56,6 +56,8 @@ export interface ScanOptions {
   toOffsetBytes?: number;
   /** Called for every WRITE and ZERO record, in order; awaited. */
   onRecord?: (record: ScannedRecord) => Promise<void> | void;
+  /** Fed the CRC of every valid record, the file header included (version digests). */
+  digest?: { add(crc: number): void };
   /** Read granularity. */
   chunkBytes?: number;
 }
@@ -138,6 +140,7 @@ export async function scanLogFile(file: RandomAccessFile, options: ScanOptions =
     } else if (options.onRecord) {
       await options.onRecord({ ...decoded, fileOffsetBytes: pos });
     }
+    options.digest?.add(view.buf.readUInt32LE(view.at + RECORD_HEADER_BYTES - 4));
     pos += recordBytes;
     expectedSeq += 1;
   }
@@ -145,8 +148,8 @@ export async function scanLogFile(file: RandomAccessFile, options: ScanOptions =
 }
 
 /**
- * Looks behind an invalid record for a valid record of a later batch than
- * the one the invalid record belongs to. Only called once per scan, at the
+ * Looks behind an invalid record for a valid record written after the
+ * invalid one was durable (its durableSeq is above the invalid record's seq). Only called once per scan, at the
  * point where reading stopped, so reading the rest of the file is fine.
  */
 async function findLaterBatch(
@@ -167,7 +170,7 @@ async function findLaterBatch(
     }
     const candidate = pos + hit;
     const record = await tryDecodeAt(window, candidate, end);
-    if (record && record.seq >= expectedSeq && record.batchFirstSeq > expectedSeq) {
+    if (record && record.seq >= expectedSeq && record.durableSeq > expectedSeq) {
       return { seq: record.seq, offset: candidate };
     }
     pos = candidate + 1;

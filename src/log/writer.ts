@@ -4,7 +4,15 @@
  * While a batch is being written and fdatasync'ed, new appends queue up;
  * when the sync returns, everything queued (up to maxBatchBytes) goes out as
  * the next batch: one pwritev plus one fdatasync, however many writers are
- * waiting. An append resolves only when its batch is durable.
+ * waiting. Up to maxBatchesInFlight batches run at once (a new one starts
+ * while earlier syncs are still running); each is written at its own
+ * offset and synced by its own fdatasync, issued after its own writev. An
+ * append resolves only when its batch and every earlier batch are durable,
+ * so appends resolve in order and the durable part of the file is always
+ * a prefix.
+ *
+ * The log file is opened with O_DSYNC where the storage supports it, so
+ * "writev + fdatasync" is one system call (see RandomAccessFile.syncWrites).
  *
  * A failed write or fdatasync is fatal for the writer: after a failed fsync
  * Linux may have dropped the dirty pages and a retry can "succeed" without
@@ -21,6 +29,7 @@ import { invariant } from "../util/assert.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { ClosedError, LogFailedError, errorMessage } from "../util/errors.js";
 import { encodeFileHeaderRecord, type LogFileHeader } from "./file-header.js";
+import { LogPreallocator } from "./preallocator.js";
 import { RECORD_HEADER_BYTES, RecordKind, encodeRecordHeader } from "./record.js";
 import path from "node:path";
 
@@ -44,14 +53,32 @@ export interface LogWriterLimits {
   maxBatchBytes: number;
   /** Upper bound of records in one batch (keeps writev under IOV_MAX). */
   maxBatchRecords: number;
-  /** Bytes queued but not yet written; further appends wait (backpressure). */
+  /** Bytes queued but not yet durable; further appends wait (backpressure). */
   maxPendingBytes: number;
+  /**
+   * Batches being written and synced at the same time. 1 is classic group
+   * commit; more lets a new batch start while earlier fdatasyncs are still
+   * running (the device absorbs several flushes at once), at the price of
+   * more, smaller batches.
+   */
+  maxBatchesInFlight?: number;
+  /**
+   * Zero-filled, synced space kept ahead of the write position, in chunks
+   * of this size, so small syncs need no metadata commit (see
+   * preallocator.ts). 0 turns it off.
+   */
+  preallocateBytes?: number;
 }
+
+export const DEFAULT_BATCHES_IN_FLIGHT = 2;
+export const DEFAULT_PREALLOCATE_BYTES = 8 * 1024 * 1024;
 
 export const DEFAULT_WRITER_LIMITS: LogWriterLimits = {
   maxBatchBytes: 4 * 1024 * 1024,
   maxBatchRecords: 256,
   maxPendingBytes: 64 * 1024 * 1024,
+  maxBatchesInFlight: DEFAULT_BATCHES_IN_FLIGHT,
+  preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
 };
 
 /** Hooks for metrics; the log itself does not know about Prometheus. */
@@ -68,6 +95,18 @@ interface QueuedAppend {
   done: Deferred<AppendResult>;
 }
 
+/** One group-commit batch: written with one writev, made durable with one fdatasync. */
+interface Batch {
+  items: QueuedAppend[];
+  firstSeq: number;
+  offsetBytes: number;
+  bytes: number;
+  records: number;
+  startedMs: number;
+  /** Its own fdatasync returned (it is durable once every earlier batch is too). */
+  synced: boolean;
+}
+
 export interface LogWriterEvents {
   /** The durable end of the file moved forward. */
   durable: [endOffsetBytes: number];
@@ -78,14 +117,18 @@ export interface LogWriterEvents {
 export class LogWriter extends EventEmitter<LogWriterEvents> {
   private readonly queue: QueuedAppend[] = [];
   private readonly admission: QueuedAppend[] = [];
+  /** Batches written or being written and not yet acknowledged, in file order. */
+  private readonly inFlight: Batch[] = [];
+  private readonly maxBatchesInFlight: number;
   private pendingBytes = 0;
   private nextSeq = 1;
   /** Where the next batch is written. */
   private writeOffsetBytes: number;
   private durableBytes: number;
-  private writing = false;
+  private lastAppend: QueuedAppend | undefined;
   private closed = false;
   private failure: LogFailedError | undefined;
+  private readonly preallocator: LogPreallocator | undefined;
 
   private constructor(
     readonly filePath: string,
@@ -94,11 +137,24 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     startOffsetBytes: number,
     private readonly clock: LamportClock,
     private readonly limits: LogWriterLimits,
+    storage: Storage,
     private readonly observer?: LogWriterObserver,
   ) {
     super();
     this.writeOffsetBytes = startOffsetBytes;
     this.durableBytes = startOffsetBytes;
+    this.maxBatchesInFlight = Math.max(1, limits.maxBatchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
+    const preallocateBytes = limits.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES;
+    if (preallocateBytes > 0) {
+      this.preallocator = new LogPreallocator(
+        storage,
+        filePath,
+        preallocateBytes,
+        startOffsetBytes,
+        () => this.startBatches(),
+        (err) => this.fail(err),
+      );
+    }
   }
 
   /** Creates a new log file whose first record (the file header) is durable before this resolves. */
@@ -110,14 +166,14 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     limits: LogWriterLimits = DEFAULT_WRITER_LIMITS,
     observer?: LogWriterObserver,
   ): Promise<LogWriter> {
-    const file = await storage.open(filePath, "create");
+    const file = await storage.open(filePath, "create", { syncWrites: true });
     try {
       const buffers = encodeFileHeaderRecord(header);
       await file.writev(buffers, 0);
-      await file.datasync();
+      if (!file.syncWrites) await file.datasync();
       await fsyncDirectory(path.dirname(filePath));
       const length = buffers.reduce((n, b) => n + b.length, 0);
-      return new LogWriter(filePath, header, file, length, clock, limits, observer);
+      return new LogWriter(filePath, header, file, length, clock, limits, storage, observer);
     } catch (err) {
       await file.close().catch(() => undefined);
       throw err;
@@ -145,7 +201,12 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
 
   /** Bytes written or queued: where the file will end once the queue is durable. */
   get projectedEndBytes(): number {
-    return this.writeOffsetBytes + this.pendingBytes;
+    return this.durableBytes + this.pendingBytes;
+  }
+
+  /** Batches currently being written or synced. */
+  get batchesInFlight(): number {
+    return this.inFlight.length;
   }
 
   /**
@@ -167,6 +228,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new ClosedError("log file is finished"));
     const item: QueuedAppend = { entries, firstSeq: 0, bytes, stampUs: 0, done: deferred<AppendResult>() };
+    this.lastAppend = item;
     // Over the pending bound the append waits in FIFO order (backpressure);
     // it is admitted as soon as durable batches make room.
     if (this.admission.length > 0 || !this.hasRoomFor(bytes)) this.admission.push(item);
@@ -177,16 +239,26 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   /** Resolves when everything appended before this call is durable. */
   async barrier(): Promise<void> {
     if (this.failure) throw this.failure;
-    const last = this.admission[this.admission.length - 1] ?? this.queue[this.queue.length - 1];
-    if (last) await last.done.promise;
+    // Appends become durable in call order, so the last one covers all.
+    if (this.lastAppend) await this.lastAppend.done.promise;
   }
 
-  /** Stops accepting appends, waits until everything queued is durable, closes the file. */
+  /**
+   * Stops accepting appends, waits until everything queued is durable,
+   * cuts preallocated space off the end (a finished file holds exactly its
+   * records), closes the file.
+   */
   async finish(): Promise<{ lengthBytes: number }> {
     this.closed = true;
     try {
       await this.barrier();
+      await this.preallocator?.stop();
+      if (!this.failure && (await this.file.sizeBytes()) > this.durableBytes) {
+        await this.file.truncate(this.durableBytes);
+        await this.file.datasync();
+      }
     } finally {
+      await this.preallocator?.stop();
       await this.file.close();
     }
     return { lengthBytes: this.durableBytes };
@@ -203,80 +275,115 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     this.queue.push(item);
     this.pendingBytes += item.bytes;
     this.observer?.pendingBytes(this.pendingBytes);
-    if (!this.writing) void this.writeBatches();
+    this.startBatches();
   }
 
-  private async writeBatches(): Promise<void> {
-    this.writing = true;
-    while (this.queue.length > 0 && !this.failure) {
-      const batch = this.takeBatch();
-      const buffers: Uint8Array[] = [];
-      const batchFirstSeq = batch[0]?.firstSeq as number;
-      let bytes = 0;
-      let records = 0;
-      for (const item of batch) {
-        let seq = item.firstSeq;
-        for (const e of item.entries) {
-          const payload = e.payload ?? EMPTY;
-          const header = encodeRecordHeader(
+  private startBatches(): void {
+    while (this.queue.length > 0 && this.inFlight.length < this.maxBatchesInFlight && !this.failure) {
+      const plan = this.planBatch();
+      // Never write where zeroes are being written right now; the fill's end restarts us.
+      if (this.preallocator?.blocks(this.writeOffsetBytes, plan.bytes)) break;
+      const batch = this.takeBatch(plan);
+      this.launch(batch);
+      this.preallocator?.batchReserved(this.writeOffsetBytes, batch.bytes);
+    }
+  }
+
+  /** How many queued appends the next batch takes, and its bytes. */
+  private planBatch(): { count: number; bytes: number; records: number } {
+    let count = 0;
+    let bytes = 0;
+    let records = 0;
+    for (const next of this.queue) {
+      const fits =
+        bytes + next.bytes <= this.limits.maxBatchBytes &&
+        records + next.entries.length <= this.limits.maxBatchRecords;
+      if (count > 0 && !fits) break;
+      count += 1;
+      bytes += next.bytes;
+      records += next.entries.length;
+    }
+    return { count, bytes, records };
+  }
+
+  private takeBatch(plan: { count: number; bytes: number; records: number }): Batch {
+    const items = this.queue.splice(0, plan.count);
+    const { bytes, records } = plan;
+    const batch: Batch = {
+      items,
+      firstSeq: (items[0] as QueuedAppend).firstSeq,
+      offsetBytes: this.writeOffsetBytes,
+      bytes,
+      records,
+      startedMs: performance.now(),
+      synced: false,
+    };
+    this.writeOffsetBytes += bytes;
+    return batch;
+  }
+
+  /** Writes and syncs one batch; completion is handled in file order by completeInOrder. */
+  private launch(batch: Batch): void {
+    // Every record before the oldest batch still in flight is durable, and
+    // the scanner relies on exactly that (see record.ts on durableSeq).
+    const durableSeq = (this.inFlight[0] ?? batch).firstSeq;
+    this.inFlight.push(batch);
+    const buffers: Uint8Array[] = [];
+    for (const item of batch.items) {
+      let seq = item.firstSeq;
+      for (const e of item.entries) {
+        const payload = e.payload ?? EMPTY;
+        buffers.push(
+          encodeRecordHeader(
             {
               kind: e.kind,
               seq,
-              batchFirstSeq,
+              durableSeq,
               stampUs: item.stampUs,
               offsetBytes: e.offsetBytes,
               lengthBytes: e.lengthBytes,
             },
             payload,
-          );
-          buffers.push(header);
-          if (payload.length > 0) buffers.push(payload);
-          seq += 1;
-          records += 1;
-        }
-        bytes += item.bytes;
+          ),
+        );
+        if (payload.length > 0) buffers.push(payload);
+        seq += 1;
       }
-      const started = performance.now();
-      try {
-        await this.file.writev(buffers, this.writeOffsetBytes);
-        this.writeOffsetBytes += bytes;
-        await this.file.datasync();
-      } catch (err) {
-        this.fail(err, batch);
-        break;
-      }
-      const fsyncSeconds = (performance.now() - started) / 1000;
-      this.durableBytes = this.writeOffsetBytes;
-      this.pendingBytes -= bytes;
+    }
+    // With O_DSYNC (syncWrites) the writev itself returns only once the
+    // batch is durable, which saves a thread-pool round trip per batch.
+    const written = this.file.writev(buffers, batch.offsetBytes);
+    // Once any batch failed, no further fdatasync is issued: its success
+    // would prove nothing (the kernel may have dropped the failed pages).
+    const synced = this.file.syncWrites
+      ? written
+      : written.then(() => (this.failure ? Promise.reject(this.failure) : this.file.datasync()));
+    synced.then(
+      () => {
+        batch.synced = true;
+        this.completeInOrder();
+      },
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  /** Acknowledges the synced batches at the head, then starts the next ones. */
+  private completeInOrder(): void {
+    while (!this.failure && this.inFlight.length > 0 && (this.inFlight[0] as Batch).synced) {
+      const batch = this.inFlight.shift() as Batch;
+      this.durableBytes = batch.offsetBytes + batch.bytes;
+      this.pendingBytes -= batch.bytes;
       this.observer?.pendingBytes(this.pendingBytes);
-      this.observer?.batchDurable(records, bytes, fsyncSeconds);
-      let end = this.durableBytes - bytes;
-      for (const item of batch) {
+      this.observer?.batchDurable(batch.records, batch.bytes, (performance.now() - batch.startedMs) / 1000);
+      let end = batch.offsetBytes;
+      for (const item of batch.items) {
         end += item.bytes;
         item.done.resolve({ lastSeq: item.firstSeq + item.entries.length - 1, endOffsetBytes: end });
       }
       this.emit("durable", this.durableBytes);
-      this.admitWaiting();
     }
-    this.writing = false;
-  }
-
-  private takeBatch(): QueuedAppend[] {
-    const batch: QueuedAppend[] = [];
-    let bytes = 0;
-    let records = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0] as QueuedAppend;
-      const fits =
-        bytes + next.bytes <= this.limits.maxBatchBytes &&
-        records + next.entries.length <= this.limits.maxBatchRecords;
-      if (batch.length > 0 && !fits) break;
-      batch.push(next);
-      this.queue.shift();
-      bytes += next.bytes;
-      records += next.entries.length;
-    }
-    return batch;
+    this.admitWaiting();
+    this.startBatches();
   }
 
   private admitWaiting(): void {
@@ -285,8 +392,10 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     }
   }
 
-  private fail(err: unknown, inFlight: QueuedAppend[]): void {
+  private fail(err: unknown): void {
+    if (this.failure) return;
     this.failure = new LogFailedError(`log ${this.filePath} failed: ${errorMessage(err)}`, { cause: err });
+    const inFlight = this.inFlight.splice(0).flatMap((b) => b.items);
     for (const item of [...inFlight, ...this.queue.splice(0), ...this.admission.splice(0)]) {
       item.done.reject(this.failure);
     }

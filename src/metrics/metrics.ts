@@ -24,6 +24,13 @@ const MISNAMED_DEFAULT_METRICS = [
   "nodejs_active_resources_total",
 ];
 
+export interface ClusterGaugeValues {
+  members: number;
+  entries: number;
+  tombstones: number;
+  lamportAheadUs: number;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
 
@@ -98,6 +105,7 @@ export class Metrics {
     "1 when the resource stopped because of an IO or log failure.",
     ["resource"],
   );
+  readonly resourceSplitBrain = this.gauge("marsd_resource_split_brain", "1 when members' version chains of the resource diverged (split brain).", ["resource"]);
   readonly resourceRecoveredBytes = this.counter(
     "marsd_resource_recovery_replayed_bytes_total",
     "Log bytes replayed onto the backing disk during crash recovery.",
@@ -141,6 +149,13 @@ export class Metrics {
     [],
   );
 
+  readonly replicationFetchedBytes = this.counter("marsd_replication_fetched_bytes_total", "Log bytes fetched from peers, verified and synced locally.", ["resource"]);
+  readonly replicationFetchErrors = this.counter("marsd_replication_fetch_errors_total", "Interrupted or refused log fetches (each is retried).", ["resource"]);
+  readonly replicationSyncTransferredBytes = this.counter("marsd_replication_sync_transferred_bytes_total", "Disk bytes copied during full sync (chunks that differed).", ["resource"]);
+  readonly replicationSyncDoneBytes = this.gauge("marsd_replication_sync_done_bytes", "Full sync progress: bytes of the disk compared or copied.", ["resource"]);
+  readonly replicationSyncTotalBytes = this.gauge("marsd_replication_sync_total_bytes", "Full sync: bytes to compare or copy in all.", ["resource"]);
+  readonly replicationReplayedBytes = this.counter("marsd_replication_replayed_bytes_total", "Log bytes replayed onto the local disk.", ["resource"]);
+
   readonly rpcRequests = this.counter(
     "marsd_rpc_requests_total",
     "JSON-RPC calls, by method and result code (0 = success).",
@@ -153,6 +168,64 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
+
+  readonly peerSentBytes = this.counter(
+    "marsd_peer_sent_bytes_total",
+    "Bytes sent to a peer (request and response bodies).",
+    ["peer"],
+  );
+  readonly peerReceivedBytes = this.counter(
+    "marsd_peer_received_bytes_total",
+    "Bytes received from a peer (request and response bodies).",
+    ["peer"],
+  );
+  readonly peerRejectedRequests = this.counter(
+    "marsd_peer_rejected_requests_total",
+    "Peer requests refused by authentication, by reason.",
+    ["reason"],
+  );
+  readonly peerLastContact = this.gauge(
+    "marsd_peer_last_contact_timestamp_seconds",
+    "When we last heard from a peer (Unix time).",
+    ["peer"],
+  );
+  readonly peerClockSkew = this.gauge(
+    "marsd_peer_clock_skew_seconds",
+    "Estimated offset of a peer's wall clock from ours.",
+    ["peer"],
+  );
+  readonly peerSyncFailures = this.counter(
+    "marsd_peer_sync_failures_total",
+    "Failed state exchanges with a peer, by kind.",
+    ["peer", "kind"],
+  );
+  readonly clusterStateChanges = this.counter(
+    "marsd_cluster_state_changes_total",
+    "Cluster state entries changed, by source (local write or merged from a peer).",
+    ["source"],
+  );
+  /** Set by the cluster layer; read when /metrics is scraped (cheaper than updating on every change). */
+  clusterGaugeSource: (() => ClusterGaugeValues) | undefined;
+  readonly clusterMembers = this.scraped(
+    "marsd_cluster_members",
+    "Members of the cluster, this node included.",
+    (s) => s.members,
+  );
+  readonly clusterStateEntries = this.scraped(
+    "marsd_cluster_state_entries",
+    "Entries in the cluster state, tombstones included.",
+    (s) => s.entries,
+  );
+  readonly clusterStateTombstones = this.scraped(
+    "marsd_cluster_state_tombstones",
+    "Tombstones (deleted entries) not yet collected.",
+    (s) => s.tombstones,
+  );
+  readonly lamportAheadOfWall = this.scraped(
+    "marsd_lamport_ahead_of_wall_seconds",
+    "How far the Lamport clock runs ahead of the wall clock.",
+    (s) => s.lamportAheadUs / 1e6,
+  );
 
   readonly buildInfo = this.gauge("marsd_build_info", "Build of the running daemon (value 1).", [
     "version",
@@ -214,6 +287,19 @@ export class Metrics {
 
   private counter(name: string, help: string, labelNames: string[]) {
     return new client.Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private scraped(name: string, help: string, pick: (source: ClusterGaugeValues) => number): client.Gauge {
+    const read = (): ClusterGaugeValues | undefined => this.clusterGaugeSource?.();
+    return new client.Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const source = read();
+        this.set(source ? pick(source) : 0);
+      },
+    });
   }
 
   private gauge(name: string, help: string, labelNames: string[]) {

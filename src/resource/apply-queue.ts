@@ -34,10 +34,13 @@ export class ApplyQueue {
   private readonly order: InFlight[] = [];
   private applied: LogPosition | undefined;
   private failed = false;
+  private inFlightLengthBytes = 0;
 
   constructor(
     private readonly backing: RandomAccessFile,
     initialPosition?: LogPosition,
+    /** Called whenever the applied position moves (metrics; the checkpointer polls instead). */
+    private readonly onApplied?: (position: LogPosition) => void,
   ) {
     this.applied = initialPosition;
   }
@@ -51,6 +54,28 @@ export class ApplyQueue {
     return this.inFlight.length;
   }
 
+  /** Bytes of the operations being applied or waiting to be applied. */
+  get inFlightBytes(): number {
+    return this.inFlightLengthBytes;
+  }
+
+  /**
+   * Resolves when every operation issued so far that overlaps the range is
+   * on the disk, and rejects if one of them failed (undefined if none
+   * overlaps, so the caller can skip an await). Reads call this: a write is
+   * acknowledged once it is in the log, possibly before it reached the
+   * disk, and a read must still return it.
+   */
+  rangeApplied(offsetBytes: number, lengthBytes: number): Promise<void> | undefined {
+    const end = offsetBytes + lengthBytes;
+    let waits: Promise<void>[] | undefined;
+    for (const other of this.inFlight) {
+      if (other.start < end && offsetBytes < other.end) (waits ??= []).push(other.done);
+    }
+    if (!waits) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
+  }
+
   /**
    * Applies one operation; `position` is the log point just behind its
    * record(s), recorded once it and everything before it is applied.
@@ -62,7 +87,13 @@ export class ApplyQueue {
     for (const other of this.inFlight) {
       if (other.start < end && start < other.end) conflicts.push(other.done);
     }
-    const entry: InFlight = { start, end, done: Promise.resolve(), finished: false, position };
+    const entry: InFlight = {
+      start,
+      end,
+      done: Promise.resolve(),
+      finished: false,
+      position,
+    };
     const run = (): Promise<void> => this.write(op);
     entry.done = (conflicts.length === 0 ? run() : Promise.all(conflicts).then(run)).then(
       () => this.finish(entry, true),
@@ -73,6 +104,7 @@ export class ApplyQueue {
     );
     this.inFlight.push(entry);
     this.order.push(entry);
+    this.inFlightLengthBytes += op.lengthBytes;
     return entry.done;
   }
 
@@ -95,9 +127,12 @@ export class ApplyQueue {
     if (!ok) this.failed = true;
     entry.finished = true;
     this.inFlight.splice(this.inFlight.indexOf(entry), 1);
+    this.inFlightLengthBytes -= entry.end - entry.start;
+    const before = this.applied;
     while (!this.failed && this.order.length > 0 && (this.order[0] as InFlight).finished) {
       const head = this.order.shift() as InFlight;
       if (head.position) this.applied = head.position;
     }
+    if (this.applied !== before && this.applied) this.onApplied?.(this.applied);
   }
 }

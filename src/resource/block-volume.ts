@@ -4,8 +4,9 @@
  * operations, so both have the same semantics.
  *
  * Errors: OutOfRangeError for requests outside the volume, ReadOnlyError
- * when the volume does not accept writes (secondary, fenced, stopping),
- * anything else is an IO failure.
+ * when the volume does not accept writes (secondary, fenced), ClosedError
+ * while it is stopping, VolumeFailedError after a fatal failure, anything
+ * else is an IO failure.
  */
 import { MarsError } from "../util/errors.js";
 
@@ -29,5 +30,15 @@ export interface BlockVolume {
 export class ReadOnlyError extends MarsError {
   constructor(message: string) {
     super("READ_ONLY", message);
+  }
+}
+
+/**
+ * The resource behind the volume failed for good (its log or disk): writes
+ * are refused until the daemon restarts and recovers. Frontends answer EIO.
+ */
+export class VolumeFailedError extends MarsError {
+  constructor(message: string) {
+    super("VOLUME_FAILED", message);
   }
 }

@@ -13,6 +13,7 @@ import { formatLogName } from "../log/log-name.js";
 import type { LogPosition } from "../log/log-stream.js";
 import { RecordKind } from "../log/record.js";
 import { readLogFileHeader, scanLogFile } from "../log/scanner.js";
+import { computeFileVersion } from "../log/version.js";
 import type { RandomAccessFile, Storage } from "../storage/types.js";
 import { LogCorruptError, errorMessage } from "../util/errors.js";
 import { ApplyQueue } from "./apply-queue.js";
@@ -21,9 +22,11 @@ import type { Checkpoint } from "./checkpoint.js";
 export interface RecoveryResult {
   /** End of the durable log (undefined when there are no log files). */
   endPosition: LogPosition | undefined;
+  /** Version of the last log file as recovered (the next file's prevVersion). */
+  lastVersion: string | undefined;
   /** Log bytes replayed onto the disk. */
   replayedBytes: number;
-  /** Bytes cut off the last file as a torn tail. */
+  /** Bytes cut off the last file as a torn tail (not counting zeroed, preallocated space). */
   tornBytes: number;
   files: LogFileEntry[];
 }
@@ -46,7 +49,7 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveryResu
       throw new LogCorruptError(
         `${dir}: checkpoint refers to ${formatLogName(checkpoint)} but no log files exist`,
       );
-    return { endPosition: undefined, replayedBytes: 0, tornBytes: 0, files };
+    return { endPosition: undefined, lastVersion: undefined, replayedBytes: 0, tornBytes: 0, files };
   }
   let startIndex = 0;
   if (checkpoint) {
@@ -97,7 +100,10 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveryResu
             `${entry.path}: finished log file ends in an invalid record (${outcome.reason})`,
           );
         }
-        tornBytes = outcome.fileSizeBytes - outcome.endOffsetBytes;
+        // Zeroes behind the end are preallocated space (src/log/preallocator.ts), not lost writes.
+        tornBytes =
+          (await lastNonZeroEnd(file, outcome.endOffsetBytes, outcome.fileSizeBytes)) -
+          outcome.endOffsetBytes;
         await file.truncate(outcome.endOffsetBytes);
         await file.datasync();
       }
@@ -114,7 +120,17 @@ export async function recoverLog(options: RecoveryOptions): Promise<RecoveryResu
     }
   }
   await options.backing.datasync();
-  return { endPosition: end, replayedBytes, tornBytes, files };
+  const last = files[files.length - 1] as LogFileEntry;
+  const lastFile = await options.storage.open(last.path, "read");
+  let lastVersion: string;
+  try {
+    const header = await readLogFileHeader(lastFile);
+    if (typeof header === "string") throw new LogCorruptError(`${last.path}: ${header}`);
+    lastVersion = (await computeFileVersion(lastFile, header, (end as LogPosition).offsetBytes)).version;
+  } finally {
+    await lastFile.close();
+  }
+  return { endPosition: end, lastVersion, replayedBytes, tornBytes, files };
 }
 
 function checkHeader(
@@ -133,4 +149,17 @@ function checkHeader(
       `${entry.path}: starts at stream position ${header.streamStartBytes}, but the previous file ends at ${expectedStreamStart}`,
     );
   }
+}
+
+/** End of the last non-zero byte in [fromBytes, toBytes) of a file (fromBytes if all zero). */
+async function lastNonZeroEnd(file: RandomAccessFile, fromBytes: number, toBytes: number): Promise<number> {
+  const chunk = Buffer.allocUnsafe(1024 * 1024);
+  for (let end = toBytes; end > fromBytes;) {
+    const start = Math.max(fromBytes, end - chunk.length);
+    const view = chunk.subarray(0, end - start);
+    const n = await file.read(view, start);
+    for (let i = n - 1; i >= 0; i--) if (view[i] !== 0) return start + i + 1;
+    end = start;
+  }
+  return fromBytes;
 }

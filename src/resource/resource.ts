@@ -13,10 +13,12 @@ import type { LamportClock } from "../cluster/clock.js";
 import { listLogFiles } from "../log/log-directory.js";
 import { formatLogName } from "../log/log-name.js";
 import { LogStream, type FinishedLogFile, type LogPosition } from "../log/log-stream.js";
+import { genesisVersion } from "../log/version.js";
 import { DEFAULT_WRITER_LIMITS, type LogWriterLimits } from "../log/writer.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RandomAccessFile, Storage } from "../storage/types.js";
-import { errorMessage } from "../util/errors.js";
+import { ClosedError, errorMessage } from "../util/errors.js";
+import { VolumeFailedError } from "./block-volume.js";
 import { ApplyQueue } from "./apply-queue.js";
 import { Checkpointer, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { recoverLog } from "./recovery.js";
@@ -181,10 +183,12 @@ export class Resource {
       },
       (end?.fileNumber ?? 0) + 1,
       end?.streamBytes ?? 0,
+      recovered.lastVersion ?? genesisVersion(config.name, config.createdStampUs),
     );
     this.log = log;
     const startPosition = log.durablePosition();
-    this.applier = new ApplyQueue(this.backing, startPosition);
+    const appliedGauge = deps.metrics.resourceAppliedPosition.labels(config.name);
+    this.applier = new ApplyQueue(this.backing, startPosition, (p) => appliedGauge.set(p.streamBytes));
     this.checkpointer = new Checkpointer(
       this.dir,
       this.backing,
@@ -227,7 +231,7 @@ export class Resource {
   private markFailed(err: unknown): void {
     this.stateValue = "failed";
     this.failure = errorMessage(err);
-    this.volumeValue?.stopWrites();
+    this.volumeValue?.stopWrites(new VolumeFailedError(`${this.name} failed: ${this.failure}`));
     this.deps.metrics.resourceFailed.labels(this.name).set(1);
     this.deps.logger.error({ resource: this.name, err }, "resource failed");
   }
@@ -283,7 +287,7 @@ export class Resource {
     if (this.stateValue === "closed") return;
     const wasRunning = this.stateValue === "running";
     this.stateValue = "closed";
-    this.volumeValue?.stopWrites();
+    this.volumeValue?.stopWrites(new ClosedError(`${this.name} is stopping`));
     await this.volumeValue?.idle();
     await this.checkpointer?.stop();
     if (wasRunning) {

@@ -1,8 +1,16 @@
 /**
- * The primary's data path: every write goes to the log (durable) and then
- * to the backing disk, and only then is it acknowledged. Reads come from
- * the backing disk, which holds every acknowledged write because the disk
- * write happens before the acknowledgement.
+ * The primary's data path: every write goes to the log and is acknowledged
+ * once it is durable there; then it is applied to the backing disk in the
+ * background, in log order (as MARS's trans_logger does). Reads come from
+ * the backing disk, but first wait for any in-flight apply that overlaps
+ * them, so a read always sees every acknowledged write.
+ *
+ * Applying off the acknowledgement path takes a disk write (a threadpool
+ * round trip) out of every write's latency; durability is unchanged, since
+ * recovery replays from the log whatever had not reached the disk. The
+ * backlog of unapplied writes is bounded: beyond maxApplyBacklogBytes (or
+ * MAX_APPLY_BACKLOG_OPS) a write is acknowledged only after its own apply
+ * (backpressure).
  */
 import { RecordKind } from "../log/record.js";
 import type { LogStream } from "../log/log-stream.js";
@@ -17,15 +25,25 @@ export interface VolumeOptions {
   maxRecordPayloadBytes: number;
   /** Zero ranges larger than this are split (bounded work per record on replay). */
   maxZeroRecordBytes: number;
+  /** Bytes logged but not yet applied to the disk before writes wait for their apply. */
+  maxApplyBacklogBytes: number;
 }
 
 export const DEFAULT_VOLUME_OPTIONS: VolumeOptions = {
   maxRecordPayloadBytes: 1024 * 1024,
   maxZeroRecordBytes: 64 * 1024 * 1024,
+  maxApplyBacklogBytes: 64 * 1024 * 1024,
 };
+
+/**
+ * Bound on logged-but-unapplied operations, beside the byte bound: the
+ * apply queue checks overlaps by a linear scan, which must stay short.
+ */
+export const MAX_APPLY_BACKLOG_OPS = 1024;
 
 export class PrimaryVolume implements BlockVolume {
   private accepting = true;
+  private refusal: Error | undefined;
   private active = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -44,9 +62,14 @@ export class PrimaryVolume implements BlockVolume {
     return this.accepting;
   }
 
-  /** Refuse new writes from now on (shutdown, handover, failure). */
-  stopWrites(): void {
+  /**
+   * Refuse new writes from now on (shutdown, handover, failure). `reason` is
+   * what refused writes are rejected with (default: ReadOnlyError), so a
+   * frontend can tell "read-only" from "stopping" from "failed".
+   */
+  stopWrites(reason?: Error): void {
     this.accepting = false;
+    this.refusal = reason;
   }
 
   /** Resolves when no operation is in progress. */
@@ -57,7 +80,7 @@ export class PrimaryVolume implements BlockVolume {
 
   async read(offsetBytes: number, target: Uint8Array): Promise<void> {
     this.checkRange(offsetBytes, target.length);
-    const n = await this.track(this.backing.read(target, offsetBytes));
+    const n = await this.track(this.readApplied(offsetBytes, target));
     // A file-backed disk may be shorter than the volume (sparse tail): reads as zeroes.
     if (n < target.length) target.fill(0, n);
   }
@@ -98,15 +121,28 @@ export class PrimaryVolume implements BlockVolume {
     // Advisory (the NBD spec lets the range read back unchanged). Leaving
     // the data alone keeps primary and secondaries identical without
     // logging anything; punching holes needs fallocate(), which Node lacks.
-    this.checkRange(offsetBytes, lengthBytes);
-    if (!this.accepting) throw new ReadOnlyError(`${this.name} does not accept writes`);
-    return Promise.resolve();
+    // A throw in the executor becomes a rejection, like every other operation's errors.
+    return new Promise((resolve) => {
+      this.checkWrite(offsetBytes, lengthBytes);
+      resolve();
+    });
   }
 
-  async flush(): Promise<void> {
-    // Writes are durable before they are acknowledged; a flush only has to
-    // wait for writes still queued in the log.
-    await this.track(this.log.barrier());
+  flush(): Promise<void> {
+    // A flush must cover every write acknowledged before it (on any
+    // connection), and writes are acknowledged only once durable: there is
+    // nothing to wait for. Waiting for writes still queued (other clients'
+    // writes, not yet acknowledged) would make every flush pay for them and
+    // serialise clients that flush after each write. A failed log is still
+    // reported, so a client learns that the device is broken.
+    const failure = this.log.currentWriter.failed;
+    return failure ? Promise.reject(failure) : Promise.resolve();
+  }
+
+  private async readApplied(offsetBytes: number, target: Uint8Array): Promise<number> {
+    const pending = this.applier.rangeApplied(offsetBytes, target.length);
+    if (pending) await pending;
+    return this.backing.read(target, offsetBytes);
   }
 
   private async logAndApply(
@@ -120,12 +156,14 @@ export class PrimaryVolume implements BlockVolume {
       this.onFatal(err);
       throw err;
     }
-    try {
-      await this.applier.apply(op, appended.position);
-    } catch (err) {
-      this.onFatal(err);
-      throw err;
-    }
+    // Durable from here on. The apply runs in the background (tracked, so
+    // idle() waits for it); a failed apply is fatal for the resource.
+    const applied = this.applier.apply(op, appended.position);
+    void this.track(applied.catch((err: unknown) => this.onFatal(err)));
+    const backlogFull =
+      this.applier.inFlightBytes > this.options.maxApplyBacklogBytes ||
+      this.applier.inFlightCount > MAX_APPLY_BACKLOG_OPS;
+    if (backlogFull) await applied;
   }
 
   private checkRange(offsetBytes: number, lengthBytes: number): void {
@@ -138,7 +176,7 @@ export class PrimaryVolume implements BlockVolume {
 
   private checkWrite(offsetBytes: number, lengthBytes: number): void {
     this.checkRange(offsetBytes, lengthBytes);
-    if (!this.accepting) throw new ReadOnlyError(`${this.name} does not accept writes`);
+    if (!this.accepting) throw this.refusal ?? new ReadOnlyError(`${this.name} does not accept writes`);
   }
 
   private async track<T>(work: Promise<T>): Promise<T> {

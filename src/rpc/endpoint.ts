@@ -61,7 +61,9 @@ function requestProblem(value: unknown): string | undefined {
 }
 
 export class RpcEndpoint<Ctx> {
-  private readonly server = new JSONRPCServer<Ctx>();
+  private readonly server: JSONRPCServer<Ctx>;
+  /** Every method name registered, whether or not the document lists it. */
+  readonly registeredMethodNames: readonly string[];
 
   constructor(
     private readonly validators: Map<string, MethodValidators>,
@@ -69,6 +71,14 @@ export class RpcEndpoint<Ctx> {
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
   ) {
+    // The package reports every error a method throws to console.warn by
+    // default, outside the structured log. Expected errors are answered
+    // (-32602, operator errors); unexpected ones are logged by toRpcError
+    // with their correlation id. So this is only debug detail.
+    this.server = new JSONRPCServer<Ctx>({
+      errorListener: (message, data) => logger.debug({ err: data }, message),
+    });
+    this.registeredMethodNames = Object.keys(methods).sort();
     for (const [name, handler] of Object.entries(methods)) {
       this.server.addMethod(name, async (params: unknown, ctx: Ctx) => {
         try {

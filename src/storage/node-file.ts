@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { OpenMode, RandomAccessFile, Storage } from "./types.js";
+import type { OpenMode, OpenOptions, RandomAccessFile, Storage } from "./types.js";
 
 const OPEN_FLAGS: Record<OpenMode, number> = {
   read: fs.constants.O_RDONLY,
@@ -26,16 +26,19 @@ export class NodeFile implements RandomAccessFile {
     readonly path: string,
     private readonly fd: number,
     private readonly blockDevice: boolean,
+    readonly syncWrites: boolean,
   ) {}
 
-  static async open(path: string, mode: OpenMode): Promise<NodeFile> {
+  static async open(path: string, mode: OpenMode, options: OpenOptions = {}): Promise<NodeFile> {
     let flags = OPEN_FLAGS[mode];
     const isBlock = mode !== "create" && fs.statSync(path).isBlockDevice();
     // O_EXCL on a block device makes open fail with EBUSY while it is mounted
     // or claimed by another holder: we must never write under a filesystem.
     if (isBlock && mode === "readwrite") flags |= fs.constants.O_EXCL;
+    const syncWrites = options.syncWrites === true && mode !== "read";
+    if (syncWrites) flags |= fs.constants.O_DSYNC;
     const fd = await openFd(path, flags);
-    return new NodeFile(path, fd, isBlock);
+    return new NodeFile(path, fd, isBlock, syncWrites);
   }
 
   read(target: Uint8Array, positionBytes: number): Promise<number> {
@@ -119,5 +122,5 @@ export async function blockDeviceSizeBytes(path: string): Promise<number> {
 }
 
 export const nodeStorage: Storage = {
-  open: (path, mode) => NodeFile.open(path, mode),
+  open: (path, mode, options) => NodeFile.open(path, mode, options),
 };

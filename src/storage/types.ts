@@ -7,6 +7,13 @@
 /** A file or block device addressed by byte position (pread/pwrite style). */
 export interface RandomAccessFile {
   readonly path: string;
+  /**
+   * True when every write is durable by the time it completes (the file was
+   * opened with OpenOptions.syncWrites and the implementation honours it):
+   * then a writev is a write plus an fdatasync in one system call, and a
+   * separate datasync() is not needed. Absent or false: call datasync().
+   */
+  readonly syncWrites?: boolean;
   /** Reads up to target.length bytes at positionBytes; returns the count (short only at end of file). */
   read(target: Uint8Array, positionBytes: number): Promise<number>;
   /** Writes every byte of every buffer, in order, starting at positionBytes. */
@@ -27,6 +34,15 @@ export type OpenMode =
   /** Create a new file; fails if it exists. */
   | "create";
 
+export interface OpenOptions {
+  /**
+   * Ask for synchronous data writes (O_DSYNC). The log uses it so one batch
+   * costs one system call, one thread-pool round trip, instead of two.
+   * Implementations may ignore it; they then report syncWrites = false.
+   */
+  syncWrites?: boolean;
+}
+
 export interface Storage {
-  open(path: string, mode: OpenMode): Promise<RandomAccessFile>;
+  open(path: string, mode: OpenMode, options?: OpenOptions): Promise<RandomAccessFile>;
 }

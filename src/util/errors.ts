@@ -61,7 +61,15 @@ export type OperatorErrorCode =
   | "DISK_IN_USE"
   | "RESOURCE_FAILED"
   | "SHUTTING_DOWN"
-  | "FRONTEND_UNAVAILABLE";
+  | "FRONTEND_UNAVAILABLE"
+  | "CLUSTER_CONFLICT"
+  | "PEER_UNREACHABLE"
+  | "NOT_IN_CLUSTER"
+  | "NOT_PRIMARY"
+  | "NOT_CONSISTENT"
+  | "SPLIT_BRAIN"
+  | "PRIMARY_UNREACHABLE"
+  | "WAIT_TIMEOUT";
 
 export class OperatorError extends MarsError {
   constructor(

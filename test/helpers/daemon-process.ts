@@ -55,6 +55,8 @@ export interface DaemonProcessOptions {
   baseDir?: string;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** Options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 export class DaemonProcess {
@@ -106,6 +108,7 @@ export class DaemonProcess {
     const child = spawn(
       process.execPath,
       [
+        ...(this.options.nodeArgs ?? []),
         MARSD_MAIN,
         "--data-dir",
         this.dataDir,

@@ -11,7 +11,7 @@
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Counter, Histogram } from "prom-client";
-import { ReadOnlyError, type BlockVolume } from "../../resource/block-volume.js";
+import { ReadOnlyError, VolumeFailedError, type BlockVolume } from "../../resource/block-volume.js";
 import type { Metrics } from "../../metrics/metrics.js";
 import { ClosedError, OutOfRangeError } from "../../util/errors.js";
 import type { ByteQueue } from "./byte-queue.js";
@@ -28,14 +28,18 @@ import {
   SIMPLE_REPLY_MAGIC,
 } from "./protocol.js";
 
-/** Flags each command accepts; anything else is answered with EINVAL. */
+/**
+ * Flags each command accepts; anything else is answered with EINVAL. FUA is
+ * valid on every command once SEND_FUA is advertised (proto.md: the server
+ * MUST accept it, clients are known to set it on reads and flushes).
+ */
 const ALLOWED_FLAGS: Record<number, number> = {
-  [Cmd.READ]: 0,
+  [Cmd.READ]: CmdFlag.FUA,
   [Cmd.WRITE]: CmdFlag.FUA,
-  [Cmd.FLUSH]: 0,
+  [Cmd.FLUSH]: CmdFlag.FUA,
   [Cmd.TRIM]: CmdFlag.FUA,
   [Cmd.WRITE_ZEROES]: CmdFlag.FUA | CmdFlag.NO_HOLE,
-  [Cmd.DISC]: 0,
+  [Cmd.DISC]: CmdFlag.FUA,
 };
 
 interface Request {
@@ -73,6 +77,10 @@ export class TransmissionSession {
   private corked = false;
   private parsing = false;
   private readonly commandMetrics = new Map<number, CommandMetrics>();
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -192,7 +200,8 @@ export class TransmissionSession {
     }
     this.execute(request, data).catch((err: unknown) => {
       const code = this.errnoFor(err, request.type);
-      if (code === Errno.EIO) {
+      // A failed volume was reported once, when it failed; refusals are not news.
+      if (code === Errno.EIO && !(err instanceof VolumeFailedError)) {
         this.options.logError(err, { export: this.exportName, command: CMD_NAMES[request.type] });
       }
       this.reply(request, code);
@@ -259,14 +268,13 @@ export class TransmissionSession {
       out.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
       out.writeUInt32BE(errno, 4);
       request.cookie.copy(out, 8);
-      // Replies completing in the same tick leave in one syscall.
+      // Replies completing in the same event-loop turn leave in one writev:
+      // every IO completion is its own callback (and its own tick), so
+      // uncorking on nextTick would still cost one syscall per reply.
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();
-        process.nextTick(() => {
-          this.corked = false;
-          this.socket.uncork();
-        });
+        setImmediate(this.uncork);
       }
       this.socket.write(out);
     }

@@ -1,0 +1,97 @@
+/**
+ * The two NBD servers the benchmark compares, each on its own fully
+ * allocated backing file (same size, same content): marsd (durable log,
+ * group commit) and `nbdkit file` (page cache; durable only on flush).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { open } from "node:fs/promises";
+import path from "node:path";
+import { DaemonProcess, waitFor } from "../test/helpers/daemon-process.js";
+
+/** Writes zeroes over the whole file, so no benchmark write allocates blocks. */
+export async function createAllocatedFile(file: string, sizeBytes: number): Promise<void> {
+  const handle = await open(file, "w");
+  try {
+    const chunk = Buffer.alloc(4 * 1024 * 1024);
+    for (let at = 0; at < sizeBytes; at += chunk.length) {
+      await handle.write(chunk, 0, Math.min(chunk.length, sizeBytes - at), at);
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface Target {
+  name: string;
+  uri: string;
+  stop(): Promise<void>;
+}
+
+export interface MarsdTarget extends Target {
+  daemon: DaemonProcess;
+  /** Group-commit counters from /metrics (cumulative). */
+  logCounters(): Promise<{ batches: number; records: number; fsyncSeconds: number }>;
+}
+
+export async function startMarsd(
+  baseDir: string,
+  backing: string,
+  nodeArgs: string[],
+  extraArgs: string[] = [],
+): Promise<MarsdTarget> {
+  const daemon = await DaemonProcess.start({ baseDir, nodeArgs, extraArgs });
+  const created = await daemon.rpc.call<{ resource: { device?: { uri: string } } }>("resource.create", {
+    name: "bench",
+    disk: backing,
+    frontend: "nbd",
+  });
+  const uri = created.resource.device?.uri;
+  if (!uri) throw new Error("marsd did not export the bench resource");
+  return {
+    name: "marsd",
+    uri,
+    daemon,
+    async logCounters() {
+      const text = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
+      const value = (name: string): number => {
+        const m = new RegExp(`^${name}\\{resource="bench"\\} (\\S+)$`, "m").exec(text);
+        return m ? Number(m[1]) : 0;
+      };
+      return {
+        batches: value("marsd_log_batch_records_count"),
+        records: value("marsd_log_batch_records_sum"),
+        fsyncSeconds: value("marsd_log_fsync_duration_seconds_sum"),
+      };
+    },
+    async stop() {
+      await daemon.stop();
+    },
+  };
+}
+
+export async function startNbdkit(baseDir: string, backing: string): Promise<Target> {
+  const socket = path.join(baseDir, "nbdkit.sock");
+  let output = "";
+  const child: ChildProcess = spawn(
+    "nbdkit",
+    ["--foreground", "--exit-with-parent", "--unix", socket, "file", `file=${backing}`],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitFor(`nbdkit to listen on ${socket}`, () => {
+    if (child.exitCode !== null) throw new Error(`nbdkit exited: ${output}`);
+    return existsSync(socket);
+  });
+  return {
+    name: "nbdkit",
+    uri: `nbd+unix:///?socket=${socket}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

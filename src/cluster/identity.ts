@@ -1,0 +1,50 @@
+/**
+ * Which cluster this node belongs to, and the cluster secret. Kept apart
+ * from the replicated state (the secret is never replicated) in a file only
+ * root can read.
+ */
+import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+
+export interface ClusterIdentity {
+  format: 1;
+  clusterId: string;
+  secret: string;
+  joinedStampUs: number;
+}
+
+export const IDENTITY_FILE = "identity.json";
+export const CLUSTER_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+export const MIN_SECRET_LENGTH = 32;
+
+export async function readIdentity(dir: string): Promise<ClusterIdentity | undefined> {
+  const raw = (await readJsonFile(path.join(dir, IDENTITY_FILE))) as Partial<ClusterIdentity> | undefined;
+  if (!raw) return undefined;
+  if (
+    raw.format !== 1 ||
+    typeof raw.clusterId !== "string" ||
+    typeof raw.secret !== "string" ||
+    !Number.isSafeInteger(raw.joinedStampUs)
+  ) {
+    throw new Error(`${path.join(dir, IDENTITY_FILE)} is malformed`);
+  }
+  return raw as ClusterIdentity;
+}
+
+export async function writeIdentity(dir: string, identity: ClusterIdentity): Promise<void> {
+  await writeFileAtomic(path.join(dir, IDENTITY_FILE), JSON.stringify(identity) + "\n");
+}
+
+export async function removeIdentity(dir: string): Promise<void> {
+  await rm(path.join(dir, IDENTITY_FILE), { force: true });
+}
+
+export function generateSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export function generateClusterId(host: string): string {
+  return `${host}-${randomBytes(4).toString("hex")}`.slice(0, 63);
+}

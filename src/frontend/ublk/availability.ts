@@ -1,0 +1,37 @@
+/**
+ * Whether this node can offer the ublk frontend: the addon loaded and
+ * /dev/ublk-control is there and can be opened. We only look, we never
+ * load the kernel module (modprobe ublk_drv is the operator's or the
+ * distribution's decision; docs/ublk.md says how).
+ */
+import { closeSync, openSync, statSync } from "node:fs";
+import { errorMessage, isErrno } from "../../util/errors.js";
+import { loadUblkAddon, type AddonLoad, type UblkAddon } from "./native.js";
+
+export const UBLK_CONTROL_PATH = "/dev/ublk-control";
+
+export type UblkAvailability = { available: true; addon: UblkAddon } | { available: false; reason: string };
+
+export function detectUblk(options: { controlPath?: string; load?: () => AddonLoad } = {}): UblkAvailability {
+  const controlPath = options.controlPath ?? UBLK_CONTROL_PATH;
+  const loaded = (options.load ?? loadUblkAddon)();
+  if (!loaded.ok) return { available: false, reason: loaded.reason };
+  try {
+    if (!statSync(controlPath).isCharacterDevice()) {
+      return { available: false, reason: `${controlPath} is not a character device` };
+    }
+    closeSync(openSync(controlPath, "r+"));
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) {
+      return {
+        available: false,
+        reason: `the kernel has no ublk: ${controlPath} is missing (modprobe ublk_drv; Linux >= 6.4 with CONFIG_BLK_DEV_UBLK)`,
+      };
+    }
+    if (isErrno(err, "EACCES") || isErrno(err, "EPERM")) {
+      return { available: false, reason: `no permission to open ${controlPath} (marsd needs root for ublk)` };
+    }
+    return { available: false, reason: `cannot open ${controlPath}: ${errorMessage(err)}` };
+  }
+  return { available: true, addon: loaded.addon };
+}

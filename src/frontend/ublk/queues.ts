@@ -1,0 +1,169 @@
+/**
+ * The JS side of a device's hardware queues. The native threads deliver
+ * completed fetches in batches (one callback per batch, not per IO); each
+ * IO is served concurrently by the handler, and results are handed back in
+ * batches too: every result that becomes ready in the same turn of the
+ * event loop goes back to the native thread in one call.
+ *
+ * Buffers: each queue's data buffers are one ArrayBuffer over memory the
+ * addon mapped; tag t owns bytes [t * bufBytes, (t + 1) * bufBytes). The
+ * kernel copies WRITE data there before the IO arrives and copies READ data
+ * out after the result is committed, so nothing is copied in JS.
+ */
+import { QueueEventKind, type NativeQueues, type UblkAddon } from "./native.js";
+import type { UblkIoHandler } from "./io-handler.js";
+
+export interface QueueSetShape {
+  devId: number;
+  queues: number;
+  depth: number;
+  /** Bytes of data buffer per tag (dev_info.max_io_buf_bytes). */
+  bufBytes: number;
+}
+
+export type QueueLogger = (
+  level: "error" | "warn",
+  message: string,
+  context: Record<string, unknown>,
+) => void;
+
+export class UblkQueueSet {
+  private native: NativeQueues | undefined;
+  private tagBuffers: Uint8Array[][] = [];
+  private readonly pending: number[][];
+  private flushScheduled = false;
+  private ready = 0;
+  private exited = 0;
+  private startWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  private readonly allExited: Promise<void>;
+  private resolveExited!: () => void;
+  private closing = false;
+  /** IOs handed to JS whose result has not been handed back yet. */
+  inFlight = 0;
+
+  constructor(
+    private readonly addon: UblkAddon,
+    readonly shape: QueueSetShape,
+    private readonly handler: UblkIoHandler,
+    private readonly log: QueueLogger,
+  ) {
+    this.pending = Array.from({ length: shape.queues }, () => []);
+    this.allExited = new Promise((resolve) => (this.resolveExited = resolve));
+  }
+
+  /**
+   * Opens the queues; resolves once every queue thread has posted a fetch
+   * for each of its tags (the precondition of START_DEV and
+   * END_USER_RECOVERY, which block until then).
+   */
+  start(): Promise<void> {
+    const { devId, queues, depth, bufBytes } = this.shape;
+    const native = new this.addon.Queues(devId, queues, depth, bufBytes, (qid, kind, ios, message) =>
+      this.onEvent(qid, kind, ios, message),
+    );
+    const started = new Promise<void>((resolve, reject) => (this.startWaiter = { resolve, reject }));
+    const regions = native.start(); // throws (ENOENT...) before any thread exists
+    this.native = native;
+    this.tagBuffers = regions.map((region) =>
+      Array.from({ length: depth }, (_, tag) => new Uint8Array(region, tag * bufBytes, bufBytes)),
+    );
+    return started;
+  }
+
+  /** Resolves when every queue thread has ended (after STOP_DEV aborted all fetches). */
+  whenExited(): Promise<void> {
+    return this.allExited;
+  }
+
+  /** Says that the threads are about to end on purpose (STOP_DEV follows). */
+  expectExit(): void {
+    this.closing = true;
+  }
+
+  /** Stops the threads (if still running) and releases /dev/ublkcN. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const native = this.native;
+    this.native = undefined;
+    if (native) await native.close();
+  }
+
+  private onEvent(
+    qid: number,
+    kind: number,
+    ios: Float64Array | undefined,
+    message: string | undefined,
+  ): void {
+    switch (kind) {
+      case QueueEventKind.IO:
+        if (ios) this.serveBatch(qid, ios);
+        return;
+      case QueueEventKind.READY:
+        this.ready += 1;
+        if (this.ready === this.shape.queues) this.startWaiter?.resolve();
+        return;
+      case QueueEventKind.ERROR:
+        if (this.ready < this.shape.queues && this.startWaiter) {
+          this.startWaiter.reject(new Error(`ublk queue ${qid} of device ${this.shape.devId}: ${message}`));
+        } else {
+          this.log("error", "ublk queue error", { devId: this.shape.devId, qid, message });
+        }
+        return;
+      case QueueEventKind.EXIT:
+        this.exited += 1;
+        if (!this.closing && this.ready === this.shape.queues) {
+          this.log("warn", "ublk queue thread ended", { devId: this.shape.devId, qid });
+        }
+        if (this.exited === this.shape.queues) this.resolveExited();
+        return;
+    }
+  }
+
+  private serveBatch(qid: number, ios: Float64Array): void {
+    const buffers = this.tagBuffers[qid];
+    for (let i = 0; i + 3 < ios.length; i += 4) {
+      const tag = ios[i] as number;
+      const buffer = buffers?.[tag];
+      this.inFlight += 1;
+      if (!buffer) {
+        // Cannot happen with a sane kernel; answered rather than left hanging.
+        this.finish(qid, tag, -22);
+        continue;
+      }
+      void this.handler
+        .serve({
+          opFlags: ios[i + 1] as number,
+          nrSectors: ios[i + 2] as number,
+          startSector: ios[i + 3] as number,
+          buffer,
+        })
+        .then((result) => this.finish(qid, tag, result));
+    }
+  }
+
+  private finish(qid: number, tag: number, result: number): void {
+    this.inFlight -= 1;
+    this.pending[qid]?.push(tag, result);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After the current microtasks: results of one log group commit resolve together.
+      setImmediate(() => this.flushResults());
+    }
+  }
+
+  private flushResults(): void {
+    this.flushScheduled = false;
+    const native = this.native;
+    for (let qid = 0; qid < this.pending.length; qid++) {
+      const results = this.pending[qid] as number[];
+      if (results.length === 0) continue;
+      this.pending[qid] = [];
+      if (!native) continue; // closed: the device is gone, nobody waits
+      try {
+        native.complete(qid, Int32Array.from(results));
+      } catch (err) {
+        this.log("error", "ublk result not accepted", { devId: this.shape.devId, qid, err });
+      }
+    }
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * The shipper on a secondary: pulls log files, in order, into local copies.
+ *
+ * For the current file it opens a stream from the file's origin host (or,
+ * if that host is unreachable, from the designated primary) starting at the
+ * local verified length, so an interrupted transfer resumes exactly where
+ * it stopped. Every record is verified (CRC, sequence) before it is written;
+ * written bytes become visible to the replayer only after an fdatasync.
+ * When the stream ends with the file's version, the local copy must have
+ * the same version: then the file is finished and the fetcher looks for the
+ * next one, which it accepts only if its header continues our version of
+ * the current file (the version chain). A next file that does not continue
+ * our history means a split brain: fetching stops and says so.
+ *
+ * Memory is bounded: one frame at a time is in flight through this code,
+ * and we do not read from the socket while writing and syncing (TCP
+ * backpressure reaches the sender).
+ */
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import { parseLogName } from "../log/log-name.js";
+import type { VersionEntry } from "../log/version.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { PeerCallError, type PeerClient, type PeerCredentials, readLimited } from "../peer/client.js";
+import type { RandomAccessFile, Storage } from "../storage/types.js";
+import { errorMessage } from "../util/errors.js";
+import { FrameDecoder, FrameType } from "./frames.js";
+import type { LocalLogs } from "./local-logs.js";
+import type { LogListEntry } from "./log-server.js";
+import { RecordVerifier } from "./record-verifier.js";
+
+export type FetchState = "idle" | "fetching" | "waiting" | "paused" | "retrying" | "split-brain";
+
+export interface FetchProgress {
+  /** File being fetched (or waiting for its successor). */
+  file: string;
+  verifiedBytes: number;
+  nextSeq: number;
+  finished: boolean;
+}
+
+export interface FetcherDeps {
+  resource: string;
+  host: string;
+  logs: LocalLogs;
+  storage: Storage;
+  client: PeerClient;
+  credentials: () => PeerCredentials | undefined;
+  /** Where a host's peer listener is, if it is a reachable member. */
+  addressOf: (host: string) => string | undefined;
+  isAlive: (host: string) => boolean;
+  designatedPrimary: () => string | undefined;
+  /** Persists progress (called at least at every file boundary). */
+  saveProgress: (progress: FetchProgress) => Promise<void>;
+  /** Called with the version of a file once it is complete here. */
+  onFileComplete?: (file: string, version: VersionEntry) => void;
+  metrics: Metrics;
+  logger: Logger;
+  /** fdatasync after this many unsynced bytes even while data keeps coming. */
+  syncEveryBytes: number;
+  listWaitMs: number;
+  retryMaxMs: number;
+}
+
+export interface FetcherEvents {
+  state: [state: FetchState];
+  /** The remote length of the current file moved (for lag). */
+  remote: [file: string, lengthBytes: number];
+}
+
+export class Fetcher extends EventEmitter<FetcherEvents> {
+  private stopped = false;
+  private paused = false;
+  private running: Promise<void> | undefined;
+  private abort = new AbortController();
+  private wake: (() => void) | undefined;
+  private failures = 0;
+  stateValue: FetchState = "idle";
+  lastError: string | undefined;
+  splitBrainReason: string | undefined;
+  /** The newest length of the current file the source told us about. */
+  remoteLengthBytes = 0;
+  private progress: FetchProgress;
+
+  constructor(
+    private readonly deps: FetcherDeps,
+    start: FetchProgress,
+  ) {
+    super();
+    this.progress = { ...start };
+  }
+
+  get current(): FetchProgress {
+    return { ...this.progress };
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake?.();
+    await this.running;
+    this.running = undefined;
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (paused) {
+      this.abort.abort();
+    } else {
+      this.wake?.();
+    }
+  }
+
+  private setState(state: FetchState): void {
+    if (this.stateValue !== state) {
+      this.stateValue = state;
+      this.emit("state", state);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      if (this.paused) {
+        this.setState("paused");
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      if (this.stateValue === "split-brain") {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      this.abort = new AbortController();
+      try {
+        if (!this.progress.finished) await this.fetchCurrent();
+        else await this.findNext();
+        this.failures = 0;
+      } catch (err) {
+        if (this.stopped || this.paused) continue;
+        this.failures += 1;
+        this.lastError = errorMessage(err);
+        this.deps.metrics.replicationFetchErrors.labels(this.deps.resource).inc();
+        if (this.failures === 1 || this.failures % 20 === 0) {
+          this.deps.logger.warn({ resource: this.deps.resource, file: this.progress.file, err: this.lastError }, "fetch failed, retrying");
+        }
+        this.setState("retrying");
+        const delay = Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(this.failures, 10));
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  /** The host to fetch `file` from: its origin while reachable, else the designated primary. */
+  private sourceFor(file: string): string | undefined {
+    const origin = parseLogName(file)?.host;
+    const primary = this.deps.designatedPrimary();
+    for (const host of [origin, primary]) {
+      if (host && host !== this.deps.host && this.deps.addressOf(host) && this.deps.isAlive(host)) return host;
+    }
+    // Nobody looks alive: try the origin anyway (liveness may simply be stale).
+    if (origin && origin !== this.deps.host && this.deps.addressOf(origin)) return origin;
+    if (primary && primary !== this.deps.host && this.deps.addressOf(primary)) return primary;
+    return undefined;
+  }
+
+  private credentials(): PeerCredentials {
+    const c = this.deps.credentials();
+    if (!c) throw new Error("this node is not in a cluster");
+    return c;
+  }
+
+  private async fetchCurrent(): Promise<void> {
+    const { deps } = this;
+    const name = this.progress.file;
+    const source = this.sourceFor(name);
+    if (!source) throw new Error(`no reachable node holds ${name}`);
+    const address = deps.addressOf(source) as string;
+    const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
+    let offset = local.lengthBytes;
+    const verifier = new RecordVerifier(offset, this.progress.nextSeq);
+    const { response, nonce } = await deps.client.open(
+      this.credentials(),
+      address,
+      "POST",
+      "/peer/v1/log/stream",
+      Buffer.from(JSON.stringify({ resource: deps.resource, file: name, offsetBytes: offset })),
+      source,
+    );
+    if (response.statusCode !== 200) {
+      const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
+      throw new PeerCallError(response.statusCode ?? 0, "refused", `${source}: HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`);
+    }
+    const secret = this.credentials().secret;
+    const decoder = new FrameDecoder(secret, nonce);
+    const file: RandomAccessFile = await deps.storage.open(local.path, local.lengthBytes === 0 && offset === 0 ? "readwrite" : "readwrite").catch(
+      async () => deps.storage.open(local.path, "create"),
+    );
+    this.setState("fetching");
+    const onAbort = (): void => {
+      response.destroy();
+    };
+    this.abort.signal.addEventListener("abort", onAbort);
+    let unsynced = 0;
+    let lastSaveMs = Date.now();
+    try {
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        deps.metrics.peerReceivedBytes.labels(source).inc(chunk.length);
+        for (const frame of decoder.push(chunk)) {
+          if (frame.type === FrameType.Data) {
+            if (frame.offsetBytes !== offset + verifier.pendingBytes) {
+              throw new Error(`data for offset ${frame.offsetBytes} where ${offset + verifier.pendingBytes} was expected`);
+            }
+            this.noteRemote(name, frame.valueBytes);
+            const verified = verifier.push(frame.payload);
+            if (verified.bytes.length > 0) {
+              await file.writev([verified.bytes], verified.offsetBytes);
+              offset += verified.bytes.length;
+              unsynced += verified.bytes.length;
+              deps.metrics.replicationFetchedBytes.labels(deps.resource).inc(verified.bytes.length);
+            }
+          } else if (frame.type === FrameType.Heartbeat) {
+            this.noteRemote(name, frame.valueBytes);
+          } else if (frame.type === FrameType.End) {
+            if (verifier.pendingBytes > 0 || offset !== frame.valueBytes) {
+              throw new Error(`${name} ended at ${frame.valueBytes} but we hold ${offset} (+${verifier.pendingBytes} partial)`);
+            }
+            await this.sync(file, name, offset, verifier.nextSeq);
+            unsynced = 0;
+            const theirs = JSON.parse(frame.payload.toString("utf8")) as VersionEntry;
+            const ours = await deps.logs.version(name);
+            if (ours.version !== theirs.version) {
+              throw new Error(`${name}: our copy has version ${ours.version.slice(0, 12)}, ${source} says ${String(theirs.version).slice(0, 12)}`);
+            }
+            this.progress = { file: name, verifiedBytes: offset, nextSeq: verifier.nextSeq, finished: true };
+            await deps.saveProgress(this.progress);
+            deps.logs.markFinished(name);
+            deps.onFileComplete?.(name, ours);
+            return;
+          } else {
+            const err = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
+            throw new PeerCallError(200, err.code ?? "error", `${source}: ${err.message ?? "stream error"}`);
+          }
+        }
+        if (unsynced > 0 && (unsynced >= deps.syncEveryBytes || response.readableLength === 0)) {
+          await this.sync(file, name, offset, verifier.nextSeq);
+          unsynced = 0;
+          if (Date.now() - lastSaveMs > 2000) {
+            lastSaveMs = Date.now();
+            await deps.saveProgress(this.progress);
+          }
+        }
+      }
+      if (unsynced > 0) await this.sync(file, name, offset, verifier.nextSeq);
+      if (!this.abort.signal.aborted) throw new Error(`stream of ${name} from ${source} ended early`);
+    } finally {
+      this.abort.signal.removeEventListener("abort", onAbort);
+      await file.close();
+      await deps.saveProgress(this.progress).catch(() => undefined);
+    }
+  }
+
+  private async sync(file: RandomAccessFile, name: string, offset: number, nextSeq: number): Promise<void> {
+    await file.datasync();
+    this.progress = { file: name, verifiedBytes: offset, nextSeq, finished: false };
+    this.deps.logs.grow(name, offset);
+  }
+
+  private noteRemote(name: string, lengthBytes: number): void {
+    if (lengthBytes !== this.remoteLengthBytes) {
+      this.remoteLengthBytes = lengthBytes;
+      this.emit("remote", name, lengthBytes);
+    }
+  }
+
+  /** Looks for the file after the current one and starts it, if it continues our history. */
+  private async findNext(): Promise<void> {
+    const { deps } = this;
+    const current = this.progress.file;
+    const number = parseLogName(current)?.fileNumber ?? 0;
+    const primary = deps.designatedPrimary();
+    const source = primary && primary !== deps.host ? primary : undefined;
+    if (!source || !deps.addressOf(source)) {
+      // Nothing to follow (no other primary): wait until the designation changes.
+      this.setState("waiting");
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, deps.listWaitMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      return;
+    }
+    this.setState("waiting");
+    const result = await deps.client.call<{ files: LogListEntry[] }>(
+      this.credentials(),
+      deps.addressOf(source) as string,
+      "POST",
+      "/peer/v1/log/list",
+      { resource: deps.resource, afterFileNumber: number, waitMs: deps.listWaitMs },
+      source,
+    );
+    const candidates = result.body.files.filter((f) => parseLogName(f.name)?.fileNumber === number + 1);
+    if (candidates.length === 0) return;
+    const ours = await deps.logs.version(current);
+    const next = candidates.find((c) => c.prevVersion === ours.version);
+    if (!next) {
+      this.splitBrainReason = `${candidates.map((c) => c.name).join(", ")} on ${source} do not continue our ${current} (version ${ours.version.slice(0, 12)})`;
+      deps.logger.error({ resource: deps.resource, reason: this.splitBrainReason }, "version chain broken: not fetching further");
+      this.setState("split-brain");
+      return;
+    }
+    deps.logs.add(next.name, 0);
+    this.progress = { file: next.name, verifiedBytes: 0, nextSeq: 0, finished: false };
+    this.remoteLengthBytes = 0;
+    await deps.saveProgress(this.progress);
+  }
+
+  /** Re-checks the chain after an operator action (e.g. after a split brain was resolved elsewhere). */
+  retry(): void {
+    if (this.stateValue === "split-brain") {
+      this.splitBrainReason = undefined;
+      this.setState("idle");
+    }
+    this.wake?.();
+  }
+}

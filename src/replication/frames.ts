@@ -1,0 +1,130 @@
+/**
+ * Framing of streamed peer answers (log shipping, sync data). A stream
+ * cannot be hashed before it is sent, so instead of one response signature
+ * every frame carries its own HMAC-SHA256 (cluster secret) over the
+ * request's nonce, the frame's index in the stream, its header and its
+ * payload: frames cannot be forged, altered, reordered, replayed from
+ * another stream or cut out of the middle without the receiver noticing.
+ *
+ *   off size
+ *     0   1  type        DATA=1, END=2, HEARTBEAT=3, ERROR=4, SAME=5 (sync: chunk unchanged)
+ *     1   3  reserved    0
+ *     4   4  payloadBytes
+ *     8   8  offsetBytes  (DATA: where the payload starts in the file)
+ *    16   8  valueBytes   (DATA/HEARTBEAT: the sender's durable end of the file)
+ *    24   n  payload
+ *  24+n  32  mac
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+export const FrameType = { Data: 1, End: 2, Heartbeat: 3, Error: 4, Same: 5 } as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+export const FRAME_HEADER_BYTES = 24;
+export const FRAME_MAC_BYTES = 32;
+/** Upper bound of one frame's payload; the decoder refuses anything larger. */
+export const MAX_FRAME_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+export interface Frame {
+  type: FrameType;
+  offsetBytes: number;
+  valueBytes: number;
+  payload: Buffer;
+}
+
+const TWO_32 = 2 ** 32;
+
+function macOf(secret: string, nonce: string, index: number, header: Buffer, payload: Buffer): Buffer {
+  const idx = Buffer.alloc(8);
+  idx.writeUInt32LE(index % TWO_32, 0);
+  idx.writeUInt32LE(Math.floor(index / TWO_32), 4);
+  return createHmac("sha256", secret).update(nonce).update(idx).update(header).update(payload).digest();
+}
+
+export class FrameEncoder {
+  private index = 0;
+
+  constructor(
+    private readonly secret: string,
+    private readonly nonce: string,
+  ) {}
+
+  /** Returns the buffers of one frame (header, payload, mac), ready for writev. */
+  encode(type: FrameType, offsetBytes: number, valueBytes: number, payload: Buffer = EMPTY): Buffer[] {
+    if (payload.length > MAX_FRAME_PAYLOAD_BYTES) throw new Error("frame payload too large");
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    header.writeUInt8(type, 0);
+    header.writeUInt32LE(payload.length, 4);
+    header.writeUInt32LE(offsetBytes % TWO_32, 8);
+    header.writeUInt32LE(Math.floor(offsetBytes / TWO_32), 12);
+    header.writeUInt32LE(valueBytes % TWO_32, 16);
+    header.writeUInt32LE(Math.floor(valueBytes / TWO_32), 20);
+    const mac = macOf(this.secret, this.nonce, this.index++, header, payload);
+    return [header, payload, mac];
+  }
+
+  json(type: FrameType, value: unknown, offsetBytes = 0, valueBytes = 0): Buffer[] {
+    return this.encode(type, offsetBytes, valueBytes, Buffer.from(JSON.stringify(value), "utf8"));
+  }
+}
+
+export class FrameError extends Error {}
+
+/**
+ * Incremental decoder: feed it chunks as they arrive, get verified frames
+ * out. Memory is bounded by one frame.
+ */
+export class FrameDecoder {
+  private index = 0;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(
+    private readonly secret: string,
+    private readonly nonce: string,
+  ) {}
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.buffered < FRAME_HEADER_BYTES) break;
+      const head = this.peek(FRAME_HEADER_BYTES);
+      const type = head.readUInt8(0);
+      const payloadBytes = head.readUInt32LE(4);
+      if (type < 1 || type > 5 || head.readUIntLE(1, 3) !== 0) throw new FrameError(`bad frame type ${type}`);
+      if (payloadBytes > MAX_FRAME_PAYLOAD_BYTES) throw new FrameError(`frame of ${payloadBytes} bytes`);
+      const total = FRAME_HEADER_BYTES + payloadBytes + FRAME_MAC_BYTES;
+      if (this.buffered < total) break;
+      const whole = this.take(total);
+      const header = whole.subarray(0, FRAME_HEADER_BYTES);
+      const payload = whole.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + payloadBytes);
+      const mac = whole.subarray(FRAME_HEADER_BYTES + payloadBytes);
+      const expected = macOf(this.secret, this.nonce, this.index++, header, payload);
+      if (!timingSafeEqual(mac, expected)) throw new FrameError("frame authentication failed");
+      const offsetBytes = header.readUInt32LE(8) + header.readUInt32LE(12) * TWO_32;
+      const valueBytes = header.readUInt32LE(16) + header.readUInt32LE(20) * TWO_32;
+      if (!Number.isSafeInteger(offsetBytes) || !Number.isSafeInteger(valueBytes)) throw new FrameError("frame field out of range");
+      frames.push({ type: type as FrameType, offsetBytes, valueBytes, payload });
+    }
+    return frames;
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= n) return first.subarray(0, n);
+    return Buffer.concat(this.chunks).subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return out;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

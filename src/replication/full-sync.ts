@@ -1,0 +1,278 @@
+/**
+ * Full sync: a joining secondary copies the primary's disk.
+ *
+ * The secondary walks its disk in chunks and sends, for a window of chunks,
+ * the SHA-256 of what it already holds; the primary reads the same chunks
+ * through its volume (so it sees every acknowledged write), and answers
+ * each with SAME (nothing to send) or DATA. A disk that is mostly equal
+ * (a re-join after a short absence, a pre-seeded copy) therefore costs
+ * little bandwidth.
+ *
+ * Progress is persisted after every window (after an fdatasync of the
+ * local disk), so an interrupted sync resumes where it stopped, after a
+ * network fault or a restart. When the last window is done, the primary's
+ * durable log position at that moment is kept as `syncEnd`: the replica is
+ * consistent only once its replay has passed that point (MARS's syncpos).
+ * While a sync runs, replay waits (see resource/replicated-resource.ts):
+ * replaying into regions the copy has not reached yet would be overwritten
+ * with older data.
+ */
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import type http from "node:http";
+import type { Logger } from "pino";
+import type { LogPosition } from "../log/log-stream.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { PeerCallError, readLimited, type PeerClient, type PeerCredentials } from "../peer/client.js";
+import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
+import type { BlockVolume } from "../resource/block-volume.js";
+import type { RandomAccessFile } from "../storage/types.js";
+import { errorMessage } from "../util/errors.js";
+import { FrameDecoder, FrameEncoder, FrameType } from "./frames.js";
+
+export const SYNC_CHUNK_BYTES = 1024 * 1024;
+/** Chunks per request: the unit of progress and of a resumed sync. */
+export const SYNC_WINDOW_CHUNKS = 16;
+
+export interface SyncProgress {
+  doneBytes: number;
+  totalBytes: number;
+}
+
+export interface SyncSource {
+  volume: BlockVolume;
+  /** The primary's durable log position now. */
+  durablePosition: () => LogPosition;
+}
+
+function hashChunk(data: Uint8Array): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+/** The primary's side: answers sync windows. */
+export class SyncServer {
+  constructor(
+    server: PeerServer,
+    private readonly lookup: (resource: string) => SyncSource | undefined,
+    private readonly metrics: Metrics,
+  ) {
+    server.routeStream("POST /peer/v1/sync/window", (req, res, secret) => this.window(req, res, secret));
+  }
+
+  private async window(req: PeerRequest, res: http.ServerResponse, secret: string): Promise<void> {
+    const encoder = new FrameEncoder(secret, req.nonce);
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    const send = async (buffers: Buffer[]): Promise<void> => {
+      let ok = true;
+      for (const b of buffers) ok = res.write(b) && ok;
+      this.metrics.peerSentBytes.labels(req.host).inc(buffers.reduce((n, b) => n + b.length, 0));
+      if (!ok && !res.destroyed) await once(res, "drain").catch(() => undefined);
+    };
+    try {
+      let body: { resource?: unknown; offsetBytes?: unknown; hashes?: unknown };
+      try {
+        body = JSON.parse(req.body.toString("utf8")) as typeof body;
+      } catch {
+        throw new PeerError(400, "bad-request", "body must be JSON");
+      }
+      const source = typeof body.resource === "string" ? this.lookup(body.resource) : undefined;
+      if (!source) throw new PeerError(404, "no-resource", "this node is not the primary of that resource");
+      const offset = body.offsetBytes;
+      const hashes = body.hashes;
+      if (
+        typeof offset !== "number" ||
+        !Number.isSafeInteger(offset) ||
+        offset < 0 ||
+        offset % SYNC_CHUNK_BYTES !== 0 ||
+        !Array.isArray(hashes) ||
+        hashes.length > SYNC_WINDOW_CHUNKS ||
+        !hashes.every((h) => typeof h === "string")
+      ) {
+        throw new PeerError(400, "bad-request", "malformed sync window");
+      }
+      let at = offset;
+      for (const hash of hashes as string[]) {
+        if (at >= source.volume.sizeBytes || res.destroyed) break;
+        const length = Math.min(SYNC_CHUNK_BYTES, source.volume.sizeBytes - at);
+        const chunk = Buffer.allocUnsafe(length);
+        await source.volume.read(at, chunk);
+        if (hashChunk(chunk).toString("hex") === hash) await send(encoder.encode(FrameType.Same, at, length));
+        else await send(encoder.encode(FrameType.Data, at, length, chunk));
+        at += length;
+      }
+      // Where the primary's log stands now: every write that may be half in the copy is before it.
+      await send(encoder.json(FrameType.End, source.durablePosition(), at, 0));
+    } catch (err) {
+      const e = err instanceof PeerError ? { code: err.code, message: err.message } : { code: "failed", message: errorMessage(err) };
+      await send(encoder.json(FrameType.Error, e)).catch(() => undefined);
+    } finally {
+      res.end();
+    }
+  }
+}
+
+export interface SyncClientDeps {
+  resource: string;
+  disk: RandomAccessFile;
+  sizeBytes: number;
+  client: PeerClient;
+  credentials: () => PeerCredentials | undefined;
+  /** The primary to copy from and its address, if reachable. */
+  source: () => { host: string; address: string } | undefined;
+  /** Persists progress after each window (the disk is synced first). */
+  saveProgress: (doneBytes: number, syncEnd: LogPosition | undefined) => Promise<void>;
+  metrics: Metrics;
+  logger: Logger;
+  retryMaxMs: number;
+}
+
+export type SyncClientState = "syncing" | "paused" | "retrying" | "done" | "stopped";
+
+/** The secondary's side: runs the copy to the end, resumable. */
+export class SyncClient {
+  private stopped = false;
+  private paused = false;
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private current: http.IncomingMessage | undefined;
+  state: SyncClientState = "syncing";
+  lastError: string | undefined;
+  syncEnd: LogPosition | undefined;
+  /** Bytes that were equal already (not transferred). */
+  sameBytes = 0;
+  private rateWindow: Array<{ atMs: number; doneBytes: number }> = [];
+
+  constructor(
+    private readonly deps: SyncClientDeps,
+    public doneBytes: number,
+    private readonly onDone: (syncEnd: LogPosition) => void,
+  ) {}
+
+  /** Bytes per second over the last minute of progress. */
+  get rateBytesPerSec(): number {
+    const w = this.rateWindow;
+    if (w.length < 2) return 0;
+    const first = w[0] as { atMs: number; doneBytes: number };
+    const last = w[w.length - 1] as { atMs: number; doneBytes: number };
+    return last.atMs > first.atMs ? ((last.doneBytes - first.doneBytes) * 1000) / (last.atMs - first.atMs) : 0;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current?.destroy();
+    this.wake?.();
+    await this.running;
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (paused) this.current?.destroy();
+    else this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped && this.doneBytes < this.deps.sizeBytes) {
+      if (this.paused) {
+        this.state = "paused";
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      try {
+        this.state = "syncing";
+        await this.window();
+        failures = 0;
+      } catch (err) {
+        if (this.stopped || this.paused) continue;
+        failures += 1;
+        this.lastError = errorMessage(err);
+        this.state = "retrying";
+        if (failures === 1 || failures % 20 === 0) {
+          this.deps.logger.warn({ resource: this.deps.resource, err: this.lastError, doneBytes: this.doneBytes }, "sync interrupted, retrying");
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(failures, 10)));
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    }
+    if (!this.stopped && this.doneBytes >= this.deps.sizeBytes && this.syncEnd) {
+      this.state = "done";
+      this.onDone(this.syncEnd);
+    }
+  }
+
+  private async window(): Promise<void> {
+    const { deps } = this;
+    const source = deps.source();
+    if (!source) throw new Error("the primary is not reachable");
+    const credentials = deps.credentials();
+    if (!credentials) throw new Error("this node is not in a cluster");
+    const start = this.doneBytes;
+    const hashes: string[] = [];
+    for (let at = start; at < deps.sizeBytes && hashes.length < SYNC_WINDOW_CHUNKS; at += SYNC_CHUNK_BYTES) {
+      const chunk = Buffer.alloc(Math.min(SYNC_CHUNK_BYTES, deps.sizeBytes - at));
+      const n = await deps.disk.read(chunk, at);
+      if (n < chunk.length) chunk.fill(0, n);
+      hashes.push(hashChunk(chunk).toString("hex"));
+    }
+    const { response, nonce } = await deps.client.open(
+      credentials,
+      source.address,
+      "POST",
+      "/peer/v1/sync/window",
+      Buffer.from(JSON.stringify({ resource: deps.resource, offsetBytes: start, hashes })),
+      source.host,
+    );
+    this.current = response;
+    if (response.statusCode !== 200) {
+      const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
+      throw new PeerCallError(response.statusCode ?? 0, "refused", `HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`);
+    }
+    const decoder = new FrameDecoder(credentials.secret, nonce);
+    let at = start;
+    try {
+      for await (const data of response as AsyncIterable<Buffer>) {
+        deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
+        for (const frame of decoder.push(data)) {
+          if (frame.type === FrameType.Data || frame.type === FrameType.Same) {
+            if (frame.offsetBytes !== at) throw new Error(`sync chunk for ${frame.offsetBytes}, expected ${at}`);
+            const length = frame.type === FrameType.Data ? frame.payload.length : frame.valueBytes;
+            if (length <= 0 || at + length > deps.sizeBytes) throw new Error("sync chunk out of range");
+            if (frame.type === FrameType.Data) {
+              await deps.disk.writev([frame.payload], at);
+              deps.metrics.replicationSyncTransferredBytes.labels(deps.resource).inc(length);
+            } else {
+              this.sameBytes += length;
+            }
+            at += length;
+          } else if (frame.type === FrameType.End) {
+            if (frame.offsetBytes !== at) throw new Error("sync window ended early");
+            const syncEnd = JSON.parse(frame.payload.toString("utf8")) as LogPosition;
+            await deps.disk.datasync();
+            this.doneBytes = at;
+            if (at >= deps.sizeBytes) this.syncEnd = syncEnd;
+            await deps.saveProgress(this.doneBytes, this.syncEnd);
+            this.rateWindow.push({ atMs: Date.now(), doneBytes: at });
+            while (this.rateWindow.length > 2 && Date.now() - (this.rateWindow[0]?.atMs ?? 0) > 60_000) this.rateWindow.shift();
+            deps.metrics.replicationSyncDoneBytes.labels(deps.resource).set(at);
+            return;
+          } else if (frame.type === FrameType.Error) {
+            const e = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
+            throw new PeerCallError(200, e.code ?? "error", e.message ?? "sync refused");
+          }
+        }
+      }
+      throw new Error("sync window stream ended early");
+    } finally {
+      this.current = undefined;
+    }
+  }
+}

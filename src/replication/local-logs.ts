@@ -1,0 +1,207 @@
+/**
+ * The log files of one resource present on this node: the ones this node
+ * wrote as primary and the copies it fetched from others. It knows each
+ * file's trustworthy length (durable for our own current file, verified for
+ * fetched ones), announces growth so the log server and the replayer can
+ * follow a file as it grows, and computes (and caches) each file's version.
+ */
+import { EventEmitter } from "node:events";
+import { rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { LogFileHeader } from "../log/file-header.js";
+import { listLogFiles } from "../log/log-directory.js";
+import { formatLogName, parseLogName, type LogName } from "../log/log-name.js";
+import { readLogFileHeader } from "../log/scanner.js";
+import { computeFileVersion, type VersionEntry } from "../log/version.js";
+import type { Storage } from "../storage/types.js";
+import { LogCorruptError } from "../util/errors.js";
+
+export interface LocalLogFile extends LogName {
+  name: string;
+  path: string;
+  /** Bytes that are durable and verified: the only part served or replayed. */
+  lengthBytes: number;
+}
+
+export interface LocalLogsEvents {
+  /** A file got longer (or appeared). */
+  grow: [name: string, lengthBytes: number];
+  /** A file was finished (its final length is known). */
+  finished: [name: string];
+}
+
+export class LocalLogs extends EventEmitter<LocalLogsEvents> {
+  private readonly files = new Map<string, LocalLogFile>();
+  private readonly headers = new Map<string, LogFileHeader>();
+  private readonly versions = new Map<string, VersionEntry>();
+  /** Files whose final length is known (finished by their writer, or fetched to their end). */
+  private readonly finishedFiles = new Set<string>();
+
+  constructor(
+    readonly dir: string,
+    private readonly storage: Storage,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  /** Learns the files present in the directory (lengths = sizes; callers validate tails). */
+  async load(): Promise<void> {
+    for (const entry of await listLogFiles(this.dir)) {
+      const size = (await stat(entry.path)).size;
+      this.files.set(entry.fileName, { ...entry, name: entry.fileName, lengthBytes: size });
+    }
+  }
+
+  list(): LocalLogFile[] {
+    return [...this.files.values()].sort((a, b) => a.fileNumber - b.fileNumber || (a.host < b.host ? -1 : 1));
+  }
+
+  get(name: string): LocalLogFile | undefined {
+    return this.files.get(name);
+  }
+
+  /** Files numbered `fileNumber` (more than one only in a split brain). */
+  withNumber(fileNumber: number): LocalLogFile[] {
+    return this.list().filter((f) => f.fileNumber === fileNumber);
+  }
+
+  newest(): LocalLogFile | undefined {
+    return this.list().at(-1);
+  }
+
+  pathOf(name: LogName | string): string {
+    return path.join(this.dir, typeof name === "string" ? name : formatLogName(name));
+  }
+
+  /** Registers a file (new own file, or a fetched copy being started). */
+  add(name: string, lengthBytes: number): LocalLogFile {
+    const parsed = parseLogName(name);
+    if (!parsed) throw new Error(`not a log file name: ${name}`);
+    const file: LocalLogFile = { ...parsed, name, path: this.pathOf(name), lengthBytes };
+    this.files.set(name, file);
+    this.versions.delete(name);
+    this.emit("grow", name, lengthBytes);
+    return file;
+  }
+
+  /** The trustworthy length of a file grew. */
+  grow(name: string, lengthBytes: number): void {
+    const file = this.files.get(name);
+    if (!file || lengthBytes <= file.lengthBytes) return;
+    file.lengthBytes = lengthBytes;
+    this.versions.delete(name);
+    this.emit("grow", name, lengthBytes);
+  }
+
+  /** Sets the length after cutting a torn or unverified tail. */
+  setLength(name: string, lengthBytes: number): void {
+    const file = this.files.get(name);
+    if (!file) return;
+    file.lengthBytes = lengthBytes;
+    this.versions.delete(name);
+  }
+
+  markFinished(name: string): void {
+    if (this.finishedFiles.has(name)) return;
+    this.finishedFiles.add(name);
+    this.emit("finished", name);
+  }
+
+  isFinished(name: string): boolean {
+    return this.finishedFiles.has(name);
+  }
+
+  async remove(name: string): Promise<void> {
+    this.files.delete(name);
+    this.headers.delete(name);
+    this.versions.delete(name);
+    this.finishedFiles.delete(name);
+    await rm(this.pathOf(name), { force: true });
+  }
+
+  /** The file's header record (read once, cached). */
+  async header(name: string): Promise<LogFileHeader> {
+    const cached = this.headers.get(name);
+    if (cached) return cached;
+    const file = await this.storage.open(this.pathOf(name), "read");
+    try {
+      const header = await readLogFileHeader(file);
+      if (typeof header === "string") throw new LogCorruptError(`${name}: ${header}`);
+      const parsed = parseLogName(name);
+      if (header.fileNumber !== parsed?.fileNumber || header.host !== parsed.host) {
+        throw new LogCorruptError(`${name}: its header names ${formatLogName(header)}`);
+      }
+      this.headers.set(name, header);
+      return header;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * The version of the file as it is here (its verified length), computed
+   * by reading it once; cached until the file grows.
+   */
+  async version(name: string): Promise<VersionEntry> {
+    const cached = this.versions.get(name);
+    const local = this.files.get(name);
+    if (!local) throw new Error(`no local log file ${name}`);
+    if (cached && cached.lengthBytes === local.lengthBytes) return cached;
+    const header = await this.header(name);
+    const file = await this.storage.open(local.path, "read");
+    try {
+      const entry = await computeFileVersion(file, header, local.lengthBytes);
+      this.versions.set(name, entry);
+      return entry;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Resolves when `name` is longer than `beyondBytes`, is finished, or the signal fires. */
+  waitForGrowth(name: string, beyondBytes: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.off("grow", onGrow);
+        this.off("finished", onFinished);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const onGrow = (n: string, length: number): void => {
+        if (n === name && length > beyondBytes) done();
+      };
+      const onFinished = (n: string): void => {
+        if (n === name) done();
+      };
+      if ((this.files.get(name)?.lengthBytes ?? 0) > beyondBytes || this.isFinished(name) || signal.aborted) {
+        resolve();
+        return;
+      }
+      this.on("grow", onGrow);
+      this.on("finished", onFinished);
+      signal.addEventListener("abort", done);
+    });
+  }
+
+  /** Resolves when a file numbered above `fileNumber` appears, or the signal fires. */
+  waitForFileAfter(fileNumber: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): boolean => this.list().some((f) => f.fileNumber > fileNumber);
+      if (check() || signal.aborted) {
+        resolve();
+        return;
+      }
+      const onGrow = (): void => {
+        if (check()) done();
+      };
+      const done = (): void => {
+        this.off("grow", onGrow);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.on("grow", onGrow);
+      signal.addEventListener("abort", done);
+    });
+  }
+}

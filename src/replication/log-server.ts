@@ -1,0 +1,181 @@
+/**
+ * Serving log files to peers (the primary side of shipping, and any node
+ * that holds copies). Secondaries pull; the primary never pushes, so a slow
+ * or broken link never slows its writes.
+ *
+ * - `POST /peer/v1/log/list {resource, afterFileNumber, waitMs}`: the files
+ *   numbered above afterFileNumber, with their length, whether they are
+ *   finished, and the version they continue. Long-polls up to waitMs when
+ *   there are none yet.
+ * - `POST /peer/v1/log/stream {resource, file, offsetBytes}`: a framed
+ *   stream (frames.ts) of the file from offsetBytes. Only the durable or
+ *   verified prefix is ever sent; the stream follows the file as it grows,
+ *   sends heartbeats while idle, and ends with an END frame carrying the
+ *   file's version once the file is finished. Memory is bounded by one read
+ *   chunk: when the peer reads slowly, we wait for the socket to drain.
+ */
+import type http from "node:http";
+import { once } from "node:events";
+import type { Logger } from "pino";
+import { parseLogName } from "../log/log-name.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
+import type { Storage } from "../storage/types.js";
+import { errorMessage } from "../util/errors.js";
+import { FrameEncoder, FrameType } from "./frames.js";
+import type { LocalLogs } from "./local-logs.js";
+
+export interface ServedResource {
+  logs: LocalLogs;
+}
+
+export interface LogListEntry {
+  name: string;
+  lengthBytes: number;
+  finished: boolean;
+  prevVersion: string;
+}
+
+export interface LogServerOptions {
+  server: PeerServer;
+  storage: Storage;
+  metrics: Metrics;
+  logger: Logger;
+  lookup: (resource: string) => ServedResource | undefined;
+  /** Bytes read from disk per DATA frame. */
+  chunkBytes: number;
+  heartbeatMs: number;
+  /** Upper bound of a list long-poll. */
+  maxWaitMs: number;
+}
+
+function parseBody(req: PeerRequest): Record<string, unknown> {
+  try {
+    const v = JSON.parse(req.body.toString("utf8")) as unknown;
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new PeerError(400, "bad-request", "body must be a JSON object");
+}
+
+export class LogServer {
+  private readonly active = new Set<http.ServerResponse>();
+
+  constructor(private readonly options: LogServerOptions) {
+    options.server.route("POST /peer/v1/log/list", (req) => this.list(req));
+    options.server.routeStream("POST /peer/v1/log/stream", (req, res, secret) => this.stream(req, res, secret));
+  }
+
+  /** Ends every open stream (shutdown, resource deleted). */
+  closeAll(): void {
+    for (const res of this.active) res.destroy();
+  }
+
+  private async list(req: PeerRequest): Promise<{ files: LogListEntry[] }> {
+    const body = parseBody(req);
+    const served = typeof body.resource === "string" ? this.options.lookup(body.resource) : undefined;
+    if (!served) throw new PeerError(404, "no-resource", `no resource ${String(body.resource)} here`);
+    const after = typeof body.afterFileNumber === "number" ? body.afterFileNumber : 0;
+    const waitMs = Math.min(typeof body.waitMs === "number" ? body.waitMs : 0, this.options.maxWaitMs);
+    if (waitMs > 0 && !served.logs.list().some((f) => f.fileNumber > after)) {
+      await served.logs.waitForFileAfter(after, AbortSignal.timeout(waitMs));
+    }
+    const files: LogListEntry[] = [];
+    for (const f of served.logs.list()) {
+      if (f.fileNumber <= after) continue;
+      const header = await served.logs.header(f.name);
+      files.push({
+        name: f.name,
+        lengthBytes: f.lengthBytes,
+        finished: served.logs.isFinished(f.name),
+        prevVersion: header.prevVersion,
+      });
+    }
+    return { files };
+  }
+
+  private async stream(req: PeerRequest, res: http.ServerResponse, secret: string): Promise<void> {
+    const encoder = new FrameEncoder(secret, req.nonce);
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
+    this.active.add(res);
+    const send = async (buffers: Buffer[]): Promise<void> => {
+      let ok = true;
+      for (const b of buffers) ok = res.write(b) && ok;
+      const bytes = buffers.reduce((n, b) => n + b.length, 0);
+      this.options.metrics.peerSentBytes.labels(req.host).inc(bytes);
+      if (!ok && !abort.signal.aborted) await once(res, "drain", { signal: abort.signal }).catch(() => undefined);
+    };
+    try {
+      const body = parseBody(req);
+      const name = typeof body.file === "string" ? body.file : "";
+      const served = typeof body.resource === "string" ? this.options.lookup(body.resource) : undefined;
+      let offset = typeof body.offsetBytes === "number" && Number.isSafeInteger(body.offsetBytes) ? body.offsetBytes : -1;
+      const local = served?.logs.get(name);
+      if (!served || !local || !parseLogName(name)) {
+        await send(encoder.json(FrameType.Error, { code: "no-file", message: `no log file ${name} here` }));
+        return;
+      }
+      if (offset < 0 || offset > local.lengthBytes) {
+        await send(encoder.json(FrameType.Error, { code: "bad-offset", message: `offset ${offset} outside 0..${local.lengthBytes}` }));
+        return;
+      }
+      await this.follow(served, name, offset, abort.signal, encoder, send, (n) => (offset = n));
+    } catch (err) {
+      if (!abort.signal.aborted) {
+        this.options.logger.warn({ err: errorMessage(err), peer: req.host }, "log stream failed");
+        await send(encoder.json(FrameType.Error, { code: "failed", message: errorMessage(err) })).catch(() => undefined);
+      }
+    } finally {
+      this.active.delete(res);
+      res.end();
+    }
+  }
+
+  private async follow(
+    served: ServedResource,
+    name: string,
+    fromOffset: number,
+    signal: AbortSignal,
+    encoder: FrameEncoder,
+    send: (buffers: Buffer[]) => Promise<void>,
+    progress: (offset: number) => void,
+  ): Promise<void> {
+    const { logs } = served;
+    const file = await this.options.storage.open(logs.pathOf(name), "read");
+    let offset = fromOffset;
+    try {
+      while (!signal.aborted) {
+        const local = logs.get(name);
+        if (!local) {
+          await send(encoder.json(FrameType.Error, { code: "no-file", message: `log file ${name} was deleted` }));
+          return;
+        }
+        if (offset < local.lengthBytes) {
+          const want = Math.min(this.options.chunkBytes, local.lengthBytes - offset);
+          const chunk = Buffer.allocUnsafe(want);
+          const n = await file.read(chunk, offset);
+          if (n < want) throw new Error(`${name} is shorter than its known length`);
+          await send(encoder.encode(FrameType.Data, offset, local.lengthBytes, chunk));
+          offset += n;
+          progress(offset);
+          continue;
+        }
+        if (logs.isFinished(name)) {
+          const version = await logs.version(name);
+          await send(encoder.json(FrameType.End, version, offset, local.lengthBytes));
+          return;
+        }
+        const waited = AbortSignal.any([signal, AbortSignal.timeout(this.options.heartbeatMs)]);
+        await logs.waitForGrowth(name, offset, waited);
+        if (!signal.aborted && (logs.get(name)?.lengthBytes ?? 0) <= offset && !logs.isFinished(name)) {
+          await send(encoder.encode(FrameType.Heartbeat, offset, offset));
+        }
+      }
+    } finally {
+      await file.close();
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Small per-resource state files next to the log (each replaced
+ * atomically): the progress of a full sync, of fetching, and which
+ * activities the operator paused. They make a restarted node resume
+ * exactly where it was, without any command.
+ */
+import path from "node:path";
+import type { LogPosition } from "../log/log-stream.js";
+import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+
+export interface SyncFile {
+  /** "done" for the resource's creator and after a completed sync. */
+  state: "syncing" | "done";
+  doneBytes: number;
+  totalBytes: number;
+  /** The primary's log position when the copy finished (MARS's syncpos). */
+  syncEnd?: LogPosition;
+  /** Replay has passed syncEnd: the disk is a consistent prefix of the primary's. */
+  consistent: boolean;
+}
+
+export interface FetchFile {
+  file: string;
+  verifiedBytes: number;
+  nextSeq: number;
+  finished: boolean;
+}
+
+export interface PauseFile {
+  sync: boolean;
+  fetch: boolean;
+  replay: boolean;
+}
+
+export const NOT_PAUSED: PauseFile = { sync: false, fetch: false, replay: false };
+
+export class ResourceFiles {
+  constructor(readonly dir: string) {}
+
+  private async read<T>(name: string): Promise<T | undefined> {
+    return (await readJsonFile(path.join(this.dir, name))) as T | undefined;
+  }
+
+  private write(name: string, value: unknown): Promise<void> {
+    return writeFileAtomic(path.join(this.dir, name), JSON.stringify(value) + "\n");
+  }
+
+  readSync(): Promise<SyncFile | undefined> {
+    return this.read<SyncFile>("sync.json");
+  }
+
+  writeSync(value: SyncFile): Promise<void> {
+    return this.write("sync.json", value);
+  }
+
+  readFetch(): Promise<FetchFile | undefined> {
+    return this.read<FetchFile>("fetch.json");
+  }
+
+  writeFetch(value: FetchFile): Promise<void> {
+    return this.write("fetch.json", value);
+  }
+
+  async readPause(): Promise<PauseFile> {
+    return { ...NOT_PAUSED, ...(await this.read<Partial<PauseFile>>("pause.json")) };
+  }
+
+  writePause(value: PauseFile): Promise<void> {
+    return this.write("pause.json", value);
+  }
+}
+
+/** a is at or after b in the log (same history assumed). */
+export function positionAtOrAfter(a: { fileNumber: number; offsetBytes: number }, b: { fileNumber: number; offsetBytes: number }): boolean {
+  return a.fileNumber > b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes >= b.offsetBytes);
+}

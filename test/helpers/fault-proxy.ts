@@ -1,0 +1,203 @@
+/**
+ * A fault-injecting TCP proxy for tests and benchmarks: put it between two
+ * nodes and make their link slow (latency), narrow (bandwidth cap), flaky
+ * (random resets) or cut (blackhole: bytes vanish, connections hang; or
+ * refuse: new connections are closed at once; or reset all now).
+ *
+ * This machine has no netem, so this is how WAN conditions are emulated.
+ * Data is never reordered or altered; delay and bandwidth apply per
+ * direction, and a full queue stops reading from the sender (backpressure),
+ * as a real congested link would.
+ */
+import net from "node:net";
+
+export interface LinkFaults {
+  /** One-way delay added to every chunk. */
+  latencyMs: number;
+  /** Bytes per second per direction (0 = unlimited). */
+  bandwidthBytesPerSec: number;
+  /** Probability that a chunk triggers a reset of its connection (0..1). */
+  resetProbability: number;
+  /** Accept connections but forward nothing (a partition that does not fail fast). */
+  blackhole: boolean;
+  /** Close new connections immediately (a partition that fails fast). */
+  refuse: boolean;
+}
+
+const NO_FAULTS: LinkFaults = {
+  latencyMs: 0,
+  bandwidthBytesPerSec: 0,
+  resetProbability: 0,
+  blackhole: false,
+  refuse: false,
+};
+
+/** Bytes queued per direction before the sender is paused. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+class Shaper {
+  private readonly queue: Array<{ chunk: Buffer; dueMs: number }> = [];
+  private queuedBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the link is free again (bandwidth accounting). */
+  private busyUntilMs = 0;
+  private ending = false;
+
+  constructor(
+    private readonly from: net.Socket,
+    private readonly to: net.Socket,
+    private readonly faults: () => LinkFaults,
+    private readonly onBytes: (n: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    const f = this.faults();
+    if (f.blackhole) return;
+    this.queue.push({ chunk, dueMs: Date.now() + f.latencyMs });
+    this.queuedBytes += chunk.length;
+    if (this.queuedBytes > HIGH_WATER_BYTES) this.from.pause();
+    this.pump();
+  }
+
+  /** The sender finished: end the other side once everything queued has gone out. */
+  end(): void {
+    this.ending = true;
+    this.pump();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue.length = 0;
+  }
+
+  private pump(): void {
+    if (this.timer) return;
+    const now = Date.now();
+    const f = this.faults();
+    while (this.queue.length > 0) {
+      const head = this.queue[0] as { chunk: Buffer; dueMs: number };
+      const readyAt = Math.max(head.dueMs, this.busyUntilMs);
+      if (readyAt > now) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, readyAt - now);
+        return;
+      }
+      this.queue.shift();
+      this.queuedBytes -= head.chunk.length;
+      if (f.bandwidthBytesPerSec > 0) {
+        this.busyUntilMs =
+          Math.max(this.busyUntilMs, now) + (head.chunk.length * 1000) / f.bandwidthBytesPerSec;
+      }
+      if (this.to.writable) this.to.write(head.chunk);
+      this.onBytes(head.chunk.length);
+      if (this.queuedBytes <= HIGH_WATER_BYTES && this.from.isPaused()) this.from.resume();
+    }
+    if (this.ending && this.to.writable) this.to.end();
+  }
+}
+
+export class FaultProxy {
+  private server: net.Server | undefined;
+  private readonly connections = new Set<{ client: net.Socket; upstream: net.Socket; shapers: Shaper[] }>();
+  private current: LinkFaults = { ...NO_FAULTS };
+  /** Bytes forwarded (both directions) since start. */
+  forwardedBytes = 0;
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  static async start(target: string, faults: Partial<LinkFaults> = {}): Promise<FaultProxy> {
+    const m = /^(.*):(\d+)$/.exec(target);
+    if (!m) throw new Error(`bad target ${target}`);
+    const proxy = new FaultProxy(m[1] as string, Number(m[2]));
+    proxy.set(faults);
+    await proxy.listen();
+    return proxy;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get faults(): LinkFaults {
+    return { ...this.current };
+  }
+
+  /** Changes the link's behaviour from now on (existing connections included). */
+  set(faults: Partial<LinkFaults>): void {
+    this.current = { ...this.current, ...faults };
+  }
+
+  /** Back to a perfect link. */
+  heal(): void {
+    this.current = { ...NO_FAULTS };
+  }
+
+  /** Resets every open connection (both ends see an error). */
+  resetAll(): void {
+    for (const c of this.connections) {
+      c.client.resetAndDestroy();
+      c.upstream.resetAndDestroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.resetAll();
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async listen(): Promise<void> {
+    const server = net.createServer((client) => this.accept(client));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    this.port = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  private accept(client: net.Socket): void {
+    if (this.current.refuse) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(this.targetPort, this.targetHost);
+    const faults = () => this.current;
+    const count = (n: number) => (this.forwardedBytes += n);
+    const up = new Shaper(client, upstream, faults, count);
+    const down = new Shaper(upstream, client, faults, count);
+    const conn = { client, upstream, shapers: [up, down] };
+    this.connections.add(conn);
+    const maybeReset = (): boolean => {
+      if (this.current.resetProbability > 0 && Math.random() < this.current.resetProbability) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+        return true;
+      }
+      return false;
+    };
+    client.on("data", (chunk: Buffer) => {
+      if (!maybeReset()) up.push(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (!maybeReset()) down.push(chunk);
+    });
+    const teardown = (): void => {
+      up.stop();
+      down.stop();
+      client.destroy();
+      upstream.destroy();
+      this.connections.delete(conn);
+    };
+    client.on("close", teardown);
+    upstream.on("close", teardown);
+    client.on("error", () => undefined);
+    upstream.on("error", () => undefined);
+    client.on("end", () => up.end());
+    upstream.on("end", () => down.end());
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * N real marsd processes on loopback, wired so that every node reaches
+ * every other node through its own fault proxy (from -> to). Tests can then
+ * slow, cut or partition any link. Timings are shortened so that
+ * convergence is observable in seconds.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { DaemonProcess, freePort, waitFor } from "./daemon-process.js";
+import { FaultProxy, type LinkFaults } from "./fault-proxy.js";
+
+export interface TestClusterOptions {
+  /** Host names; default node-a, node-b, ... */
+  hosts?: string[];
+  size?: number;
+  syncIntervalMs?: number;
+  aliveWindowMs?: number;
+  /** Extra daemon config merged into every node's config file. */
+  config?: Record<string, unknown>;
+}
+
+export interface NodeHandle {
+  host: string;
+  daemon: DaemonProcess;
+  peerPort: number;
+}
+
+export class TestCluster {
+  readonly nodes: NodeHandle[] = [];
+  private readonly proxies = new Map<string, FaultProxy>();
+  secret = "";
+  clusterId = "";
+
+  private constructor(readonly baseDir: string) {}
+
+  static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
+    const baseDir = await mkdtemp(path.join(os.tmpdir(), "marsd-cluster-"));
+    const cluster = new TestCluster(baseDir);
+    const hosts =
+      options.hosts ?? Array.from({ length: options.size ?? 3 }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
+    const peerPorts = await Promise.all(hosts.map(() => freePort()));
+    for (const [i, from] of hosts.entries()) {
+      for (const [j, to] of hosts.entries()) {
+        if (i !== j) cluster.proxies.set(`${from}->${to}`, await FaultProxy.start(`127.0.0.1:${peerPorts[j]}`));
+      }
+    }
+    try {
+      await Promise.all(
+        hosts.map(async (host, i) => {
+          const dir = path.join(baseDir, host);
+          const overrides: Record<string, string> = {};
+          for (const other of hosts) if (other !== host) overrides[other] = cluster.proxy(host, other).address;
+          const configFile = path.join(baseDir, `${host}.json`);
+          await writeFile(
+            configFile,
+            JSON.stringify({
+              ...options.config,
+              peer: {
+                addressOverrides: overrides,
+                syncIntervalMs: options.syncIntervalMs ?? 300,
+                retryMaxMs: 1000,
+                aliveWindowMs: options.aliveWindowMs ?? 3000,
+                requestTimeoutMs: 5000,
+                ...((options.config?.peer as object | undefined) ?? {}),
+              },
+            }),
+          );
+          const peerPort = peerPorts[i] as number;
+          const daemon = await DaemonProcess.start({
+            host,
+            baseDir: dir,
+            extraArgs: [
+              "--config",
+              configFile,
+              "--peer-listen",
+              `127.0.0.1:${peerPort}`,
+              "--peer-advertise",
+              `127.0.0.1:${peerPort}`,
+            ],
+          });
+          cluster.nodes[i] = { host, daemon, peerPort };
+        }),
+      );
+    } catch (err) {
+      await cluster.cleanup();
+      throw err;
+    }
+    return cluster;
+  }
+
+  node(host: string): NodeHandle {
+    const n = this.nodes.find((x) => x.host === host);
+    if (!n) throw new Error(`no node ${host}`);
+    return n;
+  }
+
+  proxy(from: string, to: string): FaultProxy {
+    const p = this.proxies.get(`${from}->${to}`);
+    if (!p) throw new Error(`no proxy ${from}->${to}`);
+    return p;
+  }
+
+  /** The first node creates the cluster; the others join through the node before them. */
+  async form(): Promise<void> {
+    const first = this.nodes[0] as NodeHandle;
+    const created = await first.daemon.rpc.call<{ clusterId: string; secret: string }>("cluster.create");
+    this.secret = created.secret;
+    this.clusterId = created.clusterId;
+    for (let i = 1; i < this.nodes.length; i++) {
+      const node = this.nodes[i] as NodeHandle;
+      const via = this.nodes[i - 1] as NodeHandle;
+      await node.daemon.rpc.call("cluster.join", { peer: this.proxy(node.host, via.host).address, secret: this.secret });
+    }
+    await this.waitConverged("every node sees every member", async (n) => {
+      const status = await n.daemon.rpc.call<{ members: Array<{ host: string }> }>("cluster.status");
+      return status.members.length === this.nodes.length;
+    });
+  }
+
+  /** Cuts every link to and from `host` (connections hang, as in a real partition). */
+  partition(host: string, how: Partial<LinkFaults> = { blackhole: true }): void {
+    for (const other of this.nodes) {
+      if (other.host === host) continue;
+      for (const p of [this.proxy(host, other.host), this.proxy(other.host, host)]) {
+        p.set(how);
+        if (how.blackhole || how.refuse) p.resetAll();
+      }
+    }
+  }
+
+  healAll(): void {
+    for (const p of this.proxies.values()) p.heal();
+  }
+
+  setAllLinks(faults: Partial<LinkFaults>): void {
+    for (const p of this.proxies.values()) p.set(faults);
+  }
+
+  async stateOf(host: string, prefix: string): Promise<Record<string, unknown>> {
+    const r = await this.node(host).daemon.rpc.call<{ entries: Array<{ key: string; value: unknown }> }>("state.get", {
+      prefix,
+    });
+    return Object.fromEntries(r.entries.map((e) => [e.key, e.value]));
+  }
+
+  async waitConverged(what: string, probe: (n: NodeHandle) => Promise<boolean>, timeoutMs = 20_000, hosts?: string[]) {
+    const targets = hosts ? this.nodes.filter((n) => hosts.includes(n.host)) : this.nodes;
+    await waitFor(
+      what,
+      async () => (await Promise.all(targets.map((n) => probe(n).catch(() => false)))).every(Boolean),
+      timeoutMs,
+      50,
+    );
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.nodes.filter(Boolean).map((n) => n.daemon.cleanup()));
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    await rm(this.baseDir, { recursive: true, force: true });
+  }
+}

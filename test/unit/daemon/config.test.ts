@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ConfigError, defaultConfig, loadConfig } from "../../../src/daemon/config.js";
+import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
+
+describe("daemon configuration", () => {
+  let tmp: TempDir;
+  let n = 0;
+  before(async () => (tmp = await makeTempDir()));
+  after(() => tmp.remove());
+
+  async function configFile(content: unknown): Promise<string> {
+    const file = tmp.join(`marsd-${++n}.json`);
+    await writeFile(file, typeof content === "string" ? content : JSON.stringify(content));
+    return file;
+  }
+
+  it("uses safe defaults: admin API on loopback, everything under the data and run dirs", async () => {
+    const config = await loadConfig(undefined, {});
+    assert.deepEqual(config, defaultConfig());
+    assert.match(config.adminListen, /^127\.0\.0\.1:/);
+    assert.equal(config.dataDir, "/var/lib/marsd");
+    assert.equal(config.tokenFile, "/var/lib/marsd/admin.token");
+    assert.equal(config.nbd.socket, "/run/marsd/nbd.sock");
+  });
+
+  it("layers defaults, then the file, then flags; dependent paths follow the dirs", async () => {
+    const file = await configFile({
+      dataDir: "/srv/marsd",
+      host: "from-file",
+      log: { rotateBytes: 8 * 1024 * 1024 },
+      nbd: { maxConnections: 10 },
+    });
+    const config = await loadConfig(file, {
+      host: "from-flag",
+      runDir: "/tmp/run-x",
+      nbd: { tcpListen: "0.0.0.0:10809" },
+    });
+    assert.equal(config.host, "from-flag");
+    assert.equal(config.dataDir, "/srv/marsd");
+    assert.equal(config.tokenFile, "/srv/marsd/admin.token");
+    assert.equal(config.nbd.socket, "/tmp/run-x/nbd.sock");
+    assert.equal(config.nbd.maxConnections, 10);
+    assert.equal(config.nbd.tcpListen, "0.0.0.0:10809");
+    assert.equal(config.log.rotateBytes, 8 * 1024 * 1024);
+    assert.equal(config.log.maxBatchBytes, defaultConfig().log.maxBatchBytes, "unset keys keep defaults");
+  });
+
+  it("resolves relative paths and ignores flags that were not given", async () => {
+    const config = await loadConfig(undefined, {
+      dataDir: "rel/data",
+      host: undefined,
+      nbd: { socket: undefined },
+    });
+    assert.equal(config.dataDir, path.resolve("rel/data"));
+    assert.equal(config.host, defaultConfig().host);
+  });
+
+  it("rejects invalid values and unknown keys, naming them", async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ host: "Bad_Host" }, /\/host must match pattern/],
+      [{ adminListen: "localhost" }, /\/adminListen must match pattern/],
+      [{ log: { rotateBytes: 10 } }, /\/log\/rotateBytes must be >= 1048576/],
+      [{ log: { maxBatchesInFlight: 0 } }, /\/log\/maxBatchesInFlight must be >= 1/],
+      [{ log: { rotatebytes: 1 << 30 } }, /\/log must NOT have additional properties \(rotatebytes\)/],
+      [{ nbd: { maxInFlightPerConnection: 1.5 } }, /\/nbd\/maxInFlightPerConnection must be integer/],
+      [{ logLevel: "verbose" }, /\/logLevel must be equal to one of the allowed values/],
+      [{ typo: true }, /\/ must NOT have additional properties \(typo\)/],
+    ];
+    for (const [content, message] of cases) {
+      const file = await configFile(content);
+      await assert.rejects(loadConfig(file, {}), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, message);
+        return true;
+      });
+    }
+  });
+
+  it("rejects a config file that is missing, not JSON, or not an object", async () => {
+    await assert.rejects(loadConfig(tmp.join("missing.json"), {}), /cannot read config file .*ENOENT/);
+    await assert.rejects(loadConfig(await configFile("{ nope"), {}), /cannot read config file/);
+    await assert.rejects(loadConfig(await configFile("[1,2]"), {}), /must hold a JSON object/);
+    await assert.rejects(loadConfig(await configFile("null"), {}), /must hold a JSON object/);
+  });
+});

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { after, before, describe, it } from "node:test";
+import { LamportClock } from "../../../src/cluster/clock.js";
+import { listLogFiles } from "../../../src/log/log-directory.js";
+import { LogStream, type FinishedLogFile, type LogStreamOptions } from "../../../src/log/log-stream.js";
+import { readLogFileHeader, scanLogFile } from "../../../src/log/scanner.js";
+import { nodeStorage } from "../../../src/storage/node-file.js";
+import { ClosedError, LogFailedError } from "../../../src/util/errors.js";
+import { FaultyStorage } from "../../helpers/faulty-file.js";
+import { pattern, writeEntry } from "../../helpers/log-fixtures.js";
+import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
+import { genesisVersion } from "../../../src/log/version.js";
+
+const KIB = 1024;
+
+describe("log stream (rotation)", () => {
+  let tmp: TempDir;
+  let n = 0;
+  before(async () => (tmp = await makeTempDir()));
+  after(() => tmp.remove());
+
+  async function start(overrides: Partial<LogStreamOptions> = {}) {
+    const dir = tmp.join(`stream-${++n}`);
+    await mkdir(dir);
+    const finished: FinishedLogFile[] = [];
+    const failures: Error[] = [];
+    const stream = await LogStream.start(
+      {
+        dir,
+        resource: "r0",
+        host: "alpha",
+        storage: nodeStorage,
+        clock: new LamportClock(),
+        rotateBytes: 1024 * KIB,
+        onFileFinished: (f) => finished.push(f),
+        onFailed: (err) => failures.push(err),
+        ...overrides,
+      },
+      1,
+      0,
+      genesisVersion("r0", 0),
+    );
+    return { dir, stream, finished, failures };
+  }
+
+  /** Scans every log file of dir: complete, contiguous stream positions, records in order. */
+  async function checkFiles(dir: string): Promise<{ files: number; records: number }> {
+    const files = await listLogFiles(dir);
+    let streamEnd = 0;
+    let records = 0;
+    for (const f of files) {
+      const handle = await nodeStorage.open(f.path, "read");
+      try {
+        const header = await readLogFileHeader(handle);
+        assert.ok(typeof header !== "string", `${f.fileName}: ${JSON.stringify(header)}`);
+        assert.equal(header.fileNumber, f.fileNumber);
+        assert.equal(
+          header.streamStartBytes,
+          streamEnd,
+          `${f.fileName} starts where the previous file ended`,
+        );
+        const outcome = await scanLogFile(handle, { onRecord: () => void (records += 1) });
+        assert.equal(outcome.status, "complete", f.fileName);
+        streamEnd += outcome.endOffsetBytes;
+      } finally {
+        await handle.close();
+      }
+    }
+    return { files: files.length, records };
+  }
+
+  it("rotates to a new file when the current one reaches rotateBytes", async () => {
+    const { dir, stream, finished } = await start({ rotateBytes: 64 * KIB });
+    let lastStream = 0;
+    for (let i = 0; i < 100; i++) {
+      const r = await stream.append([writeEntry(i * 4 * KIB, pattern(4 * KIB, i))]);
+      assert.ok(r.position.streamBytes > lastStream, "stream positions only grow");
+      lastStream = r.position.streamBytes;
+    }
+    const closed = await stream.close();
+    const { files, records } = await checkFiles(dir);
+    assert.ok(files >= 6, `expected several files, got ${files}`);
+    assert.equal(records, 100);
+    assert.equal(finished.length, files, "onFileFinished for every rotated file and the closed one");
+    assert.equal(closed.streamStartBytes + closed.lengthBytes, lastStream);
+    for (const f of finished.slice(0, -1)) assert.ok(f.lengthBytes >= 64 * KIB && f.lengthBytes < 80 * KIB);
+  });
+
+  it("rotates on request; appends issued meanwhile land in the new file", async () => {
+    const { dir, stream, finished } = await start();
+    assert.equal(await stream.rotate(), undefined, "an empty file is not rotated");
+    await stream.append([writeEntry(0, pattern(100, 1))]);
+    const rotation = stream.rotate();
+    const during = stream.append([writeEntry(4096, pattern(100, 2))]);
+    const done = await rotation;
+    assert.equal(done?.name.fileNumber, 1);
+    assert.equal((await during).position.fileNumber, 2);
+    assert.equal(stream.current.fileNumber, 2);
+    assert.equal(finished.length, 1);
+    assert.deepEqual(stream.durablePosition().fileNumber, 2);
+    await stream.barrier();
+    await stream.close();
+    assert.equal(finished.length, 2);
+    assert.deepEqual(await checkFiles(dir), { files: 2, records: 2 });
+    await assert.rejects(stream.append([writeEntry(0, pattern(1, 1))]), ClosedError);
+  });
+
+  it("reports a failed writer through onFailed", async () => {
+    const storage = new FaultyStorage({ failDatasyncFrom: 2 });
+    const { stream, failures } = await start({ storage });
+    await assert.rejects(stream.append([writeEntry(0, pattern(10, 1))]), LogFailedError);
+    assert.equal(failures.length, 1);
+    assert.ok(failures[0] instanceof LogFailedError);
+    await stream.close().catch(() => undefined);
+  });
+});
