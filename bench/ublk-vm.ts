@@ -16,7 +16,8 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { DaemonProcess, waitFor } from "../test/helpers/daemon-process.js";
+import { waitFor } from "../test/helpers/daemon-process.js";
+import { VmDaemon } from "../test/vm/guest/guest-helpers.js";
 
 const exec = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -84,7 +85,7 @@ async function suite(target: Target, device: string, results: Results): Promise<
   }
 }
 
-async function exportedDevice(daemon: DaemonProcess, name: string): Promise<{ kind: string; path?: string }> {
+async function exportedDevice(daemon: VmDaemon, name: string): Promise<{ kind: string; path?: string }> {
   return waitFor(
     `resource ${name} to be exported`,
     async () => {
@@ -135,11 +136,7 @@ async function main(): Promise<void> {
   ]);
   const results: Results = { ublk: new Map(), nbd: new Map(), loop: new Map() };
 
-  // Under emulation a cold marsd start (modules read over 9p) can exceed the
-  // helper's readiness limit: load them once here, into the page cache.
-  await import("../src/daemon/daemon.js");
-  await import("commander");
-  const daemon = await DaemonProcess.start();
+  const daemon = await VmDaemon.start();
   try {
     await daemon.rpc.call("resource.create", { name: "bench", disk, frontend: "ublk" });
     const ublk = await exportedDevice(daemon, "bench");
@@ -164,7 +161,6 @@ async function main(): Promise<void> {
       console.log("nbd: skipped, nbd-client is not installed (scripts/setup.sh --vm installs it)");
     }
   } finally {
-    await daemon.stop();
     await daemon.cleanup();
   }
 

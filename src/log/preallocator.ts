@@ -82,6 +82,11 @@ export class LogPreallocator {
     this.fill = { startBytes, endBytes, done };
   }
 
+  /** Issues no further IO from now on (the log failed: nothing may touch the file any more). */
+  halt(): void {
+    this.stopped = true;
+  }
+
   /** Stops filling; resolves once no fill is running and the second handle is closed. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -96,7 +101,10 @@ export class LogPreallocator {
     for (let at = startBytes; at < endBytes; at += ZEROES.length) {
       buffers.push(ZEROES.subarray(0, Math.min(ZEROES.length, endBytes - at)));
     }
+    if (this.stopped) return;
     await this.handle.writev(buffers, startBytes);
+    // After a failure of the log no sync may be issued: its success would prove nothing.
+    if (this.stopped) return;
     await this.handle.datasync();
   }
 }

@@ -394,6 +394,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
 
   private fail(err: unknown): void {
     if (this.failure) return;
+    this.preallocator?.halt();
     this.failure = new LogFailedError(`log ${this.filePath} failed: ${errorMessage(err)}`, { cause: err });
     const inFlight = this.inFlight.splice(0).flatMap((b) => b.items);
     for (const item of [...inFlight, ...this.queue.splice(0), ...this.admission.splice(0)]) {

@@ -92,6 +92,24 @@ export class Metrics {
     "Stream position up to which the log is applied to the backing disk.",
     ["resource"],
   );
+  /** Read at scrape time: how many bytes each resource has logged but not yet applied. */
+  private readonly applyBacklogSources = new Map<string, () => number>();
+  readonly resourceApplyBacklogBytes: client.Gauge = new client.Gauge({
+    name: "marsd_resource_apply_backlog_bytes",
+    help: "Bytes acknowledged (durable in the log) and not yet written to the backing disk.",
+    labelNames: ["resource"],
+    registers: [this.registry],
+    collect: () => {
+      for (const [resource, read] of this.applyBacklogSources) {
+        this.resourceApplyBacklogBytes.labels(resource).set(read());
+      }
+    },
+  });
+  readonly resourceApplyBacklogLimitBytes = this.gauge(
+    "marsd_resource_apply_backlog_limit_bytes",
+    "Bound on the apply backlog; beyond it writes wait for their own disk write.",
+    ["resource"],
+  );
   readonly resourceCheckpointPosition = this.gauge(
     "marsd_resource_checkpoint_position_bytes",
     "Stream position of the last persisted checkpoint (applied and synced).",
@@ -105,7 +123,11 @@ export class Metrics {
     "1 when the resource stopped because of an IO or log failure.",
     ["resource"],
   );
-  readonly resourceSplitBrain = this.gauge("marsd_resource_split_brain", "1 when members' version chains of the resource diverged (split brain).", ["resource"]);
+  readonly resourceSplitBrain = this.gauge(
+    "marsd_resource_split_brain",
+    "1 when members' version chains of the resource diverged (split brain).",
+    ["resource"],
+  );
   readonly resourceRecoveredBytes = this.counter(
     "marsd_resource_recovery_replayed_bytes_total",
     "Log bytes replayed onto the backing disk during crash recovery.",
@@ -149,12 +171,36 @@ export class Metrics {
     [],
   );
 
-  readonly replicationFetchedBytes = this.counter("marsd_replication_fetched_bytes_total", "Log bytes fetched from peers, verified and synced locally.", ["resource"]);
-  readonly replicationFetchErrors = this.counter("marsd_replication_fetch_errors_total", "Interrupted or refused log fetches (each is retried).", ["resource"]);
-  readonly replicationSyncTransferredBytes = this.counter("marsd_replication_sync_transferred_bytes_total", "Disk bytes copied during full sync (chunks that differed).", ["resource"]);
-  readonly replicationSyncDoneBytes = this.gauge("marsd_replication_sync_done_bytes", "Full sync progress: bytes of the disk compared or copied.", ["resource"]);
-  readonly replicationSyncTotalBytes = this.gauge("marsd_replication_sync_total_bytes", "Full sync: bytes to compare or copy in all.", ["resource"]);
-  readonly replicationReplayedBytes = this.counter("marsd_replication_replayed_bytes_total", "Log bytes replayed onto the local disk.", ["resource"]);
+  readonly replicationFetchedBytes = this.counter(
+    "marsd_replication_fetched_bytes_total",
+    "Log bytes fetched from peers, verified and synced locally.",
+    ["resource"],
+  );
+  readonly replicationFetchErrors = this.counter(
+    "marsd_replication_fetch_errors_total",
+    "Interrupted or refused log fetches (each is retried).",
+    ["resource"],
+  );
+  readonly replicationSyncTransferredBytes = this.counter(
+    "marsd_replication_sync_transferred_bytes_total",
+    "Disk bytes copied during full sync (chunks that differed).",
+    ["resource"],
+  );
+  readonly replicationSyncDoneBytes = this.gauge(
+    "marsd_replication_sync_done_bytes",
+    "Full sync progress: bytes of the disk compared or copied.",
+    ["resource"],
+  );
+  readonly replicationSyncTotalBytes = this.gauge(
+    "marsd_replication_sync_total_bytes",
+    "Full sync: bytes to compare or copy in all.",
+    ["resource"],
+  );
+  readonly replicationReplayedBytes = this.counter(
+    "marsd_replication_replayed_bytes_total",
+    "Log bytes replayed onto the local disk.",
+    ["resource"],
+  );
 
   readonly rpcRequests = this.counter(
     "marsd_rpc_requests_total",
@@ -264,8 +310,15 @@ export class Metrics {
     };
   }
 
+  /** Exports a resource's apply backlog (read when scraped) next to its bound. */
+  watchApplyBacklog(resource: string, limitBytes: number, readBytes: () => number): void {
+    this.applyBacklogSources.set(resource, readBytes);
+    this.resourceApplyBacklogLimitBytes.labels(resource).set(limitBytes);
+  }
+
   /** Drops every series of a deleted resource so it disappears from /metrics. */
   async forgetResource(resource: string): Promise<void> {
+    this.applyBacklogSources.delete(resource);
     const ours = Object.values(this).filter(
       (m): m is client.Counter | client.Gauge | client.Histogram =>
         m instanceof client.Counter || m instanceof client.Gauge || m instanceof client.Histogram,

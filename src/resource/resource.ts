@@ -188,7 +188,13 @@ export class Resource {
     this.log = log;
     const startPosition = log.durablePosition();
     const appliedGauge = deps.metrics.resourceAppliedPosition.labels(config.name);
-    this.applier = new ApplyQueue(this.backing, startPosition, (p) => appliedGauge.set(p.streamBytes));
+    const applier = new ApplyQueue(this.backing, startPosition, (p) => appliedGauge.set(p.streamBytes));
+    this.applier = applier;
+    deps.metrics.watchApplyBacklog(
+      config.name,
+      deps.settings.volume.maxApplyBacklogBytes,
+      () => applier.inFlightBytes,
+    );
     this.checkpointer = new Checkpointer(
       this.dir,
       this.backing,

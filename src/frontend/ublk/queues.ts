@@ -10,8 +10,11 @@
  * kernel copies WRITE data there before the IO arrives and copies READ data
  * out after the result is committed, so nothing is copied in JS.
  */
+import { constants } from "node:os";
 import { QueueEventKind, type NativeQueues, type UblkAddon } from "./native.js";
 import type { UblkIoHandler } from "./io-handler.js";
+
+const { EINVAL } = constants.errno;
 
 export interface QueueSetShape {
   devId: number;
@@ -127,7 +130,7 @@ export class UblkQueueSet {
       this.inFlight += 1;
       if (!buffer) {
         // Cannot happen with a sane kernel; answered rather than left hanging.
-        this.finish(qid, tag, -22);
+        this.finish(qid, tag, -EINVAL);
         continue;
       }
       void this.handler

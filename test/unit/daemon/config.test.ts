@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { PROJECT_ROOT } from "../../../src/daemon/build-info.js";
 import { ConfigError, defaultConfig, loadConfig } from "../../../src/daemon/config.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 
@@ -76,6 +77,28 @@ describe("daemon configuration", () => {
         assert.match(err.message, message);
         return true;
       });
+    }
+  });
+
+  it("accepts the sample configuration shipped with the systemd unit", async () => {
+    const config = await loadConfig(path.join(PROJECT_ROOT, "systemd", "marsd.json"), {});
+    assert.equal(config.adminListen, "127.0.0.1:7780");
+    assert.equal(config.dataDir, "/var/lib/marsd");
+  });
+
+  it("ships a systemd unit that restarts on failure, drains on stop and sizes the thread pool", async () => {
+    const unit = await readFile(path.join(PROJECT_ROOT, "systemd", "marsd.service"), "utf8");
+    for (const line of [
+      /^Type=(exec|simple)$/m,
+      /^ExecStart=.*src\/daemon\/main\.js --config \/etc\/marsd\/marsd\.json$/m,
+      /^Restart=on-failure$/m,
+      /^RestartPreventExitStatus=2$/m,
+      /^KillSignal=SIGTERM$/m,
+      /^TimeoutStopSec=\d+$/m,
+      /^Environment=UV_THREADPOOL_SIZE=\d+$/m,
+      /^LimitNOFILE=\d+$/m,
+    ]) {
+      assert.match(unit, line);
     }
   });
 

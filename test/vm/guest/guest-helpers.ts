@@ -6,11 +6,12 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { DaemonProcess, waitFor } from "../../helpers/daemon-process.js";
+import { RpcClient } from "../../../src/cli/rpc-client.js";
+import { MARSD_MAIN, freePort, waitFor } from "../../helpers/daemon-process.js";
 
 export const IN_VM = process.env.MARSD_VM_GUEST === "1";
 export const SKIP_OUTSIDE_VM = IN_VM ? false : "runs only inside the test VM: npm run test:vm";
@@ -58,7 +59,7 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 /** resource.status until the resource is exported (export runs after creation / recovery). */
-export async function waitForDevice(daemon: DaemonProcess, name: string): Promise<UblkDeviceInfo> {
+export async function waitForDevice(daemon: VmDaemon, name: string): Promise<UblkDeviceInfo> {
   return waitFor(
     `resource ${name} to be exported`,
     async () => {
@@ -69,8 +70,119 @@ export async function waitForDevice(daemon: DaemonProcess, name: string): Promis
   );
 }
 
-export function startDaemon(baseDir?: string): Promise<DaemonProcess> {
-  return DaemonProcess.start(baseDir ? { baseDir } : {});
+/** How long a marsd start may take in the VM: everything runs emulated there. */
+export const VM_READY_TIMEOUT_MS = 120_000;
+
+/**
+ * A real marsd process in the VM. The same launch as test/helpers'
+ * DaemonProcess (whose pieces it uses), with one difference: a readiness
+ * limit that fits software emulation, where loading the daemon takes 10-20 s
+ * instead of under one (DaemonProcess waits 20 s at most).
+ */
+export class VmDaemon {
+  child: ChildProcess | undefined;
+  output = "";
+  rpc!: RpcClient;
+  private exited: Promise<void> = Promise.resolve();
+  private running = false;
+
+  private constructor(
+    readonly baseDir: string,
+    readonly adminPort: number,
+  ) {}
+
+  static async start(): Promise<VmDaemon> {
+    const d = new VmDaemon(await mkdtemp(path.join(os.tmpdir(), "marsd-vm-")), await freePort());
+    await d.launch();
+    return d;
+  }
+
+  get dataDir(): string {
+    return path.join(this.baseDir, "data");
+  }
+
+  get nbdSocket(): string {
+    return path.join(this.baseDir, "run", "nbd.sock");
+  }
+
+  private async launch(): Promise<void> {
+    this.output = "";
+    const child = spawn(
+      process.execPath,
+      [
+        MARSD_MAIN,
+        "--data-dir",
+        this.dataDir,
+        "--run-dir",
+        path.join(this.baseDir, "run"),
+        "--host",
+        "alpha",
+        "--admin-listen",
+        `127.0.0.1:${this.adminPort}`,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    this.child = child;
+    this.running = true;
+    child.stdout?.on("data", (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) =>
+      child.once("exit", () => {
+        this.running = false;
+        resolve();
+      }),
+    );
+    try {
+      await waitFor(
+        "marsd to become ready",
+        async () => {
+          if (!this.running) throw new Error(`marsd exited early:\n${this.output}`);
+          const res = await fetch(`http://127.0.0.1:${this.adminPort}/healthz`).catch(() => undefined);
+          return res?.ok === true;
+        },
+        VM_READY_TIMEOUT_MS,
+        100,
+      );
+    } catch (err) {
+      await this.kill9(); // never leave a half-started daemon behind
+      throw new Error(`${(err as Error).message}\n${this.output}`, { cause: err });
+    }
+    const token = (await readFile(path.join(this.dataDir, "admin.token"), "utf8")).trim();
+    this.rpc = new RpcClient(`http://127.0.0.1:${this.adminPort}`, token);
+  }
+
+  /** SIGTERM (a clean stop) and wait; returns the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.running) {
+      this.child?.kill("SIGTERM");
+      await this.exited;
+    }
+    return this.child?.exitCode ?? null;
+  }
+
+  /** A crash: SIGKILL and wait. */
+  async kill9(): Promise<void> {
+    if (this.running) {
+      this.child?.kill("SIGKILL");
+      await this.exited;
+    }
+  }
+
+  /** Starts again on the same directories. */
+  relaunch(): Promise<void> {
+    return this.launch();
+  }
+
+  /** A clean stop if still running (it removes ublk devices), then the directories go. */
+  async cleanup(): Promise<void> {
+    await this.stop().catch(() => undefined);
+    await this.kill9();
+    await rm(this.baseDir, { recursive: true, force: true });
+  }
+}
+
+export function startDaemon(): Promise<VmDaemon> {
+  return VmDaemon.start();
 }
 
 /** The nodes of device N are gone from /dev (devtmpfs removes them on DEL_DEV). */
@@ -84,7 +196,9 @@ export async function kernelErrors(): Promise<string[]> {
   return log
     .split("\n")
     .filter((line) =>
-      /EXT4-fs error|I\/O error|Buffer I\/O|Remounting filesystem read-only|blk_update_request/i.test(line),
+      /EXT4-fs error|I\/O error|Buffer I\/O|Remounting filesystem read-only| error, dev |blk_update_request/i.test(
+        line,
+      ),
     );
 }
 

@@ -7,10 +7,14 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import { before, describe, it } from "node:test";
-import type { DaemonProcess } from "../../helpers/daemon-process.js";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import type { BlockVolume } from "../../../src/resource/block-volume.js";
+import { detectUblk } from "../../../src/frontend/ublk/availability.js";
+import { UblkFrontend } from "../../../src/frontend/ublk/ublk-frontend.js";
 import { waitFor } from "../../helpers/daemon-process.js";
 import {
   SKIP_OUTSIDE_VM,
@@ -22,6 +26,7 @@ import {
   sh,
   startDaemon,
   startWriter,
+  type VmDaemon,
   waitForDevice,
   writerContent,
 } from "./guest-helpers.js";
@@ -29,8 +34,7 @@ import {
 const MiB = 1024 * 1024;
 
 /** A clean stop (which removes the device) even after a failure, then the temp dirs. */
-async function stopAndClean(daemon: DaemonProcess | undefined): Promise<void> {
-  await daemon?.stop().catch(() => undefined);
+async function stopAndClean(daemon: VmDaemon | undefined): Promise<void> {
   await daemon?.cleanup();
 }
 
@@ -40,17 +44,9 @@ async function ackedCount(file: string): Promise<number> {
 }
 
 describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
-  // Under software emulation a cold marsd start (every module read over 9p)
-  // can take longer than the helper's readiness limit; loading the daemon's
-  // modules here once puts them in the guest's page cache.
-  before(async () => {
-    await import("../../../src/daemon/daemon.js");
-    await import("commander");
-  });
-
   it("serves a volume as /dev/ublkbN: fio verify, ext4, e2fsck, and the data reaches the disk", async () => {
     const disk = await backingFile(256 * MiB);
-    let daemon: DaemonProcess | undefined;
+    let daemon: VmDaemon | undefined;
     try {
       daemon = await startDaemon();
       const created = await daemon.rpc.call<{ resource: { device?: unknown } }>("resource.create", {
@@ -79,6 +75,7 @@ describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
         "--verify=crc32c",
         "--verify_fatal=1",
         "--do_verify=1",
+        "--verify_state_save=0", // no state files in the project directory
         "--randrepeat=0",
       ]);
 
@@ -112,7 +109,7 @@ describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
 
   it("survives kill -9 during IO: the mounted filesystem goes on and no acknowledged write is lost", async () => {
     const disk = await backingFile(128 * MiB);
-    let daemon: DaemonProcess | undefined;
+    let daemon: VmDaemon | undefined;
     const mnt = path.join(disk.dir, "mnt");
     let mounted = false;
     try {
@@ -176,7 +173,7 @@ describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
 
   it("auto picks ublk, a restart after a clean stop creates the device again with the same id", async () => {
     const disk = await backingFile(32 * MiB);
-    let daemon: DaemonProcess | undefined;
+    let daemon: VmDaemon | undefined;
     try {
       daemon = await startDaemon();
       await daemon.rpc.call("resource.create", { name: "auto", disk: disk.file, frontend: "auto" });
@@ -199,6 +196,64 @@ describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
     } finally {
       await stopAndClean(daemon);
       await removeDir(disk.dir);
+    }
+  });
+
+  it("serves several hardware queues, each on its own thread, with small bounds", async () => {
+    // In this process, over a volume in memory: the frontend with options
+    // the daemon does not use by default (2 queues, depth 8, 64 KiB IOs).
+    const ublk = detectUblk();
+    assert.ok(ublk.available, ublk.available ? "" : ublk.reason);
+    const bytes = new Uint8Array(64 * MiB);
+    const volume: BlockVolume = {
+      name: "mem",
+      sizeBytes: bytes.length,
+      writable: true,
+      read: (offset, target) => Promise.resolve(target.set(bytes.subarray(offset, offset + target.length))),
+      write: (offset, data) => Promise.resolve(bytes.set(data, offset)),
+      writeZeroes: (offset, length) => Promise.resolve(void bytes.fill(0, offset, offset + length)),
+      trim: () => Promise.resolve(),
+      flush: () => Promise.resolve(),
+    };
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), "marsd-vm-mq-"));
+    const frontend = new UblkFrontend(ublk.addon, pino({ level: "warn" }), {
+      queues: 2,
+      queueDepth: 8,
+      maxIoBytes: 64 * 1024,
+      recoveryWaitMs: 10_000,
+    });
+    try {
+      const device = await frontend.attach(volume, stateDir);
+      assert.equal(device.kind, "ublk");
+      const dev = device.kind === "ublk" ? device.path : "";
+      const queues = (await run("ls", [`/sys/block/${path.basename(dev)}/mq`])).trim().split(/\s+/);
+      assert.deepEqual(queues, ["0", "1"]);
+      assert.equal(
+        (await run("cat", [`/sys/block/${path.basename(dev)}/queue/max_sectors_kb`])).trim(),
+        "64",
+      );
+      // Two fio jobs (on both vCPUs, so both queues) with verification; IOs larger than 64 KiB are split.
+      await run("fio", [
+        "--name=mq",
+        `--filename=${dev}`,
+        "--ioengine=libaio",
+        "--direct=1",
+        "--rw=randwrite",
+        "--bsrange=4k-192k",
+        "--iodepth=16",
+        "--numjobs=2",
+        "--offset_increment=24m",
+        "--size=24m",
+        "--verify=crc32c",
+        "--verify_fatal=1",
+        "--do_verify=1",
+        "--verify_state_save=0", // no state files in the project directory
+      ]);
+      await frontend.detach("mem");
+      assert.ok(!existsSync(dev), "detach removes the device");
+    } finally {
+      await frontend.detach("mem").catch(() => undefined);
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 });
