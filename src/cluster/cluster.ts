@@ -33,7 +33,7 @@ import {
   type ClusterIdentity,
 } from "./identity.js";
 import { Keys, hostOfKey } from "./keys.js";
-import { PeerLink, type PullRequest, type PullResponse, type PushRequest } from "./peer-link.js";
+import { PeerLink, type PullResponse, type PushRequest } from "./peer-link.js";
 import { StateStore, type StateEntry } from "./state-store.js";
 
 export interface ClusterSettings {

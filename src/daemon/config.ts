@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Ajv } from "ajv";
+import { DEFAULT_JOB_SCHEDULES, isValidSchedule, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
 
 export interface DaemonConfig {
@@ -60,6 +61,22 @@ export interface DaemonConfig {
   };
   /** Stamps further ahead of our wall clock than this are refused. */
   maxClockFutureMs: number;
+  replication: {
+    /** Own position and state are published to the cluster at most this often. */
+    statusPublishMs: number;
+    /** Long-poll for the next log file. */
+    listWaitMs: number;
+    /** An idle log stream sends a heartbeat this often. */
+    heartbeatMs: number;
+    /** Bytes per frame of a log stream. */
+    chunkBytes: number;
+    /** Fetched bytes are fdatasync'ed at least this often while data keeps coming. */
+    fetchSyncEveryBytes: number;
+    /** Disk writes in flight during replay. */
+    replayMaxInFlight: number;
+  };
+  /** node-cron schedules of housekeeping jobs ("" disables one). */
+  jobs: JobSchedules;
 }
 
 export type ConfigOverrides = {
@@ -167,6 +184,35 @@ const schema = {
       },
     },
     maxClockFutureMs: { type: "integer", minimum: 1000 },
+    replication: {
+      type: "object",
+      additionalProperties: false,
+      required: [
+        "statusPublishMs",
+        "listWaitMs",
+        "heartbeatMs",
+        "chunkBytes",
+        "fetchSyncEveryBytes",
+        "replayMaxInFlight",
+      ],
+      properties: {
+        statusPublishMs: { type: "integer", minimum: 50, maximum: 600000 },
+        listWaitMs: { type: "integer", minimum: 100, maximum: 60000 },
+        heartbeatMs: { type: "integer", minimum: 100, maximum: 60000 },
+        chunkBytes: { type: "integer", minimum: 4096, maximum: 4194304 },
+        fetchSyncEveryBytes: { type: "integer", minimum: 65536 },
+        replayMaxInFlight: { type: "integer", minimum: 1, maximum: 4096 },
+      },
+    },
+    jobs: {
+      type: "object",
+      additionalProperties: false,
+      required: ["logRotate", "logDelete"],
+      properties: {
+        logRotate: { type: "string", maxLength: 100 },
+        logDelete: { type: "string", maxLength: 100 },
+      },
+    },
   },
 } as const;
 
@@ -216,6 +262,15 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       tombstoneMinAgeMs: 3_600_000,
     },
     maxClockFutureMs: 600_000,
+    replication: {
+      statusPublishMs: 2_000,
+      listWaitMs: 20_000,
+      heartbeatMs: 5_000,
+      chunkBytes: 1024 * 1024,
+      fetchSyncEveryBytes: 8 * 1024 * 1024,
+      replayMaxInFlight: 64,
+    },
+    jobs: { ...DEFAULT_JOB_SCHEDULES },
   };
 }
 
@@ -289,6 +344,11 @@ export async function loadConfig(
       })
       .join("; ");
     throw new ConfigError(`invalid configuration: ${details}`);
+  }
+  for (const [name, expression] of Object.entries(config.jobs) as Array<[string, string]>) {
+    if (!isValidSchedule(expression)) {
+      throw new ConfigError(`invalid configuration: jobs.${name} "${expression}" is not a cron expression`);
+    }
   }
   return config;
 }

@@ -17,8 +17,10 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { LamportClock } from "../cluster/clock.js";
 import { ClusterService } from "../cluster/cluster.js";
-import { Keys } from "../cluster/keys.js";
 import { PeerClient } from "../peer/client.js";
+import { SyncServer } from "../replication/full-sync.js";
+import { LogServer } from "../replication/log-server.js";
+import { ScheduledJobs } from "./jobs.js";
 import { PeerServer } from "../peer/server.js";
 import type { DeviceInfo } from "../frontend/frontend.js";
 import { FrontendSet } from "../frontend/frontend-set.js";
@@ -28,7 +30,6 @@ import { detectUblk } from "../frontend/ublk/availability.js";
 import { UblkFrontend } from "../frontend/ublk/ublk-frontend.js";
 import { Metrics } from "../metrics/metrics.js";
 import { ResourceManager } from "../resource/manager.js";
-import type { Resource } from "../resource/resource.js";
 import { createAdminApp } from "../rpc/admin-app.js";
 import { RpcEndpoint } from "../rpc/endpoint.js";
 import { nodeMethods } from "../rpc/methods/node.js";
@@ -70,7 +71,9 @@ export async function readOrCreateToken(file: string): Promise<string> {
 export class Daemon implements NodeServices {
   readonly clock: LamportClock;
   readonly metrics = new Metrics();
-  readonly resources: ResourceManager;
+  private resourceManager: ResourceManager | undefined;
+  private logServer: LogServer | undefined;
+  private jobs: ScheduledJobs | undefined;
   readonly startedAtMs = Date.now();
   private readonly nbdExports = new NbdExports();
   private readonly nbdServer: NbdServer;
@@ -93,31 +96,6 @@ export class Daemon implements NodeServices {
     private readonly options: DaemonOptions = {},
   ) {
     this.clock = options.clock ?? new LamportClock({ maxFutureUs: config.maxClockFutureMs * 1000 });
-    this.resources = new ResourceManager({
-      dataDir: config.dataDir,
-      host: config.host,
-      storage: options.storage ?? nodeStorage,
-      clock: this.clock,
-      metrics: this.metrics,
-      logger,
-      settings: {
-        logRotateBytes: config.log.rotateBytes,
-        checkpointIntervalMs: config.log.checkpointIntervalMs,
-        writerLimits: {
-          maxBatchBytes: config.log.maxBatchBytes,
-          maxBatchRecords: 256,
-          maxPendingBytes: config.log.maxPendingBytes,
-          maxBatchesInFlight: config.log.maxBatchesInFlight,
-          preallocateBytes: config.log.preallocateBytes,
-        },
-        volume: {
-          maxRecordPayloadBytes: config.log.maxRecordPayloadBytes,
-          maxZeroRecordBytes: 64 * 1024 * 1024,
-          maxApplyBacklogBytes: 64 * 1024 * 1024,
-        },
-      },
-      onFatal: (resource, err) => this.fatal(resource, err),
-    });
     this.nbdServer = new NbdServer({
       socketPath: config.nbd.socket,
       tcpListen: config.nbd.tcpListen,
@@ -143,6 +121,11 @@ export class Daemon implements NodeServices {
     const a = this.adminAddress;
     if (!a) throw new Error("admin listener not started");
     return `http://${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
+  }
+
+  get resources(): ResourceManager {
+    if (!this.resourceManager) throw new Error("the resource layer is not started");
+    return this.resourceManager;
   }
 
   get cluster(): ClusterService {
@@ -173,17 +156,12 @@ export class Daemon implements NodeServices {
 
     await this.startCluster();
     await this.nbdServer.start();
-    this.resources.on("added", (resource) => {
-      this.publishResource(resource);
-      this.exportResource(resource).catch((err: unknown) =>
-        logger.error({ err, resource: resource.name }, "exporting failed"),
-      );
-    });
-    this.resources.beforeRemove = async (name) => {
-      await this.frontends.detach(name);
-      this.unpublishResource(name);
-    };
+    this.resourceManager = this.createResourceManager();
+    this.cluster.leaveBlocker = () => this.resources.leaveBlocker();
+    this.startReplicationRoutes();
     await this.resources.loadAll();
+    this.jobs = new ScheduledJobs(config.jobs, this.resources, logger);
+    this.jobs.start();
 
     const validators = compileValidators(loadOpenRpcDocument());
     const endpoint = new RpcEndpoint<NodeServices>(
@@ -202,7 +180,7 @@ export class Daemon implements NodeServices {
         ok: !this.stopping,
         details: {
           host: config.host,
-          resources: this.resources.list().map((r) => ({ name: r.name, state: r.state })),
+          resources: this.resources.list().map((r) => ({ name: r.name, role: r.role, state: r.state })),
         },
       }),
     });
@@ -280,34 +258,86 @@ export class Daemon implements NodeServices {
     );
   }
 
-  /** Makes the resource and this node's membership in it known to the cluster. */
-  private publishResource(resource: Resource): void {
-    const state = this.cluster.state;
-    const { name, config } = resource;
-    state.set(Keys.resourceHost(name, this.config.host, "member"), {
-      disk: config.disk,
-      sizeBytes: config.sizeBytes,
+  private createResourceManager(): ResourceManager {
+    const { config, logger } = this;
+    const cluster = this.cluster;
+    const client = this.peerClient as PeerClient;
+    return new ResourceManager({
+      dataDir: config.dataDir,
+      host: config.host,
+      storage: this.options.storage ?? nodeStorage,
+      clock: this.clock,
+      metrics: this.metrics,
+      logger,
+      settings: {
+        logRotateBytes: config.log.rotateBytes,
+        checkpointIntervalMs: config.log.checkpointIntervalMs,
+        writerLimits: {
+          maxBatchBytes: config.log.maxBatchBytes,
+          maxBatchRecords: 256,
+          maxPendingBytes: config.log.maxPendingBytes,
+          maxBatchesInFlight: config.log.maxBatchesInFlight,
+          preallocateBytes: config.log.preallocateBytes,
+        },
+        volume: {
+          maxRecordPayloadBytes: config.log.maxRecordPayloadBytes,
+          maxZeroRecordBytes: 64 * 1024 * 1024,
+          maxApplyBacklogBytes: 64 * 1024 * 1024,
+        },
+        fetchSyncEveryBytes: config.replication.fetchSyncEveryBytes,
+        listWaitMs: config.replication.listWaitMs,
+        retryMaxMs: config.peer.retryMaxMs,
+        replayMaxInFlight: config.replication.replayMaxInFlight,
+        statusPublishMs: config.replication.statusPublishMs,
+      },
+      cluster: {
+        state: cluster.state,
+        client,
+        credentials: () => {
+          const id = cluster.clusterId();
+          const secret = cluster.secret();
+          return id && secret ? { clusterId: id, secret } : undefined;
+        },
+        addressOf: (host) => cluster.addressOf(host),
+        isAlive: (host) => cluster.isAlive(host),
+      },
+      frontend: {
+        attach: async (resource, volume) => {
+          const device = await this.frontends.attach(volume, resource.config.frontend, resource.dir);
+          logger.info({ resource: resource.name, device }, "resource exported");
+        },
+        detach: (name) => this.frontends.detach(name),
+      },
+      onFatal: (resource, err) => this.fatal(resource, err),
     });
-    if (!state.get(Keys.resourceConfig(name))) {
-      state.set(Keys.resourceConfig(name), { sizeBytes: config.sizeBytes, createdBy: this.config.host });
-    }
-    if (!state.get(Keys.resourcePrimary(name))) state.set(Keys.resourcePrimary(name), this.config.host);
   }
 
-  private unpublishResource(name: string): void {
-    const state = this.cluster.state;
-    state.delete(Keys.resourceHost(name, this.config.host, "member"));
-    if (state.value(Keys.resourcePrimary(name)) === this.config.host) {
-      state.delete(Keys.resourcePrimary(name));
-      state.delete(Keys.resourceConfig(name));
-    }
-  }
-
-  private async exportResource(resource: Resource): Promise<void> {
-    const volume = resource.volume;
-    if (!volume) return;
-    const device = await this.frontends.attach(volume, resource.config.frontend, resource.dir);
-    this.logger.info({ resource: resource.name, device }, "resource exported");
+  /** Log shipping and full sync, served on the peer listener. */
+  private startReplicationRoutes(): void {
+    const server = this.peerServer as PeerServer;
+    const storage = this.options.storage ?? nodeStorage;
+    this.logServer = new LogServer({
+      server,
+      storage,
+      metrics: this.metrics,
+      logger: this.logger,
+      lookup: (name) => {
+        const resource = this.resources.get(name);
+        return resource && resource.state === "running" ? { logs: resource.logs } : undefined;
+      },
+      chunkBytes: this.config.replication.chunkBytes,
+      heartbeatMs: this.config.replication.heartbeatMs,
+      maxWaitMs: 60_000,
+    });
+    new SyncServer(
+      server,
+      (name) => {
+        const resource = this.resources.get(name);
+        const volume = resource?.volume;
+        return resource && volume ? { volume, durablePosition: () => resource.durablePosition() } : undefined;
+      },
+      this.metrics,
+    );
   }
 
   /** Graceful stop; idempotent. */
@@ -319,9 +349,11 @@ export class Daemon implements NodeServices {
   private async doStop(): Promise<void> {
     this.stopping = true;
     this.logger.info("stopping: draining IO, finishing logs");
+    this.jobs?.stop();
     await this.frontends.detachAll();
     await this.nbdServer.close(this.config.shutdownGraceMs);
-    await this.resources.closeAll();
+    this.logServer?.closeAll();
+    await this.resourceManager?.closeAll();
     await this.clusterService?.stop();
     await this.peerServer?.close();
     this.peerClient?.close();

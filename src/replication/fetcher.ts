@@ -138,13 +138,17 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         if (!this.progress.finished) await this.fetchCurrent();
         else await this.findNext();
         this.failures = 0;
+        this.lastError = undefined;
       } catch (err) {
         if (this.stopped || this.paused) continue;
         this.failures += 1;
         this.lastError = errorMessage(err);
         this.deps.metrics.replicationFetchErrors.labels(this.deps.resource).inc();
         if (this.failures === 1 || this.failures % 20 === 0) {
-          this.deps.logger.warn({ resource: this.deps.resource, file: this.progress.file, err: this.lastError }, "fetch failed, retrying");
+          this.deps.logger.warn(
+            { resource: this.deps.resource, file: this.progress.file, err: this.lastError },
+            "fetch failed, retrying",
+          );
         }
         this.setState("retrying");
         const delay = Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(this.failures, 10));
@@ -164,7 +168,8 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const origin = parseLogName(file)?.host;
     const primary = this.deps.designatedPrimary();
     for (const host of [origin, primary]) {
-      if (host && host !== this.deps.host && this.deps.addressOf(host) && this.deps.isAlive(host)) return host;
+      if (host && host !== this.deps.host && this.deps.addressOf(host) && this.deps.isAlive(host))
+        return host;
     }
     // Nobody looks alive: try the origin anyway (liveness may simply be stale).
     if (origin && origin !== this.deps.host && this.deps.addressOf(origin)) return origin;
@@ -197,13 +202,17 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     );
     if (response.statusCode !== 200) {
       const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
-      throw new PeerCallError(response.statusCode ?? 0, "refused", `${source}: HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`);
+      throw new PeerCallError(
+        response.statusCode ?? 0,
+        "refused",
+        `${source}: HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`,
+      );
     }
     const secret = this.credentials().secret;
     const decoder = new FrameDecoder(secret, nonce);
-    const file: RandomAccessFile = await deps.storage.open(local.path, local.lengthBytes === 0 && offset === 0 ? "readwrite" : "readwrite").catch(
-      async () => deps.storage.open(local.path, "create"),
-    );
+    const file: RandomAccessFile = await deps.storage
+      .open(local.path, local.lengthBytes === 0 && offset === 0 ? "readwrite" : "readwrite")
+      .catch(async () => deps.storage.open(local.path, "create"));
     this.setState("fetching");
     const onAbort = (): void => {
       response.destroy();
@@ -217,7 +226,9 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         for (const frame of decoder.push(chunk)) {
           if (frame.type === FrameType.Data) {
             if (frame.offsetBytes !== offset + verifier.pendingBytes) {
-              throw new Error(`data for offset ${frame.offsetBytes} where ${offset + verifier.pendingBytes} was expected`);
+              throw new Error(
+                `data for offset ${frame.offsetBytes} where ${offset + verifier.pendingBytes} was expected`,
+              );
             }
             this.noteRemote(name, frame.valueBytes);
             const verified = verifier.push(frame.payload);
@@ -231,14 +242,18 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             this.noteRemote(name, frame.valueBytes);
           } else if (frame.type === FrameType.End) {
             if (verifier.pendingBytes > 0 || offset !== frame.valueBytes) {
-              throw new Error(`${name} ended at ${frame.valueBytes} but we hold ${offset} (+${verifier.pendingBytes} partial)`);
+              throw new Error(
+                `${name} ended at ${frame.valueBytes} but we hold ${offset} (+${verifier.pendingBytes} partial)`,
+              );
             }
             await this.sync(file, name, offset, verifier.nextSeq);
             unsynced = 0;
             const theirs = JSON.parse(frame.payload.toString("utf8")) as VersionEntry;
             const ours = await deps.logs.version(name);
             if (ours.version !== theirs.version) {
-              throw new Error(`${name}: our copy has version ${ours.version.slice(0, 12)}, ${source} says ${String(theirs.version).slice(0, 12)}`);
+              throw new Error(
+                `${name}: our copy has version ${ours.version.slice(0, 12)}, ${source} says ${String(theirs.version).slice(0, 12)}`,
+              );
             }
             this.progress = { file: name, verifiedBytes: offset, nextSeq: verifier.nextSeq, finished: true };
             await deps.saveProgress(this.progress);
@@ -247,6 +262,12 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             return;
           } else {
             const err = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
+            if (err.code === "ahead") {
+              this.splitBrainReason = `we hold more of ${name} than ${source}: ${err.message ?? ""}`;
+              deps.logger.error({ resource: deps.resource, reason: this.splitBrainReason }, "histories diverged: not fetching further");
+              this.setState("split-brain");
+              return;
+            }
             throw new PeerCallError(200, err.code ?? "error", `${source}: ${err.message ?? "stream error"}`);
           }
         }
@@ -315,7 +336,10 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const next = candidates.find((c) => c.prevVersion === ours.version);
     if (!next) {
       this.splitBrainReason = `${candidates.map((c) => c.name).join(", ")} on ${source} do not continue our ${current} (version ${ours.version.slice(0, 12)})`;
-      deps.logger.error({ resource: deps.resource, reason: this.splitBrainReason }, "version chain broken: not fetching further");
+      deps.logger.error(
+        { resource: deps.resource, reason: this.splitBrainReason },
+        "version chain broken: not fetching further",
+      );
       this.setState("split-brain");
       return;
     }

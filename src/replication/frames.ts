@@ -105,7 +105,8 @@ export class FrameDecoder {
       if (!timingSafeEqual(mac, expected)) throw new FrameError("frame authentication failed");
       const offsetBytes = header.readUInt32LE(8) + header.readUInt32LE(12) * TWO_32;
       const valueBytes = header.readUInt32LE(16) + header.readUInt32LE(20) * TWO_32;
-      if (!Number.isSafeInteger(offsetBytes) || !Number.isSafeInteger(valueBytes)) throw new FrameError("frame field out of range");
+      if (!Number.isSafeInteger(offsetBytes) || !Number.isSafeInteger(valueBytes))
+        throw new FrameError("frame field out of range");
       frames.push({ type: type as FrameType, offsetBytes, valueBytes, payload });
     }
     return frames;

@@ -91,7 +91,7 @@ export class SyncServer {
         throw new PeerError(400, "bad-request", "malformed sync window");
       }
       let at = offset;
-      for (const hash of hashes as string[]) {
+      for (const hash of hashes) {
         if (at >= source.volume.sizeBytes || res.destroyed) break;
         const length = Math.min(SYNC_CHUNK_BYTES, source.volume.sizeBytes - at);
         const chunk = Buffer.allocUnsafe(length);
@@ -103,7 +103,10 @@ export class SyncServer {
       // Where the primary's log stands now: every write that may be half in the copy is before it.
       await send(encoder.json(FrameType.End, source.durablePosition(), at, 0));
     } catch (err) {
-      const e = err instanceof PeerError ? { code: err.code, message: err.message } : { code: "failed", message: errorMessage(err) };
+      const e =
+        err instanceof PeerError
+          ? { code: err.code, message: err.message }
+          : { code: "failed", message: errorMessage(err) };
       await send(encoder.json(FrameType.Error, e)).catch(() => undefined);
     } finally {
       res.end();
@@ -154,7 +157,9 @@ export class SyncClient {
     if (w.length < 2) return 0;
     const first = w[0] as { atMs: number; doneBytes: number };
     const last = w[w.length - 1] as { atMs: number; doneBytes: number };
-    return last.atMs > first.atMs ? ((last.doneBytes - first.doneBytes) * 1000) / (last.atMs - first.atMs) : 0;
+    return last.atMs > first.atMs
+      ? ((last.doneBytes - first.doneBytes) * 1000) / (last.atMs - first.atMs)
+      : 0;
   }
 
   start(): void {
@@ -192,7 +197,10 @@ export class SyncClient {
         this.lastError = errorMessage(err);
         this.state = "retrying";
         if (failures === 1 || failures % 20 === 0) {
-          this.deps.logger.warn({ resource: this.deps.resource, err: this.lastError, doneBytes: this.doneBytes }, "sync interrupted, retrying");
+          this.deps.logger.warn(
+            { resource: this.deps.resource, err: this.lastError, doneBytes: this.doneBytes },
+            "sync interrupted, retrying",
+          );
         }
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(failures, 10)));
@@ -234,7 +242,11 @@ export class SyncClient {
     this.current = response;
     if (response.statusCode !== 200) {
       const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
-      throw new PeerCallError(response.statusCode ?? 0, "refused", `HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`);
+      throw new PeerCallError(
+        response.statusCode ?? 0,
+        "refused",
+        `HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`,
+      );
     }
     const decoder = new FrameDecoder(credentials.secret, nonce);
     let at = start;
@@ -243,7 +255,8 @@ export class SyncClient {
         deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
         for (const frame of decoder.push(data)) {
           if (frame.type === FrameType.Data || frame.type === FrameType.Same) {
-            if (frame.offsetBytes !== at) throw new Error(`sync chunk for ${frame.offsetBytes}, expected ${at}`);
+            if (frame.offsetBytes !== at)
+              throw new Error(`sync chunk for ${frame.offsetBytes}, expected ${at}`);
             const length = frame.type === FrameType.Data ? frame.payload.length : frame.valueBytes;
             if (length <= 0 || at + length > deps.sizeBytes) throw new Error("sync chunk out of range");
             if (frame.type === FrameType.Data) {
@@ -261,7 +274,8 @@ export class SyncClient {
             if (at >= deps.sizeBytes) this.syncEnd = syncEnd;
             await deps.saveProgress(this.doneBytes, this.syncEnd);
             this.rateWindow.push({ atMs: Date.now(), doneBytes: at });
-            while (this.rateWindow.length > 2 && Date.now() - (this.rateWindow[0]?.atMs ?? 0) > 60_000) this.rateWindow.shift();
+            while (this.rateWindow.length > 2 && Date.now() - (this.rateWindow[0]?.atMs ?? 0) > 60_000)
+              this.rateWindow.shift();
             deps.metrics.replicationSyncDoneBytes.labels(deps.resource).set(at);
             return;
           } else if (frame.type === FrameType.Error) {

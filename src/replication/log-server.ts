@@ -64,7 +64,9 @@ export class LogServer {
 
   constructor(private readonly options: LogServerOptions) {
     options.server.route("POST /peer/v1/log/list", (req) => this.list(req));
-    options.server.routeStream("POST /peer/v1/log/stream", (req, res, secret) => this.stream(req, res, secret));
+    options.server.routeStream("POST /peer/v1/log/stream", (req, res, secret) =>
+      this.stream(req, res, secret),
+    );
   }
 
   /** Ends every open stream (shutdown, resource deleted). */
@@ -106,27 +108,48 @@ export class LogServer {
       for (const b of buffers) ok = res.write(b) && ok;
       const bytes = buffers.reduce((n, b) => n + b.length, 0);
       this.options.metrics.peerSentBytes.labels(req.host).inc(bytes);
-      if (!ok && !abort.signal.aborted) await once(res, "drain", { signal: abort.signal }).catch(() => undefined);
+      if (!ok && !abort.signal.aborted)
+        await once(res, "drain", { signal: abort.signal }).catch(() => undefined);
     };
     try {
       const body = parseBody(req);
       const name = typeof body.file === "string" ? body.file : "";
       const served = typeof body.resource === "string" ? this.options.lookup(body.resource) : undefined;
-      let offset = typeof body.offsetBytes === "number" && Number.isSafeInteger(body.offsetBytes) ? body.offsetBytes : -1;
+      let offset =
+        typeof body.offsetBytes === "number" && Number.isSafeInteger(body.offsetBytes)
+          ? body.offsetBytes
+          : -1;
       const local = served?.logs.get(name);
       if (!served || !local || !parseLogName(name)) {
         await send(encoder.json(FrameType.Error, { code: "no-file", message: `no log file ${name} here` }));
         return;
       }
+      if (offset > local.lengthBytes && served.logs.isFinished(name)) {
+        // The asker holds more of this file than its final length here: the two histories differ.
+        await send(
+          encoder.json(FrameType.Error, {
+            code: "ahead",
+            message: `${name} ends at ${local.lengthBytes} here; the asker holds ${offset} bytes of it`,
+          }),
+        );
+        return;
+      }
       if (offset < 0 || offset > local.lengthBytes) {
-        await send(encoder.json(FrameType.Error, { code: "bad-offset", message: `offset ${offset} outside 0..${local.lengthBytes}` }));
+        await send(
+          encoder.json(FrameType.Error, {
+            code: "bad-offset",
+            message: `offset ${offset} outside 0..${local.lengthBytes}`,
+          }),
+        );
         return;
       }
       await this.follow(served, name, offset, abort.signal, encoder, send, (n) => (offset = n));
     } catch (err) {
       if (!abort.signal.aborted) {
         this.options.logger.warn({ err: errorMessage(err), peer: req.host }, "log stream failed");
-        await send(encoder.json(FrameType.Error, { code: "failed", message: errorMessage(err) })).catch(() => undefined);
+        await send(encoder.json(FrameType.Error, { code: "failed", message: errorMessage(err) })).catch(
+          () => undefined,
+        );
       }
     } finally {
       this.active.delete(res);
@@ -150,7 +173,9 @@ export class LogServer {
       while (!signal.aborted) {
         const local = logs.get(name);
         if (!local) {
-          await send(encoder.json(FrameType.Error, { code: "no-file", message: `log file ${name} was deleted` }));
+          await send(
+            encoder.json(FrameType.Error, { code: "no-file", message: `log file ${name} was deleted` }),
+          );
           return;
         }
         if (offset < local.lengthBytes) {

@@ -55,13 +55,17 @@ export class RecordVerifier {
     let at = 0;
     while (buf.length - at >= RECORD_HEADER_BYTES) {
       const check = checkRecordHeader(buf, at);
-      if (!check.ok) throw new RecordVerifyError(`record at offset ${this.offset}: ${check.reason ?? "invalid"}`);
+      if (!check.ok)
+        throw new RecordVerifyError(`record at offset ${this.offset}: ${check.reason ?? "invalid"}`);
       const total = RECORD_HEADER_BYTES + check.payloadBytes;
       if (buf.length - at < total) break;
       const record = decodeRecord(buf, at);
-      if (typeof record === "string") throw new RecordVerifyError(`record at offset ${this.offset}: ${record}`);
+      if (typeof record === "string")
+        throw new RecordVerifyError(`record at offset ${this.offset}: ${record}`);
       if (record.seq !== this.seq) {
-        throw new RecordVerifyError(`record at offset ${this.offset} has seq ${record.seq}, expected ${this.seq}`);
+        throw new RecordVerifyError(
+          `record at offset ${this.offset} has seq ${record.seq}, expected ${this.seq}`,
+        );
       }
       if (record.kind === RecordKind.FileHeader) {
         if (this.offset !== 0) throw new RecordVerifyError("file header inside the file");
@@ -77,6 +81,12 @@ export class RecordVerifier {
       this.seq += 1;
     }
     this.pending = Buffer.from(buf.subarray(at));
-    return { bytes: buf.subarray(0, at), offsetBytes: start, crcs, nextSeq: this.seq, ...(header ? { header } : {}) };
+    return {
+      bytes: buf.subarray(0, at),
+      offsetBytes: start,
+      crcs,
+      nextSeq: this.seq,
+      ...(header ? { header } : {}),
+    };
   }
 }

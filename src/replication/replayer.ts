@@ -102,7 +102,9 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
    * Primary take-over: apply everything present, then resolve with the
    * final position and the version of the last file as held here.
    */
-  async catchUp(options: { cutTornTail: boolean }): Promise<{ position: LogPosition; lastVersion: VersionEntry }> {
+  async catchUp(options: {
+    cutTornTail: boolean;
+  }): Promise<{ position: LogPosition; lastVersion: VersionEntry }> {
     this.stopped = false;
     await this.run(false, options.cutTornTail);
     await this.deps.applier.idle();
@@ -188,7 +190,9 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
         continue;
       }
       if (next.length > 1) {
-        throw new ReplayBlockedError(`split brain: ${next.map((f) => f.name).join(" and ")} both follow ${name}`);
+        throw new ReplayBlockedError(
+          `split brain: ${next.map((f) => f.name).join(" and ")} both follow ${name}`,
+        );
       }
       const candidate = next[0] as { name: string; lengthBytes: number };
       if (candidate.lengthBytes < RECORD_HEADER_BYTES) {
@@ -266,10 +270,15 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
           streamBytes: streamStart + outcome.endOffsetBytes,
         };
       }
+      // Records that change nothing on the disk (the file header) still count as applied.
+      deps.applier.markApplied(this.position);
       this.emit("progress", this.position);
       if (outcome.status === "complete") return;
       if (outcome.status === "torn" && mayBeTorn) {
-        deps.logger.warn({ resource: deps.resource, file: name, cutAt: outcome.endOffsetBytes }, "cut a torn log tail");
+        deps.logger.warn(
+          { resource: deps.resource, file: name, cutAt: outcome.endOffsetBytes },
+          "cut a torn log tail",
+        );
         await deps.applier.idle();
         await file.truncate(outcome.endOffsetBytes);
         await file.datasync();

@@ -45,7 +45,12 @@ export interface PublishedStatus {
 
 export function isPublishedStatus(value: unknown): value is PublishedStatus {
   const v = value as Partial<PublishedStatus> | null;
-  return typeof v === "object" && v !== null && (v.role === "primary" || v.role === "secondary") && typeof v.diskState === "string";
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    (v.role === "primary" || v.role === "secondary") &&
+    typeof v.diskState === "string"
+  );
 }
 
 export interface SecondaryFacts {
@@ -60,6 +65,8 @@ export interface SecondaryFacts {
   primaryAlive: boolean;
   fetchLagBytes: number;
   replayLagBytes: number;
+  /** Our applied position has reached what the primary last published as durable. */
+  caughtUpWithPrimary: boolean;
 }
 
 export function secondaryStates(f: SecondaryFacts): { diskState: DiskState; replState: ReplState } {
@@ -67,7 +74,7 @@ export function secondaryStates(f: SecondaryFacts): { diskState: DiskState; repl
     ? "Detached"
     : !f.consistent
       ? "Inconsistent"
-      : f.fetchLagBytes === 0 && f.replayLagBytes === 0 && f.primaryAlive && !f.splitBrain
+      : f.caughtUpWithPrimary && f.fetchLagBytes === 0 && f.replayLagBytes === 0 && f.primaryAlive && !f.splitBrain
         ? "UpToDate"
         : "Outdated";
   let replState: ReplState;

@@ -108,6 +108,18 @@ export class ApplyQueue {
     return entry.done;
   }
 
+  /**
+   * Moves the applied position past log records that change nothing on the
+   * disk (a file header): at once if nothing is in flight, else once
+   * everything issued before has landed.
+   */
+  markApplied(position: LogPosition): void {
+    const entry: InFlight = { start: 0, end: 0, done: Promise.resolve(), finished: false, position };
+    this.order.push(entry);
+    this.inFlight.push(entry);
+    this.finish(entry, true);
+  }
+
   /** Resolves when everything applied so far is on the disk. */
   async idle(): Promise<void> {
     await Promise.allSettled(this.inFlight.map((e) => e.done));

@@ -1,15 +1,21 @@
 /**
- * The resources of this node: creation, lookup, deletion, loading at start.
+ * The resources of this node and their membership in the cluster:
+ * creation (this node becomes primary), joining (secondary with full sync),
+ * leaving, deletion, loading at start, and routing cluster-state changes to
+ * the resource they concern.
  *
  * Mutating operations are idempotent (an identical second call reports
  * changed=false) and serialised, so concurrent RPCs cannot race each other
  * into a half-created resource.
  */
-import { EventEmitter } from "node:events";
 import { mkdir, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { blockDeviceSizeBytes } from "../storage/node-file.js";
+import { Keys } from "../cluster/keys.js";
+import type { StateEntry } from "../cluster/state-store.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
+import { parseLogName } from "../log/log-name.js";
+import type { LogListEntry } from "../replication/log-server.js";
+import { blockDeviceSizeBytes } from "../storage/node-file.js";
 import { OperatorError, errorMessage, isErrno } from "../util/errors.js";
 import { isValidResourceName, resourceDir, type ResourceConfig } from "./resource-config.js";
 import { Resource, type ResourceDeps } from "./resource.js";
@@ -21,22 +27,44 @@ export interface CreateResourceParams {
   frontend?: FrontendChoice;
 }
 
+export interface JoinResourceParams {
+  name: string;
+  disk: string;
+}
+
+/** What the cluster knows of a resource (shared key resource/<res>/config). */
+export interface SharedResourceConfig {
+  sizeBytes: number;
+  createdBy: string;
+  createdStampUs: number;
+  frontend: FrontendChoice;
+}
+
 export const MIN_RESOURCE_BYTES = 1024 * 1024;
 export const RESOURCE_ALIGN_BYTES = 4096;
 
-export interface ResourceManagerEvents {
-  added: [resource: Resource];
+function isSharedConfig(value: unknown): value is SharedResourceConfig {
+  const v = value as Partial<SharedResourceConfig> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    Number.isSafeInteger(v.sizeBytes) &&
+    typeof v.createdBy === "string" &&
+    Number.isSafeInteger(v.createdStampUs)
+  );
 }
 
-export class ResourceManager extends EventEmitter<ResourceManagerEvents> {
+export class ResourceManager {
   private readonly resources = new Map<string, Resource>();
   private lock: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Awaited before a resource is deleted: frontends stop serving it first. */
-  beforeRemove: (name: string) => Promise<void> = () => Promise.resolve();
 
   constructor(private readonly deps: ResourceDeps) {
-    super();
+    deps.cluster.state.on("change", (entry) => this.onStateChange(entry));
+  }
+
+  private get host(): string {
+    return this.deps.host;
   }
 
   /** Opens (and recovers) every resource found in the data dir. */
@@ -47,7 +75,7 @@ export class ResourceManager extends EventEmitter<ResourceManagerEvents> {
       if (!isValidResourceName(name)) continue;
       const resource = await Resource.open(resourceDir(this.deps.dataDir, name), this.deps);
       this.resources.set(name, resource);
-      this.emit("added", resource);
+      this.publishMembership(resource);
     }
   }
 
@@ -64,6 +92,11 @@ export class ResourceManager extends EventEmitter<ResourceManagerEvents> {
 
   list(): Resource[] {
     return [...this.resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  sharedConfig(name: string): SharedResourceConfig | undefined {
+    const v = this.deps.cluster.state.value(Keys.resourceConfig(name));
+    return isSharedConfig(v) ? v : undefined;
   }
 
   create(params: CreateResourceParams): Promise<{ changed: boolean; resource: Resource }> {
@@ -89,14 +122,13 @@ export class ResourceManager extends EventEmitter<ResourceManagerEvents> {
         }
         return { changed: false, resource: existing };
       }
-      for (const other of this.resources.values()) {
-        if (other.config.disk === disk.path) {
-          throw new OperatorError(
-            "DISK_IN_USE",
-            `disk ${disk.path} is already used by resource ${other.name}`,
-          );
-        }
+      if (this.sharedConfig(params.name)) {
+        throw new OperatorError(
+          "RESOURCE_CONFLICT",
+          `resource ${params.name} already exists in the cluster: use resource.join to add this node`,
+        );
       }
+      this.checkDiskUnused(disk.path);
       const sizeBytes = params.sizeBytes ?? disk.sizeBytes - (disk.sizeBytes % RESOURCE_ALIGN_BYTES);
       if (sizeBytes < MIN_RESOURCE_BYTES || sizeBytes % RESOURCE_ALIGN_BYTES !== 0) {
         throw new OperatorError(
@@ -118,35 +150,176 @@ export class ResourceManager extends EventEmitter<ResourceManagerEvents> {
         frontend: params.frontend ?? "auto",
         createdStampUs: this.deps.clock.now(),
       };
-      let resource: Resource;
-      try {
-        resource = await Resource.create(config, this.deps);
-      } catch (err) {
-        if (isErrno(err, "EBUSY")) {
-          throw new OperatorError(
-            "DISK_IN_USE",
-            `disk ${disk.path} is busy (mounted or opened exclusively elsewhere)`,
-          );
-        }
-        throw err;
-      }
+      const state = this.deps.cluster.state;
+      // The cluster learns of the resource before anything can be written to it.
+      state.set(Keys.resourceConfig(config.name), {
+        sizeBytes,
+        createdBy: this.host,
+        createdStampUs: config.createdStampUs,
+        frontend: config.frontend,
+      } satisfies SharedResourceConfig);
+      state.set(Keys.resourcePrimary(config.name), this.host);
+      await state.flush();
+      const resource = await this.withBusyDisk(disk.path, () => Resource.create(config, this.deps));
       this.resources.set(config.name, resource);
-      this.emit("added", resource);
+      this.publishMembership(resource);
       return { changed: true, resource };
     });
   }
 
-  delete(name: string): Promise<{ changed: boolean }> {
+  join(params: JoinResourceParams): Promise<{ changed: boolean; resource: Resource }> {
     return this.serialised(async () => {
       this.throwIfClosed();
-      const resource = this.resources.get(name);
+      const disk = await this.resolveDisk(params.disk);
+      const existing = this.resources.get(params.name);
+      if (existing) {
+        if (existing.config.disk !== disk.path) {
+          throw new OperatorError(
+            "RESOURCE_CONFLICT",
+            `resource ${params.name} is already here on disk ${existing.config.disk}`,
+            {
+              disk: existing.config.disk,
+            },
+          );
+        }
+        return { changed: false, resource: existing };
+      }
+      const shared = this.sharedConfig(params.name);
+      if (!shared)
+        throw new OperatorError("RESOURCE_NOT_FOUND", `the cluster has no resource ${params.name}`);
+      this.checkDiskUnused(disk.path);
+      if (disk.sizeBytes < shared.sizeBytes) {
+        throw new OperatorError(
+          "DISK_INVALID",
+          `disk ${disk.path} has ${disk.sizeBytes} bytes, the resource needs ${shared.sizeBytes}`,
+        );
+      }
+      const primary = this.deps.cluster.state.value<string | null>(Keys.resourcePrimary(params.name));
+      const address = typeof primary === "string" ? this.deps.cluster.addressOf(primary) : undefined;
+      const credentials = this.deps.cluster.credentials();
+      if (typeof primary !== "string" || !address || !credentials) {
+        throw new OperatorError(
+          "PRIMARY_UNREACHABLE",
+          `resource ${params.name} has no reachable primary to join from`,
+        );
+      }
+      let files: LogListEntry[];
+      try {
+        const listed = await this.deps.cluster.client.call<{ files: LogListEntry[] }>(
+          credentials,
+          address,
+          "POST",
+          "/peer/v1/log/list",
+          { resource: params.name, afterFileNumber: 0 },
+          primary,
+        );
+        files = listed.body.files;
+      } catch (err) {
+        throw new OperatorError(
+          "PRIMARY_UNREACHABLE",
+          `cannot reach the primary ${primary}: ${errorMessage(err)}`,
+        );
+      }
+      const start = files
+        .filter((f) => parseLogName(f.name))
+        .sort((a, b) => (parseLogName(a.name)?.fileNumber ?? 0) - (parseLogName(b.name)?.fileNumber ?? 0))
+        .at(-1);
+      if (!start)
+        throw new OperatorError(
+          "PRIMARY_UNREACHABLE",
+          `the primary ${primary} has no log for ${params.name} yet`,
+        );
+      const config: ResourceConfig = {
+        format: 1,
+        name: params.name,
+        disk: disk.path,
+        sizeBytes: shared.sizeBytes,
+        frontend: shared.frontend ?? "auto",
+        createdStampUs: shared.createdStampUs,
+      };
+      const resource = await this.withBusyDisk(disk.path, () => Resource.join(config, start.name, this.deps));
+      this.resources.set(config.name, resource);
+      this.publishMembership(resource);
+      this.deps.logger.info(
+        { resource: config.name, primary, from: start.name },
+        "joined resource; full sync started",
+      );
+      return { changed: true, resource };
+    });
+  }
+
+  /**
+   * This node leaves the resource (must not be its primary), or, with host
+   * and force, a survivor evicts a dead member so it no longer pins logs.
+   */
+  leave(params: { name: string; host?: string; force?: boolean }): Promise<{ changed: boolean }> {
+    return this.serialised(async () => {
+      this.throwIfClosed();
+      const state = this.deps.cluster.state;
+      const target = params.host ?? this.host;
+      if (target !== this.host) {
+        if (!params.force)
+          throw new OperatorError(
+            "RESOURCE_CONFLICT",
+            `removing another member (${target}) needs force: true`,
+          );
+        const isMember = state.get(Keys.resourceHost(params.name, target, "member")) !== undefined;
+        if (!isMember || state.value(Keys.resourceEvicted(params.name, target)) === true)
+          return { changed: false };
+        state.set(Keys.resourceEvicted(params.name, target), true);
+        await state.flush();
+        this.deps.logger.warn({ resource: params.name, host: target }, "evicted a member");
+        return { changed: true };
+      }
+      const resource = this.resources.get(params.name);
       if (!resource) return { changed: false };
-      // Frontends drop their clients first, so nothing writes while the log goes away.
-      await this.beforeRemove(name);
-      this.resources.delete(name);
-      await resource.destroy();
+      if (resource.role === "primary" && !params.force) {
+        throw new OperatorError(
+          "RESOURCE_CONFLICT",
+          `this node is the primary of ${params.name}: hand over first (resource.primary on another member), or delete the resource`,
+        );
+      }
+      await this.remove(resource);
       return { changed: true };
     });
+  }
+
+  /**
+   * Deletes the resource from the cluster. Refused while other members are
+   * still joined (they must leave first), unless force.
+   */
+  delete(params: { name: string; force?: boolean }): Promise<{ changed: boolean }> {
+    return this.serialised(async () => {
+      this.throwIfClosed();
+      const state = this.deps.cluster.state;
+      const resource = this.resources.get(params.name);
+      const shared = this.sharedConfig(params.name);
+      if (!resource && !shared) return { changed: false };
+      const others = this.membersOf(params.name).filter((h) => h !== this.host);
+      if (others.length > 0 && !params.force) {
+        throw new OperatorError(
+          "RESOURCE_CONFLICT",
+          `resource ${params.name} still has members ${others.join(", ")}: they must leave first (or use force)`,
+          { members: others },
+        );
+      }
+      state.delete(Keys.resourceConfig(params.name));
+      state.delete(Keys.resourcePrimary(params.name));
+      await state.flush();
+      if (resource) await this.remove(resource);
+      return { changed: true };
+    });
+  }
+
+  /** Hosts with a live member entry for the resource, not evicted. */
+  membersOf(name: string): string[] {
+    const hosts: string[] = [];
+    for (const e of this.deps.cluster.state.list(`resource/${name}/host/`)) {
+      const m = /^resource\/[^/]+\/host\/([^/]+)\/member$/.exec(e.key);
+      if (m && this.deps.cluster.state.value(Keys.resourceEvicted(name, m[1] as string)) !== true)
+        hosts.push(m[1] as string);
+    }
+    return hosts;
   }
 
   /** Closes every resource (log finished, checkpoint written). */
@@ -157,8 +330,69 @@ export class ResourceManager extends EventEmitter<ResourceManagerEvents> {
     });
   }
 
+  /** Whether this node may leave the cluster: not while it holds resources. */
+  leaveBlocker(): string | undefined {
+    const names = [...this.resources.keys()];
+    return names.length > 0 ? `it is still a member of ${names.join(", ")}` : undefined;
+  }
+
+  private async remove(resource: Resource): Promise<void> {
+    const state = this.deps.cluster.state;
+    this.resources.delete(resource.name);
+    await resource.destroy();
+    for (const e of state.list(`resource/${resource.name}/host/${this.host}/`)) state.delete(e.key);
+    await state.flush();
+    this.deps.logger.info({ resource: resource.name }, "resource removed from this node");
+  }
+
+  private publishMembership(resource: Resource): void {
+    this.deps.cluster.state.set(Keys.resourceHost(resource.name, this.host, "member"), {
+      disk: resource.config.disk,
+      sizeBytes: resource.config.sizeBytes,
+    });
+  }
+
+  private onStateChange(entry: StateEntry): void {
+    const m = /^resource\/([^/]+)\//.exec(entry.key);
+    if (!m) return;
+    const resource = this.resources.get(m[1] as string);
+    if (!resource) return;
+    if (entry.key === Keys.resourceConfig(resource.name) && entry.deleted && !this.closed) {
+      // The resource was deleted from the cluster: drop our copy (the disk stays).
+      this.serialised(async () => {
+        if (this.resources.get(resource.name) === resource) await this.remove(resource);
+      }).catch((err: unknown) =>
+        this.deps.logger.error({ resource: resource.name, err }, "dropping a deleted resource failed"),
+      );
+      return;
+    }
+    resource.onStateChange(entry);
+  }
+
   private throwIfClosed(): void {
     if (this.closed) throw new OperatorError("SHUTTING_DOWN", "the daemon is shutting down");
+  }
+
+  private checkDiskUnused(diskPath: string): void {
+    for (const other of this.resources.values()) {
+      if (other.config.disk === diskPath) {
+        throw new OperatorError("DISK_IN_USE", `disk ${diskPath} is already used by resource ${other.name}`);
+      }
+    }
+  }
+
+  private async withBusyDisk<T>(diskPath: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isErrno(err, "EBUSY")) {
+        throw new OperatorError(
+          "DISK_IN_USE",
+          `disk ${diskPath} is busy (mounted or opened exclusively elsewhere)`,
+        );
+      }
+      throw err;
+    }
   }
 
   private async resolveDisk(disk: string): Promise<{ path: string; sizeBytes: number }> {

@@ -71,6 +71,9 @@ export class ResourceFiles {
 }
 
 /** a is at or after b in the log (same history assumed). */
-export function positionAtOrAfter(a: { fileNumber: number; offsetBytes: number }, b: { fileNumber: number; offsetBytes: number }): boolean {
+export function positionAtOrAfter(
+  a: { fileNumber: number; offsetBytes: number },
+  b: { fileNumber: number; offsetBytes: number },
+): boolean {
   return a.fileNumber > b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes >= b.offsetBytes);
 }

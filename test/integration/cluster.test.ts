@@ -8,7 +8,7 @@ import http from "node:http";
 import { truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { RpcCallError } from "../../src/cli/rpc-client.js";
+import type { RpcCallError } from "../../src/cli/rpc-client.js";
 import { HEADER } from "../../src/peer/auth.js";
 import { waitFor } from "../helpers/daemon-process.js";
 import { TestCluster } from "../helpers/test-cluster.js";

@@ -132,8 +132,7 @@ describe("clean stop and fatal failure", () => {
     assert.equal(storage.callsAfterFailure, 0, "the log is never written or synced again");
     const resource = node.daemon.resources.get("r0");
     assert.equal(resource?.state, "failed");
-    const status = await resource?.status();
-    assert.match(status?.error ?? "", /fdatasync/);
+    assert.match(resource?.detail().error ?? "", /fdatasync/);
     const metrics = await node.daemon.metrics.registry.metrics();
     assert.match(metrics, /^marsd_resource_failed\{resource="r0"\} 1$/m);
     assert.ok(

@@ -1,8 +1,9 @@
-/** resource.* methods: thin adapters from validated params to the ResourceManager. */
-import { formatLogName } from "../../log/log-name.js";
+/** resource.* methods: thin adapters from validated params to the resource layer. */
 import type { NodeServices } from "../../daemon/services.js";
 import type { FrontendChoice } from "../../frontend/frontend-set.js";
+import { formatLogName, parseLogName } from "../../log/log-name.js";
 import type { Resource } from "../../resource/resource.js";
+import type { PauseWhat } from "../../resource/resource.js";
 import { OperatorError } from "../../util/errors.js";
 import type { MethodTable } from "../endpoint.js";
 
@@ -10,15 +11,113 @@ interface NameParams {
   name: string;
 }
 
-async function fullStatus(resource: Resource, node: NodeServices) {
-  const status = await resource.status();
-  const device = node.deviceOf(resource.name);
-  return { ...status, ...(device ? { device } : {}) };
-}
-
 function throwIfStopping(node: NodeServices): void {
   if (node.isStopping()) throw new OperatorError("SHUTTING_DOWN", "the daemon is shutting down");
 }
+
+/** Every member as this node sees it: its published status, plus lag against the primary. */
+function members(resource: Resource, node: NodeServices) {
+  const primaryHost = resource.designatedPrimary();
+  const primaryStatus = primaryHost
+    ? primaryHost === node.config.host
+      ? resource.ownStatus()
+      : resource.publishedStatusOf(primaryHost)
+    : undefined;
+  const head = primaryStatus?.durable;
+  const headNumber = head ? (parseLogName(head.file)?.fileNumber ?? 0) : 0;
+  return resource.members().map((host) => {
+    const self = host === node.config.host;
+    const status = self ? resource.ownStatus() : resource.publishedStatusOf(host);
+    const applied = status?.applied;
+    const behindFiles =
+      applied && head ? headNumber - (parseLogName(applied.file)?.fileNumber ?? 0) : undefined;
+    const lagBytes =
+      applied && head && head.streamBytes > 0 && applied.streamBytes > 0
+        ? Math.max(0, head.streamBytes - applied.streamBytes)
+        : undefined;
+    const lagSeconds =
+      status?.stampUs !== undefined &&
+      primaryStatus?.stampUs !== undefined &&
+      lagBytes !== undefined &&
+      lagBytes > 0
+        ? Math.max(0, (primaryStatus.stampUs - status.stampUs) / 1e6)
+        : lagBytes === 0
+          ? 0
+          : undefined;
+    return {
+      host,
+      self,
+      alive: self || node.cluster.isAlive(host),
+      ...(status
+        ? {
+            role: status.role,
+            diskState: status.diskState,
+            replState: status.replState,
+            consistent: status.consistent,
+            ...(status.applied ? { applied: status.applied } : {}),
+            ...(status.durable ? { durable: status.durable } : {}),
+            ...(status.sync ? { sync: status.sync } : {}),
+            ...(status.error ? { error: status.error } : {}),
+          }
+        : {}),
+      ...(lagBytes !== undefined ? { lagBytes } : {}),
+      ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+      ...(behindFiles !== undefined ? { behindFiles: Math.max(0, behindFiles) } : {}),
+    };
+  });
+}
+
+export function resourceStatus(resource: Resource, node: NodeServices) {
+  const own = resource.ownStatus();
+  const detail = resource.detail();
+  const device = node.deviceOf(resource.name);
+  const split = resource.splitBrain();
+  const designated = resource.designatedPrimary();
+  return {
+    name: resource.name,
+    role: resource.role,
+    state: resource.state,
+    ...(detail.error !== undefined ? { error: detail.error } : {}),
+    sizeBytes: resource.config.sizeBytes,
+    designatedPrimary: designated ?? null,
+    diskState: own.diskState,
+    replState: own.replState,
+    consistent: detail.consistent,
+    paused: detail.paused,
+    disk: detail.disk,
+    ...(device ? { device } : {}),
+    log: {
+      ...(detail.log.currentFile ? { currentFile: detail.log.currentFile } : {}),
+      files: detail.log.files,
+      ...(detail.log.durable ? { durable: detail.log.durable } : {}),
+      ...(detail.log.applied ? { applied: detail.log.applied } : {}),
+      ...(detail.log.checkpoint ? { checkpoint: detail.log.checkpoint } : {}),
+      pendingBytes: detail.log.pendingBytes,
+      recovery: detail.recovery,
+    },
+    ...(detail.fetch ? { fetch: detail.fetch } : {}),
+    ...(detail.replay ? { replay: detail.replay } : {}),
+    ...(detail.sync ? { sync: detail.sync } : {}),
+    splitBrain: split
+      ? { detected: true, fileNumber: split.fileNumber, versions: split.versions }
+      : { detected: own.replState === "SplitBrain" },
+    members: members(resource, node),
+  };
+}
+
+const WAIT_CONDITIONS: Record<string, (r: Resource, node: NodeServices) => boolean> = {
+  primary: (r) => r.isServingPrimary,
+  secondary: (r) => r.role === "secondary",
+  consistent: (r) => r.consistent,
+  uptodate: (r) => r.ownStatus().diskState === "UpToDate",
+  synced: (r) => r.detail().sync === undefined,
+  // Every member has applied everything the primary has made durable.
+  replicated: (r, node) => {
+    const ms = members(r, node);
+    return ms.length > 0 && ms.every((m) => m.lagBytes === 0 || m.role === "primary");
+  },
+  splitbrain: (r) => r.splitBrain() !== undefined || r.ownStatus().replState === "SplitBrain",
+};
 
 export const resourceMethods: MethodTable<NodeServices> = {
   "resource.create": async (params, node) => {
@@ -32,25 +131,72 @@ export const resourceMethods: MethodTable<NodeServices> = {
     // Refuse a frontend this node cannot offer before anything is created.
     node.frontends.resolve(frontend ?? "auto");
     const { changed, resource } = await node.resources.create({ name, disk, sizeBytes, frontend });
-    return { changed, resource: await fullStatus(resource, node) };
+    return { changed, resource: resourceStatus(resource, node) };
+  },
+
+  "resource.join": async (params, node) => {
+    throwIfStopping(node);
+    const { name, disk } = params as { name: string; disk: string };
+    const { changed, resource } = await node.resources.join({ name, disk });
+    return { changed, resource: resourceStatus(resource, node) };
+  },
+
+  "resource.leave": (params, node) => {
+    throwIfStopping(node);
+    return node.resources.leave(params as { name: string; host?: string; force?: boolean });
+  },
+
+  "resource.delete": (params, node) => {
+    throwIfStopping(node);
+    return node.resources.delete(params as { name: string; force?: boolean });
   },
 
   "resource.list": (_params, node) => ({
     resources: node.resources.list().map((r) => {
       const device = node.deviceOf(r.name);
+      const own = r.ownStatus();
       return {
         name: r.name,
-        role: "primary" as const,
+        role: r.role,
         state: r.state,
         sizeBytes: r.config.sizeBytes,
+        designatedPrimary: r.designatedPrimary() ?? null,
+        diskState: own.diskState,
+        replState: own.replState,
         ...(device ? { device } : {}),
       };
     }),
   }),
 
-  "resource.status": async (params, node) => {
+  "resource.status": (params, node) => {
     const { name } = params as unknown as NameParams;
-    return fullStatus(node.resources.require(name), node);
+    return resourceStatus(node.resources.require(name), node);
+  },
+
+  "resource.primary": async (params, node) => {
+    throwIfStopping(node);
+    const { name, force, timeoutMs } = params as { name: string; force?: boolean; timeoutMs?: number };
+    return node.resources
+      .require(name)
+      .makePrimary({ force: force ?? false, timeoutMs: timeoutMs ?? 60_000 });
+  },
+
+  "resource.secondary": async (params, node) => {
+    throwIfStopping(node);
+    const { name } = params as unknown as NameParams;
+    return node.resources.require(name).makeSecondary();
+  },
+
+  "resource.pause": async (params, node) => {
+    throwIfStopping(node);
+    const { name, what } = params as { name: string; what: PauseWhat };
+    return node.resources.require(name).setPaused(what, true);
+  },
+
+  "resource.resume": async (params, node) => {
+    throwIfStopping(node);
+    const { name, what } = params as { name: string; what: PauseWhat };
+    return node.resources.require(name).setPaused(what, false);
   },
 
   "resource.logRotate": async (params, node) => {
@@ -64,19 +210,33 @@ export const resourceMethods: MethodTable<NodeServices> = {
       );
     }
     const finished = await resource.rotateLog();
-    const status = await resource.status();
     return {
       changed: finished !== undefined,
       ...(finished
         ? { finishedFile: { name: formatLogName(finished.name), lengthBytes: finished.lengthBytes } }
         : {}),
-      currentFile: status.log.currentFile ?? "",
+      currentFile: resource.detail().log.currentFile ?? "",
     };
   },
 
-  "resource.delete": async (params, node) => {
+  "resource.logDelete": async (params, node) => {
     throwIfStopping(node);
     const { name } = params as unknown as NameParams;
-    return node.resources.delete(name);
+    const { deleted, floorFileNumber } = await node.resources.require(name).deleteReplayedLogs();
+    return {
+      changed: deleted.length > 0,
+      deleted,
+      ...(floorFileNumber !== undefined ? { keptFromFileNumber: floorFileNumber } : {}),
+    };
+  },
+
+  "resource.wait": async (params, node) => {
+    const { name, until, timeoutMs } = params as { name: string; until: string; timeoutMs?: number };
+    const resource = node.resources.require(name);
+    const condition = WAIT_CONDITIONS[until] as (r: Resource, node: NodeServices) => boolean;
+    await resource.waitFor(() => condition(resource, node), timeoutMs ?? 60_000, `${name} to be ${until}`);
+    return { reached: true, status: resourceStatus(resource, node) };
   },
 };
+
+export const WAIT_UNTIL = Object.keys(WAIT_CONDITIONS);

@@ -1,0 +1,57 @@
+/**
+ * Runs test/helpers/nbd_pattern_writer.py (libnbd, a real NBD client)
+ * against an export and collects what it reports: every acknowledged
+ * (block, version), in the order the acknowledgements arrived.
+ */
+import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { SYSTEM_PYTHON } from "./tools.js";
+import { PATTERN_WRITER } from "./versioned-blocks.js";
+
+export interface PatternWriter {
+  acks: number;
+  /** Last acknowledged version per block. */
+  acked: Map<number, number>;
+  exited: Promise<number | null>;
+  stderr: () => string;
+  kill: () => void;
+}
+
+export interface PatternWriterOptions {
+  uri: string;
+  blocks: number;
+  depth: number;
+  seed: number;
+  /** JSON file: block -> version already on the disk (versions continue from there). */
+  stateFile: string;
+  initialState?: Map<number, number>;
+  maxWrites?: number;
+  /** SIGKILL this pid at acknowledgement number atAck (the crash lands right behind an ack). */
+  killPid?: number;
+  killAtAck?: number;
+}
+
+export async function startPatternWriter(options: PatternWriterOptions): Promise<PatternWriter> {
+  await writeFile(options.stateFile, JSON.stringify(Object.fromEntries(options.initialState ?? new Map())));
+  const args = [PATTERN_WRITER, options.uri, String(options.blocks), String(options.depth), String(options.seed), options.stateFile];
+  args.push(String(options.maxWrites ?? 1 << 30));
+  if (options.killPid !== undefined) args.push(String(options.killPid), String(options.killAtAck ?? 1));
+  const child = spawn(SYSTEM_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const writer: PatternWriter = {
+    acks: 0,
+    acked: new Map(),
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+    stderr: () => stderr,
+    kill: () => child.kill("SIGTERM"),
+  };
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const m = /^ack (\d+) (\d+)$/.exec(line);
+    if (!m) return;
+    writer.acks += 1;
+    writer.acked.set(Number(m[1]), Number(m[2]));
+  });
+  return writer;
+}

@@ -1,0 +1,198 @@
+/**
+ * Replicated resources on a TestCluster: disks, a resource created on one
+ * node and joined by others, waiting for conditions through resource.wait,
+ * comparing disks, and reading the primary's log to know the exact order
+ * of its writes (to check that a secondary's disk is a prefix of it).
+ */
+import { createHash } from "node:crypto";
+import { readFile, readdir, truncate, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { scanLogFile } from "../../src/log/scanner.js";
+import { RecordKind } from "../../src/log/record.js";
+import { parseLogName } from "../../src/log/log-name.js";
+import { nodeStorage } from "../../src/storage/node-file.js";
+import type { TestCluster } from "./test-cluster.js";
+import { BLOCK_BYTES, blockBytes, blockVersion } from "./versioned-blocks.js";
+
+export async function makeDisk(cluster: TestCluster, host: string, name: string, sizeBytes: number): Promise<string> {
+  const file = path.join(cluster.baseDir, `${host}-${name}.img`);
+  await writeFile(file, "");
+  await truncate(file, sizeBytes);
+  return file;
+}
+
+export async function sha256File(file: string, lengthBytes: number): Promise<string> {
+  const data = await readFile(file);
+  return createHash("sha256").update(data.subarray(0, lengthBytes)).digest("hex");
+}
+
+export interface ResourceStatusView {
+  role: string;
+  state: string;
+  diskState: string;
+  replState: string;
+  consistent: boolean;
+  designatedPrimary: string | null;
+  device?: { uri?: string };
+  splitBrain: { detected: boolean; fileNumber?: number };
+  members: Array<{ host: string; role?: string; diskState?: string; replState?: string; lagBytes?: number }>;
+  log: { files: Array<{ name: string; sizeBytes: number }>; applied?: { file: string; offsetBytes: number } };
+  paused: { sync: boolean; fetch: boolean; replay: boolean };
+}
+
+export async function status(cluster: TestCluster, host: string, name: string): Promise<ResourceStatusView> {
+  return cluster.node(host).daemon.rpc.call<ResourceStatusView>("resource.status", { name });
+}
+
+export async function waitUntil(cluster: TestCluster, host: string, name: string, until: string, timeoutMs = 60_000): Promise<void> {
+  await cluster.node(host).daemon.rpc.call("resource.wait", { name, until, timeoutMs }, timeoutMs + 10_000);
+}
+
+/**
+ * The order in which the primary logged its writes of versioned blocks:
+ * [block, version] per WRITE record, across all log files of `dir`.
+ */
+export async function loggedWrites(resourceDir: string): Promise<Array<[number, number]>> {
+  const files = (await readdir(resourceDir))
+    .filter((f) => parseLogName(f))
+    .sort((a, b) => (parseLogName(a)?.fileNumber ?? 0) - (parseLogName(b)?.fileNumber ?? 0));
+  const writes: Array<[number, number]> = [];
+  for (const name of files) {
+    const file = await nodeStorage.open(path.join(resourceDir, name), "read");
+    try {
+      await scanLogFile(file, {
+        onRecord: (r) => {
+          if (r.kind !== RecordKind.Write || r.offsetBytes % BLOCK_BYTES !== 0) return;
+          for (let at = 0; at + BLOCK_BYTES <= r.payload.length; at += BLOCK_BYTES) {
+            const block = r.payload.subarray(at, at + BLOCK_BYTES);
+            const index = (r.offsetBytes + at) / BLOCK_BYTES;
+            const version = Number(block.readBigUInt64LE(16));
+            if (block.equals(blockBytes(index, version))) writes.push([index, version]);
+          }
+        },
+      });
+    } finally {
+      await file.close();
+    }
+  }
+  return writes;
+}
+
+/**
+ * Checks that `image` (block versions) equals the state after exactly some
+ * prefix of `writes`, and returns that prefix's length.
+ */
+export function prefixLength(image: Buffer, blocks: number, writes: Array<[number, number]>): number {
+  const versions: number[] = [];
+  for (let i = 0; i < blocks; i++) {
+    const v = blockVersion(image, i);
+    if (typeof v === "string") throw new Error(`block ${i}: ${v}`);
+    versions.push(v);
+  }
+  // The prefix must reach the newest write each block shows...
+  let k = 0;
+  const position = new Map<string, number>();
+  writes.forEach(([i, v], at) => position.set(`${i}:${v}`, at));
+  for (let i = 0; i < blocks; i++) {
+    const v = versions[i] as number;
+    if (v === 0) continue;
+    const at = position.get(`${i}:${v}`);
+    if (at === undefined) throw new Error(`block ${i} version ${v} was never logged`);
+    k = Math.max(k, at + 1);
+  }
+  // ...and the state after exactly that prefix must be the image.
+  const expected = new Array<number>(blocks).fill(0);
+  for (let at = 0; at < k; at++) {
+    const [i, v] = writes[at] as [number, number];
+    expected[i] = v;
+  }
+  for (let i = 0; i < blocks; i++) {
+    if (expected[i] !== versions[i]) {
+      throw new Error(`not a prefix: block ${i} holds version ${versions[i]}, the prefix of ${k} writes has ${expected[i]}`);
+    }
+  }
+  return k;
+}
+
+export interface ReplicatedSetup {
+  cluster: TestCluster;
+  name: string;
+  sizeBytes: number;
+  disks: Map<string, string>;
+}
+
+/**
+ * A cluster of `hosts`, a resource created on the first host (its disk
+ * seeded with `seedBytes` of random data) and joined by the others, all
+ * UpToDate.
+ */
+export async function startReplicated(options: {
+  hosts: string[];
+  sizeBytes: number;
+  name?: string;
+  seedBytes?: number;
+  config?: Record<string, unknown>;
+}): Promise<ReplicatedSetup> {
+  const { TestCluster } = await import("./test-cluster.js");
+  const name = options.name ?? "r0";
+  const cluster = await TestCluster.start({
+    hosts: options.hosts,
+    config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 }, ...options.config },
+  });
+  try {
+    await cluster.form();
+    const disks = new Map<string, string>();
+    for (const host of options.hosts) disks.set(host, await makeDisk(cluster, host, name, options.sizeBytes));
+    const first = options.hosts[0] as string;
+    if (options.seedBytes) {
+      const { randomBytes } = await import("node:crypto");
+      const { open } = await import("node:fs/promises");
+      const handle = await open(disks.get(first) as string, "r+");
+      await handle.write(randomBytes(options.seedBytes), 0, options.seedBytes, 0);
+      await handle.close();
+    }
+    await cluster.node(first).daemon.rpc.call("resource.create", { name, disk: disks.get(first), frontend: "nbd" });
+    for (const host of options.hosts.slice(1)) {
+      await cluster.node(host).daemon.rpc.call("resource.join", { name, disk: disks.get(host) });
+    }
+    for (const host of options.hosts.slice(1)) await waitUntil(cluster, host, name, "uptodate");
+    return { cluster, name, sizeBytes: options.sizeBytes, disks };
+  } catch (err) {
+    await cluster.cleanup();
+    throw err;
+  }
+}
+
+export function nbdUri(cluster: TestCluster, host: string, name: string): string {
+  return cluster.node(host).daemon.nbdUri(name);
+}
+
+/** All disks hold the same bytes (after the primary stopped writing and everyone caught up). */
+export async function diskDigests(setup: ReplicatedSetup): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [host, disk] of setup.disks) out.set(host, await sha256File(disk, setup.sizeBytes));
+  return out;
+}
+
+export function resourceDirOf(cluster: TestCluster, host: string, name: string): string {
+  return path.join(cluster.node(host).daemon.dataDir, "resources", name);
+}
+
+/** Waits until `secondary` has applied everything `primary` has made durable (both read live). */
+export async function waitCaughtUp(cluster: TestCluster, secondary: string, primary: string, name: string, timeoutMs = 60_000): Promise<void> {
+  const { waitFor } = await import("./daemon-process.js");
+  await waitFor(
+    `${secondary} to catch up with ${primary}`,
+    async () => {
+      const p = await cluster.node(primary).daemon.rpc.call<{ log: { durable?: { file: string; offsetBytes: number } } }>(
+        "resource.status",
+        { name },
+      );
+      const s = await status(cluster, secondary, name);
+      const durable = p.log.durable;
+      return durable !== undefined && s.log.applied?.file === durable.file && s.log.applied.offsetBytes >= durable.offsetBytes;
+    },
+    timeoutMs,
+    100,
+  );
+}
