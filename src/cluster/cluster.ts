@@ -319,7 +319,9 @@ export class ClusterService implements PeerAuthSource {
       // Nobody heard it: stay a member rather than vanish silently.
       this.state.set(Keys.removed(this.host), false);
       await this.state.flush();
-      const reasons = results.map((r, i) => `${peers[i]?.host}: ${r.status === "rejected" ? errorMessage(r.reason) : "ok"}`);
+      const reasons = results.map(
+        (r, i) => `${peers[i]?.host}: ${r.status === "rejected" ? errorMessage(r.reason) : "ok"}`,
+      );
       throw new OperatorError(
         "PEER_UNREACHABLE",
         `no member could be told that this node leaves (${reasons.join("; ")}); use force to leave anyway`,
@@ -436,7 +438,8 @@ export class ClusterService implements PeerAuthSource {
       typeof body.sincePeerUs === "number"
     ) {
       // Short form: if we agree on every other owner, only our own newer writes are missing there.
-      if (body.digest !== this.state.seenDigest([req.host, this.host], body.horizonUs)) return { mismatch: true };
+      if (body.digest !== this.state.seenDigest([req.host, this.host], body.horizonUs))
+        return { mismatch: true };
       this.seenBy.set(req.host, { ...this.state.seen(), [this.host]: body.sincePeerUs });
       return {
         entries: this.state.ownEntriesAfter(body.sincePeerUs),
@@ -447,7 +450,8 @@ export class ClusterService implements PeerAuthSource {
       throw new PeerError(400, "bad-request", "malformed pull request");
     }
     const since: Record<string, StampUs> = {};
-    for (const [owner, stamp] of Object.entries(body.since)) if (typeof stamp === "number") since[owner] = stamp;
+    for (const [owner, stamp] of Object.entries(body.since))
+      if (typeof stamp === "number") since[owner] = stamp;
     this.seenBy.set(req.host, since);
     return { entries: this.state.entriesSince(since), complete: this.completeness() };
   }

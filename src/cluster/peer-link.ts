@@ -21,8 +21,7 @@ import type { StateEntry, StateStore } from "./state-store.js";
  * digest mismatch the peer answers `mismatch` and we send the full form.
  */
 export type PullRequest =
-  | { since: Record<string, StampUs> }
-  | { digest: string; horizonUs: StampUs; sincePeerUs: StampUs };
+  { since: Record<string, StampUs> } | { digest: string; horizonUs: StampUs; sincePeerUs: StampUs };
 
 /** Writes younger than this are left to pushes when comparing digests. */
 export const DIGEST_HORIZON_US = 5_000_000;
@@ -137,12 +136,15 @@ export class PeerLink {
     if (!credentials || this.stopped) return;
     try {
       const call = (request: PullRequest) =>
-        this.client.call<PullResponse>(credentials, this.address, "POST", "/peer/v1/state/pull", request, this.host);
-      let result = await call(
-        this.firstPull
-          ? this.fullPullRequest()
-          : this.shortPullRequest(),
-      );
+        this.client.call<PullResponse>(
+          credentials,
+          this.address,
+          "POST",
+          "/peer/v1/state/pull",
+          request,
+          this.host,
+        );
+      let result = await call(this.firstPull ? this.fullPullRequest() : this.shortPullRequest());
       if ("mismatch" in result.body) result = await call(this.fullPullRequest());
       if ("mismatch" in result.body) throw new Error("peer refused a full pull");
       const { entries, complete } = result.body;

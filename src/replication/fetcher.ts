@@ -264,7 +264,10 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             const err = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
             if (err.code === "ahead") {
               this.splitBrainReason = `we hold more of ${name} than ${source}: ${err.message ?? ""}`;
-              deps.logger.error({ resource: deps.resource, reason: this.splitBrainReason }, "histories diverged: not fetching further");
+              deps.logger.error(
+                { resource: deps.resource, reason: this.splitBrainReason },
+                "histories diverged: not fetching further",
+              );
               this.setState("split-brain");
               return;
             }

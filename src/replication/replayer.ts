@@ -28,7 +28,7 @@ import { scanLogFile } from "../log/scanner.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { ApplyQueue } from "../resource/apply-queue.js";
-import type { Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../storage/types.js";
 import { LogCorruptError, errorMessage } from "../util/errors.js";
 import type { LocalLogs } from "./local-logs.js";
 
@@ -67,6 +67,8 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
   lastAppliedStampUs = 0;
   /** Log bytes applied by this replayer. */
   replayedBytes = 0;
+  /** Bytes of torn records cut off the end of this node's own last file (preallocated zeroes do not count). */
+  tornBytes = 0;
 
   constructor(
     private readonly deps: ReplayerDeps,
@@ -166,7 +168,7 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
       const name = formatLogName(this.position);
       const local = logs.get(name);
       if (!local || local.lengthBytes < RECORD_HEADER_BYTES) {
-        if (!follow) throw new ReplayBlockedError(`log file ${name} is missing`);
+        if (!follow) throw new LogCorruptError(`missing log file ${name} (the replay position is in it)`);
         this.setState("caught-up");
         await logs.waitForGrowth(name, RECORD_HEADER_BYTES - 1, this.abort.signal);
         continue;
@@ -280,16 +282,29 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
           "cut a torn log tail",
         );
         await deps.applier.idle();
+        this.tornBytes += await nonZeroTailBytes(file, outcome.endOffsetBytes, outcome.fileSizeBytes);
         await file.truncate(outcome.endOffsetBytes);
         await file.datasync();
         deps.logs.setLength(name, outcome.endOffsetBytes);
         return;
+      }
+      if (outcome.status === "torn") {
+        throw new LogCorruptError(`${name}: finished log file ends in an invalid record (${outcome.reason})`);
       }
       throw new LogCorruptError(`${name}: ${outcome.reason} at offset ${outcome.endOffsetBytes}`);
     } finally {
       await file.close();
     }
   }
+}
+
+/** How many of the bytes in [from, to) lie before the last non-zero one: a torn write, not preallocated space. */
+async function nonZeroTailBytes(file: RandomAccessFile, from: number, to: number): Promise<number> {
+  const tail = Buffer.alloc(Math.max(0, to - from));
+  const n = await file.read(tail, from);
+  let end = n;
+  while (end > 0 && tail[end - 1] === 0) end -= 1;
+  return end;
 }
 
 /** Thrown inside the scan callback to stop scanning early (pause/stop). */

@@ -74,7 +74,11 @@ export function secondaryStates(f: SecondaryFacts): { diskState: DiskState; repl
     ? "Detached"
     : !f.consistent
       ? "Inconsistent"
-      : f.caughtUpWithPrimary && f.fetchLagBytes === 0 && f.replayLagBytes === 0 && f.primaryAlive && !f.splitBrain
+      : f.caughtUpWithPrimary &&
+          f.fetchLagBytes === 0 &&
+          f.replayLagBytes === 0 &&
+          f.primaryAlive &&
+          !f.splitBrain
         ? "UpToDate"
         : "Outdated";
   let replState: ReplState;

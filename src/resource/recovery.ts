@@ -1,21 +1,22 @@
 /**
- * Crash recovery of a primary's volume: replay the log from the last
- * checkpoint onto the backing disk, in order, and cut off a torn tail.
+ * Crash recovery of a primary: apply the log from the last checkpoint onto
+ * the backing disk, in order, and cut a torn tail off this node's own last
+ * file. It is the replayer's catch-up mode (src/replication/replayer.ts),
+ * so recovery and replication apply logs with one piece of code and the
+ * same version-chain checks.
  *
  * After this the backing disk equals "disk at checkpoint + every durable
  * record", which includes every write that was ever acknowledged. A
  * corrupt record (damage behind which durable records follow) stops
  * recovery with an error: it is reported, never skipped.
  */
-import type { LogFileHeader } from "../log/file-header.js";
-import { listLogFiles, type LogFileEntry } from "../log/log-directory.js";
-import { formatLogName } from "../log/log-name.js";
+import { pino, type Logger } from "pino";
 import type { LogPosition } from "../log/log-stream.js";
-import { RecordKind } from "../log/record.js";
-import { readLogFileHeader, scanLogFile } from "../log/scanner.js";
-import { computeFileVersion } from "../log/version.js";
+import type { VersionEntry } from "../log/version.js";
+import { Metrics } from "../metrics/metrics.js";
+import { LocalLogs } from "../replication/local-logs.js";
+import { Replayer } from "../replication/replayer.js";
 import type { RandomAccessFile, Storage } from "../storage/types.js";
-import { LogCorruptError, errorMessage } from "../util/errors.js";
 import { ApplyQueue } from "./apply-queue.js";
 import type { Checkpoint } from "./checkpoint.js";
 
@@ -23,143 +24,89 @@ export interface RecoveryResult {
   /** End of the durable log (undefined when there are no log files). */
   endPosition: LogPosition | undefined;
   /** Version of the last log file as recovered (the next file's prevVersion). */
-  lastVersion: string | undefined;
+  lastVersion: VersionEntry | undefined;
   /** Log bytes replayed onto the disk. */
   replayedBytes: number;
-  /** Bytes cut off the last file as a torn tail (not counting zeroed, preallocated space). */
+  /** Bytes of torn records cut off the last file (preallocated zeroes are not counted). */
   tornBytes: number;
-  files: LogFileEntry[];
 }
 
 export interface RecoveryOptions {
+  resource: string;
+  logs: LocalLogs;
+  storage: Storage;
+  applier: ApplyQueue;
+  checkpoint: LogPosition | undefined;
+  /** The host whose own last file may end in a torn write. */
+  host: string;
+  metrics: Metrics;
+  logger: Logger;
+  maxInFlight: number;
+  /** Called for every file replayed to its end that the next file continues (version entries). */
+  onFileReplayed?: (version: VersionEntry) => void;
+}
+
+/** Replays everything present locally; the caller has loaded `logs`. */
+export async function recover(options: RecoveryOptions): Promise<RecoveryResult> {
+  const { logs } = options;
+  const files = logs.list();
+  const newest = files.at(-1);
+  if (!newest) return { endPosition: undefined, lastVersion: undefined, replayedBytes: 0, tornBytes: 0 };
+  const first = files[0] as (typeof files)[number];
+  const start = options.checkpoint ?? {
+    fileNumber: first.fileNumber,
+    host: first.host,
+    offsetBytes: 0,
+    nextSeq: 0,
+    streamBytes: 0,
+  };
+  const replayer = new Replayer(
+    {
+      resource: options.resource,
+      logs,
+      storage: options.storage,
+      applier: options.applier,
+      metrics: options.metrics,
+      logger: options.logger,
+      onFileReplayed: options.onFileReplayed ?? (() => undefined),
+      maxInFlight: options.maxInFlight,
+    },
+    start,
+  );
+  const { position, lastVersion } = await replayer.catchUp({ cutTornTail: newest.host === options.host });
+  return {
+    endPosition: position,
+    lastVersion,
+    replayedBytes: replayer.replayedBytes,
+    tornBytes: replayer.tornBytes,
+  };
+}
+
+/** Recovery of a resource directory on its own (tests and tools): loads the files, applies them to `backing`. */
+export async function recoverLog(options: {
   dir: string;
   resource: string;
+  host?: string;
   storage: Storage;
   backing: RandomAccessFile;
   checkpoint: Checkpoint | undefined;
-  /** Bound on concurrent disk writes during replay. */
-  maxInFlight?: number;
-}
-
-export async function recoverLog(options: RecoveryOptions): Promise<RecoveryResult> {
-  const { dir, checkpoint } = options;
-  const files = await listLogFiles(dir);
-  if (files.length === 0) {
-    if (checkpoint)
-      throw new LogCorruptError(
-        `${dir}: checkpoint refers to ${formatLogName(checkpoint)} but no log files exist`,
-      );
-    return { endPosition: undefined, lastVersion: undefined, replayedBytes: 0, tornBytes: 0, files };
-  }
-  let startIndex = 0;
-  if (checkpoint) {
-    startIndex = files.findIndex((f) => f.fileNumber === checkpoint.fileNumber && f.host === checkpoint.host);
-    if (startIndex < 0) {
-      throw new LogCorruptError(`${dir}: checkpoint refers to missing log file ${formatLogName(checkpoint)}`);
-    }
-  }
-
-  const queue = new ApplyQueue(options.backing);
-  const maxInFlight = options.maxInFlight ?? 64;
-  let replayedBytes = 0;
-  let tornBytes = 0;
-  let end: LogPosition | undefined;
-  let expectedStreamStart: number | undefined;
-  let applyError: Error | undefined;
-
-  for (let i = startIndex; i < files.length; i++) {
-    const entry = files[i] as LogFileEntry;
-    const isLast = i === files.length - 1;
-    const file = await options.storage.open(entry.path, isLast ? "readwrite" : "read");
-    try {
-      const header = await readLogFileHeader(file);
-      if (typeof header === "string") throw new LogCorruptError(`${entry.path}: ${header}`);
-      checkHeader(entry, header, options.resource, expectedStreamStart);
-      const fromCheckpoint = i === startIndex && checkpoint !== undefined;
-      const outcome = await scanLogFile(file, {
-        fromOffsetBytes: fromCheckpoint ? checkpoint.offsetBytes : 0,
-        expectedSeq: fromCheckpoint ? checkpoint.nextSeq : undefined,
-        onRecord: async (record) => {
-          const op =
-            record.kind === RecordKind.Write
-              ? { offsetBytes: record.offsetBytes, lengthBytes: record.lengthBytes, data: record.payload }
-              : { offsetBytes: record.offsetBytes, lengthBytes: record.lengthBytes };
-          replayedBytes += record.recordBytes;
-          const applied = queue.apply(op).catch((err: unknown) => {
-            applyError ??= err instanceof Error ? err : new Error(errorMessage(err));
-          });
-          if (queue.inFlightCount >= maxInFlight) await applied;
-        },
-      });
-      await queue.idle();
-      if (applyError) throw applyError;
-      if (outcome.status === "corrupt") throw new LogCorruptError(`${entry.path}: ${outcome.reason}`);
-      if (outcome.status === "torn") {
-        if (!isLast) {
-          throw new LogCorruptError(
-            `${entry.path}: finished log file ends in an invalid record (${outcome.reason})`,
-          );
-        }
-        // Zeroes behind the end are preallocated space (src/log/preallocator.ts), not lost writes.
-        tornBytes =
-          (await lastNonZeroEnd(file, outcome.endOffsetBytes, outcome.fileSizeBytes)) -
-          outcome.endOffsetBytes;
-        await file.truncate(outcome.endOffsetBytes);
-        await file.datasync();
-      }
-      end = {
-        fileNumber: entry.fileNumber,
-        host: entry.host,
-        offsetBytes: outcome.endOffsetBytes,
-        nextSeq: outcome.nextSeq,
-        streamBytes: header.streamStartBytes + outcome.endOffsetBytes,
-      };
-      expectedStreamStart = end.streamBytes;
-    } finally {
-      await file.close();
-    }
-  }
+  metrics?: Metrics;
+}): Promise<RecoveryResult> {
+  const logs = new LocalLogs(options.dir, options.storage);
+  await logs.load();
+  const applier = new ApplyQueue(options.backing, options.checkpoint);
+  const result = await recover({
+    resource: options.resource,
+    logs,
+    storage: options.storage,
+    applier,
+    checkpoint: options.checkpoint,
+    host: options.host ?? logs.newest()?.host ?? "",
+    metrics: options.metrics ?? new Metrics({ defaultMetrics: false }),
+    logger: pino({ level: "silent" }),
+    maxInFlight: 64,
+  });
+  await applier.idle();
   await options.backing.datasync();
-  const last = files[files.length - 1] as LogFileEntry;
-  const lastFile = await options.storage.open(last.path, "read");
-  let lastVersion: string;
-  try {
-    const header = await readLogFileHeader(lastFile);
-    if (typeof header === "string") throw new LogCorruptError(`${last.path}: ${header}`);
-    lastVersion = (await computeFileVersion(lastFile, header, (end as LogPosition).offsetBytes)).version;
-  } finally {
-    await lastFile.close();
-  }
-  return { endPosition: end, lastVersion, replayedBytes, tornBytes, files };
-}
-
-function checkHeader(
-  entry: LogFileEntry,
-  header: LogFileHeader,
-  resource: string,
-  expectedStreamStart: number | undefined,
-): void {
-  if (header.resource !== resource || header.fileNumber !== entry.fileNumber || header.host !== entry.host) {
-    throw new LogCorruptError(
-      `${entry.path}: header says ${header.resource}/${formatLogName(header)}, which does not match the file`,
-    );
-  }
-  if (expectedStreamStart !== undefined && header.streamStartBytes !== expectedStreamStart) {
-    throw new LogCorruptError(
-      `${entry.path}: starts at stream position ${header.streamStartBytes}, but the previous file ends at ${expectedStreamStart}`,
-    );
-  }
-}
-
-/** End of the last non-zero byte in [fromBytes, toBytes) of a file (fromBytes if all zero). */
-async function lastNonZeroEnd(file: RandomAccessFile, fromBytes: number, toBytes: number): Promise<number> {
-  const chunk = Buffer.allocUnsafe(1024 * 1024);
-  for (let end = toBytes; end > fromBytes;) {
-    const start = Math.max(fromBytes, end - chunk.length);
-    const view = chunk.subarray(0, end - start);
-    const n = await file.read(view, start);
-    for (let i = n - 1; i >= 0; i--) if (view[i] !== 0) return start + i + 1;
-    end = start;
-  }
-  return fromBytes;
+  return result;
 }

@@ -58,6 +58,7 @@ import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
 import { ApplyQueue } from "./apply-queue.js";
 import { Checkpointer, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { recover } from "./recovery.js";
 import {
   readResourceConfig,
   resourceDir,
@@ -156,7 +157,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private syncFile: SyncFile;
   private pauseFile: PauseFile;
   private recovery = { replayedBytes: 0, tornBytes: 0 };
-  private latestStampUs = 0;
 
   private constructor(
     readonly config: ResourceConfig,
@@ -426,21 +426,25 @@ export class Resource extends EventEmitter<ResourceEvents> {
     let streamStart = 0;
     let prevVersion = genesisVersion(this.name, this.config.createdStampUs);
     if (newest) {
-      const checkpoint = this.applier.appliedPosition ?? {
-        fileNumber: this.logs.list()[0]?.fileNumber ?? newest.fileNumber,
-        host: this.logs.list()[0]?.host ?? newest.host,
-        offsetBytes: 0,
-        nextSeq: 0,
-        streamBytes: 0,
-      };
-      const replayer = this.makeReplayer(checkpoint);
-      const sizeBefore = newest.lengthBytes;
-      const { position, lastVersion } = await replayer.catchUp({ cutTornTail: newest.host === this.host });
-      this.recovery = {
-        replayedBytes: replayer.replayedBytes,
-        tornBytes: Math.max(0, sizeBefore - (this.logs.get(newest.name)?.lengthBytes ?? sizeBefore)),
-      };
-      deps.metrics.resourceRecoveredBytes.labels(this.name).inc(replayer.replayedBytes);
+      const recovered = await recover({
+        resource: this.name,
+        logs: this.logs,
+        storage: deps.storage,
+        applier: this.applier,
+        checkpoint: this.applier.appliedPosition,
+        host: this.host,
+        metrics: deps.metrics,
+        logger: deps.logger,
+        maxInFlight: deps.settings.replayMaxInFlight,
+        onFileReplayed: (v) => this.publishVersion(v),
+      });
+      const position = recovered.endPosition as LogPosition;
+      const lastVersion = recovered.lastVersion as VersionEntry;
+      this.recovery = { replayedBytes: recovered.replayedBytes, tornBytes: recovered.tornBytes };
+      deps.metrics.resourceRecoveredBytes.labels(this.name).inc(recovered.replayedBytes);
+      if (recovered.replayedBytes > 0 || recovered.tornBytes > 0) {
+        deps.logger.info({ resource: this.name, ...this.recovery }, "recovered the log onto the disk");
+      }
       if (!options.cut && newest.host !== this.host && !(await this.isLocallyFinished(newest.name))) {
         throw new Error(`${newest.name} is not complete here; only a forced failover may cut it`);
       }
@@ -451,7 +455,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
       nextNumber = position.fileNumber + 1;
       streamStart = position.streamBytes;
       prevVersion = lastVersion.version;
-      this.latestStampUs = replayer.lastAppliedStampUs;
     }
     const log = await LogStream.start(
       {

@@ -27,6 +27,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Thrown from a waitFor probe: stop waiting at once (the condition can never become true). */
+export class GiveUp extends Error {}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,
@@ -40,6 +43,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastError = err;
     }
     if (Date.now() > deadline) {
@@ -118,6 +122,9 @@ export class DaemonProcess {
         this.host,
         "--admin-listen",
         `127.0.0.1:${this.adminPort}`,
+        // Test daemons never share the default peer port; a test that needs a known one passes its own.
+        "--peer-listen",
+        "127.0.0.1:0",
         ...(this.options.extraArgs ?? []),
       ],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...this.options.env } },
@@ -134,7 +141,7 @@ export class DaemonProcess {
     );
     await waitFor(`marsd ${this.host} to become ready\n${this.output}`, async () => {
       if (this.exitCode !== null || this.exitSignal !== null) {
-        throw new Error(`marsd exited early (${this.exitCode ?? this.exitSignal}):\n${this.output}`);
+        throw new GiveUp(`marsd exited early (${this.exitCode ?? this.exitSignal}):\n${this.output}`);
       }
       const res = await fetch(`${this.adminUrl}/healthz`).catch(() => undefined);
       return res?.ok === true;

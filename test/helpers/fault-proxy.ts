@@ -99,6 +99,16 @@ class Shaper {
   }
 }
 
+/**
+ * Sends a TCP reset. A socket still connecting cannot be reset (Node would
+ * only do it once connected, which may be never): it is destroyed instead.
+ */
+function reset(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 export class FaultProxy {
   private server: net.Server | undefined;
   private readonly connections = new Set<{ client: net.Socket; upstream: net.Socket; shapers: Shaper[] }>();
@@ -142,8 +152,8 @@ export class FaultProxy {
   /** Resets every open connection (both ends see an error). */
   resetAll(): void {
     for (const c of this.connections) {
-      c.client.resetAndDestroy();
-      c.upstream.resetAndDestroy();
+      reset(c.client);
+      reset(c.upstream);
     }
   }
 
@@ -162,7 +172,7 @@ export class FaultProxy {
 
   private accept(client: net.Socket): void {
     if (this.current.refuse) {
-      client.resetAndDestroy();
+      reset(client);
       return;
     }
     const upstream = net.connect(this.targetPort, this.targetHost);
@@ -174,8 +184,8 @@ export class FaultProxy {
     this.connections.add(conn);
     const maybeReset = (): boolean => {
       if (this.current.resetProbability > 0 && Math.random() < this.current.resetProbability) {
-        client.resetAndDestroy();
-        upstream.resetAndDestroy();
+        reset(client);
+        reset(upstream);
         return true;
       }
       return false;

@@ -34,7 +34,14 @@ export interface PatternWriterOptions {
 
 export async function startPatternWriter(options: PatternWriterOptions): Promise<PatternWriter> {
   await writeFile(options.stateFile, JSON.stringify(Object.fromEntries(options.initialState ?? new Map())));
-  const args = [PATTERN_WRITER, options.uri, String(options.blocks), String(options.depth), String(options.seed), options.stateFile];
+  const args = [
+    PATTERN_WRITER,
+    options.uri,
+    String(options.blocks),
+    String(options.depth),
+    String(options.seed),
+    options.stateFile,
+  ];
   args.push(String(options.maxWrites ?? 1 << 30));
   if (options.killPid !== undefined) args.push(String(options.killPid), String(options.killAtAck ?? 1));
   const child = spawn(SYSTEM_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -14,7 +14,12 @@ import { nodeStorage } from "../../src/storage/node-file.js";
 import type { TestCluster } from "./test-cluster.js";
 import { BLOCK_BYTES, blockBytes, blockVersion } from "./versioned-blocks.js";
 
-export async function makeDisk(cluster: TestCluster, host: string, name: string, sizeBytes: number): Promise<string> {
+export async function makeDisk(
+  cluster: TestCluster,
+  host: string,
+  name: string,
+  sizeBytes: number,
+): Promise<string> {
   const file = path.join(cluster.baseDir, `${host}-${name}.img`);
   await writeFile(file, "");
   await truncate(file, sizeBytes);
@@ -44,7 +49,13 @@ export async function status(cluster: TestCluster, host: string, name: string): 
   return cluster.node(host).daemon.rpc.call<ResourceStatusView>("resource.status", { name });
 }
 
-export async function waitUntil(cluster: TestCluster, host: string, name: string, until: string, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(
+  cluster: TestCluster,
+  host: string,
+  name: string,
+  until: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   await cluster.node(host).daemon.rpc.call("resource.wait", { name, until, timeoutMs }, timeoutMs + 10_000);
 }
 
@@ -108,7 +119,9 @@ export function prefixLength(image: Buffer, blocks: number, writes: Array<[numbe
   }
   for (let i = 0; i < blocks; i++) {
     if (expected[i] !== versions[i]) {
-      throw new Error(`not a prefix: block ${i} holds version ${versions[i]}, the prefix of ${k} writes has ${expected[i]}`);
+      throw new Error(
+        `not a prefix: block ${i} holds version ${versions[i]}, the prefix of ${k} writes has ${expected[i]}`,
+      );
     }
   }
   return k;
@@ -151,7 +164,9 @@ export async function startReplicated(options: {
       await handle.write(randomBytes(options.seedBytes), 0, options.seedBytes, 0);
       await handle.close();
     }
-    await cluster.node(first).daemon.rpc.call("resource.create", { name, disk: disks.get(first), frontend: "nbd" });
+    await cluster
+      .node(first)
+      .daemon.rpc.call("resource.create", { name, disk: disks.get(first), frontend: "nbd" });
     for (const host of options.hosts.slice(1)) {
       await cluster.node(host).daemon.rpc.call("resource.join", { name, disk: disks.get(host) });
     }
@@ -179,18 +194,29 @@ export function resourceDirOf(cluster: TestCluster, host: string, name: string):
 }
 
 /** Waits until `secondary` has applied everything `primary` has made durable (both read live). */
-export async function waitCaughtUp(cluster: TestCluster, secondary: string, primary: string, name: string, timeoutMs = 60_000): Promise<void> {
+export async function waitCaughtUp(
+  cluster: TestCluster,
+  secondary: string,
+  primary: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const { waitFor } = await import("./daemon-process.js");
   await waitFor(
     `${secondary} to catch up with ${primary}`,
     async () => {
-      const p = await cluster.node(primary).daemon.rpc.call<{ log: { durable?: { file: string; offsetBytes: number } } }>(
-        "resource.status",
-        { name },
-      );
+      const p = await cluster
+        .node(primary)
+        .daemon.rpc.call<{ log: { durable?: { file: string; offsetBytes: number } } }>("resource.status", {
+          name,
+        });
       const s = await status(cluster, secondary, name);
       const durable = p.log.durable;
-      return durable !== undefined && s.log.applied?.file === durable.file && s.log.applied.offsetBytes >= durable.offsetBytes;
+      return (
+        durable !== undefined &&
+        s.log.applied?.file === durable.file &&
+        s.log.applied.offsetBytes >= durable.offsetBytes
+      );
     },
     timeoutMs,
     100,

@@ -17,10 +17,7 @@ export interface NodeWithVolume {
 }
 
 export async function startNode(options: DaemonProcessOptions = {}): Promise<DaemonProcess> {
-  return DaemonProcess.start({
-    ...options,
-    extraArgs: ["--peer-listen", "127.0.0.1:0", ...(options.extraArgs ?? [])],
-  });
+  return DaemonProcess.start(options);
 }
 
 /** Creates a sparse disk file and a resource on it; returns the export's URI. */

@@ -38,11 +38,13 @@ export class TestCluster {
     const baseDir = await mkdtemp(path.join(os.tmpdir(), "marsd-cluster-"));
     const cluster = new TestCluster(baseDir);
     const hosts =
-      options.hosts ?? Array.from({ length: options.size ?? 3 }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
+      options.hosts ??
+      Array.from({ length: options.size ?? 3 }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
     const peerPorts = await Promise.all(hosts.map(() => freePort()));
     for (const [i, from] of hosts.entries()) {
       for (const [j, to] of hosts.entries()) {
-        if (i !== j) cluster.proxies.set(`${from}->${to}`, await FaultProxy.start(`127.0.0.1:${peerPorts[j]}`));
+        if (i !== j)
+          cluster.proxies.set(`${from}->${to}`, await FaultProxy.start(`127.0.0.1:${peerPorts[j]}`));
       }
     }
     try {
@@ -50,7 +52,8 @@ export class TestCluster {
         hosts.map(async (host, i) => {
           const dir = path.join(baseDir, host);
           const overrides: Record<string, string> = {};
-          for (const other of hosts) if (other !== host) overrides[other] = cluster.proxy(host, other).address;
+          for (const other of hosts)
+            if (other !== host) overrides[other] = cluster.proxy(host, other).address;
           const configFile = path.join(baseDir, `${host}.json`);
           await writeFile(
             configFile,
@@ -110,7 +113,10 @@ export class TestCluster {
     for (let i = 1; i < this.nodes.length; i++) {
       const node = this.nodes[i] as NodeHandle;
       const via = this.nodes[i - 1] as NodeHandle;
-      await node.daemon.rpc.call("cluster.join", { peer: this.proxy(node.host, via.host).address, secret: this.secret });
+      await node.daemon.rpc.call("cluster.join", {
+        peer: this.proxy(node.host, via.host).address,
+        secret: this.secret,
+      });
     }
     await this.waitConverged("every node sees every member", async (n) => {
       const status = await n.daemon.rpc.call<{ members: Array<{ host: string }> }>("cluster.status");
@@ -138,13 +144,21 @@ export class TestCluster {
   }
 
   async stateOf(host: string, prefix: string): Promise<Record<string, unknown>> {
-    const r = await this.node(host).daemon.rpc.call<{ entries: Array<{ key: string; value: unknown }> }>("state.get", {
-      prefix,
-    });
+    const r = await this.node(host).daemon.rpc.call<{ entries: Array<{ key: string; value: unknown }> }>(
+      "state.get",
+      {
+        prefix,
+      },
+    );
     return Object.fromEntries(r.entries.map((e) => [e.key, e.value]));
   }
 
-  async waitConverged(what: string, probe: (n: NodeHandle) => Promise<boolean>, timeoutMs = 20_000, hosts?: string[]) {
+  async waitConverged(
+    what: string,
+    probe: (n: NodeHandle) => Promise<boolean>,
+    timeoutMs = 20_000,
+    hosts?: string[],
+  ) {
     const targets = hosts ? this.nodes.filter((n) => hosts.includes(n.host)) : this.nodes;
     await waitFor(
       what,

@@ -15,7 +15,13 @@ import { TestCluster } from "../helpers/test-cluster.js";
 
 interface Status {
   clusterId?: string;
-  members: Array<{ host: string; alive: boolean; lastContactAgeMs?: number; clockSkewMs?: number; rttMs?: number }>;
+  members: Array<{
+    host: string;
+    alive: boolean;
+    lastContactAgeMs?: number;
+    clockSkewMs?: number;
+    rttMs?: number;
+  }>;
 }
 
 async function metric(url: string, line: RegExp): Promise<number> {
@@ -47,7 +53,9 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
         s.clusterId === cluster.clusterId &&
         s.members.length === 4 &&
         s.members.every((m) => m.alive) &&
-        s.members.filter((m) => m.host !== n.host).every((m) => m.rttMs !== undefined && m.clockSkewMs !== undefined)
+        s.members
+          .filter((m) => m.host !== n.host)
+          .every((m) => m.rttMs !== undefined && m.clockSkewMs !== undefined)
       );
     });
   });
@@ -75,7 +83,10 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     await cluster.node("node-c").daemon.rpc.call("resource.create", { name: "spread", disk });
     await cluster.waitConverged(
       "resource membership of node-c everywhere",
-      async (n) => (await cluster.stateOf(n.host, "resource/spread/host/node-c/"))["resource/spread/host/node-c/member"] !== undefined,
+      async (n) =>
+        (await cluster.stateOf(n.host, "resource/spread/host/node-c/"))[
+          "resource/spread/host/node-c/member"
+        ] !== undefined,
       5_000,
     );
     const elapsedMs = Date.now() - started;
@@ -107,7 +118,10 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     cluster.healAll();
     await cluster.waitConverged(
       "node-b caught up",
-      async () => (await cluster.stateOf("node-b", "resource/while-down/"))["resource/while-down/host/node-a/member"] !== undefined,
+      async () =>
+        (await cluster.stateOf("node-b", "resource/while-down/"))[
+          "resource/while-down/host/node-a/member"
+        ] !== undefined,
       10_000,
       ["node-b"],
     );
@@ -121,17 +135,27 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     await cluster.node("node-d").daemon.rpc.call("resource.create", { name: "pd", disk: diskD });
     await cluster.waitConverged(
       "others see pa",
-      async (n) => (await cluster.stateOf(n.host, "resource/pa/"))["resource/pa/host/node-a/member"] !== undefined,
+      async (n) =>
+        (await cluster.stateOf(n.host, "resource/pa/"))["resource/pa/host/node-a/member"] !== undefined,
       5_000,
       ["node-b", "node-c"],
     );
     // The partition really holds: a few sync rounds later node-d still has not seen pa, nor the others pd.
     await waitFor("several sync rounds to fail", async () => {
-      const failures = await metric(cluster.node("node-d").daemon.adminUrl, /^marsd_peer_sync_failures_total\{peer="node-a",kind="pull"\}/);
+      const failures = await metric(
+        cluster.node("node-d").daemon.adminUrl,
+        /^marsd_peer_sync_failures_total\{peer="node-a",kind="pull"\}/,
+      );
       return failures >= 3;
     });
-    assert.equal((await cluster.stateOf("node-d", "resource/pa/"))["resource/pa/host/node-a/member"], undefined);
-    assert.equal((await cluster.stateOf("node-a", "resource/pd/"))["resource/pd/host/node-d/member"], undefined);
+    assert.equal(
+      (await cluster.stateOf("node-d", "resource/pa/"))["resource/pa/host/node-a/member"],
+      undefined,
+    );
+    assert.equal(
+      (await cluster.stateOf("node-a", "resource/pd/"))["resource/pd/host/node-d/member"],
+      undefined,
+    );
     const status = await cluster.node("node-a").daemon.rpc.call<Status>("cluster.status");
     await waitFor("node-d reported dead by node-a", async () => {
       const s = await cluster.node("node-a").daemon.rpc.call<Status>("cluster.status");
@@ -142,7 +166,9 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     cluster.healAll();
     await cluster.waitConverged("everyone has pa and pd", async (n) => {
       const s = await cluster.stateOf(n.host, "resource/");
-      return s["resource/pa/host/node-a/member"] !== undefined && s["resource/pd/host/node-d/member"] !== undefined;
+      return (
+        s["resource/pa/host/node-a/member"] !== undefined && s["resource/pd/host/node-d/member"] !== undefined
+      );
     });
   });
 
@@ -153,7 +179,8 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
       await cluster.node("node-b").daemon.rpc.call("resource.create", { name: "slow", disk });
       await cluster.waitConverged(
         "slow change everywhere",
-        async (n) => (await cluster.stateOf(n.host, "resource/slow/"))["resource/slow/host/node-b/member"] !== undefined,
+        async (n) =>
+          (await cluster.stateOf(n.host, "resource/slow/"))["resource/slow/host/node-b/member"] !== undefined,
         20_000,
       );
     } finally {
@@ -181,11 +208,17 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     try {
       const beforeCluster = await metric(url, /^marsd_peer_rejected_requests_total\{reason="cluster"\}/);
       await assert.rejects(pull("other-cluster", "x".repeat(40)), { status: 401, code: "cluster" });
-      assert.equal(await metric(url, /^marsd_peer_rejected_requests_total\{reason="cluster"\}/), beforeCluster + 1);
+      assert.equal(
+        await metric(url, /^marsd_peer_rejected_requests_total\{reason="cluster"\}/),
+        beforeCluster + 1,
+      );
 
       const beforeSig = await metric(url, /^marsd_peer_rejected_requests_total\{reason="signature"\}/);
       await assert.rejects(pull(cluster.clusterId, "y".repeat(40)), { status: 401, code: "signature" });
-      assert.equal(await metric(url, /^marsd_peer_rejected_requests_total\{reason="signature"\}/), beforeSig + 1);
+      assert.equal(
+        await metric(url, /^marsd_peer_rejected_requests_total\{reason="signature"\}/),
+        beforeSig + 1,
+      );
 
       // With the right secret the same request works...
       const ok = await pull(cluster.clusterId, cluster.secret);
@@ -193,7 +226,12 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
 
       // ...but sending the exact same signed bytes twice is a replay, and an old request is stale.
       const body = Buffer.from(JSON.stringify({ since: {} }));
-      const signed = client.signedHeaders({ clusterId: cluster.clusterId, secret: cluster.secret }, "POST", "/peer/v1/state/pull", body);
+      const signed = client.signedHeaders(
+        { clusterId: cluster.clusterId, secret: cluster.secret },
+        "POST",
+        "/peer/v1/state/pull",
+        body,
+      );
       const send = (headers: Record<string, string>) =>
         new Promise<number>((resolve, reject) => {
           const req = http.request(
@@ -239,7 +277,10 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     const d = cluster.node("node-d");
     await d.daemon.kill9();
     const a = cluster.node("node-a").daemon.rpc;
-    await assert.rejects(a.call("cluster.leave", { host: "node-d" }), (err: RpcCallError) => err.code === 1010);
+    await assert.rejects(
+      a.call("cluster.leave", { host: "node-d" }),
+      (err: RpcCallError) => err.code === 1010,
+    );
     assert.deepEqual(await a.call("cluster.leave", { host: "node-d", force: true }), { changed: true });
     assert.deepEqual(await a.call("cluster.leave", { host: "node-d", force: true }), { changed: false });
     await cluster.waitConverged(
@@ -253,7 +294,12 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     );
     await d.daemon.relaunch();
     await waitFor("node-d's requests refused as removed", async () => {
-      return (await metric(cluster.node("node-a").daemon.adminUrl, /^marsd_peer_rejected_requests_total\{reason="removed"\}/)) > 0;
+      return (
+        (await metric(
+          cluster.node("node-a").daemon.adminUrl,
+          /^marsd_peer_rejected_requests_total\{reason="removed"\}/,
+        )) > 0
+      );
     });
   });
 
@@ -265,7 +311,8 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     assert.equal(s.clusterId, undefined);
     await cluster.waitConverged(
       "node-c gone",
-      async (n) => !(await n.daemon.rpc.call<Status>("cluster.status")).members.some((m) => m.host === "node-c"),
+      async (n) =>
+        !(await n.daemon.rpc.call<Status>("cluster.status")).members.some((m) => m.host === "node-c"),
       10_000,
       ["node-a", "node-b"],
     );
@@ -277,7 +324,8 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     assert.equal(rejoined.changed, true);
     await cluster.waitConverged(
       "node-c back",
-      async (n) => (await n.daemon.rpc.call<Status>("cluster.status")).members.some((m) => m.host === "node-c"),
+      async (n) =>
+        (await n.daemon.rpc.call<Status>("cluster.status")).members.some((m) => m.host === "node-c"),
       10_000,
       ["node-a", "node-b", "node-c"],
     );

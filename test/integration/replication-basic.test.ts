@@ -39,7 +39,10 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
       hosts: ["node-a", "node-b", "node-c"],
       sizeBytes: SIZE,
       seedBytes: 8 * 1024 * 1024,
-      config: { log: { rotateBytes: 2 * 1024 * 1024 }, replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 } },
+      config: {
+        log: { rotateBytes: 2 * 1024 * 1024 },
+        replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 },
+      },
     });
   });
   after(async () => {
@@ -49,7 +52,11 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
 
   test("joined members did a full sync and are UpToDate with the primary's seeded disk", async () => {
     const digests = await diskDigests(setup);
-    assert.equal(new Set(digests.values()).size, 1, `disks differ after sync: ${JSON.stringify([...digests])}`);
+    assert.equal(
+      new Set(digests.values()).size,
+      1,
+      `disks differ after sync: ${JSON.stringify([...digests])}`,
+    );
     const s = await status(setup.cluster, "node-b", "r0");
     assert.equal(s.role, "secondary");
     assert.equal(s.diskState, "UpToDate");
@@ -80,7 +87,10 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
     const files = (await status(setup.cluster, "node-b", "r0")).log.files;
     assert.ok(files.length >= 5, `expected several log files, got ${files.map((f) => f.name).join(", ")}`);
     const versions = await setup.cluster.stateOf("node-a", "resource/r0/host/node-b/version/");
-    assert.ok(Object.keys(versions).length >= 4, "the secondary publishes a version for every file it replayed");
+    assert.ok(
+      Object.keys(versions).length >= 4,
+      "the secondary publishes a version for every file it replayed",
+    );
   });
 
   test("a paused fetch freezes a member; resuming catches it up", async () => {
@@ -110,16 +120,25 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
   test("log files every member replayed are deleted on every node", async () => {
     await waitUntil(setup.cluster, "node-a", "r0", "replicated");
     // Positions reach the others through published status entries: wait until the floor moved.
-    await waitFor("replayed files deleted everywhere", async () => {
-      let everywhere = true;
-      for (const host of ["node-a", "node-b", "node-c"]) {
-        const r = await setup.cluster.node(host).daemon.rpc.call<{ deleted: string[] }>("resource.logDelete", { name: "r0" });
-        void r;
-        const files = (await readdir(resourceDirOf(setup.cluster, host, "r0"))).filter((f) => f.startsWith("log-"));
-        if (files.length > 2) everywhere = false;
-      }
-      return everywhere;
-    }, 30_000, 300);
+    await waitFor(
+      "replayed files deleted everywhere",
+      async () => {
+        let everywhere = true;
+        for (const host of ["node-a", "node-b", "node-c"]) {
+          const r = await setup.cluster
+            .node(host)
+            .daemon.rpc.call<{ deleted: string[] }>("resource.logDelete", { name: "r0" });
+          void r;
+          const files = (await readdir(resourceDirOf(setup.cluster, host, "r0"))).filter((f) =>
+            f.startsWith("log-"),
+          );
+          if (files.length > 2) everywhere = false;
+        }
+        return everywhere;
+      },
+      30_000,
+      300,
+    );
     // Replication goes on after deletion.
     const writer = await startPatternWriter({
       uri: nbdUri(setup.cluster, "node-a", "r0"),
@@ -149,7 +168,9 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
       ["node-a", "node-b"],
     );
     await setup.cluster.node("node-b").daemon.kill9();
-    assert.deepEqual(await a.call("resource.leave", { name: "r0", host: "node-b", force: true }), { changed: true });
+    assert.deepEqual(await a.call("resource.leave", { name: "r0", host: "node-b", force: true }), {
+      changed: true,
+    });
     const members = (await status(setup.cluster, "node-a", "r0")).members.map((m) => m.host);
     assert.deepEqual(members, ["node-a"]);
     // Alone now, the primary deletes its old files itself.

@@ -137,7 +137,13 @@ describe("anytime consistency of a secondary", { timeout: 600_000 }, () => {
     const blocks = 2048;
     const base = setup.cluster.baseDir;
     // Start from a known state: zero the blocks the writer uses (a WRITE_ZEROES through the log).
-    await run(requireTool("qemu-io"), ["-f", "raw", nbdUri(setup.cluster, "node-a", setup.name), "-c", `write -z 0 ${blocks * 4096}`]);
+    await run(requireTool("qemu-io"), [
+      "-f",
+      "raw",
+      nbdUri(setup.cluster, "node-a", setup.name),
+      "-c",
+      `write -z 0 ${blocks * 4096}`,
+    ]);
     await waitUntil(setup.cluster, "node-b", setup.name, "uptodate");
     const writer = await startPatternWriter({
       uri: nbdUri(setup.cluster, "node-a", setup.name),
@@ -172,6 +178,9 @@ describe("anytime consistency of a secondary", { timeout: 600_000 }, () => {
     const final = (await readFile(setup.disks.get("node-b") as string)).subarray(0, blocks * 4096);
     assert.equal(prefixLength(final, blocks, order), order.length);
     const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-    assert.equal(digest(final), digest((await readFile(setup.disks.get("node-a") as string)).subarray(0, blocks * 4096)));
+    assert.equal(
+      digest(final),
+      digest((await readFile(setup.disks.get("node-a") as string)).subarray(0, blocks * 4096)),
+    );
   });
 });

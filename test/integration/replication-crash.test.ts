@@ -13,7 +13,14 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { waitFor } from "../helpers/daemon-process.js";
 import { startPatternWriter } from "../helpers/pattern-writer.js";
-import { diskDigests, nbdUri, startReplicated, status, waitCaughtUp, type ReplicatedSetup } from "../helpers/replication.js";
+import {
+  diskDigests,
+  nbdUri,
+  startReplicated,
+  status,
+  waitCaughtUp,
+  type ReplicatedSetup,
+} from "../helpers/replication.js";
 import { requireTool, run, SYSTEM_PYTHON } from "../helpers/tools.js";
 import { blockVersion } from "../helpers/versioned-blocks.js";
 
@@ -54,7 +61,11 @@ describe("crashes during replication", { timeout: 600_000 }, () => {
     await writeFile(data, randomBytes(40 * MIB));
     await run(nbdcopy, [data, nbdUri(setup.cluster, "node-a", "r0")], { timeoutMs: 120_000 });
     const fetchedBefore = await counter(b.adminUrl, "marsd_replication_fetched_bytes_total");
-    await waitFor("the fetch to be under way", async () => (await counter(b.adminUrl, "marsd_replication_fetched_bytes_total")) > fetchedBefore + 8 * MIB);
+    await waitFor(
+      "the fetch to be under way",
+      async () =>
+        (await counter(b.adminUrl, "marsd_replication_fetched_bytes_total")) > fetchedBefore + 8 * MIB,
+    );
     await b.kill9();
     setup.cluster.healAll();
     await b.relaunch();
@@ -69,15 +80,28 @@ describe("crashes during replication", { timeout: 600_000 }, () => {
     await writeFile(data, randomBytes(48 * MIB));
     await run(nbdcopy, [data, nbdUri(setup.cluster, "node-a", "r0")], { timeoutMs: 120_000 });
     await waitFor("everything fetched", async () => {
-      const s = await b.rpc.call<{ fetch?: { lagBytes: number; state: string }; replay?: { lagBytes: number } }>("resource.status", { name: "r0" });
+      const s = await b.rpc.call<{
+        fetch?: { lagBytes: number; state: string };
+        replay?: { lagBytes: number };
+      }>("resource.status", { name: "r0" });
       return s.fetch?.lagBytes === 0 && (s.replay?.lagBytes ?? 0) > 40 * MIB;
     });
     const replayedBefore = await counter(b.adminUrl, "marsd_replication_replayed_bytes_total");
     await b.rpc.call("resource.resume", { name: "r0", what: "replay" });
-    await waitFor("the replay to be under way", async () => (await counter(b.adminUrl, "marsd_replication_replayed_bytes_total")) > replayedBefore + 4 * MIB, 60_000, 5);
+    await waitFor(
+      "the replay to be under way",
+      async () =>
+        (await counter(b.adminUrl, "marsd_replication_replayed_bytes_total")) > replayedBefore + 4 * MIB,
+      60_000,
+      5,
+    );
     await b.kill9();
     await b.relaunch();
-    assert.equal((await status(setup.cluster, "node-b", "r0")).paused.replay, false, "the resumed replay stays resumed");
+    assert.equal(
+      (await status(setup.cluster, "node-b", "r0")).paused.replay,
+      false,
+      "the resumed replay stays resumed",
+    );
     await waitCaughtUp(setup.cluster, "node-b", "node-a", "r0", 120_000);
     assert.equal(new Set((await diskDigests(setup)).values()).size, 1);
   });
@@ -103,7 +127,10 @@ describe("crashes during replication", { timeout: 600_000 }, () => {
     const image = await readFile(setup.disks.get("node-a") as string);
     for (const [block, version] of writer.acked) {
       const v = blockVersion(image, block);
-      assert.ok(typeof v === "number" && v >= version, `block ${block}: ${String(v)} < acknowledged ${version}`);
+      assert.ok(
+        typeof v === "number" && v >= version,
+        `block ${block}: ${String(v)} < acknowledged ${version}`,
+      );
     }
     await waitCaughtUp(setup.cluster, "node-b", "node-a", "r0", 120_000);
     assert.equal(new Set((await diskDigests(setup)).values()).size, 1);

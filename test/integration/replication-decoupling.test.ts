@@ -67,9 +67,13 @@ describe("decoupling: a bad link does not slow the primary", { timeout: 600_000 
     });
     await cluster.form();
     const diskA = await makeDisk(cluster, "node-a", "r0", 64 * MIB);
-    await cluster.node("node-a").daemon.rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
+    await cluster
+      .node("node-a")
+      .daemon.rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
     const diskBase = await makeDisk(cluster, "node-a", "base", 64 * MIB);
-    await cluster.node("node-a").daemon.rpc.call("resource.create", { name: "base", disk: diskBase, frontend: "nbd" });
+    await cluster
+      .node("node-a")
+      .daemon.rpc.call("resource.create", { name: "base", disk: diskBase, frontend: "nbd" });
     // Warm both up (log files, page cache).
     await interleavedIops(fio, nbdUri(cluster, "node-a", "base"), nbdUri(cluster, "node-a", "r0"));
     const diskB = await makeDisk(cluster, "node-b", "r0", 64 * MIB);
@@ -80,7 +84,10 @@ describe("decoupling: a bad link does not slow the primary", { timeout: 600_000 
 
   const cases: Array<[string, Partial<LinkFaults>]> = [
     ["slow and narrow (200 ms, 256 KiB/s)", { latencyMs: 200, bandwidthBytesPerSec: 256 * 1024 }],
-    ["lossy (resets, 100 ms, 1 MiB/s)", { latencyMs: 100, bandwidthBytesPerSec: 1024 * 1024, resetProbability: 0.02 }],
+    [
+      "lossy (resets, 100 ms, 1 MiB/s)",
+      { latencyMs: 100, bandwidthBytesPerSec: 1024 * 1024, resetProbability: 0.02 },
+    ],
     ["cut (blackhole)", { blackhole: true }],
   ];
 
@@ -91,15 +98,24 @@ describe("decoupling: a bad link does not slow the primary", { timeout: 600_000 
       let iops: number;
       let baseline: number;
       try {
-        [baseline, iops] = await interleavedIops(fio, nbdUri(cluster, "node-a", "base"), nbdUri(cluster, "node-a", "r0"));
+        [baseline, iops] = await interleavedIops(
+          fio,
+          nbdUri(cluster, "node-a", "base"),
+          nbdUri(cluster, "node-a", "r0"),
+        );
         const s = await status(cluster, "node-b", "r0");
         assert.notEqual(s.diskState, "UpToDate", "the secondary really lagged behind");
       } finally {
         cluster.healAll();
       }
       const ratio = iops / baseline;
-      console.log(`# decoupling ${what}: ${Math.round(iops)} IOPS vs baseline ${Math.round(baseline)} = ${ratio.toFixed(3)}`);
-      assert.ok(ratio >= 0.9, `primary rate ${Math.round(iops)} IOPS is ${ratio.toFixed(3)} of the baseline ${Math.round(baseline)}`);
+      console.log(
+        `# decoupling ${what}: ${Math.round(iops)} IOPS vs baseline ${Math.round(baseline)} = ${ratio.toFixed(3)}`,
+      );
+      assert.ok(
+        ratio >= 0.9,
+        `primary rate ${Math.round(iops)} IOPS is ${ratio.toFixed(3)} of the baseline ${Math.round(baseline)}`,
+      );
       await waitCaughtUp(cluster, "node-b", "node-a", "r0", 180_000);
     });
   }

@@ -34,11 +34,18 @@ async function metric(url: string, line: RegExp): Promise<number | undefined> {
 }
 
 /** Every block holds at least the last version the writer saw acknowledged. */
-async function assertAcknowledgedPresent(disk: string, acked: Map<number, number>, what: string): Promise<void> {
+async function assertAcknowledgedPresent(
+  disk: string,
+  acked: Map<number, number>,
+  what: string,
+): Promise<void> {
   const image = await readFile(disk);
   for (const [block, version] of acked) {
     const v = blockVersion(image, block);
-    assert.ok(typeof v === "number" && v >= version, `${what}: block ${block} holds ${String(v)}, version ${version} was acknowledged`);
+    assert.ok(
+      typeof v === "number" && v >= version,
+      `${what}: block ${block} holds ${String(v)}, version ${version} was acknowledged`,
+    );
   }
 }
 
@@ -70,14 +77,20 @@ describe("roles: handover, failover, split brain, restart", { timeout: 600_000 }
     });
     await waitFor("the writer to get going", () => writer.acks > 300);
     const started = Date.now();
-    assert.deepEqual(await setup.cluster.node("node-b").daemon.rpc.call("resource.primary", { name: "r0" }), { changed: true });
+    assert.deepEqual(await setup.cluster.node("node-b").daemon.rpc.call("resource.primary", { name: "r0" }), {
+      changed: true,
+    });
     const handoverMs = Date.now() - started;
     await writer.exited; // the old primary stopped taking writes: the writer saw an error and stopped
     assert.ok(writer.acks > 300);
     const b = await status(setup.cluster, "node-b", "r0");
     assert.equal(b.role, "primary");
     assert.ok(b.device?.uri, "the new primary exports the device");
-    await assertAcknowledgedPresent(setup.disks.get("node-b") as string, writer.acked, "new primary after handover");
+    await assertAcknowledgedPresent(
+      setup.disks.get("node-b") as string,
+      writer.acked,
+      "new primary after handover",
+    );
     state = writer.acked;
     // The old primary follows the new one; writes on the new primary reach everyone.
     const second = await startPatternWriter({
@@ -106,7 +119,10 @@ describe("roles: handover, failover, split brain, restart", { timeout: 600_000 }
         const s = await c.call<{ members: Array<{ host: string; alive: boolean }> }>("cluster.status");
         return s.members.find((m) => m.host === "node-b")?.alive === false;
       });
-      await assert.rejects(c.call("resource.primary", { name: "r0" }), (err: RpcCallError) => err.code === 1023);
+      await assert.rejects(
+        c.call("resource.primary", { name: "r0" }),
+        (err: RpcCallError) => err.code === 1023,
+      );
     } finally {
       setup.cluster.healAll();
     }
@@ -144,9 +160,20 @@ describe("roles: handover, failover, split brain, restart", { timeout: 600_000 }
     assert.equal(await survivor.exited, 0, survivor.stderr());
     await waitCaughtUp(setup.cluster, "node-a", "node-c", "r0").catch(async (err: unknown) => {
       const a = await setup.cluster.node("node-a").daemon.rpc.call("resource.status", { name: "r0" });
-      throw new Error(`${String(err)}\n${JSON.stringify(a)}\n${setup.cluster.node("node-a").daemon.output.split("\n").filter((l) => /warn|error/.test(l)).slice(-15).join("\n")}`);
+      throw new Error(
+        `${String(err)}\n${JSON.stringify(a)}\n${setup.cluster
+          .node("node-a")
+          .daemon.output.split("\n")
+          .filter((l) => /warn|error/.test(l))
+          .slice(-15)
+          .join("\n")}`,
+      );
     });
-    await assertAcknowledgedPresent(setup.disks.get("node-a") as string, survivor.acked, "node-a follows the new primary");
+    await assertAcknowledgedPresent(
+      setup.disks.get("node-a") as string,
+      survivor.acked,
+      "node-a follows the new primary",
+    );
     const bDiskBefore = await readFile(setup.disks.get("node-b") as string);
 
     // The old primary returns: it learns it is no longer primary, and the histories differ.
@@ -157,7 +184,14 @@ describe("roles: handover, failover, split brain, restart", { timeout: 600_000 }
       });
       const s = await status(setup.cluster, host, "r0");
       assert.equal(s.splitBrain.detected, true, `${host} reports the split brain`);
-      await waitFor(`${host}'s split-brain metric`, async () => (await metric(setup.cluster.node(host).daemon.adminUrl, /^marsd_resource_split_brain\{resource="r0"\}/)) === 1);
+      await waitFor(
+        `${host}'s split-brain metric`,
+        async () =>
+          (await metric(
+            setup.cluster.node(host).daemon.adminUrl,
+            /^marsd_resource_split_brain\{resource="r0"\}/,
+          )) === 1,
+      );
     }
     const b = await status(setup.cluster, "node-b", "r0");
     assert.equal(b.role, "secondary", "the old primary stepped down");
@@ -179,7 +213,8 @@ describe("roles: handover, failover, split brain, restart", { timeout: 600_000 }
 
   test("roles and state are restored from the cluster state after every node restarts", async () => {
     const roles = new Map<string, string>();
-    for (const host of ["node-a", "node-b", "node-c"]) roles.set(host, (await status(setup.cluster, host, "r0")).role);
+    for (const host of ["node-a", "node-b", "node-c"])
+      roles.set(host, (await status(setup.cluster, host, "r0")).role);
     for (const n of setup.cluster.nodes) await n.daemon.kill9();
     for (const n of setup.cluster.nodes) await n.daemon.relaunch();
     for (const [host, role] of roles) {
