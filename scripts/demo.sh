@@ -1,50 +1,86 @@
 #!/usr/bin/env bash
-# The main job: a marsd node with a file-backed demo volume, exported over
-# NBD. Does its own set-up (idempotent), then runs in the foreground until
-# Ctrl-C. State lives in ./.demo (delete it to start over).
+# The main job: a local demo cluster of three marsd nodes on loopback with
+# file-backed disks. It creates a replicated resource, writes to it through
+# the NBD frontend, shows the replication status of every member, and
+# stays up (Ctrl-C stops it) so you can try a handover or a failover.
+# Does its own set-up (idempotent). State lives in ./.demo (delete it to
+# start from scratch); MARSD_DEMO_PORT moves the port range (default 7780).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 DEMO=$PWD/.demo
+BASE=${MARSD_DEMO_PORT:-7780}
+NODES=(alpha bravo charlie)
 mkdir -p "$DEMO"
-DISK=$DEMO/disk-r0.img
-[ -f "$DISK" ] || truncate -s 256M "$DISK"
-ADMIN=127.0.0.1:${MARSD_DEMO_PORT:-7780}
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
 
-node dist/src/daemon/main.js --data-dir "$DEMO/data" --run-dir "$DEMO/run" --host demo \
-  --admin-listen "$ADMIN" > "$DEMO/marsd.log" 2>&1 &
-MARSD=$!
-trap 'kill -TERM $MARSD 2>/dev/null; wait $MARSD 2>/dev/null || true' EXIT INT TERM
+admin() { echo "127.0.0.1:$((BASE + 1 + $1))"; }
+peer() { echo "127.0.0.1:$((BASE + 11 + $1))"; }
+marsadm() {
+  local i=$1
+  shift
+  node dist/src/cli/marsadm.js --url "http://$(admin "$i")" --token-file "$DEMO/${NODES[$i]}/data/admin.token" "$@"
+}
 
-marsadm() { node dist/src/cli/marsadm.js --url "http://$ADMIN" --token-file "$DEMO/data/admin.token" "$@"; }
-for _ in $(seq 1 100); do
-  curl -sf "http://$ADMIN/healthz" >/dev/null 2>&1 && break
-  kill -0 $MARSD 2>/dev/null || { cat "$DEMO/marsd.log"; exit 1; }
-  sleep 0.1
+for i in 0 1 2; do
+  n=${NODES[$i]}
+  mkdir -p "$DEMO/$n"
+  [ -f "$DEMO/$n/disk.img" ] || truncate -s 256M "$DEMO/$n/disk.img"
+  node dist/src/daemon/main.js --host "$n" --data-dir "$DEMO/$n/data" --run-dir "$DEMO/$n/run" \
+    --admin-listen "$(admin "$i")" --peer-listen "$(peer "$i")" > "$DEMO/$n/marsd.log" 2>&1 &
+  pids+=($!)
+done
+for i in 0 1 2; do
+  for _ in $(seq 1 100); do
+    curl -sf "http://$(admin "$i")/healthz" >/dev/null 2>&1 && break
+    kill -0 "${pids[$i]}" 2>/dev/null || { cat "$DEMO/${NODES[$i]}/marsd.log"; exit 1; }
+    sleep 0.1
+  done
 done
 
-marsadm create-resource r0 "$DISK" --frontend nbd >/dev/null
-URI=$(marsadm --json view r0 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).device.uri))')
+echo "== a cluster of three nodes"
+SECRET=$(marsadm 0 --json create-cluster | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).secret))')
+marsadm 1 join-cluster "$(peer 0)" --secret "$SECRET" >/dev/null
+marsadm 2 join-cluster "$(peer 0)" --secret "$SECRET" >/dev/null
+marsadm 0 view-cluster
+
+echo
+echo "== resource r0: primary on alpha, replicas on bravo and charlie (full sync first)"
+marsadm 0 create-resource r0 "$DEMO/alpha/disk.img" --frontend nbd >/dev/null
+marsadm 1 join-resource r0 "$DEMO/bravo/disk.img" >/dev/null
+marsadm 2 join-resource r0 "$DEMO/charlie/disk.img" >/dev/null
+marsadm 1 wait r0 uptodate --timeout 120 >/dev/null
+marsadm 2 wait r0 uptodate --timeout 120 >/dev/null
+
+URI=$(marsadm 0 --json view r0 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).device.uri))')
+echo
+echo "== writing 32 MiB through the NBD export of the primary ($URI)"
+head -c 32M /dev/urandom > "$DEMO/data.bin"
+nbdcopy "$DEMO/data.bin" "$URI"
+marsadm 0 wait r0 replicated --timeout 120 >/dev/null
+marsadm 0 view r0
+echo
+for i in 0 1 2; do
+  printf '%-8s disk sha256: %s\n' "${NODES[$i]}" "$(head -c 256M "$DEMO/${NODES[$i]}/disk.img" | sha256sum | cut -c1-16)"
+done
 
 cat <<INFO
 
-marsd is running (log: $DEMO/marsd.log, admin API: http://$ADMIN).
-Resource r0 (256 MiB, backed by $DISK) is exported over NBD at:
+The three disks are identical: every write went into alpha's durable log and
+was pulled and replayed by bravo and charlie. Try (in another terminal):
 
-    $URI
+  marsadm() { node dist/src/cli/marsadm.js --url http://\$1 --token-file $DEMO/\$2/data/admin.token "\${@:3}"; }
+  marsadm $(admin 1) bravo view r0                 # status as bravo sees it
+  marsadm $(admin 1) bravo primary r0              # planned handover to bravo
+  kill -STOP ${pids[1]}; marsadm $(admin 2) charlie primary r0 --force   # failover with bravo frozen
+  curl -s http://$(admin 0)/metrics | grep ^marsd_replication
 
-Write to it and read it back, for example:
-
-    nbdcopy /etc/os-release '$URI'
-    qemu-io -f raw '$URI' -c 'write -P 0x5a 0 1M' -c 'read -P 0x5a 0 1M'
-    nbdinfo '$URI'
-
-Watch it:
-
-    node dist/src/cli/marsadm.js --url http://$ADMIN --token-file $DEMO/data/admin.token view r0
-    curl -s http://$ADMIN/metrics | grep ^marsd_
-
-Press Ctrl-C to stop (the log is finished and checkpointed cleanly).
+Logs: $DEMO/<node>/marsd.log. Press Ctrl-C to stop all three nodes cleanly.
 INFO
-wait $MARSD
+wait "${pids[0]}"

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * marsadm: the operator's command line, a thin layer over the JSON-RPC API
- * (every command is one or a few RPC calls; scripts that need more should
- * call the API directly). Output is human-readable, or JSON with --json.
+ * (every command is one RPC call; scripts that need more should call the
+ * API directly). Command names follow MARS's marsadm where there is one.
+ * Output is human-readable, or JSON with --json.
  */
 import { Command } from "commander";
 import { RpcCallError, RpcClient } from "./rpc-client.js";
@@ -11,11 +12,6 @@ interface GlobalOptions {
   url: string;
   tokenFile: string;
   json?: boolean;
-}
-
-function print(value: unknown, json: boolean | undefined, human?: (v: never) => string): void {
-  if (json || !human) process.stdout.write(JSON.stringify(value, null, 2) + "\n");
-  else process.stdout.write(human(value as never) + "\n");
 }
 
 function bytes(n: number): string {
@@ -29,31 +25,64 @@ function bytes(n: number): string {
   return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
+interface MemberView {
+  host: string;
+  self: boolean;
+  alive: boolean;
+  role?: string;
+  diskState?: string;
+  replState?: string;
+  lagBytes?: number;
+  lagSeconds?: number;
+  sync?: { doneBytes: number; totalBytes: number };
+}
+
 interface StatusView {
   name: string;
   role: string;
   state: string;
   error?: string;
   sizeBytes: number;
+  designatedPrimary?: string | null;
+  diskState?: string;
+  replState?: string;
   device?: { kind: string; uri?: string; path?: string };
-  log?: {
-    currentFile?: string;
-    files: unknown[];
-    durable?: { streamBytes: number };
-    applied?: { streamBytes: number };
-  };
+  splitBrain?: { detected: boolean; fileNumber?: number };
+  members?: MemberView[];
+  sync?: { doneBytes: number; totalBytes: number; rateBytesPerSec: number; etaSeconds?: number };
+  log?: { currentFile?: string; files: unknown[] };
 }
 
-function viewLine(s: StatusView): string {
+/** One resource in the spirit of `marsadm view`: a line for the resource, then one per member. */
+function view(s: StatusView): string {
   const device = s.device ? (s.device.uri ?? s.device.path ?? "") : "-";
-  const lines = [`${s.name}  ${s.role}  ${s.state}  ${bytes(s.sizeBytes)}  ${device}`];
+  const lines = [
+    `${s.name}  ${bytes(s.sizeBytes)}  primary: ${s.designatedPrimary ?? "(none)"}  here: ${s.role} ${s.diskState ?? ""} ${s.replState ?? ""}  ${device}`,
+  ];
   if (s.error) lines.push(`  error: ${s.error}`);
-  if (s.log) {
+  if (s.splitBrain?.detected)
+    lines.push(`  SPLIT BRAIN at log file ${s.splitBrain.fileNumber ?? "?"}: resolve before handing over`);
+  if (s.sync) {
+    const pct = s.sync.totalBytes > 0 ? ((100 * s.sync.doneBytes) / s.sync.totalBytes).toFixed(1) : "0";
     lines.push(
-      `  log: ${s.log.currentFile ?? "-"} (${s.log.files.length} files), durable ${s.log.durable?.streamBytes ?? 0} B, applied ${s.log.applied?.streamBytes ?? 0} B`,
+      `  syncing: ${pct}% (${bytes(s.sync.doneBytes)}/${bytes(s.sync.totalBytes)}) rate ${bytes(s.sync.rateBytesPerSec)}/s${s.sync.etaSeconds !== undefined ? ` eta ${s.sync.etaSeconds}s` : ""}`,
+    );
+  }
+  for (const m of s.members ?? []) {
+    const lag =
+      m.lagBytes !== undefined
+        ? ` lag ${bytes(m.lagBytes)}${m.lagSeconds !== undefined ? ` (${m.lagSeconds.toFixed(1)}s)` : ""}`
+        : "";
+    const sync = m.sync ? ` sync ${bytes(m.sync.doneBytes)}/${bytes(m.sync.totalBytes)}` : "";
+    lines.push(
+      `  ${m.self ? "*" : " "} ${m.host.padEnd(16)} ${(m.role ?? "?").padEnd(9)} ${(m.diskState ?? "?").padEnd(12)} ${(m.replState ?? "?").padEnd(18)} ${m.alive ? "alive" : "UNREACHABLE"}${lag}${sync}`,
     );
   }
   return lines.join("\n");
+}
+
+function changed(r: { changed: boolean }, yes: string, no = "unchanged"): string {
+  return r.changed ? yes : no;
 }
 
 async function run(): Promise<void> {
@@ -66,76 +95,212 @@ async function run(): Promise<void> {
       process.env.MARSD_TOKEN_FILE ?? "/var/lib/marsd/admin.token",
     )
     .option("--json", "print JSON");
-  const client = async (): Promise<[RpcClient, GlobalOptions]> => {
+  const call = async <T>(
+    method: string,
+    params: Record<string, unknown> = {},
+    human?: (v: T) => string,
+  ): Promise<void> => {
     const opts = program.opts<GlobalOptions>();
-    return [await RpcClient.fromTokenFile(opts.url, opts.tokenFile), opts];
+    const client = await RpcClient.fromTokenFile(opts.url, opts.tokenFile);
+    const timeoutMs = typeof params.timeoutMs === "number" ? params.timeoutMs + 10_000 : undefined;
+    const result = await client.call<T>(method, params, timeoutMs);
+    process.stdout.write((opts.json || !human ? JSON.stringify(result, null, 2) : human(result)) + "\n");
   };
+  const ms = (seconds: string | undefined) =>
+    seconds === undefined ? undefined : Math.round(Number(seconds) * 1000);
 
   program
     .command("node-info")
-    .description("identity and endpoints of the node")
-    .action(async () => {
-      const [c, o] = await client();
-      print(await c.call("node.info"), o.json);
-    });
+    .description("identity and endpoints of this node")
+    .action(() => call("node.info"));
 
+  // --- cluster ---
+  program
+    .command("create-cluster")
+    .description("start a new cluster with this node; prints the secret others join with")
+    .option("--cluster-id <id>")
+    .option("--secret <secret>", "at least 32 characters (default: generated)")
+    .action((o: { clusterId?: string; secret?: string }) =>
+      call<{ changed: boolean; clusterId: string; secret: string }>(
+        "cluster.create",
+        { ...(o.clusterId ? { clusterId: o.clusterId } : {}), ...(o.secret ? { secret: o.secret } : {}) },
+        (r) => `${changed(r, "created", "already a member")}: cluster ${r.clusterId}\nsecret: ${r.secret}`,
+      ),
+    );
+  program
+    .command("join-cluster <peer>")
+    .description("join the cluster of the node at <peer> (host:port of its peer listener)")
+    .requiredOption("--secret <secret>", "the cluster secret")
+    .action((peer: string, o: { secret: string }) =>
+      call<{ changed: boolean; clusterId: string }>(
+        "cluster.join",
+        { peer, secret: o.secret },
+        (r) => `${changed(r, "joined", "already a member")}: ${r.clusterId}`,
+      ),
+    );
+  program
+    .command("leave-cluster")
+    .description("leave the cluster (with --host and --force: remove a dead node)")
+    .option("--host <host>")
+    .option("--force")
+    .action((o: { host?: string; force?: boolean }) =>
+      call("cluster.leave", { ...o }, (r: { changed: boolean }) => changed(r, "done")),
+    );
+  program
+    .command("view-cluster")
+    .description("members, liveness, clock skew")
+    .action(() =>
+      call<{
+        clusterId?: string;
+        members: Array<{
+          host: string;
+          address: string;
+          self: boolean;
+          alive: boolean;
+          rttMs?: number;
+          clockSkewMs?: number;
+        }>;
+      }>("cluster.status", {}, (s) =>
+        [`cluster ${s.clusterId ?? "(none)"}`]
+          .concat(
+            s.members.map(
+              (m) =>
+                `  ${m.self ? "*" : " "} ${m.host.padEnd(16)} ${m.address.padEnd(22)} ${m.alive ? "alive" : "UNREACHABLE"}${m.rttMs !== undefined ? ` rtt ${m.rttMs}ms` : ""}${m.clockSkewMs !== undefined ? ` skew ${m.clockSkewMs}ms` : ""}`,
+            ),
+          )
+          .join("\n"),
+      ),
+    );
+
+  // --- resources ---
   program
     .command("create-resource <name> <disk>")
     .description("create a resource on a disk; this node becomes its primary")
     .option("--size <bytes>", "volume size in bytes (default: the disk size)")
     .option("--frontend <kind>", "auto|nbd|ublk")
-    .action(async (name: string, disk: string, cmd: { size?: string; frontend?: string }) => {
-      const [c, o] = await client();
-      const params: Record<string, unknown> = { name, disk };
-      if (cmd.size !== undefined) params.sizeBytes = Number(cmd.size);
-      if (cmd.frontend !== undefined) params.frontend = cmd.frontend;
-      const r = await c.call<{ changed: boolean; resource: StatusView }>("resource.create", params);
-      print(r, o.json, (v: typeof r) => `${v.changed ? "created" : "unchanged"}\n${viewLine(v.resource)}`);
-    });
-
+    .action((name: string, disk: string, o: { size?: string; frontend?: string }) =>
+      call<{ changed: boolean; resource: StatusView }>(
+        "resource.create",
+        {
+          name,
+          disk,
+          ...(o.size !== undefined ? { sizeBytes: Number(o.size) } : {}),
+          ...(o.frontend ? { frontend: o.frontend } : {}),
+        },
+        (r) => `${changed(r, "created")}\n${view(r.resource)}`,
+      ),
+    );
+  program
+    .command("join-resource <name> <disk>")
+    .description("join a resource as a secondary (full sync of <disk>, then replication)")
+    .action((name: string, disk: string) =>
+      call<{ changed: boolean; resource: StatusView }>(
+        "resource.join",
+        { name, disk },
+        (r) => `${changed(r, "joined")}\n${view(r.resource)}`,
+      ),
+    );
+  program
+    .command("leave-resource <name>")
+    .description("this node leaves the resource (with --host --force: evict a dead member)")
+    .option("--host <host>")
+    .option("--force")
+    .action((name: string, o: { host?: string; force?: boolean }) =>
+      call("resource.leave", { name, ...o }, (r: { changed: boolean }) => changed(r, "left")),
+    );
   program
     .command("delete-resource <name>")
-    .description("stop exporting a resource and remove its logs (the disk is kept)")
-    .action(async (name: string) => {
-      const [c, o] = await client();
-      const r = await c.call<{ changed: boolean }>("resource.delete", { name });
-      print(r, o.json, (v: typeof r) => (v.changed ? "deleted" : "unchanged (no such resource)"));
-    });
-
+    .description("delete the resource from the cluster (the disks are kept)")
+    .option("--force", "even while other members are joined")
+    .action((name: string, o: { force?: boolean }) =>
+      call("resource.delete", { name, ...o }, (r: { changed: boolean }) => changed(r, "deleted")),
+    );
+  program
+    .command("primary <name>")
+    .description("make this node primary: planned handover, or --force failover")
+    .option("--force", "the primary is unreachable: take over with the log present here")
+    .option("--timeout <seconds>", "wait at most this long", "60")
+    .action((name: string, o: { force?: boolean; timeout?: string }) =>
+      call(
+        "resource.primary",
+        { name, force: o.force ?? false, timeoutMs: ms(o.timeout) },
+        (r: { changed: boolean }) => changed(r, "primary here", "already primary here"),
+      ),
+    );
+  program
+    .command("secondary <name>")
+    .description("stop being primary; no primary is designated afterwards")
+    .action((name: string) =>
+      call("resource.secondary", { name }, (r: { changed: boolean }) => changed(r, "no longer primary")),
+    );
+  for (const verb of ["pause", "resume"] as const) {
+    program
+      .command(`${verb} <what> <name>`)
+      .description(`${verb} sync, fetch or replay of a resource on this node`)
+      .action((what: string, name: string) =>
+        call(`resource.${verb}`, { name, what }, (r: { changed: boolean }) => changed(r, `${verb}d ${what}`)),
+      );
+  }
   program
     .command("view [name]")
-    .description("status of one resource, or of all")
+    .description("status of one resource with all its members, or of all resources")
     .action(async (name?: string) => {
-      const [c, o] = await client();
-      if (name) {
-        const s = await c.call<StatusView>("resource.status", { name });
-        print(s, o.json, viewLine);
-      } else {
-        const l = await c.call<{ resources: StatusView[] }>("resource.list");
-        print(l, o.json, (v: typeof l) => v.resources.map(viewLine).join("\n") || "no resources");
-      }
+      if (name) return call<StatusView>("resource.status", { name }, view);
+      return call<{ resources: StatusView[] }>(
+        "resource.list",
+        {},
+        (l) =>
+          l.resources
+            .map(
+              (s) =>
+                `${s.name}  ${s.role} ${s.diskState ?? ""} ${s.replState ?? ""}  primary: ${s.designatedPrimary ?? "(none)"}`,
+            )
+            .join("\n") || "no resources",
+      );
     });
-
+  program
+    .command("wait <name> <condition>")
+    .description("wait until primary|secondary|consistent|uptodate|synced|replicated|splitbrain")
+    .option("--timeout <seconds>", "give up after this long", "600")
+    .action((name: string, until: string, o: { timeout?: string }) =>
+      call<{ status: StatusView }>("resource.wait", { name, until, timeoutMs: ms(o.timeout) }, (r) =>
+        view(r.status),
+      ),
+    );
   program
     .command("log-rotate <name>")
     .description("finish the current log file and start the next")
-    .action(async (name: string) => {
-      const [c, o] = await client();
-      const r = await c.call<{ changed: boolean; currentFile: string }>("resource.logRotate", { name });
-      print(
-        r,
-        o.json,
-        (v: typeof r) => `${v.changed ? "rotated" : "unchanged"}: now writing ${v.currentFile}`,
-      );
-    });
-
+    .action((name: string) =>
+      call<{ changed: boolean; currentFile: string }>(
+        "resource.logRotate",
+        { name },
+        (r) => `${changed(r, "rotated")}: now writing ${r.currentFile}`,
+      ),
+    );
+  program
+    .command("log-delete <name>")
+    .description("delete local log files every member has replayed")
+    .action((name: string) =>
+      call<{ deleted: string[] }>("resource.logDelete", { name }, (r) =>
+        r.deleted.length ? `deleted ${r.deleted.join(", ")}` : "nothing to delete",
+      ),
+    );
+  program
+    .command("get-state [prefix]")
+    .description("the replicated cluster state under a key prefix")
+    .action((prefix?: string) =>
+      call<{ entries: Array<{ key: string; value: unknown; owner: string }> }>(
+        "state.get",
+        { prefix: prefix ?? "" },
+        (r) => r.entries.map((e) => `${e.key} = ${JSON.stringify(e.value)}  (${e.owner})`).join("\n"),
+      ),
+    );
   program
     .command("call <method> [params]")
     .description("call any JSON-RPC method with JSON params")
-    .action(async (method: string, params?: string) => {
-      const [c] = await client();
-      print(await c.call(method, params ? (JSON.parse(params) as Record<string, unknown>) : {}), true);
-    });
+    .action((method: string, params?: string) =>
+      call(method, params ? (JSON.parse(params) as Record<string, unknown>) : {}),
+    );
 
   try {
     await program.parseAsync();

@@ -24,7 +24,9 @@ export class RpcClient {
   ) {}
 
   static async fromTokenFile(url: string, tokenFile: string): Promise<RpcClient> {
-    return new RpcClient(url, (await readFile(tokenFile, "utf8")).trim());
+    const token = (await readFile(tokenFile, "utf8")).trim();
+    if (!/^[\x21-\x7e]{16,1024}$/.test(token)) throw new Error(`${tokenFile} does not hold an admin token`);
+    return new RpcClient(url, token);
   }
 
   async call<T = unknown>(

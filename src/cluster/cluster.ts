@@ -168,7 +168,7 @@ export class ClusterService implements PeerAuthSource {
     for (const link of this.links.values()) link.stop();
     this.links.clear();
     await this.pushing?.catch(() => undefined);
-    await this.state.flush().catch(() => undefined);
+    await this.state.close();
   }
 
   // --- membership -----------------------------------------------------------

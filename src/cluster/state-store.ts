@@ -13,9 +13,11 @@
  * - completeness: `seen[owner]` is a stamp up to which this node holds every
  *   entry written by `owner` (or a newer version of it). Pulls ask peers for
  *   entries newer than `seen`, which keeps each exchange a delta.
- * - persistence: the whole state is rewritten atomically (write, fsync,
- *   rename, fsync dir) after changes; concurrent changes share one write,
- *   and `flush()` waits until what is in memory now is on disk.
+ * - persistence: every change is appended to a journal and made durable
+ *   (state-journal.ts; changes made meanwhile share one fdatasync); once the
+ *   journal is large, the whole state is written as a snapshot (write,
+ *   fsync, rename, fsync dir) and the journal emptied. `flush()` waits until
+ *   what is in memory now is on disk.
  */
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -23,6 +25,8 @@ import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 import type { Logger } from "pino";
 import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+import { nodeStorage } from "../storage/node-file.js";
+import { JOURNAL_FILE, StateJournal, type JournalOp } from "./state-journal.js";
 import type { LamportClock, StampUs } from "./clock.js";
 import { keyOwnership, mayWrite } from "./keys.js";
 
@@ -42,6 +46,7 @@ export interface StateStoreEvents {
 
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const STATE_FILE = "state.json";
+export const DEFAULT_MAX_JOURNAL_BYTES = 4 * 1024 * 1024;
 
 interface PersistedState {
   format: 1;
@@ -81,7 +86,8 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
   private readonly byOwner = new Map<string, { entries: Map<string, StateEntry>; maxStampUs: StampUs }>();
   private readonly seenMap = new Map<string, StampUs>();
   private persisting: Promise<void> | undefined;
-  private dirty = false;
+  /** Changes not yet in the journal. */
+  private pending: JournalOp[] = [];
   private persistError: Error | undefined;
 
   private constructor(
@@ -89,26 +95,55 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     private readonly host: string,
     private readonly clock: LamportClock,
     private readonly logger: Logger,
+    private readonly journal: StateJournal,
+    /** Beyond this journal size the next persistence writes a snapshot instead. */
+    private readonly maxJournalBytes: number,
   ) {
     super();
   }
 
   /** Loads the persisted state (or starts empty). */
-  static async load(dir: string, host: string, clock: LamportClock, logger: Logger): Promise<StateStore> {
-    const store = new StateStore(dir, host, clock, logger);
+  static async load(
+    dir: string,
+    host: string,
+    clock: LamportClock,
+    logger: Logger,
+    maxJournalBytes = DEFAULT_MAX_JOURNAL_BYTES,
+  ): Promise<StateStore> {
+    const { journal, ops } = await StateJournal.open(nodeStorage, path.join(dir, JOURNAL_FILE));
+    const store = new StateStore(dir, host, clock, logger, journal, maxJournalBytes);
     const raw = (await readJsonFile(path.join(dir, STATE_FILE))) as PersistedState | undefined;
     if (raw) {
       if (raw.format !== 1 || !Array.isArray(raw.entries))
         throw new Error(`${path.join(dir, STATE_FILE)} is malformed`);
-      for (const e of raw.entries) {
-        // Stamps we issued before a restart must never be reissued.
-        if (e.owner === host) clock.restore(e.stampUs);
-        else clock.observe(e.stampUs);
-        store.index(e);
-      }
-      for (const [owner, stamp] of Object.entries(raw.seen ?? {})) store.seenMap.set(owner, stamp);
+      for (const e of raw.entries) store.replay({ put: e });
+      for (const [owner, stamp] of Object.entries(raw.seen ?? {})) store.replay({ seen: { [owner]: stamp } });
     }
+    for (const op of ops) store.replay(op);
     return store;
+  }
+
+  /** Applies a persisted operation at load time (the merge rule makes replays harmless). */
+  private replay(op: JournalOp): void {
+    if ("put" in op) {
+      const e = op.put;
+      // Stamps we issued before a restart must never be reissued.
+      if (e.owner === this.host) this.clock.restore(e.stampUs);
+      else this.clock.observe(e.stampUs);
+      const current = this.entries.get(e.key);
+      if (!current || compareVersions(e, current) > 0) this.index(e);
+    } else if ("drop" in op) {
+      const current = this.entries.get(op.drop.key);
+      if (current && current.stampUs <= op.drop.stampUs) this.unindex(current);
+    } else if ("seen" in op) {
+      for (const [owner, stamp] of Object.entries(op.seen)) {
+        if (stamp > (this.seenMap.get(owner) ?? 0)) this.seenMap.set(owner, stamp);
+      }
+    } else {
+      this.entries.clear();
+      this.byOwner.clear();
+      this.seenMap.clear();
+    }
   }
 
   get size(): number {
@@ -251,7 +286,7 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
   noteComplete(owner: string, stampUs: StampUs): void {
     if (stampUs > (this.seenMap.get(owner) ?? 0)) {
       this.seenMap.set(owner, stampUs);
-      this.schedulePersist();
+      this.persist({ seen: { [owner]: stampUs } });
     }
   }
 
@@ -267,17 +302,17 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
   ): number {
     const nowUs = this.clock.latest();
     let collected = 0;
-    for (const [key, e] of this.entries) {
+    for (const e of [...this.entries.values()]) {
       if (!e.deleted || nowUs - e.stampUs < minAgeUs) continue;
       const everyoneSaw = members.every(
         (m) => m === this.host || (seenBy.get(m)?.[e.owner] ?? 0) >= e.stampUs,
       );
       if (everyoneSaw) {
-        this.entries.delete(key);
+        this.unindex(e);
+        this.persist({ drop: { key: e.key, stampUs: e.stampUs } });
         collected += 1;
       }
     }
-    if (collected > 0) this.schedulePersist();
     return collected;
   }
 
@@ -291,11 +326,11 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     for (const e of [...(this.byOwner.get(owner)?.entries.values() ?? [])]) {
       if (!e.key.startsWith("cluster/removed/")) {
         this.unindex(e);
+        this.persist({ drop: { key: e.key, stampUs: e.stampUs } });
         n += 1;
       }
     }
     this.seenMap.delete(owner);
-    if (n > 0) this.schedulePersist();
     return n;
   }
 
@@ -304,13 +339,13 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     this.entries.clear();
     this.byOwner.clear();
     this.seenMap.clear();
-    this.schedulePersist();
+    this.persist({ clear: true });
     await this.flush();
   }
 
   /** Resolves when the state as it is now is durable. */
   async flush(): Promise<void> {
-    while (this.dirty || this.persisting) {
+    while (this.pending.length > 0 || this.persisting) {
       if (!this.persisting) this.startPersist();
       await this.persisting;
     }
@@ -343,27 +378,45 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
 
   private install(entry: StateEntry, source: ChangeSource): void {
     this.index(entry);
-    this.schedulePersist();
+    this.persist({ put: entry });
     this.emit("change", entry, source);
   }
 
-  private schedulePersist(): void {
-    this.dirty = true;
-    if (!this.persisting) queueMicrotask(() => this.startPersist());
+  /** Queues a change for the journal; changes of one tick and of the time an append takes share a sync. */
+  private persist(op: JournalOp): void {
+    this.pending.push(op);
+    if (!this.persisting && this.pending.length === 1) queueMicrotask(() => this.startPersist());
   }
 
   private startPersist(): void {
-    if (this.persisting || !this.dirty) return;
-    this.dirty = false;
-    const snapshot: PersistedState = { format: 1, entries: [...this.entries.values()], seen: this.seen() };
-    this.persisting = writeFileAtomic(path.join(this.dir, STATE_FILE), JSON.stringify(snapshot))
+    if (this.persisting || this.pending.length === 0) return;
+    const ops = this.pending;
+    this.pending = [];
+    this.persisting = this.write(ops)
       .catch((err: unknown) => {
         this.persistError = err instanceof Error ? err : new Error(String(err));
         this.logger.error({ err }, "persisting the cluster state failed");
       })
       .finally(() => {
         this.persisting = undefined;
-        if (this.dirty) this.startPersist();
+        if (this.pending.length > 0) this.startPersist();
       });
+  }
+
+  /** Appends to the journal, or, once it is large, writes a snapshot and empties it. */
+  private async write(ops: JournalOp[]): Promise<void> {
+    if (this.journal.sizeBytes < this.maxJournalBytes && !ops.some((op) => "clear" in op)) {
+      await this.journal.append(ops);
+      return;
+    }
+    const snapshot: PersistedState = { format: 1, entries: [...this.entries.values()], seen: this.seen() };
+    await writeFileAtomic(path.join(this.dir, STATE_FILE), JSON.stringify(snapshot));
+    await this.journal.reset();
+  }
+
+  /** Closes the journal (after a final flush). */
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    await this.journal.close();
   }
 }

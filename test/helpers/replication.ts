@@ -12,7 +12,7 @@ import { RecordKind } from "../../src/log/record.js";
 import { parseLogName } from "../../src/log/log-name.js";
 import { nodeStorage } from "../../src/storage/node-file.js";
 import type { TestCluster } from "./test-cluster.js";
-import { BLOCK_BYTES, blockBytes, blockVersion } from "./versioned-blocks.js";
+import { BLOCK_BYTES, blockVersion, decodeBlock } from "./versioned-blocks.js";
 
 export async function makeDisk(
   cluster: TestCluster,
@@ -77,8 +77,8 @@ export async function loggedWrites(resourceDir: string): Promise<Array<[number, 
           for (let at = 0; at + BLOCK_BYTES <= r.payload.length; at += BLOCK_BYTES) {
             const block = r.payload.subarray(at, at + BLOCK_BYTES);
             const index = (r.offsetBytes + at) / BLOCK_BYTES;
-            const version = Number(block.readBigUInt64LE(16));
-            if (block.equals(blockBytes(index, version))) writes.push([index, version]);
+            const version = decodeBlock(block, index);
+            if (typeof version === "number" && version > 0) writes.push([index, version]);
           }
         },
       });

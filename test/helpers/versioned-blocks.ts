@@ -23,11 +23,17 @@ export function blockBytes(index: number, version: number): Buffer {
 
 /** Version held by block `index` of an image (0 = never written), or a reason it is damaged. */
 export function blockVersion(image: Buffer, index: number): number | string {
-  const block = image.subarray(index * BLOCK_BYTES, (index + 1) * BLOCK_BYTES);
+  return decodeBlock(image.subarray(index * BLOCK_BYTES, (index + 1) * BLOCK_BYTES), index);
+}
+
+/** Version held by `block`, which should be block `index` (0 = never written), or why it is not one. */
+export function decodeBlock(block: Buffer, index: number): number | string {
   if (block.every((b) => b === 0)) return 0;
   if (block.readBigUInt64LE(0) !== MAGIC) return "no block header";
   if (block.readBigUInt64LE(8) !== BigInt(index)) return `header names block ${block.readBigUInt64LE(8)}`;
-  const version = Number(block.readBigUInt64LE(16));
-  if (!block.equals(blockBytes(index, version))) return `version ${version} is damaged`;
-  return version;
+  const version = block.readBigUInt64LE(16);
+  if (version > BigInt(Number.MAX_SAFE_INTEGER) || !block.equals(blockBytes(index, Number(version)))) {
+    return `version ${version} is damaged`;
+  }
+  return Number(version);
 }
