@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Ajv } from "ajv";
+import { DEFAULT_UBLK_OPTIONS, MAX_UBLK_QUEUES, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, isValidSchedule, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
 
@@ -77,6 +78,8 @@ export interface DaemonConfig {
   };
   /** node-cron schedules of housekeeping jobs ("" disables one). */
   jobs: JobSchedules;
+  /** The ublk frontend's queues (used when it is available and chosen). */
+  ublk: UblkOptions;
 }
 
 export type ConfigOverrides = {
@@ -99,6 +102,12 @@ const schema = {
     "nbd",
     "log",
     "shutdownGraceMs",
+    "peerListen",
+    "peer",
+    "maxClockFutureMs",
+    "replication",
+    "jobs",
+    "ublk",
   ],
   properties: {
     host: { type: "string", pattern: HOST_PATTERN },
@@ -204,6 +213,17 @@ const schema = {
         replayMaxInFlight: { type: "integer", minimum: 1, maximum: 4096 },
       },
     },
+    ublk: {
+      type: "object",
+      additionalProperties: false,
+      required: ["queues", "queueDepth", "maxIoBytes", "recoveryWaitMs"],
+      properties: {
+        queues: { type: "integer", minimum: 1, maximum: MAX_UBLK_QUEUES },
+        queueDepth: { type: "integer", minimum: 1, maximum: 4096 },
+        maxIoBytes: { type: "integer", minimum: 4096, maximum: 33554432, multipleOf: 4096 },
+        recoveryWaitMs: { type: "integer", minimum: 0, maximum: 600000 },
+      },
+    },
     jobs: {
       type: "object",
       additionalProperties: false,
@@ -271,6 +291,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       replayMaxInFlight: 64,
     },
     jobs: { ...DEFAULT_JOB_SCHEDULES },
+    ublk: { ...DEFAULT_UBLK_OPTIONS },
   };
 }
 

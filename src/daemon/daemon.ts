@@ -109,7 +109,7 @@ export class Daemon implements NodeServices {
     this.frontends.add(new NbdFrontend(this.nbdServer, this.nbdExports));
     // ublk when the addon loaded and /dev/ublk-control is usable; else NBD only, and why.
     const ublk = detectUblk();
-    if (ublk.available) this.frontends.add(new UblkFrontend(ublk.addon, logger));
+    if (ublk.available) this.frontends.add(new UblkFrontend(ublk.addon, logger, config.ublk));
     else {
       this.frontends.markUnavailable("ublk", ublk.reason);
       logger.info({ reason: ublk.reason }, "ublk frontend unavailable: serving NBD only");

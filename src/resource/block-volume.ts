@@ -17,7 +17,12 @@ export interface BlockVolume {
   readonly writable: boolean;
   /** Fills `target` with the bytes at offsetBytes. */
   read(offsetBytes: number, target: Uint8Array): Promise<void>;
-  /** Resolves when the write is durable (in the log) and visible to reads: FUA is implied. */
+  /**
+   * Resolves when the write is durable (in the log) and visible to reads:
+   * FUA is implied. The volume may keep a reference to `data` after that
+   * (it is applied to the disk in the background): callers that reuse the
+   * buffer must pass a copy.
+   */
   write(offsetBytes: number, data: Uint8Array): Promise<void>;
   /** Like write, with zeroes. */
   writeZeroes(offsetBytes: number, lengthBytes: number): Promise<void>;

@@ -901,10 +901,26 @@ export class Resource extends EventEmitter<ResourceEvents> {
       await this.logs.remove(f.name);
       deleted.push(f.name);
     }
-    if (deleted.length > 0)
+    if (deleted.length > 0) {
       this.deps.logger.info({ resource: this.name, deleted }, "deleted replayed log files");
+    }
+    this.pruneVersions(floor);
     this.deps.metrics.logFiles.labels(this.name).set(this.logs.list().length);
     return { deleted, floorFileNumber: floor };
+  }
+
+  /**
+   * Drops our version entries of files every member is past, keeping the
+   * one right before the floor: the chain must still link to what we hold.
+   * Without this the cluster state would grow by a few entries per file
+   * forever.
+   */
+  private pruneVersions(floor: number): void {
+    const prefix = `resource/${this.name}/host/${this.host}/version/`;
+    for (const e of this.state_.list(prefix)) {
+      const n = Number(e.key.slice(prefix.length));
+      if (Number.isSafeInteger(n) && n < floor - 1) this.state_.delete(e.key);
+    }
   }
 
   /** The lowest log file number any member still needs. */
