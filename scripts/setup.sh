@@ -31,6 +31,12 @@ fi
 # Command-line clients the tests drive (we did not write them), and the tools
 # for real filesystems on our export.
 packages=(nbdkit libnbd-bin python3-libnbd qemu-utils fio e2fsprogs fuse3 util-linux iproute2 procps curl)
+# The Ansible collection's tests (ansible/): ansible-playbook and ansible-doc,
+# the json stdout callback (ansible.posix, in Debian's "ansible" bundle),
+# ansible-test's validate-modules run offline (voluptuous), module unit tests.
+packages+=(ansible-core ansible python3-voluptuous python3-pytest)
+# The monitoring tests read the dashboard provisioning and alert rules (YAML).
+packages+=(python3-yaml)
 if [ "$want_vm" = 1 ]; then
   # The VM harness (test/vm/), the ublk addon's build (liburing-dev, a C++
   # toolchain, python3 for node-gyp) and the kernel NBD client the ublk

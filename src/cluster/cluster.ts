@@ -229,6 +229,18 @@ export class ClusterService implements PeerAuthSource {
         `the cluster secret must have at least ${MIN_SECRET_LENGTH} characters`,
       );
     }
+    if (this.identity) {
+      // Already a member: answer from what we know, so a re-run (Ansible)
+      // succeeds even while the named peer is down. Only the secret can be
+      // compared; a different cluster with the same secret is not plausible.
+      if (this.identity.secret !== params.secret) {
+        throw new OperatorError(
+          "CLUSTER_CONFLICT",
+          `this node already belongs to cluster ${this.identity.clusterId} (with another secret)`,
+        );
+      }
+      return { changed: false, clusterId: this.identity.clusterId };
+    }
     const request: JoinRequest = {
       host: this.host,
       address: this.deps.settings.advertise,
@@ -264,15 +276,6 @@ export class ClusterService implements PeerAuthSource {
       !Array.isArray(answer.entries)
     ) {
       throw new OperatorError("PEER_UNREACHABLE", `${params.peer} gave a malformed join answer`);
-    }
-    if (this.identity) {
-      if (this.identity.clusterId !== answer.clusterId || this.identity.secret !== params.secret) {
-        throw new OperatorError(
-          "CLUSTER_CONFLICT",
-          `this node already belongs to cluster ${this.identity.clusterId}`,
-        );
-      }
-      return { changed: false, clusterId: answer.clusterId };
     }
     this.state.merge(answer.entries, "join", this.refuseFromRemoved);
     for (const [owner, stamp] of Object.entries(answer.complete ?? {})) {

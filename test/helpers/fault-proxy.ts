@@ -100,12 +100,17 @@ class Shaper {
 }
 
 /**
- * Sends a TCP reset. A socket still connecting cannot be reset (Node would
- * only do it once connected, which may be never): it is destroyed instead.
+ * Sends a TCP reset where Node can do it safely, else just closes:
+ * - a socket still connecting cannot be reset (Node would do it once
+ *   connected, which may be never);
+ * - a socket that was end()ed may have its shutdown still pending (unsent
+ *   data): libuv refuses the reset then, and Node 20 marks the handle
+ *   closing without ever closing it, which leaks the fd and makes the
+ *   process spin forever at exit.
  */
 function reset(socket: net.Socket): void {
   if (socket.destroyed) return;
-  if (socket.connecting) socket.destroy();
+  if (socket.connecting || socket.writableEnded) socket.destroy();
   else socket.resetAndDestroy();
 }
 

@@ -71,6 +71,16 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
       secret: cluster.secret,
     });
     assert.equal(rejoin.changed, false);
+    // A member answers from what it knows: the peer named need not be up.
+    const viaNowhere = await b.call<{ changed: boolean }>("cluster.join", {
+      peer: "127.0.0.1:1",
+      secret: cluster.secret,
+    });
+    assert.equal(viaNowhere.changed, false);
+    await assert.rejects(
+      b.call("cluster.join", { peer: "127.0.0.1:1", secret: "x".repeat(40) }),
+      (err: RpcCallError) => err.code === 1010,
+    );
     await assert.rejects(
       a.call("cluster.create", { clusterId: "another-one" }),
       (err: RpcCallError) => err.code === 1010,

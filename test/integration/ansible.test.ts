@@ -1,0 +1,479 @@
+/**
+ * The Ansible collection marsd.marsd (ansible/collections/...) against real
+ * daemons: ansible-playbook (connection local, one inventory host per
+ * daemon) runs the operator playbooks in ansible/playbooks and reports each
+ * task's `changed` through the json stdout callback. A second run of the
+ * same playbook must change nothing; --check must predict the change and
+ * leave the daemons alone; handover, forced failover with eviction, and
+ * teardown (leave, delete, leave the cluster) are checked through the RPC.
+ * Also: ansible-doc parses every module's documentation, the offline
+ * validate-modules run finds no problem, and the module_utils unit tests
+ * pass. The tools come from scripts/setup.sh; a missing one fails the test.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { cp, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { PROJECT_ROOT } from "../../src/daemon/build-info.js";
+import { waitFor } from "../helpers/daemon-process.js";
+import { makeDisk, status } from "../helpers/replication.js";
+import { TestCluster } from "../helpers/test-cluster.js";
+import { requireTool, run, RunError, SYSTEM_PYTHON } from "../helpers/tools.js";
+
+const MIB = 1024 * 1024;
+const HOSTS = ["node-a", "node-b", "node-c"];
+const ANSIBLE_DIR = path.join(PROJECT_ROOT, "ansible");
+const COLLECTIONS = path.join(ANSIBLE_DIR, "collections");
+const COLLECTION = path.join(COLLECTIONS, "ansible_collections", "marsd", "marsd");
+const PLAYBOOKS = path.join(ANSIBLE_DIR, "playbooks");
+const TEST_PLAYBOOKS = path.join(COLLECTION, "tests", "integration", "playbooks");
+const RESOURCE_TASK = "Create the resource on the first node, join it everywhere else, wait until UpToDate";
+const MODULES = ["marsd_info", "marsd_cluster", "marsd_resource"];
+/** ansible-test sanity tests that download pinned packages from PyPI (validate-modules and ansible-doc run directly). */
+const SANITY_NEEDS_NETWORK = [
+  "ansible-doc",
+  "import",
+  "pep8",
+  "pylint",
+  "runtime-metadata",
+  "validate-modules",
+  "yamllint",
+];
+const VALIDATE_MODULES =
+  "/usr/lib/python3/dist-packages/ansible_test/_util/controller/sanity/validate-modules";
+
+interface HostResult {
+  changed: boolean;
+  failed?: boolean;
+  skipped?: boolean;
+  msg?: string;
+  actions?: string[];
+  diff?: { before: Record<string, unknown>; after: Record<string, unknown> };
+  rpc_error?: {
+    method: string;
+    code: number;
+    name: string;
+    message: string;
+    data?: unknown;
+    http_status?: number;
+  };
+  [key: string]: unknown;
+}
+
+interface PlaybookRun {
+  /** "task name" -> host -> result, in play order. */
+  tasks: Array<{ name: string; hosts: Record<string, HostResult> }>;
+  stats: Record<string, { changed: number; failures: number; unreachable: number; ok: number }>;
+}
+
+interface JsonCallbackOutput {
+  plays: Array<{ tasks: Array<{ task: { name: string }; hosts: Record<string, HostResult> }> }>;
+  stats: PlaybookRun["stats"];
+}
+
+function parseJsonOutput(stdout: string): PlaybookRun {
+  // The json callback prints one document; anything before it would be a stray warning.
+  const out = JSON.parse(stdout.slice(stdout.indexOf("{"))) as JsonCallbackOutput;
+  return {
+    tasks: out.plays.flatMap((p) => p.tasks.map((t) => ({ name: t.task.name, hosts: t.hosts }))),
+    stats: out.stats,
+  };
+}
+
+/** Every host of every task, as "task @ host" -> changed. */
+function changedMap(r: PlaybookRun): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const t of r.tasks)
+    for (const [host, res] of Object.entries(t.hosts)) out[`${t.name} @ ${host}`] = res.changed;
+  return out;
+}
+
+function task(r: PlaybookRun, name: string): Record<string, HostResult> {
+  const t = r.tasks.find((x) => x.name === name);
+  assert.ok(t, `no task "${name}" in ${r.tasks.map((x) => x.name).join(", ")}`);
+  return t.hosts;
+}
+
+function assertNothingChanged(r: PlaybookRun, what: string): void {
+  const changed = Object.entries(changedMap(r)).filter(([, c]) => c);
+  assert.deepEqual(changed, [], `${what}: tasks reported changed`);
+  for (const [host, s] of Object.entries(r.stats)) assert.equal(s.changed, 0, `${what}: ${host} stats`);
+}
+
+describe("ansible collection marsd.marsd against real daemons", { timeout: 300_000 }, () => {
+  let cluster: TestCluster;
+  let workDir: string;
+  let inventory: string;
+  const disks = new Map<string, string>();
+  const env: NodeJS.ProcessEnv = {};
+
+  async function playbook(file: string, args: string[] = []): Promise<PlaybookRun> {
+    try {
+      const { stdout } = await run(requireTool("ansible-playbook"), ["-i", inventory, file, ...args], {
+        env,
+        timeoutMs: 120_000,
+      });
+      return parseJsonOutput(stdout);
+    } catch (err) {
+      if (err instanceof RunError && err.result.stdout.includes("{")) {
+        const failed = parseJsonOutput(err.result.stdout)
+          .tasks.flatMap((t) =>
+            Object.entries(t.hosts)
+              .filter(([, h]) => h.failed)
+              .map(([host, h]) => `${t.name} @ ${host}: ${h.msg ?? JSON.stringify(h)}`),
+          )
+          .join("\n");
+        throw new Error(
+          `ansible-playbook ${path.basename(file)} ${args.join(" ")} failed:\n${failed}\n${err.result.stderr}`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  const rpc = (host: string) => cluster.node(host).daemon.rpc;
+
+  before(async () => {
+    requireTool("ansible-playbook");
+    requireTool("ansible-doc");
+    requireTool("ansible-test");
+    requireTool(SYSTEM_PYTHON);
+    // The json stdout callback lives in ansible.posix (Debian's "ansible"); pytest runs the unit tests.
+    await run(requireTool("ansible-doc"), ["-t", "callback", "--json", "ansible.posix.json"]).catch(() => {
+      throw new Error("the ansible.posix.json callback is not installed: run scripts/setup.sh");
+    });
+    await run(SYSTEM_PYTHON, ["-c", "import pytest, voluptuous"]).catch(() => {
+      throw new Error("python3-pytest and python3-voluptuous are not installed: run scripts/setup.sh");
+    });
+    cluster = await TestCluster.start({
+      hosts: HOSTS,
+      config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 } },
+    });
+    workDir = cluster.baseDir;
+    for (const host of HOSTS) disks.set(host, await makeDisk(cluster, host, "r0", 4 * MIB));
+    const hosts: Record<string, Record<string, string>> = {};
+    for (const n of cluster.nodes) {
+      hosts[n.host] = {
+        marsd_url: n.daemon.adminUrl,
+        marsd_token_file: path.join(n.daemon.dataDir, "admin.token"),
+        marsd_disk: disks.get(n.host) as string,
+        marsd_peer_address: `127.0.0.1:${n.peerPort}`,
+      };
+    }
+    inventory = path.join(workDir, "inventory.json");
+    await writeFile(
+      inventory,
+      JSON.stringify({
+        all: { vars: { ansible_connection: "local", ansible_python_interpreter: SYSTEM_PYTHON } },
+        marsd: {
+          hosts,
+          vars: {
+            marsd_cluster_id: "ansible-test",
+            marsd_cluster_secret: "ansible-test-secret-0123456789-abcdef",
+            marsd_resource: "r0",
+            marsd_frontend: "nbd",
+          },
+        },
+      }),
+    );
+    Object.assign(env, process.env, {
+      ANSIBLE_COLLECTIONS_PATH: COLLECTIONS,
+      ANSIBLE_STDOUT_CALLBACK: "json",
+      ANSIBLE_LOCAL_TEMP: path.join(workDir, "ansible-local"),
+      ANSIBLE_REMOTE_TMP: path.join(workDir, "ansible-remote"),
+      ANSIBLE_NOCOLOR: "1",
+      ANSIBLE_FORCE_COLOR: "0",
+      ANSIBLE_RETRY_FILES_ENABLED: "0",
+      ANSIBLE_DEPRECATION_WARNINGS: "0",
+    });
+    // An ansible.cfg picked up from the caller's environment would change the output format.
+    delete env.ANSIBLE_CONFIG;
+  });
+  after(async () => cluster?.cleanup());
+
+  test("ansible-doc parses every module's documentation (collection found through ansible/ansible.cfg)", async () => {
+    const docEnv = { ...process.env };
+    delete docEnv.ANSIBLE_COLLECTIONS_PATH;
+    delete docEnv.ANSIBLE_CONFIG;
+    const { stdout } = await run(
+      requireTool("ansible-doc"),
+      ["--json", ...MODULES.map((m) => `marsd.marsd.${m}`)],
+      { cwd: ANSIBLE_DIR, env: docEnv },
+    );
+    const docs = JSON.parse(stdout) as Record<
+      string,
+      {
+        doc: { options: Record<string, unknown>; attributes: Record<string, { support: string }> };
+        examples: string;
+      }
+    >;
+    for (const m of MODULES) {
+      const doc = docs[`marsd.marsd.${m}`];
+      assert.ok(doc, `ansible-doc has no documentation for ${m}`);
+      for (const option of ["url", "token_file", "token", "timeout"])
+        assert.ok(doc.doc.options[option], `${m}: ${option}`);
+      assert.equal(doc.doc.attributes.check_mode?.support, "full", `${m}: check mode`);
+      assert.ok(doc.examples.includes(`marsd.marsd.${m}`), `${m}: examples`);
+    }
+  });
+
+  test("validate-modules (offline, Debian's ansible-test) finds no problem", async () => {
+    const validate = path.join(VALIDATE_MODULES, "validate.py");
+    if (!existsSync(validate)) {
+      throw new Error(`${validate} is missing: install ansible-core with scripts/setup.sh`);
+    }
+    const { stdout } = await run(
+      SYSTEM_PYTHON,
+      [
+        validate,
+        "--format",
+        "json",
+        "--arg-spec",
+        "--collection",
+        "ansible_collections/marsd/marsd",
+        "--collection-version",
+        "0.1.0",
+        ...MODULES.map((m) => `plugins/modules/${m}.py`),
+      ],
+      { cwd: COLLECTION, env: { ...env, PYTHONPATH: VALIDATE_MODULES } },
+    ).catch((err: unknown) => {
+      if (err instanceof RunError) return err.result;
+      throw err;
+    });
+    assert.deepEqual(JSON.parse(stdout), {}, stdout);
+  });
+
+  test("ansible-test sanity: the tests that run offline pass", async () => {
+    // On a copy outside git: in the work tree ansible-test would only see committed files.
+    const root = path.join(workDir, "sanity", "ansible_collections", "marsd", "marsd");
+    await cp(COLLECTION, root, { recursive: true, filter: (src) => !/[/\\](output|__pycache__)$/.test(src) });
+    const { stdout, stderr } = await run(
+      requireTool("ansible-test"),
+      ["sanity", "--python", "3.11", ...SANITY_NEEDS_NETWORK.flatMap((t) => ["--skip-test", t])],
+      { cwd: root, env: { ...env, HOME: path.join(workDir, "home") }, timeoutMs: 120_000 },
+    );
+    assert.match(stdout + stderr, /Running sanity test "compile"/);
+    assert.doesNotMatch(stdout + stderr, /ERROR:/);
+  });
+
+  test("module_utils and check-mode planners: python unit tests", async () => {
+    const { stdout } = await run(
+      SYSTEM_PYTHON,
+      ["-m", "pytest", "-q", "-p", "no:cacheprovider", path.join(COLLECTION, "tests", "unit")],
+      { env: { ...env, PYTHONPATH: COLLECTIONS, PYTHONDONTWRITEBYTECODE: "1" } },
+    );
+    assert.match(stdout, /\d+ passed/);
+  });
+
+  test("cluster.yml forms the cluster and replicates r0; a second run changes nothing", async () => {
+    const first = await playbook(path.join(PLAYBOOKS, "cluster.yml"));
+    assert.deepEqual(changedMap(first), {
+      "Create the cluster on the first node @ node-a": true,
+      "Create the cluster on the first node @ node-b": false,
+      "Create the cluster on the first node @ node-c": false,
+      "Join the other nodes to the cluster through the first @ node-a": false,
+      "Join the other nodes to the cluster through the first @ node-b": true,
+      "Join the other nodes to the cluster through the first @ node-c": true,
+      [`${RESOURCE_TASK} @ node-a`]: true,
+      [`${RESOURCE_TASK} @ node-b`]: true,
+      [`${RESOURCE_TASK} @ node-c`]: true,
+    });
+    const resourceTask = task(first, RESOURCE_TASK);
+    assert.deepEqual(resourceTask["node-a"]?.actions, ["create"]);
+    assert.deepEqual(resourceTask["node-b"]?.actions, ["join"]);
+    for (const host of HOSTS) {
+      const s = await status(cluster, host, "r0");
+      assert.equal(s.diskState, "UpToDate", `${host} waited until UpToDate`);
+      assert.equal(s.designatedPrimary, "node-a");
+      assert.equal(s.role, host === "node-a" ? "primary" : "secondary");
+      const cs = await rpc(host).call<{ clusterId?: string; members: unknown[] }>("cluster.status");
+      assert.equal(cs.clusterId, "ansible-test");
+      assert.equal(cs.members.length, 3);
+    }
+    assertNothingChanged(await playbook(path.join(PLAYBOOKS, "cluster.yml")), "second run of cluster.yml");
+  });
+
+  test("--check on a changed spec reports the change and changes nothing", async () => {
+    const pausedBefore = await Promise.all(HOSTS.map(async (h) => (await status(cluster, h, "r0")).paused));
+    const check = await playbook(path.join(PLAYBOOKS, "cluster.yml"), [
+      "--check",
+      "--diff",
+      "-e",
+      JSON.stringify({ marsd_paused: ["replay"] }),
+    ]);
+    const resourceTask = task(check, RESOURCE_TASK);
+    for (const host of HOSTS) {
+      assert.equal(resourceTask[host]?.changed, true, `${host}: check mode predicts the pause`);
+      assert.deepEqual(resourceTask[host]?.actions, ["pause:replay"]);
+      assert.deepEqual(resourceTask[host]?.diff?.before.paused, []);
+      assert.deepEqual(resourceTask[host]?.diff?.after.paused, ["replay"]);
+    }
+    for (const name of [
+      "Create the cluster on the first node",
+      "Join the other nodes to the cluster through the first",
+    ]) {
+      for (const [host, r] of Object.entries(task(check, name)))
+        assert.equal(r.changed, false, `${name} @ ${host}`);
+    }
+    const handover = await playbook(path.join(PLAYBOOKS, "handover.yml"), [
+      "--check",
+      "-e",
+      "marsd_new_primary=node-b",
+    ]);
+    assert.equal(task(handover, "Make this node the primary")["node-b"]?.changed, true);
+    const teardown = await playbook(path.join(PLAYBOOKS, "teardown.yml"), ["--check"]);
+    assert.equal(
+      task(teardown, "Nodes that are not the primary leave the resource")["node-b"]?.changed,
+      true,
+    );
+    assert.equal(
+      task(teardown, "The primary deletes the resource from the cluster")["node-a"]?.changed,
+      true,
+    );
+    for (const [host, r] of Object.entries(task(teardown, "Leave the cluster, one node after the other")))
+      assert.equal(r.changed, true, `leaving the cluster @ ${host}`);
+    // The daemons are untouched: same pauses, same primary, still members.
+    for (const [i, host] of HOSTS.entries()) {
+      const s = await status(cluster, host, "r0");
+      assert.deepEqual(s.paused, pausedBefore[i], `${host}: pauses unchanged`);
+      assert.equal(s.designatedPrimary, "node-a", `${host}: primary unchanged`);
+      const cs = await rpc(host).call<{ clusterId?: string }>("cluster.status");
+      assert.equal(cs.clusterId, "ansible-test");
+    }
+  });
+
+  test("pauses: set, predicted unchanged, resumed", async () => {
+    const set = await playbook(path.join(PLAYBOOKS, "cluster.yml"), [
+      "-l",
+      "node-c",
+      "-e",
+      JSON.stringify({ marsd_paused: ["fetch", "replay"] }),
+    ]);
+    const resourceTask = task(set, RESOURCE_TASK);
+    assert.deepEqual(resourceTask["node-c"]?.actions, ["pause:fetch", "pause:replay"]);
+    assert.deepEqual((await status(cluster, "node-c", "r0")).paused, {
+      sync: false,
+      fetch: true,
+      replay: true,
+    });
+    const again = ["-l", "node-c", "-e", JSON.stringify({ marsd_paused: ["fetch", "replay"] })];
+    assertNothingChanged(
+      await playbook(path.join(PLAYBOOKS, "cluster.yml"), [...again, "--check"]),
+      "check, same pauses",
+    );
+    const resume = await playbook(path.join(PLAYBOOKS, "cluster.yml"), [
+      "-l",
+      "node-c",
+      "-e",
+      JSON.stringify({ marsd_paused: [] }),
+    ]);
+    assert.deepEqual(task(resume, RESOURCE_TASK)["node-c"]?.actions, ["resume:fetch", "resume:replay"]);
+    assert.deepEqual((await status(cluster, "node-c", "r0")).paused, {
+      sync: false,
+      fetch: false,
+      replay: false,
+    });
+  });
+
+  test("errors carry the JSON-RPC error; check mode predicts conflicts", async () => {
+    const other = await makeDisk(cluster, "node-a", "other", 4 * MIB);
+    const r = await playbook(path.join(TEST_PLAYBOOKS, "errors.yml"), [
+      "-e",
+      JSON.stringify({ marsd_target: "node-a", marsd_other_disk: other }),
+    ]);
+    const a = (name: string) => task(r, name)["node-a"] as HostResult;
+    const conflict = a("Another disk for an existing resource is a conflict");
+    assert.equal(conflict.failed, true);
+    assert.equal(conflict.rpc_error?.code, 1002);
+    assert.equal(conflict.rpc_error?.name, "ResourceConflict");
+    assert.equal(conflict.rpc_error?.method, "resource.create");
+    assert.match(conflict.msg ?? "", /resource\.create failed: ResourceConflict \(1002\)/);
+    const predicted = a("Check mode predicts the same conflict");
+    assert.equal(predicted.failed, true);
+    assert.match(predicted.msg ?? "", /already here on disk .* \(predicted in check mode\)/);
+    const unauthorized = a("A wrong token is refused");
+    assert.equal(unauthorized.rpc_error?.code, -32001);
+    assert.equal(unauthorized.rpc_error?.http_status, 401);
+    const unreachable = a("A daemon that does not answer is a transport error");
+    assert.equal(unreachable.rpc_error?.name, "TransportError");
+    assert.match(unreachable.msg ?? "", /cannot reach marsd/);
+    assert.match(a("A resource that is not here, without a disk, fails").msg ?? "", /disk is needed/);
+    const info = a("The full status of every resource");
+    assert.equal(info.failed, undefined);
+    assert.equal((info.node as { host: string }).host, "node-a");
+    assert.equal((info.resource_status as Record<string, { role: string }>).r0?.role, "primary");
+    // The failed real call changed nothing.
+    assert.equal((await status(cluster, "node-a", "r0")).diskState, "UpToDate");
+  });
+
+  test("handover.yml moves the primary to node-b; running it and cluster.yml again changes nothing", async () => {
+    const r = await playbook(path.join(PLAYBOOKS, "handover.yml"), ["-e", "marsd_new_primary=node-b"]);
+    assert.deepEqual(task(r, "Make this node the primary")["node-b"]?.actions, ["primary"]);
+    for (const [host, res] of Object.entries(task(r, "Wait until this node's disk is UpToDate")))
+      assert.equal(res.changed, false, `waiting is no change @ ${host}`);
+    assert.equal((await status(cluster, "node-b", "r0")).role, "primary");
+    for (const host of ["node-a", "node-c"]) {
+      const s = await status(cluster, host, "r0");
+      assert.equal(s.role, "secondary", host);
+      assert.equal(s.designatedPrimary, "node-b", host);
+    }
+    assertNothingChanged(
+      await playbook(path.join(PLAYBOOKS, "handover.yml"), ["-e", "marsd_new_primary=node-b"]),
+      "second handover",
+    );
+    // The same spec again, now with explicit pauses (nothing paused): every pause/resume call answers changed=false.
+    assertNothingChanged(
+      await playbook(path.join(PLAYBOOKS, "cluster.yml"), ["-e", JSON.stringify({ marsd_paused: [] })]),
+      "cluster.yml after the handover",
+    );
+  });
+
+  test("failover.yml: node-b dies, node-a takes over by force and evicts and removes node-b", async () => {
+    await cluster.node("node-b").daemon.kill9();
+    const args = ["-l", "node-a", "-e", "marsd_new_primary=node-a marsd_dead=node-b marsd_remove_dead=true"];
+    const r = await playbook(path.join(PLAYBOOKS, "failover.yml"), args);
+    assert.deepEqual(changedMap(r), {
+      "Become primary at once, without the dead primary @ node-a": true,
+      "Evict the dead node from the resource @ node-a": true,
+      "Remove the dead node from the cluster for good @ node-a": true,
+    });
+    const s = await status(cluster, "node-a", "r0");
+    assert.equal(s.role, "primary");
+    assert.equal(s.designatedPrimary, "node-a");
+    await waitFor("node-c to see node-a as the primary", async () => {
+      const c = await status(cluster, "node-c", "r0");
+      return c.designatedPrimary === "node-a";
+    });
+    const members = await rpc("node-a").call<{ members: Array<{ host: string }> }>("cluster.status");
+    assert.deepEqual(
+      members.members.map((m) => m.host),
+      ["node-a", "node-c"],
+    );
+    assertNothingChanged(await playbook(path.join(PLAYBOOKS, "failover.yml"), args), "second failover");
+  });
+
+  test("teardown.yml: node-c leaves r0, node-a deletes it, both leave the cluster; a second run changes nothing", async () => {
+    const limit = ["-l", "node-a,node-c"];
+    const r = await playbook(path.join(PLAYBOOKS, "teardown.yml"), limit);
+    assert.deepEqual(changedMap(r), {
+      "Read the node @ node-a": false,
+      "Read the node @ node-c": false,
+      "Nodes that are not the primary leave the resource @ node-a": false,
+      "Nodes that are not the primary leave the resource @ node-c": true,
+      "The primary deletes the resource from the cluster @ node-a": true,
+      "The primary deletes the resource from the cluster @ node-c": false,
+      "Leave the cluster, one node after the other @ node-a": true,
+      "Leave the cluster, one node after the other @ node-c": true,
+    });
+    assert.equal(task(r, "Nodes that are not the primary leave the resource")["node-a"]?.skipped, true);
+    assert.equal(task(r, "The primary deletes the resource from the cluster")["node-c"]?.skipped, true);
+    for (const host of ["node-a", "node-c"]) {
+      const list = await rpc(host).call<{ resources: unknown[] }>("resource.list");
+      assert.deepEqual(list.resources, [], host);
+      const cs = await rpc(host).call<{ clusterId?: string }>("cluster.status");
+      assert.equal(cs.clusterId, undefined, `${host} left the cluster`);
+    }
+    assertNothingChanged(await playbook(path.join(PLAYBOOKS, "teardown.yml"), limit), "second teardown");
+  });
+});

@@ -1,0 +1,242 @@
+/**
+ * The Grafana dashboards in grafana/dashboards pass the important rules of
+ * grafana/dashboard-linter (reimplemented in test/helpers/monitoring.ts),
+ * every query parses (promtool check rules on the queries written as
+ * recording rules), and the lint really catches each kind of defect.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { before, describe, it } from "node:test";
+import {
+  DASHBOARDS_DIR,
+  GRAFANA_DIR,
+  counterProblems,
+  dashboardExprs,
+  lintDashboard,
+  loadDashboards,
+  promtoolParse,
+  queryPanels,
+  rateIntervalProblems,
+  readYaml,
+  scanPromql,
+  type Exemption,
+  type LoadedDashboard,
+  type Panel,
+} from "../../helpers/monitoring.js";
+import { requireTool } from "../../helpers/tools.js";
+
+/** Findings waived on purpose, each with its reason. */
+const EXEMPTIONS: Exemption[] = [
+  {
+    dashboard: "marsd-overview.json",
+    panel: "Replication lag",
+    refId: "A",
+    rule: "target-instance",
+    reason:
+      "the primary's durable position is read from whichever instance is primary, not only the selected ones",
+  },
+  {
+    dashboard: "marsd-overview.json",
+    panel: "Replication lag in time (lower bound)",
+    refId: "A",
+    rule: "target-instance",
+    reason:
+      "the primary's durable position is read from whichever instance is primary, not only the selected ones",
+  },
+];
+
+const clone = (l: LoadedDashboard): LoadedDashboard => {
+  const dashboard = structuredClone(l.dashboard);
+  return { file: l.file, dashboard, text: JSON.stringify(dashboard) };
+};
+
+const panelNamed = (l: LoadedDashboard, title: string): Panel => {
+  const p = queryPanels(l.dashboard).find((x) => x.title === title);
+  assert.ok(p, `no panel '${title}'`);
+  return p;
+};
+
+describe("Grafana dashboards", () => {
+  let dashboards: LoadedDashboard[];
+  let overview: LoadedDashboard;
+
+  before(async () => {
+    requireTool("promtool");
+    dashboards = await loadDashboards();
+    assert.ok(dashboards.length >= 1, `no dashboards in ${DASHBOARDS_DIR}`);
+    overview = dashboards.find((d) => path.basename(d.file) === "marsd-overview.json") as LoadedDashboard;
+    assert.ok(overview, "marsd-overview.json is missing");
+  });
+
+  it("pass the dashboard lint (datasource variable, units, $__rate_interval, counters, job/instance)", () => {
+    const problems = dashboards.flatMap((d) => lintDashboard(d, EXEMPTIONS));
+    assert.deepEqual(problems, []);
+    const uids = dashboards.map((d) => d.dashboard.uid);
+    assert.equal(new Set(uids).size, uids.length, `duplicate uids: ${uids.join(", ")}`);
+  });
+
+  it("have every query parsed by promtool, Grafana macros expanded", async () => {
+    const exprs = dashboards.flatMap(dashboardExprs);
+    assert.ok(exprs.length > 20, `only ${exprs.length} queries found`);
+    await promtoolParse(exprs);
+  });
+
+  it("show what the operators asked for", () => {
+    const exprsOf = (title: string) =>
+      (panelNamed(overview, title).targets ?? []).map((t) => t.expr).join("\n");
+    assert.match(exprsOf("NBD IOPS by command"), /rate\(marsd_nbd_requests_total\{/);
+    assert.match(exprsOf("Log fsync latency"), /histogram_quantile\(0\.5,[\s\S]*histogram_quantile\(0\.99,/);
+    assert.match(exprsOf("Group-commit batch size"), /marsd_log_batch_records_sum/);
+    assert.match(exprsOf("Log pending bytes vs limit"), /marsd_log_pending_limit_bytes/);
+    assert.match(exprsOf("Apply backlog vs limit"), /marsd_resource_apply_backlog_limit_bytes/);
+    assert.match(
+      exprsOf("Replication lag"),
+      /marsd_log_durable_position_bytes[\s\S]*on \(job, resource\) group_right[\s\S]*marsd_resource_applied_position_bytes/,
+    );
+    assert.match(exprsOf("Fetched and replayed bytes"), /replayed_bytes_total/);
+    assert.match(exprsOf("Full sync progress"), /marsd_replication_sync_done_bytes/);
+    assert.match(exprsOf("Split-brain resources"), /marsd_resource_split_brain/);
+    assert.match(exprsOf("Failed resources"), /marsd_resource_failed/);
+    assert.match(exprsOf("Peer last-contact age"), /time\(\) - marsd_peer_last_contact_timestamp_seconds/);
+    assert.match(exprsOf("Cluster members"), /marsd_cluster_members/);
+    assert.match(exprsOf("Peer requests rejected by reason"), /by \(instance, reason\)/);
+    assert.match(exprsOf("RPC errors by code"), /code!="0"/);
+  });
+
+  it("are provisioned from files with the Prometheus data source", async () => {
+    const provider = await readYaml<{
+      apiVersion: number;
+      providers: Array<{ type: string; options: { path: string } }>;
+    }>(path.join(GRAFANA_DIR, "provisioning", "dashboards", "marsd.yaml"));
+    assert.equal(provider.apiVersion, 1);
+    assert.equal(provider.providers[0]?.type, "file");
+    assert.ok(provider.providers[0]?.options.path, "the provider names no path");
+    const ds = await readYaml<{ apiVersion: number; datasources: Array<{ type: string; url: string }> }>(
+      path.join(GRAFANA_DIR, "provisioning", "datasources", "prometheus.yaml"),
+    );
+    assert.equal(ds.apiVersion, 1);
+    assert.equal(ds.datasources[0]?.type, "prometheus");
+    const readme = await readFile(path.join(GRAFANA_DIR, "README.md"), "utf8");
+    assert.match(readme, /provisioning/);
+  });
+
+  describe("the lint itself", () => {
+    it("finds selectors, their matchers, ranges and enclosing functions", () => {
+      const s = scanPromql(
+        'histogram_quantile(0.99, sum by (instance, le) (rate(a_bucket{job=~"$job", le!="x"}[$__rate_interval])))' +
+          " / on (instance) group_left b_total + sum(c) by (resource) - d offset 5m",
+      );
+      assert.deepEqual(
+        s.map((x) => [x.name, x.argOf, x.range, x.matchers.map((m) => `${m.label}${m.op}${m.value}`)]),
+        [
+          ["a_bucket", "rate", "$__rate_interval", ["job=~$job", "le!=x"]],
+          ["b_total", undefined, undefined, []],
+          ["c", "sum", undefined, []],
+          ["d", undefined, undefined, []],
+        ],
+      );
+      assert.deepEqual(counterProblems("increase(x_total[$__rate_interval]) + rate(y_total[5m])"), []);
+      assert.equal(counterProblems("sum(x_total)").length, 1);
+      assert.equal(counterProblems("delta(x_total[5m])").length, 1);
+      assert.deepEqual(rateIntervalProblems("rate(x_total[$__rate_interval])"), []);
+      assert.equal(rateIntervalProblems("irate(x_total[1m])").length, 1);
+      assert.throws(() => scanPromql("sum(rate(x[5m])"), /unbalanced/);
+    });
+
+    const mutations: Array<[string, (l: LoadedDashboard) => void, RegExp]> = [
+      [
+        "a panel without a unit",
+        (l) => {
+          const p = panelNamed(l, "Log fsync latency");
+          delete p.fieldConfig?.defaults?.unit;
+        },
+        /panel-units: panel 'Log fsync latency'/,
+      ],
+      [
+        "a rate over a fixed range",
+        (l) => {
+          const t = panelNamed(l, "NBD IOPS by command").targets?.[0];
+          if (t?.expr) t.expr = t.expr.replace("$__rate_interval", "5m");
+        },
+        /target-rate-interval: panel 'NBD IOPS by command'/,
+      ],
+      [
+        "a counter without rate",
+        (l) => {
+          const t = panelNamed(l, "RPC errors by code").targets?.[0];
+          if (t) t.expr = 'sum(marsd_rpc_requests_total{job=~"$job", instance=~"$instance"})';
+        },
+        /target-counter-agg: panel 'RPC errors by code'/,
+      ],
+      [
+        "a hard-wired data source",
+        (l) => {
+          panelNamed(l, "Peer traffic").datasource = { type: "prometheus", uid: "prometheus" };
+        },
+        /panel-datasource: panel 'Peer traffic'/,
+      ],
+      [
+        "no datasource variable",
+        (l) => {
+          const list = l.dashboard.templating?.list ?? [];
+          list.splice(
+            list.findIndex((v) => v.type === "datasource"),
+            1,
+          );
+        },
+        /template-datasource/,
+      ],
+      [
+        "an import-only ${DS_PROMETHEUS} reference",
+        (l) => {
+          const t = panelNamed(l, "Clock skew").targets?.[0];
+          if (t) t.datasource = { type: "prometheus", uid: "${DS_PROMETHEUS}" };
+        },
+        /__inputs/,
+      ],
+      [
+        "a selector without the instance matcher",
+        (l) => {
+          const t = panelNamed(l, "Log files on disk").targets?.[0];
+          if (t) t.expr = 'marsd_log_files{job=~"$job", resource=~"$resource"}';
+        },
+        /target-instance: panel 'Log files on disk'/,
+      ],
+      [
+        "a panel without a title",
+        (l) => {
+          panelNamed(l, "Fetch errors").title = "";
+        },
+        /has no title/,
+      ],
+      [
+        "a variable that does not reload on time change",
+        (l) => {
+          const v = l.dashboard.templating?.list?.find((x) => x.name === "resource");
+          if (v) v.refresh = 1;
+        },
+        /template-on-time-change-reload/,
+      ],
+    ];
+    for (const [what, mutate, expected] of mutations) {
+      it(`reports ${what}`, () => {
+        const broken = clone(overview);
+        mutate(broken);
+        broken.text = JSON.stringify(broken.dashboard);
+        const problems = lintDashboard(broken, EXEMPTIONS);
+        assert.ok(
+          problems.some((p) => expected.test(p)),
+          `expected ${expected} in:\n${problems.join("\n")}`,
+        );
+      });
+    }
+
+    it("lets promtool reject a query that does not parse", async () => {
+      await assert.rejects(
+        promtoolParse([{ what: "broken", expr: 'sum(rate(marsd_log_files{job=~"$job"}[$__rate_interval])' }]),
+        /query_0: broken/,
+      );
+    });
+  });
+});
