@@ -10,13 +10,19 @@
  * cache and syncs only on flush. The fsync=1 rows are the fair comparison
  * of durable writes: fio sends a flush after every write.
  *
- * Environment: BENCH_RUNTIME_S (default 10), BENCH_SIZE_MIB (default 512),
+ * Every run starts after a `sync`, so no run pays for the write-back of
+ * the one before; each workload runs BENCH_REPEAT times per target
+ * (alternating targets) and the run with the median IOPS is reported, since
+ * a busy 2-CPU machine easily moves single runs by 20%.
+ *
+ * Environment: BENCH_RUNTIME_S (default 10), BENCH_REPEAT (default 3), BENCH_SIZE_MIB (default 512),
  * BENCH_ONLY (substring filter on workload names), BENCH_TARGETS
  * ("marsd,nbdkit"), MARSD_NODE_ARGS (node options for the
  * daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it), UV_THREADPOOL_SIZE
  * (passed to the daemon; unset = the daemon's own default), MARSD_CONFIG_JSON
  * (a marsd config file's content, e.g. '{"log":{"checkpointIntervalMs":5000}}').
  */
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -60,6 +66,7 @@ function fmt(n: number, digits = 0): string {
 
 async function main(): Promise<void> {
   const runtimeS = Number(env("BENCH_RUNTIME_S", "10"));
+  const repeat = Math.max(1, Number(env("BENCH_REPEAT", "3")));
   const sizeBytes = Number(env("BENCH_SIZE_MIB", "512")) * MIB;
   const only = process.env.BENCH_ONLY;
   const targetNames = env("BENCH_TARGETS", "marsd,nbdkit").split(",");
@@ -95,25 +102,36 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const [index, workload] of workloads.entries()) {
       const row: Row = { workload, results: new Map() };
-      // Alternate who goes first, so neither always runs on a cache the other warmed.
-      const ordered = index % 2 === 0 ? targets : [...targets].reverse();
-      for (const target of ordered) {
-        const before = target === marsd ? await marsd.logCounters() : undefined;
-        const result = await runFio(target.uri, workload, { runtimeS, rampS: 1, sizeBytes });
-        row.results.set(target.name, result);
-        if (before && marsd) {
-          const after = await marsd.logCounters();
-          const batches = after.batches - before.batches;
-          if (batches > 0) {
-            row.batch = {
-              recordsPerBatch: (after.records - before.records) / batches,
-              msPerBatch: ((after.fsyncSeconds - before.fsyncSeconds) / batches) * 1000,
-            };
+      const runs = new Map<string, Array<{ result: FioResult; batch?: Row["batch"] }>>();
+      for (let round = 0; round < repeat; round++) {
+        // Alternate who goes first, so neither always runs on a cache the other warmed.
+        const ordered = (index + round) % 2 === 0 ? targets : [...targets].reverse();
+        for (const target of ordered) {
+          execFileSync("sync");
+          const before = target === marsd ? await marsd.logCounters() : undefined;
+          const result = await runFio(target.uri, workload, { runtimeS, rampS: 1, sizeBytes });
+          let batch: Row["batch"];
+          if (before && marsd) {
+            const after = await marsd.logCounters();
+            const batches = after.batches - before.batches;
+            if (batches > 0) {
+              batch = {
+                recordsPerBatch: (after.records - before.records) / batches,
+                msPerBatch: ((after.fsyncSeconds - before.fsyncSeconds) / batches) * 1000,
+              };
+            }
           }
+          runs.set(target.name, [...(runs.get(target.name) ?? []), { result, batch }]);
+          console.log(
+            `  ${workload.name.padEnd(28)} ${target.name.padEnd(7)} ${fmt(result.iops).padStart(8)} IOPS ${fmt(result.bandwidthBytesPerS / MIB, 1).padStart(8)} MiB/s ${fmt(result.meanLatencyUs).padStart(7)} us`,
+          );
         }
-        console.log(
-          `  ${workload.name.padEnd(28)} ${target.name.padEnd(7)} ${fmt(result.iops).padStart(8)} IOPS ${fmt(result.bandwidthBytesPerS / MIB, 1).padStart(8)} MiB/s ${fmt(result.meanLatencyUs).padStart(7)} us`,
-        );
+      }
+      for (const [name, list] of runs) {
+        const median = [...list].sort((a, b) => a.result.iops - b.result.iops)[Math.floor(list.length / 2)];
+        if (!median) continue;
+        row.results.set(name, median.result);
+        if (median.batch) row.batch = median.batch;
       }
       rows.push(row);
     }

@@ -510,6 +510,9 @@ export class ClusterService implements PeerAuthSource {
       if (!wanted.has(host)) {
         link.stop();
         this.links.delete(host);
+        // A former member is not an unreachable peer: its series go with it.
+        this.deps.metrics.peerLastContact.remove(host);
+        this.deps.metrics.peerClockSkew.remove(host);
       }
     }
     for (const host of wanted) {

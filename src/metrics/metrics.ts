@@ -31,8 +31,18 @@ export interface ClusterGaugeValues {
   lamportAheadUs: number;
 }
 
+/** What a resource reports about itself at scrape time. */
+export interface ResourceMetricSource {
+  applyBacklogBytes(): number;
+  role(): "primary" | "secondary";
+  paused(): { sync: boolean; fetch: boolean; replay: boolean };
+  logFiles(): number;
+  splitBrain(): boolean;
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
+  private readonly resourceSources = new Map<string, ResourceMetricSource>();
 
   readonly logAppendedBytes = this.counter(
     "marsd_log_appended_bytes_total",
@@ -80,9 +90,11 @@ export class Metrics {
     "Stream position up to which the log is durable.",
     ["resource"],
   );
-  readonly logFiles = this.gauge("marsd_log_files", "Log files present for the resource on this node.", [
-    "resource",
-  ]);
+  readonly logFiles = this.perResource(
+    "marsd_log_files",
+    "Log files present for the resource on this node.",
+    (s) => s.logFiles(),
+  );
   readonly logRotations = this.counter("marsd_log_rotations_total", "Log files finished and rotated.", [
     "resource",
   ]);
@@ -92,19 +104,11 @@ export class Metrics {
     "Stream position up to which the log is applied to the backing disk.",
     ["resource"],
   );
-  /** Read at scrape time: how many bytes each resource has logged but not yet applied. */
-  private readonly applyBacklogSources = new Map<string, () => number>();
-  readonly resourceApplyBacklogBytes: client.Gauge = new client.Gauge({
-    name: "marsd_resource_apply_backlog_bytes",
-    help: "Bytes acknowledged (durable in the log) and not yet written to the backing disk.",
-    labelNames: ["resource"],
-    registers: [this.registry],
-    collect: () => {
-      for (const [resource, read] of this.applyBacklogSources) {
-        this.resourceApplyBacklogBytes.labels(resource).set(read());
-      }
-    },
-  });
+  readonly resourceApplyBacklogBytes = this.perResource(
+    "marsd_resource_apply_backlog_bytes",
+    "Bytes acknowledged (durable in the log) and not yet written to the backing disk.",
+    (s) => s.applyBacklogBytes(),
+  );
   readonly resourceApplyBacklogLimitBytes = this.gauge(
     "marsd_resource_apply_backlog_limit_bytes",
     "Bound on the apply backlog; beyond it writes wait for their own disk write.",
@@ -123,11 +127,38 @@ export class Metrics {
     "1 when the resource stopped because of an IO or log failure.",
     ["resource"],
   );
-  readonly resourceSplitBrain = this.gauge(
+  readonly resourceSplitBrain = this.perResource(
     "marsd_resource_split_brain",
     "1 when members' version chains of the resource diverged (split brain).",
-    ["resource"],
+    (s) => (s.splitBrain() ? 1 : 0),
   );
+  readonly resourceRole: client.Gauge = new client.Gauge({
+    name: "marsd_resource_role",
+    help: "The resource's role on this node: 1 for the current one (primary or secondary), 0 for the other.",
+    labelNames: ["resource", "role"],
+    registers: [this.registry],
+    collect: () => {
+      for (const [resource, source] of this.resourceSources) {
+        const role = source.role();
+        for (const r of ["primary", "secondary"])
+          this.resourceRole.labels(resource, r).set(role === r ? 1 : 0);
+      }
+    },
+  });
+  readonly replicationPaused: client.Gauge = new client.Gauge({
+    name: "marsd_replication_paused",
+    help: "1 while an operator paused the resource's sync, fetch or replay here (marsadm pause-*).",
+    labelNames: ["resource", "what"],
+    registers: [this.registry],
+    collect: () => {
+      for (const [resource, source] of this.resourceSources) {
+        const paused = source.paused();
+        for (const what of ["sync", "fetch", "replay"] as const) {
+          this.replicationPaused.labels(resource, what).set(paused[what] ? 1 : 0);
+        }
+      }
+    },
+  });
   readonly resourceRecoveredBytes = this.counter(
     "marsd_resource_recovery_replayed_bytes_total",
     "Log bytes replayed onto the backing disk during crash recovery.",
@@ -310,15 +341,18 @@ export class Metrics {
     };
   }
 
-  /** Exports a resource's apply backlog (read when scraped) next to its bound. */
-  watchApplyBacklog(resource: string, limitBytes: number, readBytes: () => number): void {
-    this.applyBacklogSources.set(resource, readBytes);
-    this.resourceApplyBacklogLimitBytes.labels(resource).set(limitBytes);
+  /**
+   * Exports what a resource knows about itself, read when scraped (so the
+   * series exist from the start and are never stale), and its backlog bound.
+   */
+  watchResource(resource: string, applyBacklogLimitBytes: number, source: ResourceMetricSource): void {
+    this.resourceSources.set(resource, source);
+    this.resourceApplyBacklogLimitBytes.labels(resource).set(applyBacklogLimitBytes);
   }
 
   /** Drops every series of a deleted resource so it disappears from /metrics. */
   async forgetResource(resource: string): Promise<void> {
-    this.applyBacklogSources.delete(resource);
+    this.resourceSources.delete(resource);
     const ours = Object.values(this).filter(
       (m): m is client.Counter | client.Gauge | client.Histogram =>
         m instanceof client.Counter || m instanceof client.Gauge || m instanceof client.Histogram,
@@ -351,6 +385,24 @@ export class Metrics {
       collect() {
         const source = read();
         this.set(source ? pick(source) : 0);
+      },
+    });
+  }
+
+  /** A gauge per resource whose value is read from the resource when scraped. */
+  private perResource(
+    name: string,
+    help: string,
+    read: (source: ResourceMetricSource) => number,
+  ): client.Gauge {
+    const sources = (): Map<string, ResourceMetricSource> => this.resourceSources;
+    return new client.Gauge({
+      name,
+      help,
+      labelNames: ["resource"],
+      registers: [this.registry],
+      collect() {
+        for (const [resource, source] of sources()) this.labels(resource).set(read(source));
       },
     });
   }

@@ -160,10 +160,11 @@ export class PeerServer {
     }
     const body = await this.readBody(req, res);
     if (!body) return;
-    this.options.metrics.peerReceivedBytes
-      .labels(String(req.headers[HEADER.host] ?? "unknown"))
-      .inc(body.length);
     const verified = this.verify(req, url, body);
+    // Labelled only with a verified sender: a claimed one would let anybody create series.
+    this.options.metrics.peerReceivedBytes
+      .labels("reason" in verified ? "unverified" : verified.request.host)
+      .inc(body.length);
     if ("reason" in verified) {
       this.options.metrics.peerRejectedRequests.labels(verified.reason).inc();
       this.options.logger.warn(

@@ -1,40 +1,50 @@
 /**
  * Applies logged writes to the backing disk in log order.
  *
- * Writes that do not overlap go to the disk concurrently; a write that
- * overlaps an earlier one still in flight waits for it (as MARS's
- * `_has_conflict`), so the disk always ends up as if the log had been
- * applied one record after the other. Callers must call apply() in log
- * order. The queue also tracks the contiguous applied position: the log
- * point before which every record is on the disk (not necessarily synced).
+ * Operations are written in groups, one group at a time: everything issued
+ * while a group is being written forms the next one (as the log's group
+ * commit does), and a group goes to the disk as one writeRanges call,
+ * whose ranges are written in order. So the disk always ends up as if the
+ * log had been applied one record after the other, overlaps included,
+ * with no conflict tracking, and a busy disk gets large groups. The queue
+ * also tracks the applied position: the log point before which every
+ * record is on the disk (not necessarily synced).
+ *
+ * After a failed write nothing more is written and the applied position
+ * stays where it was for good: the disk's content past it is unknown, and
+ * only recovery from the log (after a restart) can repair it.
  */
 import type { LogPosition } from "../log/log-stream.js";
-import type { RandomAccessFile } from "../storage/types.js";
+import type { RandomAccessFile, WriteRange } from "../storage/types.js";
+import { deferred, type Deferred } from "../util/deferred.js";
 
-export interface ApplyOp {
-  offsetBytes: number;
-  lengthBytes: number;
-  /** Undefined means zeroes. */
-  data?: Uint8Array;
-}
+export type ApplyOp = WriteRange;
 
-interface InFlight {
-  start: number;
-  end: number;
-  done: Promise<void>;
-  finished: boolean;
+/** Bounds of one group, so the applied position advances in steps of bounded size. */
+const MAX_GROUP_OPS = 256;
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+
+interface Entry {
+  /** Undefined for a position-only marker (markApplied). */
+  op: ApplyOp | undefined;
   position: LogPosition | undefined;
 }
 
-const ZERO_CHUNK = new Uint8Array(1024 * 1024);
+interface Group {
+  entries: Entry[];
+  done: Deferred<void>;
+}
 
 export class ApplyQueue {
-  private readonly inFlight: InFlight[] = [];
-  /** In-flight entries in issue order, to compute the contiguous applied position. */
-  private readonly order: InFlight[] = [];
+  /** Issued and not yet handed to the disk; they form the next group. */
+  private pending: Entry[] = [];
+  private pendingDone: Deferred<void> | undefined;
+  private writing: Group | undefined;
+  private flushScheduled = false;
   private applied: LogPosition | undefined;
-  private failed = false;
-  private inFlightLengthBytes = 0;
+  private failure: Error | undefined;
+  private queuedOps = 0;
+  private queuedBytes = 0;
 
   constructor(
     private readonly backing: RandomAccessFile,
@@ -50,101 +60,159 @@ export class ApplyQueue {
     return this.applied;
   }
 
+  /** Operations issued and not yet on the disk. */
   get inFlightCount(): number {
-    return this.inFlight.length;
+    return this.queuedOps;
   }
 
-  /** Bytes of the operations being applied or waiting to be applied. */
+  /** Bytes of the operations issued and not yet on the disk. */
   get inFlightBytes(): number {
-    return this.inFlightLengthBytes;
+    return this.queuedBytes;
   }
 
   /**
    * Resolves when every operation issued so far that overlaps the range is
-   * on the disk, and rejects if one of them failed (undefined if none
-   * overlaps, so the caller can skip an await). Reads call this: a write is
-   * acknowledged once it is in the log, possibly before it reached the
-   * disk, and a read must still return it.
+   * on the disk, and rejects if writing one of them failed (undefined if
+   * none overlaps, so the caller can skip an await). Reads call this: a
+   * write is acknowledged once it is in the log, possibly before it reached
+   * the disk, and a read must still return it.
    */
   rangeApplied(offsetBytes: number, lengthBytes: number): Promise<void> | undefined {
-    const end = offsetBytes + lengthBytes;
-    let waits: Promise<void>[] | undefined;
-    for (const other of this.inFlight) {
-      if (other.start < end && offsetBytes < other.end) (waits ??= []).push(other.done);
+    // Groups complete in order: the latest group with an overlap is the one to wait for.
+    if (this.pendingDone && overlapsAny(this.pending, offsetBytes, lengthBytes)) {
+      return this.pendingDone.promise;
     }
-    if (!waits) return undefined;
-    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
+    if (this.writing && overlapsAny(this.writing.entries, offsetBytes, lengthBytes)) {
+      return this.writing.done.promise;
+    }
+    return undefined;
   }
 
   /**
-   * Applies one operation; `position` is the log point just behind its
-   * record(s), recorded once it and everything before it is applied.
+   * Issues one operation; `position` is the log point just behind its
+   * record(s), recorded once it and everything before it is applied. The
+   * promise (shared by the operation's group) resolves once it is on the
+   * disk.
    */
   apply(op: ApplyOp, position?: LogPosition): Promise<void> {
-    const start = op.offsetBytes;
-    const end = op.offsetBytes + op.lengthBytes;
-    const conflicts: Promise<void>[] = [];
-    for (const other of this.inFlight) {
-      if (other.start < end && start < other.end) conflicts.push(other.done);
-    }
-    const entry: InFlight = {
-      start,
-      end,
-      done: Promise.resolve(),
-      finished: false,
-      position,
-    };
-    const run = (): Promise<void> => this.write(op);
-    entry.done = (conflicts.length === 0 ? run() : Promise.all(conflicts).then(run)).then(
-      () => this.finish(entry, true),
-      (err: unknown) => {
-        this.finish(entry, false);
-        throw err;
-      },
-    );
-    this.inFlight.push(entry);
-    this.order.push(entry);
-    this.inFlightLengthBytes += op.lengthBytes;
-    return entry.done;
+    if (this.failure) return Promise.reject(this.failure);
+    this.queuedOps += 1;
+    this.queuedBytes += op.lengthBytes;
+    return this.enqueue({ op, position });
   }
 
   /**
    * Moves the applied position past log records that change nothing on the
-   * disk (a file header): at once if nothing is in flight, else once
-   * everything issued before has landed.
+   * disk (a file header): at once if nothing is queued, else once everything
+   * issued before has landed.
    */
   markApplied(position: LogPosition): void {
-    const entry: InFlight = { start: 0, end: 0, done: Promise.resolve(), finished: false, position };
-    this.order.push(entry);
-    this.inFlight.push(entry);
-    this.finish(entry, true);
+    if (this.failure) return;
+    if (!this.writing && this.pending.length === 0) {
+      this.advance(position);
+      return;
+    }
+    void this.enqueue({ op: undefined, position }).catch(() => undefined);
   }
 
-  /** Resolves when everything applied so far is on the disk. */
+  /** Resolves when everything issued so far has been written (or has failed). */
   async idle(): Promise<void> {
-    await Promise.allSettled(this.inFlight.map((e) => e.done));
+    while (this.writing || this.pending.length > 0) {
+      await (this.pendingDone ?? this.writing?.done)?.promise.catch(() => undefined);
+    }
   }
 
-  private write(op: ApplyOp): Promise<void> {
-    if (op.data) return this.backing.writev([op.data], op.offsetBytes);
-    const buffers: Uint8Array[] = [];
-    for (let left = op.lengthBytes; left > 0; left -= ZERO_CHUNK.length) {
-      buffers.push(left >= ZERO_CHUNK.length ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, left));
+  private enqueue(entry: Entry): Promise<void> {
+    this.pending.push(entry);
+    if (!this.pendingDone) {
+      this.pendingDone = deferred<void>();
+      // Callers see the failure through their own handlers; none is needed here.
+      this.pendingDone.promise.catch(() => undefined);
     }
-    return this.backing.writev(buffers, op.offsetBytes);
+    if (!this.writing && !this.flushScheduled) {
+      // Gather what the rest of this event-loop turn issues into the same group.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.writeNextGroup();
+      });
+    }
+    return this.pendingDone.promise;
   }
 
-  private finish(entry: InFlight, ok: boolean): void {
-    // A failed write must never count as applied: the position stops here for good.
-    if (!ok) this.failed = true;
-    entry.finished = true;
-    this.inFlight.splice(this.inFlight.indexOf(entry), 1);
-    this.inFlightLengthBytes -= entry.end - entry.start;
-    const before = this.applied;
-    while (!this.failed && this.order.length > 0 && (this.order[0] as InFlight).finished) {
-      const head = this.order.shift() as InFlight;
-      if (head.position) this.applied = head.position;
+  private writeNextGroup(): void {
+    if (this.writing || this.failure || this.pending.length === 0) return;
+    const entries = this.pending.splice(0, groupSize(this.pending));
+    let done: Deferred<void>;
+    if (this.pending.length === 0) {
+      done = this.pendingDone as Deferred<void>;
+      this.pendingDone = undefined;
+    } else {
+      // Part of the pending lot: its callers hold pendingDone and are
+      // answered with the later group (late, never early).
+      done = deferred<void>();
+      done.promise.catch(() => undefined);
     }
-    if (this.applied !== before && this.applied) this.onApplied?.(this.applied);
+    const group: Group = { entries, done };
+    this.writing = group;
+    const ranges: WriteRange[] = [];
+    for (const e of entries) if (e.op) ranges.push(e.op);
+    this.backing.writeRanges(ranges).then(
+      () => this.finish(group),
+      (err: unknown) => this.fail(group, err),
+    );
   }
+
+  private finish(group: Group): void {
+    this.writing = undefined;
+    let last: LogPosition | undefined;
+    for (const e of group.entries) {
+      if (e.op) {
+        this.queuedOps -= 1;
+        this.queuedBytes -= e.op.lengthBytes;
+      }
+      if (e.position) last = e.position;
+    }
+    if (last) this.advance(last);
+    group.done.resolve();
+    this.writeNextGroup();
+  }
+
+  private fail(group: Group, err: unknown): void {
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.writing = undefined;
+    this.pending = [];
+    this.queuedOps = 0;
+    this.queuedBytes = 0;
+    group.done.reject(this.failure);
+    this.pendingDone?.reject(this.failure);
+    this.pendingDone = undefined;
+  }
+
+  private advance(position: LogPosition): void {
+    this.applied = position;
+    this.onApplied?.(position);
+  }
+}
+
+/** How many pending entries the next group takes (at least one). */
+function groupSize(pending: readonly Entry[]): number {
+  let count = 0;
+  let bytes = 0;
+  for (const e of pending) {
+    const length = e.op?.data ? e.op.lengthBytes : 0;
+    if (count > 0 && (count >= MAX_GROUP_OPS || bytes + length > MAX_GROUP_BYTES)) break;
+    count += 1;
+    bytes += length;
+  }
+  return count;
+}
+
+function overlapsAny(entries: readonly Entry[], offsetBytes: number, lengthBytes: number): boolean {
+  const end = offsetBytes + lengthBytes;
+  for (const e of entries) {
+    const op = e.op;
+    if (op && op.offsetBytes < end && offsetBytes < op.offsetBytes + op.lengthBytes) return true;
+  }
+  return false;
 }

@@ -174,11 +174,13 @@ export class Resource extends EventEmitter<ResourceEvents> {
     const appliedGauge = deps.metrics.resourceAppliedPosition.labels(config.name);
     const applier = new ApplyQueue(backing, checkpoint, (p) => appliedGauge.set(p.streamBytes));
     this.applier = applier;
-    deps.metrics.watchApplyBacklog(
-      config.name,
-      deps.settings.volume.maxApplyBacklogBytes,
-      () => applier.inFlightBytes,
-    );
+    deps.metrics.watchResource(config.name, deps.settings.volume.maxApplyBacklogBytes, {
+      applyBacklogBytes: () => applier.inFlightBytes,
+      role: () => this.roleValue,
+      paused: () => this.pauseFile,
+      logFiles: () => this.logs.list().length,
+      splitBrain: () => this.splitBrain() !== undefined,
+    });
     this.syncFile = syncFile;
     this.pauseFile = pauseFile;
     this.logs.on("finished", () => this.progressed());
@@ -368,8 +370,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
         this.deps.logger.error({ resource: this.name, err }, "role change failed"),
       );
     } else if (entry.key.includes("/version/")) {
-      const split = this.splitBrain();
-      this.deps.metrics.resourceSplitBrain.labels(this.name).set(split ? 1 : 0);
       this.emit("changed");
     } else if (entry.key.endsWith("/status") || entry.key.endsWith("/member")) {
       this.emit("changed");
@@ -905,7 +905,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
       this.deps.logger.info({ resource: this.name, deleted }, "deleted replayed log files");
     }
     this.pruneVersions(floor);
-    this.deps.metrics.logFiles.labels(this.name).set(this.logs.list().length);
     return { deleted, floorFileNumber: floor };
   }
 

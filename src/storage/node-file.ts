@@ -5,7 +5,8 @@
  */
 import fs from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { OpenMode, OpenOptions, RandomAccessFile, Storage } from "./types.js";
+import { rangeWriterPool } from "./range-writer-pool.js";
+import type { OpenMode, OpenOptions, RandomAccessFile, Storage, WriteRange } from "./types.js";
 
 const OPEN_FLAGS: Record<OpenMode, number> = {
   read: fs.constants.O_RDONLY,
@@ -21,6 +22,8 @@ function openFd(path: string, flags: number): Promise<number> {
 
 export class NodeFile implements RandomAccessFile {
   private closed = false;
+  /** writeRanges batches in a worker, which writes through our descriptor: close() waits for them. */
+  private rangeBatches = new Set<Promise<void>>();
 
   private constructor(
     readonly path: string,
@@ -84,6 +87,21 @@ export class NodeFile implements RandomAccessFile {
     });
   }
 
+  writeRanges(ranges: readonly WriteRange[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`${this.path} is closed`));
+    if (ranges.length === 0) return Promise.resolve();
+    const batch = rangeWriterPool.write(this.fd, ranges).catch((err: Error) => {
+      throw Object.assign(err, { path: this.path });
+    });
+    const tracked = batch.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.rangeBatches.add(tracked);
+    void tracked.then(() => this.rangeBatches.delete(tracked));
+    return batch;
+  }
+
   datasync(): Promise<void> {
     return new Promise((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
   }
@@ -102,10 +120,11 @@ export class NodeFile implements RandomAccessFile {
     return st.size;
   }
 
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    return new Promise((resolve, reject) => fs.close(this.fd, (err) => (err ? reject(err) : resolve())));
+    await Promise.all(this.rangeBatches);
+    await new Promise<void>((resolve, reject) => fs.close(this.fd, (err) => (err ? reject(err) : resolve())));
   }
 }
 

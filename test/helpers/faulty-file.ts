@@ -10,7 +10,13 @@
  * so the code under test cannot tell them from a failing disk.
  */
 import { nodeStorage } from "../../src/storage/node-file.js";
-import type { OpenMode, OpenOptions, RandomAccessFile, Storage } from "../../src/storage/types.js";
+import type {
+  OpenMode,
+  OpenOptions,
+  RandomAccessFile,
+  Storage,
+  WriteRange,
+} from "../../src/storage/types.js";
 
 export type FaultOp = "writev" | "datasync" | "read";
 
@@ -113,6 +119,13 @@ class FaultyFile implements RandomAccessFile {
       throw injectedError("write", this.path);
     }
     await this.inner.writev(buffers, positionBytes);
+  }
+
+  /** One writev per range, so every range is subject to the plan (counts, failures, gates). */
+  async writeRanges(ranges: readonly WriteRange[]): Promise<void> {
+    for (const r of ranges) {
+      await this.writev([r.data ?? new Uint8Array(r.lengthBytes)], r.offsetBytes);
+    }
   }
 
   async datasync(): Promise<void> {

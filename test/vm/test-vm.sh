@@ -8,12 +8,21 @@ test/vm/vm-ready.sh
 
 # The harness itself must be able to fail: a guest command's status comes
 # back unchanged, and a guest that outlives its time limit is a failure.
-rc=0
-test/vm/run-vm.sh -n -t 60 -- sh -c 'exit 3' || rc=$?
-[ "$rc" = 3 ] || { echo "test:vm: harness check failed: exit status 3 came back as $rc" >&2; exit 1; }
-rc=0
-test/vm/run-vm.sh -n -t 10 -- sleep 600 >/dev/null 2>&1 || rc=$?
-[ "$rc" = 124 ] || { echo "test:vm: harness check failed: a timeout came back as $rc, not 124" >&2; exit 1; }
+# Their console output is kept and shown when a check fails.
+check_log=$(mktemp "${TMPDIR:-/tmp}/marsvm-check.XXXXXX")
+trap 'rm -f "$check_log"' EXIT
+harness_check() { # expected-status description run-vm-args...
+  local expected=$1 what=$2 rc=0
+  shift 2
+  test/vm/run-vm.sh "$@" >"$check_log" 2>&1 || rc=$?
+  if [ "$rc" != "$expected" ]; then
+    echo "test:vm: harness check failed: $what came back as $rc, not $expected; the run printed:" >&2
+    cat "$check_log" >&2
+    exit 1
+  fi
+}
+harness_check 3 "exit status 3" -n -t 60 -- sh -c 'exit 3'
+harness_check 124 "a timeout" -n -t 20 -- sleep 600
 echo "test:vm: harness checks passed"
 
 test/vm/run-vm.sh -t 600 -- node --test --test-concurrency=1 dist/test/vm/guest/

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { LogPosition } from "../../../src/log/log-stream.js";
 import { ApplyQueue } from "../../../src/resource/apply-queue.js";
-import type { RandomAccessFile } from "../../../src/storage/types.js";
+import type { RandomAccessFile, WriteRange } from "../../../src/storage/types.js";
 import { FaultyStorage, Gate } from "../../helpers/faulty-file.js";
 import { pattern } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
@@ -73,21 +73,40 @@ describe("apply queue", () => {
     }
   });
 
-  it("advances the applied position only over a contiguous prefix", async () => {
+  it("writes what one event-loop turn issues as one group, and advances the position per group", async () => {
     const gate = new Gate();
     const storage = new FaultyStorage({
       beforeOp: (_op, _path, count) => (count === 1 ? gate.wait() : undefined),
     });
     const backing = await disk(storage);
-    const queue = new ApplyQueue(backing, position(0));
+    const groups: number[] = [];
+    const counting: RandomAccessFile = Object.create(backing, {
+      writeRanges: {
+        value: (ranges: readonly WriteRange[]) => {
+          groups.push(ranges.length);
+          return backing.writeRanges(ranges);
+        },
+      },
+    }) as RandomAccessFile;
+    const queue = new ApplyQueue(counting, position(0));
     const first = queue.apply({ offsetBytes: 0, lengthBytes: 10, data: pattern(10, 1) }, position(1));
     const second = queue.apply({ offsetBytes: 4096, lengthBytes: 10, data: pattern(10, 2) }, position(2));
-    await second;
-    assert.deepEqual(queue.appliedPosition, position(0), "the later write is done, the earlier one is not");
-    assert.equal(queue.inFlightCount, 1);
+    while (gate.waiting === 0) await new Promise(setImmediate);
+    // The first group is at the disk; what is issued now forms the next one.
+    const third = queue.apply({ offsetBytes: 100, lengthBytes: 10, data: pattern(10, 3) }, position(3));
+    queue.markApplied(position(4));
+    assert.deepEqual(queue.appliedPosition, position(0), "nothing is on the disk yet");
+    assert.equal(queue.inFlightCount, 3);
+    assert.equal(queue.inFlightBytes, 30);
     gate.open();
-    await first;
-    assert.deepEqual(queue.appliedPosition, position(2));
+    await Promise.all([first, second]);
+    assert.ok(
+      [position(2), position(4)].some((p) => JSON.stringify(p) === JSON.stringify(queue.appliedPosition)),
+    );
+    await third;
+    assert.deepEqual(queue.appliedPosition, position(4), "the marker moved the position past the header");
+    assert.deepEqual(groups, [2, 1]);
+    assert.equal(queue.inFlightCount, 0);
     await backing.close();
   });
 
@@ -123,10 +142,16 @@ describe("apply queue", () => {
       queue.apply({ offsetBytes: 100, lengthBytes: 10, data: pattern(10, 2) }, position(2)),
       /EIO/,
     );
-    // Even though the disk "works" again for a later write, nothing after the failure counts as applied.
+    // Even though the disk "works" again, nothing more is written and the position stays.
     storage.plan.failWritevFrom = undefined;
-    await queue.apply({ offsetBytes: 200, lengthBytes: 10, data: pattern(10, 3) }, position(3));
+    await assert.rejects(
+      queue.apply({ offsetBytes: 200, lengthBytes: 10, data: pattern(10, 3) }, position(3)),
+      /EIO/,
+    );
+    queue.markApplied(position(4));
+    assert.equal(storage.calls.writev, 2, "no write after the failure");
     assert.deepEqual(queue.appliedPosition, position(1));
+    assert.equal(queue.inFlightCount, 0);
     const reading = queue.rangeApplied(100, 10);
     assert.equal(reading, undefined, "the failed write is no longer in flight");
     await backing.close();

@@ -70,7 +70,7 @@ describe("primary volume (write path)", () => {
     const data = pattern(8192, 1);
     await v.write(4096, data);
     assert.equal(applier.inFlightCount, 1, "acknowledged before the disk write finished");
-    assert.equal(gate.waiting, 1);
+    await waitFor("the disk write to start", () => gate.waiting === 1);
     const target = Buffer.alloc(4096);
     const read = v.read(8192, target);
     const untouched = Buffer.alloc(4096, 0xff);
