@@ -2,11 +2,12 @@
  * Decoupling: the network never slows the primary. fio writes for a fixed
  * time through the primary's NBD export of a resource with a secondary
  * behind a link that is slow and narrow (200 ms one way, 256 KiB/s), lossy
- * (connection resets) or cut (blackhole), and, alternately, of a resource
- * of the same primary with no secondary at all (the baseline; measuring
- * both in turn cancels the drift of a shared machine). The replicated
- * resource must keep at least 90% of the baseline rate, and the secondary
- * must catch up once the link heals.
+ * (connection resets) or cut (blackhole), and at the same time, through a
+ * resource of the same primary with no secondary at all (the baseline).
+ * Measuring both at once puts them under the same conditions: on a shared
+ * 2-CPU machine, runs measured one after the other differ by up to 30%
+ * for no reason of ours. The replicated resource must keep at least 90% of
+ * the baseline rate, and the secondary must catch up once the link heals.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -17,27 +18,28 @@ import type { LinkFaults } from "../helpers/fault-proxy.js";
 
 const MIB = 1024 * 1024;
 const RUNTIME_SECONDS = 4;
-/** Each rate is the best of this many runs: the machine is shared, a single run is noisy. */
 const RUNS = 3;
 
-/** Best-of-RUNS rates of two exports, measured in turn. */
-async function interleavedIops(fio: string, a: string, b: string): Promise<[number, number]> {
-  let bestA = 0;
-  let bestB = 0;
+/** Write IOPS of two exports driven side by side, summed over RUNS runs. */
+async function sideBySideIops(fio: string, a: string, b: string): Promise<[number, number]> {
+  let sumA = 0;
+  let sumB = 0;
   for (let i = 0; i < RUNS; i++) {
-    bestA = Math.max(bestA, await fioWriteIops(fio, a));
-    bestB = Math.max(bestB, await fioWriteIops(fio, b));
+    const [iopsA = 0, iopsB = 0] = await fioWriteIops(fio, [a, b]);
+    sumA += iopsA;
+    sumB += iopsB;
   }
-  return [bestA, bestB];
+  return [sumA, sumB];
 }
 
-async function fioWriteIops(fio: string, uri: string): Promise<number> {
+/** One fio run with a job per URI, all running at the same time. */
+async function fioWriteIops(fio: string, uris: string[]): Promise<number[]> {
+  // No run pays for the dirty pages of the one before (or of earlier tests).
+  await run("sync", []);
   const { stdout } = await run(
     fio,
     [
-      "--name=decoupling",
       "--ioengine=nbd",
-      `--uri=${uri}`,
       "--rw=randwrite",
       "--bs=4k",
       "--iodepth=16",
@@ -45,11 +47,14 @@ async function fioWriteIops(fio: string, uri: string): Promise<number> {
       `--runtime=${RUNTIME_SECONDS}`,
       "--time_based",
       "--output-format=json",
+      ...uris.flatMap((uri, i) => [`--name=job${i}`, `--uri=${uri}`]),
     ],
     { timeoutMs: 120_000 },
   );
-  const json = JSON.parse(stdout.slice(stdout.indexOf("{"))) as { jobs: Array<{ write: { iops: number } }> };
-  return json.jobs[0]?.write.iops ?? 0;
+  const json = JSON.parse(stdout.slice(stdout.indexOf("{"))) as {
+    jobs: Array<{ jobname: string; write: { iops: number } }>;
+  };
+  return uris.map((_, i) => json.jobs.find((j) => j.jobname === `job${i}`)?.write.iops ?? 0);
 }
 
 describe("decoupling: a bad link does not slow the primary", { timeout: 600_000 }, () => {
@@ -75,7 +80,7 @@ describe("decoupling: a bad link does not slow the primary", { timeout: 600_000 
       .node("node-a")
       .daemon.rpc.call("resource.create", { name: "base", disk: diskBase, frontend: "nbd" });
     // Warm both up (log files, page cache).
-    await interleavedIops(fio, nbdUri(cluster, "node-a", "base"), nbdUri(cluster, "node-a", "r0"));
+    await sideBySideIops(fio, nbdUri(cluster, "node-a", "base"), nbdUri(cluster, "node-a", "r0"));
     const diskB = await makeDisk(cluster, "node-b", "r0", 64 * MIB);
     await cluster.node("node-b").daemon.rpc.call("resource.join", { name: "r0", disk: diskB });
     await waitCaughtUp(cluster, "node-b", "node-a", "r0");
@@ -98,7 +103,7 @@ describe("decoupling: a bad link does not slow the primary", { timeout: 600_000 
       let iops: number;
       let baseline: number;
       try {
-        [baseline, iops] = await interleavedIops(
+        [baseline, iops] = await sideBySideIops(
           fio,
           nbdUri(cluster, "node-a", "base"),
           nbdUri(cluster, "node-a", "r0"),
@@ -110,11 +115,11 @@ describe("decoupling: a bad link does not slow the primary", { timeout: 600_000 
       }
       const ratio = iops / baseline;
       console.log(
-        `# decoupling ${what}: ${Math.round(iops)} IOPS vs baseline ${Math.round(baseline)} = ${ratio.toFixed(3)}`,
+        `# decoupling ${what}: ${Math.round(iops / RUNS)} IOPS vs baseline ${Math.round(baseline / RUNS)} = ${ratio.toFixed(3)}`,
       );
       assert.ok(
         ratio >= 0.9,
-        `primary rate ${Math.round(iops)} IOPS is ${ratio.toFixed(3)} of the baseline ${Math.round(baseline)}`,
+        `primary rate ${Math.round(iops / RUNS)} IOPS is ${ratio.toFixed(3)} of the baseline ${Math.round(baseline / RUNS)}`,
       );
       await waitCaughtUp(cluster, "node-b", "node-a", "r0", 180_000);
     });
