@@ -44,6 +44,9 @@ if [ "$SHARE_ROOT" = 1 ]; then
   mount -t tmpfs -o mode=0755 tmpfs /newroot/run
   i=0
   for dir in $SHARES; do
+    # The share may lie under a directory the guest mounted over (a checkout
+    # in /tmp is under the guest's own tmpfs): make its mount point.
+    mkdir -p "/newroot$dir"
     mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose "share$i" "/newroot$dir" ||
       die "cannot mount share $dir"
     i=$((i + 1))
