@@ -132,33 +132,20 @@ export class Metrics {
     "1 when members' version chains of the resource diverged (split brain).",
     (s) => (s.splitBrain() ? 1 : 0),
   );
-  readonly resourceRole: client.Gauge = new client.Gauge({
-    name: "marsd_resource_role",
-    help: "The resource's role on this node: 1 for the current one (primary or secondary), 0 for the other.",
-    labelNames: ["resource", "role"],
-    registers: [this.registry],
-    collect: () => {
-      for (const [resource, source] of this.resourceSources) {
-        const role = source.role();
-        for (const r of ["primary", "secondary"])
-          this.resourceRole.labels(resource, r).set(role === r ? 1 : 0);
-      }
-    },
-  });
-  readonly replicationPaused: client.Gauge = new client.Gauge({
-    name: "marsd_replication_paused",
-    help: "1 while an operator paused the resource's sync, fetch or replay here (marsadm pause-*).",
-    labelNames: ["resource", "what"],
-    registers: [this.registry],
-    collect: () => {
-      for (const [resource, source] of this.resourceSources) {
-        const paused = source.paused();
-        for (const what of ["sync", "fetch", "replay"] as const) {
-          this.replicationPaused.labels(resource, what).set(paused[what] ? 1 : 0);
-        }
-      }
-    },
-  });
+  readonly resourceRole = this.perResourceFlags(
+    "marsd_resource_role",
+    "The resource's role on this node: 1 on the series of the current role, 0 on the other.",
+    "role",
+    ["primary", "secondary"],
+    (s, role) => s.role() === role,
+  );
+  readonly replicationPaused = this.perResourceFlags(
+    "marsd_replication_paused",
+    "1 while an operator paused the resource's sync, fetch or replay on this node (marsadm pause).",
+    "what",
+    ["sync", "fetch", "replay"],
+    (s, what) => s.paused()[what],
+  );
   readonly resourceRecoveredBytes = this.counter(
     "marsd_resource_recovery_replayed_bytes_total",
     "Log bytes replayed onto the backing disk during crash recovery.",
@@ -403,6 +390,28 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         for (const [resource, source] of sources()) this.labels(resource).set(read(source));
+      },
+    });
+  }
+
+  /** A 0/1 gauge per resource and value of `label`, read from the resource when scraped. */
+  private perResourceFlags<V extends string>(
+    name: string,
+    help: string,
+    label: string,
+    values: readonly V[],
+    isSet: (source: ResourceMetricSource, value: V) => boolean,
+  ): client.Gauge {
+    const sources = (): Map<string, ResourceMetricSource> => this.resourceSources;
+    return new client.Gauge({
+      name,
+      help,
+      labelNames: ["resource", label],
+      registers: [this.registry],
+      collect() {
+        for (const [resource, source] of sources()) {
+          for (const value of values) this.labels(resource, value).set(isSet(source, value) ? 1 : 0);
+        }
       },
     });
   }
