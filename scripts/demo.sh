@@ -3,16 +3,20 @@
 # file-backed disks. It creates a replicated resource, writes to it through
 # the NBD frontend, shows the replication status of every member, and
 # stays up (Ctrl-C stops it) so you can try a handover or a failover.
-# Does its own set-up (idempotent). State lives in ./.demo (delete it to
-# start from scratch); MARSD_DEMO_PORT moves the port range (default 7780).
+# Does its own set-up (idempotent). Every run starts from scratch in
+# ./.demo (MARSD_DEMO_DIR moves it; what an earlier run left there is
+# deleted first). MARSD_DEMO_PORT
+# moves the port range (default 7780); MARSD_DEMO_SETUP=0 skips the set-up
+# (the test suite, which has done it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+[ "${MARSD_DEMO_SETUP:-1}" = 0 ] || scripts/setup.sh
 
-DEMO=$PWD/.demo
+DEMO=$(realpath -m "${MARSD_DEMO_DIR:-$PWD/.demo}")
 BASE=${MARSD_DEMO_PORT:-7780}
 NODES=(alpha bravo charlie)
 mkdir -p "$DEMO"
+rm -rf "${NODES[@]/#/$DEMO/}" "$DEMO/data.bin"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -31,7 +35,7 @@ marsadm() {
 for i in 0 1 2; do
   n=${NODES[$i]}
   mkdir -p "$DEMO/$n"
-  [ -f "$DEMO/$n/disk.img" ] || truncate -s 256M "$DEMO/$n/disk.img"
+  truncate -s 256M "$DEMO/$n/disk.img"
   node dist/src/daemon/main.js --host "$n" --data-dir "$DEMO/$n/data" --run-dir "$DEMO/$n/run" \
     --admin-listen "$(admin "$i")" --peer-listen "$(peer "$i")" > "$DEMO/$n/marsd.log" 2>&1 &
   pids+=($!)
