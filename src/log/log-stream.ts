@@ -11,7 +11,7 @@ import type { LamportClock } from "../cluster/clock.js";
 import type { Storage } from "../storage/types.js";
 import type { LogFileHeader } from "./file-header.js";
 import { formatLogName, type LogName } from "./log-name.js";
-import { computeFileVersion } from "./version.js";
+import { makeVersionEntry, type VersionEntry } from "./version.js";
 import {
   DEFAULT_PREALLOCATE_BYTES,
   DEFAULT_WRITER_LIMITS,
@@ -43,6 +43,8 @@ export interface FinishedLogFile {
   streamStartBytes: number;
   /** The finished file's version (the next file's prevVersion). */
   version: string;
+  /** The whole version entry, as a scan of the file would compute it. */
+  versionEntry: VersionEntry;
 }
 
 export interface LogStreamOptions {
@@ -202,23 +204,21 @@ export class LogStream {
   }
 
   private async finishWriter(writer: LogWriter): Promise<FinishedLogFile> {
-    const { lengthBytes } = await writer.finish();
+    const { lengthBytes, recordsDigest } = await writer.finish();
+    const name = { fileNumber: writer.header.fileNumber, host: writer.header.host };
+    const versionEntry = makeVersionEntry(
+      writer.header.prevVersion,
+      formatLogName(name),
+      lengthBytes,
+      recordsDigest,
+    );
     return {
-      name: { fileNumber: writer.header.fileNumber, host: writer.header.host },
+      name,
       lengthBytes,
       streamStartBytes: writer.header.streamStartBytes,
-      version: await this.versionOf(writer, lengthBytes),
+      version: versionEntry.version,
+      versionEntry,
     };
-  }
-
-  /** Reads the finished file back once to compute its version (it is in the page cache). */
-  private async versionOf(writer: LogWriter, lengthBytes: number): Promise<string> {
-    const file = await this.options.storage.open(writer.filePath, "read");
-    try {
-      return (await computeFileVersion(file, writer.header, lengthBytes)).version;
-    } finally {
-      await file.close();
-    }
   }
 
   private watch(writer: LogWriter): void {

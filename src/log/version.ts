@@ -67,11 +67,6 @@ export class RecordsDigest {
     this.hash.update(this.word);
   }
 
-  /** Adds a batch of CRCs at once (cheaper on the write path). */
-  addMany(crcs: Buffer): void {
-    this.hash.update(crcs);
-  }
-
   digest(): string {
     return this.hash.copy().digest("hex");
   }

@@ -30,7 +30,8 @@ import { deferred, type Deferred } from "../util/deferred.js";
 import { ClosedError, LogFailedError, errorMessage } from "../util/errors.js";
 import { encodeFileHeaderRecord, type LogFileHeader } from "./file-header.js";
 import { LogPreallocator } from "./preallocator.js";
-import { RECORD_HEADER_BYTES, RecordKind, encodeRecordHeader } from "./record.js";
+import { RECORD_HEADER_BYTES, RecordKind, encodeRecordHeader, recordHeaderCrc } from "./record.js";
+import { RecordsDigest } from "./version.js";
 import path from "node:path";
 
 export interface AppendEntry {
@@ -129,6 +130,12 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   private closed = false;
   private failure: LogFailedError | undefined;
   private readonly preallocator: LogPreallocator | undefined;
+  /**
+   * Digest of the CRCs of every record written so far, the file header
+   * included, as a scan of the file computes it: the file's version is
+   * known at finish without reading the file back.
+   */
+  private readonly digest = new RecordsDigest();
 
   private constructor(
     readonly filePath: string,
@@ -138,9 +145,11 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     private readonly clock: LamportClock,
     private readonly limits: LogWriterLimits,
     storage: Storage,
-    private readonly observer?: LogWriterObserver,
+    private readonly observer: LogWriterObserver | undefined,
+    headerCrc: number,
   ) {
     super();
+    this.digest.add(headerCrc);
     this.writeOffsetBytes = startOffsetBytes;
     this.durableBytes = startOffsetBytes;
     this.maxBatchesInFlight = Math.max(1, limits.maxBatchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
@@ -173,7 +182,8 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       if (!file.syncWrites) await file.datasync();
       await fsyncDirectory(path.dirname(filePath));
       const length = buffers.reduce((n, b) => n + b.length, 0);
-      return new LogWriter(filePath, header, file, length, clock, limits, storage, observer);
+      const headerCrc = recordHeaderCrc(buffers[0] as Buffer);
+      return new LogWriter(filePath, header, file, length, clock, limits, storage, observer, headerCrc);
     } catch (err) {
       await file.close().catch(() => undefined);
       throw err;
@@ -248,7 +258,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
    * cuts preallocated space off the end (a finished file holds exactly its
    * records), closes the file.
    */
-  async finish(): Promise<{ lengthBytes: number }> {
+  async finish(): Promise<{ lengthBytes: number; recordsDigest: string }> {
     this.closed = true;
     try {
       await this.barrier();
@@ -261,7 +271,8 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       await this.preallocator?.stop();
       await this.file.close();
     }
-    return { lengthBytes: this.durableBytes };
+    // Reached only without a failure (barrier throws): every record written is durable.
+    return { lengthBytes: this.durableBytes, recordsDigest: this.digest.digest() };
   }
 
   private hasRoomFor(bytes: number): boolean {
@@ -333,19 +344,20 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       let seq = item.firstSeq;
       for (const e of item.entries) {
         const payload = e.payload ?? EMPTY;
-        buffers.push(
-          encodeRecordHeader(
-            {
-              kind: e.kind,
-              seq,
-              durableSeq,
-              stampUs: item.stampUs,
-              offsetBytes: e.offsetBytes,
-              lengthBytes: e.lengthBytes,
-            },
-            payload,
-          ),
+        const header = encodeRecordHeader(
+          {
+            kind: e.kind,
+            seq,
+            durableSeq,
+            stampUs: item.stampUs,
+            offsetBytes: e.offsetBytes,
+            lengthBytes: e.lengthBytes,
+          },
+          payload,
         );
+        // Batches are launched in file order, so this is the file's record order.
+        this.digest.add(recordHeaderCrc(header));
+        buffers.push(header);
         if (payload.length > 0) buffers.push(payload);
         seq += 1;
       }

@@ -140,6 +140,14 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
   }
 
   /**
+   * Takes a file's version from its writer (which knows it without reading
+   * the file), if it is for the length the file has here.
+   */
+  rememberVersion(entry: VersionEntry): void {
+    if (this.files.get(entry.file)?.lengthBytes === entry.lengthBytes) this.versions.set(entry.file, entry);
+  }
+
+  /**
    * The version of the file as it is here (its verified length), computed
    * by reading it once; cached until the file grows.
    */

@@ -511,6 +511,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private fileFinished(file: FinishedLogFile): void {
     const name = formatLogName(file.name);
     this.deps.metrics.logRotations.labels(this.name).inc();
+    this.logs.rememberVersion(file.versionEntry);
     this.logs.markFinished(name);
     this.logs.version(name).then(
       (v) => this.publishVersion(v),

@@ -34,8 +34,14 @@ export interface RangeBatchMessage {
 
 export interface RangeBatchResult {
   id: number;
+  /** The batch's buffer, handed back for reuse. */
+  buffer: ArrayBuffer;
   error?: { message: string; code?: string; errno?: number; syscall?: string };
 }
+
+/** Buffers kept for reuse: allocating one per batch (up to 8 MiB) kept V8's GC busy. */
+const SPARE_BUFFERS = 4;
+const MAX_SPARE_BUFFER_BYTES = 16 * 1024 * 1024;
 
 interface Pending {
   resolve: () => void;
@@ -46,7 +52,10 @@ class PoolWorker {
   readonly pending = new Map<number, Pending>();
   private broken: Error | undefined;
 
-  constructor(private readonly worker: Worker) {
+  constructor(
+    private readonly worker: Worker,
+    private readonly recycle: (buffer: ArrayBuffer) => void,
+  ) {
     worker.unref();
     worker.on("message", (result: RangeBatchResult) => this.settle(result));
     // A worker that dies takes its batches with it: they failed (never retried).
@@ -70,6 +79,7 @@ class PoolWorker {
   }
 
   private settle(result: RangeBatchResult): void {
+    this.recycle(result.buffer);
     const pending = this.pending.get(result.id);
     if (!pending) return;
     this.pending.delete(result.id);
@@ -87,6 +97,7 @@ class PoolWorker {
 
 class RangeWriterPool {
   private readonly workers: PoolWorker[] = [];
+  private readonly spareBuffers: ArrayBuffer[] = [];
   private nextId = 1;
 
   /** Writes the ranges to `fd` in order; resolves when all are written (not synced). */
@@ -98,7 +109,7 @@ class RangeWriterPool {
     for (const r of ranges) if (r.data) dataBytes += r.data.length;
     // One compact buffer: a payload is often a view into a larger socket
     // chunk, which structured cloning would copy whole.
-    const buffer = new ArrayBuffer(dataBytes);
+    const buffer = this.takeBuffer(dataBytes);
     const bytes = new Uint8Array(buffer);
     let at = 0;
     ranges.forEach((r, i) => {
@@ -114,6 +125,28 @@ class RangeWriterPool {
     return new Promise((resolve, reject) => this.pick().send(message, { resolve, reject }));
   }
 
+  /** A spare buffer of at least `bytes` (the worker writes only the ranges' lengths of it), or a new one. */
+  private takeBuffer(bytes: number): ArrayBuffer {
+    const i = this.spareBuffers.findIndex((b) => b.byteLength >= bytes);
+    if (i >= 0) return this.spareBuffers.splice(i, 1)[0] as ArrayBuffer;
+    // Rounded up to a power of two (at least 64 KiB) so that buffers fit later batches.
+    return new ArrayBuffer(Math.max(65536, 2 ** Math.ceil(Math.log2(Math.max(1, bytes)))));
+  }
+
+  private recycleBuffer(buffer: ArrayBuffer): void {
+    if (buffer.byteLength > MAX_SPARE_BUFFER_BYTES) return;
+    if (this.spareBuffers.length >= SPARE_BUFFERS) {
+      // Keep the largest ones: they serve every batch.
+      const smallest = this.spareBuffers.reduce(
+        (a, b, i, all) => (b.byteLength < (all[a] as ArrayBuffer).byteLength ? i : a),
+        0,
+      );
+      if ((this.spareBuffers[smallest] as ArrayBuffer).byteLength >= buffer.byteLength) return;
+      this.spareBuffers.splice(smallest, 1);
+    }
+    this.spareBuffers.push(buffer);
+  }
+
   /** The least busy usable worker; workers start on first use and replace broken ones. */
   private pick(): PoolWorker {
     for (let i = this.workers.length - 1; i >= 0; i--) {
@@ -122,7 +155,9 @@ class RangeWriterPool {
     let best: PoolWorker | undefined;
     for (const w of this.workers) if (!best || w.pending.size < best.pending.size) best = w;
     if (best && (best.pending.size === 0 || this.workers.length >= RANGE_WRITER_WORKERS)) return best;
-    const worker = new PoolWorker(new Worker(new URL("./range-writer-worker.js", import.meta.url)));
+    const worker = new PoolWorker(new Worker(new URL("./range-writer-worker.js", import.meta.url)), (b) =>
+      this.recycleBuffer(b),
+    );
     this.workers.push(worker);
     return worker;
   }

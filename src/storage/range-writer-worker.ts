@@ -44,13 +44,14 @@ port.on("message", (message: RangeBatchMessage) => {
   let result: RangeBatchResult;
   try {
     writeBatch(message);
-    result = { id: message.id };
+    result = { id: message.id, buffer: message.buffer };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     result = {
       id: message.id,
+      buffer: message.buffer,
       error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall },
     };
   }
-  port.postMessage(result);
+  port.postMessage(result, [message.buffer]);
 });

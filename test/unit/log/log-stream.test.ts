@@ -10,7 +10,8 @@ import { ClosedError, LogFailedError } from "../../../src/util/errors.js";
 import { FaultyStorage } from "../../helpers/faulty-file.js";
 import { pattern, writeEntry } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
-import { genesisVersion } from "../../../src/log/version.js";
+import { computeFileVersion, genesisVersion } from "../../../src/log/version.js";
+import { RecordKind } from "../../../src/log/record.js";
 
 const KIB = 1024;
 
@@ -69,6 +70,36 @@ describe("log stream (rotation)", () => {
     }
     return { files: files.length, records };
   }
+
+  it("knows a finished file's version without reading it: the same a scan of the file computes", async () => {
+    const { dir, stream, finished } = await start({ rotateBytes: 64 * KIB });
+    // Concurrent appends (several per batch), zero records, and files cut by rotation.
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        stream.append(
+          i % 7 === 3
+            ? [{ kind: RecordKind.Zero, offsetBytes: i * 8 * KIB, lengthBytes: 8 * KIB }]
+            : [writeEntry(i * 4 * KIB, pattern(3 * KIB + i, i)), writeEntry(0, pattern(512, i))],
+        ),
+      ),
+    );
+    await stream.close();
+    assert.ok(finished.length >= 2, `${finished.length} files finished`);
+    const files = await listLogFiles(dir);
+    for (const f of finished) {
+      const onDisk = files.find((x) => x.fileNumber === f.name.fileNumber);
+      assert.ok(onDisk);
+      const handle = await nodeStorage.open(onDisk.path, "read");
+      try {
+        const header = await readLogFileHeader(handle);
+        assert.ok(typeof header !== "string");
+        const scanned = await computeFileVersion(handle, header, f.lengthBytes);
+        assert.equal(f.version, scanned.version, onDisk.fileName);
+      } finally {
+        await handle.close();
+      }
+    }
+  });
 
   it("rotates to a new file when the current one reaches rotateBytes", async () => {
     const { dir, stream, finished } = await start({ rotateBytes: 64 * KIB });
