@@ -19,20 +19,11 @@ import { makeTempDir, type TempDir } from "../helpers/temp-dir.js";
 import { createVolume, startNode, type NodeWithVolume } from "../helpers/single-node.js";
 import { requireTool, run, SYSTEM_PYTHON } from "../helpers/tools.js";
 import { BLOCK_BYTES, PATTERN_WRITER, blockVersion } from "../helpers/versioned-blocks.js";
+import { prng } from "../helpers/prng.js";
 
 const BLOCKS = 2048;
 const CYCLES = Number(process.env.MARSD_CRASH_CYCLES ?? 20);
 const SEED = Number(process.env.MARSD_CRASH_SEED ?? Date.now() % 1_000_000);
-
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 interface WriterRun {
   acks: number;

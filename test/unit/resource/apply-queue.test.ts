@@ -7,22 +7,12 @@ import type { RandomAccessFile, WriteRange } from "../../../src/storage/types.js
 import { FaultyStorage, Gate } from "../../helpers/faulty-file.js";
 import { pattern } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
+import { prng } from "../../helpers/prng.js";
 
 const DISK_BYTES = 64 * 1024;
 
 function position(offsetBytes: number): LogPosition {
   return { fileNumber: 1, host: "alpha", offsetBytes, nextSeq: offsetBytes, streamBytes: offsetBytes };
-}
-
-/** A small deterministic PRNG, so a failing shuffle can be replayed. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
 }
 
 describe("apply queue", () => {
