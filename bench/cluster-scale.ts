@@ -66,10 +66,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Waits on the monotonic clock: this machine's wall clock has been seen to step. */
+async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -132,15 +133,15 @@ async function main(): Promise<void> {
     }
     const first = nodes[0] as Node;
     await first.cluster.create({ clusterId: "scale", secret });
-    let t = Date.now();
+    let t = performance.now();
     for (let i = 1; i < NODES; i++) {
       await (nodes[i] as Node).cluster.join({ peer: `127.0.0.1:${first.server.port}`, secret });
     }
-    await waitUntil(() => nodes.every((n) => n.cluster.members().length === NODES), 120_000);
-    console.log(`${NODES} nodes joined and know each other in ${Date.now() - t} ms`);
+    await waitUntil(() => nodes.every((n) => n.cluster.members().length === NODES), 120_000, "membership");
+    console.log(`${NODES} nodes joined and know each other in ${Math.round(performance.now() - t)} ms`);
 
     // 1000 resources: config and primary by the primary, membership by 3 members each.
-    t = Date.now();
+    t = performance.now();
     for (let r = 0; r < RESOURCES; r++) {
       const res = `res-${r}`;
       const members = [r % NODES, (r + 1) % NODES, (r + 2) % NODES].map((i) => nodes[i] as Node);
@@ -157,9 +158,9 @@ async function main(): Promise<void> {
     }
     // Per resource: config, primary, and member + replay of 3 hosts; plus one address per node.
     const expected = RESOURCES * 8 + NODES;
-    await waitUntil(() => nodes.every((n) => n.cluster.state.size >= expected), 600_000);
+    await waitUntil(() => nodes.every((n) => n.cluster.state.size >= expected), 600_000, "the initial state");
     console.log(
-      `initial state (${expected} entries per node) spread to all ${NODES} nodes in ${Date.now() - t} ms`,
+      `initial state (${expected} entries per node) spread to all ${NODES} nodes in ${Math.round(performance.now() - t)} ms`,
     );
 
     // Let pushes settle, then measure one anti-entropy pull between two nodes that are in sync.
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
               (n.cluster.state.value<{ offsetBytes: number }>(key)?.offsetBytes ?? -1) === value.offsetBytes,
           ),
         30_000,
+        `change ${c}`,
       );
       latencies.push(performance.now() - started);
       // Wait for the pushes' answers to be counted too.
