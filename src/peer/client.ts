@@ -66,7 +66,7 @@ export class PeerClient {
     let agent = this.agents.get(address);
     if (!agent) {
       const common = {
-        keepAlive: true,
+        keepAlive: this.options.keepAlive ?? true,
         maxSockets: this.options.maxSocketsPerPeer,
         timeout: this.options.timeoutMs,
       };
