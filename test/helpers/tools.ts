@@ -16,6 +16,14 @@ const EXTRA_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 /** Where scripts/setup.sh unpacks tools that are not installed system-wide (promtool). */
 export const LOCAL_TOOLS_DIR = path.join(PROJECT_ROOT, ".cache", "tools", "bin");
 
+/** Debian's python3 with python3-libnbd (the pattern writer's NBD client), or a clear error. */
+export async function requirePythonNbd(): Promise<void> {
+  requireTool(SYSTEM_PYTHON);
+  await run(SYSTEM_PYTHON, ["-c", "import nbd"]).catch((err: unknown) => {
+    throw new Error(`python3-libnbd is missing for ${SYSTEM_PYTHON} (run scripts/setup.sh): ${String(err)}`);
+  });
+}
+
 /** Absolute path of a tool, or an error naming it and how to get it. */
 export function requireTool(name: string): string {
   const dirs = path.isAbsolute(name)

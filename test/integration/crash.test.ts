@@ -17,7 +17,7 @@ import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemon-process.js";
 import { makeTempDir, type TempDir } from "../helpers/temp-dir.js";
 import { createVolume, startNode, type NodeWithVolume } from "../helpers/single-node.js";
-import { requireTool, run, SYSTEM_PYTHON } from "../helpers/tools.js";
+import { requireTool, run, SYSTEM_PYTHON, requirePythonNbd } from "../helpers/tools.js";
 import { BLOCK_BYTES, PATTERN_WRITER, blockVersion } from "../helpers/versioned-blocks.js";
 import { prng } from "../helpers/prng.js";
 
@@ -67,12 +67,7 @@ describe("crash safety: kill -9 under a real NBD writer", () => {
 
   before(async () => {
     nbdcopy = requireTool("nbdcopy");
-    requireTool(SYSTEM_PYTHON);
-    await run(SYSTEM_PYTHON, ["-c", "import nbd"]).catch((err: unknown) => {
-      throw new Error(
-        `python3-libnbd is missing for ${SYSTEM_PYTHON} (run scripts/setup.sh): ${String(err)}`,
-      );
-    });
+    await requirePythonNbd();
     tmp = await makeTempDir("marsd-crash-");
     const config = tmp.join("marsd.json");
     await writeFile(config, JSON.stringify({ log: { rotateBytes: 1024 * 1024, checkpointIntervalMs: 50 } }));

@@ -21,7 +21,7 @@ import {
   waitUntil,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
-import { requireTool, run, SYSTEM_PYTHON } from "../helpers/tools.js";
+import { requireTool, requirePythonNbd } from "../helpers/tools.js";
 
 const SIZE = 32 * 1024 * 1024;
 const BLOCKS = 4096;
@@ -31,9 +31,8 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
   let scratch: string;
 
   before(async () => {
-    requireTool(SYSTEM_PYTHON);
     requireTool("nbdcopy");
-    await run(SYSTEM_PYTHON, ["-c", "import nbd"]);
+    await requirePythonNbd();
     scratch = await mkdtemp(path.join(os.tmpdir(), "marsd-repl-"));
     setup = await startReplicated({
       hosts: ["node-a", "node-b", "node-c"],

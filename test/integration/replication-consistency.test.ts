@@ -28,7 +28,7 @@ import {
   waitUntil,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
-import { requireTool, run, startProcess, SYSTEM_PYTHON } from "../helpers/tools.js";
+import { requireTool, run, startProcess, requirePythonNbd } from "../helpers/tools.js";
 
 const MIB = 1024 * 1024;
 const SNAPSHOTS = Number(process.env.MARSD_SNAPSHOTS ?? 10);
@@ -56,8 +56,7 @@ describe("anytime consistency of a secondary", { timeout: 600_000 }, () => {
     for (const k of Object.keys(t) as Array<keyof typeof t>) {
       t[k] = requireTool(k === "fusermount" ? "fusermount3" : k === "mkfs" ? "mkfs.ext4" : k);
     }
-    requireTool(SYSTEM_PYTHON);
-    await run(SYSTEM_PYTHON, ["-c", "import nbd"]);
+    await requirePythonNbd();
     if (!existsSync("/dev/fuse")) throw new Error("/dev/fuse is missing: FUSE is required for this test");
     setup = await startReplicated({
       hosts: ["node-a", "node-b"],

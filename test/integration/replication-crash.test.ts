@@ -21,7 +21,7 @@ import {
   waitCaughtUp,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
-import { requireTool, run, SYSTEM_PYTHON } from "../helpers/tools.js";
+import { requireTool, run, requirePythonNbd } from "../helpers/tools.js";
 import { blockVersion } from "../helpers/versioned-blocks.js";
 
 const MIB = 1024 * 1024;
@@ -38,8 +38,7 @@ describe("crashes during replication", { timeout: 600_000 }, () => {
 
   before(async () => {
     nbdcopy = requireTool("nbdcopy");
-    requireTool(SYSTEM_PYTHON);
-    await run(SYSTEM_PYTHON, ["-c", "import nbd"]);
+    await requirePythonNbd();
     setup = await startReplicated({
       hosts: ["node-a", "node-b"],
       sizeBytes: 96 * MIB,

@@ -21,7 +21,7 @@ import {
   waitUntil,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
-import { requireTool, run, SYSTEM_PYTHON } from "../helpers/tools.js";
+import { requirePythonNbd } from "../helpers/tools.js";
 import { BLOCK_BYTES, blockVersion } from "../helpers/versioned-blocks.js";
 
 const MIB = 1024 * 1024;
@@ -54,8 +54,7 @@ describe("roles: handover, failover, split brain, restart", { timeout: 600_000 }
   let state = new Map<number, number>();
 
   before(async () => {
-    requireTool(SYSTEM_PYTHON);
-    await run(SYSTEM_PYTHON, ["-c", "import nbd"]);
+    await requirePythonNbd();
     setup = await startReplicated({
       hosts: ["node-a", "node-b", "node-c"],
       sizeBytes: 16 * MIB,
