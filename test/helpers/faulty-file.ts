@@ -42,6 +42,8 @@ export interface FaultPlan {
     n: number,
     range?: { positionBytes: number; lengthBytes: number },
   ) => Promise<void> | void;
+  /** Called after a writev or datasync on a matching file succeeded (n as in beforeOp). */
+  afterOp?: (op: FaultOp, path: string, n: number) => void;
 }
 
 export function injectedError(syscall: string, path: string): NodeJS.ErrnoException {
@@ -119,6 +121,7 @@ class FaultyFile implements RandomAccessFile {
       throw injectedError("write", this.path);
     }
     await this.inner.writev(buffers, positionBytes);
+    this.storage.plan.afterOp?.("writev", this.path, n);
   }
 
   /** One writev per range, so every range is subject to the plan (counts, failures, gates). */
@@ -136,6 +139,7 @@ class FaultyFile implements RandomAccessFile {
       throw injectedError("fdatasync", this.path);
     }
     await this.inner.datasync();
+    this.storage.plan.afterOp?.("datasync", this.path, n);
   }
 
   truncate(lengthBytes: number): Promise<void> {

@@ -114,37 +114,39 @@ describe("log writer (group commit)", () => {
 
   it("runs at most maxBatchesInFlight batches at once, and acknowledges them in order", async () => {
     const gate = new Gate();
-    let armed = false;
-    let inFlight = 0;
-    let maxInFlight = 0;
+    let firstBatchOffsetBytes = -1;
+    let syncedAfterOpen = 0;
+    // The first batch is held at its writev (known by its offset: the two
+    // batches' writes may finish in either order, so a count would not say
+    // which batch it is); the second one is written and synced meanwhile.
     const storage = new FaultyStorage({
-      beforeOp: async (op, _path, count) => {
-        if (!armed || op !== "datasync") return;
-        inFlight += 1;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        // Hold the first batch's sync until the second batch has synced.
-        if (count === 2) await gate.wait();
-        inFlight -= 1;
+      beforeOp: (op, _path, _n, range) =>
+        op === "writev" && range?.positionBytes === firstBatchOffsetBytes ? gate.wait() : undefined,
+      afterOp: (op) => {
+        if (op === "datasync" && firstBatchOffsetBytes >= 0) syncedAfterOpen += 1;
       },
     });
-    // No preallocation: its fills would add fdatasyncs of their own to the count.
+    // No preallocation: its fills would add writes and fdatasyncs of their own.
     const writer = await openWriter(nextFile(), {
       storage,
       limits: { maxBatchesInFlight: 2, preallocateBytes: 0 },
     });
-    armed = true;
+    firstBatchOffsetBytes = writer.durableOffsetBytes;
+    const writesAtOpen = storage.calls.writev;
     const resolved: number[] = [];
     const appends = Array.from({ length: 6 }, (_, i) =>
       writer.append(entry4k(i)).then(() => resolved.push(i)),
     );
-    // Batch 1 (append 0) waits at the gate; batch 2 (append 1) syncs but must not be acknowledged.
-    await waitFor("the second batch to sync", () => storage.calls.datasync >= 3);
+    // Batches start as appends arrive: two are running, the rest wait for them.
+    assert.equal(writer.batchesInFlight, 2);
+    assert.equal(storage.calls.writev - writesAtOpen, 2);
+    await waitFor("the second batch to be durable", () => syncedAfterOpen >= 1);
     assert.deepEqual(resolved, [], "nothing is acknowledged while an earlier batch is not durable");
     assert.equal(writer.batchesInFlight, 2);
+    assert.equal(storage.calls.writev - writesAtOpen, 2, "no third batch while two are in flight");
     gate.open();
     await Promise.all(appends);
     assert.deepEqual(resolved, [0, 1, 2, 3, 4, 5]);
-    assert.equal(maxInFlight, 2);
     await writer.finish();
   });
 
