@@ -2,8 +2,10 @@
  * `npm run bench`: fio through marsd's NBD export and through `nbdkit file`
  * on identical, fully allocated backing files, in the same run, both over a
  * Unix socket with fio's libnbd engine. Prints IOPS, bandwidth, latency and
- * the ratio marsd/nbdkit per workload, plus marsd's group-commit figures
- * (records per batch, time per batch) from its /metrics.
+ * the ratio marsd/nbdkit per workload, each server's CPU time per IO (on a
+ * 2-CPU machine the servers and fio share the CPUs, so this is what
+ * bounds IOPS), plus marsd's group-commit figures (records per batch,
+ * time per batch) from its /metrics.
  *
  * marsd makes every write durable (log writev + fdatasync) before it
  * acknowledges it; nbdkit's file plugin acknowledges writes from the page
@@ -31,6 +33,12 @@ import { createAllocatedFile, startMarsd, startNbdkit, type MarsdTarget, type Ta
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
+const RAMP_S = 1;
+
+interface MeasuredRun extends FioResult {
+  /** The server's CPU time (all threads, user + system) per IO: what the 2-CPU box runs out of first. */
+  cpuUsPerIo: number;
+}
 
 const WORKLOADS: Workload[] = [
   { name: "4k randwrite QD1", rw: "randwrite", blockBytes: 4 * KIB, iodepth: 1 },
@@ -52,7 +60,7 @@ const WORKLOADS: Workload[] = [
 
 interface Row {
   workload: Workload;
-  results: Map<string, FioResult>;
+  results: Map<string, MeasuredRun>;
   batch?: { recordsPerBatch: number; msPerBatch: number };
 }
 
@@ -102,14 +110,18 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const [index, workload] of workloads.entries()) {
       const row: Row = { workload, results: new Map() };
-      const runs = new Map<string, Array<{ result: FioResult; batch?: Row["batch"] }>>();
+      const runs = new Map<string, Array<{ result: MeasuredRun; batch?: Row["batch"] }>>();
       for (let round = 0; round < repeat; round++) {
         // Alternate who goes first, so neither always runs on a cache the other warmed.
         const ordered = (index + round) % 2 === 0 ? targets : [...targets].reverse();
         for (const target of ordered) {
           execFileSync("sync");
           const before = target === marsd ? await marsd.logCounters() : undefined;
-          const result = await runFio(target.uri, workload, { runtimeS, rampS: 1, sizeBytes });
+          const cpuBeforeS = target.cpuSeconds();
+          const fio = await runFio(target.uri, workload, { runtimeS, rampS: RAMP_S, sizeBytes });
+          // CPU over the whole fio run (ramp included) per IO of the measured part, scaled to the whole run.
+          const cpuUsPerIo = ((target.cpuSeconds() - cpuBeforeS) * 1e6) / (fio.iops * (runtimeS + RAMP_S));
+          const result: MeasuredRun = { ...fio, cpuUsPerIo };
           let batch: Row["batch"];
           if (before && marsd) {
             const after = await marsd.logCounters();
@@ -123,7 +135,7 @@ async function main(): Promise<void> {
           }
           runs.set(target.name, [...(runs.get(target.name) ?? []), { result, batch }]);
           console.log(
-            `  ${workload.name.padEnd(28)} ${target.name.padEnd(7)} ${fmt(result.iops).padStart(8)} IOPS ${fmt(result.bandwidthBytesPerS / MIB, 1).padStart(8)} MiB/s ${fmt(result.meanLatencyUs).padStart(7)} us`,
+            `  ${workload.name.padEnd(28)} ${target.name.padEnd(7)} ${fmt(result.iops).padStart(8)} IOPS ${fmt(result.bandwidthBytesPerS / MIB, 1).padStart(8)} MiB/s ${fmt(result.meanLatencyUs).padStart(7)} us ${fmt(result.cpuUsPerIo).padStart(5)} CPU us/IO`,
           );
         }
       }
@@ -146,17 +158,17 @@ async function main(): Promise<void> {
 function printTable(rows: Row[]): void {
   console.log("");
   console.log(
-    "| workload | marsd IOPS | nbdkit IOPS | ratio | marsd MiB/s | nbdkit MiB/s | marsd lat us | nbdkit lat us | records/batch | ms/batch |",
+    "| workload | marsd IOPS | nbdkit IOPS | ratio | marsd MiB/s | nbdkit MiB/s | marsd lat us | nbdkit lat us | marsd CPU us/IO | nbdkit CPU us/IO | records/batch | ms/batch |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const row of rows) {
     const m = row.results.get("marsd");
     const k = row.results.get("nbdkit");
-    const cell = (r: FioResult | undefined, f: (r: FioResult) => string) => (r ? f(r) : "-");
+    const cell = (r: MeasuredRun | undefined, f: (r: MeasuredRun) => string) => (r ? f(r) : "-");
     console.log(
       `| ${row.workload.name} | ${cell(m, (r) => fmt(r.iops))} | ${cell(k, (r) => fmt(r.iops))} | ${
         m && k ? `${fmt(m.iops / k.iops, 2)}x` : "-"
-      } | ${cell(m, (r) => fmt(r.bandwidthBytesPerS / MIB, 1))} | ${cell(k, (r) => fmt(r.bandwidthBytesPerS / MIB, 1))} | ${cell(m, (r) => fmt(r.meanLatencyUs))} | ${cell(k, (r) => fmt(r.meanLatencyUs))} | ${
+      } | ${cell(m, (r) => fmt(r.bandwidthBytesPerS / MIB, 1))} | ${cell(k, (r) => fmt(r.bandwidthBytesPerS / MIB, 1))} | ${cell(m, (r) => fmt(r.meanLatencyUs))} | ${cell(k, (r) => fmt(r.meanLatencyUs))} | ${cell(m, (r) => fmt(r.cpuUsPerIo))} | ${cell(k, (r) => fmt(r.cpuUsPerIo))} | ${
         row.batch ? fmt(row.batch.recordsPerBatch, 1) : "-"
       } | ${row.batch ? fmt(row.batch.msPerBatch, 3) : "-"} |`,
     );

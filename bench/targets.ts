@@ -3,8 +3,8 @@
  * allocated backing file (same size, same content): marsd (durable log,
  * group commit) and `nbdkit file` (page cache; durable only on flush).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { DaemonProcess, waitFor } from "../test/helpers/daemon-process.js";
@@ -26,7 +26,20 @@ export async function createAllocatedFile(file: string, sizeBytes: number): Prom
 export interface Target {
   name: string;
   uri: string;
+  /** CPU time the server process used so far (all its threads, user + system). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+const CLOCK_TICKS_PER_S = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+
+/** utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15). */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) throw new Error("the server process has no pid");
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 export interface MarsdTarget extends Target {
@@ -53,6 +66,7 @@ export async function startMarsd(
     name: "marsd",
     uri,
     daemon,
+    cpuSeconds: () => processCpuSeconds(daemon.child?.pid),
     async logCounters() {
       const text = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
       const value = (name: string): number => {
@@ -89,6 +103,7 @@ export async function startNbdkit(baseDir: string, backing: string): Promise<Tar
   return {
     name: "nbdkit",
     uri: `nbd+unix:///?socket=${socket}`,
+    cpuSeconds: () => processCpuSeconds(child.pid),
     async stop() {
       child.kill("SIGTERM");
       await exited;

@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type ConfigOverrides } from "./config.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { BUILD } from "./build-info.js";
+import { applyGcTuning } from "./gc-tuning.js";
 
 interface Flags {
   config?: string;
@@ -26,6 +27,7 @@ interface Flags {
 }
 
 async function main(): Promise<void> {
+  applyGcTuning();
   const program = new Command("marsd")
     .description("Asynchronous long-distance block device replication daemon")
     .version(`${BUILD.version} (${BUILD.commit})`)
