@@ -10,8 +10,9 @@
  * restarted (bench/nbd-vs-nbdkit.ts, fsync=1 rows after the 1M row).
  * Without incremental marking V8 collects the old generation in one
  * stop-the-world pass when its limit is reached; on a heap this small that
- * pass takes a few milliseconds, and it happens a few times a minute under
- * load instead of dozens of times a second.
+ * pass was measured at 10-15 ms, once every few seconds under load, instead
+ * of dozens of marking cycles a second. The price is that pause, which a
+ * client can see as a latency spike (docs/performance.md).
  */
 import v8 from "node:v8";
 
