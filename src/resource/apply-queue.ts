@@ -130,12 +130,19 @@ export class ApplyQueue {
       this.pendingDone.promise.catch(() => undefined);
     }
     if (!this.writing && !this.flushScheduled) {
-      // Gather what the rest of this event-loop turn issues into the same group.
+      // Gather what the rest of this event-loop turn issues into the same
+      // group, and start it one turn later: both frontends send their
+      // acknowledgements from setImmediate, and those should go out before
+      // the hand-off to the disk worker, whose wake-up is not cheap
+      // (measured: 4k QD1 write latency ~255 -> ~245 us, fsync=1 QD1
+      // ~260 -> ~212 us).
       this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        this.writeNextGroup();
-      });
+      setImmediate(() =>
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.writeNextGroup();
+        }),
+      );
     }
     return this.pendingDone.promise;
   }

@@ -100,6 +100,19 @@ describe("apply queue", () => {
     await backing.close();
   });
 
+  it("hands a group to the disk only after the setImmediate callbacks of the turn that issued it", async () => {
+    // Frontends acknowledge from setImmediate; the disk hand-off must not delay them.
+    const events: string[] = [];
+    const storage = new FaultyStorage({ beforeOp: (op) => void events.push(op) });
+    const backing = await disk(storage);
+    const queue = new ApplyQueue(backing, position(0));
+    const applied = queue.apply({ offsetBytes: 0, lengthBytes: 10, data: pattern(10, 1) }, position(1));
+    setImmediate(() => events.push("acknowledge"));
+    await applied;
+    assert.deepEqual(events, ["acknowledge", "writev"]);
+    await backing.close();
+  });
+
   it("lets a read wait for exactly the in-flight writes that overlap it", async () => {
     const gate = new Gate();
     const storage = new FaultyStorage({ beforeOp: (op) => (op === "writev" ? gate.wait() : undefined) });
