@@ -5,9 +5,8 @@
 # stays up (Ctrl-C stops it) so you can try a handover or a failover.
 # Does its own set-up (idempotent). Every run starts from scratch in
 # ./.demo (MARSD_DEMO_DIR moves it; what an earlier run left there is
-# deleted first). MARSD_DEMO_PORT
-# moves the port range (default 7780); MARSD_DEMO_SETUP=0 skips the set-up
-# (the test suite, which has done it).
+# deleted first). MARSD_DEMO_PORT moves the port range (default 7780);
+# MARSD_DEMO_SETUP=0 skips the set-up (the test suite, which has done it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${MARSD_DEMO_SETUP:-1}" = 0 ] || scripts/setup.sh

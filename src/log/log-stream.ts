@@ -41,9 +41,10 @@ export interface FinishedLogFile {
   name: LogName;
   lengthBytes: number;
   streamStartBytes: number;
-  /** The finished file's version (the next file's prevVersion). */
-  version: string;
-  /** The whole version entry, as a scan of the file would compute it. */
+  /**
+   * The finished file's version entry, as a scan of the file would compute
+   * it; its version is the next file's prevVersion.
+   */
   versionEntry: VersionEntry;
 }
 
@@ -183,7 +184,7 @@ export class LogStream {
         this.options,
         old.header.fileNumber + 1,
         old.header.streamStartBytes + finished.lengthBytes,
-        finished.version,
+        finished.versionEntry.version,
       );
       this.watch(this.writer);
       this.options.onFileStarted?.(this.writer);
@@ -216,7 +217,6 @@ export class LogStream {
       name,
       lengthBytes,
       streamStartBytes: writer.header.streamStartBytes,
-      version: versionEntry.version,
       versionEntry,
     };
   }

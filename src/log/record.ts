@@ -74,15 +74,15 @@ function readU64(buf: Buffer, at: number): number {
   return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * TWO_32;
 }
 
-/**
- * Builds the header for a record; the payload is passed separately so it is
- * never copied (header and payload go to one writev).
- */
 /** The CRC32C an encoded record header carries (what version digests chain). */
 export function recordHeaderCrc(header: Buffer): number {
   return header.readUInt32LE(CRC_OFFSET);
 }
 
+/**
+ * Builds the header for a record; the payload is passed separately so it is
+ * never copied (header and payload go to one writev).
+ */
 export function encodeRecordHeader(fields: RecordFields, payload: Uint8Array): Buffer {
   const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
   header.writeUInt32LE(RECORD_MAGIC, 0);

@@ -94,7 +94,7 @@ describe("log stream (rotation)", () => {
         const header = await readLogFileHeader(handle);
         assert.ok(typeof header !== "string");
         const scanned = await computeFileVersion(handle, header, f.lengthBytes);
-        assert.equal(f.version, scanned.version, onDisk.fileName);
+        assert.deepEqual(f.versionEntry, scanned, onDisk.fileName);
       } finally {
         await handle.close();
       }
