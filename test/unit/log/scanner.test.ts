@@ -140,7 +140,9 @@ describe("log scanner", () => {
     await buildLogFile(
       file,
       [
-        [16, 16, 16, 16, 16, 16],
+        // Ten appends in one turn: three batches of two start together, and
+        // the last four go out in batches formed as the first ones finish.
+        [16, 16, 16, 16, 16, 16, 16, 16, 16, 16],
         [16, 16, 16, 16],
         [16, 16, 16],
       ],

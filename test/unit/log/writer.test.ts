@@ -68,6 +68,26 @@ describe("log writer (group commit)", () => {
     for (const r of records) assert.deepEqual(r.payload, pattern(4 * KIB, r.seq - 1));
   });
 
+  it("puts the appends of one event-loop turn into one batch, though a second batch could start", async () => {
+    const log = batchLog();
+    const writer = await openWriter(nextFile(), {
+      observer: log.observer,
+      limits: { maxBatchesInFlight: 2, preallocateBytes: 0 },
+    });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => writer.append(entry4k(i))));
+    assert.deepEqual(
+      log.batches.map((b) => b.records),
+      [5],
+    );
+    // Appends of a later turn (here: after the await) form a batch of their own.
+    await writer.append(entry4k(5));
+    assert.deepEqual(
+      log.batches.map((b) => b.records),
+      [5, 1],
+    );
+    await writer.finish();
+  });
+
   it("resolves appends in call order, each once it and everything before it is durable", async () => {
     const writer = await openWriter(nextFile());
     const order: number[] = [];
@@ -127,9 +147,10 @@ describe("log writer (group commit)", () => {
       },
     });
     // No preallocation: its fills would add writes and fdatasyncs of their own.
+    // One record per batch, so that six appends make six batches.
     const writer = await openWriter(nextFile(), {
       storage,
-      limits: { maxBatchesInFlight: 2, preallocateBytes: 0 },
+      limits: { maxBatchesInFlight: 2, maxBatchRecords: 1, preallocateBytes: 0 },
     });
     firstBatchOffsetBytes = writer.durableOffsetBytes;
     const writesAtOpen = storage.calls.writev;
@@ -137,8 +158,8 @@ describe("log writer (group commit)", () => {
     const appends = Array.from({ length: 6 }, (_, i) =>
       writer.append(entry4k(i)).then(() => resolved.push(i)),
     );
-    // Batches start as appends arrive: two are running, the rest wait for them.
-    assert.equal(writer.batchesInFlight, 2);
+    // Batches start at the end of the turn: two are running, the rest wait for them.
+    await waitFor("two batches to start", () => writer.batchesInFlight === 2);
     assert.equal(storage.calls.writev - writesAtOpen, 2);
     await waitFor("the second batch to be durable", () => syncedAfterOpen >= 1);
     assert.deepEqual(resolved, [], "nothing is acknowledged while an earlier batch is not durable");
@@ -186,8 +207,10 @@ describe("log writer (group commit)", () => {
 
   it("treats a failed fdatasync as fatal: every pending and later append rejects, never retried", async () => {
     const file = nextFile();
-    const storage = new FaultyStorage({ failDatasyncFrom: 4 }); // 1 = header, 2-3 = first batches
-    const writer = await openWriter(file, { storage, limits: { maxBatchesInFlight: 2 } });
+    // 1 = header, 2 = the first batch (both appends of one turn), 3 = fails.
+    const storage = new FaultyStorage({ failDatasyncFrom: 3 });
+    // Four records per batch: the 20 appends below are two batches in flight and more queued.
+    const writer = await openWriter(file, { storage, limits: { maxBatchesInFlight: 2, maxBatchRecords: 4 } });
     const failed: LogFailedError[] = [];
     writer.on("failed", (err) => failed.push(err));
     const first = await Promise.all([writer.append(entry4k(0)), writer.append(entry4k(1))]);
@@ -219,7 +242,7 @@ describe("log writer (group commit)", () => {
   it("treats a failed or torn writev as fatal and leaves only a torn tail behind", async () => {
     const file = nextFile();
     const storage = new FaultyStorage({ tearWritev: { at: 4, keepBytes: 1000 } }); // 1 = header, 2-3 = good batches
-    const writer = await openWriter(file, { storage, limits: { maxBatchesInFlight: 1 } });
+    const writer = await openWriter(file, { storage, limits: { maxBatchesInFlight: 1, maxBatchRecords: 1 } });
     const good = await writer.append(entry4k(0));
     const outcomes = await Promise.allSettled([writer.append(entry4k(1)), writer.append(entry4k(2))]);
     assert.equal(outcomes[0]?.status, "fulfilled", "the batch before the torn write is durable");
