@@ -30,6 +30,10 @@ export async function freePort(): Promise<number> {
 /** Thrown from a waitFor probe: stop waiting at once (the condition can never become true). */
 export class GiveUp extends Error {}
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,
@@ -47,7 +51,9 @@ export async function waitFor<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+      // The test runner prints the message, not the cause: name the last failure of the probe here.
+      const last = lastError === undefined ? "" : ` (last probe failed: ${errorText(lastError)})`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`, { cause: lastError });
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

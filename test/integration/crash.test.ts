@@ -62,6 +62,16 @@ function startWriter(
 
 describe("crash safety: kill -9 under a real NBD writer", () => {
   let node: NodeWithVolume;
+
+  /** waitFor, failing with the restarted daemon's own output (recovery logs) in the message. */
+  async function waitForExport<T>(context: string, probe: () => Promise<T | undefined>): Promise<T> {
+    try {
+      return await waitFor(`r0 to be exported again (${context})`, probe);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\ndaemon output:\n${node.daemon.output.slice(-6000)}`);
+    }
+  }
+
   let nbdcopy = "";
   let tmp: TempDir | undefined;
 
@@ -109,7 +119,7 @@ describe("crash safety: kill -9 under a real NBD writer", () => {
       totalAcks += writer.acks;
 
       await node.daemon.relaunch();
-      const status = await waitFor(`r0 to be exported again (${context})`, async () => {
+      const status = await waitForExport(context, async () => {
         const s = await node.daemon.rpc.call<{
           state: string;
           error?: string;
