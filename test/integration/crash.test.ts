@@ -62,6 +62,8 @@ function startWriter(
 
 describe("crash safety: kill -9 under a real NBD writer", () => {
   let node: NodeWithVolume;
+  let nbdcopy = "";
+  let tmp: TempDir | undefined;
 
   /** waitFor, failing with the restarted daemon's own output (recovery logs) in the message. */
   async function waitForExport<T>(context: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -71,9 +73,6 @@ describe("crash safety: kill -9 under a real NBD writer", () => {
       throw new Error(`${(err as Error).message}\ndaemon output:\n${node.daemon.output.slice(-6000)}`);
     }
   }
-
-  let nbdcopy = "";
-  let tmp: TempDir | undefined;
 
   before(async () => {
     nbdcopy = requireTool("nbdcopy");
