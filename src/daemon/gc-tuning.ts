@@ -16,7 +16,7 @@
  */
 import v8 from "node:v8";
 
-export const DAEMON_V8_FLAGS = ["--no-incremental-marking"];
+const DAEMON_V8_FLAGS = ["--no-incremental-marking"];
 
 export function applyGcTuning(): void {
   for (const flag of DAEMON_V8_FLAGS) v8.setFlagsFromString(flag);
