@@ -34,6 +34,7 @@ export interface ClusterGaugeValues {
 /** What a resource reports about itself at scrape time. */
 export interface ResourceMetricSource {
   applyBacklogBytes(): number;
+  applyDirectIo(): boolean;
   role(): "primary" | "secondary";
   paused(): { sync: boolean; fetch: boolean; replay: boolean };
   logFiles(): number;
@@ -113,6 +114,11 @@ export class Metrics {
     "marsd_resource_apply_backlog_limit_bytes",
     "Bound on the apply backlog; beyond it writes wait for their own disk write.",
     ["resource"],
+  );
+  readonly resourceApplyDirectIo = this.perResource(
+    "marsd_resource_apply_direct_io",
+    "1 when aligned writes reach the backing disk with O_DIRECT (page cache bypassed), 0 when all are buffered.",
+    (s) => (s.applyDirectIo() ? 1 : 0),
   );
   readonly resourceCheckpointPosition = this.gauge(
     "marsd_resource_checkpoint_position_bytes",

@@ -176,6 +176,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     this.applier = applier;
     deps.metrics.watchResource(config.name, deps.settings.volume.maxApplyBacklogBytes, {
       applyBacklogBytes: () => applier.inFlightBytes,
+      applyDirectIo: () => backing.directWrites === true,
       role: () => this.roleValue,
       paused: () => this.pauseFile,
       logFiles: () => this.logs.list().length,
@@ -282,7 +283,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   static async open(dir: string, deps: ResourceDeps): Promise<Resource> {
     const config = await readResourceConfig(dir);
     if (!config) throw new Error(`${dir} has no resource configuration`);
-    const backing = await deps.storage.open(config.disk, "readwrite");
+    const backing = await deps.storage.open(config.disk, "readwrite", { directWrites: true });
     const diskSizeBytes = await backing.sizeBytes();
     const files = new ResourceFiles(dir);
     const syncFile = (await files.readSync()) ?? {

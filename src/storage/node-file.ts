@@ -20,14 +20,22 @@ function openFd(path: string, flags: number): Promise<number> {
   );
 }
 
+function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
+}
+
 export class NodeFile implements RandomAccessFile {
   private closed = false;
+  /** Set when a write through directFd was refused (EINVAL): from then on every write is buffered. */
+  private directRefused = false;
   /** writeRanges batches in a worker, which writes through our descriptor: close() waits for them. */
   private rangeBatches = new Set<Promise<void>>();
 
   private constructor(
     readonly path: string,
     private readonly fd: number,
+    /** A second descriptor opened with O_DIRECT for writeRanges, or -1. */
+    private readonly directFd: number,
     private readonly blockDevice: boolean,
     readonly syncWrites: boolean,
   ) {}
@@ -41,7 +49,16 @@ export class NodeFile implements RandomAccessFile {
     const syncWrites = options.syncWrites === true && mode !== "read";
     if (syncWrites) flags |= fs.constants.O_DSYNC;
     const fd = await openFd(path, flags);
-    return new NodeFile(path, fd, isBlock, syncWrites);
+    let directFd = -1;
+    if (options.directWrites === true && mode !== "read") {
+      // Without O_EXCL: our own first descriptor already holds the claim on a block device.
+      directFd = await openFd(path, fs.constants.O_RDWR | fs.constants.O_DIRECT).catch(() => -1);
+    }
+    return new NodeFile(path, fd, directFd, isBlock, syncWrites);
+  }
+
+  get directWrites(): boolean {
+    return this.directFd >= 0 && !this.directRefused;
   }
 
   read(target: Uint8Array, positionBytes: number): Promise<number> {
@@ -90,9 +107,14 @@ export class NodeFile implements RandomAccessFile {
   writeRanges(ranges: readonly WriteRange[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${this.path} is closed`));
     if (ranges.length === 0) return Promise.resolve();
-    const batch = rangeWriterPool.write(this.fd, ranges).catch((err: Error) => {
-      throw Object.assign(err, { path: this.path });
-    });
+    const batch = rangeWriterPool.write(this.fd, this.directWrites ? this.directFd : -1, ranges).then(
+      ({ directRefused }) => {
+        this.directRefused ||= directRefused;
+      },
+      (err: Error) => {
+        throw Object.assign(err, { path: this.path });
+      },
+    );
     const tracked = batch.then(
       () => undefined,
       () => undefined,
@@ -124,7 +146,8 @@ export class NodeFile implements RandomAccessFile {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.rangeBatches);
-    await new Promise<void>((resolve, reject) => fs.close(this.fd, (err) => (err ? reject(err) : resolve())));
+    if (this.directFd >= 0) await closeFd(this.directFd);
+    await closeFd(this.fd);
   }
 }
 

@@ -9,22 +9,31 @@
  * it with one message, and gets one answer per batch; the pwrites run
  * synchronously in the worker.
  *
- * Ranges of a batch are written in order (a later range wins where two
- * overlap); batches of different callers may run in parallel on different
- * workers, so callers order their own batches (ApplyQueue sends one at a
- * time). File descriptors are shared by all threads of the process, so the
- * worker writes through the caller's descriptor; the caller must not close
- * it while a batch is in flight (NodeFile waits).
+ * Ranges of a batch end up as if written in order (a later range wins
+ * where two overlap); batches of different callers may run in parallel on
+ * different workers, so callers order their own batches (ApplyQueue sends
+ * one at a time). File descriptors are shared by all threads of the
+ * process, so the workers write through the caller's descriptors; the
+ * caller must not close them while a batch is in flight (NodeFile waits).
+ *
+ * Ranges aligned to DIRECT_IO_ALIGN_BYTES go through the caller's O_DIRECT
+ * descriptor when it has one (see docs/performance.md for why), staged in
+ * page-aligned memory in the worker.
  */
 import { Worker } from "node:worker_threads";
 import type { WriteRange } from "./types.js";
 
 /** Workers in the pool; each runs one batch at a time. */
-export const RANGE_WRITER_WORKERS = 2;
+export const RANGE_WRITER_WORKERS = 4;
+
+/** A batch is split between workers only into slices of at least this many ranges (each slice costs a message). */
+const MIN_RANGES_PER_SLICE = 4;
 
 export interface RangeBatchMessage {
   id: number;
   fd: number;
+  /** The same file opened with O_DIRECT, used for aligned ranges; -1 for none. */
+  directFd: number;
   offsets: Float64Array;
   lengths: Float64Array;
   /** 1 where the range has data (taken in order from `buffer`), 0 for zeroes. */
@@ -36,6 +45,8 @@ export interface RangeBatchResult {
   id: number;
   /** The batch's buffer, handed back for reuse. */
   buffer: ArrayBuffer;
+  /** An O_DIRECT write was refused (EINVAL) and written buffered instead. */
+  directRefused: boolean;
   error?: { message: string; code?: string; errno?: number; syscall?: string };
 }
 
@@ -43,8 +54,13 @@ export interface RangeBatchResult {
 const SPARE_BUFFERS = 4;
 const MAX_SPARE_BUFFER_BYTES = 16 * 1024 * 1024;
 
+export interface RangeWriteOutcome {
+  /** The O_DIRECT descriptor refused a write (EINVAL); the caller should stop passing it. */
+  directRefused: boolean;
+}
+
 interface Pending {
-  resolve: () => void;
+  resolve: (outcome: RangeWriteOutcome) => void;
   reject: (err: Error) => void;
 }
 
@@ -85,7 +101,7 @@ class PoolWorker {
     this.pending.delete(result.id);
     if (this.pending.size === 0) this.worker.unref();
     if (result.error) pending.reject(Object.assign(new Error(result.error.message), result.error));
-    else pending.resolve();
+    else pending.resolve({ directRefused: result.directRefused });
   }
 
   private breakWith(err: Error): void {
@@ -100,8 +116,29 @@ class RangeWriterPool {
   private readonly spareBuffers: ArrayBuffer[] = [];
   private nextId = 1;
 
-  /** Writes the ranges to `fd` in order; resolves when all are written (not synced). */
-  write(fd: number, ranges: readonly WriteRange[]): Promise<void> {
+  /**
+   * Writes the ranges to `fd` in order; resolves when all are written (not
+   * synced). Ranges that do not overlap may be written in any order, so a
+   * batch without overlaps is split between workers: O_DIRECT writes wait
+   * for the device, and one thread writing them one after the other would
+   * bound the whole volume's write rate by the device's latency.
+   */
+  write(fd: number, directFd: number, ranges: readonly WriteRange[]): Promise<RangeWriteOutcome> {
+    const sliceCount = Math.min(RANGE_WRITER_WORKERS, Math.floor(ranges.length / MIN_RANGES_PER_SLICE));
+    if (sliceCount < 2 || anyOverlap(ranges)) return this.writeSlice(fd, directFd, ranges);
+    const sliceLength = Math.ceil(ranges.length / sliceCount);
+    const slices: Promise<RangeWriteOutcome>[] = [];
+    for (let at = 0; at < ranges.length; at += sliceLength) {
+      slices.push(this.writeSlice(fd, directFd, ranges.slice(at, at + sliceLength)));
+    }
+    return Promise.all(slices).then((outcomes) => ({ directRefused: outcomes.some((o) => o.directRefused) }));
+  }
+
+  private writeSlice(
+    fd: number,
+    directFd: number,
+    ranges: readonly WriteRange[],
+  ): Promise<RangeWriteOutcome> {
     const offsets = new Float64Array(ranges.length);
     const lengths = new Float64Array(ranges.length);
     const hasData = new Uint8Array(ranges.length);
@@ -121,7 +158,7 @@ class RangeWriterPool {
         hasData[i] = 1;
       }
     });
-    const message: RangeBatchMessage = { id: this.nextId++, fd, offsets, lengths, hasData, buffer };
+    const message: RangeBatchMessage = { id: this.nextId++, fd, directFd, offsets, lengths, hasData, buffer };
     return new Promise((resolve, reject) => this.pick().send(message, { resolve, reject }));
   }
 
@@ -161,6 +198,17 @@ class RangeWriterPool {
     this.workers.push(worker);
     return worker;
   }
+}
+
+/** Whether any two of the ranges share a byte (exported for tests). */
+export function anyOverlap(ranges: readonly WriteRange[]): boolean {
+  const sorted = ranges.map((r) => [r.offsetBytes, r.offsetBytes + r.lengthBytes] as const);
+  sorted.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < sorted.length; i++) {
+    if ((sorted[i] as readonly [number, number])[0] < (sorted[i - 1] as readonly [number, number])[1])
+      return true;
+  }
+  return false;
 }
 
 /** The process-wide pool (workers are started lazily and do not keep the process alive when idle). */

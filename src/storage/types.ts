@@ -22,15 +22,22 @@ export interface RandomAccessFile {
    * separate datasync() is not needed. Absent or false: call datasync().
    */
   readonly syncWrites?: boolean;
+  /**
+   * True while writeRanges writes aligned ranges with O_DIRECT (asked for
+   * with OpenOptions.directWrites, and neither the open nor a write was
+   * refused by the filesystem or device).
+   */
+  readonly directWrites?: boolean;
   /** Reads up to target.length bytes at positionBytes; returns the count (short only at end of file). */
   read(target: Uint8Array, positionBytes: number): Promise<number>;
   /** Writes every byte of every buffer, in order, starting at positionBytes. */
   writev(buffers: readonly Uint8Array[], positionBytes: number): Promise<void>;
   /**
-   * Writes independent ranges, in order (a later range wins where two
-   * overlap), with no atomicity and no sync: how logged writes are applied
-   * to a disk. One call for many small writes is much cheaper than a
-   * writev each (NodeFile hands the whole batch to a worker thread).
+   * Writes independent ranges as if in order (a later range wins where two
+   * overlap; ranges that do not overlap may be written in parallel), with
+   * no atomicity and no sync: how logged writes are applied to a disk. One
+   * call for many small writes is much cheaper than a writev each
+   * (NodeFile hands the batch to worker threads).
    */
   writeRanges(ranges: readonly WriteRange[]): Promise<void>;
   /** fdatasync: data and the metadata needed to read it back are durable when this resolves. */
@@ -56,8 +63,18 @@ export interface OpenOptions {
    * Implementations may ignore it; they then report syncWrites = false.
    */
   syncWrites?: boolean;
+  /**
+   * Let writeRanges bypass the page cache (O_DIRECT) for ranges aligned to
+   * DIRECT_IO_ALIGN_BYTES; other writes and all reads stay buffered. Used
+   * for the backing disk, whose writes are already durable in the log.
+   * Implementations may ignore it (a filesystem without O_DIRECT does).
+   */
+  directWrites?: boolean;
 }
 
 export interface Storage {
   open(path: string, mode: OpenMode, options?: OpenOptions): Promise<RandomAccessFile>;
 }
+
+/** Offsets and lengths of O_DIRECT writes are multiples of this (the largest common logical block size). */
+export const DIRECT_IO_ALIGN_BYTES = 4096;

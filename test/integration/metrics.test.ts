@@ -72,6 +72,7 @@ describe("Prometheus metrics", () => {
       ["marsd_resource_size_bytes", r0, (v) => v === 16 * 1024 * 1024],
       ["marsd_resource_apply_backlog_bytes", r0, (v) => v === 0],
       ["marsd_resource_apply_backlog_limit_bytes", r0, (v) => v > 0],
+      ["marsd_resource_apply_direct_io", r0, (v) => v === 1],
       ["marsd_resource_failed", r0, (v) => v === 0],
       ["marsd_nbd_requests_total", { ...r0, command: "write" }, (v) => v >= 1],
       ["marsd_nbd_requests_total", { ...r0, command: "read" }, (v) => v >= 1],
