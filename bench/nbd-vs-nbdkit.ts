@@ -22,7 +22,10 @@
  * ("marsd,nbdkit"), MARSD_NODE_ARGS (node options for the
  * daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it), UV_THREADPOOL_SIZE
  * (passed to the daemon; unset = the daemon's own default), MARSD_CONFIG_JSON
- * (a marsd config file's content, e.g. '{"log":{"checkpointIntervalMs":5000}}').
+ * (a marsd config file's content, e.g. '{"log":{"checkpointIntervalMs":5000}}'),
+ * BENCH_DROP_CACHE=1 (evict each backing file from the page cache once it is
+ * written: 4 KiB writes then find small folios instead of the large ones
+ * the 4 MiB fill leaves; see docs/performance.md).
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
   const repeat = Math.max(1, Number(env("BENCH_REPEAT", "3")));
   const sizeBytes = Number(env("BENCH_SIZE_MIB", "512")) * MIB;
   const only = process.env.BENCH_ONLY;
+  const dropCache = process.env.BENCH_DROP_CACHE === "1";
   const targetNames = env("BENCH_TARGETS", "marsd,nbdkit").split(",");
   const workloads = WORKLOADS.filter((w) => !only || w.name.includes(only));
 
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
   try {
     if (targetNames.includes("marsd")) {
       const disk = path.join(baseDir, "marsd-disk.img");
-      await createAllocatedFile(disk, sizeBytes);
+      await createAllocatedFile(disk, sizeBytes, dropCache);
       const marsdDir = path.join(baseDir, "marsd");
       const extraArgs: string[] = [];
       if (process.env.MARSD_CONFIG_JSON) {
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
     }
     if (targetNames.includes("nbdkit")) {
       const disk = path.join(baseDir, "nbdkit-disk.img");
-      await createAllocatedFile(disk, sizeBytes);
+      await createAllocatedFile(disk, sizeBytes, dropCache);
       targets.push(await startNbdkit(baseDir, disk));
     }
     console.log(

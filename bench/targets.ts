@@ -9,8 +9,13 @@ import { open } from "node:fs/promises";
 import path from "node:path";
 import { DaemonProcess, waitFor } from "../test/helpers/daemon-process.js";
 
-/** Writes zeroes over the whole file, so no benchmark write allocates blocks. */
-export async function createAllocatedFile(file: string, sizeBytes: number): Promise<void> {
+/**
+ * Writes zeroes over the whole file, so no benchmark write allocates blocks;
+ * with `dropCache`, then evicts it from the page cache (Node has no
+ * posix_fadvise; GNU dd's `nocache` flag with count=0 applies it to the
+ * whole file).
+ */
+export async function createAllocatedFile(file: string, sizeBytes: number, dropCache = false): Promise<void> {
   const handle = await open(file, "w");
   try {
     const chunk = Buffer.alloc(4 * 1024 * 1024);
@@ -20,6 +25,15 @@ export async function createAllocatedFile(file: string, sizeBytes: number): Prom
     await handle.sync();
   } finally {
     await handle.close();
+  }
+  if (dropCache) {
+    execFileSync(
+      "dd",
+      ["if=/dev/null", `of=${file}`, "oflag=nocache", "conv=notrunc,fdatasync", "count=0", "status=none"],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
   }
 }
 

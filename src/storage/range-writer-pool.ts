@@ -202,11 +202,14 @@ class RangeWriterPool {
 
 /** Whether any two of the ranges share a byte (exported for tests). */
 export function anyOverlap(ranges: readonly WriteRange[]): boolean {
-  const sorted = ranges.map((r) => [r.offsetBytes, r.offsetBytes + r.lengthBytes] as const);
-  sorted.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < sorted.length; i++) {
-    if ((sorted[i] as readonly [number, number])[0] < (sorted[i - 1] as readonly [number, number])[1])
-      return true;
+  const byStart = ranges
+    .map((r) => ({ start: r.offsetBytes, end: r.offsetBytes + r.lengthBytes }))
+    .sort((a, b) => a.start - b.start);
+  // Sorted by start, an overlap always shows between neighbours.
+  let previousEnd = -Infinity;
+  for (const { start, end } of byStart) {
+    if (start < previousEnd) return true;
+    previousEnd = end;
   }
   return false;
 }
