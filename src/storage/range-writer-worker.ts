@@ -9,17 +9,28 @@ import { parentPort } from "node:worker_threads";
 import type { RangeBatchMessage, RangeBatchResult } from "./range-writer-pool.js";
 import { DIRECT_IO_ALIGN_BYTES } from "./types.js";
 
+const MIB = 1024 * 1024;
+
 /**
  * O_DIRECT needs aligned memory, and JavaScript cannot see a buffer's
  * address; WebAssembly memory always starts at a page boundary. One memory
- * of 32 pages of 64 KiB: 1 MiB to stage data in, 1 MiB of zeroes.
+ * of 32 pages of 64 KiB: 1 MiB to stage data in, 1 MiB of zeroes. V8
+ * reserves (not commits) guard space around it, which an address-space
+ * limit (ulimit -v) may refuse: then this worker writes everything buffered.
  */
 declare const WebAssembly: {
   Memory: new (pages: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
 };
-const PAGE_ALIGNED = new WebAssembly.Memory({ initial: 32, maximum: 32 }).buffer;
-const STAGING = new Uint8Array(PAGE_ALIGNED, 0, 1024 * 1024);
-const ZEROES = new Uint8Array(PAGE_ALIGNED, 1024 * 1024, 1024 * 1024);
+function pageAlignedMemory(): ArrayBuffer | undefined {
+  try {
+    return new WebAssembly.Memory({ initial: 32, maximum: 32 }).buffer;
+  } catch {
+    return undefined;
+  }
+}
+const PAGE_ALIGNED = pageAlignedMemory();
+const STAGING = PAGE_ALIGNED ? new Uint8Array(PAGE_ALIGNED, 0, MIB) : undefined;
+const ZEROES = PAGE_ALIGNED ? new Uint8Array(PAGE_ALIGNED, MIB, MIB) : new Uint8Array(MIB);
 
 function writeFully(fd: number, data: Uint8Array, positionBytes: number): void {
   let done = 0;
@@ -31,12 +42,18 @@ function writeFully(fd: number, data: Uint8Array, positionBytes: number): void {
 }
 
 /** Writes `data` through the O_DIRECT descriptor, copied piecewise into aligned memory (zeroes need no copy). */
-function writeDirect(directFd: number, data: Uint8Array, zeroes: boolean, positionBytes: number): void {
-  for (let done = 0; done < data.length; done += STAGING.length) {
-    const n = Math.min(STAGING.length, data.length - done);
-    let source = ZEROES.subarray(0, n);
+function writeDirect(
+  directFd: number,
+  staging: Uint8Array,
+  data: Uint8Array,
+  zeroes: boolean,
+  positionBytes: number,
+): void {
+  for (let done = 0; done < data.length; done += staging.length) {
+    const n = Math.min(staging.length, data.length - done);
+    let source: Uint8Array = ZEROES.subarray(0, n);
     if (!zeroes) {
-      source = STAGING.subarray(0, n);
+      source = staging.subarray(0, n);
       source.set(data.subarray(done, done + n));
     }
     writeFully(directFd, source, positionBytes + done);
@@ -44,17 +61,22 @@ function writeDirect(directFd: number, data: Uint8Array, zeroes: boolean, positi
 }
 
 class BatchWriter {
-  /** Set once the O_DIRECT descriptor refused a write; the rest of the batch is written buffered. */
-  directRefused = false;
+  /**
+   * Set once the O_DIRECT descriptor refused a write, or at once when this
+   * worker has no aligned memory: the rest of the batch is written buffered.
+   */
+  directRefused: boolean;
 
-  constructor(private readonly message: RangeBatchMessage) {}
+  constructor(private readonly message: RangeBatchMessage) {
+    this.directRefused = message.directFd >= 0 && STAGING === undefined;
+  }
 
   write(data: Uint8Array, zeroes: boolean, offsetBytes: number): void {
     const { fd, directFd } = this.message;
     const aligned = offsetBytes % DIRECT_IO_ALIGN_BYTES === 0 && data.length % DIRECT_IO_ALIGN_BYTES === 0;
-    if (directFd >= 0 && aligned && !this.directRefused) {
+    if (directFd >= 0 && aligned && !this.directRefused && STAGING) {
       try {
-        writeDirect(directFd, data, zeroes, offsetBytes);
+        writeDirect(directFd, STAGING, data, zeroes, offsetBytes);
         return;
       } catch (err) {
         // The device or filesystem wants more alignment than we assume: buffered from now on.
