@@ -888,6 +888,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
    * A member that has not reported a position pins everything.
    */
   async deleteReplayedLogs(): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
+    // Our floor is the persisted checkpoint (a restart replays from there): bring it up to date first.
+    await this.checkpointer.checkpointNow();
     const floor = this.logFloor();
     if (floor === undefined) return { deleted: [], floorFileNumber: undefined };
     const inUse = new Set<string>();
@@ -930,7 +932,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     for (const host of this.members()) {
       const applied =
         host === this.host
-          ? this.applier.appliedPosition?.fileNumber
+          ? this.checkpointer.position?.fileNumber
           : parseLogName(this.publishedStatusOf(host)?.applied?.file ?? "")?.fileNumber;
       if (applied === undefined) return undefined;
       floor = floor === undefined ? applied : Math.min(floor, applied);
