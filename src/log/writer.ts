@@ -25,7 +25,6 @@ import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { LamportClock } from "../cluster/clock.js";
 import type { RandomAccessFile, Storage } from "../storage/types.js";
-import { fsyncDirectory } from "../storage/atomic-file.js";
 import { invariant } from "../util/assert.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { ClosedError, LogFailedError, errorMessage } from "../util/errors.js";
@@ -182,7 +181,8 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       const buffers = encodeFileHeaderRecord(header);
       await file.writev(buffers, 0);
       if (!file.syncWrites) await file.datasync();
-      await fsyncDirectory(path.dirname(filePath));
+      // The new name must survive a crash too, or the durable header is not findable.
+      await storage.syncDirectory(path.dirname(filePath));
       const length = buffers.reduce((n, b) => n + b.length, 0);
       const headerCrc = recordHeaderCrc(buffers[0] as Buffer);
       return new LogWriter(filePath, header, file, length, clock, limits, storage, observer, headerCrc);

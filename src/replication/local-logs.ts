@@ -6,12 +6,13 @@
  * follow a file as it grows, and computes (and caches) each file's version.
  */
 import { EventEmitter } from "node:events";
-import { rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LogFileHeader } from "../log/file-header.js";
-import { listLogFiles } from "../log/log-directory.js";
+import { listLogFiles, type LogFileEntry } from "../log/log-directory.js";
 import { formatLogName, parseLogName, type LogName } from "../log/log-name.js";
-import { readLogFileHeader } from "../log/scanner.js";
+import { readLogFileHeader, scanLogFile } from "../log/scanner.js";
+import { removeStaleTemporaries } from "../storage/atomic-file.js";
 import { computeFileVersion, type VersionEntry } from "../log/version.js";
 import type { Storage } from "../storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
@@ -21,6 +22,13 @@ export interface LocalLogFile extends LogName {
   path: string;
   /** Bytes that are durable and verified: the only part served or replayed. */
   lengthBytes: number;
+}
+
+export interface LoadedLogs {
+  /** Log files removed because a crash interrupted their creation (no durable header). */
+  discarded: string[];
+  /** Temporaries of interrupted atomic replacements (checkpoint, progress files), removed. */
+  temporaries: string[];
 }
 
 export interface LocalLogsEvents {
@@ -45,11 +53,64 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
     this.setMaxListeners(0);
   }
 
-  /** Learns the files present in the directory (lengths = sizes; callers validate tails). */
-  async load(): Promise<void> {
-    for (const entry of await listLogFiles(this.dir)) {
+  /**
+   * Learns the files present in the directory (lengths = sizes; callers
+   * validate tails), after removing what a crash in the middle of creating
+   * a file left behind (see discardUnstarted). Returns what it removed.
+   */
+  async load(): Promise<LoadedLogs> {
+    const entries = await listLogFiles(this.dir);
+    const discarded = await this.discardUnstarted(entries);
+    const temporaries = await removeStaleTemporaries(this.dir, this.storage);
+    for (const entry of entries) {
+      if (discarded.includes(entry.fileName)) continue;
       const size = (await stat(entry.path)).size;
       this.files.set(entry.fileName, { ...entry, name: entry.fileName, lengthBytes: size });
+    }
+    return { discarded, temporaries };
+  }
+
+  /**
+   * A log file is created (O_EXCL), then its header is written and synced,
+   * and only then does anything else see it (the writer's appends, the log
+   * server, a fetched copy's growth). A crash between the creation and a
+   * durable header leaves a file without a valid header: empty, a torn
+   * header, or zeroes. It holds nothing anyone was promised, and as long as
+   * it is the newest file nothing continues it; left in place, it would
+   * make the next writer's create fail (EEXIST) or look like a second
+   * candidate for its number. Such files are removed durably (unlink, then
+   * fsync the directory) so the number is free again.
+   *
+   * "Nothing durable" is the scanner's own rule: the file is torn at offset
+   * 0 with no valid record behind that proves the header was durable (every
+   * data record's durableSeq is >= 1). A damaged header followed by such a
+   * record is corruption and stays, for recovery to report. A file with a
+   * valid header (even with no records) is part of the chain and stays.
+   */
+  private async discardUnstarted(entries: readonly LogFileEntry[]): Promise<string[]> {
+    const discarded: string[] = [];
+    let newestDurable: number | undefined;
+    for (const entry of [...entries].reverse()) {
+      if (newestDurable !== undefined && entry.fileNumber < newestDurable) break;
+      if (await this.holdsNothingDurable(entry.path)) {
+        await this.storage.remove(entry.path);
+        discarded.push(entry.fileName);
+      } else {
+        newestDurable ??= entry.fileNumber;
+      }
+    }
+    if (discarded.length > 0) await this.storage.syncDirectory(this.dir);
+    return discarded;
+  }
+
+  private async holdsNothingDurable(filePath: string): Promise<boolean> {
+    const file = await this.storage.open(filePath, "read");
+    try {
+      if (typeof (await readLogFileHeader(file)) !== "string") return false;
+      const outcome = await scanLogFile(file);
+      return outcome.status !== "corrupt" && outcome.endOffsetBytes === 0;
+    } finally {
+      await file.close();
     }
   }
 
@@ -112,12 +173,18 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
     return this.finishedFiles.has(name);
   }
 
+  /**
+   * Deletes a file durably (unlink, then fsync the directory): a deleted
+   * file must not come back after a power loss, next to files written
+   * after it was gone.
+   */
   async remove(name: string): Promise<void> {
     this.files.delete(name);
     this.headers.delete(name);
     this.versions.delete(name);
     this.finishedFiles.delete(name);
-    await rm(this.pathOf(name), { force: true });
+    await this.storage.remove(this.pathOf(name));
+    await this.storage.syncDirectory(this.dir);
   }
 
   /** The file's header record (read once, cached). */

@@ -8,7 +8,8 @@
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
 import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
-import type { RandomAccessFile } from "../storage/types.js";
+import { nodeStorage } from "../storage/node-file.js";
+import type { RandomAccessFile, Storage } from "../storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
 
 export interface Checkpoint extends LogPosition {
@@ -27,9 +28,18 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | undefine
   return raw as Checkpoint;
 }
 
-export async function writeCheckpoint(dir: string, position: LogPosition): Promise<void> {
+/**
+ * Replaces the checkpoint atomically. A crash in the middle leaves the old
+ * checkpoint (and maybe a temporary file, removed at the next load): the
+ * next start replays from the older position, which is harmless.
+ */
+export async function writeCheckpoint(
+  dir: string,
+  position: LogPosition,
+  storage: Storage = nodeStorage,
+): Promise<void> {
   const checkpoint: Checkpoint = { format: 1, ...position };
-  await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), JSON.stringify(checkpoint) + "\n");
+  await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), JSON.stringify(checkpoint) + "\n", storage);
 }
 
 export function samePosition(a: LogPosition | undefined, b: LogPosition | undefined): boolean {

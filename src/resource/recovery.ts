@@ -9,12 +9,20 @@
  * record", which includes every write that was ever acknowledged. A
  * corrupt record (damage behind which durable records follow) stops
  * recovery with an error: it is reported, never skipped.
+ *
+ * What a crash can leave at each step of a log file's life, and what
+ * happens to it here, is the crash-state table in docs/log-format.md. In
+ * short: a file whose creation was interrupted (no durable header) was
+ * removed by LocalLogs.load() before this runs, so the caller's next file
+ * number (end position + 1) is free; a file with a header and no records is
+ * replayed like any other (its header is part of the chain), so the next
+ * number lies beyond it.
  */
 import { pino, type Logger } from "pino";
 import type { LogPosition } from "../log/log-stream.js";
 import type { VersionEntry } from "../log/version.js";
 import { Metrics } from "../metrics/metrics.js";
-import { LocalLogs } from "../replication/local-logs.js";
+import { LocalLogs, type LoadedLogs } from "../replication/local-logs.js";
 import { Replayer } from "../replication/replayer.js";
 import type { RandomAccessFile, Storage } from "../storage/types.js";
 import { ApplyQueue } from "./apply-queue.js";
@@ -91,9 +99,10 @@ export async function recoverLog(options: {
   backing: RandomAccessFile;
   checkpoint: Checkpoint | undefined;
   metrics?: Metrics;
-}): Promise<RecoveryResult> {
+  onFileReplayed?: (version: VersionEntry) => void;
+}): Promise<RecoveryResult & LoadedLogs> {
   const logs = new LocalLogs(options.dir, options.storage);
-  await logs.load();
+  const loaded = await logs.load();
   const applier = new ApplyQueue(options.backing, options.checkpoint);
   const result = await recover({
     resource: options.resource,
@@ -105,8 +114,9 @@ export async function recoverLog(options: {
     metrics: options.metrics ?? new Metrics({ defaultMetrics: false }),
     logger: pino({ level: "silent" }),
     maxInFlight: 64,
+    ...(options.onFileReplayed ? { onFileReplayed: options.onFileReplayed } : {}),
   });
   await applier.idle();
   await options.backing.datasync();
-  return result;
+  return { ...result, ...loaded };
 }

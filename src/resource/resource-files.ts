@@ -2,11 +2,16 @@
  * Small per-resource state files next to the log (each replaced
  * atomically): the progress of a full sync, of fetching, and which
  * activities the operator paused. They make a restarted node resume
- * exactly where it was, without any command.
+ * exactly where it was, without any command. A crash while one is being
+ * replaced leaves its previous content: a full sync then copies again from
+ * the last saved doneBytes (never from 0), a fetch resumes at the last
+ * saved verified length (the local copy is re-scanned from there).
  */
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
 import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+import { nodeStorage } from "../storage/node-file.js";
+import type { Storage } from "../storage/types.js";
 
 export interface SyncFile {
   /** "done" for the resource's creator and after a completed sync. */
@@ -35,14 +40,17 @@ export interface PauseFile {
 export const NOT_PAUSED: PauseFile = { sync: false, fetch: false, replay: false };
 
 export class ResourceFiles {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly storage: Storage = nodeStorage,
+  ) {}
 
   private async read<T>(name: string): Promise<T | undefined> {
     return (await readJsonFile(path.join(this.dir, name))) as T | undefined;
   }
 
   private write(name: string, value: unknown): Promise<void> {
-    return writeFileAtomic(path.join(this.dir, name), JSON.stringify(value) + "\n");
+    return writeFileAtomic(path.join(this.dir, name), JSON.stringify(value) + "\n", this.storage);
   }
 
   readSync(): Promise<SyncFile | undefined> {

@@ -2,36 +2,60 @@
  * Small metadata files (checkpoints, resource configs, cluster state) are
  * replaced atomically: write a temporary file, fsync it, rename it over the
  * old one, fsync the directory. A crash leaves either the old or the new
- * content, never a mix.
+ * content, never a mix; at worst a temporary file is left behind, which a
+ * reader never looks at and removeStaleTemporaries() collects.
+ *
+ * Everything goes through the storage seam, so a test can stop the process
+ * model at any of these steps (test/helpers/crash-storage.ts).
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { isErrno } from "../util/errors.js";
+import { nodeStorage } from "./node-file.js";
+import type { Storage } from "./types.js";
 
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** Prefix of the temporary files writeFileAtomic writes next to their target. */
+export const TEMPORARY_PREFIX = ".tmp.";
+
+export async function fsyncDirectory(dir: string, storage: Storage = nodeStorage): Promise<void> {
+  await storage.syncDirectory(dir);
 }
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.tmp.${path.basename(file)}.${randomBytes(4).toString("hex")}`);
-  const handle = await open(tmp, "wx", 0o600);
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  storage: Storage = nodeStorage,
+): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `${TEMPORARY_PREFIX}${path.basename(file)}.${randomBytes(4).toString("hex")}`);
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const handle = await storage.open(tmp, "create");
   try {
-    await handle.writeFile(data);
-    await handle.sync();
+    await handle.writev([bytes], 0);
+    // The data must be durable before the rename makes it the file's content.
+    await handle.datasync();
   } catch (err) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
+    await handle.close().catch(() => undefined);
+    await storage.remove(tmp).catch(() => undefined);
     throw err;
   }
   await handle.close();
-  await rename(tmp, file);
-  await fsyncDirectory(path.dirname(file));
+  await storage.rename(tmp, file);
+  await storage.syncDirectory(dir);
+}
+
+/**
+ * Removes the temporary files an interrupted writeFileAtomic left in `dir`
+ * (a crash between creating and renaming one). Call only while nothing
+ * writes atomically in `dir`, e.g. while loading it at start-up.
+ * Returns the names removed.
+ */
+export async function removeStaleTemporaries(dir: string, storage: Storage = nodeStorage): Promise<string[]> {
+  const stale = (await readdir(dir)).filter((name) => name.startsWith(TEMPORARY_PREFIX));
+  for (const name of stale) await storage.remove(path.join(dir, name));
+  if (stale.length > 0) await storage.syncDirectory(dir);
+  return stale;
 }
 
 /** Reads and parses a JSON file; `undefined` if it does not exist. */

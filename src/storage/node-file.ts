@@ -4,7 +4,7 @@
  * hot path (one threadpool round trip, no FileHandle bookkeeping).
  */
 import fs from "node:fs";
-import { readFile } from "node:fs/promises";
+import { open, readFile, rename, rm } from "node:fs/promises";
 import { rangeWriterPool } from "./range-writer-pool.js";
 import type { OpenMode, OpenOptions, RandomAccessFile, Storage, WriteRange } from "./types.js";
 
@@ -165,4 +165,14 @@ export async function blockDeviceSizeBytes(path: string): Promise<number> {
 
 export const nodeStorage: Storage = {
   open: (path, mode, options) => NodeFile.open(path, mode, options),
+  rename: (fromPath, toPath) => rename(fromPath, toPath),
+  remove: (path) => rm(path, { force: true }),
+  syncDirectory: async (dir) => {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
 };

@@ -74,6 +74,18 @@ export interface OpenOptions {
 
 export interface Storage {
   open(path: string, mode: OpenMode, options?: OpenOptions): Promise<RandomAccessFile>;
+  /**
+   * rename(2): `toPath` is replaced atomically (readers see the old or the
+   * new file, never a mix). Durable only once the directory is synced.
+   */
+  rename(fromPath: string, toPath: string): Promise<void>;
+  /** unlink(2); a file that is already gone is not an error. Durable only once the directory is synced. */
+  remove(path: string): Promise<void>;
+  /**
+   * fsync of a directory: the creations, renames and removals in it so far
+   * survive a crash. Without it a new file (or a removal) may not.
+   */
+  syncDirectory(dir: string): Promise<void>;
 }
 
 /** Offsets and lengths of O_DIRECT writes are multiples of this (the largest common logical block size). */

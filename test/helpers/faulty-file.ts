@@ -73,6 +73,19 @@ export class FaultyStorage implements Storage {
     return new FaultyFile(file, this);
   }
 
+  /** Directory operations are not faulted: they go straight to the wrapped storage. */
+  rename(fromPath: string, toPath: string): Promise<void> {
+    return this.inner.rename(fromPath, toPath);
+  }
+
+  remove(path: string): Promise<void> {
+    return this.inner.remove(path);
+  }
+
+  syncDirectory(dir: string): Promise<void> {
+    return this.inner.syncDirectory(dir);
+  }
+
   /** Counts the call and decides: "ok", "fail" or "tear". */
   async admit(
     op: FaultOp,
