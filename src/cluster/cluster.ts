@@ -103,6 +103,7 @@ export class ClusterService implements PeerAuthSource {
   private pushing: Promise<void> | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly pullListeners: Array<(host: string) => void> = [];
   /** Asked before this node leaves: a reason why it may not (e.g. it is still in a resource). */
   leaveBlocker: () => string | undefined = () => undefined;
 
@@ -192,6 +193,20 @@ export class ClusterService implements PeerAuthSource {
     if (host === this.host) return true;
     const last = this.links.get(host)?.lastContactMs;
     return last !== undefined && Date.now() - last <= this.deps.settings.aliveWindowMs;
+  }
+
+  /**
+   * Whether a pull from `host` was answered since this process started: we
+   * then know every entry it held (a restarted primary confirms its
+   * designation this way before it exports anything).
+   */
+  exchangedSinceStart(host: string): boolean {
+    return host === this.host || this.links.get(host)?.exchangedSinceStart === true;
+  }
+
+  /** `listener` runs after every answered pull, with the peer's name. */
+  onStateExchanged(listener: (host: string) => void): void {
+    this.pullListeners.push(listener);
   }
 
   link(host: string): PeerLink | undefined {
@@ -534,6 +549,9 @@ export class ClusterService implements PeerAuthSource {
         this.deps.metrics,
         this.deps.logger,
         this.refuseFromRemoved,
+        (h) => {
+          for (const listener of this.pullListeners) listener(h);
+        },
       );
       this.links.set(host, link);
       link.start();

@@ -57,6 +57,8 @@ export class PeerLink {
   private stopped = false;
   /** The first pull after start also asks for our own entries (they may be newer on peers after a crash). */
   private firstPull = true;
+  /** A pull answered since this process started: we have seen the peer's state (start-up confirmation). */
+  exchangedSinceStart = false;
 
   constructor(
     readonly host: string,
@@ -69,6 +71,8 @@ export class PeerLink {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly refuse: (entry: StateEntry) => boolean,
+    /** Called after every pull whose answer was merged. */
+    private readonly onPulled: (host: string) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -157,6 +161,8 @@ export class PeerLink {
       }
       this.firstPull = false;
       this.succeeded(result);
+      this.exchangedSinceStart = true;
+      this.onPulled(this.host);
     } catch (err) {
       this.failed(err, "pull");
     }

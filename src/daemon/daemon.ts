@@ -300,6 +300,8 @@ export class Daemon implements NodeServices {
         },
         addressOf: (host) => cluster.addressOf(host),
         isAlive: (host) => cluster.isAlive(host),
+        exchangedSinceStart: (host) => cluster.exchangedSinceStart(host),
+        onStateExchanged: (listener) => cluster.onStateExchanged(listener),
       },
       frontend: {
         attach: async (resource, volume) => {

@@ -48,7 +48,6 @@ export interface FetcherDeps {
   credentials: () => PeerCredentials | undefined;
   /** Where a host's peer listener is, if it is a reachable member. */
   addressOf: (host: string) => string | undefined;
-  isAlive: (host: string) => boolean;
   designatedPrimary: () => string | undefined;
   /** Persists progress (called at least at every file boundary). */
   saveProgress: (progress: FetchProgress) => Promise<void>;
@@ -81,6 +80,10 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
   /** The newest length of the current file the source told us about. */
   remoteLengthBytes = 0;
   private progress: FetchProgress;
+  /** The host the open stream comes from (undefined between streams). */
+  private streamSource: string | undefined;
+  /** The stream was cut because another host is to be followed: no failure, no back-off. */
+  private switchingSource = false;
 
   constructor(
     private readonly deps: FetcherDeps,
@@ -134,6 +137,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         continue;
       }
       this.abort = new AbortController();
+      this.switchingSource = false;
       try {
         if (!this.progress.finished) await this.fetchCurrent();
         else await this.findNext();
@@ -141,6 +145,10 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         this.lastError = undefined;
       } catch (err) {
         if (this.stopped || this.paused) continue;
+        if (this.switchingSource) {
+          this.switchingSource = false;
+          continue;
+        }
         this.failures += 1;
         this.lastError = errorMessage(err);
         this.deps.metrics.replicationFetchErrors.labels(this.deps.resource).inc();
@@ -163,18 +171,32 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     }
   }
 
-  /** The host to fetch `file` from: its origin while reachable, else the designated primary. */
+  /**
+   * The host to fetch `file` from. Another designated primary is the only
+   * history a secondary may follow: after a forced failover the file's
+   * origin may have gone on writing past the point where the new primary
+   * cut it, so we never fetch from the origin while another host is
+   * designated. Only with no other primary (we are taking over, or nobody
+   * is designated) does the origin serve its own file.
+   */
   private sourceFor(file: string): string | undefined {
     const origin = parseLogName(file)?.host;
     const primary = this.deps.designatedPrimary();
-    for (const host of [origin, primary]) {
-      if (host && host !== this.deps.host && this.deps.addressOf(host) && this.deps.isAlive(host))
-        return host;
-    }
-    // Nobody looks alive: try the origin anyway (liveness may simply be stale).
+    if (primary && primary !== this.deps.host) return this.deps.addressOf(primary) ? primary : undefined;
     if (origin && origin !== this.deps.host && this.deps.addressOf(origin)) return origin;
-    if (primary && primary !== this.deps.host && this.deps.addressOf(primary)) return primary;
     return undefined;
+  }
+
+  /**
+   * The designated primary changed: a stream from a host that is no longer
+   * the one to follow is cut at once (it would otherwise go on delivering
+   * the old primary's writes), and fetching resumes from the right source.
+   */
+  reconsiderSource(): void {
+    if (this.streamSource === undefined) return;
+    if (this.sourceFor(this.progress.file) === this.streamSource) return;
+    this.switchingSource = true;
+    this.abort.abort();
   }
 
   private credentials(): PeerCredentials {
@@ -214,6 +236,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       .open(local.path, local.lengthBytes === 0 && offset === 0 ? "readwrite" : "readwrite")
       .catch(async () => deps.storage.open(local.path, "create"));
     this.setState("fetching");
+    this.streamSource = source;
     const onAbort = (): void => {
       response.destroy();
     };
@@ -286,6 +309,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       if (unsynced > 0) await this.sync(file, name, offset, verifier.nextSeq);
       if (!this.abort.signal.aborted) throw new Error(`stream of ${name} from ${source} ended early`);
     } finally {
+      this.streamSource = undefined;
       this.abort.signal.removeEventListener("abort", onAbort);
       await file.close();
       await deps.saveProgress(this.progress).catch(() => undefined);

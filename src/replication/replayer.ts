@@ -41,7 +41,11 @@ export interface ReplayerDeps {
   applier: ApplyQueue;
   metrics: Metrics;
   logger: Logger;
-  /** Called when a file has been replayed completely and the next one continues it. */
+  /**
+   * Called once per finished file replayed to its end: at once when it is
+   * the newest (a planned take-over waits for exactly this version of the
+   * old primary's last file), else when the next one continues it.
+   */
   onFileReplayed: (version: VersionEntry) => void;
   /** Bound on disk writes in flight. */
   maxInFlight: number;
@@ -62,6 +66,8 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
   private paused = false;
   private stopped = false;
   private resumeWaiter: (() => void) | undefined;
+  /** The last file whose version onFileReplayed reported. */
+  private reportedFile: string | undefined;
   blockedReason: string | undefined;
   /** Lamport stamp of the last record applied. */
   lastAppliedStampUs = 0;
@@ -186,6 +192,12 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
       }
       const next = logs.withNumber(this.position.fileNumber + 1);
       if (next.length === 0) {
+        if (logs.isFinished(name) && this.reportedFile !== name) {
+          await this.deps.applier.idle();
+          this.reportedFile = name;
+          this.deps.onFileReplayed(await logs.version(name));
+          this.emit("progress", this.position);
+        }
         if (!follow) return;
         this.setState("caught-up");
         await logs.waitForFileAfter(this.position.fileNumber, this.abort.signal);
@@ -210,7 +222,7 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
         );
       }
       await this.deps.applier.idle();
-      this.deps.onFileReplayed(ours);
+      if (this.reportedFile !== name) this.deps.onFileReplayed(ours);
       this.position = {
         fileNumber: header.fileNumber,
         host: header.host,

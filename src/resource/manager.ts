@@ -61,6 +61,9 @@ export class ResourceManager {
 
   constructor(private readonly deps: ResourceDeps) {
     deps.cluster.state.on("change", (entry) => this.onStateChange(entry));
+    deps.cluster.onStateExchanged(() => {
+      for (const resource of this.resources.values()) resource.onStateExchanged();
+    });
   }
 
   private get host(): string {
@@ -74,8 +77,8 @@ export class ResourceManager {
     for (const name of (await readdir(root)).sort()) {
       if (!isValidResourceName(name)) continue;
       const resource = await Resource.open(resourceDir(this.deps.dataDir, name), this.deps);
-      this.resources.set(name, resource);
-      this.publishMembership(resource);
+      this.register(resource);
+      await resource.start();
     }
   }
 
@@ -161,8 +164,8 @@ export class ResourceManager {
       state.set(Keys.resourcePrimary(config.name), this.host);
       await state.flush();
       const resource = await this.withBusyDisk(disk.path, () => Resource.create(config, this.deps));
-      this.resources.set(config.name, resource);
-      this.publishMembership(resource);
+      this.register(resource);
+      await resource.start();
       return { changed: true, resource };
     });
   }
@@ -238,8 +241,8 @@ export class ResourceManager {
         createdStampUs: shared.createdStampUs,
       };
       const resource = await this.withBusyDisk(disk.path, () => Resource.join(config, start.name, this.deps));
-      this.resources.set(config.name, resource);
-      this.publishMembership(resource);
+      this.register(resource);
+      await resource.start();
       this.deps.logger.info(
         { resource: config.name, primary, from: start.name },
         "joined resource; full sync started",
@@ -343,6 +346,15 @@ export class ResourceManager {
     for (const e of state.list(`resource/${resource.name}/host/${this.host}/`)) state.delete(e.key);
     await state.flush();
     this.deps.logger.info({ resource: resource.name }, "resource removed from this node");
+  }
+
+  /**
+   * Registered before it starts, so that cluster-state changes during its
+   * recovery (the designated primary moved) reach it.
+   */
+  private register(resource: Resource): void {
+    this.resources.set(resource.name, resource);
+    this.publishMembership(resource);
   }
 
   private publishMembership(resource: Resource): void {

@@ -52,7 +52,14 @@ import {
   type PublishedStatus,
   type Role,
 } from "../replication/status.js";
-import { detectSplitBrain, isVersionEntry, versionKeyPart, type SplitBrain } from "../replication/version.js";
+import {
+  detectForks,
+  plannedTakeOverBlocker,
+  type FilePosition,
+  type Fork,
+  type MemberHistory,
+} from "../replication/history.js";
+import { isVersionEntry, versionKeyPart } from "../replication/version.js";
 import type { RandomAccessFile, Storage } from "../storage/types.js";
 import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
@@ -97,6 +104,10 @@ export interface ResourceCluster {
   credentials(): PeerCredentials | undefined;
   addressOf(host: string): string | undefined;
   isAlive(host: string): boolean;
+  /** A pull from `host` was answered since this process started (start-up confirmation). */
+  exchangedSinceStart(host: string): boolean;
+  /** `listener` runs after every answered pull. */
+  onStateExchanged(listener: (host: string) => void): void;
 }
 
 /** What a resource needs of the frontends. */
@@ -145,6 +156,10 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private primary: PrimaryParts | undefined;
   private secondary: SecondaryParts | undefined;
   private becomingPrimary = false;
+  /** Why a pending take-over cannot complete yet (shown in status). */
+  private takeOverBlockedBy: string | undefined;
+  /** start() has taken up the role: role changes may run. */
+  private started = false;
   /** The frontend serves our volume (set after attach, cleared before detach). */
   private exported = false;
   private transitions: Promise<unknown> = Promise.resolve();
@@ -275,11 +290,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return Resource.open(dir, deps);
   }
 
-  /**
-   * Opens a resource and starts it in the role the cluster state gives it.
-   * Never throws for a damaged log or disk: the resource then comes up
-   * "failed" with the reason, visible in resource.status.
-   */
+  /** Opens a resource's files and disk; start() recovers it and takes up its role. */
   static async open(dir: string, deps: ResourceDeps): Promise<Resource> {
     const config = await readResourceConfig(dir);
     if (!config) throw new Error(`${dir} has no resource configuration`);
@@ -305,17 +316,32 @@ export class Resource extends EventEmitter<ResourceEvents> {
     deps.metrics.resourceSizeBytes.labels(config.name).set(config.sizeBytes);
     deps.metrics.replicationSyncTotalBytes.labels(config.name).set(syncFile.totalBytes);
     deps.metrics.replicationSyncDoneBytes.labels(config.name).set(syncFile.doneBytes);
-    try {
-      await resource.logs.load();
-      await resource.startRole();
-      deps.metrics.resourceFailed.labels(config.name).set(0);
-    } catch (err) {
-      resource.markFailed(err);
-    }
-    resource.statusTimer = setInterval(() => resource.publishStatus(false), deps.settings.statusPublishMs);
-    resource.statusTimer.unref();
-    resource.publishStatus(true);
     return resource;
+  }
+
+  /**
+   * Recovers and starts the resource in the role the cluster state gives
+   * it. Separate from open() so that the manager registers the resource
+   * first: a change of the designated primary that arrives during recovery
+   * then reaches us instead of being dropped. Never throws for a damaged
+   * log or disk: the resource then comes up "failed" with the reason,
+   * visible in resource.status.
+   */
+  async start(): Promise<void> {
+    await this.enqueue(async () => {
+      try {
+        await this.logs.load();
+        await this.startRole();
+        this.started = true;
+        this.deps.metrics.resourceFailed.labels(this.name).set(0);
+      } catch (err) {
+        this.markFailed(err);
+      }
+    });
+    this.statusTimer = setInterval(() => this.publishStatus(false), this.deps.settings.statusPublishMs);
+    this.statusTimer.unref();
+    this.publishStatus(true);
+    if (this.becomingPrimary) this.reconsider();
   }
 
   // --- cluster state --------------------------------------------------------
@@ -359,22 +385,85 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return out;
   }
 
-  splitBrain(): SplitBrain | undefined {
-    return detectSplitBrain(this.versionEntries());
+  /**
+   * Every member's history as this node knows it (src/replication/history.ts):
+   * our own from what we hold now, the others' from their version entries
+   * and the positions in their published status.
+   */
+  memberHistories(): MemberHistory[] {
+    const versions = this.versionEntries();
+    const hosts = new Set(this.members());
+    hosts.add(this.host);
+    return [...hosts].sort().map((host) => {
+      if (host === this.host) {
+        const own: LogPosition[] = [];
+        if (this.applier.appliedPosition) own.push(this.applier.appliedPosition);
+        if (this.primary) own.push(this.primary.log.durablePosition());
+        return {
+          host,
+          versions: versions.get(host) ?? new Map<number, VersionEntry>(),
+          positions: own.map((p) => ({
+            fileNumber: p.fileNumber,
+            file: formatLogName(p),
+            offsetBytes: p.offsetBytes,
+          })),
+          role: this.roleValue,
+        };
+      }
+      const status = this.publishedStatusOf(host);
+      const positions: FilePosition[] = [];
+      for (const p of [status?.durable, status?.applied]) {
+        const fileNumber = p ? parseLogName(p.file)?.fileNumber : undefined;
+        if (p && fileNumber !== undefined)
+          positions.push({ fileNumber, file: p.file, offsetBytes: p.offsetBytes });
+      }
+      return {
+        host,
+        versions: versions.get(host) ?? new Map<number, VersionEntry>(),
+        positions,
+        ...(status ? { role: status.role } : {}),
+      };
+    });
+  }
+
+  /** Every fork among the members' histories that this node can see. */
+  forks(): Fork[] {
+    return detectForks(this.memberHistories());
+  }
+
+  /** The first fork, if any. */
+  splitBrain(): Fork | undefined {
+    return this.forks()[0];
   }
 
   /** Called by the manager for every change under resource/<name>/. */
   onStateChange(entry: StateEntry): void {
     if (this.stateValue !== "running") return;
     if (entry.key === Keys.resourcePrimary(this.name)) {
-      this.enqueue(() => this.reconcile()).catch((err: unknown) =>
-        this.deps.logger.error({ resource: this.name, err }, "role change failed"),
-      );
-    } else if (entry.key.includes("/version/")) {
-      this.emit("changed");
-    } else if (entry.key.endsWith("/status") || entry.key.endsWith("/member")) {
+      // Never follow a host that is no longer designated, not even for the rest of a stream.
+      this.secondary?.fetcher.reconsiderSource();
+      this.reconsider();
+    } else if (
+      entry.key.includes("/version/") ||
+      entry.key.endsWith("/status") ||
+      entry.key.endsWith("/member")
+    ) {
+      // Another member's history moved: a pending take-over may now complete.
+      if (this.becomingPrimary && entry.owner !== this.host) this.reconsider();
       this.emit("changed");
     }
+  }
+
+  /** We answered-pulled `host`'s state: a take-over waiting for confirmation may complete. */
+  onStateExchanged(): void {
+    if (this.becomingPrimary) this.reconsider();
+  }
+
+  /** Brings the role in line with the cluster state, after whatever runs now. */
+  private reconsider(): void {
+    this.enqueue(() => this.reconcile()).catch((err: unknown) =>
+      this.deps.logger.error({ resource: this.name, err }, "role change failed"),
+    );
   }
 
   private publishVersion(entry: VersionEntry): void {
@@ -393,18 +482,28 @@ export class Resource extends EventEmitter<ResourceEvents> {
   }
 
   private async startRole(): Promise<void> {
-    if (this.designatedPrimary() === this.host) {
-      const newest = this.logs.newest();
-      // A handover to us was in progress: the old primary's last file must be completed here first.
-      if (newest && newest.host !== this.host && !(await this.isLocallyFinished(newest.name))) {
-        await this.startSecondary();
-        this.becomingPrimary = true;
-        return;
-      }
-      await this.takeOver({ cut: false });
-    } else {
+    if (this.designatedPrimary() !== this.host) {
       await this.startSecondary();
+      return;
     }
+    const newest = this.logs.newest();
+    const handoverPending =
+      newest !== undefined && newest.host !== this.host && !(await this.isLocallyFinished(newest.name));
+    const others = this.members().filter((h) => h !== this.host);
+    if (others.length === 0 && !handoverPending) {
+      await this.takeOver({ cut: false });
+      return;
+    }
+    // Designated here when we stopped. The designation may have moved while
+    // we were down (a forced failover elsewhere): export nothing until we
+    // have heard every other member, then take over only by the planned
+    // rule (reconcile), exactly as in a handover.
+    await this.startSecondary();
+    this.becomingPrimary = true;
+    this.deps.logger.info(
+      { resource: this.name, members: others },
+      "designated primary at start: confirming with the other members before exporting",
+    );
   }
 
   /** Whether a local file is complete (a later file exists, or fetch progress says so). */
@@ -541,7 +640,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
         client: deps.cluster.client,
         credentials: () => deps.cluster.credentials(),
         addressOf: (h) => deps.cluster.addressOf(h),
-        isAlive: (h) => deps.cluster.isAlive(h),
         designatedPrimary: () => this.designatedPrimary(),
         saveProgress: (p: FetchProgress) => this.files.writeFetch(p),
         metrics: deps.metrics,
@@ -700,7 +798,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
 
   /** Brings the role in line with the designated primary. Runs inside enqueue(). */
   private async reconcile(): Promise<void> {
-    if (this.stateValue !== "running") return;
+    if (this.stateValue !== "running" || !this.started) return;
     const designated = this.designatedPrimary();
     if (this.roleValue === "primary" && designated !== this.host) {
       await this.stepDown();
@@ -708,7 +806,12 @@ export class Resource extends EventEmitter<ResourceEvents> {
     }
     if (this.roleValue === "secondary" && designated === this.host) {
       this.becomingPrimary = true;
-      if (this.readyForPlannedTakeOver()) {
+      const blocker = this.takeOverBlocker();
+      if (blocker !== this.takeOverBlockedBy) {
+        this.takeOverBlockedBy = blocker;
+        if (blocker) this.deps.logger.info({ resource: this.name, reason: blocker }, "take-over waits");
+      }
+      if (!blocker) {
         await this.stopSecondary();
         await this.takeOver({ cut: false });
       } else {
@@ -716,17 +819,44 @@ export class Resource extends EventEmitter<ResourceEvents> {
       }
       return;
     }
-    if (designated !== this.host) this.becomingPrimary = false;
+    if (designated !== this.host) {
+      this.becomingPrimary = false;
+      this.takeOverBlockedBy = undefined;
+    }
   }
 
-  /** The old primary's last file is complete here and fully replayed. */
-  private readyForPlannedTakeOver(): boolean {
+  /**
+   * Why a planned take-over cannot complete yet (undefined: it can). It is
+   * decided on histories (src/replication/history.ts): we must have heard
+   * every other member since we started, nobody else may still be primary,
+   * and everything any member wrote or applied must be applied here.
+   */
+  private takeOverBlocker(): string | undefined {
     const parts = this.secondary;
+    if (!parts || !this.started) return "not running as a secondary";
+    const others = this.members().filter((h) => h !== this.host);
+    const unheard = others.filter((h) => !this.deps.cluster.exchangedSinceStart(h));
+    if (unheard.length > 0) {
+      return `waiting to hear from ${unheard.join(", ")} since this node started (the designated primary may have moved meanwhile); force takes over without them`;
+    }
     const newest = this.logs.newest();
-    if (!parts || !newest || !this.syncFile.consistent) return false;
-    if (!this.logs.isFinished(newest.name)) return false;
     const read = parts.replayer.readPosition;
-    return formatLogName(read) === newest.name && read.offsetBytes >= newest.lengthBytes;
+    const appliedNewestFile =
+      newest === undefined ||
+      (this.logs.isFinished(newest.name) &&
+        formatLogName(read) === newest.name &&
+        read.offsetBytes >= newest.lengthBytes);
+    const histories = this.memberHistories();
+    const own = histories.find((h) => h.host === this.host) as MemberHistory;
+    return plannedTakeOverBlocker(
+      {
+        host: this.host,
+        consistent: this.syncFile.consistent && this.syncFile.state !== "syncing",
+        versions: own.versions,
+        appliedNewestFile,
+      },
+      histories.filter((h) => h.host !== this.host),
+    );
   }
 
   private async stopSecondary(): Promise<void> {
@@ -751,6 +881,10 @@ export class Resource extends EventEmitter<ResourceEvents> {
     await this.deps.frontend.detach(this.name);
     await parts.volume.idle();
     const finished = await parts.log.close();
+    // The version of our last file goes out before (or with) the status that
+    // says we stepped down: the new primary waits for exactly this version.
+    this.logs.rememberVersion(finished.versionEntry);
+    this.publishVersion(finished.versionEntry);
     this.primary = undefined;
     await this.applier.idle();
     await this.checkpointer.checkpointNow();
@@ -776,20 +910,30 @@ export class Resource extends EventEmitter<ResourceEvents> {
       throw new OperatorError("RESOURCE_FAILED", `${this.name} is ${this.stateValue}`);
     if (this.roleValue === "primary" && this.designatedPrimary() === this.host) return { changed: false };
     const current = this.designatedPrimary();
+    // A half-synced replica holds a mix of old and new blocks: it never
+    // becomes primary, not even by force (as in MARS).
+    if (!this.syncFile.consistent || this.syncFile.state === "syncing") {
+      throw new OperatorError(
+        "NOT_CONSISTENT",
+        `${this.name} is not consistent here (its sync or the replay after it is not finished); it cannot become primary, not even with force`,
+      );
+    }
     if (!options.force) {
-      if (!this.syncFile.consistent) {
-        throw new OperatorError(
-          "NOT_CONSISTENT",
-          `${this.name} is not consistent here (sync or replay not finished): use force`,
-        );
-      }
-      const split = this.splitBrain();
+      // Every precondition is checked before the current primary is asked to step down.
       if (
-        split ||
+        this.splitBrain() ||
         this.secondary?.fetcher.stateValue === "split-brain" ||
         this.secondary?.replayer.state === "blocked"
       ) {
         throw new OperatorError("SPLIT_BRAIN", `${this.name} is in a split brain here; resolve it first`);
+      }
+      const paused = (["fetch", "replay", "sync"] as const).filter((what) => this.pauseFile[what]);
+      if (paused.length > 0) {
+        throw new OperatorError(
+          "REPLICATION_PAUSED",
+          `${paused.join(" and ")} paused on this node: resume it first (a handover waits for this node to fetch and replay everything)`,
+          { paused },
+        );
       }
       if (current && current !== this.host && !this.deps.cluster.isAlive(current)) {
         throw new OperatorError(
@@ -992,11 +1136,11 @@ export class Resource extends EventEmitter<ResourceEvents> {
    * make this replica any less up to date.
    */
   private ownHistoryDiverged(primary: string | undefined): boolean {
-    const split = this.splitBrain();
-    if (!split || !primary) return false;
-    const ours = split.versions[this.host];
-    const theirs = split.versions[primary];
-    return ours !== undefined && theirs !== undefined && ours.version !== theirs.version;
+    if (!primary || primary === this.host) return false;
+    const histories = this.memberHistories();
+    const ours = histories.find((h) => h.host === this.host);
+    const theirs = histories.find((h) => h.host === primary);
+    return ours !== undefined && theirs !== undefined && detectForks([ours, theirs]).length > 0;
   }
 
   /** Our applied position has reached the durable position `primary` last published. */
@@ -1085,6 +1229,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return {
       role: this.roleValue,
       becomingPrimary: this.becomingPrimary,
+      takeOverBlockedBy: this.becomingPrimary ? this.takeOverBlockedBy : undefined,
       consistent: this.syncFile.consistent,
       paused: this.paused,
       recovery: this.recovery,

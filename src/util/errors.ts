@@ -69,7 +69,8 @@ export type OperatorErrorCode =
   | "NOT_CONSISTENT"
   | "SPLIT_BRAIN"
   | "PRIMARY_UNREACHABLE"
-  | "WAIT_TIMEOUT";
+  | "WAIT_TIMEOUT"
+  | "REPLICATION_PAUSED";
 
 export class OperatorError extends MarsError {
   constructor(

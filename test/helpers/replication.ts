@@ -39,6 +39,7 @@ export interface ResourceStatusView {
   consistent: boolean;
   designatedPrimary: string | null;
   device?: { uri?: string };
+  takeOverBlockedBy?: string;
   splitBrain: { detected: boolean; fileNumber?: number };
   members: Array<{ host: string; role?: string; diskState?: string; replState?: string; lagBytes?: number }>;
   log: { files: Array<{ name: string; sizeBytes: number }>; applied?: { file: string; offsetBytes: number } };

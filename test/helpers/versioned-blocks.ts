@@ -37,3 +37,19 @@ export function decodeBlock(block: Buffer, index: number): number | string {
   }
   return Number(version);
 }
+
+/** Every block holds at least the last version a writer saw acknowledged. */
+export async function assertAcknowledgedPresent(
+  disk: string,
+  acked: Map<number, number>,
+  what: string,
+): Promise<void> {
+  const { readFile } = await import("node:fs/promises");
+  const image = await readFile(disk);
+  for (const [block, version] of acked) {
+    const v = blockVersion(image, block);
+    if (!(typeof v === "number" && v >= version)) {
+      throw new Error(`${what}: block ${block} holds ${String(v)}, version ${version} was acknowledged`);
+    }
+  }
+}

@@ -71,7 +71,8 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
   const own = resource.ownStatus();
   const detail = resource.detail();
   const device = node.deviceOf(resource.name);
-  const split = resource.splitBrain();
+  const forks = resource.forks();
+  const split = forks[0];
   const designated = resource.designatedPrimary();
   return {
     name: resource.name,
@@ -83,6 +84,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     diskState: own.diskState,
     replState: own.replState,
     consistent: detail.consistent,
+    ...(detail.takeOverBlockedBy !== undefined ? { takeOverBlockedBy: detail.takeOverBlockedBy } : {}),
     paused: detail.paused,
     disk: detail.disk,
     ...(device ? { device } : {}),
@@ -99,7 +101,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     ...(detail.replay ? { replay: detail.replay } : {}),
     ...(detail.sync ? { sync: detail.sync } : {}),
     splitBrain: split
-      ? { detected: true, fileNumber: split.fileNumber, versions: split.versions }
+      ? { detected: true, fileNumber: split.fileNumber, versions: split.versions, forks }
       : { detected: own.replState === "SplitBrain" },
     members: members(resource, node),
   };
@@ -114,7 +116,12 @@ const WAIT_CONDITIONS: Record<string, (r: Resource, node: NodeServices) => boole
   // Every member has applied everything the primary has made durable.
   replicated: (r, node) => {
     const ms = members(r, node);
-    return ms.length > 0 && ms.every((m) => m.lagBytes === 0 || m.role === "primary");
+    // Never across a fork: a member on another history has nothing to catch up with.
+    return (
+      ms.length > 0 &&
+      r.splitBrain() === undefined &&
+      ms.every((m) => m.lagBytes === 0 || m.role === "primary")
+    );
   },
   splitbrain: (r) => r.splitBrain() !== undefined || r.ownStatus().replState === "SplitBrain",
 };
