@@ -9,9 +9,28 @@
  * the first line that does not check out (a torn append during a crash) and
  * cuts the file there. Operations are idempotent under the state's merge
  * rule, so replaying lines already contained in the snapshot is harmless.
+ *
+ * Generations tie a journal to its snapshot. Emptying the journal after a
+ * snapshot writes one first line, `{generation}`, naming the snapshot it
+ * continues. A crash between the snapshot's rename and that reset leaves a
+ * journal of an older generation: everything in it is in the snapshot
+ * already, and replaying it would be wrong, not just redundant (an entry
+ * the snapshot no longer holds, dropped or cleared, would come back), so
+ * the store ignores it. So is a journal without a generation line behind
+ * a snapshot that has one (the journal from before the first snapshot); a
+ * snapshot without a generation (written before generations existed) is
+ * followed by whatever journal there is.
+ *
+ * A failed write or fdatasync is fatal for the journal file, as for a log
+ * file: the kernel may have dropped the failed pages, so the file is never
+ * written or synced again (JournalFailedError). The store then writes a
+ * snapshot and replaces the journal with a new file (replace()).
  */
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { TEMPORARY_PREFIX } from "../storage/atomic-file.js";
 import { crc32c } from "../util/crc32c.js";
-import { isErrno } from "../util/errors.js";
+import { errorMessage, isErrno } from "../util/errors.js";
 import type { RandomAccessFile, Storage } from "../storage/types.js";
 import type { StampUs } from "./clock.js";
 import type { StateEntry } from "./state-store.js";
@@ -22,7 +41,9 @@ export type JournalOp =
   | { drop: { key: string; stampUs: StampUs } }
   | { seen: Record<string, StampUs> }
   /** Everything forgotten (this node left the cluster). */
-  | { clear: true };
+  | { clear: true }
+  /** First line only: the snapshot this journal continues (see above). */
+  | { generation: string };
 
 export const JOURNAL_FILE = "state.journal";
 
@@ -52,20 +73,38 @@ export function parseJournal(data: Buffer): { ops: JournalOp[]; validBytes: numb
   return { ops, validBytes: at };
 }
 
+/** The journal file failed a write or sync earlier; it is not touched again. */
+export class JournalFailedError extends Error {
+  readonly code = "JOURNAL_FAILED";
+}
+
+export interface OpenedJournal {
+  journal: StateJournal;
+  /** The ops it holds, without its generation line. */
+  ops: JournalOp[];
+  /** The generation named by its first line, if it has one. */
+  generation: string | undefined;
+}
+
 export class StateJournal {
+  private failure: Error | undefined;
+
   private constructor(
+    readonly path: string,
     private readonly file: RandomAccessFile,
     private lengthBytes: number,
   ) {}
 
   /** Opens (or creates) the journal and returns what it holds; a torn tail is cut off. */
-  static async open(storage: Storage, path: string): Promise<{ journal: StateJournal; ops: JournalOp[] }> {
+  static async open(storage: Storage, path_: string): Promise<OpenedJournal> {
     let file: RandomAccessFile;
     try {
-      file = await storage.open(path, "readwrite");
+      file = await storage.open(path_, "readwrite");
     } catch (err) {
       if (!isErrno(err, "ENOENT")) throw err;
-      file = await storage.open(path, "create");
+      file = await storage.open(path_, "create");
+      // A new journal must survive a crash, or the changes appended to it vanish with it.
+      await storage.syncDirectory(path.dirname(path_));
     }
     const size = await file.sizeBytes();
     const data = Buffer.alloc(size);
@@ -75,29 +114,86 @@ export class StateJournal {
       await file.truncate(validBytes);
       await file.datasync();
     }
-    return { journal: new StateJournal(file, validBytes), ops };
+    const first = ops[0];
+    const generation = first && "generation" in first ? first.generation : undefined;
+    return {
+      journal: new StateJournal(path_, file, validBytes),
+      ops: generation === undefined ? ops : ops.slice(1),
+      generation,
+    };
+  }
+
+  /**
+   * A new, empty journal of `generation` in place of the one at `path_`
+   * (which failed): written as a temporary file, synced, renamed over it.
+   */
+  static async replace(storage: Storage, path_: string, generation: string): Promise<StateJournal> {
+    const dir = path.dirname(path_);
+    const tmp = path.join(
+      dir,
+      `${TEMPORARY_PREFIX}${path.basename(path_)}.${randomBytes(4).toString("hex")}`,
+    );
+    const line = encodeLine({ generation });
+    const file = await storage.open(tmp, "create");
+    try {
+      await file.writev([line], 0);
+      await file.datasync();
+      await storage.rename(tmp, path_);
+      await storage.syncDirectory(dir);
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      throw err;
+    }
+    return new StateJournal(path_, file, line.length);
   }
 
   get sizeBytes(): number {
     return this.lengthBytes;
   }
 
+  /** Set once a write or sync of this file failed: it must be replaced. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
   /** Appends the ops durably (one write, one fdatasync). */
   async append(ops: readonly JournalOp[]): Promise<void> {
     const lines = ops.map(encodeLine);
-    await this.file.writev(lines, this.lengthBytes);
-    this.lengthBytes += lines.reduce((n, l) => n + l.length, 0);
-    await this.file.datasync();
+    await this.guard(async () => {
+      await this.file.writev(lines, this.lengthBytes);
+      this.lengthBytes += lines.reduce((n, l) => n + l.length, 0);
+      await this.file.datasync();
+    });
   }
 
-  /** Empties the journal (its content is in a snapshot now). */
-  async reset(): Promise<void> {
-    await this.file.truncate(0);
-    await this.file.datasync();
-    this.lengthBytes = 0;
+  /** Empties the journal (its content is in the snapshot of `generation` now) and starts it with that generation. */
+  async reset(generation: string): Promise<void> {
+    const line = encodeLine({ generation });
+    await this.guard(async () => {
+      await this.file.truncate(0);
+      this.lengthBytes = 0;
+      await this.file.writev([line], 0);
+      this.lengthBytes = line.length;
+      await this.file.datasync();
+    });
   }
 
   close(): Promise<void> {
     return this.file.close();
+  }
+
+  /** Runs one write of the file; the first failure is final (never retried on this file). */
+  private async guard(write: () => Promise<void>): Promise<void> {
+    if (this.failure) {
+      throw new JournalFailedError(`${this.path} failed earlier: ${errorMessage(this.failure)}`, {
+        cause: this.failure,
+      });
+    }
+    try {
+      await write();
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
   }
 }

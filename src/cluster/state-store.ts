@@ -17,15 +17,21 @@
  *   (state-journal.ts; changes made meanwhile share one fdatasync); once the
  *   journal is large, the whole state is written as a snapshot (write,
  *   fsync, rename, fsync dir) and the journal emptied. `flush()` waits until
- *   what is in memory now is on disk.
+ *   what is in memory now is on disk. A snapshot names a generation, and
+ *   the emptied journal starts with it: a crash between the two leaves a
+ *   journal of an older generation, which load() ignores (its content is
+ *   in the snapshot; replayed, an entry dropped since would come back). A
+ *   journal whose write or sync failed is never written again: the next
+ *   change goes to a snapshot and a fresh journal file.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 import type { Logger } from "pino";
 import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
 import { nodeStorage } from "../storage/node-file.js";
+import type { Storage } from "../storage/types.js";
 import { JOURNAL_FILE, StateJournal, type JournalOp } from "./state-journal.js";
 import type { LamportClock, StampUs } from "./clock.js";
 import { keyOwnership, mayWrite } from "./keys.js";
@@ -52,6 +58,8 @@ interface PersistedState {
   format: 1;
   entries: StateEntry[];
   seen: Record<string, StampUs>;
+  /** The journal generation that continues this snapshot (absent in snapshots written before generations). */
+  generation?: string;
 }
 
 /** Deterministic order of two versions of the same key: >0 if a is newer. */
@@ -95,9 +103,10 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     private readonly host: string,
     private readonly clock: LamportClock,
     private readonly logger: Logger,
-    private readonly journal: StateJournal,
+    private journal: StateJournal,
     /** Beyond this journal size the next persistence writes a snapshot instead. */
     private readonly maxJournalBytes: number,
+    private readonly storage: Storage,
   ) {
     super();
   }
@@ -109,9 +118,10 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     clock: LamportClock,
     logger: Logger,
     maxJournalBytes = DEFAULT_MAX_JOURNAL_BYTES,
+    storage: Storage = nodeStorage,
   ): Promise<StateStore> {
-    const { journal, ops } = await StateJournal.open(nodeStorage, path.join(dir, JOURNAL_FILE));
-    const store = new StateStore(dir, host, clock, logger, journal, maxJournalBytes);
+    const { journal, ops, generation } = await StateJournal.open(storage, path.join(dir, JOURNAL_FILE));
+    const store = new StateStore(dir, host, clock, logger, journal, maxJournalBytes, storage);
     const raw = (await readJsonFile(path.join(dir, STATE_FILE))) as PersistedState | undefined;
     if (raw) {
       if (raw.format !== 1 || !Array.isArray(raw.entries))
@@ -119,7 +129,19 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
       for (const e of raw.entries) store.replay({ put: e });
       for (const [owner, stamp] of Object.entries(raw.seen ?? {})) store.replay({ seen: { [owner]: stamp } });
     }
-    for (const op of ops) store.replay(op);
+    // Since snapshots have generations, every journal behind one starts with its generation; one
+    // without (the journal written before the first snapshot) or with another is older than it.
+    const stale = raw?.generation !== undefined && generation !== raw.generation;
+    if (stale) {
+      // A crash hit between the snapshot and emptying the journal: all of it is in the snapshot.
+      logger.info(
+        { journal: generation, snapshot: raw?.generation },
+        "ignoring the journal of an older snapshot",
+      );
+      await journal.reset(raw?.generation as string);
+    } else {
+      for (const op of ops) store.replay(op);
+    }
     return store;
   }
 
@@ -139,6 +161,8 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
       for (const [owner, stamp] of Object.entries(op.seen)) {
         if (stamp > (this.seenMap.get(owner) ?? 0)) this.seenMap.set(owner, stamp);
       }
+    } else if ("generation" in op) {
+      // Only ever a journal's first line, taken off by StateJournal.open.
     } else {
       this.entries.clear();
       this.byOwner.clear();
@@ -403,15 +427,35 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
       });
   }
 
-  /** Appends to the journal, or, once it is large, writes a snapshot and empties it. */
+  /**
+   * Appends to the journal, or, once it is large (or after a clear, or when
+   * the journal file failed), writes a snapshot of a new generation and
+   * empties the journal to it (a failed journal file is replaced instead).
+   */
   private async write(ops: JournalOp[]): Promise<void> {
-    if (this.journal.sizeBytes < this.maxJournalBytes && !ops.some((op) => "clear" in op)) {
+    const snapshotNeeded =
+      this.journal.failed !== undefined ||
+      this.journal.sizeBytes >= this.maxJournalBytes ||
+      ops.some((op) => "clear" in op);
+    if (!snapshotNeeded) {
       await this.journal.append(ops);
       return;
     }
-    const snapshot: PersistedState = { format: 1, entries: [...this.entries.values()], seen: this.seen() };
-    await writeFileAtomic(path.join(this.dir, STATE_FILE), JSON.stringify(snapshot));
-    await this.journal.reset();
+    const generation = randomBytes(8).toString("hex");
+    const snapshot: PersistedState = {
+      format: 1,
+      entries: [...this.entries.values()],
+      seen: this.seen(),
+      generation,
+    };
+    await writeFileAtomic(path.join(this.dir, STATE_FILE), JSON.stringify(snapshot), this.storage);
+    if (this.journal.failed) {
+      const failed = this.journal;
+      this.journal = await StateJournal.replace(this.storage, failed.path, generation);
+      await failed.close().catch(() => undefined);
+    } else {
+      await this.journal.reset(generation);
+    }
   }
 
   /** Closes the journal (after a final flush). */

@@ -3,10 +3,15 @@
  * writes versioned blocks with many requests in flight. After every
  * restart each block must hold its last acknowledged version (or the one
  * write to it that was still in flight), byte for byte: no acknowledged
- * write is ever lost or torn. Small log files and a fast checkpoint make
- * the crashes hit rotation and checkpointing too.
+ * write is ever lost or torn, and the resource is running again (never
+ * left `failed`). Small log files (every cycle writes more than one file
+ * holds), preallocation on and a fast checkpoint make the crashes hit
+ * rotation, preallocation and checkpointing; about a third of the cycles
+ * kill the daemon at a file boundary on purpose: right after
+ * `resource.logRotate` returned, or while it runs.
  *
- * MARSD_CRASH_CYCLES (default 20) and MARSD_CRASH_SEED replay a run.
+ * MARSD_CRASH_CYCLES (default 20) and MARSD_CRASH_SEED replay a run; the
+ * seed is in the test's name.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -38,10 +43,11 @@ function startWriter(
   stateFile: string,
   seed: number,
   depth: number,
-  kill: { pid: number; atAck: number },
+  kill: { pid: number; atAck: number } | undefined,
 ): WriterRun {
   const args = [PATTERN_WRITER, uri, String(BLOCKS), String(depth), String(seed), stateFile];
-  args.push(String(1 << 30), String(kill.pid), String(kill.atAck));
+  args.push(String(1 << 30));
+  if (kill) args.push(String(kill.pid), String(kill.atAck));
   const child = spawn(SYSTEM_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -79,7 +85,13 @@ describe("crash safety: kill -9 under a real NBD writer", () => {
     await requirePythonNbd();
     tmp = await makeTempDir("marsd-crash-");
     const config = tmp.join("marsd.json");
-    await writeFile(config, JSON.stringify({ log: { rotateBytes: 1024 * 1024, checkpointIntervalMs: 50 } }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        log: { rotateBytes: 1024 * 1024, preallocateBytes: 256 * 1024, checkpointIntervalMs: 50 },
+        jobs: { logRotate: "", logDelete: "" },
+      }),
+    );
     const daemon = await startNode({ extraArgs: ["--config", config] });
     node = await createVolume(daemon, "r0", BLOCKS * BLOCK_BYTES);
   });
@@ -95,22 +107,41 @@ describe("crash safety: kill -9 under a real NBD writer", () => {
     const stateFile = path.join(node.daemon.baseDir, "writer-state.json");
     let totalAcks = 0;
     let tornSeen = 0;
+    let boundaryKills = 0;
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
       const context = `seed ${SEED}, cycle ${cycle}`;
       await writeFile(stateFile, JSON.stringify(Object.fromEntries(onDisk)));
       const depth = 1 + Math.floor(random() * 32);
-      const killAfter = 20 + Math.floor(random() * 400);
+      // More than a 1 MiB file holds (~250 writes of 4 KiB): every cycle crosses a file boundary.
+      const killAfter = 300 + Math.floor(random() * 400);
+      const atBoundary = random() < 0.35;
       const pid = node.daemon.child?.pid;
       assert.ok(pid);
-      // The writer kills the daemon itself, right behind acknowledgement number killAfter.
-      const writer = startWriter(node.uri, stateFile, Math.floor(random() * 1e9), depth, {
-        pid,
-        atAck: killAfter,
-      });
+      const writerSeed = Math.floor(random() * 1e9);
+      let writer: WriterRun;
+      if (!atBoundary) {
+        // The writer kills the daemon itself, right behind acknowledgement number killAfter.
+        writer = startWriter(node.uri, stateFile, writerSeed, depth, { pid, atAck: killAfter });
+      } else {
+        // Kill at a file boundary: right after an explicit rotation returned, or while it runs.
+        writer = startWriter(node.uri, stateFile, writerSeed, depth, undefined);
+        const rotateAt = 50 + Math.floor(random() * 200);
+        await waitFor(`${rotateAt} acknowledgements (${context})`, () => writer.acks >= rotateAt, 20_000, 1);
+        const rotation = node.daemon.rpc.call("resource.logRotate", { name: "r0" });
+        if (random() < 0.5) {
+          await rotation;
+        } else {
+          rotation.catch(() => undefined);
+          const more = writer.acks + Math.floor(random() * 4);
+          await waitFor(`the rotation under way (${context})`, () => writer.acks >= more, 20_000, 1);
+        }
+        await node.daemon.kill9();
+        boundaryKills += 1;
+      }
       const code = await writer.exited;
       assert.equal(code, 0, `writer failed (${context}): ${writer.output()}`);
       assert.ok(
-        writer.acks >= killAfter,
+        atBoundary || writer.acks >= killAfter,
         `writer stopped after ${writer.acks} acks (${context}): ${writer.output()}`,
       );
       await node.daemon.waitExit();
@@ -154,7 +185,7 @@ describe("crash safety: kill -9 under a real NBD writer", () => {
     }>("resource.status", { name: "r0" });
     assert.deepEqual(last.log.recovery, { replayedBytes: 0, tornBytes: 0 });
     console.log(
-      `crash test: seed ${SEED}, ${CYCLES} cycles, ${totalAcks} acknowledged writes, ${tornSeen} restarts cut a torn tail`,
+      `crash test: seed ${SEED}, ${CYCLES} cycles (${boundaryKills} at a file boundary), ${totalAcks} acknowledged writes checked, 0 lost, ${tornSeen} restarts cut a torn tail`,
     );
   });
 });
