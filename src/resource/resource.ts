@@ -187,7 +187,13 @@ export class Resource extends EventEmitter<ResourceEvents> {
     this.logs = new LocalLogs(dir, deps.storage);
     this.files = new ResourceFiles(dir);
     const appliedGauge = deps.metrics.resourceAppliedPosition.labels(config.name);
-    const applier = new ApplyQueue(backing, checkpoint, (p) => appliedGauge.set(p.streamBytes));
+    const applier = new ApplyQueue(backing, checkpoint, (p) => {
+      appliedGauge.set(p.streamBytes);
+      // The disk write that passes the sync end may complete after the
+      // replayer's last progress event: check here too, or an idle replica
+      // would stay Inconsistent.
+      this.checkConsistent(p);
+    });
     this.applier = applier;
     deps.metrics.watchResource(config.name, deps.settings.volume.maxApplyBacklogBytes, {
       applyBacklogBytes: () => applier.inFlightBytes,
@@ -775,22 +781,23 @@ export class Resource extends EventEmitter<ResourceEvents> {
     this.progressed();
   }
 
+  /** A replica becomes consistent once its applied position passes the sync end. */
+  private checkConsistent(applied: LogPosition | undefined): void {
+    const { syncFile } = this;
+    if (!this.secondary || syncFile.consistent || syncFile.state !== "done" || !syncFile.syncEnd) return;
+    if (!applied || !positionAtOrAfter(applied, syncFile.syncEnd)) return;
+    this.syncFile = { ...syncFile, consistent: true };
+    this.files.writeSync(this.syncFile).catch((err: unknown) => this.fatal(err));
+    this.deps.logger.info({ resource: this.name }, "replica is consistent");
+    this.publishStatus(true);
+    this.emit("changed");
+  }
+
   /** Fetch/replay/sync moved: check consistency, a pending take-over, publish. */
   private progressed(): void {
-    const parts = this.secondary;
-    if (parts && !this.syncFile.consistent && this.syncFile.state === "done" && this.syncFile.syncEnd) {
-      const applied = this.applier.appliedPosition;
-      if (applied && positionAtOrAfter(applied, this.syncFile.syncEnd)) {
-        this.syncFile = { ...this.syncFile, consistent: true };
-        this.files.writeSync(this.syncFile).catch((err: unknown) => this.fatal(err));
-        this.deps.logger.info({ resource: this.name }, "replica is consistent");
-        this.publishStatus(true);
-      }
-    }
+    this.checkConsistent(this.applier.appliedPosition);
     if (this.becomingPrimary) {
-      this.enqueue(() => this.reconcile()).catch((err: unknown) =>
-        this.deps.logger.error({ resource: this.name, err }, "take-over failed"),
-      );
+      this.reconsider();
     }
     this.publishStatus(false);
     this.emit("changed");

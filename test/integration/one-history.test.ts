@@ -47,7 +47,12 @@ afterEach(async () => {
 });
 after(async () => setup?.cluster.cleanup());
 
-async function cluster(hosts: string[], sizeBytes = 8 * MIB, seedBytes = 0): Promise<ReplicatedSetup> {
+async function cluster(
+  hosts: string[],
+  sizeBytes = 8 * MIB,
+  seedBytes = 0,
+  peer: Record<string, unknown> = {},
+): Promise<ReplicatedSetup> {
   await requirePythonNbd();
   setup = await startReplicated({
     hosts,
@@ -56,6 +61,7 @@ async function cluster(hosts: string[], sizeBytes = 8 * MIB, seedBytes = 0): Pro
     config: {
       log: { rotateBytes: 2 * MIB },
       replication: { statusPublishMs: 200, heartbeatMs: 300, listWaitMs: 1000 },
+      peer,
     },
   });
   return setup;
@@ -90,27 +96,34 @@ function rpc(s: ReplicatedSetup, host: string) {
 const hasCode = (code: number) => (err: RpcCallError) => err.code === code;
 
 describe("one history", { timeout: 600_000 }, () => {
-  test("defects 1 and 5: a handover waits for the old primary's last file, and is refused while fetch is paused", async () => {
-    const s = await cluster(["alpha", "bravo"]);
-    const state = new Map<number, number>();
-    // bravo is primary once (it writes a file of its own), then alpha again.
+  /** bravo is primary once (it writes a file of its own), then alpha again. */
+  async function bravoThenAlpha(s: ReplicatedSetup, state: Map<number, number>): Promise<void> {
     await rpc(s, "bravo").call("resource.primary", { name: s.name });
     await write(s, "bravo", 64, state, SEED);
     await rpc(s, "alpha").call("resource.primary", { name: s.name });
-    const acked = await write(s, "alpha", 128, state, SEED + 1);
+    await write(s, "alpha", 128, state, SEED + 1);
+  }
 
-    // 5: fetch paused on bravo: refused before alpha steps down.
+  test("defect 5: a handover to a node whose fetch is paused is refused before the primary steps down", async () => {
+    const s = await cluster(["alpha", "bravo"]);
+    await bravoThenAlpha(s, new Map());
     await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "fetch" });
     await assert.rejects(rpc(s, "bravo").call("resource.primary", { name: s.name }), hasCode(1025));
-    assert.equal((await status(s.cluster, "alpha", s.name)).role, "primary", "alpha still serves");
-    assert.ok((await status(s.cluster, "alpha", s.name)).device?.uri);
-    await rpc(s, "bravo").call("resource.resume", { name: s.name, what: "fetch" });
+    const a = await status(s.cluster, "alpha", s.name);
+    assert.equal(a.role, "primary", "alpha still serves");
+    assert.ok(a.device?.uri, "alpha still exports");
+    assert.equal((await status(s.cluster, "bravo", s.name)).designatedPrimary, "alpha");
+  });
 
-    // 1: bravo cannot fetch from alpha (only that direction is cut). Its own
-    // older file must not pass for the history alpha acknowledged.
+  test("defect 1: a handover waits for the old primary's last file; the new primary's own older file does not count", async () => {
+    const s = await cluster(["alpha", "bravo"]);
+    const state = new Map<number, number>();
+    await bravoThenAlpha(s, state);
+    // bravo cannot fetch from alpha (only that direction is cut).
     s.cluster.proxy("bravo", "alpha").set({ blackhole: true });
     s.cluster.proxy("bravo", "alpha").resetAll();
-    await write(s, "alpha", 128, state, SEED + 2);
+    const acked = await write(s, "alpha", 128, state, SEED + 2);
+    assert.equal(acked.acks, 128);
     await assert.rejects(
       rpc(s, "bravo").call("resource.primary", { name: s.name, timeoutMs: 3000 }),
       hasCode(1024),
@@ -125,7 +138,6 @@ describe("one history", { timeout: 600_000 }, () => {
     s.cluster.healAll();
     await waitUntil(s.cluster, "bravo", s.name, "primary", 30_000);
     await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo after the handover");
-    assert.equal(acked.acks, 128);
     await write(s, "bravo", 64, state, SEED + 3);
     await waitUntil(s.cluster, "alpha", s.name, "uptodate");
     await waitUntil(s.cluster, "bravo", s.name, "replicated");
@@ -202,7 +214,10 @@ describe("one history", { timeout: 600_000 }, () => {
   });
 
   test("defect 4: after a forced failover a secondary follows only the new primary's history", async () => {
-    const s = await cluster(["alpha", "bravo", "charlie"]);
+    // Liveness that outlasts the cut: charlie still counts alpha alive when
+    // the link heals (as with any cut shorter than peer.aliveWindowMs), so
+    // only the designation can keep it from fetching the rest of alpha's file.
+    const s = await cluster(["alpha", "bravo", "charlie"], 8 * MIB, 0, { aliveWindowMs: 120_000 });
     const state = new Map<number, number>();
     await write(s, "alpha", 200, state, SEED + 30);
     await waitUntil(s.cluster, "alpha", s.name, "replicated");

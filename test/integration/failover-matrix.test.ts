@@ -1,0 +1,268 @@
+/**
+ * MARS's forced-switch matrix against real daemons, fault proxies and a
+ * real NBD client. Three nodes, alpha primary; alpha is frozen (SIGSTOP),
+ * cut off or killed; bravo is forced primary and written to; alpha comes
+ * back. Every case checks the states on every node and the disk checksums:
+ *
+ * - when only the new side wrote, nothing diverged: no split brain, every
+ *   disk equals bravo's;
+ * - when the old primary acknowledged writes after the cut, the fork is
+ *   reported on every node, nothing is merged, charlie follows bravo, and a
+ *   repair (the loser leaves and joins again) makes every disk equal, with
+ *   either side as the winner;
+ * - a failover to a lagging secondary leaves the more advanced secondary on
+ *   a fork of its own, reported and repaired the same way;
+ * - a double failover lists both forks, and survives a restart of every
+ *   node with the roles kept.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { afterEach, describe, test } from "node:test";
+import { waitFor } from "../helpers/daemon-process.js";
+import { startPatternWriter, type PatternWriter } from "../helpers/pattern-writer.js";
+import {
+  diskDigests,
+  nbdUri,
+  startReplicated,
+  status,
+  waitUntil,
+  type ReplicatedSetup,
+} from "../helpers/replication.js";
+import { requirePythonNbd } from "../helpers/tools.js";
+import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
+
+const MIB = 1024 * 1024;
+const BLOCKS = 1024;
+const HOSTS = ["alpha", "bravo", "charlie"];
+
+let setup: ReplicatedSetup | undefined;
+afterEach(async () => {
+  const s = setup;
+  setup = undefined;
+  if (s) {
+    for (const n of s.cluster.nodes) n.daemon.child?.kill("SIGCONT");
+    await s.cluster.cleanup();
+  }
+});
+
+async function threeNodes(): Promise<ReplicatedSetup> {
+  await requirePythonNbd();
+  setup = await startReplicated({
+    hosts: HOSTS,
+    sizeBytes: 8 * MIB,
+    config: {
+      log: { rotateBytes: 2 * MIB },
+      replication: { statusPublishMs: 200, heartbeatMs: 300, listWaitMs: 1000 },
+    },
+  });
+  return setup;
+}
+
+let writers = 0;
+function writer(s: ReplicatedSetup, host: string, maxWrites: number, state: Map<number, number>) {
+  writers += 1;
+  return startPatternWriter({
+    uri: nbdUri(s.cluster, host, s.name),
+    blocks: BLOCKS,
+    depth: 8,
+    seed: 1000 + writers,
+    stateFile: path.join(s.cluster.baseDir, `matrix-${writers}.json`),
+    initialState: state,
+    maxWrites,
+  });
+}
+
+async function write(s: ReplicatedSetup, host: string, maxWrites: number, state: Map<number, number>) {
+  const w = await writer(s, host, maxWrites, state);
+  assert.equal(await w.exited, 0, w.stderr());
+  for (const [k, v] of w.acked) state.set(k, v);
+  return w;
+}
+
+function rpc(s: ReplicatedSetup, host: string) {
+  return s.cluster.node(host).daemon.rpc;
+}
+
+async function forks(s: ReplicatedSetup, host: string): Promise<number[]> {
+  const st = await rpc(s, host).call<{ splitBrain: { forks?: Array<{ fileNumber: number }> } }>(
+    "resource.status",
+    { name: s.name },
+  );
+  return (st.splitBrain.forks ?? []).map((f) => f.fileNumber);
+}
+
+/** Every disk equal, every secondary UpToDate, no fork anywhere. */
+async function assertOneHistory(s: ReplicatedSetup, primary: string, what: string): Promise<void> {
+  for (const host of HOSTS.filter((h) => h !== primary)) await waitUntil(s.cluster, host, s.name, "uptodate");
+  await waitUntil(s.cluster, primary, s.name, "replicated");
+  for (const host of HOSTS) {
+    const st = await status(s.cluster, host, s.name);
+    assert.equal(st.splitBrain.detected, false, `${what}: ${host} reports a split brain`);
+    assert.equal(st.role, host === primary ? "primary" : "secondary", `${what}: ${host}'s role`);
+  }
+  const digests = await diskDigests(s);
+  assert.equal(new Set(digests.values()).size, 1, `${what}: disks differ ${JSON.stringify([...digests])}`);
+}
+
+/** The loser leaves and joins again: a full sync from the winner. */
+async function repair(s: ReplicatedSetup, loser: string): Promise<void> {
+  await waitUntil(s.cluster, loser, s.name, "secondary", 30_000);
+  await rpc(s, loser).call("resource.leave", { name: s.name });
+  await rpc(s, loser).call("resource.join", { name: s.name, disk: s.disks.get(loser) });
+  await waitUntil(s.cluster, loser, s.name, "uptodate").catch(async (err: unknown) => {
+    const st = await rpc(s, loser).call("resource.status", { name: s.name });
+    const log = s.cluster
+      .node(loser)
+      .daemon.output.split("\n")
+      .filter((l) => /warn|error|take-over|sync|consistent|joined|primary|stepping/.test(l));
+    throw new Error(
+      `${loser} after its repair: ${String(err)}\n${JSON.stringify(st)}\n${log.slice(-25).join("\n")}`,
+    );
+  });
+}
+
+type Fault = "frozen" | "cut" | "killed";
+
+async function fault(s: ReplicatedSetup, how: Fault): Promise<void> {
+  const alpha = s.cluster.node("alpha").daemon;
+  if (how === "frozen") alpha.child?.kill("SIGSTOP");
+  else if (how === "cut") s.cluster.partition("alpha");
+  else await alpha.kill9();
+}
+
+async function heal(s: ReplicatedSetup, how: Fault): Promise<void> {
+  const alpha = s.cluster.node("alpha").daemon;
+  if (how === "frozen") alpha.child?.kill("SIGCONT");
+  else if (how === "cut") s.cluster.healAll();
+  else await alpha.relaunch();
+}
+
+describe("forced-switch matrix", { timeout: 900_000 }, () => {
+  for (const how of ["frozen", "cut", "killed"] as const) {
+    test(`primary ${how}, writes on the new side only: one history, every disk equal`, async () => {
+      const s = await threeNodes();
+      const state = new Map<number, number>();
+      await write(s, "alpha", 300, state);
+      await waitUntil(s.cluster, "alpha", s.name, "replicated");
+      await fault(s, how);
+      await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+      await write(s, "bravo", 300, state);
+      await heal(s, how);
+      await waitUntil(s.cluster, "alpha", s.name, "secondary", 30_000);
+      await assertOneHistory(s, "bravo", `${how}, one side`);
+      for (const host of HOSTS)
+        await assertAcknowledgedPresent(s.disks.get(host) as string, state, `${how}: ${host}`);
+    });
+  }
+
+  for (const how of ["frozen", "cut"] as const) {
+    for (const winner of ["bravo", "alpha"] as const) {
+      test(`primary ${how}, writes on both sides: fork reported everywhere, repaired with ${winner} as the winner`, async () => {
+        const s = await threeNodes();
+        const state = new Map<number, number>();
+        await write(s, "alpha", 300, state);
+        await waitUntil(s.cluster, "alpha", s.name, "replicated");
+        const alphaState = new Map(state);
+        let late: PatternWriter | undefined;
+        if (how === "frozen") {
+          // Requests queue on the frozen daemon and are acknowledged after it thaws.
+          late = await writer(s, "alpha", 300, alphaState);
+          await waitFor("the writer on alpha to start", () => late && late.acks > 20);
+          await fault(s, how);
+        } else {
+          await fault(s, how);
+          await write(s, "alpha", 300, alphaState);
+        }
+        const acksAtCut = late?.acks ?? 0;
+        await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+        await write(s, "bravo", 300, state);
+        await heal(s, how);
+        if (late) {
+          await late.exited;
+          for (const [k, v] of late.acked) alphaState.set(k, v);
+        }
+        await waitUntil(s.cluster, "alpha", s.name, "secondary", 30_000);
+        const alphaWroteAfterCut = how === "cut" || (late !== undefined && late.acks > acksAtCut);
+        // charlie follows bravo whatever alpha did.
+        await waitUntil(s.cluster, "charlie", s.name, "uptodate", 30_000);
+        const digests = await diskDigests(s);
+        assert.equal(digests.get("charlie"), digests.get("bravo"), `${how}: charlie follows bravo`);
+        if (!alphaWroteAfterCut && (await forks(s, "bravo")).length === 0) {
+          await assertOneHistory(s, "bravo", `${how}: alpha acknowledged nothing after the cut`);
+          return;
+        }
+        for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
+        for (const host of HOSTS) assert.equal((await forks(s, host)).length, 1, `${host} lists one fork`);
+        await assertAcknowledgedPresent(s.disks.get("alpha") as string, alphaState, "alpha keeps its writes");
+        await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo keeps its writes");
+        if (winner === "bravo") {
+          await repair(s, "alpha");
+          await assertOneHistory(s, "bravo", `${how}: repaired, bravo won`);
+        } else {
+          await rpc(s, "alpha").call("resource.primary", { name: s.name, force: true });
+          await waitUntil(s.cluster, "alpha", s.name, "primary");
+          for (const loser of ["bravo", "charlie"]) await repair(s, loser);
+          await assertOneHistory(s, "alpha", `${how}: repaired, alpha won`);
+          await assertAcknowledgedPresent(s.disks.get("charlie") as string, alphaState, "alpha's writes won");
+        }
+      });
+    }
+  }
+
+  test("failover to a lagging secondary: the more advanced one is on a fork of its own", async () => {
+    const s = await threeNodes();
+    const state = new Map<number, number>();
+    await write(s, "alpha", 200, state);
+    await waitUntil(s.cluster, "alpha", s.name, "replicated");
+    await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "fetch" });
+    await write(s, "alpha", 300, state);
+    await waitFor("charlie to apply alpha's newer writes", async () => {
+      const a = await status(s.cluster, "alpha", s.name);
+      const c = await status(s.cluster, "charlie", s.name);
+      return (
+        c.log.applied?.file === a.log.applied?.file &&
+        c.log.applied?.offsetBytes === a.log.applied?.offsetBytes
+      );
+    });
+    await s.cluster.node("alpha").daemon.kill9();
+    await rpc(s, "bravo").call("resource.resume", { name: s.name, what: "fetch" });
+    await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+    const bravoState = new Map(state);
+    await write(s, "bravo", 200, bravoState);
+    await s.cluster.node("alpha").daemon.relaunch();
+    for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
+    assert.equal((await status(s.cluster, "charlie", s.name)).replState, "SplitBrain");
+    assert.equal((await status(s.cluster, "alpha", s.name)).role, "secondary");
+    for (const loser of ["alpha", "charlie"]) await repair(s, loser);
+    await assertOneHistory(s, "bravo", "lagging failover repaired");
+  });
+
+  test("double failover lists both forks and survives a restart of every node", async () => {
+    const s = await threeNodes();
+    const state = new Map<number, number>();
+    await write(s, "alpha", 200, state);
+    await waitUntil(s.cluster, "alpha", s.name, "replicated");
+    s.cluster.partition("alpha");
+    await write(s, "alpha", 100, new Map(state));
+    await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+    await write(s, "bravo", 200, state);
+    await waitUntil(s.cluster, "charlie", s.name, "uptodate");
+    s.cluster.partition("bravo");
+    await write(s, "bravo", 100, new Map(state));
+    await rpc(s, "charlie").call("resource.primary", { name: s.name, force: true });
+    await write(s, "charlie", 200, state);
+    s.cluster.healAll();
+    await waitFor("charlie to list both forks", async () => (await forks(s, "charlie")).length === 2, 30_000);
+    for (const host of ["alpha", "bravo"]) await waitUntil(s.cluster, host, s.name, "secondary", 30_000);
+    for (const n of s.cluster.nodes) await n.daemon.kill9();
+    for (const n of s.cluster.nodes) await n.daemon.relaunch();
+    await waitUntil(s.cluster, "charlie", s.name, "primary", 30_000);
+    for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
+    assert.deepEqual((await forks(s, "charlie")).length, 2);
+    for (const host of ["alpha", "bravo"])
+      assert.equal((await status(s.cluster, host, s.name)).role, "secondary", host);
+    await assertAcknowledgedPresent(s.disks.get("charlie") as string, state, "charlie");
+    for (const loser of ["alpha", "bravo"]) await repair(s, loser);
+    await assertOneHistory(s, "charlie", "double failover repaired");
+  });
+});
