@@ -19,6 +19,7 @@ import {
   startReplicated,
   status,
   waitCaughtUp,
+  waitUntil,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
 import { requireTool, run, requirePythonNbd } from "../helpers/tools.js";
@@ -121,6 +122,9 @@ describe("crashes during replication", { timeout: 600_000 }, () => {
     await a.waitExit();
     assert.ok(writer.acks >= 1500, `the writer saw ${writer.acks} acknowledgements`);
     await a.relaunch();
+    // It exports again once it has heard node-b since its start (the
+    // designation could have moved while it was down).
+    await waitUntil(setup.cluster, "node-a", "r0", "primary", 30_000);
     const s = await status(setup.cluster, "node-a", "r0");
     assert.equal(s.role, "primary", "the role comes back from the cluster state");
     const image = await readFile(setup.disks.get("node-a") as string);
