@@ -21,6 +21,8 @@ import { afterEach, describe, it } from "node:test";
 import { RpcCallError } from "../../src/cli/rpc-client.js";
 import { waitFor, type DaemonProcess } from "../helpers/daemon-process.js";
 import { createVolume, startNode } from "../helpers/single-node.js";
+import { makeDisk, waitUntil } from "../helpers/replication.js";
+import { TestCluster } from "../helpers/test-cluster.js";
 import { SYSTEM_PYTHON, requirePythonNbd, requireTool, run } from "../helpers/tools.js";
 
 const MIB = 1024 * 1024;
@@ -266,5 +268,43 @@ describe("disks: all-or-nothing creation, failed start-up, identity", () => {
     err = await refusal(daemon.rpc.call("resource.create", { name: "b", disk: inOther }));
     assert.equal(err.code, 1004, err.message);
     await assertNoTrace(daemon, "b");
+  });
+
+  it("defect 4: a refused resource.join (immutable disk) leaves no trace on the joiner; a good disk then joins", async () => {
+    const cluster = await TestCluster.start({
+      hosts: ["alpha", "bravo"],
+      config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 } },
+    });
+    undo.push(() => cluster.cleanup());
+    await cluster.form();
+    const alpha = cluster.node("alpha").daemon;
+    const bravo = cluster.node("bravo").daemon;
+    await alpha.rpc.call("resource.create", {
+      name: "r0",
+      disk: await makeDisk(cluster, "alpha", "r0", 8 * MIB),
+      frontend: "nbd",
+    });
+    const immutable = await makeDisk(cluster, "bravo", "immutable", 8 * MIB);
+    await run(requireTool("chattr"), ["+i", immutable]);
+    undo.push(() => run("chattr", ["-i", immutable]));
+    const err = await refusal(bravo.rpc.call("resource.join", { name: "r0", disk: immutable }));
+    assert.equal(err.code, 1003, err.message);
+    const dirs = await readdir(path.join(bravo.dataDir, "resources")).catch(() => [] as string[]);
+    assert.ok(!dirs.includes("r0"), "bravo's data/resources/r0 was left behind");
+    const { entries } = await bravo.rpc.call<{ entries: Array<{ key: string }> }>("state.get", {
+      prefix: "resource/r0/host/bravo/",
+    });
+    assert.deepEqual(
+      entries.map((e) => e.key),
+      [],
+    );
+    assertNoErrorLogged(bravo);
+
+    await bravo.restart();
+    await bravo.rpc.call("resource.join", {
+      name: "r0",
+      disk: await makeDisk(cluster, "bravo", "r0", 8 * MIB),
+    });
+    await waitUntil(cluster, "bravo", "r0", "uptodate");
   });
 });
