@@ -98,13 +98,8 @@ export class ResourceManager {
     for (const name of (await readdir(root)).sort()) {
       if (!isValidResourceName(name)) continue;
       const dir = resourceDir(this.deps.dataDir, name);
-      if ((await readResourceConfig(dir)) === undefined) {
-        // resource.json is written last by create and join: this one never finished.
-        this.deps.logger.warn(
-          { resource: name, dir },
-          `removing an unfinished resource directory (no ${RESOURCE_CONFIG_FILE})`,
-        );
-        await this.removeDirDurably(dir);
+      if ((await readResourceConfig(dir)) === undefined && (await this.isUnfinishedCreation(dir))) {
+        await this.dropUnfinishedCreation(name, dir);
         continue;
       }
       const resource = await Resource.open(dir, this.deps);
@@ -508,6 +503,36 @@ export class ResourceManager {
     }
     await state.flush();
     this.deps.logger.info({ resource: name }, "refused resource creation undone");
+  }
+
+  /**
+   * resource.json is written last by create and join, after the small
+   * state files and before any log file: a directory without it and
+   * without log files is a creation cut short by a crash. (One with log
+   * files is not touched: it holds data.)
+   */
+  private async isUnfinishedCreation(dir: string): Promise<boolean> {
+    return !(await readdir(dir)).some((f) => parseLogName(f) !== undefined);
+  }
+
+  /** Removes a creation cut short by a crash, and what it published if nobody else has joined. */
+  private async dropUnfinishedCreation(name: string, dir: string): Promise<void> {
+    this.deps.logger.warn(
+      { resource: name, dir },
+      `removing an unfinished resource directory (no ${RESOURCE_CONFIG_FILE}, no log files)`,
+    );
+    await this.removeDirDurably(dir);
+    const state = this.deps.cluster.state;
+    for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
+    const ours =
+      this.sharedConfig(name)?.createdBy === this.host &&
+      state.value(Keys.resourcePrimary(name)) === this.host &&
+      this.membersOf(name).every((h) => h === this.host);
+    if (ours) {
+      state.delete(Keys.resourceConfig(name));
+      state.delete(Keys.resourcePrimary(name));
+    }
+    await state.flush();
   }
 
   private async removeDirDurably(dir: string): Promise<void> {

@@ -14,7 +14,7 @@
  * Needs root (losetup, mount, chattr), as the rest of the suite does.
  */
 import assert from "node:assert/strict";
-import { link, mkdir, mkdtemp, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { link, mkdir, mkdtemp, open, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -115,7 +115,7 @@ async function mountAt(args: string[], dir: string): Promise<void> {
 }
 
 describe("disks: all-or-nothing creation, failed start-up, identity", () => {
-  it("defect 4: a refused create on a mounted loop device leaves no trace; restart and the same name on a good file work", async () => {
+  it("defect 4: a refused create on a mounted loop device leaves no trace; restart (also after a creation cut short) and the same name on a good file work", async () => {
     const daemon = await node();
     const image = await sparseFile(path.join(daemon.baseDir, "fs.img"), 32 * MIB);
     await run(requireTool("mkfs.ext4"), ["-q", "-F", image]);
@@ -128,8 +128,18 @@ describe("disks: all-or-nothing creation, failed start-up, identity", () => {
     await assertNoTrace(daemon, "busy");
     assertNoErrorLogged(daemon);
 
-    await daemon.restart();
+    // A creation cut short by a crash (state files written, no resource.json yet) is dropped at start-up.
+    await daemon.stop();
+    const half = path.join(daemon.dataDir, "resources", "half");
+    await mkdir(half);
+    await writeFile(
+      path.join(half, "sync.json"),
+      '{"state":"done","doneBytes":0,"totalBytes":0,"consistent":true}\n',
+    );
+    await daemon.relaunch();
     await assertNoTrace(daemon, "busy");
+    await assertNoTrace(daemon, "half");
+    await createVolume(daemon, "half", 8 * MIB);
     const good = await createVolume(daemon, "busy", 8 * MIB);
     await writeBlock(good.uri, 0, 0x5a);
   });
