@@ -17,8 +17,8 @@
  *   become OperatorError with a reason (DISK_INVALID / DISK_IN_USE); only
  *   errors nobody can explain stay as they are.
  *
- * Limits: the identity walk of the data dir runs only for files with
- * several links, and visits at most MAX_DATA_DIR_ENTRIES entries.
+ * Cost: the identity walk of our data dir (a few files per resource) runs
+ * only for a regular file with several links, once per create/join.
  */
 import { constants as fsConstants } from "node:fs";
 import { access, lstat, readdir, realpath, stat } from "node:fs/promises";
@@ -38,9 +38,6 @@ export interface InspectedDisk {
   /** Number of names of a regular file (1 for block devices). */
   links: number;
 }
-
-/** Bound on the entries visited when looking for another name of a hard-linked file. */
-export const MAX_DATA_DIR_ENTRIES = 100_000;
 
 /** The disk at the configured path is not the one the resource was created on. */
 export class DiskReplacedError extends MarsError {
@@ -180,12 +177,10 @@ async function findByIdentity(
   id: DiskIdentity & { kind: "file" },
 ): Promise<string | undefined> {
   const queue = [root];
-  let visited = 0;
-  while (queue.length > 0 && visited < MAX_DATA_DIR_ENTRIES) {
+  while (queue.length > 0) {
     const dir = queue.shift() as string;
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
-      visited += 1;
       const p = path.join(dir, e.name);
       if (e.isDirectory()) queue.push(p);
       else if (e.isFile()) {
