@@ -7,17 +7,38 @@
  * Mutating operations are idempotent (an identical second call reports
  * changed=false) and serialised, so concurrent RPCs cannot race each other
  * into a half-created resource.
+ *
+ * Creation and joining are all or nothing: the disk is checked (identity,
+ * not inside a data dir, not used by another resource) and opened once
+ * before anything is written; a create or join refused after that removes
+ * the resource's directory (durably) and withdraws the cluster entries it
+ * published. At start-up a directory without resource.json (a creation
+ * cut short by a crash) is removed, and a resource whose disk cannot be
+ * opened comes up "failed" without stopping the others.
  */
-import { mkdir, readdir, realpath, stat } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { Keys } from "../cluster/keys.js";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
 import { parseLogName } from "../log/log-name.js";
 import type { LogListEntry } from "../replication/log-server.js";
-import { blockDeviceSizeBytes } from "../storage/node-file.js";
-import { OperatorError, errorMessage, isErrno } from "../util/errors.js";
-import { isValidResourceName, resourceDir, type ResourceConfig } from "./resource-config.js";
+import { OperatorError, errorMessage } from "../util/errors.js";
+import {
+  checkOutsideDataDirs,
+  describeDisk,
+  diskOperatorError,
+  inspectDisk,
+  sameDisk,
+  type InspectedDisk,
+} from "./disk.js";
+import {
+  RESOURCE_CONFIG_FILE,
+  isValidResourceName,
+  readResourceConfig,
+  resourceDir,
+  type ResourceConfig,
+} from "./resource-config.js";
 import { Resource, type ResourceDeps } from "./resource.js";
 
 export interface CreateResourceParams {
@@ -76,7 +97,12 @@ export class ResourceManager {
     await mkdir(root, { recursive: true, mode: 0o700 });
     for (const name of (await readdir(root)).sort()) {
       if (!isValidResourceName(name)) continue;
-      const resource = await Resource.open(resourceDir(this.deps.dataDir, name), this.deps);
+      const dir = resourceDir(this.deps.dataDir, name);
+      if ((await readResourceConfig(dir)) === undefined && (await this.isUnfinishedCreation(dir))) {
+        await this.dropUnfinishedCreation(name, dir);
+        continue;
+      }
+      const resource = await Resource.open(dir, this.deps);
       this.register(resource);
       await resource.start();
     }
@@ -131,7 +157,7 @@ export class ResourceManager {
           `resource ${params.name} already exists in the cluster: use resource.join to add this node`,
         );
       }
-      this.checkDiskUnused(disk.path);
+      await this.checkDiskUnused(disk);
       const sizeBytes = params.sizeBytes ?? disk.sizeBytes - (disk.sizeBytes % RESOURCE_ALIGN_BYTES);
       if (sizeBytes < MIN_RESOURCE_BYTES || sizeBytes % RESOURCE_ALIGN_BYTES !== 0) {
         throw new OperatorError(
@@ -145,27 +171,29 @@ export class ResourceManager {
           `disk ${disk.path} has ${disk.sizeBytes} bytes, fewer than the requested ${sizeBytes}`,
         );
       }
+      await this.probeDisk(disk.path);
       const config: ResourceConfig = {
         format: 1,
         name: params.name,
         disk: disk.path,
+        diskIdentity: disk.identity,
         sizeBytes,
         frontend: params.frontend ?? "auto",
         createdStampUs: this.deps.clock.now(),
       };
       const state = this.deps.cluster.state;
-      // The cluster learns of the resource before anything can be written to it.
-      state.set(Keys.resourceConfig(config.name), {
-        sizeBytes,
-        createdBy: this.host,
-        createdStampUs: config.createdStampUs,
-        frontend: config.frontend,
-      } satisfies SharedResourceConfig);
-      state.set(Keys.resourcePrimary(config.name), this.host);
-      await state.flush();
-      const resource = await this.withBusyDisk(disk.path, () => Resource.create(config, this.deps));
-      this.register(resource);
-      await resource.start();
+      const resource = await this.allOrNothing(config, { withdrawShared: true }, async (created) => {
+        // The cluster learns of the resource before anything can be written to it.
+        state.set(Keys.resourceConfig(config.name), {
+          sizeBytes,
+          createdBy: this.host,
+          createdStampUs: config.createdStampUs,
+          frontend: config.frontend,
+        } satisfies SharedResourceConfig);
+        state.set(Keys.resourcePrimary(config.name), this.host);
+        await state.flush();
+        return created(await Resource.create(config, this.deps));
+      });
       return { changed: true, resource };
     });
   }
@@ -190,7 +218,7 @@ export class ResourceManager {
       const shared = this.sharedConfig(params.name);
       if (!shared)
         throw new OperatorError("RESOURCE_NOT_FOUND", `the cluster has no resource ${params.name}`);
-      this.checkDiskUnused(disk.path);
+      await this.checkDiskUnused(disk);
       if (disk.sizeBytes < shared.sizeBytes) {
         throw new OperatorError(
           "DISK_INVALID",
@@ -232,17 +260,19 @@ export class ResourceManager {
           "PRIMARY_UNREACHABLE",
           `the primary ${primary} has no log for ${params.name} yet`,
         );
+      await this.probeDisk(disk.path);
       const config: ResourceConfig = {
         format: 1,
         name: params.name,
         disk: disk.path,
+        diskIdentity: disk.identity,
         sizeBytes: shared.sizeBytes,
         frontend: shared.frontend ?? "auto",
         createdStampUs: shared.createdStampUs,
       };
-      const resource = await this.withBusyDisk(disk.path, () => Resource.join(config, start.name, this.deps));
-      this.register(resource);
-      await resource.start();
+      const resource = await this.allOrNothing(config, { withdrawShared: false }, async (created) =>
+        created(await Resource.join(config, start.name, this.deps)),
+      );
       this.deps.logger.info(
         { resource: config.name, primary, from: start.name },
         "joined resource; full sync started",
@@ -385,40 +415,144 @@ export class ResourceManager {
     if (this.closed) throw new OperatorError("SHUTTING_DOWN", "the daemon is shutting down");
   }
 
-  private checkDiskUnused(diskPath: string): void {
+  /**
+   * Refuses a disk another resource of this node already uses: the same
+   * path, or the same identity under another name (a hard link, another
+   * device node). Resources created before identities were recorded are
+   * compared by what their path is now.
+   */
+  private async checkDiskUnused(disk: InspectedDisk): Promise<void> {
     for (const other of this.resources.values()) {
-      if (other.config.disk === diskPath) {
-        throw new OperatorError("DISK_IN_USE", `disk ${diskPath} is already used by resource ${other.name}`);
-      }
-    }
-  }
-
-  private async withBusyDisk<T>(diskPath: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
-      if (isErrno(err, "EBUSY")) {
+      const identity =
+        other.config.diskIdentity ?? (await inspectDisk(other.config.disk).catch(() => undefined))?.identity;
+      if (other.config.disk === disk.path || (identity && sameDisk(identity, disk.identity))) {
         throw new OperatorError(
           "DISK_IN_USE",
-          `disk ${diskPath} is busy (mounted or opened exclusively elsewhere)`,
+          `disk ${disk.path} (${describeDisk(disk.identity)}) is already used by resource ${other.name} (disk ${other.config.disk})`,
         );
       }
-      throw err;
     }
   }
 
-  private async resolveDisk(disk: string): Promise<{ path: string; sizeBytes: number }> {
-    if (!path.isAbsolute(disk)) throw new OperatorError("DISK_INVALID", `disk path ${disk} must be absolute`);
+  /**
+   * Opens the disk as the resource will (O_EXCL on a block device), before
+   * anything is written: busy, read-only, immutable or unreadable disks are
+   * refused while there is nothing to undo.
+   */
+  private async probeDisk(diskPath: string): Promise<void> {
     try {
-      const real = await realpath(disk);
-      const st = await stat(real);
-      if (st.isFile()) return { path: real, sizeBytes: st.size };
-      if (st.isBlockDevice()) return { path: real, sizeBytes: await blockDeviceSizeBytes(real) };
-      throw new OperatorError("DISK_INVALID", `disk ${disk} is neither a regular file nor a block device`);
+      const file = await this.deps.storage.open(diskPath, "readwrite", { directWrites: true });
+      await file.close();
     } catch (err) {
-      if (err instanceof OperatorError) throw err;
-      throw new OperatorError("DISK_INVALID", `disk ${disk} cannot be used: ${errorMessage(err)}`);
+      throw diskOperatorError(diskPath, err) ?? err;
     }
+  }
+
+  /**
+   * Runs a creation (create or join): `work` writes the resource's files
+   * and hands the opened resource to `created`, which registers and starts
+   * it. If anything fails, or the resource cannot start, everything is
+   * undone: the resource is dropped, its directory removed durably, its
+   * member entries withdrawn, and (withdrawShared) the resource's cluster
+   * config and designated primary.
+   */
+  private async allOrNothing(
+    config: ResourceConfig,
+    options: { withdrawShared: boolean },
+    work: (created: (resource: Resource) => Promise<Resource>) => Promise<Resource>,
+  ): Promise<Resource> {
+    let opened: Resource | undefined;
+    try {
+      return await work(async (resource) => {
+        opened = resource;
+        this.register(resource);
+        await resource.start();
+        if (resource.state === "failed") {
+          throw new OperatorError(
+            "RESOURCE_FAILED",
+            `resource ${config.name} could not start on disk ${config.disk}: ${resource.detail().error ?? "unknown"}`,
+          );
+        }
+        return resource;
+      });
+    } catch (err) {
+      await this.undoCreation(config.name, opened, options.withdrawShared).catch((undoErr: unknown) =>
+        this.deps.logger.error(
+          { resource: config.name, err: undoErr },
+          "undoing a refused resource creation failed",
+        ),
+      );
+      throw diskOperatorError(config.disk, err) ?? err;
+    }
+  }
+
+  private async undoCreation(
+    name: string,
+    resource: Resource | undefined,
+    withdrawShared: boolean,
+  ): Promise<void> {
+    const state = this.deps.cluster.state;
+    // Out of the map first: the withdrawn config must not trigger a second removal.
+    if (resource && this.resources.get(name) === resource) this.resources.delete(name);
+    if (resource) await resource.destroy();
+    await this.removeDirDurably(resourceDir(this.deps.dataDir, name));
+    for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
+    if (withdrawShared) {
+      state.delete(Keys.resourceConfig(name));
+      state.delete(Keys.resourcePrimary(name));
+    }
+    await state.flush();
+    this.deps.logger.info({ resource: name }, "refused resource creation undone");
+  }
+
+  /**
+   * resource.json is written last by create and join, after the small
+   * state files and before any log file: a directory without it and
+   * without log files is a creation cut short by a crash. (One with log
+   * files is not touched: it holds data.)
+   */
+  private async isUnfinishedCreation(dir: string): Promise<boolean> {
+    return !(await readdir(dir)).some((f) => parseLogName(f) !== undefined);
+  }
+
+  /** Removes a creation cut short by a crash, and what it published if nobody else has joined. */
+  private async dropUnfinishedCreation(name: string, dir: string): Promise<void> {
+    this.deps.logger.warn(
+      { resource: name, dir },
+      `removing an unfinished resource directory (no ${RESOURCE_CONFIG_FILE}, no log files)`,
+    );
+    await this.removeDirDurably(dir);
+    const state = this.deps.cluster.state;
+    for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
+    const ours =
+      this.sharedConfig(name)?.createdBy === this.host &&
+      state.value(Keys.resourcePrimary(name)) === this.host &&
+      this.membersOf(name).every((h) => h === this.host);
+    if (ours) {
+      state.delete(Keys.resourceConfig(name));
+      state.delete(Keys.resourcePrimary(name));
+    }
+    await state.flush();
+  }
+
+  private async removeDirDurably(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+    await this.deps.storage.syncDirectory(path.dirname(dir));
+  }
+
+  private async resolveDisk(disk: string): Promise<InspectedDisk> {
+    if (!path.isAbsolute(disk)) throw new OperatorError("DISK_INVALID", `disk path ${disk} must be absolute`);
+    let found: InspectedDisk;
+    try {
+      found = await inspectDisk(disk);
+    } catch (err) {
+      throw (
+        diskOperatorError(disk, err) ??
+        new OperatorError("DISK_INVALID", `disk ${disk} cannot be used: ${errorMessage(err)}`)
+      );
+    }
+    await checkOutsideDataDirs(found, this.deps.dataDir);
+    return found;
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
 import { LogCorruptError } from "../util/errors.js";
+import { isDiskIdentity, type DiskIdentity } from "./disk.js";
 
 const FRONTEND_CHOICES: readonly string[] = ["auto", "nbd", "ublk"];
 
@@ -17,6 +18,12 @@ export interface ResourceConfig {
   name: string;
   /** Path of the backing disk: a regular file or a block device. */
   disk: string;
+  /**
+   * What the disk was at create/join (see disk.ts): a disk replaced behind
+   * our back is detected when the resource is opened. Absent in resources
+   * created before it was recorded.
+   */
+  diskIdentity?: DiskIdentity;
   /** Size of the volume; at most the size of the disk. */
   sizeBytes: number;
   /** Which frontend exports the volume when this node is primary. */
@@ -45,6 +52,7 @@ export async function readResourceConfig(dir: string): Promise<ResourceConfig | 
     typeof raw.name !== "string" ||
     !isValidResourceName(raw.name) ||
     typeof raw.disk !== "string" ||
+    (raw.diskIdentity !== undefined && !isDiskIdentity(raw.diskIdentity)) ||
     !Number.isSafeInteger(raw.sizeBytes) ||
     !Number.isSafeInteger(raw.createdStampUs)
   ) {

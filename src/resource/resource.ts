@@ -65,6 +65,7 @@ import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
 import { ApplyQueue } from "./apply-queue.js";
 import { Checkpointer, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { UnavailableDisk, diskFailureReason, openResourceDisk } from "./disk.js";
 import { recover } from "./recovery.js";
 import {
   readResourceConfig,
@@ -172,6 +173,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private syncFile: SyncFile;
   private pauseFile: PauseFile;
   private recovery = { replayedBytes: 0, tornBytes: 0 };
+  /** The disk could not be opened: start() fails the resource with this. */
+  private diskProblem: Error | undefined;
 
   private constructor(
     readonly config: ResourceConfig,
@@ -300,7 +303,15 @@ export class Resource extends EventEmitter<ResourceEvents> {
   static async open(dir: string, deps: ResourceDeps): Promise<Resource> {
     const config = await readResourceConfig(dir);
     if (!config) throw new Error(`${dir} has no resource configuration`);
-    const backing = await deps.storage.open(config.disk, "readwrite", { directWrites: true });
+    // A disk that is missing, replaced, busy or unreadable fails this
+    // resource only (start() reports why), never the daemon's start-up.
+    let diskProblem: unknown;
+    const backing = await openResourceDisk(config.disk, config.diskIdentity, deps.storage).catch(
+      (err: unknown) => {
+        diskProblem = err;
+        return new UnavailableDisk(config.disk, diskFailureReason(config.disk, err));
+      },
+    );
     const diskSizeBytes = await backing.sizeBytes();
     const files = new ResourceFiles(dir);
     const syncFile = (await files.readSync()) ?? {
@@ -319,6 +330,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
       syncFile,
       await files.readPause(),
     );
+    if (diskProblem !== undefined)
+      resource.diskProblem = new Error(diskFailureReason(config.disk, diskProblem), { cause: diskProblem });
     deps.metrics.resourceSizeBytes.labels(config.name).set(config.sizeBytes);
     deps.metrics.replicationSyncTotalBytes.labels(config.name).set(syncFile.totalBytes);
     deps.metrics.replicationSyncDoneBytes.labels(config.name).set(syncFile.doneBytes);
@@ -336,6 +349,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   async start(): Promise<void> {
     await this.enqueue(async () => {
       try {
+        if (this.diskProblem) throw this.diskProblem;
         await this.logs.load();
         await this.startRole();
         this.started = true;

@@ -1,0 +1,261 @@
+/**
+ * What a backing disk is, independent of the path that names it, and the
+ * checks that keep one disk from serving two resources.
+ *
+ * Contract:
+ * - A disk is identified by what it is: device + inode for a regular file,
+ *   major:minor (st_rdev) for a block device. Two paths with the same
+ *   identity (a hard link, a second device node) are the same disk. The
+ *   identity is persisted in resource.json at create/join, so a disk that
+ *   was replaced behind our back (another file or device at the same path)
+ *   is detected when the resource is opened.
+ * - Nothing inside a node's data directory can be a disk: checked by
+ *   realpath containment (the disk or one of its parent directories is a
+ *   data directory of any node on this machine) and, for files with more
+ *   than one name, by identity against every file of our own data dir.
+ * - Errors the operator can fix (missing, busy, read-only, not permitted)
+ *   become OperatorError with a reason (DISK_INVALID / DISK_IN_USE); only
+ *   errors nobody can explain stay as they are.
+ *
+ * Cost: the identity walk of our data dir (a few files per resource) runs
+ * only for a regular file with several links, once per create/join.
+ */
+import { constants as fsConstants } from "node:fs";
+import { access, lstat, readdir, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { blockDeviceSizeBytes } from "../storage/node-file.js";
+import type { RandomAccessFile, Storage } from "../storage/types.js";
+import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
+
+export type DiskIdentity =
+  { kind: "file"; dev: string; ino: string } | { kind: "block"; rdev: string /* "major:minor" */ };
+
+export interface InspectedDisk {
+  /** The realpath. */
+  path: string;
+  identity: DiskIdentity;
+  sizeBytes: number;
+  /** Number of names of a regular file (1 for block devices). */
+  links: number;
+}
+
+/** The disk at the configured path is not the one the resource was created on. */
+export class DiskReplacedError extends MarsError {
+  constructor(message: string) {
+    super("DISK_REPLACED", message);
+  }
+}
+
+export function isDiskIdentity(value: unknown): value is DiskIdentity {
+  const v = value as Record<string, unknown> | null;
+  if (typeof v !== "object" || v === null) return false;
+  if (v.kind === "file") return typeof v.dev === "string" && typeof v.ino === "string";
+  return v.kind === "block" && typeof v.rdev === "string";
+}
+
+export function sameDisk(a: DiskIdentity, b: DiskIdentity): boolean {
+  if (a.kind === "file" && b.kind === "file") return a.dev === b.dev && a.ino === b.ino;
+  if (a.kind === "block" && b.kind === "block") return a.rdev === b.rdev;
+  return false;
+}
+
+export function describeDisk(id: DiskIdentity): string {
+  return id.kind === "file" ? `file dev ${id.dev} inode ${id.ino}` : `block device ${id.rdev}`;
+}
+
+/** Linux's dev_t encoding (glibc gnu_dev_major/minor). */
+function majorMinor(rdev: bigint): string {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
+/**
+ * Realpath, identity and size of a disk. Throws the system error (ENOENT...)
+ * as it is, or DISK_INVALID for something that is neither a file nor a
+ * block device.
+ */
+export async function inspectDisk(diskPath: string): Promise<InspectedDisk> {
+  const real = await realpath(diskPath);
+  const st = await stat(real, { bigint: true });
+  if (st.isFile()) {
+    return {
+      path: real,
+      identity: { kind: "file", dev: String(st.dev), ino: String(st.ino) },
+      sizeBytes: Number(st.size),
+      links: Number(st.nlink),
+    };
+  }
+  if (st.isBlockDevice()) {
+    return {
+      path: real,
+      identity: { kind: "block", rdev: majorMinor(st.rdev) },
+      sizeBytes: await blockDeviceSizeBytes(real),
+      links: 1,
+    };
+  }
+  const what = st.isDirectory() ? "a directory" : "neither a regular file nor a block device";
+  throw new OperatorError("DISK_INVALID", `disk ${diskPath} is ${what}`);
+}
+
+const OPERATOR_ERRNO: Record<string, string> = {
+  ENOENT: "does not exist",
+  ENOTDIR: "does not exist",
+  EISDIR: "is a directory",
+  EACCES: "is not accessible (permission denied)",
+  EPERM: "may not be written (operation not permitted: immutable or append-only?)",
+  EROFS: "is on a read-only file system",
+  EIO: "cannot be read (I/O error)",
+  ENXIO: "has no device behind it",
+  ENODEV: "has no device behind it",
+  ETXTBSY: "is busy (in use as a program or swap)",
+  ELOOP: "is a symbolic link loop",
+  ENAMETOOLONG: "has too long a path",
+};
+
+/**
+ * The operator-facing form of a failure to inspect or open a disk, or
+ * undefined when it is nothing the operator caused.
+ */
+export function diskOperatorError(diskPath: string, err: unknown): OperatorError | undefined {
+  if (err instanceof OperatorError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "EBUSY")
+    return new OperatorError(
+      "DISK_IN_USE",
+      `disk ${diskPath} is busy (mounted or opened exclusively elsewhere)`,
+    );
+  if (typeof code !== "string") return undefined;
+  const reason = OPERATOR_ERRNO[code];
+  if (reason) return new OperatorError("DISK_INVALID", `disk ${diskPath} ${reason} (${code})`);
+  return undefined;
+}
+
+/** A directory is some node's data directory (the pid lock, or the resources and cluster dirs). */
+async function isDataDir(dir: string): Promise<boolean> {
+  const exists = (p: string) =>
+    access(p, fsConstants.F_OK).then(
+      () => true,
+      () => false,
+    );
+  if (await exists(path.join(dir, "marsd.pid"))) return true;
+  return (await exists(path.join(dir, "resources"))) && (await exists(path.join(dir, "cluster")));
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/**
+ * Refuses (DISK_IN_USE) a disk that lies inside a data directory: ours
+ * (whatever its realpath), any other node's on this machine (one of its
+ * parent directories is a data directory), or another name of a file in
+ * our data directory (same identity).
+ */
+export async function checkOutsideDataDirs(disk: InspectedDisk, ownDataDir: string): Promise<void> {
+  const refuse = (dir: string) =>
+    new OperatorError("DISK_IN_USE", `disk ${disk.path} lies inside the marsd data directory ${dir}`);
+  const own = await realpath(ownDataDir).catch(() => path.resolve(ownDataDir));
+  if (isInside(disk.path, own)) throw refuse(own);
+  for (let dir = path.dirname(disk.path); ; dir = path.dirname(dir)) {
+    if (await isDataDir(dir)) throw refuse(dir);
+    if (path.dirname(dir) === dir) break;
+  }
+  if (disk.identity.kind !== "file" || disk.links < 2) return;
+  const other = await findByIdentity(own, disk.identity);
+  if (other) {
+    throw new OperatorError(
+      "DISK_IN_USE",
+      `disk ${disk.path} is another name (hard link) of ${other}, inside the marsd data directory`,
+    );
+  }
+}
+
+async function findByIdentity(
+  root: string,
+  id: DiskIdentity & { kind: "file" },
+): Promise<string | undefined> {
+  const queue = [root];
+  while (queue.length > 0) {
+    const dir = queue.shift() as string;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) queue.push(p);
+      else if (e.isFile()) {
+        const st = await lstat(p, { bigint: true }).catch(() => undefined);
+        if (st && String(st.dev) === id.dev && String(st.ino) === id.ino) return p;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Opens a resource's disk for IO, after checking that it is still the
+ * disk the resource was created on (when its identity was recorded).
+ * Throws DiskReplacedError, an OperatorError or the system error.
+ */
+export async function openResourceDisk(
+  diskPath: string,
+  expected: DiskIdentity | undefined,
+  storage: Storage,
+): Promise<RandomAccessFile> {
+  const found = await inspectDisk(diskPath);
+  if (expected && !sameDisk(found.identity, expected)) {
+    throw new DiskReplacedError(
+      `disk ${diskPath} was replaced: it is now ${describeDisk(found.identity)}, the resource was created on ${describeDisk(expected)}`,
+    );
+  }
+  return storage.open(diskPath, "readwrite", { directWrites: true });
+}
+
+/**
+ * Stands in for a disk that could not be opened at start-up, so that the
+ * resource still exists (state "failed", with the reason) and can be
+ * inspected, left or deleted. Every IO fails with that reason.
+ */
+export class UnavailableDisk implements RandomAccessFile {
+  constructor(
+    readonly path: string,
+    private readonly reason: string,
+  ) {}
+
+  private fail(): Promise<never> {
+    return Promise.reject(new Error(`disk ${this.path} is unavailable: ${this.reason}`));
+  }
+
+  read(): Promise<number> {
+    return this.fail();
+  }
+
+  writev(): Promise<void> {
+    return this.fail();
+  }
+
+  writeRanges(): Promise<void> {
+    return this.fail();
+  }
+
+  datasync(): Promise<void> {
+    return this.fail();
+  }
+
+  truncate(): Promise<void> {
+    return this.fail();
+  }
+
+  sizeBytes(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The reason shown for a disk that cannot be opened. */
+export function diskFailureReason(diskPath: string, err: unknown): string {
+  return diskOperatorError(diskPath, err)?.message ?? errorMessage(err);
+}
