@@ -26,6 +26,7 @@ import {
   startReplicated,
   status,
   waitUntil,
+  waitApplied,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
 import { requirePythonNbd } from "../helpers/tools.js";
@@ -246,7 +247,9 @@ describe("forced-switch matrix", { timeout: 900_000 }, () => {
     await write(s, "alpha", 100, new Map(state));
     await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
     await write(s, "bravo", 200, state);
-    await waitUntil(s.cluster, "charlie", s.name, "uptodate");
+    // Every write bravo acknowledged is on charlie before bravo is cut off
+    // ("uptodate" alone compares with bravo's last published status).
+    await waitApplied(s.cluster, s.name, "charlie", "bravo");
     s.cluster.partition("bravo");
     await write(s, "bravo", 100, new Map(state));
     await rpc(s, "charlie").call("resource.primary", { name: s.name, force: true });
