@@ -11,7 +11,6 @@ import { scanLogFile } from "../../src/log/scanner.js";
 import { RecordKind } from "../../src/log/record.js";
 import { parseLogName } from "../../src/log/log-name.js";
 import { nodeStorage } from "../../src/storage/node-file.js";
-import { waitFor } from "./daemon-process.js";
 import type { TestCluster } from "./test-cluster.js";
 import { BLOCK_BYTES, blockVersion, decodeBlock } from "./versioned-blocks.js";
 
@@ -43,11 +42,7 @@ export interface ResourceStatusView {
   takeOverBlockedBy?: string;
   splitBrain: { detected: boolean; fileNumber?: number };
   members: Array<{ host: string; role?: string; diskState?: string; replState?: string; lagBytes?: number }>;
-  log: {
-    files: Array<{ name: string; sizeBytes: number }>;
-    durable?: { file: string; offsetBytes: number };
-    applied?: { file: string; offsetBytes: number };
-  };
+  log: { files: Array<{ name: string; sizeBytes: number }>; applied?: { file: string; offsetBytes: number } };
   paused: { sync: boolean; fetch: boolean; replay: boolean };
 }
 
@@ -63,37 +58,6 @@ export async function waitUntil(
   timeoutMs = 60_000,
 ): Promise<void> {
   await cluster.node(host).daemon.rpc.call("resource.wait", { name, until, timeoutMs }, timeoutMs + 10_000);
-}
-
-/**
- * Waits until `secondary` has applied everything `primary` has made durable
- * at the moment of the call (read live from the primary). Stronger than
- * waiting for "uptodate" on the secondary, which compares with the status
- * the primary last *published* (up to statusPublishMs old), so writes
- * acknowledged just before the call may still be missing there.
- */
-export async function waitApplied(
-  cluster: TestCluster,
-  name: string,
-  secondary: string,
-  primary: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const target = (await status(cluster, primary, name)).log.durable;
-  if (!target) throw new Error(`${primary} publishes no durable position for ${name}: is it primary?`);
-  const targetNumber = parseLogName(target.file)?.fileNumber ?? 0;
-  await waitFor(
-    `${secondary} to apply ${primary}'s log up to ${target.file}:${target.offsetBytes}`,
-    async () => {
-      const applied = (await status(cluster, secondary, name)).log.applied;
-      if (!applied) return false;
-      const number = parseLogName(applied.file)?.fileNumber ?? 0;
-      return (
-        number > targetNumber || (applied.file === target.file && applied.offsetBytes >= target.offsetBytes)
-      );
-    },
-    timeoutMs,
-  );
 }
 
 /**

@@ -26,7 +26,7 @@ import {
   startReplicated,
   status,
   waitUntil,
-  waitApplied,
+  waitCaughtUp,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
 import { requirePythonNbd } from "../helpers/tools.js";
@@ -249,7 +249,7 @@ describe("forced-switch matrix", { timeout: 900_000 }, () => {
     await write(s, "bravo", 200, state);
     // Every write bravo acknowledged is on charlie before bravo is cut off
     // ("uptodate" alone compares with bravo's last published status).
-    await waitApplied(s.cluster, s.name, "charlie", "bravo");
+    await waitCaughtUp(s.cluster, "charlie", "bravo", s.name);
     s.cluster.partition("bravo");
     await write(s, "bravo", 100, new Map(state));
     await rpc(s, "charlie").call("resource.primary", { name: s.name, force: true });
