@@ -44,6 +44,7 @@ export interface ResourceStatusView {
   members: Array<{ host: string; role?: string; diskState?: string; replState?: string; lagBytes?: number }>;
   log: { files: Array<{ name: string; sizeBytes: number }>; applied?: { file: string; offsetBytes: number } };
   paused: { sync: boolean; fetch: boolean; replay: boolean };
+  replay?: { lagBytes: number };
 }
 
 export async function status(cluster: TestCluster, host: string, name: string): Promise<ResourceStatusView> {

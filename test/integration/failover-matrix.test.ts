@@ -18,6 +18,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { afterEach, describe, test } from "node:test";
+import { parseLogName } from "../../src/log/log-name.js";
 import { waitFor } from "../helpers/daemon-process.js";
 import { startPatternWriter, type PatternWriter } from "../helpers/pattern-writer.js";
 import {
@@ -122,6 +123,18 @@ async function repair(s: ReplicatedSetup, loser: string): Promise<void> {
   });
 }
 
+/** Whether position `a` is at or after `b` in one history (file number, then offset). */
+function positionAtOrAfter(
+  a: { file: string; offsetBytes: number } | undefined,
+  b: { file: string; offsetBytes: number } | undefined,
+): boolean {
+  if (!b) return true;
+  if (!a) return false;
+  const an = parseLogName(a.file)?.fileNumber ?? 0;
+  const bn = parseLogName(b.file)?.fileNumber ?? 0;
+  return an > bn || (a.file === b.file && a.offsetBytes >= b.offsetBytes);
+}
+
 type Fault = "frozen" | "cut" | "killed";
 
 async function fault(s: ReplicatedSetup, how: Fault): Promise<void> {
@@ -169,6 +182,16 @@ describe("forced-switch matrix", { timeout: 900_000 }, () => {
           // Requests queue on the frozen daemon and are acknowledged after it thaws.
           late = await writer(s, "alpha", 300, alphaState);
           await waitFor("the writer on alpha to start", () => late && late.acks > 20);
+          // The freeze must not leave charlie holding more of alpha's file
+          // than bravo: that would put charlie on a fork of its own (the
+          // lagging-failover case below). charlie stops fetching, and alpha
+          // freezes once bravo has applied everything charlie holds.
+          await rpc(s, "charlie").call("resource.pause", { name: s.name, what: "fetch" });
+          await waitFor("bravo to be ahead of charlie", async () => {
+            const c = await status(s.cluster, "charlie", s.name);
+            const b = await status(s.cluster, "bravo", s.name);
+            return c.replay?.lagBytes === 0 && positionAtOrAfter(b.log.applied, c.log.applied);
+          });
           await fault(s, how);
         } else {
           await fault(s, how);
@@ -176,6 +199,8 @@ describe("forced-switch matrix", { timeout: 900_000 }, () => {
         }
         const acksAtCut = late?.acks ?? 0;
         await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+        if (how === "frozen")
+          await rpc(s, "charlie").call("resource.resume", { name: s.name, what: "fetch" });
         await write(s, "bravo", 300, state);
         await heal(s, how);
         if (late) {
