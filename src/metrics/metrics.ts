@@ -206,7 +206,7 @@ export class Metrics {
   );
   readonly nbdBackpressurePauses = this.counter(
     "marsd_nbd_backpressure_pauses_total",
-    "Times an NBD connection stopped reading requests, by the bound that stopped it.",
+    "Times an NBD connection stopped reading or dispatching requests, by the bound that stopped it.",
     ["reason"],
   );
   readonly nbdHandshakes = this.gauge(

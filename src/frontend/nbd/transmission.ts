@@ -97,6 +97,8 @@ export class TransmissionSession {
   private reportedBytes = 0;
   private reportedReservedBytes = 0;
   private wakeScheduled = false;
+  /** The bound that holds back the next request, if one does (counted once per stall). */
+  private stalledOn: string | undefined;
   /** Deferred: a release elsewhere may happen while this session is inside parse(). */
   private readonly wake = (): void => {
     if (this.wakeScheduled) return;
@@ -198,12 +200,21 @@ export class TransmissionSession {
    * nothing in flight always may (so one request of any valid size fits).
    */
   private admits(costBytes: number): boolean {
-    if (this.unflushed >= this.options.maxInFlight) return false;
-    if (this.unflushed > 0 && this.reservedBytes + costBytes > this.options.maxBufferedBytes) return false;
-    this.syncBudget();
-    if (this.options.budget.admits(costBytes)) return true;
-    this.options.budget.waitForRelease(this.wake);
-    return false;
+    let bound: string | undefined;
+    if (this.unflushed >= this.options.maxInFlight) bound = "inflight";
+    else if (this.unflushed > 0 && this.reservedBytes + costBytes > this.options.maxBufferedBytes) {
+      bound = "connection";
+    } else {
+      this.syncBudget();
+      if (!this.options.budget.admits(costBytes)) {
+        bound = "total";
+        this.options.budget.waitForRelease(this.wake);
+      }
+    }
+    if (bound !== undefined && this.stalledOn === undefined)
+      this.metrics.nbdBackpressurePauses.labels(bound).inc();
+    this.stalledOn = bound;
+    return bound === undefined;
   }
 
   private parseLoop(): void {
