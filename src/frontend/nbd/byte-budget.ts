@@ -9,6 +9,13 @@
  * Connections that could not admit a request, or stopped reading, wait in
  * `blocked` and are woken whenever bytes are released.
  *
+ * When the budget is exhausted by unparsed bytes alone (partly received
+ * WRITEs, nothing reserved, so nothing will be released), one connection,
+ * the "rescuer", may read on up to its own budget so its request completes
+ * and is admitted; without it, well-behaved clients could wait on each
+ * other forever. The total then exceeds the limit by at most one
+ * connection's budget.
+ *
  * Trade-off: a client that never reads its replies keeps its reserved
  * bytes until it disconnects; the per-connection budget bounds how much of
  * this budget one connection can hold.
@@ -17,6 +24,7 @@ export class ByteBudget {
   private used = 0;
   private reserved = 0;
   private readonly blocked = new Set<() => void>();
+  private rescuer: object | undefined;
 
   constructor(
     readonly limitBytes: number,
@@ -47,11 +55,25 @@ export class ByteBudget {
     this.used += usedDeltaBytes;
     this.reserved += reservedDeltaBytes;
     this.onChange(this.used);
-    if (usedDeltaBytes < 0 && this.blocked.size > 0 && !this.exhausted) {
+    // Any release may unblock someone: room below the limit, or nothing reserved any more.
+    if ((usedDeltaBytes < 0 || reservedDeltaBytes < 0) && this.blocked.size > 0) {
       const wake = [...this.blocked];
       this.blocked.clear();
       for (const w of wake) w();
     }
+  }
+
+  /** Whether `owner` may read on although the budget is exhausted (see the rescuer above). */
+  mayReadWhileExhausted(owner: object): boolean {
+    if (this.reserved > 0) return false;
+    if (this.rescuer !== undefined && this.rescuer !== owner) return false;
+    this.rescuer = owner;
+    return true;
+  }
+
+  /** `owner` got a request admitted or closed: another connection may be the rescuer next time. */
+  endRescue(owner: object): void {
+    if (this.rescuer === owner) this.rescuer = undefined;
   }
 
   /** Calls `wake` once after the next release (a connection blocked on this budget). */

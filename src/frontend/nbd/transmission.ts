@@ -163,6 +163,7 @@ export class TransmissionSession {
     this.closed = true;
     // Unflushed replies die with the socket: give their bytes back now, whatever their callbacks do.
     this.options.budget.forget(this.wake);
+    this.options.budget.endRescue(this);
     this.options.budget.adjust(-this.reportedBytes, -this.reportedReservedBytes);
     this.reportedBytes = 0;
     this.reportedReservedBytes = 0;
@@ -214,6 +215,7 @@ export class TransmissionSession {
     if (bound !== undefined && this.stalledOn === undefined)
       this.metrics.nbdBackpressurePauses.labels(bound).inc();
     this.stalledOn = bound;
+    if (bound === undefined) this.options.budget.endRescue(this);
     return bound === undefined;
   }
 
@@ -423,7 +425,7 @@ export class TransmissionSession {
     if (this.unflushed >= this.options.maxInFlight) return "inflight";
     if (this.socket.writableNeedDrain) return "drain";
     if (this.queue.length + this.reservedBytes >= this.options.maxBufferedBytes) return "connection";
-    if (this.options.budget.exhausted) return "total";
+    if (this.options.budget.exhausted && !this.options.budget.mayReadWhileExhausted(this)) return "total";
     return undefined;
   }
 
