@@ -38,6 +38,8 @@ export interface DaemonConfig {
     maxBufferedBytesPerConnection: number;
     /** The same for all NBD connections together. */
     maxBufferedBytesTotal: number;
+    /** While connections wait for that total, one whose replies have not moved for this long is closed. */
+    replyStallTimeoutMs: number;
   };
   log: {
     rotateBytes: number;
@@ -140,6 +142,7 @@ const schema = {
         "handshakeTimeoutMs",
         "maxBufferedBytesPerConnection",
         "maxBufferedBytesTotal",
+        "replyStallTimeoutMs",
       ],
       properties: {
         socket: { type: "string", minLength: 1, maxLength: 100 },
@@ -151,6 +154,7 @@ const schema = {
         // One request of the largest size plus a socket read must fit, or a connection could stall.
         maxBufferedBytesPerConnection: { type: "integer", minimum: MIN_NBD_BUFFERED_BYTES, maximum: 2 ** 40 },
         maxBufferedBytesTotal: { type: "integer", minimum: MIN_NBD_BUFFERED_BYTES, maximum: 2 ** 42 },
+        replyStallTimeoutMs: { type: "integer", minimum: 100, maximum: 3_600_000 },
       },
     },
     log: {
@@ -292,6 +296,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       handshakeTimeoutMs: 10_000,
       maxBufferedBytesPerConnection: 64 * 1024 * 1024,
       maxBufferedBytesTotal: 256 * 1024 * 1024,
+      replyStallTimeoutMs: 30_000,
     },
     log: {
       rotateBytes: 1024 * 1024 * 1024,

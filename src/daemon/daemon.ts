@@ -105,6 +105,7 @@ export class Daemon implements NodeServices {
       handshakeTimeoutMs: config.nbd.handshakeTimeoutMs,
       maxBufferedBytesPerConnection: config.nbd.maxBufferedBytesPerConnection,
       maxBufferedBytesTotal: config.nbd.maxBufferedBytesTotal,
+      replyStallTimeoutMs: config.nbd.replyStallTimeoutMs,
       registry: this.nbdExports,
       metrics: this.metrics,
       logger,

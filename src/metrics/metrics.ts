@@ -209,6 +209,11 @@ export class Metrics {
     "Times an NBD connection stopped reading or dispatching requests, by the bound that stopped it.",
     ["reason"],
   );
+  readonly nbdStalledSessionsClosed = this.counter(
+    "marsd_nbd_stalled_connections_closed_total",
+    "NBD connections closed because their replies were not read for nbd.replyStallTimeoutMs while others waited for memory.",
+    [],
+  );
   readonly nbdHandshakes = this.gauge(
     "marsd_nbd_handshakes",
     "NBD connections still negotiating (before NBD_OPT_GO / EXPORT_NAME).",

@@ -7,7 +7,9 @@
  * of ours. Throughout, a libnbd client writes, reads back and verifies.
  */
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
 import net from "node:net";
+import path from "node:path";
 import { afterEach, before, beforeEach, describe, it } from "node:test";
 import { Cmd, REQUEST_MAGIC } from "../../src/frontend/nbd/protocol.js";
 import { GiveUp, waitFor } from "../helpers/daemon-process.js";
@@ -135,6 +137,48 @@ describe("NBD server: hostile clients", () => {
     await waitFor("NBD buffered bytes to return to 0", async () => {
       return (await metricValue(node.daemon, "marsd_nbd_buffered_bytes")) === 0;
     });
+  });
+
+  it("the server-wide budget bounds several flooders together, and flooders that never read are closed so libnbd gets through", async () => {
+    // Small budgets: 33 MiB per connection, 66 MiB in all; replies unread for 2 s are stalled.
+    const budget = 66 * MiB;
+    const file = path.join(node.daemon.baseDir, "nbd-budget.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        nbd: {
+          maxBufferedBytesPerConnection: 33 * MiB,
+          maxBufferedBytesTotal: budget,
+          replyStallTimeoutMs: 2000,
+        },
+      }),
+    );
+    const small = await startNodeWithVolume({ sizeBytes: 16 * MiB, extraArgs: ["--config", file] });
+    try {
+      await createVolume(small.daemon, "flood", FLOOD_SIZE);
+      const floods: net.Socket[] = [];
+      for (let i = 0; i < 4; i++) {
+        const s = await rawTransmission(small.daemon.nbdSocket, "flood");
+        floods.push(s);
+        sockets.push(s);
+        s.write(readRequests(1000, MiB, FLOOD_SIZE));
+      }
+      let peakBuffered = 0;
+      await waitFor("a flooder to be closed for not reading its replies", async () => {
+        peakBuffered = Math.max(peakBuffered, await metricValue(small.daemon, "marsd_nbd_buffered_bytes"));
+        return (await metricValue(small.daemon, "marsd_nbd_stalled_connections_closed_total")) >= 1;
+      });
+      // At most one request (1 MiB) and one socket read past the total.
+      assert.ok(peakBuffered <= budget + 2 * MiB, `buffered ${peakBuffered} bytes, budget ${budget}`);
+      const started = Date.now();
+      const chunk = pattern(2 * MiB);
+      await libnbdWriteVerify(small.uri, 0, chunk, 10_000);
+      assert.equal(await libnbdReadSha256(small.uri, 0, 2 * MiB), sha256(chunk));
+      console.log(`libnbd got through in ${Date.now() - started} ms; peak buffered ${peakBuffered} bytes`);
+      assert.doesNotMatch(small.daemon.output, /"level":("error"|"fatal"|50|60)/);
+    } finally {
+      await small.daemon.cleanup();
+    }
   });
 
   it("260 idle half-open connections do not lock a libnbd client out", async () => {

@@ -18,7 +18,8 @@
  *
  * Trade-off: a client that never reads its replies keeps its reserved
  * bytes until it disconnects; the per-connection budget bounds how much of
- * this budget one connection can hold.
+ * this budget one connection can hold, and while others wait the server
+ * closes connections whose replies have not moved for a while (server.ts).
  */
 export class ByteBudget {
   private used = 0;
@@ -29,7 +30,14 @@ export class ByteBudget {
   constructor(
     readonly limitBytes: number,
     private readonly onChange: (usedBytes: number) => void = () => undefined,
+    /** A connection waits for this budget (the server may close stalled holders). */
+    private readonly onStarved: () => void = () => undefined,
   ) {}
+
+  /** Whether any connection waits for a release. */
+  get starved(): boolean {
+    return this.blocked.size > 0;
+  }
 
   get usedBytes(): number {
     return this.used;
@@ -79,6 +87,7 @@ export class ByteBudget {
   /** Calls `wake` once after the next release (a connection blocked on this budget). */
   waitForRelease(wake: () => void): void {
     this.blocked.add(wake);
+    this.onStarved();
   }
 
   forget(wake: () => void): void {

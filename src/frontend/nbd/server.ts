@@ -13,9 +13,13 @@
  *   new connection is refused only when every slot is a negotiated session.
  * - Memory: each connection holds at most `maxBufferedBytesPerConnection`
  *   (see transmission.ts), all of them together `maxBufferedBytesTotal`.
+ *   A few clients that never read their replies could hold the whole total
+ *   and starve everyone else, so while anyone waits for it, connections
+ *   whose replies have not moved for `replyStallTimeoutMs` are closed.
  */
 import { chmod, rm } from "node:fs/promises";
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { Metrics } from "../../metrics/metrics.js";
 import { ByteBudget } from "./byte-budget.js";
@@ -39,6 +43,8 @@ export interface NbdServerOptions {
   maxBufferedBytesPerConnection: number;
   /** The same, all connections together. */
   maxBufferedBytesTotal: number;
+  /** While connections wait for the total budget, one whose replies have not moved for this long is closed. */
+  replyStallTimeoutMs: number;
   registry: ExportRegistry;
   metrics: Metrics;
   logger: Logger;
@@ -60,6 +66,7 @@ export class NbdServer {
   /** Connections we closed on purpose during negotiation (their end is not news). */
   private readonly dropped = new WeakSet<net.Socket>();
   private readonly budget: ByteBudget;
+  private stallCheck: NodeJS.Timeout | undefined;
   private shuttingDown = false;
   private tcpAddress: { host: string; port: number } | undefined;
 
@@ -71,7 +78,11 @@ export class NbdServer {
     metrics.nbdHandshakeLimit.set(options.maxHandshakes);
     metrics.nbdHandshakes.set(0);
     metrics.nbdBufferedBytes.set(0);
-    this.budget = new ByteBudget(options.maxBufferedBytesTotal, (used) => metrics.nbdBufferedBytes.set(used));
+    this.budget = new ByteBudget(
+      options.maxBufferedBytesTotal,
+      (used) => metrics.nbdBufferedBytes.set(used),
+      () => this.scheduleStallCheck(0),
+    );
   }
 
   async start(): Promise<void> {
@@ -114,6 +125,7 @@ export class NbdServer {
   /** Stops listening, lets in-flight requests finish, closes all connections. */
   async close(graceMs = 10_000): Promise<void> {
     this.shuttingDown = true;
+    clearTimeout(this.stallCheck);
     const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     const drained = Promise.all([...this.sessions].map((s) => s.shutdown()));
     let timer: NodeJS.Timeout | undefined;
@@ -128,6 +140,35 @@ export class NbdServer {
     // No server.maxConnections: Node would refuse the newcomer, and idle
     // handshakes holding every slot would lock well-behaved clients out.
     return net.createServer((socket) => this.accept(socket));
+  }
+
+  private scheduleStallCheck(delayMs: number): void {
+    if (this.stallCheck !== undefined) return;
+    this.stallCheck = setTimeout(() => {
+      this.stallCheck = undefined;
+      this.closeStalledSessions();
+    }, delayMs);
+    this.stallCheck.unref();
+  }
+
+  /** While the total budget starves someone, closes connections whose replies have not moved for too long. */
+  private closeStalledSessions(): void {
+    if (!this.budget.starved || this.shuttingDown) return;
+    const { replyStallTimeoutMs } = this.options;
+    const now = performance.now();
+    let longest = 0;
+    for (const session of this.sessions) {
+      const stalledMs = session.stalledForMs(now);
+      if (stalledMs >= replyStallTimeoutMs) {
+        this.options.metrics.nbdStalledSessionsClosed.inc();
+        this.options.logger.warn(
+          { export: session.exportName, stalledMs: Math.round(stalledMs), heldBytes: session.heldBytes },
+          "nbd connection closed: its replies have not been read while others wait for memory",
+        );
+        session.destroy();
+      } else longest = Math.max(longest, stalledMs);
+    }
+    this.scheduleStallCheck(Math.max(10, replyStallTimeoutMs - longest));
   }
 
   /** Closes the oldest negotiating connection to make room; false if there is none. */

@@ -93,6 +93,10 @@ export class TransmissionSession {
   /** Requests dispatched whose reply has not been flushed to the socket yet. */
   private unflushed = 0;
   private reservedBytes = 0;
+  /** Replies handed to socket.write and not flushed yet. */
+  private awaitingFlush = 0;
+  /** When a reply last left our buffers, or the first of those now waiting was written (see stalledForMs). */
+  private flushProgressMs = 0;
   /** What this connection last added to the shared budget. */
   private reportedBytes = 0;
   private reportedReservedBytes = 0;
@@ -146,6 +150,18 @@ export class TransmissionSession {
     this.pauseReading();
     await this.idle();
     this.socket.end();
+  }
+
+  /**
+   * How long written replies have waited without any of them being flushed
+   * (0: none waits). Requests still executing do not count: a slow disk is not the client's fault.
+   */
+  stalledForMs(nowMs: number): number {
+    return this.awaitingFlush === 0 ? 0 : nowMs - this.flushProgressMs;
+  }
+
+  get heldBytes(): number {
+    return this.queue.length + this.reservedBytes;
   }
 
   /** Drop the connection immediately. */
@@ -379,7 +395,13 @@ export class TransmissionSession {
         setImmediate(this.uncork);
       }
       // Still in flight until flushed: the callback runs once the bytes are in the kernel (or failed).
-      this.socket.write(out, () => this.released(request));
+      if (this.awaitingFlush === 0) this.flushProgressMs = performance.now();
+      this.awaitingFlush += 1;
+      this.socket.write(out, () => {
+        this.awaitingFlush -= 1;
+        this.flushProgressMs = performance.now();
+        this.released(request);
+      });
     } else {
       this.released(request);
     }

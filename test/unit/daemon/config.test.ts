@@ -78,6 +78,7 @@ describe("daemon configuration", () => {
       ],
       [{ nbd: { handshakeTimeoutMs: 0 } }, /\/nbd\/handshakeTimeoutMs must be >= 100/],
       [{ nbd: { maxHandshakes: 0 } }, /\/nbd\/maxHandshakes must be >= 1/],
+      [{ nbd: { replyStallTimeoutMs: 10 } }, /\/nbd\/replyStallTimeoutMs must be >= 100/],
       [{ logLevel: "verbose" }, /\/logLevel must be equal to one of the allowed values/],
       [{ typo: true }, /\/ must NOT have additional properties \(typo\)/],
     ];
