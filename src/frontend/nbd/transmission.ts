@@ -141,6 +141,8 @@ export class TransmissionSession {
     socket.on("close", () => this.onSocketClosed());
     socket.on("error", () => undefined);
     metrics.nbdConnections.labels(exportName).inc();
+    // Negotiation may have paused the socket; from here on updateFlowControl decides.
+    socket.resume();
     this.parse();
   }
 
