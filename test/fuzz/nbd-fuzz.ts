@@ -34,6 +34,13 @@ async function main(): Promise<void> {
   console.log(`nbd fuzz: MARSD_FUZZ_SEED=${SEED} FUZZ_INPUTS=${INPUTS}`);
   await requirePythonNbd();
   const node = await startNodeWithVolume({ sizeBytes: 8 * MiB });
+  // Ctrl-C must not leave the daemon running.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      console.log(`${signal}: stopping`);
+      void node.daemon.cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
     await createVolume(node.daemon, "fuzz", FUZZ_VOLUME_BYTES);
     const pid = daemonPid(node.daemon);
