@@ -204,6 +204,50 @@ describe("NBD server: hostile clients", () => {
     for (const s of idle) s.destroy();
   });
 
+  it("an idle handshake is closed at nbd.handshakeTimeoutMs, and the oldest one when nbd.maxHandshakes are open", async () => {
+    const file = path.join(node.daemon.baseDir, "nbd-handshakes.json");
+    await writeFile(file, JSON.stringify({ nbd: { handshakeTimeoutMs: 1000, maxHandshakes: 3 } }));
+    const strict = await startNodeWithVolume({ sizeBytes: 4 * MiB, extraArgs: ["--config", file] });
+    try {
+      const open = (): { socket: net.Socket; closedAtMs: Promise<number> } => {
+        const socket = net.createConnection(strict.daemon.nbdSocket);
+        socket.on("error", () => undefined);
+        // Read (and drop) the greeting, or our side would not see the server's EOF; send nothing.
+        socket.resume();
+        sockets.push(socket);
+        return {
+          socket,
+          closedAtMs: new Promise((resolve) => socket.once("close", () => resolve(Date.now()))),
+        };
+      };
+      const started = Date.now();
+      const idle = [open(), open(), open()];
+      await Promise.all(idle.map((c) => new Promise((resolve) => c.socket.once("connect", resolve))));
+      const fourth = open();
+      // The oldest gave way to the newcomer at once; the others wait for their deadline.
+      const oldestClosed = await idle[0]?.closedAtMs;
+      assert.ok(
+        (oldestClosed as number) - started < 900,
+        `oldest closed after ${(oldestClosed as number) - started} ms`,
+      );
+      const lastClosed = await fourth.closedAtMs;
+      assert.ok(lastClosed - started >= 1000, `closed after ${lastClosed - started} ms, before the deadline`);
+      assert.ok(lastClosed - started < 5000, `closed after ${lastClosed - started} ms`);
+      assert.equal(
+        await metricValue(strict.daemon, "marsd_nbd_handshakes_dropped_total", 'reason="evicted"'),
+        1,
+      );
+      assert.equal(
+        await metricValue(strict.daemon, "marsd_nbd_handshakes_dropped_total", 'reason="timeout"'),
+        3,
+      );
+      const chunk = pattern(MiB);
+      await libnbdWriteVerify(strict.uri, 0, chunk);
+    } finally {
+      await strict.daemon.cleanup();
+    }
+  });
+
   it("a bad request magic is logged at warn without a stack, never as an error", async () => {
     const s = await rawTransmission(node.daemon.nbdSocket, "r0");
     sockets.push(s);
