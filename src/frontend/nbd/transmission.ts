@@ -114,6 +114,8 @@ export class TransmissionSession {
   };
   private readingPaused = false;
   private disconnecting = false;
+  /** We sent our end of the connection (after a disconnect request or shutdown). */
+  private ended = false;
   private closed = false;
   private corked = false;
   private parsing = false;
@@ -134,6 +136,8 @@ export class TransmissionSession {
   ) {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
+      // After our end(), input is only read to see the client's EOF (and so the close).
+      if (this.ended) return;
       this.queue.push(chunk);
       this.parse();
     });
@@ -141,6 +145,11 @@ export class TransmissionSession {
     socket.on("close", () => this.onSocketClosed());
     socket.on("error", () => undefined);
     metrics.nbdConnections.labels(exportName).inc();
+    // Closed while negotiating finished: its 'close' may be gone already, so account for it now.
+    if (socket.destroyed) {
+      this.onSocketClosed();
+      return;
+    }
     // Negotiation may have paused the socket; from here on updateFlowControl decides.
     socket.resume();
     this.parse();
@@ -151,7 +160,12 @@ export class TransmissionSession {
     this.disconnecting = true;
     this.pauseReading();
     await this.idle();
+    // Unparsed requests are dropped; reading resumes (discarding) so the client's EOF closes the socket.
+    this.ended = true;
+    this.queue.skip(this.queue.length);
+    this.syncBudget();
     this.socket.end();
+    this.socket.resume();
   }
 
   /**
@@ -433,7 +447,7 @@ export class TransmissionSession {
   }
 
   private updateFlowControl(): void {
-    if (this.closed) return;
+    if (this.closed || this.ended) return;
     const reason = this.pauseReason();
     if (reason === "total") this.options.budget.waitForRelease(this.wake);
     if (reason !== undefined) this.pauseReading(reason);
