@@ -248,6 +248,26 @@ describe("NBD server: hostile clients", () => {
     }
   });
 
+  it("a disconnect request followed by more requests releases the connection and its bytes once the client leaves", async () => {
+    const s = await rawTransmission(node.daemon.nbdSocket, "r0");
+    sockets.push(s);
+    const serverEnded = new Promise((resolve) => s.once("end", resolve));
+    s.resume();
+    const disc = readRequests(2, 4096, 16 * MiB);
+    disc.writeUInt16BE(Cmd.DISC, 6);
+    s.write(disc);
+    await serverEnded;
+    s.end();
+    await waitFor(
+      "the server to close the connection and release its bytes",
+      async () => {
+        const open = await metricValue(node.daemon, "marsd_nbd_connections", 'resource="r0"');
+        return open === 0 && (await metricValue(node.daemon, "marsd_nbd_buffered_bytes")) === 0;
+      },
+      5_000,
+    );
+  });
+
   it("a bad request magic is logged at warn without a stack, never as an error", async () => {
     const s = await rawTransmission(node.daemon.nbdSocket, "r0");
     sockets.push(s);
