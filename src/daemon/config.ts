@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Ajv } from "ajv";
+import { MAX_PAYLOAD_BYTES } from "../frontend/nbd/protocol.js";
 import { DEFAULT_UBLK_OPTIONS, MAX_UBLK_QUEUES, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, isValidSchedule, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
@@ -27,7 +28,18 @@ export interface DaemonConfig {
     /** Optional TCP listener "host:port" for NBD clients on other machines. */
     tcpListen?: string;
     maxInFlightPerConnection: number;
+    /** Connections, negotiating or not; beyond it the oldest negotiating one is closed. */
     maxConnections: number;
+    /** Connections still negotiating; beyond it the oldest of them is closed. */
+    maxHandshakes: number;
+    /** A client must finish negotiating within this time. */
+    handshakeTimeoutMs: number;
+    /** Unparsed request bytes plus unflushed reply/payload bytes per connection; reading pauses beyond it. */
+    maxBufferedBytesPerConnection: number;
+    /** The same for all NBD connections together. */
+    maxBufferedBytesTotal: number;
+    /** While connections wait for that total, one whose replies have not moved for this long is closed. */
+    replyStallTimeoutMs: number;
   };
   log: {
     rotateBytes: number;
@@ -86,6 +98,9 @@ export type ConfigOverrides = {
   [K in keyof DaemonConfig]?: DaemonConfig[K] extends object ? Partial<DaemonConfig[K]> : DaemonConfig[K];
 };
 
+/** Smallest NBD byte budget: one maximal request (32 MiB payload) plus room for a socket read. */
+export const MIN_NBD_BUFFERED_BYTES = MAX_PAYLOAD_BYTES + 1024 * 1024;
+
 const HOST_PATTERN = "^[a-z][a-z0-9-]{0,62}$";
 const ADDRESS_PATTERN = "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$";
 
@@ -119,12 +134,27 @@ const schema = {
     nbd: {
       type: "object",
       additionalProperties: false,
-      required: ["socket", "maxInFlightPerConnection", "maxConnections"],
+      required: [
+        "socket",
+        "maxInFlightPerConnection",
+        "maxConnections",
+        "maxHandshakes",
+        "handshakeTimeoutMs",
+        "maxBufferedBytesPerConnection",
+        "maxBufferedBytesTotal",
+        "replyStallTimeoutMs",
+      ],
       properties: {
         socket: { type: "string", minLength: 1, maxLength: 100 },
         tcpListen: { type: "string", pattern: "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$" },
         maxInFlightPerConnection: { type: "integer", minimum: 1, maximum: 4096 },
         maxConnections: { type: "integer", minimum: 1, maximum: 65536 },
+        maxHandshakes: { type: "integer", minimum: 1, maximum: 65536 },
+        handshakeTimeoutMs: { type: "integer", minimum: 100, maximum: 600_000 },
+        // One request of the largest size plus a socket read must fit, or a connection could stall.
+        maxBufferedBytesPerConnection: { type: "integer", minimum: MIN_NBD_BUFFERED_BYTES, maximum: 2 ** 40 },
+        maxBufferedBytesTotal: { type: "integer", minimum: MIN_NBD_BUFFERED_BYTES, maximum: 2 ** 42 },
+        replyStallTimeoutMs: { type: "integer", minimum: 100, maximum: 3_600_000 },
       },
     },
     log: {
@@ -258,7 +288,16 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
     adminListen: "127.0.0.1:7780",
     tokenFile: path.join(dataDir, "admin.token"),
     logLevel: "info",
-    nbd: { socket: path.join(runDir, "nbd.sock"), maxInFlightPerConnection: 128, maxConnections: 256 },
+    nbd: {
+      socket: path.join(runDir, "nbd.sock"),
+      maxInFlightPerConnection: 128,
+      maxConnections: 256,
+      maxHandshakes: 64,
+      handshakeTimeoutMs: 10_000,
+      maxBufferedBytesPerConnection: 64 * 1024 * 1024,
+      maxBufferedBytesTotal: 256 * 1024 * 1024,
+      replyStallTimeoutMs: 30_000,
+    },
     log: {
       rotateBytes: 1024 * 1024 * 1024,
       maxBatchBytes: 4 * 1024 * 1024,
@@ -365,6 +404,11 @@ export async function loadConfig(
       })
       .join("; ");
     throw new ConfigError(`invalid configuration: ${details}`);
+  }
+  if (config.nbd.maxBufferedBytesTotal < config.nbd.maxBufferedBytesPerConnection) {
+    throw new ConfigError(
+      "invalid configuration: nbd.maxBufferedBytesTotal must be at least nbd.maxBufferedBytesPerConnection",
+    );
   }
   for (const [name, expression] of Object.entries(config.jobs) as Array<[string, string]>) {
     if (!isValidSchedule(expression)) {

@@ -194,6 +194,46 @@ export class Metrics {
     "Bound on in-flight requests per NBD connection; reading pauses beyond it.",
     [],
   );
+  readonly nbdBufferedBytes = this.gauge(
+    "marsd_nbd_buffered_bytes",
+    "Memory held for NBD connections: received and unparsed request bytes plus reply bytes not yet flushed to the socket.",
+    [],
+  );
+  readonly nbdBufferedLimitBytes = this.gauge(
+    "marsd_nbd_buffered_limit_bytes",
+    "Bounds on NBD buffered bytes, per connection and for the whole server; reading pauses beyond them.",
+    ["scope"],
+  );
+  readonly nbdBackpressurePauses = this.counter(
+    "marsd_nbd_backpressure_pauses_total",
+    "Times an NBD connection stopped reading or dispatching requests, by the bound that stopped it.",
+    ["reason"],
+  );
+  readonly nbdStalledSessionsClosed = this.counter(
+    "marsd_nbd_stalled_connections_closed_total",
+    "NBD connections closed because their replies were not read for nbd.replyStallTimeoutMs while others waited for memory.",
+    [],
+  );
+  readonly nbdHandshakes = this.gauge(
+    "marsd_nbd_handshakes",
+    "NBD connections still negotiating (before NBD_OPT_GO / EXPORT_NAME).",
+    [],
+  );
+  readonly nbdHandshakeLimit = this.gauge(
+    "marsd_nbd_handshake_limit",
+    "Bound on NBD connections negotiating at once; the oldest is closed beyond it.",
+    [],
+  );
+  readonly nbdHandshakesDropped = this.counter(
+    "marsd_nbd_handshakes_dropped_total",
+    "NBD connections closed during negotiation, by reason (timeout, evicted, protocol).",
+    ["reason"],
+  );
+  readonly nbdConnectionsRefused = this.counter(
+    "marsd_nbd_connections_refused_total",
+    "NBD connections closed on arrival because nbd.maxConnections sessions were open.",
+    [],
+  );
 
   readonly replicationFetchedBytes = this.counter(
     "marsd_replication_fetched_bytes_total",

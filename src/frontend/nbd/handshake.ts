@@ -39,22 +39,52 @@ export interface NegotiatedExport {
 /** The client broke the protocol; the connection is dropped (a "hard disconnect"). */
 export class ProtocolError extends Error {}
 
+/**
+ * Bytes a negotiating client may have us hold: unparsed input (one option
+ * of the largest size and its header, twice) and unread option replies.
+ * Beyond them we stop reading until the client catches up (or its
+ * handshake deadline closes it).
+ */
+const MAX_HANDSHAKE_INPUT_BYTES = 2 * (16 + MAX_OPTION_BYTES);
+const MAX_HANDSHAKE_OUTPUT_BYTES = 1024 * 1024;
+
 /** Reads exact byte counts from a socket during negotiation. */
 class SocketReader {
   readonly queue = new ByteQueue();
   private wake: (() => void) | undefined;
   private ended = false;
+  private paused = false;
 
   constructor(private readonly socket: Socket) {
     socket.on("data", this.onData);
     socket.on("close", this.onEnd);
     socket.on("end", this.onEnd);
+    socket.on("drain", this.onDrain);
   }
 
   private readonly onData = (chunk: Buffer): void => {
     this.queue.push(chunk);
+    this.flowControl();
     this.wake?.();
   };
+
+  private readonly onDrain = (): void => {
+    this.flowControl();
+  };
+
+  /** A client that sends faster than we parse, or does not read our replies, is not read further. */
+  private flowControl(): void {
+    const hold =
+      this.queue.length > MAX_HANDSHAKE_INPUT_BYTES ||
+      this.socket.writableLength > MAX_HANDSHAKE_OUTPUT_BYTES;
+    if (hold && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!hold && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
 
   private readonly onEnd = (): void => {
     this.ended = true;
@@ -67,13 +97,17 @@ class SocketReader {
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
-    return this.queue.take(n);
+    const out = this.queue.take(n);
+    this.flowControl();
+    return out;
   }
 
+  /** Hands the socket on, possibly paused: its next owner resumes it once it listens for data. */
   detach(): void {
     this.socket.off("data", this.onData);
     this.socket.off("close", this.onEnd);
     this.socket.off("end", this.onEnd);
+    this.socket.off("drain", this.onDrain);
   }
 }
 

@@ -3,11 +3,26 @@
  * negotiates with each client and hands the connection to a transmission
  * session for the chosen export (one export per running primary resource,
  * named after it).
+ *
+ * Bounds against careless or hostile clients:
+ * - Negotiating connections are bounded separately (`maxHandshakes`) and
+ *   get `handshakeTimeoutMs` to finish. When a new connection would exceed
+ *   either `maxHandshakes` or `maxConnections`, the OLDEST negotiating
+ *   connection is closed: a well-behaved client finishes its handshake in
+ *   milliseconds, so idle half-open connections can never lock it out; the
+ *   new connection is refused only when every slot is a negotiated session.
+ * - Memory: each connection holds at most `maxBufferedBytesPerConnection`
+ *   (see transmission.ts), all of them together `maxBufferedBytesTotal`.
+ *   A few clients that never read their replies could hold the whole total
+ *   and starve everyone else, so while anyone waits for it, connections
+ *   whose replies have not moved for `replyStallTimeoutMs` are closed.
  */
 import { chmod, rm } from "node:fs/promises";
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { Metrics } from "../../metrics/metrics.js";
+import { ByteBudget } from "./byte-budget.js";
 import { negotiate, ProtocolError, type ExportRegistry } from "./handshake.js";
 import { TransmissionSession } from "./transmission.js";
 
@@ -18,20 +33,22 @@ export interface NbdServerOptions {
   tcpListen?: string;
   /** Bound on in-flight requests per connection. */
   maxInFlightPerConnection: number;
-  /** Bound on concurrent connections (both listeners together). */
+  /** Bound on concurrent connections (both listeners together), negotiating or not. */
   maxConnections: number;
+  /** Bound on connections still negotiating (both listeners together). */
+  maxHandshakes: number;
   /** A client must finish negotiating within this time. */
   handshakeTimeoutMs: number;
+  /** Unparsed request bytes plus unflushed reply/payload bytes per connection. */
+  maxBufferedBytesPerConnection: number;
+  /** The same, all connections together. */
+  maxBufferedBytesTotal: number;
+  /** While connections wait for the total budget, one whose replies have not moved for this long is closed. */
+  replyStallTimeoutMs: number;
   registry: ExportRegistry;
   metrics: Metrics;
   logger: Logger;
 }
-
-export const DEFAULT_NBD_LIMITS = {
-  maxInFlightPerConnection: 128,
-  maxConnections: 256,
-  handshakeTimeoutMs: 30_000,
-};
 
 export function parseHostPort(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
@@ -44,11 +61,28 @@ export class NbdServer {
   private readonly servers: net.Server[] = [];
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<TransmissionSession>();
+  /** Negotiating connections and their deadline timers, oldest first (Map keeps insertion order). */
+  private readonly handshakes = new Map<net.Socket, NodeJS.Timeout>();
+  /** Connections we closed on purpose during negotiation (their end is not news). */
+  private readonly dropped = new WeakSet<net.Socket>();
+  private readonly budget: ByteBudget;
+  private stallCheck: NodeJS.Timeout | undefined;
   private shuttingDown = false;
   private tcpAddress: { host: string; port: number } | undefined;
 
   constructor(private readonly options: NbdServerOptions) {
-    options.metrics.nbdInflightLimitRequests.set(options.maxInFlightPerConnection);
+    const { metrics } = options;
+    metrics.nbdInflightLimitRequests.set(options.maxInFlightPerConnection);
+    metrics.nbdBufferedLimitBytes.labels("connection").set(options.maxBufferedBytesPerConnection);
+    metrics.nbdBufferedLimitBytes.labels("total").set(options.maxBufferedBytesTotal);
+    metrics.nbdHandshakeLimit.set(options.maxHandshakes);
+    metrics.nbdHandshakes.set(0);
+    metrics.nbdBufferedBytes.set(0);
+    this.budget = new ByteBudget(
+      options.maxBufferedBytesTotal,
+      (used) => metrics.nbdBufferedBytes.set(used),
+      () => this.scheduleStallCheck(0),
+    );
   }
 
   async start(): Promise<void> {
@@ -91,6 +125,7 @@ export class NbdServer {
   /** Stops listening, lets in-flight requests finish, closes all connections. */
   async close(graceMs = 10_000): Promise<void> {
     this.shuttingDown = true;
+    clearTimeout(this.stallCheck);
     const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     const drained = Promise.all([...this.sessions].map((s) => s.shutdown()));
     let timer: NodeJS.Timeout | undefined;
@@ -102,20 +137,95 @@ export class NbdServer {
   }
 
   private makeServer(): net.Server {
-    const server = net.createServer((socket) => this.accept(socket));
-    server.maxConnections = this.options.maxConnections;
-    return server;
+    // No server.maxConnections: Node would refuse the newcomer, and idle
+    // handshakes holding every slot would lock well-behaved clients out.
+    return net.createServer((socket) => this.accept(socket));
+  }
+
+  private scheduleStallCheck(delayMs: number): void {
+    if (this.stallCheck !== undefined) return;
+    this.stallCheck = setTimeout(() => {
+      this.stallCheck = undefined;
+      this.closeStalledSessions();
+    }, delayMs);
+    this.stallCheck.unref();
+  }
+
+  /** While the total budget starves someone, closes connections whose replies have not moved for too long. */
+  private closeStalledSessions(): void {
+    if (!this.budget.starved || this.shuttingDown) return;
+    const { replyStallTimeoutMs } = this.options;
+    const now = performance.now();
+    let longest = 0;
+    for (const session of this.sessions) {
+      const stalledMs = session.stalledForMs(now);
+      if (stalledMs >= replyStallTimeoutMs) {
+        this.options.metrics.nbdStalledSessionsClosed.inc();
+        this.options.logger.warn(
+          { export: session.exportName, stalledMs: Math.round(stalledMs), heldBytes: session.heldBytes },
+          "nbd connection closed: its replies have not been read while others wait for memory",
+        );
+        session.destroy();
+      } else longest = Math.max(longest, stalledMs);
+    }
+    this.scheduleStallCheck(Math.max(10, replyStallTimeoutMs - longest));
+  }
+
+  /** Closes the oldest negotiating connection to make room; false if there is none. */
+  private evictOldestHandshake(): boolean {
+    const oldest = this.handshakes.keys().next();
+    if (oldest.done) return false;
+    this.dropHandshake(oldest.value, "evicted");
+    return true;
+  }
+
+  private dropHandshake(socket: net.Socket, reason: string): void {
+    this.endHandshake(socket);
+    this.dropped.add(socket);
+    this.options.metrics.nbdHandshakesDropped.labels(reason).inc();
+    this.options.logger.debug({ reason }, "nbd handshake closed");
+    socket.destroy();
+  }
+
+  private endHandshake(socket: net.Socket): void {
+    const timer = this.handshakes.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.handshakes.delete(socket);
+    this.options.metrics.nbdHandshakes.set(this.handshakes.size);
   }
 
   private accept(socket: net.Socket): void {
     const { options } = this;
-    this.sockets.add(socket);
-    socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", (err) => options.logger.debug({ err }, "nbd socket error"));
-    const timer = setTimeout(() => socket.destroy(), options.handshakeTimeoutMs);
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    if (this.handshakes.size >= options.maxHandshakes) this.evictOldestHandshake();
+    if (this.handshakes.size + this.sessions.size >= options.maxConnections && !this.evictOldestHandshake()) {
+      // Every slot is a negotiated session: only now is the newcomer turned away.
+      options.metrics.nbdConnectionsRefused.inc();
+      options.logger.warn(
+        { maxConnections: options.maxConnections },
+        "nbd connection refused: too many sessions",
+      );
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.on("close", () => {
+      this.sockets.delete(socket);
+      this.endHandshake(socket);
+    });
+    this.handshakes.set(
+      socket,
+      setTimeout(() => this.dropHandshake(socket, "timeout"), options.handshakeTimeoutMs),
+    );
+    options.metrics.nbdHandshakes.set(this.handshakes.size);
     negotiate(socket, options.registry, () => this.shuttingDown)
       .then((chosen) => {
-        clearTimeout(timer);
+        this.endHandshake(socket);
         if (!chosen) {
           socket.end();
           return;
@@ -128,15 +238,20 @@ export class NbdServer {
           options.metrics,
           {
             maxInFlight: options.maxInFlightPerConnection,
+            maxBufferedBytes: options.maxBufferedBytesPerConnection,
+            budget: this.budget,
             onClose: () => this.sessions.delete(session),
             logError: (err, context) => options.logger.error({ err, ...context }, "nbd request failed"),
+            logClientFault: (reason, context) =>
+              options.logger.warn({ reason, ...context }, "nbd client dropped"),
           },
         );
         this.sessions.add(session);
         if (socket.destroyed) this.sessions.delete(session);
       })
       .catch((err: unknown) => {
-        clearTimeout(timer);
+        this.endHandshake(socket);
+        if (this.dropped.has(socket)) return;
         if (err instanceof ProtocolError) options.logger.info({ reason: err.message }, "nbd client dropped");
         else options.logger.error({ err }, "nbd negotiation failed");
         socket.destroy();

@@ -4,9 +4,17 @@
  * reply as soon as it completes (replies carry the client's cookie, so
  * their order does not matter).
  *
- * Bounds: at most `maxInFlight` requests per connection are being served;
- * beyond that (or while the client does not read our replies) we stop
- * reading the socket, so a fast client cannot make us buffer without limit.
+ * Bounds: a request counts as in flight from its dispatch until its reply
+ * has been flushed to the socket (not merely handed to socket.write), and
+ * reserves the bytes it holds meanwhile (its WRITE payload or READ data,
+ * plus the reply header). The next request is dispatched only while the
+ * connection has fewer than `maxInFlight` requests in flight, its reserved
+ * bytes fit `maxBufferedBytes`, and the server-wide ByteBudget admits it; a
+ * connection with nothing in flight always admits one request, so the
+ * budgets must hold one request of MAX_PAYLOAD_BYTES. Reading the socket
+ * stops while unparsed plus reserved bytes reach the budget, so a client
+ * that pipelines READs and never reads the replies holds at most about
+ * `maxBufferedBytes` of our memory.
  */
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -14,6 +22,7 @@ import type { Counter, Histogram } from "prom-client";
 import { ReadOnlyError, VolumeFailedError, type BlockVolume } from "../../resource/block-volume.js";
 import type { Metrics } from "../../metrics/metrics.js";
 import { ClosedError, OutOfRangeError } from "../../util/errors.js";
+import type { ByteBudget } from "./byte-budget.js";
 import type { ByteQueue } from "./byte-queue.js";
 import {
   CMD_NAMES,
@@ -49,6 +58,8 @@ interface Request {
   offset: number;
   length: number;
   startedMs: number;
+  /** Bytes this request holds until its reply is flushed. */
+  costBytes: number;
 }
 
 interface CommandMetrics {
@@ -59,20 +70,52 @@ interface CommandMetrics {
 
 export interface SessionOptions {
   maxInFlight: number;
+  /** Unparsed request bytes plus bytes reserved by unflushed requests, per connection. */
+  maxBufferedBytes: number;
+  /** Shared by every connection of the server. */
+  budget: ByteBudget;
   onClose: () => void;
   logError: (err: unknown, context: Record<string, unknown>) => void;
+  /** The client broke the protocol: its fault, so never logged as an error of ours. */
+  logClientFault: (reason: string, context: Record<string, unknown>) => void;
 }
 
 type ParseState =
   | { kind: "header" }
   | { kind: "payload"; request: Request }
+  | { kind: "ready"; request: Request }
   | { kind: "discard"; request: Request; left: number };
 
 export class TransmissionSession {
   private state: ParseState = { kind: "header" };
+  /** Requests being served (the volume has not answered yet). */
   private inFlight = 0;
+  /** Requests dispatched whose reply has not been flushed to the socket yet. */
+  private unflushed = 0;
+  private reservedBytes = 0;
+  /** Replies handed to socket.write and not flushed yet. */
+  private awaitingFlush = 0;
+  /** When a reply last left our buffers, or the first of those now waiting was written (see stalledForMs). */
+  private flushProgressMs = 0;
+  /** What this connection last added to the shared budget. */
+  private reportedBytes = 0;
+  private reportedReservedBytes = 0;
+  private wakeScheduled = false;
+  /** The bound that holds back the next request, if one does (counted once per stall). */
+  private stalledOn: string | undefined;
+  /** Deferred: a release elsewhere may happen while this session is inside parse(). */
+  private readonly wake = (): void => {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      if (!this.closed) this.parse();
+    });
+  };
   private readingPaused = false;
   private disconnecting = false;
+  /** We sent our end of the connection (after a disconnect request or shutdown). */
+  private ended = false;
   private closed = false;
   private corked = false;
   private parsing = false;
@@ -93,6 +136,8 @@ export class TransmissionSession {
   ) {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
+      // After our end(), input is only read to see the client's EOF (and so the close).
+      if (this.ended) return;
       this.queue.push(chunk);
       this.parse();
     });
@@ -100,6 +145,13 @@ export class TransmissionSession {
     socket.on("close", () => this.onSocketClosed());
     socket.on("error", () => undefined);
     metrics.nbdConnections.labels(exportName).inc();
+    // Closed while negotiating finished: its 'close' may be gone already, so account for it now.
+    if (socket.destroyed) {
+      this.onSocketClosed();
+      return;
+    }
+    // Negotiation may have paused the socket; from here on updateFlowControl decides.
+    socket.resume();
     this.parse();
   }
 
@@ -108,7 +160,24 @@ export class TransmissionSession {
     this.disconnecting = true;
     this.pauseReading();
     await this.idle();
+    // Unparsed requests are dropped; reading resumes (discarding) so the client's EOF closes the socket.
+    this.ended = true;
+    this.queue.skip(this.queue.length);
+    this.syncBudget();
     this.socket.end();
+    this.socket.resume();
+  }
+
+  /**
+   * How long written replies have waited without any of them being flushed
+   * (0: none waits). Requests still executing do not count: a slow disk is not the client's fault.
+   */
+  stalledForMs(nowMs: number): number {
+    return this.awaitingFlush === 0 ? 0 : nowMs - this.flushProgressMs;
+  }
+
+  get heldBytes(): number {
+    return this.queue.length + this.reservedBytes;
   }
 
   /** Drop the connection immediately. */
@@ -124,6 +193,12 @@ export class TransmissionSession {
   private onSocketClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    // Unflushed replies die with the socket: give their bytes back now, whatever their callbacks do.
+    this.options.budget.forget(this.wake);
+    this.options.budget.endRescue(this);
+    this.options.budget.adjust(-this.reportedBytes, -this.reportedReservedBytes);
+    this.reportedBytes = 0;
+    this.reportedReservedBytes = 0;
     this.metrics.nbdConnections.labels(this.exportName).dec();
     this.metrics.nbdInflightRequests.dec(this.inFlight);
     this.options.onClose();
@@ -138,13 +213,47 @@ export class TransmissionSession {
     } finally {
       this.parsing = false;
     }
+    this.syncBudget();
     this.updateFlowControl();
+  }
+
+  /** Reports this connection's held bytes to the shared budget. */
+  private syncBudget(): void {
+    if (this.closed) return;
+    const held = this.queue.length + this.reservedBytes;
+    const delta = held - this.reportedBytes;
+    const reservedDelta = this.reservedBytes - this.reportedReservedBytes;
+    this.reportedBytes = held;
+    this.reportedReservedBytes = this.reservedBytes;
+    this.options.budget.adjust(delta, reservedDelta);
+  }
+
+  /**
+   * Whether a request holding `costBytes` may start now. A connection with
+   * nothing in flight always may (so one request of any valid size fits).
+   */
+  private admits(costBytes: number): boolean {
+    let bound: string | undefined;
+    if (this.unflushed >= this.options.maxInFlight) bound = "inflight";
+    else if (this.unflushed > 0 && this.reservedBytes + costBytes > this.options.maxBufferedBytes) {
+      bound = "connection";
+    } else {
+      this.syncBudget();
+      if (!this.options.budget.admits(costBytes)) {
+        bound = "total";
+        this.options.budget.waitForRelease(this.wake);
+      }
+    }
+    if (bound !== undefined && this.stalledOn === undefined)
+      this.metrics.nbdBackpressurePauses.labels(bound).inc();
+    this.stalledOn = bound;
+    if (bound === undefined) this.options.budget.endRescue(this);
+    return bound === undefined;
   }
 
   private parseLoop(): void {
     while (!this.disconnecting && !this.closed) {
       if (this.state.kind === "header") {
-        if (this.inFlight >= this.options.maxInFlight) break;
         if (this.queue.length < REQUEST_HEADER_BYTES) break;
         const h = this.queue.take(REQUEST_HEADER_BYTES);
         if (h.readUInt32BE(0) !== REQUEST_MAGIC) {
@@ -159,6 +268,7 @@ export class TransmissionSession {
           offset,
           length: h.readUInt32BE(24),
           startedMs: performance.now(),
+          costBytes: SIMPLE_REPLY_BYTES,
         };
         if (request.type === Cmd.WRITE) {
           this.state =
@@ -172,10 +282,23 @@ export class TransmissionSession {
           void this.shutdown();
           return;
         }
+        if (request.type === Cmd.READ && request.length <= MAX_PAYLOAD_BYTES)
+          request.costBytes += request.length;
+        this.state = { kind: "ready", request };
+      } else if (this.state.kind === "ready") {
+        const { request } = this.state;
+        if (!this.admits(request.costBytes)) break;
+        this.state = { kind: "header" };
         this.dispatch(request, undefined);
       } else if (this.state.kind === "payload") {
         const { request } = this.state;
         if (this.queue.length < request.length) break;
+        // The payload stays counted in the queue until it is admitted.
+        request.costBytes += request.length;
+        if (!this.admits(request.costBytes)) {
+          request.costBytes -= request.length;
+          break;
+        }
         const data = this.queue.take(request.length);
         this.state = { kind: "header" };
         this.dispatch(request, data);
@@ -185,14 +308,14 @@ export class TransmissionSession {
         if (this.state.left > 0) break;
         const { request } = this.state;
         this.state = { kind: "header" };
-        this.beginRequest();
+        this.beginRequest(request);
         this.reply(request, Errno.EINVAL);
       }
     }
   }
 
   private dispatch(request: Request, data: Buffer | undefined): void {
-    this.beginRequest();
+    this.beginRequest(request);
     const errno = this.validate(request);
     if (errno !== Errno.OK) {
       this.reply(request, errno);
@@ -253,9 +376,20 @@ export class TransmissionSession {
     return Errno.EIO;
   }
 
-  private beginRequest(): void {
+  private beginRequest(request: Request): void {
     this.inFlight += 1;
+    this.unflushed += 1;
+    this.reservedBytes += request.costBytes;
     this.metrics.nbdInflightRequests.inc();
+  }
+
+  /** The reply left our buffers (or the socket is gone): its bytes are free again. */
+  private released(request: Request): void {
+    this.unflushed -= 1;
+    this.reservedBytes -= request.costBytes;
+    if (this.closed) return;
+    this.syncBudget();
+    if (!this.disconnecting) this.parse();
   }
 
   /** Sends a simple reply; `withData` is a READ reply buffer with room for the header. */
@@ -276,11 +410,18 @@ export class TransmissionSession {
         this.socket.cork();
         setImmediate(this.uncork);
       }
-      this.socket.write(out);
+      // Still in flight until flushed: the callback runs once the bytes are in the kernel (or failed).
+      if (this.awaitingFlush === 0) this.flushProgressMs = performance.now();
+      this.awaitingFlush += 1;
+      this.socket.write(out, () => {
+        this.awaitingFlush -= 1;
+        this.flushProgressMs = performance.now();
+        this.released(request);
+      });
+    } else {
+      this.released(request);
     }
     if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    // A slot freed up: requests may be waiting in the buffer.
-    if (!this.disconnecting && !this.closed) this.parse();
   }
 
   private account(request: Request, errno: number): void {
@@ -306,24 +447,36 @@ export class TransmissionSession {
   }
 
   private updateFlowControl(): void {
-    const shouldPause =
-      this.disconnecting || this.inFlight >= this.options.maxInFlight || this.socket.writableNeedDrain;
-    if (shouldPause) this.pauseReading();
+    if (this.closed || this.ended) return;
+    const reason = this.pauseReason();
+    if (reason === "total") this.options.budget.waitForRelease(this.wake);
+    if (reason !== undefined) this.pauseReading(reason);
     else if (this.readingPaused) {
       this.readingPaused = false;
       this.socket.resume();
     }
   }
 
-  private pauseReading(): void {
+  /** Why reading must stop now, if it must; resumed by a release, 'drain', or a wake. */
+  private pauseReason(): string | undefined {
+    if (this.disconnecting) return "disconnecting";
+    if (this.unflushed >= this.options.maxInFlight) return "inflight";
+    if (this.socket.writableNeedDrain) return "drain";
+    if (this.queue.length + this.reservedBytes >= this.options.maxBufferedBytes) return "connection";
+    if (this.options.budget.exhausted && !this.options.budget.mayReadWhileExhausted(this)) return "total";
+    return undefined;
+  }
+
+  private pauseReading(reason = "disconnecting"): void {
     if (!this.readingPaused) {
       this.readingPaused = true;
       this.socket.pause();
+      if (reason !== "disconnecting") this.metrics.nbdBackpressurePauses.labels(reason).inc();
     }
   }
 
   private protocolViolation(reason: string): void {
-    this.options.logError(new Error(reason), { export: this.exportName, event: "protocol violation" });
+    this.options.logClientFault(reason, { export: this.exportName, event: "protocol violation" });
     this.socket.destroy();
   }
 }

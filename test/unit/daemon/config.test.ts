@@ -67,6 +67,18 @@ describe("daemon configuration", () => {
       [{ log: { maxBatchesInFlight: 0 } }, /\/log\/maxBatchesInFlight must be >= 1/],
       [{ log: { rotatebytes: 1 << 30 } }, /\/log must NOT have additional properties \(rotatebytes\)/],
       [{ nbd: { maxInFlightPerConnection: 1.5 } }, /\/nbd\/maxInFlightPerConnection must be integer/],
+      // One 32 MiB request must fit a connection's budget, or it could stall.
+      [
+        { nbd: { maxBufferedBytesPerConnection: 32 * 1024 * 1024 } },
+        /\/nbd\/maxBufferedBytesPerConnection must be >= 34603008/,
+      ],
+      [
+        { nbd: { maxBufferedBytesTotal: 1e8, maxBufferedBytesPerConnection: 2e8 } },
+        /nbd.maxBufferedBytesTotal must be at least/,
+      ],
+      [{ nbd: { handshakeTimeoutMs: 0 } }, /\/nbd\/handshakeTimeoutMs must be >= 100/],
+      [{ nbd: { maxHandshakes: 0 } }, /\/nbd\/maxHandshakes must be >= 1/],
+      [{ nbd: { replyStallTimeoutMs: 10 } }, /\/nbd\/replyStallTimeoutMs must be >= 100/],
       [{ logLevel: "verbose" }, /\/logLevel must be equal to one of the allowed values/],
       [{ typo: true }, /\/ must NOT have additional properties \(typo\)/],
     ];

@@ -1,0 +1,123 @@
+/**
+ * The long NBD fuzz run (not in CI): `npm run fuzz:nbd`. Starts a real
+ * daemon, then sends FUZZ_INPUTS (default 1,000,000) inputs of the same
+ * generator as the CI test (test/fuzz/nbd-inputs.ts) from raw sockets,
+ * while a libnbd client writes and verifies data on another export. Every
+ * 10,000 inputs it checks that the daemon is up, logged nothing at error
+ * level and stays within baseline + 300 MiB RSS, and prints the inputs run
+ * and the peak RSS. Exits 1 on the first failed check.
+ *
+ * MARSD_FUZZ_SEED=<n> replays a run (the seed is printed first).
+ */
+import { GiveUp, waitFor } from "../helpers/daemon-process.js";
+import {
+  daemonPid,
+  libnbdReadSha256,
+  libnbdWriteVerify,
+  metricValue,
+  rssBytes,
+  sha256,
+} from "../helpers/nbd-hostile.js";
+import { prng } from "../helpers/prng.js";
+import { createVolume, startNodeWithVolume } from "../helpers/single-node.js";
+import { requirePythonNbd } from "../helpers/tools.js";
+import { runNbdFuzz } from "./nbd-inputs.js";
+
+const MiB = 1024 * 1024;
+const INPUTS = Number(process.env.FUZZ_INPUTS ?? 1_000_000);
+const SEED = Number(process.env.MARSD_FUZZ_SEED ?? Date.now()) >>> 0;
+const RSS_GROWTH_BOUND = 300 * MiB;
+const FUZZ_VOLUME_BYTES = 64 * MiB;
+const ERROR_LOG = /"level":("error"|"fatal"|50|60)/;
+
+async function main(): Promise<void> {
+  console.log(`nbd fuzz: MARSD_FUZZ_SEED=${SEED} FUZZ_INPUTS=${INPUTS}`);
+  await requirePythonNbd();
+  const node = await startNodeWithVolume({ sizeBytes: 8 * MiB });
+  // Ctrl-C must not leave the daemon running.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      console.log(`${signal}: stopping`);
+      void node.daemon.cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await createVolume(node.daemon, "fuzz", FUZZ_VOLUME_BYTES);
+    const pid = daemonPid(node.daemon);
+    const random = prng(SEED ^ 0x5eed);
+    const pattern = (bytes: number): Buffer => {
+      const b = Buffer.alloc(bytes);
+      for (let i = 0; i < bytes; i += 4) b.writeUInt32LE((random() * 2 ** 32) >>> 0, i);
+      return b;
+    };
+    const kept = pattern(4 * MiB);
+    await libnbdWriteVerify(node.uri, 0, kept);
+    const baseline = await rssBytes(pid);
+    let peak = baseline;
+    let fuzzing = true;
+    let roundTrips = 0;
+    const wellBehaved = (async () => {
+      while (fuzzing) {
+        await libnbdWriteVerify(node.uri, 4 * MiB + (roundTrips % 4) * MiB, pattern(MiB));
+        roundTrips += 1;
+      }
+    })();
+    // The daemon's output is kept in memory by the helper: scan only what is new.
+    let scanned = 0;
+    const started = Date.now();
+    try {
+      const result = await runNbdFuzz({
+        socketPath: node.daemon.nbdSocket,
+        seed: SEED,
+        inputs: INPUTS,
+        exportName: "fuzz",
+        volumeBytes: FUZZ_VOLUME_BYTES,
+        concurrency: 8,
+        checkEvery: 10_000,
+        check: async (done) => {
+          if (node.daemon.exitCode !== null || node.daemon.exitSignal !== null) {
+            throw new Error(`daemon exited after ${done} inputs:\n${node.daemon.output.slice(-4000)}`);
+          }
+          const rss = await rssBytes(pid);
+          peak = Math.max(peak, rss);
+          const fresh = node.daemon.output.slice(scanned);
+          scanned += fresh.length;
+          const error = fresh.split("\n").find((l) => ERROR_LOG.test(l));
+          if (error) throw new Error(`error logged after ${done} inputs: ${error}`);
+          if (node.daemon.output.length > 64 * MiB) {
+            node.daemon.output = node.daemon.output.slice(scanned);
+            scanned = 0;
+          }
+          const rate = (done / ((Date.now() - started) / 1000)).toFixed(0);
+          console.log(
+            `${done} inputs (${rate}/s), RSS ${(rss / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, ${roundTrips} libnbd round trips`,
+          );
+          if (peak > baseline + RSS_GROWTH_BOUND)
+            throw new Error(`RSS ${peak} over baseline ${baseline} + 300 MiB`);
+        },
+      });
+      console.log(`outcomes ${JSON.stringify(result.outcomes)}, kinds ${JSON.stringify(result.byKind)}`);
+    } finally {
+      fuzzing = false;
+      await wellBehaved;
+    }
+    if ((await libnbdReadSha256(node.uri, 0, 4 * MiB)) !== sha256(kept))
+      throw new Error("libnbd's data changed");
+    await waitFor("the fuzz connections' buffered bytes to be released", async () => {
+      if (node.daemon.exitCode !== null) throw new GiveUp("daemon exited");
+      return (await metricValue(node.daemon, "marsd_nbd_buffered_bytes")) === 0;
+    });
+    const served = await metricValue(node.daemon, "marsd_nbd_requests_total", 'resource="fuzz"');
+    console.log(
+      `PASS seed ${SEED}: ${INPUTS} inputs, ${served} requests served, RSS baseline ${(baseline / MiB).toFixed(0)} MiB, ` +
+        `peak ${(peak / MiB).toFixed(0)} MiB, ${roundTrips} libnbd round trips, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+  } finally {
+    await node.daemon.cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`FAIL seed ${SEED}:`, err);
+  process.exit(1);
+});

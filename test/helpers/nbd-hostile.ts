@@ -1,0 +1,139 @@
+/**
+ * Tools for tests that attack the NBD server: the daemon's resident memory
+ * (from /proc), a metric from /metrics, a raw fixed-newstyle negotiation
+ * that reaches the transmission phase, and a libnbd client (Debian's
+ * python3-libnbd, a real client we did not write) that writes, reads back
+ * and verifies data, to show that well-behaved clients keep working.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import net from "node:net";
+import { FLAG_C_FIXED_NEWSTYLE, FLAG_C_NO_ZEROES, IHAVEOPT, Opt } from "../../src/frontend/nbd/protocol.js";
+import type { DaemonProcess } from "./daemon-process.js";
+import { SYSTEM_PYTHON, run } from "./tools.js";
+
+/** VmRSS of a process in bytes. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+export function daemonPid(daemon: DaemonProcess): number {
+  const pid = daemon.child?.pid;
+  if (pid === undefined) throw new Error("daemon has no pid");
+  return pid;
+}
+
+/** Sum of a metric's samples whose label set contains `labels` (e.g. 'scope="total"'); 0 if absent. */
+export async function metricValue(daemon: DaemonProcess, name: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const m = /^(\w+)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name || !(m[2] ?? "").includes(labels)) continue;
+    sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** Client flags, then NBD_OPT_GO for `exportName` with no information requests. */
+export function goHandshakeBytes(exportName: string): Buffer {
+  const flags = Buffer.alloc(4);
+  flags.writeUInt32BE(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES);
+  const name = Buffer.from(exportName, "utf8");
+  const data = Buffer.alloc(4 + name.length + 2);
+  data.writeUInt32BE(name.length, 0);
+  name.copy(data, 4);
+  const head = Buffer.alloc(16);
+  head.writeBigUInt64BE(IHAVEOPT, 0);
+  head.writeUInt32BE(Opt.GO, 8);
+  head.writeUInt32BE(data.length, 12);
+  return Buffer.concat([flags, head, data]);
+}
+
+/**
+ * Connects to the Unix socket and negotiates `exportName` with NBD_OPT_GO,
+ * reading the greeting and option replies itself; resolves once the
+ * transmission phase began (after the final ACK), leaving later bytes unread.
+ */
+export function rawTransmission(socketPath: string, exportName: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(socketPath);
+    let got = Buffer.alloc(0);
+    let sent = false;
+    const fail = (err: Error): void => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.on("error", fail);
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk]);
+      if (!sent && got.length >= 18) {
+        sent = true;
+        got = got.subarray(18);
+        socket.write(goHandshakeBytes(exportName));
+      }
+      // Option replies: 20-byte header + data; the GO ends with an ACK (type 1).
+      while (sent && got.length >= 20) {
+        const length = got.readUInt32BE(16);
+        if (got.length < 20 + length) return;
+        const type = got.readUInt32BE(12);
+        got = got.subarray(20 + length);
+        if (type === 1) {
+          socket.off("data", onData);
+          socket.off("error", fail);
+          socket.on("error", () => undefined);
+          socket.pause();
+          resolve(socket);
+          return;
+        }
+        if (type >= 2 ** 31) return fail(new Error(`NBD_OPT_GO refused with reply type ${type}`));
+      }
+    };
+    socket.on("data", onData);
+  });
+}
+
+const LIBNBD_SCRIPT = `
+import hashlib, nbd, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+offset = int(sys.argv[3])
+if sys.argv[2] == "write":
+    data = sys.stdin.buffer.read()
+    h.pwrite(data, offset)
+    h.flush()
+    if h.pread(len(data), offset) != data:
+        sys.exit("read back differs from what was written")
+else:
+    print(hashlib.sha256(h.pread(int(sys.argv[4]), offset)).hexdigest())
+h.shutdown()
+`;
+
+/** libnbd writes `data` at `offset`, flushes, reads it back and compares (rejects on any failure). */
+export async function libnbdWriteVerify(
+  uri: string,
+  offset: number,
+  data: Buffer,
+  timeoutMs = 10_000,
+): Promise<void> {
+  await run(SYSTEM_PYTHON, ["-c", LIBNBD_SCRIPT, uri, "write", String(offset)], { input: data, timeoutMs });
+}
+
+/** libnbd reads `length` bytes at `offset`; returns their SHA-256 (hex). */
+export async function libnbdReadSha256(
+  uri: string,
+  offset: number,
+  length: number,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const args = ["-c", LIBNBD_SCRIPT, uri, "read", String(offset), String(length)];
+  return (await run(SYSTEM_PYTHON, args, { timeoutMs })).stdout.trim();
+}
+
+export function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
