@@ -176,6 +176,7 @@ export class Daemon implements NodeServices {
       token,
       metrics: this.metrics,
       logger,
+      maxBodyBytes: config.admin.maxBodyBytes,
       health: () => ({
         ok: !this.stopping,
         details: {
@@ -189,6 +190,15 @@ export class Daemon implements NodeServices {
     const { host, port } = parseHostPort(config.adminListen);
     const server = http.createServer(app);
     server.keepAliveTimeout = 5_000;
+    // Beyond it node closes new connections at once: a flood cannot grow memory per connection.
+    server.maxConnections = config.admin.maxConnections;
+    this.metrics.adminLimit.labels("connections").set(config.admin.maxConnections);
+    this.metrics.adminLimit.labels("bodyBytes").set(config.admin.maxBodyBytes);
+    let adminConnections = 0;
+    server.on("connection", (socket) => {
+      this.metrics.adminConnections.set(++adminConnections);
+      socket.once("close", () => this.metrics.adminConnections.set(--adminConnections));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => resolve());
@@ -216,7 +226,12 @@ export class Daemon implements NodeServices {
       metrics: this.metrics,
       logger,
       timeWindowMs: config.peer.timeWindowMs,
-      maxBodyBytes: config.peer.maxBodyBytes,
+      maxRequestBodyBytes: config.peer.maxRequestBodyBytes,
+      maxControlBodyBytes: config.peer.maxControlBodyBytes,
+      maxUnauthenticatedRequests: config.peer.maxUnauthenticatedRequests,
+      maxUnauthenticatedBytes: config.peer.maxUnauthenticatedBytes,
+      replayFloorFile: path.join(config.dataDir, "peer", "replay-floors.json"),
+      replayLeaseMs: config.peer.replayLeaseMs,
     });
     await peerServer.start();
     this.peerServer = peerServer;

@@ -4,6 +4,12 @@
  * get HTTP status codes (401, 405, 413, 415); everything that reached the
  * JSON-RPC layer is HTTP 200 with a JSON-RPC answer, or 204 for
  * notifications.
+ *
+ * The token is checked on the headers, before one body byte is read, and a
+ * refused request's connection is closed rather than drained. A body that
+ * cannot be read as announced (corrupt gzip/brotli/deflate, shorter than its
+ * Content-Length, aborted) is the caller's fault: HTTP 400 with -32700
+ * (undecodable) or -32600 (incomplete), logged at warn, never -32603.
  */
 import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -12,6 +18,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import { RpcCode } from "./error-codes.js";
 import type { RpcEndpoint } from "./endpoint.js";
 
+/** Default of admin.maxBodyBytes (after decompression). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AdminAppOptions<Ctx> {
@@ -21,12 +28,29 @@ export interface AdminAppOptions<Ctx> {
   token: string;
   metrics: Metrics;
   logger: Logger;
+  /** Largest request body, after decompression (admin.maxBodyBytes). */
+  maxBodyBytes?: number;
   /** Readiness, for /healthz. */
   health: () => { ok: boolean; details: Record<string, unknown> };
 }
 
 function transportError(res: Response, status: number, code: number, message: string): void {
   res.status(status).json({ jsonrpc: "2.0", id: null, error: { code, message } });
+}
+
+/** Like transportError, and closes the connection: the unread body is dropped with it, not drained. */
+function refuseUnread(res: Response, status: number, code: number, message: string): void {
+  res.set("Connection", "close");
+  transportError(res, status, code, message);
+}
+
+/** Body errors from body-parser / raw-body that are the caller's fault: [HTTP status, JSON-RPC code]. */
+function bodyErrorAnswer(err: unknown): [number, number] | undefined {
+  const { type, status } = err as { type?: unknown; status?: unknown };
+  if (type === "request.aborted" || type === "request.size.invalid") return [400, RpcCode.InvalidRequest];
+  // A decoder error (corrupt gzip/brotli/deflate) has no type; body-parser marks it 400.
+  if (typeof status === "number" && status >= 400 && status < 500) return [400, RpcCode.ParseError];
+  return undefined;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -39,6 +63,8 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 
 export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Express {
   const app = express();
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const rejected = options.metrics.adminRejectedRequests;
   app.disable("x-powered-by");
 
   app.get("/healthz", (_req, res) => {
@@ -54,12 +80,14 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
   app.all("/rpc", (req, res, next) => {
     if (req.method !== "POST") {
       res.set("Allow", "POST");
-      transportError(res, 405, RpcCode.InvalidRequest, "JSON-RPC requests must be sent with POST");
+      rejected.labels("method").inc();
+      refuseUnread(res, 405, RpcCode.InvalidRequest, "JSON-RPC requests must be sent with POST");
       return;
     }
     if (!tokenMatches(req.get("authorization"), options.token)) {
       res.set("WWW-Authenticate", 'Bearer realm="marsd"');
-      transportError(
+      rejected.labels("token").inc();
+      refuseUnread(
         res,
         401,
         RpcCode.Unauthorized,
@@ -68,7 +96,14 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
       return;
     }
     if (!req.is("application/json")) {
-      transportError(res, 415, RpcCode.InvalidRequest, "Content-Type must be application/json");
+      rejected.labels("content-type").inc();
+      refuseUnread(res, 415, RpcCode.InvalidRequest, "Content-Type must be application/json");
+      return;
+    }
+    const declared = Number(req.get("content-length"));
+    if (req.get("content-encoding") === undefined && declared > maxBodyBytes) {
+      rejected.labels("too-large").inc();
+      refuseUnread(res, 413, RpcCode.InvalidRequest, `request body exceeds ${maxBodyBytes} bytes`);
       return;
     }
     next();
@@ -76,7 +111,7 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
 
   app.post(
     "/rpc",
-    express.text({ type: () => true, limit: MAX_BODY_BYTES }),
+    express.text({ type: () => true, limit: maxBodyBytes }),
     async (req: Request, res: Response) => {
       const text = typeof req.body === "string" ? req.body : "";
       const reply = await options.endpoint.handle(text, options.context);
@@ -89,11 +124,28 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
     if (res.headersSent) return next(err);
     const type = (err as { type?: string }).type;
     if (type === "entity.too.large") {
-      transportError(res, 413, RpcCode.InvalidRequest, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+      rejected.labels("too-large").inc();
+      refuseUnread(res, 413, RpcCode.InvalidRequest, `request body exceeds ${maxBodyBytes} bytes`);
       return;
     }
     if (type === "encoding.unsupported" || type === "charset.unsupported") {
+      rejected.labels("encoding").inc();
       transportError(res, 415, RpcCode.InvalidRequest, "unsupported request encoding");
+      return;
+    }
+    const answer = bodyErrorAnswer(err);
+    if (answer) {
+      const [status, code] = answer;
+      rejected.labels("bad-body").inc();
+      options.logger.warn({ reason: (err as Error).message, type }, "admin request with a broken body");
+      refuseUnread(
+        res,
+        status,
+        code,
+        code === RpcCode.ParseError
+          ? "Parse error: body cannot be decoded"
+          : "Invalid Request: incomplete body",
+      );
       return;
     }
     options.logger.error({ err }, "admin request failed");
