@@ -30,7 +30,7 @@ import { detectUblk } from "../frontend/ublk/availability.js";
 import { UblkFrontend } from "../frontend/ublk/ublk-frontend.js";
 import { Metrics } from "../metrics/metrics.js";
 import { ResourceManager } from "../resource/manager.js";
-import { createAdminApp } from "../rpc/admin-app.js";
+import { answerClientError, createAdminApp } from "../rpc/admin-app.js";
 import { RpcEndpoint } from "../rpc/endpoint.js";
 import { nodeMethods } from "../rpc/methods/node.js";
 import { resourceMethods } from "../rpc/methods/resource.js";
@@ -192,6 +192,7 @@ export class Daemon implements NodeServices {
     server.keepAliveTimeout = 5_000;
     // Beyond it node closes new connections at once: a flood cannot grow memory per connection.
     server.maxConnections = config.admin.maxConnections;
+    server.on("clientError", answerClientError(logger));
     this.metrics.adminLimit.labels("connections").set(config.admin.maxConnections);
     this.metrics.adminLimit.labels("bodyBytes").set(config.admin.maxBodyBytes);
     let adminConnections = 0;

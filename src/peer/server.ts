@@ -21,6 +21,7 @@ import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { LamportClock } from "../cluster/clock.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -182,6 +183,20 @@ export class PeerServer {
           handler,
         )
       : http.createServer(handler);
+    // What node's parser refuses (a body ending before its Content-Length, a bad head) is the
+    // sender's problem: a JSON 400 and a warning, as for every other refusal.
+    this.server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
+      this.options.metrics.peerRejectedRequests.labels("malformed").inc();
+      this.options.logger.warn({ reason: err.message, code: err.code }, "peer request could not be parsed");
+      if (!socket.writable || err.code === "ECONNRESET") {
+        socket.destroy();
+        return;
+      }
+      const text = JSON.stringify({ error: { code: "malformed", message: err.message } });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
+    });
     this.server.keepAliveTimeout = 30_000;
     this.server.headersTimeout = 20_000;
     const server = this.server;

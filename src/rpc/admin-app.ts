@@ -12,6 +12,8 @@
  * (undecodable) or -32600 (incomplete), logged at warn, never -32603.
  */
 import { timingSafeEqual } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
@@ -59,6 +61,35 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(m[1] as string, "utf8");
   const expected = Buffer.from(token, "utf8");
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * The admin server's "clientError" listener: what node's HTTP parser cannot
+ * accept (a body that ends before its Content-Length, a malformed head)
+ * gets a JSON-RPC error body instead of node's bare 400, logged at warn.
+ */
+export function answerClientError(logger: Logger): (err: Error & { code?: string }, socket: Duplex) => void {
+  return (err, socket) => {
+    logger.warn({ reason: err.message, code: err.code }, "admin request could not be parsed");
+    if (!socket.writable || err.code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const text = JSON.stringify({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: RpcCode.InvalidRequest,
+        message: `Invalid Request: unreadable HTTP request (${err.code ?? err.message})`,
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  };
 }
 
 export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Express {
