@@ -147,7 +147,9 @@ export function rawHttp(
       const text = Buffer.concat(chunks).toString("latin1");
       const split = text.indexOf("\r\n\r\n");
       const length = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, Math.max(split, 0)));
-      if (split >= 0 && length && Buffer.concat(chunks).length >= split + 4 + Number(length[1])) finish();
+      if (split < 0) return;
+      // A streamed answer (no Content-Length) is judged by its head: it may go on for long.
+      if (!length || Buffer.concat(chunks).length >= split + 4 + Number(length[1])) finish();
     });
     socket.on("end", finish);
     socket.on("error", () => finish());
