@@ -113,7 +113,8 @@ interface Route {
 const PRE_MEMBERSHIP_PATHS = new Set(["/peer/v1/join"]);
 
 type Refusal = { status: number; reason: RejectReason | RefusalCode; message: string };
-type RefusalCode = "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "internal";
+type RefusalCode =
+  "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "malformed" | "internal";
 
 interface SignedHeaders {
   clusterId: string;
@@ -218,7 +219,17 @@ export class PeerServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://peer");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://peer");
+    } catch {
+      this.refuse(req, res, {
+        status: 400,
+        reason: "malformed",
+        message: "the request target is not a path",
+      });
+      return;
+    }
     const key = `${req.method ?? "GET"} ${url.pathname}`;
     const route = this.routes.get(key);
     if (!route) {

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { HEADER, sha256Hex, signRequest } from "../../src/peer/auth.js";
-import { rawHttp, watchRss } from "../helpers/hostile.js";
+import { floodPost, rawHttp, watchRss } from "../helpers/hostile.js";
 import { Gen } from "./generators.js";
 import type { FuzzOptions, FuzzResult } from "./rpc-fuzz-core.js";
 
@@ -153,6 +153,16 @@ class PeerInputs {
     return { bytes: this.http("POST", route + query, headers, sent) };
   }
 
+  /** The head of a 63 MiB POST, unsigned or with a forged signature. */
+  hugeHead(): string {
+    const g = this.g;
+    const forged = g.chance(0.5)
+      ? `${HEADER.cluster}: ${this.target.clusterId}\r\n${HEADER.host}: ${this.senderHost()}\r\n${HEADER.timeMs}: ${Date.now()}\r\n` +
+        `${HEADER.stamp}: 1\r\n${HEADER.nonce}: ${randomBytes(16).toString("hex")}\r\n${HEADER.signature}: ${"0".repeat(64)}\r\n`
+      : "";
+    return `POST ${g.pick(ROUTES)} HTTP/1.1\r\nHost: peer\r\nContent-Length: ${63 * 1024 * 1024}\r\n${forged}\r\n`;
+  }
+
   /** Unsigned, partly signed or forged; any method, path, length and body. */
   unsigned(): { bytes: Buffer; halfClose?: boolean } {
     const g = this.g;
@@ -215,6 +225,16 @@ export async function runPeerFuzz(target: PeerFuzzTarget, options: FuzzOptions):
     if (failures.length < MAX_FAILURES) failures.push(what);
   };
   for (let i = 0; i < options.inputs; i++) {
+    if (i === 0 || g.chance(0.002)) {
+      // A burst of huge unauthenticated bodies at once: refused on their heads, never buffered.
+      const statusesOfBurst = await Promise.all(
+        Array.from({ length: 8 }, () => floodPost(target.peerPort, inputs.hugeHead(), 63 * 1024 * 1024)),
+      );
+      for (const status of statusesOfBurst)
+        statuses[`burst-${status}`] = (statuses[`burst-${status}`] ?? 0) + 1;
+      if (rss.peak() > options.maxRssBytes)
+        fail(`RSS ${rss.peak()} bytes over ${options.maxRssBytes} after a burst at input ${i}`);
+    }
     const { bytes, halfClose } = g.chance(0.5) ? inputs.signed() : inputs.unsigned();
     const describe = (): string => `input ${i}: ${bytes.subarray(0, 400).toString("latin1")}`;
     const answer = await rawHttp(target.peerPort, bytes, { halfClose, timeoutMs: 15_000 }).catch(

@@ -158,3 +158,36 @@ export function rawHttp(
     });
   });
 }
+
+/**
+ * POSTs `bodyBytes` (after the raw `head`) as fast as the server takes them, until
+ * all is sent or the server closes. Resolves the HTTP status (0: none).
+ */
+export function floodPost(port: number, head: string, bodyBytes: number): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    let sent = 0;
+    let answer = "";
+    let closed = false;
+    socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
+    const finish = (): void => {
+      closed = true;
+      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0));
+    };
+    socket.on("close", finish);
+    socket.on("error", () => undefined);
+    const pump = (): void => {
+      while (!closed && sent < bodyBytes) {
+        const n = Math.min(chunk.length, bodyBytes - sent);
+        sent += n;
+        if (!socket.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          socket.once("drain", pump);
+          return;
+        }
+      }
+      if (!closed) socket.end();
+    };
+    socket.write(head, pump);
+  });
+}

@@ -13,7 +13,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
@@ -23,46 +22,13 @@ import { Metrics } from "../../src/metrics/metrics.js";
 import { HEADER } from "../../src/peer/auth.js";
 import { PeerClient } from "../../src/peer/client.js";
 import { DaemonProcess, freePort, waitFor } from "../helpers/daemon-process.js";
-import { errorLines, rawHttp, RecordingProxy, rssBytes, watchRss } from "../helpers/hostile.js";
+import { errorLines, floodPost, rawHttp, RecordingProxy, rssBytes, watchRss } from "../helpers/hostile.js";
 import { TestCluster } from "../helpers/test-cluster.js";
 
 const MIB = 1024 * 1024;
 
 interface Status {
   members: Array<{ host: string; alive: boolean }>;
-}
-
-/**
- * POSTs `bodyBytes` to the peer port as fast as the server takes them, until
- * all is sent or the server closes. Resolves the HTTP status (0: none).
- */
-function floodOne(port: number, head: string, bodyBytes: number): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const chunk = Buffer.alloc(MIB, 0x61);
-    let sent = 0;
-    let answer = "";
-    let closed = false;
-    socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
-    const finish = (): void => {
-      closed = true;
-      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0));
-    };
-    socket.on("close", finish);
-    socket.on("error", () => undefined);
-    const pump = (): void => {
-      while (!closed && sent < bodyBytes) {
-        const n = Math.min(MIB, bodyBytes - sent);
-        sent += n;
-        if (!socket.write(n === MIB ? chunk : chunk.subarray(0, n))) {
-          socket.once("drain", pump);
-          return;
-        }
-      }
-      if (!closed) socket.end();
-    };
-    socket.write(head, pump);
-  });
 }
 
 describe("peer listener under a flood of huge unauthenticated POSTs", { timeout: 120_000 }, () => {
@@ -90,7 +56,7 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
             `${HEADER.stamp}: 1\r\n${HEADER.nonce}: ${randomBytes(16).toString("hex")}\r\n${HEADER.signature}: ${"0".repeat(64)}\r\n`;
       return `${common}${forged}\r\n`;
     });
-    const flood = Promise.all(heads.map((head) => floodOne(a.peerPort, head, bodyBytes)));
+    const flood = Promise.all(heads.map((head) => floodPost(a.peerPort, head, bodyBytes)));
 
     // Meanwhile a correctly signed peer request is answered.
     const client = new PeerClient({

@@ -28,7 +28,7 @@ describe("peer protocol fuzzing", { timeout: 120_000 }, () => {
   test(`${INPUTS} inputs, seed ${SEED} (MARSD_FUZZ_SEED=${SEED} replays): no 5xx, bounded memory, the peer keeps working`, async () => {
     const target = preparePeerTarget(cluster);
     try {
-      const result = await runPeerFuzz(target, { seed: SEED, inputs: INPUTS, maxRssBytes: 400 * MIB });
+      const result = await runPeerFuzz(target, { seed: SEED, inputs: INPUTS, maxRssBytes: 256 * MIB });
       console.log(
         `peer fuzz seed ${SEED}: ${result.inputs} inputs, RSS ${Math.round(result.startRssBytes / MIB)} -> peak ${Math.round(result.peakRssBytes / MIB)} MiB, statuses ${JSON.stringify(result.statuses)}`,
       );

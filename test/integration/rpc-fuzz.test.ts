@@ -26,7 +26,7 @@ describe("JSON-RPC fuzzing", { timeout: 120_000 }, () => {
 
   test(`${INPUTS} inputs, seed ${SEED} (MARSD_FUZZ_SEED=${SEED} replays): no -32603, no 500, no error log`, async () => {
     const target = await prepareRpcTarget(node);
-    const result = await runRpcFuzz(target, { seed: SEED, inputs: INPUTS, maxRssBytes: 400 * MIB });
+    const result = await runRpcFuzz(target, { seed: SEED, inputs: INPUTS, maxRssBytes: 256 * MIB });
     console.log(
       `rpc fuzz seed ${SEED}: ${result.inputs} inputs, RSS ${Math.round(result.startRssBytes / MIB)} -> peak ${Math.round(result.peakRssBytes / MIB)} MiB, statuses ${JSON.stringify(result.statuses)}`,
     );
