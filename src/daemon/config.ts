@@ -68,6 +68,8 @@ export interface DaemonConfig {
     maxRequestBodyBytes: number;
     /** Largest request body of a control route (pull, log list, log stream, sync window). */
     maxControlBodyBytes: number;
+    /** Open connections to the peer listener (idle, reading a head, authenticated); further ones are closed. */
+    maxConnections: number;
     /** Requests whose body is being read before their signature can be checked, at once. */
     maxUnauthenticatedRequests: number;
     /** Body bytes reserved (by Content-Length) for requests not yet authenticated, together. */
@@ -192,6 +194,7 @@ const schema = {
         "maxBodyBytes",
         "maxRequestBodyBytes",
         "maxControlBodyBytes",
+        "maxConnections",
         "maxUnauthenticatedRequests",
         "maxUnauthenticatedBytes",
         "replayLeaseMs",
@@ -222,6 +225,7 @@ const schema = {
         maxBodyBytes: { type: "integer", minimum: 65536 },
         maxRequestBodyBytes: { type: "integer", minimum: 65536, maximum: 1073741824 },
         maxControlBodyBytes: { type: "integer", minimum: 4096, maximum: 1073741824 },
+        maxConnections: { type: "integer", minimum: 1, maximum: 1048576 },
         maxUnauthenticatedRequests: { type: "integer", minimum: 1, maximum: 65536 },
         maxUnauthenticatedBytes: { type: "integer", minimum: 65536 },
         replayLeaseMs: { type: "integer", minimum: 0, maximum: 60000 },
@@ -318,6 +322,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       maxBodyBytes: 64 * 1024 * 1024,
       maxRequestBodyBytes: 16 * 1024 * 1024,
       maxControlBodyBytes: 256 * 1024,
+      maxConnections: 1024,
       maxUnauthenticatedRequests: 32,
       maxUnauthenticatedBytes: 32 * 1024 * 1024,
       replayLeaseMs: 1000,

@@ -229,6 +229,7 @@ export class Daemon implements NodeServices {
       timeWindowMs: config.peer.timeWindowMs,
       maxRequestBodyBytes: config.peer.maxRequestBodyBytes,
       maxControlBodyBytes: config.peer.maxControlBodyBytes,
+      maxConnections: config.peer.maxConnections,
       maxUnauthenticatedRequests: config.peer.maxUnauthenticatedRequests,
       maxUnauthenticatedBytes: config.peer.maxUnauthenticatedBytes,
       replayFloorFile: path.join(config.dataDir, "peer", "replay-floors.json"),

@@ -254,6 +254,11 @@ export class Metrics {
     "Peer requests refused by authentication, by reason.",
     ["reason"],
   );
+  readonly peerConnections = this.gauge(
+    "marsd_peer_connections",
+    "Open connections to the peer listener (bounded by peer.maxConnections).",
+    [],
+  );
   readonly peerUnauthenticatedRequests = this.gauge(
     "marsd_peer_unauthenticated_requests",
     "Peer requests whose body is being read before their signature can be checked.",
@@ -266,7 +271,7 @@ export class Metrics {
   );
   readonly peerUnauthenticatedLimit = this.gauge(
     "marsd_peer_unauthenticated_limit",
-    "Bounds on unauthenticated peer requests (peer.maxUnauthenticatedRequests, peer.maxUnauthenticatedBytes).",
+    "Bounds of the peer listener (peer.maxConnections, peer.maxUnauthenticatedRequests, peer.maxUnauthenticatedBytes).",
     ["bound"],
   );
   readonly peerReplayFloorWrites = this.counter(

@@ -91,6 +91,8 @@ export interface PeerServerOptions {
   maxRequestBodyBytes: number;
   /** Body cap of "control" routes (small JSON: pulls, log lists, stream and window requests). */
   maxControlBodyBytes: number;
+  /** Open connections; node closes further ones at once (undefined: unbounded, for tools). */
+  maxConnections?: number;
   /** Requests being read before their signature can be checked, at once. */
   maxUnauthenticatedRequests: number;
   /** Body bytes (by Content-Length) of those requests together. */
@@ -197,6 +199,16 @@ export class PeerServer {
       socket.end(
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
       );
+    });
+    if (this.options.maxConnections !== undefined) {
+      this.server.maxConnections = this.options.maxConnections;
+      this.options.metrics.peerUnauthenticatedLimit.labels("connections").set(this.options.maxConnections);
+    }
+    let connections = 0;
+    const gauge = this.options.metrics.peerConnections;
+    this.server.on("connection", (socket: Duplex) => {
+      gauge.set(++connections);
+      socket.once("close", () => gauge.set(--connections));
     });
     this.server.keepAliveTimeout = 30_000;
     this.server.headersTimeout = 20_000;
