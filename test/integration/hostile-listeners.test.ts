@@ -85,7 +85,8 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
       `flood: RSS ${Math.round(before / MIB)} MiB before, peak ${Math.round(peak / MIB)} MiB; statuses ${[...new Set(statuses)].join(",")}`,
     );
     assert.ok(
-      statuses.every((s) => s === 401 || s === 413),
+      // 0: the refusal was lost when the server closed the connection under a sender still sending.
+      statuses.every((s) => s === 401 || s === 413 || s === 0) && statuses.some((s) => s !== 0),
       `every flood request is refused (401 unsigned, 413 too large): ${statuses.join(",")}`,
     );
     assert.ok(peak - before < 128 * MIB, `RSS grew by ${Math.round((peak - before) / MIB)} MiB`);
