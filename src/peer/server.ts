@@ -189,12 +189,12 @@ export class PeerServer {
     // What node's parser refuses (a body ending before its Content-Length, a bad head) is the
     // sender's problem: a JSON 400 and a warning, as for every other refusal.
     this.server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
-      this.options.metrics.peerRejectedRequests.labels("malformed").inc();
-      this.options.logger.warn({ reason: err.message, code: err.code }, "peer request could not be parsed");
       if (!socket.writable || err.code === "ECONNRESET") {
         socket.destroy();
         return;
       }
+      this.options.metrics.peerRejectedRequests.labels("malformed").inc();
+      this.options.logger.warn({ reason: err.message, code: err.code }, "peer request could not be parsed");
       const text = JSON.stringify({ error: { code: "malformed", message: err.message } });
       socket.end(
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,

@@ -95,8 +95,6 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
       const s = await cluster.node("node-b").daemon.rpc.call<Status>("cluster.status");
       return s.members.find((m) => m.host === "node-a")?.alive === true;
     });
-    const changed = await a.daemon.rpc.call<{ changed: boolean }>("cluster.status");
-    assert.ok(changed);
     assert.deepEqual(errorLines(a.daemon.output), []);
   });
 });
@@ -155,21 +153,24 @@ describe("replay of recorded peer requests after a restart", { timeout: 120_000 
     assert.equal(beforeRestart.status, 401, "a replay is refused while the nonce is remembered");
 
     await bravo.stop();
+    // A pull from a member, replayed after a restart (bravo is still a member here).
+    await alpha.restart();
+    const replayedPull = await rawHttp(alphaPort, pull.raw);
+    assert.equal(replayedPull.status, 401, `replayed pull: ${replayedPull.head}\n${replayedPull.body}`);
+    assert.match(replayedPull.body, /replay/);
+
+    // The issue's reproduction: remove bravo, restart, replay its join.
     assert.deepEqual(await alpha.rpc.call("cluster.leave", { host: "bravo", force: true }), {
       changed: true,
     });
     const members = async (): Promise<string[]> =>
       (await alpha.rpc.call<Status>("cluster.status")).members.map((m) => m.host);
     assert.deepEqual(await members(), ["alpha"]);
-
     await alpha.restart();
     const replayedJoin = await rawHttp(alphaPort, join.raw);
     assert.equal(replayedJoin.status, 401, `replayed join: ${replayedJoin.head}\n${replayedJoin.body}`);
     assert.match(replayedJoin.body, /replay/);
     assert.deepEqual(await members(), ["alpha"], "bravo stays removed");
-    const replayedPull = await rawHttp(alphaPort, pull.raw);
-    assert.equal(replayedPull.status, 401, `replayed pull: ${replayedPull.head}\n${replayedPull.body}`);
-    assert.match(replayedPull.body, /replay/);
     assert.deepEqual(errorLines(alpha.output), []);
   });
 });
