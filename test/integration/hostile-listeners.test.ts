@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
@@ -95,6 +96,34 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
       const s = await cluster.node("node-b").daemon.rpc.call<Status>("cluster.status");
       return s.members.find((m) => m.host === "node-a")?.alive === true;
     });
+    assert.deepEqual(errorLines(a.daemon.output), []);
+  });
+
+  test("slow forged bodies hold at most peer.maxUnauthenticatedRequests (32) slots; beyond, 503 at once", async () => {
+    const a = cluster.node("node-a");
+    const gauge = async (): Promise<number> => {
+      const text = await (await fetch(`${a.daemon.adminUrl}/metrics`)).text();
+      return Number(/^marsd_peer_unauthenticated_requests (\S+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    const forgedHead = (): string =>
+      `POST /peer/v1/state/pull HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024}\r\n` +
+      `${HEADER.cluster}: ${cluster.clusterId}\r\n${HEADER.host}: node-b\r\n${HEADER.timeMs}: ${Date.now()}\r\n` +
+      `${HEADER.stamp}: 1\r\n${HEADER.nonce}: ${randomBytes(16).toString("hex")}\r\n${HEADER.signature}: ${"0".repeat(64)}\r\n\r\nx`;
+    // Each sends its head and one body byte, then nothing: its body is awaited, within the bound.
+    const slow = Array.from({ length: 32 }, () => net.connect(a.peerPort, "127.0.0.1"));
+    try {
+      for (const socket of slow) {
+        socket.on("error", () => undefined);
+        socket.write(forgedHead());
+      }
+      await waitFor("32 unauthenticated requests being read", async () => (await gauge()) === 32);
+      const refused = await rawHttp(a.peerPort, Buffer.from(forgedHead()), { timeoutMs: 5_000 });
+      assert.equal(refused.status, 503, refused.body);
+      assert.match(refused.body, /busy/);
+    } finally {
+      for (const socket of slow) socket.destroy();
+    }
+    await waitFor("the slots are free again", async () => (await gauge()) === 0);
     assert.deepEqual(errorLines(a.daemon.output), []);
   });
 });
