@@ -96,7 +96,11 @@ async function main(): Promise<void> {
         metrics,
         logger,
         timeWindowMs: 300_000,
-        maxBodyBytes: 64 << 20,
+        maxRequestBodyBytes: 16 << 20,
+        maxControlBodyBytes: 256 << 10,
+        maxUnauthenticatedRequests: 1024,
+        maxUnauthenticatedBytes: 256 << 20,
+        replayLeaseMs: 1000,
       });
       await server.start();
       const client = new PeerClient({

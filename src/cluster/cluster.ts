@@ -152,9 +152,9 @@ export class ClusterService implements PeerAuthSource {
 
   start(): void {
     const { server } = this.deps;
-    server.route("POST /peer/v1/join", (req) => this.onJoin(req));
+    server.route("POST /peer/v1/join", (req) => this.onJoin(req), "state");
     server.route("POST /peer/v1/state/pull", (req) => this.onPull(req));
-    server.route("POST /peer/v1/state/push", (req) => this.onPush(req));
+    server.route("POST /peer/v1/state/push", (req) => this.onPush(req), "state");
     this.state.on("change", (entry, source) => this.onChange(entry, source));
     this.reconcileLinks();
     this.gcTimer = setInterval(() => this.collectGarbage(), 60_000);

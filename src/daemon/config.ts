@@ -22,6 +22,12 @@ export interface DaemonConfig {
   adminListen: string;
   /** File holding the admin bearer token; created with a random token if missing. */
   tokenFile: string;
+  admin: {
+    /** Largest JSON-RPC request body (after decompression); larger ones answer 413 unread. */
+    maxBodyBytes: number;
+    /** Open connections to the admin listener; further ones are closed at once. */
+    maxConnections: number;
+  };
   logLevel: LogLevel;
   nbd: {
     socket: string;
@@ -68,7 +74,20 @@ export interface DaemonConfig {
     /** Requests whose sender clock is further off than this are refused (replay protection window). */
     timeWindowMs: number;
     requestTimeoutMs: number;
+    /** Largest response body accepted from a peer (state answers, log list). */
     maxBodyBytes: number;
+    /** Largest request body of a state route (join, push): they carry cluster state entries. */
+    maxRequestBodyBytes: number;
+    /** Largest request body of a control route (pull, log list, log stream, sync window). */
+    maxControlBodyBytes: number;
+    /** Open connections to the peer listener (idle, reading a head, authenticated); further ones are closed. */
+    maxConnections: number;
+    /** Requests whose body is being read before their signature can be checked, at once. */
+    maxUnauthenticatedRequests: number;
+    /** Body bytes reserved (by Content-Length) for requests not yet authenticated, together. */
+    maxUnauthenticatedBytes: number;
+    /** How far ahead of a sender's newest stamp its persisted replay floor is written (see peer/replay-floor.ts). */
+    replayLeaseMs: number;
     maxSocketsPerPeer: number;
     tombstoneMinAgeMs: number;
   };
@@ -113,6 +132,7 @@ const schema = {
     "runDir",
     "adminListen",
     "tokenFile",
+    "admin",
     "logLevel",
     "nbd",
     "log",
@@ -130,6 +150,15 @@ const schema = {
     runDir: { type: "string", minLength: 1 },
     adminListen: { type: "string", pattern: "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$" },
     tokenFile: { type: "string", minLength: 1 },
+    admin: {
+      type: "object",
+      additionalProperties: false,
+      required: ["maxBodyBytes", "maxConnections"],
+      properties: {
+        maxBodyBytes: { type: "integer", minimum: 4096, maximum: 268435456 },
+        maxConnections: { type: "integer", minimum: 1, maximum: 65536 },
+      },
+    },
     logLevel: { enum: ["trace", "debug", "info", "warn", "error", "fatal"] },
     nbd: {
       type: "object",
@@ -193,6 +222,12 @@ const schema = {
         "timeWindowMs",
         "requestTimeoutMs",
         "maxBodyBytes",
+        "maxRequestBodyBytes",
+        "maxControlBodyBytes",
+        "maxConnections",
+        "maxUnauthenticatedRequests",
+        "maxUnauthenticatedBytes",
+        "replayLeaseMs",
         "maxSocketsPerPeer",
         "tombstoneMinAgeMs",
       ],
@@ -218,6 +253,12 @@ const schema = {
         timeWindowMs: { type: "integer", minimum: 1000 },
         requestTimeoutMs: { type: "integer", minimum: 100 },
         maxBodyBytes: { type: "integer", minimum: 65536 },
+        maxRequestBodyBytes: { type: "integer", minimum: 65536, maximum: 1073741824 },
+        maxControlBodyBytes: { type: "integer", minimum: 4096, maximum: 1073741824 },
+        maxConnections: { type: "integer", minimum: 1, maximum: 1048576 },
+        maxUnauthenticatedRequests: { type: "integer", minimum: 1, maximum: 65536 },
+        maxUnauthenticatedBytes: { type: "integer", minimum: 65536 },
+        replayLeaseMs: { type: "integer", minimum: 0, maximum: 60000 },
         maxSocketsPerPeer: { type: "integer", minimum: 1, maximum: 256 },
         tombstoneMinAgeMs: { type: "integer", minimum: 0 },
       },
@@ -287,6 +328,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
     runDir,
     adminListen: "127.0.0.1:7780",
     tokenFile: path.join(dataDir, "admin.token"),
+    admin: { maxBodyBytes: 1024 * 1024, maxConnections: 64 },
     logLevel: "info",
     nbd: {
       socket: path.join(runDir, "nbd.sock"),
@@ -317,6 +359,12 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       timeWindowMs: 300_000,
       requestTimeoutMs: 30_000,
       maxBodyBytes: 64 * 1024 * 1024,
+      maxRequestBodyBytes: 16 * 1024 * 1024,
+      maxControlBodyBytes: 256 * 1024,
+      maxConnections: 1024,
+      maxUnauthenticatedRequests: 32,
+      maxUnauthenticatedBytes: 32 * 1024 * 1024,
+      replayLeaseMs: 1000,
       maxSocketsPerPeer: 4,
       tombstoneMinAgeMs: 3_600_000,
     },

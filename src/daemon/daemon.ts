@@ -30,7 +30,7 @@ import { detectUblk } from "../frontend/ublk/availability.js";
 import { UblkFrontend } from "../frontend/ublk/ublk-frontend.js";
 import { Metrics } from "../metrics/metrics.js";
 import { ResourceManager } from "../resource/manager.js";
-import { createAdminApp } from "../rpc/admin-app.js";
+import { answerClientError, createAdminApp } from "../rpc/admin-app.js";
 import { RpcEndpoint } from "../rpc/endpoint.js";
 import { nodeMethods } from "../rpc/methods/node.js";
 import { resourceMethods } from "../rpc/methods/resource.js";
@@ -180,6 +180,7 @@ export class Daemon implements NodeServices {
       token,
       metrics: this.metrics,
       logger,
+      maxBodyBytes: config.admin.maxBodyBytes,
       health: () => ({
         ok: !this.stopping,
         details: {
@@ -193,6 +194,16 @@ export class Daemon implements NodeServices {
     const { host, port } = parseHostPort(config.adminListen);
     const server = http.createServer(app);
     server.keepAliveTimeout = 5_000;
+    // Beyond it node closes new connections at once: a flood cannot grow memory per connection.
+    server.maxConnections = config.admin.maxConnections;
+    server.on("clientError", answerClientError(logger));
+    this.metrics.adminLimit.labels("connections").set(config.admin.maxConnections);
+    this.metrics.adminLimit.labels("bodyBytes").set(config.admin.maxBodyBytes);
+    let adminConnections = 0;
+    server.on("connection", (socket) => {
+      this.metrics.adminConnections.set(++adminConnections);
+      socket.once("close", () => this.metrics.adminConnections.set(--adminConnections));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => resolve());
@@ -220,7 +231,13 @@ export class Daemon implements NodeServices {
       metrics: this.metrics,
       logger,
       timeWindowMs: config.peer.timeWindowMs,
-      maxBodyBytes: config.peer.maxBodyBytes,
+      maxRequestBodyBytes: config.peer.maxRequestBodyBytes,
+      maxControlBodyBytes: config.peer.maxControlBodyBytes,
+      maxConnections: config.peer.maxConnections,
+      maxUnauthenticatedRequests: config.peer.maxUnauthenticatedRequests,
+      maxUnauthenticatedBytes: config.peer.maxUnauthenticatedBytes,
+      replayFloorFile: path.join(config.dataDir, "peer", "replay-floors.json"),
+      replayLeaseMs: config.peer.replayLeaseMs,
     });
     await peerServer.start();
     this.peerServer = peerServer;

@@ -294,6 +294,46 @@ export class Metrics {
     "Peer requests refused by authentication, by reason.",
     ["reason"],
   );
+  readonly peerConnections = this.gauge(
+    "marsd_peer_connections",
+    "Open connections to the peer listener (bounded by peer.maxConnections).",
+    [],
+  );
+  readonly peerUnauthenticatedRequests = this.gauge(
+    "marsd_peer_unauthenticated_requests",
+    "Peer requests whose body is being read before their signature can be checked.",
+    [],
+  );
+  readonly peerUnauthenticatedBytes = this.gauge(
+    "marsd_peer_unauthenticated_bytes",
+    "Body bytes reserved (by Content-Length) for peer requests not yet authenticated.",
+    [],
+  );
+  readonly peerUnauthenticatedLimit = this.gauge(
+    "marsd_peer_unauthenticated_limit",
+    "Bounds of the peer listener (peer.maxConnections, peer.maxUnauthenticatedRequests, peer.maxUnauthenticatedBytes).",
+    ["bound"],
+  );
+  readonly peerReplayFloorWrites = this.counter(
+    "marsd_peer_replay_floor_writes_total",
+    "Durable writes of the per-sender replay floors (see docs/architecture.md).",
+    [],
+  );
+  readonly adminConnections = this.gauge(
+    "marsd_admin_connections",
+    "Open connections to the admin listener.",
+    [],
+  );
+  readonly adminLimit = this.gauge(
+    "marsd_admin_limit",
+    "Bounds of the admin listener (admin.maxConnections, admin.maxBodyBytes).",
+    ["bound"],
+  );
+  readonly adminRejectedRequests = this.counter(
+    "marsd_admin_rejected_requests_total",
+    "Admin requests refused before JSON-RPC (bad token, bad or oversized body...), by reason.",
+    ["reason"],
+  );
   readonly peerLastContact = this.gauge(
     "marsd_peer_last_contact_timestamp_seconds",
     "When we last heard from a peer (Unix time).",

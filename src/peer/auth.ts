@@ -90,7 +90,7 @@ export type RejectReason =
  * than the oldest kept nonce is then refused as stale, see NonceCache.accept).
  */
 export class NonceCache {
-  private readonly seen = new Map<string, number>();
+  private readonly seenNonces = new Map<string, number>();
   private floorMs = 0;
 
   constructor(
@@ -98,15 +98,20 @@ export class NonceCache {
     private readonly maxEntries = 100_000,
   ) {}
 
+  /** True if accept() would refuse: the nonce was seen, or is too old to judge. Records nothing. */
+  seen(nonce: string, timeMs: number): boolean {
+    return timeMs < this.floorMs || this.seenNonces.has(nonce);
+  }
+
   /** Records the nonce; false if it was already seen (a replay) or cannot be judged. */
   accept(nonce: string, timeMs: number, nowMs: number): boolean {
     this.expire(nowMs);
     if (timeMs < this.floorMs) return false;
-    if (this.seen.has(nonce)) return false;
-    this.seen.set(nonce, timeMs);
-    if (this.seen.size > this.maxEntries) {
-      const [oldestNonce, oldestTime] = this.seen.entries().next().value as [string, number];
-      this.seen.delete(oldestNonce);
+    if (this.seenNonces.has(nonce)) return false;
+    this.seenNonces.set(nonce, timeMs);
+    if (this.seenNonces.size > this.maxEntries) {
+      const [oldestNonce, oldestTime] = this.seenNonces.entries().next().value as [string, number];
+      this.seenNonces.delete(oldestNonce);
       this.floorMs = Math.max(this.floorMs, oldestTime);
     }
     return true;
@@ -114,9 +119,9 @@ export class NonceCache {
 
   private expire(nowMs: number): void {
     const limit = nowMs - 2 * this.windowMs;
-    for (const [nonce, time] of this.seen) {
+    for (const [nonce, time] of this.seenNonces) {
       if (time >= limit) break;
-      this.seen.delete(nonce);
+      this.seenNonces.delete(nonce);
     }
   }
 }

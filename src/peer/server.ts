@@ -4,6 +4,14 @@
  * listener, and every request must be signed with the cluster secret
  * (auth.ts); rejected requests are counted by reason.
  *
+ * Memory is bounded before anybody is authenticated: everything that needs
+ * only headers (route, signature headers, cluster, time window, replay
+ * floor, seen nonce, Content-Length against the route's cap) is checked
+ * before one body byte is read, and a refused request's connection is
+ * closed instead of drained. The signature covers the body's hash, so the
+ * body is then read, within two listener-wide bounds (requests and bytes
+ * not yet authenticated), and the signature checked at its end.
+ *
  * Routes are registered by the layers that use them. A JSON route answers
  * with a signed JSON body; a stream route writes a body whose integrity the
  * route itself protects (frames with their own MACs), because a streamed
@@ -13,9 +21,11 @@ import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { LamportClock } from "../cluster/clock.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { ReplayFloors } from "./replay-floor.js";
 import {
   HEADER,
   NonceCache,
@@ -77,21 +87,62 @@ export interface PeerServerOptions {
   logger: Logger;
   /** Requests whose wall time is further than this from ours are refused (replay window). */
   timeWindowMs: number;
-  maxBodyBytes: number;
+  /** Body cap of "state" routes (they carry cluster state entries). */
+  maxRequestBodyBytes: number;
+  /** Body cap of "control" routes (small JSON: pulls, log lists, stream and window requests). */
+  maxControlBodyBytes: number;
+  /** Open connections; node closes further ones at once (undefined: unbounded, for tools). */
+  maxConnections?: number;
+  /** Requests being read before their signature can be checked, at once. */
+  maxUnauthenticatedRequests: number;
+  /** Body bytes (by Content-Length) of those requests together. */
+  maxUnauthenticatedBytes: number;
+  /** Where the replay floors persist (replay-floor.ts); undefined: in memory only (tools, benchmarks). */
+  replayFloorFile?: string;
+  replayLeaseMs: number;
+}
+
+/** Which body cap a route has: "state" for join and push, "control" for everything small. */
+export type BodyClass = "state" | "control";
+
+interface Route {
+  json?: JsonRoute;
+  stream?: StreamRoute;
+  body: BodyClass;
 }
 
 /** Paths that a node may call before it knows the cluster id (it proves the secret instead). */
 const PRE_MEMBERSHIP_PATHS = new Set(["/peer/v1/join"]);
 
+type Refusal = { status: number; reason: RejectReason | RefusalCode; message: string };
+type RefusalCode =
+  "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "malformed" | "internal";
+
+interface SignedHeaders {
+  clusterId: string;
+  host: string;
+  timeMs: number;
+  stampUs: number;
+  nonce: string;
+  signature: string;
+  bodyBytes: number;
+}
+
 export class PeerServer {
   private server: http.Server | https.Server | undefined;
-  private readonly jsonRoutes = new Map<string, JsonRoute>();
-  private readonly streamRoutes = new Map<string, StreamRoute>();
+  private readonly routes = new Map<string, Route>();
   private readonly nonces: NonceCache;
+  private floors: ReplayFloors | undefined;
   private boundPort = 0;
+  private unauthenticatedRequests = 0;
+  private unauthenticatedBytes = 0;
 
   constructor(private readonly options: PeerServerOptions) {
     this.nonces = new NonceCache(options.timeWindowMs);
+    const limit = options.metrics.peerUnauthenticatedLimit;
+    limit.labels("requests").set(options.maxUnauthenticatedRequests);
+    limit.labels("bytes").set(options.maxUnauthenticatedBytes);
+    this.publishUnauthenticated();
   }
 
   get port(): number {
@@ -99,20 +150,27 @@ export class PeerServer {
   }
 
   /** Registers a JSON route: "POST /peer/v1/state/pull". */
-  route(methodAndPath: string, handler: JsonRoute): void {
-    this.jsonRoutes.set(methodAndPath, handler);
+  route(methodAndPath: string, handler: JsonRoute, body: BodyClass = "control"): void {
+    this.routes.set(methodAndPath, { json: handler, body });
   }
 
-  routeStream(methodAndPath: string, handler: StreamRoute): void {
-    this.streamRoutes.set(methodAndPath, handler);
+  routeStream(methodAndPath: string, handler: StreamRoute, body: BodyClass = "control"): void {
+    this.routes.set(methodAndPath, { stream: handler, body });
   }
 
   async start(): Promise<void> {
     const { tls, listen } = this.options;
+    if (this.options.replayFloorFile) {
+      const written = this.options.metrics.peerReplayFloorWrites;
+      this.floors = await ReplayFloors.load(this.options.replayFloorFile, this.options.replayLeaseMs, {
+        written: () => written.inc(),
+      });
+    }
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.handle(req, res).catch((err: unknown) => {
         this.options.logger.error({ err }, "peer request failed");
-        if (!res.headersSent) this.reject(res, 500, "internal", "internal error");
+        if (!res.headersSent)
+          this.refuse(req, res, { status: 500, reason: "internal", message: "internal error" });
         else res.destroy();
       });
     };
@@ -128,6 +186,30 @@ export class PeerServer {
           handler,
         )
       : http.createServer(handler);
+    // What node's parser refuses (a body ending before its Content-Length, a bad head) is the
+    // sender's problem: a JSON 400 and a warning, as for every other refusal.
+    this.server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
+      if (!socket.writable || err.code === "ECONNRESET") {
+        socket.destroy();
+        return;
+      }
+      this.options.metrics.peerRejectedRequests.labels("malformed").inc();
+      this.options.logger.warn({ reason: err.message, code: err.code }, "peer request could not be parsed");
+      const text = JSON.stringify({ error: { code: "malformed", message: err.message } });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
+    });
+    if (this.options.maxConnections !== undefined) {
+      this.server.maxConnections = this.options.maxConnections;
+      this.options.metrics.peerUnauthenticatedLimit.labels("connections").set(this.options.maxConnections);
+    }
+    let connections = 0;
+    const gauge = this.options.metrics.peerConnections;
+    this.server.on("connection", (socket: Duplex) => {
+      gauge.set(++connections);
+      socket.once("close", () => gauge.set(--connections));
+    });
     this.server.keepAliveTimeout = 30_000;
     this.server.headersTimeout = 20_000;
     const server = this.server;
@@ -149,45 +231,54 @@ export class PeerServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://peer");
-    const key = `${req.method ?? "GET"} ${url.pathname}`;
-    const jsonRoute = this.jsonRoutes.get(key);
-    const streamRoute = this.streamRoutes.get(key);
-    if (!jsonRoute && !streamRoute) {
-      req.resume();
-      this.reject(res, 404, "not-found", `no route ${key}`);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://peer");
+    } catch {
+      this.refuse(req, res, {
+        status: 400,
+        reason: "malformed",
+        message: "the request target is not a path",
+      });
       return;
     }
-    const body = await this.readBody(req, res);
-    if (!body) return;
-    const verified = this.verify(req, url, body);
+    const key = `${req.method ?? "GET"} ${url.pathname}`;
+    const route = this.routes.get(key);
+    if (!route) {
+      this.refuse(req, res, { status: 404, reason: "not-found", message: `no route ${key}` });
+      return;
+    }
+    // Everything that needs no body first: a refusal here never reads a body byte.
+    const headers = this.checkHeaders(req, url, route);
+    if ("reason" in headers) {
+      this.refuseCounted(req, res, url, headers);
+      return;
+    }
+    const body = await this.readBodyBounded(req, headers.bodyBytes);
+    if ("reason" in body) {
+      this.refuseCounted(req, res, url, body);
+      return;
+    }
+    const verified = this.verify(req, url, headers, body.bytes);
     // Labelled only with a verified sender: a claimed one would let anybody create series.
     this.options.metrics.peerReceivedBytes
       .labels("reason" in verified ? "unverified" : verified.request.host)
-      .inc(body.length);
+      .inc(body.bytes.length);
     if ("reason" in verified) {
-      this.options.metrics.peerRejectedRequests.labels(verified.reason).inc();
-      this.options.logger.warn(
-        {
-          reason: verified.reason,
-          path: url.pathname,
-          remote: req.socket.remoteAddress,
-          host: req.headers[HEADER.host],
-        },
-        "peer request refused",
-      );
-      this.reject(res, verified.reason === "removed" ? 403 : 401, verified.reason, verified.message);
+      this.refuseCounted(req, res, url, verified);
       return;
     }
     const { request, secret } = verified;
-    if (streamRoute) {
-      await streamRoute(request, res, secret);
+    // Durable before acted on: after a restart this request can then never be accepted again.
+    await this.floors?.cover(request.host, headers.timeMs);
+    if (route.stream) {
+      await route.stream(request, res, secret);
       return;
     }
     let status = 200;
     let payload: unknown;
     try {
-      payload = await (jsonRoute as JsonRoute)(request);
+      payload = await (route.json as JsonRoute)(request);
     } catch (err) {
       if (!(err instanceof PeerError)) throw err;
       status = err.status;
@@ -205,30 +296,8 @@ export class PeerServer {
     res.end(text);
   }
 
-  private readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer | undefined> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > this.options.maxBodyBytes) {
-          this.reject(res, 413, "too-large", `body exceeds ${this.options.maxBodyBytes} bytes`);
-          req.destroy();
-          resolve(undefined);
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on("end", () => resolve(Buffer.concat(chunks)));
-      req.on("error", () => resolve(undefined));
-    });
-  }
-
-  private verify(
-    req: http.IncomingMessage,
-    url: URL,
-    body: Buffer,
-  ): { request: PeerRequest; secret: string } | { reason: RejectReason; message: string } {
+  /** The checks that need only the request head, cheapest first. */
+  private checkHeaders(req: http.IncomingMessage, url: URL, route: Route): SignedHeaders | Refusal {
     const h = (name: string): string | undefined => {
       const v = req.headers[name];
       return typeof v === "string" ? v : undefined;
@@ -247,14 +316,81 @@ export class PeerServer {
       !Number.isFinite(timeMs) ||
       !Number.isSafeInteger(stampUs)
     ) {
-      return { reason: "missing-headers", message: "request is not signed" };
+      return { status: 401, reason: "missing-headers", message: "request is not signed" };
     }
     const ours = this.options.auth.clusterId();
-    const secret = this.options.auth.secret();
     const preMembership = PRE_MEMBERSHIP_PATHS.has(url.pathname) && clusterId === "";
-    if (!ours || !secret || (clusterId !== ours && !preMembership)) {
-      return { reason: "cluster", message: "request is for another cluster" };
+    if (!ours || !this.options.auth.secret() || (clusterId !== ours && !preMembership)) {
+      return { status: 401, reason: "cluster", message: "request is for another cluster" };
     }
+    const nowMs = Date.now();
+    if (Math.abs(nowMs - timeMs) > this.options.timeWindowMs) {
+      return {
+        status: 401,
+        reason: "stale",
+        message: `request time is ${Math.round((nowMs - timeMs) / 1000)} s off`,
+      };
+    }
+    if (this.floors?.signedBeforeStart(host, timeMs) || this.nonces.seen(nonce, timeMs)) {
+      return {
+        status: 401,
+        reason: "replay",
+        message: "request already seen (or signed before this node restarted)",
+      };
+    }
+    // Every peer client sends Content-Length; a chunked body could not be capped before it is read.
+    const length = req.headers["content-length"];
+    if (length === undefined || req.headers["transfer-encoding"] !== undefined) {
+      return { status: 411, reason: "length-required", message: "Content-Length is required" };
+    }
+    const bodyBytes = Number(length);
+    const cap = route.body === "state" ? this.options.maxRequestBodyBytes : this.options.maxControlBodyBytes;
+    if (!Number.isSafeInteger(bodyBytes) || bodyBytes < 0 || bodyBytes > cap) {
+      return { status: 413, reason: "too-large", message: `body exceeds ${cap} bytes` };
+    }
+    return { clusterId, host, timeMs, stampUs, nonce, signature, bodyBytes };
+  }
+
+  /** Reads a body of known length within the listener's bounds for unauthenticated requests. */
+  private async readBodyBounded(
+    req: http.IncomingMessage,
+    bodyBytes: number,
+  ): Promise<{ bytes: Buffer } | Refusal> {
+    if (
+      this.unauthenticatedRequests >= this.options.maxUnauthenticatedRequests ||
+      this.unauthenticatedBytes + bodyBytes > this.options.maxUnauthenticatedBytes
+    ) {
+      return { status: 503, reason: "busy", message: "too many unauthenticated requests; retry" };
+    }
+    this.unauthenticatedRequests++;
+    this.unauthenticatedBytes += bodyBytes;
+    this.publishUnauthenticated();
+    try {
+      const bytes = await readExactly(req, bodyBytes);
+      return bytes
+        ? { bytes }
+        : { status: 400, reason: "incomplete-body", message: "body shorter than its Content-Length" };
+    } finally {
+      this.unauthenticatedRequests--;
+      this.unauthenticatedBytes -= bodyBytes;
+      this.publishUnauthenticated();
+    }
+  }
+
+  private publishUnauthenticated(): void {
+    this.options.metrics.peerUnauthenticatedRequests.set(this.unauthenticatedRequests);
+    this.options.metrics.peerUnauthenticatedBytes.set(this.unauthenticatedBytes);
+  }
+
+  private verify(
+    req: http.IncomingMessage,
+    url: URL,
+    headers: SignedHeaders,
+    body: Buffer,
+  ): { request: PeerRequest; secret: string } | Refusal {
+    const { clusterId, host, timeMs, stampUs, nonce, signature } = headers;
+    const secret = this.options.auth.secret();
+    if (!secret) return { status: 401, reason: "cluster", message: "request is for another cluster" };
     const expected = signRequest(secret, {
       method: req.method ?? "GET",
       path: url.pathname + url.search,
@@ -265,16 +401,14 @@ export class PeerServer {
       nonce,
       bodySha256: sha256Hex(body),
     });
-    if (!signaturesEqual(expected, signature)) return { reason: "signature", message: "bad signature" };
-    const nowMs = Date.now();
-    if (Math.abs(nowMs - timeMs) > this.options.timeWindowMs) {
-      return { reason: "stale", message: `request time is ${Math.round((nowMs - timeMs) / 1000)} s off` };
-    }
-    if (!this.nonces.accept(nonce, timeMs, nowMs)) return { reason: "replay", message: "nonce already used" };
+    if (!signaturesEqual(expected, signature))
+      return { status: 401, reason: "signature", message: "bad signature" };
+    if (!this.nonces.accept(nonce, timeMs, Date.now()))
+      return { status: 401, reason: "replay", message: "nonce already used" };
     if (!this.options.clock.observe(stampUs))
-      return { reason: "future-stamp", message: "Lamport stamp too far ahead" };
+      return { status: 401, reason: "future-stamp", message: "Lamport stamp too far ahead" };
     if (!PRE_MEMBERSHIP_PATHS.has(url.pathname) && this.options.auth.isRemoved(host))
-      return { reason: "removed", message: `${host} was removed from the cluster` };
+      return { status: 403, reason: "removed", message: `${host} was removed from the cluster` };
     return {
       request: {
         method: req.method ?? "GET",
@@ -290,9 +424,69 @@ export class PeerServer {
     };
   }
 
-  private reject(res: http.ServerResponse, status: number, code: string, message: string): void {
-    const text = JSON.stringify({ error: { code, message } });
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-    res.end(text);
+  private refuseCounted(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    refusal: Refusal,
+  ): void {
+    this.options.metrics.peerRejectedRequests.labels(refusal.reason).inc();
+    // The caller's problem, never ours: warn at most (a flood of these is visible in the metric).
+    this.options.logger.warn(
+      {
+        reason: refusal.reason,
+        path: url.pathname,
+        remote: req.socket.remoteAddress,
+        host: req.headers[HEADER.host],
+      },
+      "peer request refused",
+    );
+    this.refuse(req, res, refusal);
   }
+
+  /**
+   * Answers a refusal and closes the connection: an unread body is then
+   * dropped with the socket instead of being drained through this process.
+   */
+  private refuse(req: http.IncomingMessage, res: http.ServerResponse, refusal: Refusal): void {
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const text = JSON.stringify({ error: { code: refusal.reason, message: refusal.message } });
+    res.shouldKeepAlive = false;
+    res.writeHead(refusal.status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      connection: "close",
+    });
+    res.end(text, () => req.socket.destroy());
+  }
+}
+
+/** Reads exactly `bytes` body bytes; undefined if the request ends short or fails. */
+function readExactly(req: http.IncomingMessage, bytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const body = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    const done = (value: Buffer | undefined): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onError);
+      resolve(value);
+    };
+    // Node's parser never delivers more than Content-Length; the check keeps that assumption explicit.
+    const onData = (chunk: Buffer): void => {
+      if (filled + chunk.length > bytes) return done(undefined);
+      chunk.copy(body, filled);
+      filled += chunk.length;
+    };
+    const onEnd = (): void => done(filled === bytes ? body : undefined);
+    const onError = (): void => done(undefined);
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onError);
+  });
 }

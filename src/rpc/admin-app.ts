@@ -4,14 +4,23 @@
  * get HTTP status codes (401, 405, 413, 415); everything that reached the
  * JSON-RPC layer is HTTP 200 with a JSON-RPC answer, or 204 for
  * notifications.
+ *
+ * The token is checked on the headers, before one body byte is read, and a
+ * refused request's connection is closed rather than drained. A body that
+ * cannot be read as announced (corrupt gzip/brotli/deflate, shorter than its
+ * Content-Length, aborted) is the caller's fault: HTTP 400 with -32700
+ * (undecodable) or -32600 (incomplete), logged at warn, never -32603.
  */
 import { timingSafeEqual } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
 import { RpcCode } from "./error-codes.js";
 import type { RpcEndpoint } from "./endpoint.js";
 
+/** Default of admin.maxBodyBytes (after decompression). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AdminAppOptions<Ctx> {
@@ -21,12 +30,29 @@ export interface AdminAppOptions<Ctx> {
   token: string;
   metrics: Metrics;
   logger: Logger;
+  /** Largest request body, after decompression (admin.maxBodyBytes). */
+  maxBodyBytes?: number;
   /** Readiness, for /healthz. */
   health: () => { ok: boolean; details: Record<string, unknown> };
 }
 
 function transportError(res: Response, status: number, code: number, message: string): void {
   res.status(status).json({ jsonrpc: "2.0", id: null, error: { code, message } });
+}
+
+/** Like transportError, and closes the connection: the unread body is dropped with it, not drained. */
+function refuseUnread(res: Response, status: number, code: number, message: string): void {
+  res.set("Connection", "close");
+  transportError(res, status, code, message);
+}
+
+/** Body errors from body-parser / raw-body that are the caller's fault: [HTTP status, JSON-RPC code]. */
+function bodyErrorAnswer(err: unknown): [number, number] | undefined {
+  const { type, status } = err as { type?: unknown; status?: unknown };
+  if (type === "request.aborted" || type === "request.size.invalid") return [400, RpcCode.InvalidRequest];
+  // A decoder error (corrupt gzip/brotli/deflate) has no type; body-parser marks it 400.
+  if (typeof status === "number" && status >= 400 && status < 500) return [400, RpcCode.ParseError];
+  return undefined;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -37,8 +63,39 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/**
+ * The admin server's "clientError" listener: what node's HTTP parser cannot
+ * accept (a body that ends before its Content-Length, a malformed head)
+ * gets a JSON-RPC error body instead of node's bare 400, logged at warn.
+ */
+export function answerClientError(logger: Logger): (err: Error & { code?: string }, socket: Duplex) => void {
+  return (err, socket) => {
+    logger.warn({ reason: err.message, code: err.code }, "admin request could not be parsed");
+    if (!socket.writable || err.code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const text = JSON.stringify({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: RpcCode.InvalidRequest,
+        message: `Invalid Request: unreadable HTTP request (${err.code ?? err.message})`,
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  };
+}
+
 export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Express {
   const app = express();
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const rejected = options.metrics.adminRejectedRequests;
   app.disable("x-powered-by");
 
   app.get("/healthz", (_req, res) => {
@@ -54,12 +111,14 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
   app.all("/rpc", (req, res, next) => {
     if (req.method !== "POST") {
       res.set("Allow", "POST");
-      transportError(res, 405, RpcCode.InvalidRequest, "JSON-RPC requests must be sent with POST");
+      rejected.labels("method").inc();
+      refuseUnread(res, 405, RpcCode.InvalidRequest, "JSON-RPC requests must be sent with POST");
       return;
     }
     if (!tokenMatches(req.get("authorization"), options.token)) {
       res.set("WWW-Authenticate", 'Bearer realm="marsd"');
-      transportError(
+      rejected.labels("token").inc();
+      refuseUnread(
         res,
         401,
         RpcCode.Unauthorized,
@@ -68,7 +127,14 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
       return;
     }
     if (!req.is("application/json")) {
-      transportError(res, 415, RpcCode.InvalidRequest, "Content-Type must be application/json");
+      rejected.labels("content-type").inc();
+      refuseUnread(res, 415, RpcCode.InvalidRequest, "Content-Type must be application/json");
+      return;
+    }
+    const declared = Number(req.get("content-length"));
+    if (req.get("content-encoding") === undefined && declared > maxBodyBytes) {
+      rejected.labels("too-large").inc();
+      refuseUnread(res, 413, RpcCode.InvalidRequest, `request body exceeds ${maxBodyBytes} bytes`);
       return;
     }
     next();
@@ -76,7 +142,7 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
 
   app.post(
     "/rpc",
-    express.text({ type: () => true, limit: MAX_BODY_BYTES }),
+    express.text({ type: () => true, limit: maxBodyBytes }),
     async (req: Request, res: Response) => {
       const text = typeof req.body === "string" ? req.body : "";
       const reply = await options.endpoint.handle(text, options.context);
@@ -89,11 +155,28 @@ export function createAdminApp<Ctx>(options: AdminAppOptions<Ctx>): express.Expr
     if (res.headersSent) return next(err);
     const type = (err as { type?: string }).type;
     if (type === "entity.too.large") {
-      transportError(res, 413, RpcCode.InvalidRequest, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+      rejected.labels("too-large").inc();
+      refuseUnread(res, 413, RpcCode.InvalidRequest, `request body exceeds ${maxBodyBytes} bytes`);
       return;
     }
     if (type === "encoding.unsupported" || type === "charset.unsupported") {
+      rejected.labels("encoding").inc();
       transportError(res, 415, RpcCode.InvalidRequest, "unsupported request encoding");
+      return;
+    }
+    const answer = bodyErrorAnswer(err);
+    if (answer) {
+      const [status, code] = answer;
+      rejected.labels("bad-body").inc();
+      options.logger.warn({ reason: (err as Error).message, type }, "admin request with a broken body");
+      refuseUnread(
+        res,
+        status,
+        code,
+        code === RpcCode.ParseError
+          ? "Parse error: body cannot be decoded"
+          : "Invalid Request: incomplete body",
+      );
       return;
     }
     options.logger.error({ err }, "admin request failed");

@@ -1,0 +1,107 @@
+/**
+ * Replay protection across restarts.
+ *
+ * Within one process the nonce cache (auth.ts) refuses a request seen
+ * before. It lives in memory, so after a restart a request captured within
+ * the time window could be replayed (a removed node's join, an old pull).
+ *
+ * Design: a durable floor per sender. Before a request from `host` signed at
+ * `timeMs` (the sender's own clock) is acted on, a value >= timeMs must be
+ * durable in the floor file; we write timeMs + leaseMs so that one write
+ * covers the sender's next leaseMs of requests (at most about one write per
+ * sender per lease, concurrent requests share a write). At start-up the file
+ * is read once: a request whose timeMs is at or below its sender's floor was
+ * possibly accepted by an earlier incarnation, so it is refused. Everything
+ * an earlier incarnation acted on is at or below that floor, so no replay of
+ * it passes; an honest sender is refused for at most leaseMs after its last
+ * request before our restart (it retries), and only its own clock counts,
+ * so clock skew between nodes does not widen that.
+ *
+ * Why not a restart epoch (refuse everything signed before our start time):
+ * a sender whose clock is ahead of ours would sign requests before our
+ * restart with a time after it, and those would replay.
+ *
+ * Only senders whose signature was verified are recorded, so the file grows
+ * with the members the cluster ever had, not with what strangers send.
+ */
+import path from "node:path";
+import { mkdir } from "node:fs/promises";
+import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+
+interface FloorFile {
+  format: 1;
+  /** host -> highest sender time (ms) that may have been acted on. */
+  floors: Record<string, number>;
+}
+
+export interface ReplayFloorObserver {
+  written(): void;
+}
+
+export class ReplayFloors {
+  /** Durable floors: every accepted request's time is at or below its sender's value. */
+  private durable: Map<string, number>;
+  /** Values to include in the next write. */
+  private readonly pending = new Map<string, number>();
+  private writing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly file: string,
+    /** The floors as an earlier incarnation left them (fixed for this process). */
+    private readonly beforeStart: ReadonlyMap<string, number>,
+    private readonly leaseMs: number,
+    private readonly observer: ReplayFloorObserver,
+  ) {
+    this.durable = new Map(beforeStart);
+  }
+
+  static async load(file: string, leaseMs: number, observer: ReplayFloorObserver): Promise<ReplayFloors> {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const raw = (await readJsonFile(file)) as Partial<FloorFile> | undefined;
+    const floors = new Map<string, number>();
+    if (raw !== undefined) {
+      if (raw.format !== 1 || typeof raw.floors !== "object" || raw.floors === null) {
+        // Refusing to start is better than silently forgetting what protects against replays.
+        throw new Error(`${file} is not a replay floor file (format 1)`);
+      }
+      for (const [host, value] of Object.entries(raw.floors))
+        if (typeof value === "number" && Number.isFinite(value)) floors.set(host, value);
+    }
+    return new ReplayFloors(file, floors, leaseMs, observer);
+  }
+
+  /** True when a request this old from this sender may have been acted on before this process started. */
+  signedBeforeStart(host: string, timeMs: number): boolean {
+    const floor = this.beforeStart.get(host);
+    return floor !== undefined && timeMs <= floor;
+  }
+
+  /** Resolves once a floor at or above `timeMs` is durable for `host`. */
+  async cover(host: string, timeMs: number): Promise<void> {
+    for (;;) {
+      if ((this.durable.get(host) ?? -Infinity) >= timeMs) return;
+      this.pending.set(host, Math.max(this.pending.get(host) ?? -Infinity, timeMs + this.leaseMs));
+      if (this.writing) {
+        // Someone else's write may or may not include our value: look again after it.
+        await this.writing.catch(() => undefined);
+        continue;
+      }
+      this.writing = this.writeOnce();
+      try {
+        await this.writing;
+      } finally {
+        this.writing = undefined;
+      }
+    }
+  }
+
+  private async writeOnce(): Promise<void> {
+    const next = new Map(this.durable);
+    for (const [host, value] of this.pending) next.set(host, Math.max(next.get(host) ?? -Infinity, value));
+    this.pending.clear();
+    const content: FloorFile = { format: 1, floors: Object.fromEntries(next) };
+    await writeFileAtomic(this.file, JSON.stringify(content));
+    this.durable = next;
+    this.observer.written();
+  }
+}
