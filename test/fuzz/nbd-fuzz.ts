@@ -21,14 +21,16 @@ import {
 import { prng } from "../helpers/prng.js";
 import { createVolume, startNodeWithVolume } from "../helpers/single-node.js";
 import { requirePythonNbd } from "../helpers/tools.js";
-import { runNbdFuzz } from "./nbd-inputs.js";
+import {
+  ERROR_LOG_LINE,
+  NBD_FUZZ_RSS_GROWTH_BOUND,
+  NBD_FUZZ_VOLUME_BYTES,
+  runNbdFuzz,
+} from "./nbd-inputs.js";
 
 const MiB = 1024 * 1024;
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 1_000_000);
 const SEED = Number(process.env.MARSD_FUZZ_SEED ?? Date.now()) >>> 0;
-const RSS_GROWTH_BOUND = 300 * MiB;
-const FUZZ_VOLUME_BYTES = 64 * MiB;
-const ERROR_LOG = /"level":("error"|"fatal"|50|60)/;
 
 async function main(): Promise<void> {
   console.log(`nbd fuzz: MARSD_FUZZ_SEED=${SEED} FUZZ_INPUTS=${INPUTS}`);
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
     });
   }
   try {
-    await createVolume(node.daemon, "fuzz", FUZZ_VOLUME_BYTES);
+    await createVolume(node.daemon, "fuzz", NBD_FUZZ_VOLUME_BYTES);
     const pid = daemonPid(node.daemon);
     const random = prng(SEED ^ 0x5eed);
     const pattern = (bytes: number): Buffer => {
@@ -63,7 +65,6 @@ async function main(): Promise<void> {
       }
     })();
     // The daemon's output is kept in memory by the helper: scan only what is new.
-    let scanned = 0;
     const started = Date.now();
     try {
       const result = await runNbdFuzz({
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
         seed: SEED,
         inputs: INPUTS,
         exportName: "fuzz",
-        volumeBytes: FUZZ_VOLUME_BYTES,
+        volumeBytes: NBD_FUZZ_VOLUME_BYTES,
         concurrency: 8,
         checkEvery: 10_000,
         check: async (done) => {
@@ -80,19 +81,15 @@ async function main(): Promise<void> {
           }
           const rss = await rssBytes(pid);
           peak = Math.max(peak, rss);
-          const fresh = node.daemon.output.slice(scanned);
-          scanned += fresh.length;
-          const error = fresh.split("\n").find((l) => ERROR_LOG.test(l));
+          // Scan what the daemon logged since the last check, then drop it (a long run logs a lot).
+          const fresh = node.daemon.takeOutput();
+          const error = fresh.split("\n").find((l) => ERROR_LOG_LINE.test(l));
           if (error) throw new Error(`error logged after ${done} inputs: ${error}`);
-          if (node.daemon.output.length > 64 * MiB) {
-            node.daemon.output = node.daemon.output.slice(scanned);
-            scanned = 0;
-          }
           const rate = (done / ((Date.now() - started) / 1000)).toFixed(0);
           console.log(
             `${done} inputs (${rate}/s), RSS ${(rss / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, ${roundTrips} libnbd round trips`,
           );
-          if (peak > baseline + RSS_GROWTH_BOUND)
+          if (peak > baseline + NBD_FUZZ_RSS_GROWTH_BOUND)
             throw new Error(`RSS ${peak} over baseline ${baseline} + 300 MiB`);
         },
       });

@@ -28,7 +28,16 @@ import {
   Opt,
   REQUEST_MAGIC,
 } from "../../src/frontend/nbd/protocol.js";
+import { RawNbdClient } from "../helpers/nbd-client.js";
 import { prng } from "../helpers/prng.js";
+
+const MiB = 1024 * 1024;
+/** The daemon's RSS may grow by at most this much while it is fuzzed. */
+export const NBD_FUZZ_RSS_GROWTH_BOUND = 300 * MiB;
+/** The size of the fuzzed volume. */
+export const NBD_FUZZ_VOLUME_BYTES = 64 * MiB;
+/** A daemon log line at error or fatal level (pino's numbers or labels). */
+export const ERROR_LOG_LINE = /"level":("error"|"fatal"|50|60)/;
 
 export interface FuzzInput {
   kind: "random" | "handshake" | "requests";
@@ -81,16 +90,10 @@ function option(option: number, data: Buffer): Buffer {
 }
 
 function infoData(random: Random, name: string): Buffer {
-  const nameBytes = Buffer.from(name, "utf8");
   const requests = Array.from({ length: int(random, 4) }, () =>
     pick(random, [Info.EXPORT, Info.NAME, Info.DESCRIPTION, Info.BLOCK_SIZE, int(random, 65536)]),
   );
-  const data = Buffer.alloc(4 + nameBytes.length + 2 + 2 * requests.length);
-  data.writeUInt32BE(nameBytes.length, 0);
-  nameBytes.copy(data, 4);
-  data.writeUInt16BE(requests.length, 4 + nameBytes.length);
-  requests.forEach((r, i) => data.writeUInt16BE(r, 6 + nameBytes.length + 2 * i));
-  return data;
+  return RawNbdClient.infoRequest(name, requests);
 }
 
 function randomOption(random: Random, exportName: string): Buffer {

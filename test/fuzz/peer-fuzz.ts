@@ -17,6 +17,11 @@ const maxRssBytes = Number(process.env.FUZZ_MAX_RSS_MIB ?? 512) * MIB;
 
 const cluster = await TestCluster.start({ size: 2 });
 let failed = true;
+/** Error-level lines the daemons logged (their output is scanned and dropped as the run goes). */
+const errors: string[] = [];
+const collectErrors = (): void => {
+  for (const n of cluster.nodes) errors.push(...errorLines(n.daemon.takeOutput()));
+};
 try {
   await cluster.form();
   const target = preparePeerTarget(cluster);
@@ -27,11 +32,13 @@ try {
     inputs,
     maxRssBytes,
     onProgress: (done, peak) => {
-      if (done % 10_000 === 0) console.log(`  ${done} inputs, peak RSS ${Math.round(peak / MIB)} MiB`);
+      if (done % 10_000 !== 0) return;
+      collectErrors();
+      console.log(`  ${done} inputs, peak RSS ${Math.round(peak / MIB)} MiB`);
     },
   });
   target.close();
-  const errors = cluster.nodes.flatMap((n) => errorLines(n.daemon.output));
+  collectErrors();
   console.log(
     `peer fuzz seed ${seed}: ${result.inputs} inputs in ${Math.round((Date.now() - started) / 1000)} s, ` +
       `RSS ${Math.round(result.startRssBytes / MIB)} MiB at start, peak ${Math.round(result.peakRssBytes / MIB)} MiB; ` +

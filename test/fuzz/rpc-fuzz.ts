@@ -17,6 +17,8 @@ const maxRssBytes = Number(process.env.FUZZ_MAX_RSS_MIB ?? 512) * MIB;
 
 const node = await DaemonProcess.start();
 let failed = true;
+/** Error-level lines the daemon logged (its output is scanned and dropped as the run goes). */
+const errors: string[] = [];
 try {
   console.log(`rpc fuzz: seed ${seed} (MARSD_FUZZ_SEED=${seed} replays), ${inputs} inputs`);
   const started = Date.now();
@@ -25,10 +27,12 @@ try {
     inputs,
     maxRssBytes,
     onProgress: (done, peak) => {
-      if (done % 10_000 === 0) console.log(`  ${done} inputs, peak RSS ${Math.round(peak / MIB)} MiB`);
+      if (done % 10_000 !== 0) return;
+      errors.push(...errorLines(node.takeOutput()));
+      console.log(`  ${done} inputs, peak RSS ${Math.round(peak / MIB)} MiB`);
     },
   });
-  const errors = errorLines(node.output);
+  errors.push(...errorLines(node.takeOutput()));
   console.log(
     `rpc fuzz seed ${seed}: ${result.inputs} inputs in ${Math.round((Date.now() - started) / 1000)} s, ` +
       `RSS ${Math.round(result.startRssBytes / MIB)} MiB at start, peak ${Math.round(result.peakRssBytes / MIB)} MiB; ` +

@@ -105,6 +105,13 @@ export class DaemonProcess {
       this.output = this.output.slice(-MAX_KEPT_OUTPUT_CHARS / 2);
   }
 
+  /** Returns what the daemon printed since the last call, and forgets it (for long runs). */
+  takeOutput(): string {
+    const out = this.output;
+    this.output = "";
+    return out;
+  }
+
   get dataDir(): string {
     return path.join(this.baseDir, "data");
   }

@@ -24,14 +24,16 @@ import {
 import { prng } from "../helpers/prng.js";
 import { createVolume, startNodeWithVolume, type NodeWithVolume } from "../helpers/single-node.js";
 import { requirePythonNbd } from "../helpers/tools.js";
-import { runNbdFuzz } from "../fuzz/nbd-inputs.js";
+import {
+  ERROR_LOG_LINE,
+  NBD_FUZZ_RSS_GROWTH_BOUND,
+  NBD_FUZZ_VOLUME_BYTES,
+  runNbdFuzz,
+} from "../fuzz/nbd-inputs.js";
 
 const MiB = 1024 * 1024;
 const INPUTS = Number(process.env.MARSD_FUZZ_INPUTS ?? 5000);
 const SEED = Number(process.env.MARSD_FUZZ_SEED ?? Date.now()) >>> 0;
-const RSS_GROWTH_BOUND = 300 * MiB;
-const FUZZ_VOLUME_BYTES = 64 * MiB;
-const ERROR_LOG = /"level":("error"|"fatal"|50|60)/;
 
 describe("NBD server: fuzzed negotiation and requests", () => {
   let node: NodeWithVolume;
@@ -39,7 +41,7 @@ describe("NBD server: fuzzed negotiation and requests", () => {
   before(async () => {
     await requirePythonNbd();
     node = await startNodeWithVolume({ sizeBytes: 8 * MiB });
-    await createVolume(node.daemon, "fuzz", FUZZ_VOLUME_BYTES);
+    await createVolume(node.daemon, "fuzz", NBD_FUZZ_VOLUME_BYTES);
   });
   after(async () => {
     await node?.daemon.cleanup();
@@ -76,7 +78,7 @@ describe("NBD server: fuzzed negotiation and requests", () => {
         seed: SEED,
         inputs: INPUTS,
         exportName: "fuzz",
-        volumeBytes: FUZZ_VOLUME_BYTES,
+        volumeBytes: NBD_FUZZ_VOLUME_BYTES,
         concurrency: 8,
         checkEvery: 250,
         check: async (done) => {
@@ -85,10 +87,10 @@ describe("NBD server: fuzzed negotiation and requests", () => {
           }
           peak = Math.max(peak, await rssBytes(pid));
           assert.ok(
-            peak <= baseline + RSS_GROWTH_BOUND,
+            peak <= baseline + NBD_FUZZ_RSS_GROWTH_BOUND,
             `RSS ${peak} after ${done} inputs, baseline ${baseline}`,
           );
-          const error = node.daemon.output.split("\n").find((l) => ERROR_LOG.test(l));
+          const error = node.daemon.output.split("\n").find((l) => ERROR_LOG_LINE.test(l));
           assert.equal(error, undefined, `error logged after ${done} inputs: ${error}`);
         },
       });
@@ -110,6 +112,6 @@ describe("NBD server: fuzzed negotiation and requests", () => {
       if (node.daemon.exitCode !== null) throw new GiveUp("daemon exited");
       return (await metricValue(node.daemon, "marsd_nbd_buffered_bytes")) === 0;
     });
-    assert.doesNotMatch(node.daemon.output, ERROR_LOG);
+    assert.doesNotMatch(node.daemon.output, ERROR_LOG_LINE);
   });
 });
