@@ -10,15 +10,7 @@
  * MARSD_FUZZ_SEED=<n> replays a run (the seed is printed first).
  */
 import { GiveUp, waitFor } from "../helpers/daemon-process.js";
-import {
-  daemonPid,
-  libnbdReadSha256,
-  libnbdWriteVerify,
-  metricValue,
-  rssBytes,
-  sha256,
-} from "../helpers/nbd-hostile.js";
-import { prng } from "../helpers/prng.js";
+import { daemonPid, metricValue, rssBytes, startWellBehavedClient } from "../helpers/nbd-hostile.js";
 import { createVolume, startNodeWithVolume } from "../helpers/single-node.js";
 import { requirePythonNbd } from "../helpers/tools.js";
 import {
@@ -46,25 +38,9 @@ async function main(): Promise<void> {
   try {
     await createVolume(node.daemon, "fuzz", NBD_FUZZ_VOLUME_BYTES);
     const pid = daemonPid(node.daemon);
-    const random = prng(SEED ^ 0x5eed);
-    const pattern = (bytes: number): Buffer => {
-      const b = Buffer.alloc(bytes);
-      for (let i = 0; i < bytes; i += 4) b.writeUInt32LE((random() * 2 ** 32) >>> 0, i);
-      return b;
-    };
-    const kept = pattern(4 * MiB);
-    await libnbdWriteVerify(node.uri, 0, kept);
     const baseline = await rssBytes(pid);
     let peak = baseline;
-    let fuzzing = true;
-    let roundTrips = 0;
-    const wellBehaved = (async () => {
-      while (fuzzing) {
-        await libnbdWriteVerify(node.uri, 4 * MiB + (roundTrips % 4) * MiB, pattern(MiB));
-        roundTrips += 1;
-      }
-    })();
-    // The daemon's output is kept in memory by the helper: scan only what is new.
+    const client = await startWellBehavedClient(node.uri, SEED ^ 0x5eed);
     const started = Date.now();
     try {
       const result = await runNbdFuzz({
@@ -87,7 +63,7 @@ async function main(): Promise<void> {
           if (error) throw new Error(`error logged after ${done} inputs: ${error}`);
           const rate = (done / ((Date.now() - started) / 1000)).toFixed(0);
           console.log(
-            `${done} inputs (${rate}/s), RSS ${(rss / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, ${roundTrips} libnbd round trips`,
+            `${done} inputs (${rate}/s), RSS ${(rss / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, ${client.roundTrips} libnbd round trips`,
           );
           if (peak > baseline + NBD_FUZZ_RSS_GROWTH_BOUND)
             throw new Error(`RSS ${peak} over baseline ${baseline} + 300 MiB`);
@@ -95,11 +71,9 @@ async function main(): Promise<void> {
       });
       console.log(`outcomes ${JSON.stringify(result.outcomes)}, kinds ${JSON.stringify(result.byKind)}`);
     } finally {
-      fuzzing = false;
-      await wellBehaved;
+      await client.stop();
     }
-    if ((await libnbdReadSha256(node.uri, 0, 4 * MiB)) !== sha256(kept))
-      throw new Error("libnbd's data changed");
+    if (!(await client.keptIntact())) throw new Error("libnbd's data changed");
     await waitFor("the fuzz connections' buffered bytes to be released", async () => {
       if (node.daemon.exitCode !== null) throw new GiveUp("daemon exited");
       return (await metricValue(node.daemon, "marsd_nbd_buffered_bytes")) === 0;
@@ -107,7 +81,7 @@ async function main(): Promise<void> {
     const served = await metricValue(node.daemon, "marsd_nbd_requests_total", 'resource="fuzz"');
     console.log(
       `PASS seed ${SEED}: ${INPUTS} inputs, ${served} requests served, RSS baseline ${(baseline / MiB).toFixed(0)} MiB, ` +
-        `peak ${(peak / MiB).toFixed(0)} MiB, ${roundTrips} libnbd round trips, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        `peak ${(peak / MiB).toFixed(0)} MiB, ${client.roundTrips} libnbd round trips, ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
   } finally {
     await node.daemon.cleanup();

@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import net from "node:net";
 import { FLAG_C_FIXED_NEWSTYLE, FLAG_C_NO_ZEROES, IHAVEOPT, Opt } from "../../src/frontend/nbd/protocol.js";
 import type { DaemonProcess } from "./daemon-process.js";
+import { prng } from "./prng.js";
 import { SYSTEM_PYTHON, run } from "./tools.js";
 
 /** VmRSS of a process in bytes. */
@@ -136,4 +137,49 @@ export async function libnbdReadSha256(
 
 export function sha256(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+export interface WellBehavedClient {
+  /** Write-and-verify round trips done so far. */
+  readonly roundTrips: number;
+  /** Stops after the round trip in progress (rejects if one failed). */
+  stop(): Promise<void>;
+  /** Whether the 4 MiB written first still read back unchanged. */
+  keptIntact(): Promise<boolean>;
+}
+
+/**
+ * A libnbd client that works beside a hostile one: it writes 4 MiB that it
+ * keeps at offset 0, then writes, reads back and verifies 1 MiB after
+ * another behind them (offsets 4-8 MiB) until stopped. Its data comes from
+ * `seed`.
+ */
+export async function startWellBehavedClient(uri: string, seed: number): Promise<WellBehavedClient> {
+  const MiB = 1024 * 1024;
+  const random = prng(seed);
+  const pattern = (bytes: number): Buffer => {
+    const b = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i += 4) b.writeUInt32LE((random() * 2 ** 32) >>> 0, i);
+    return b;
+  };
+  const kept = pattern(4 * MiB);
+  await libnbdWriteVerify(uri, 0, kept);
+  let running = true;
+  let roundTrips = 0;
+  const loop = (async () => {
+    while (running) {
+      await libnbdWriteVerify(uri, 4 * MiB + (roundTrips % 4) * MiB, pattern(MiB));
+      roundTrips += 1;
+    }
+  })();
+  return {
+    get roundTrips() {
+      return roundTrips;
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+    keptIntact: async () => (await libnbdReadSha256(uri, 0, 4 * MiB)) === sha256(kept),
+  };
 }
