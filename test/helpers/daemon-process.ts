@@ -16,15 +16,38 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const MARSD_MAIN = path.resolve(here, "../../src/daemon/main.js");
 export const MARSADM_MAIN = path.resolve(here, "../../src/cli/marsadm.js");
 
+/**
+ * Listens on `count` free loopback ports at once, so they are distinct, and
+ * holds them until release(). Hold them while other sockets of the test
+ * (fault proxies) bind port 0, or those may get a port that was just
+ * handed out and the daemon's listen then fails with EADDRINUSE.
+ */
+export async function reservePorts(
+  count: number,
+): Promise<{ ports: number[]; release: () => Promise<void> }> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const srv = net.createServer();
+          srv.once("error", reject);
+          srv.listen(0, "127.0.0.1", () => resolve(srv));
+        }),
+    ),
+  );
+  return {
+    ports: servers.map((srv) => (srv.address() as net.AddressInfo).port),
+    release: async () => {
+      await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+    },
+  };
+}
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  const { ports, release } = await reservePorts(1);
+  await release();
+  return ports[0] as number;
 }
 
 /** Thrown from a waitFor probe: stop waiting at once (the condition can never become true). */
@@ -67,6 +90,8 @@ export interface DaemonProcessOptions {
   env?: Record<string, string>;
   /** Options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   nodeArgs?: string[];
+  /** The admin port (reserved by the caller with reservePorts); default: a free one now. */
+  adminPort?: number;
 }
 
 /** How much of a daemon's output a test keeps (characters). */
@@ -89,7 +114,12 @@ export class DaemonProcess {
 
   static async start(options: DaemonProcessOptions = {}): Promise<DaemonProcess> {
     const baseDir = options.baseDir ?? (await mkdtemp(path.join(os.tmpdir(), "marsd-test-")));
-    const d = new DaemonProcess(baseDir, options.host ?? "alpha", await freePort(), options);
+    const d = new DaemonProcess(
+      baseDir,
+      options.host ?? "alpha",
+      options.adminPort ?? (await freePort()),
+      options,
+    );
     await d.launch();
     return d;
   }

@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { DaemonProcess, freePort, waitFor } from "./daemon-process.js";
+import { DaemonProcess, reservePorts, waitFor } from "./daemon-process.js";
 import { FaultProxy, type LinkFaults } from "./fault-proxy.js";
 
 export interface TestClusterOptions {
@@ -40,12 +40,19 @@ export class TestCluster {
     const hosts =
       options.hosts ??
       Array.from({ length: options.size ?? 3 }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
-    const peerPorts = await Promise.all(hosts.map(() => freePort()));
-    for (const [i, from] of hosts.entries()) {
-      for (const [j, to] of hosts.entries()) {
-        if (i !== j)
-          cluster.proxies.set(`${from}->${to}`, await FaultProxy.start(`127.0.0.1:${peerPorts[j]}`));
+    // Every daemon port is held while the proxies bind theirs, so none collide.
+    const reserved = await reservePorts(2 * hosts.length);
+    const peerPorts = reserved.ports.slice(0, hosts.length);
+    const adminPorts = reserved.ports.slice(hosts.length);
+    try {
+      for (const [i, from] of hosts.entries()) {
+        for (const [j, to] of hosts.entries()) {
+          if (i !== j)
+            cluster.proxies.set(`${from}->${to}`, await FaultProxy.start(`127.0.0.1:${peerPorts[j]}`));
+        }
       }
+    } finally {
+      await reserved.release();
     }
     try {
       await Promise.all(
@@ -73,6 +80,7 @@ export class TestCluster {
           const daemon = await DaemonProcess.start({
             host,
             baseDir: dir,
+            adminPort: adminPorts[i] as number,
             extraArgs: [
               "--config",
               configFile,
