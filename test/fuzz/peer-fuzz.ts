@@ -16,6 +16,13 @@ const inputs = Number(process.env.FUZZ_INPUTS ?? 1_000_000);
 const maxRssBytes = Number(process.env.FUZZ_MAX_RSS_MIB ?? 512) * MIB;
 
 const cluster = await TestCluster.start({ size: 2 });
+// Ctrl-C must not leave the daemons running.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.log(`${signal}: stopping`);
+    void cluster.cleanup().finally(() => process.exit(130));
+  });
+}
 let failed = true;
 /** Error-level lines the daemons logged (their output is scanned and dropped as the run goes). */
 const errors: string[] = [];
