@@ -55,7 +55,10 @@ export class TestCluster {
       await reserved.release();
     }
     try {
-      await Promise.all(
+      // allSettled: when one daemon fails to start, the others are still
+      // starting; they must be in `nodes` before cleanup, or they outlive
+      // the test (and keep its process, and the whole run, from ending).
+      const started = await Promise.allSettled(
         hosts.map(async (host, i) => {
           const dir = path.join(baseDir, host);
           const overrides: Record<string, string> = {};
@@ -93,6 +96,8 @@ export class TestCluster {
           cluster.nodes[i] = { host, daemon, peerPort };
         }),
       );
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
     } catch (err) {
       await cluster.cleanup();
       throw err;
