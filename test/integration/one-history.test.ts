@@ -30,6 +30,7 @@ import {
   nbdUri,
   startReplicated,
   status,
+  waitCaughtUp,
   waitUntil,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
@@ -230,6 +231,9 @@ describe("one history", { timeout: 600_000 }, () => {
     s.cluster.healAll();
     // charlie follows bravo: no split brain for it, its disk equals bravo's.
     await waitUntil(s.cluster, "charlie", s.name, "uptodate", 30_000);
+    // "uptodate" compares with bravo's last published status: wait for
+    // everything bravo has made durable (read live) before comparing disks.
+    await waitCaughtUp(s.cluster, "charlie", "bravo", s.name);
     const c = await status(s.cluster, "charlie", s.name);
     assert.notEqual(c.replState, "SplitBrain", "charlie followed alpha's history");
     const digests = await diskDigests(s);
