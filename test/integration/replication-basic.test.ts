@@ -18,6 +18,7 @@ import {
   resourceDirOf,
   startReplicated,
   status,
+  waitCaughtUp,
   waitUntil,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
@@ -112,6 +113,9 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
     assert.equal((await diskDigests(setup)).get("node-c"), before, "a paused member's disk does not change");
     assert.deepEqual(await c.call("resource.resume", { name: "r0", what: "fetch" }), { changed: true });
     await waitUntil(setup.cluster, "node-c", "r0", "uptodate");
+    // "uptodate" compares with the primary's last published status: compare
+    // disks once both have applied everything node-a made durable.
+    for (const host of ["node-b", "node-c"]) await waitCaughtUp(setup.cluster, host, "node-a", "r0");
     const digests = await diskDigests(setup);
     assert.equal(new Set(digests.values()).size, 1);
   });

@@ -25,6 +25,7 @@ import {
   prefixLength,
   resourceDirOf,
   startReplicated,
+  waitCaughtUp,
   waitUntil,
   type ReplicatedSetup,
 } from "../helpers/replication.js";
@@ -164,6 +165,9 @@ describe("anytime consistency of a secondary", { timeout: 600_000 }, () => {
     await writer.exited;
     assert.ok(writer.acks > 100, `the writer got only ${writer.acks} acknowledgements`);
     await waitUntil(setup.cluster, "node-b", setup.name, "uptodate");
+    // "uptodate" compares with node-a's last published status; the disks are
+    // compared once node-b has applied everything node-a made durable.
+    await waitCaughtUp(setup.cluster, "node-b", "node-a", setup.name);
 
     const order = await loggedWrites(resourceDirOf(setup.cluster, "node-a", setup.name));
     let last = 0;
