@@ -15,6 +15,15 @@ export class RpcCallError extends Error {
   }
 }
 
+/** The daemon did not answer within the call's timeout (it may still be working on it). */
+export class RpcTimeoutError extends Error {
+  readonly code = "RPC_TIMEOUT";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RpcTimeoutError";
+  }
+}
+
 export class RpcClient {
   private nextId = 1;
 
@@ -35,13 +44,26 @@ export class RpcClient {
     timeoutMs = 120_000,
   ): Promise<T> {
     const id = this.nextId++;
-    const res = await fetch(new URL("/rpc", this.url), {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
-      body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
+    const signal = AbortSignal.timeout(timeoutMs);
+    let text: string;
+    let res: Response;
+    try {
+      res = await fetch(new URL("/rpc", this.url), {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+        signal,
+      });
+      text = await res.text();
+    } catch (err) {
+      // The bare abort says neither what nor where; name both (an operator sees this message).
+      if (signal.aborted) {
+        throw new RpcTimeoutError(`${method} got no answer from ${this.url} within ${timeoutMs} ms`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
     let body: { result?: T; error?: { code: number; message: string; data?: unknown } };
     try {
       body = JSON.parse(text) as typeof body;

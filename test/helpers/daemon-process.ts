@@ -240,6 +240,38 @@ export class DaemonProcess {
     return this.exited;
   }
 
+  /**
+   * What a failed test should print about this daemon: whether it runs,
+   * answers /healthz, burns CPU (a spinning event loop answers nothing),
+   * and the tail of its output.
+   */
+  async diagnose(tailChars = 8000): Promise<string> {
+    const pid = this.child?.pid;
+    const lines = [`--- ${this.host} (pid ${pid ?? "none"})`];
+    if (this.exitCode !== null || this.exitSignal !== null) {
+      lines.push(`exited: ${this.exitCode ?? this.exitSignal}`);
+    } else if (pid !== undefined) {
+      const cpuTicks = async () => {
+        const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return Number(fields[11]) + Number(fields[12]); // utime + stime
+      };
+      const ticksBefore = await cpuTicks();
+      const started = Date.now();
+      const health = await fetch(`${this.adminUrl}/healthz`, { signal: AbortSignal.timeout(3000) }).then(
+        (res) => `HTTP ${res.status}`,
+        (err: unknown) => `no answer (${(err as Error).message})`,
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
+      const cpuPercent = ((await cpuTicks()) - ticksBefore) / ((Date.now() - started) / 1000);
+      lines.push(
+        `healthz: ${health} in ${Date.now() - started} ms; cpu ~${Math.round(cpuPercent)}% of a core`,
+      );
+    }
+    lines.push(this.output.slice(-tailChars));
+    return lines.join("\n");
+  }
+
   /** Stops (SIGKILL if needed) and removes the directories. */
   async cleanup(): Promise<void> {
     await this.kill9();

@@ -181,6 +181,22 @@ export class TestCluster {
     );
   }
 
+  /** Every node's diagnosis (see DaemonProcess.diagnose), for a failed test to print. */
+  async diagnose(): Promise<string> {
+    const parts = await Promise.all(this.nodes.filter(Boolean).map((n) => n.daemon.diagnose()));
+    return parts.join("\n");
+  }
+
+  /** Runs `body`; if it throws, prints every node's diagnosis before passing the error on. */
+  async explainFailure<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      console.log(`test failed (${(err as Error).message}); the daemons:\n${await this.diagnose()}`);
+      throw err;
+    }
+  }
+
   async cleanup(): Promise<void> {
     await Promise.all(this.nodes.filter(Boolean).map((n) => n.daemon.cleanup()));
     await Promise.all([...this.proxies.values()].map((p) => p.close()));

@@ -122,7 +122,10 @@ describe("crash safety: kill -9 of a secondary", { timeout: 3_600_000 }, () => {
     );
   }
 
-  it(`resumes and converges after kill -9 at every moment, ${CYCLES} cycles (seed ${SEED})`, async () => {
+  it(`resumes and converges after kill -9 at every moment, ${CYCLES} cycles (seed ${SEED})`, () =>
+    setup.cluster.explainFailure(runCycles));
+
+  async function runCycles(): Promise<void> {
     const random = prng(SEED);
     const moments = schedule(random, CYCLES);
     const seen = new Map<Moment, number>();
@@ -263,5 +266,5 @@ describe("crash safety: kill -9 of a secondary", { timeout: 3_600_000 }, () => {
     console.log(
       `secondary crash test: seed ${SEED}, ${CYCLES} cycles (${[...seen].map(([m, n]) => `${m} ${n}`).join(", ")}), ${ackedChecked} acknowledged writes checked, 0 lost`,
     );
-  });
+  }
 });
