@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 
 export interface ClusterIdentity {
   format: 1;

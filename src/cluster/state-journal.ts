@@ -28,10 +28,10 @@
  */
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { TEMPORARY_PREFIX } from "../storage/atomic-file.js";
+import { TEMPORARY_PREFIX } from "../platform/storage/atomic-file.js";
 import { crc32c } from "../util/crc32c.js";
 import { errorMessage, isErrno } from "../util/errors.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import type { StampUs } from "./clock.js";
 import type { StateEntry } from "./state-store.js";
 

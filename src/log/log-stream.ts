@@ -8,7 +8,7 @@
  */
 import path from "node:path";
 import type { LamportClock } from "../cluster/clock.js";
-import type { Storage } from "../storage/types.js";
+import type { Storage } from "../platform/storage/types.js";
 import type { LogFileHeader } from "./file-header.js";
 import { formatLogName, type LogName } from "./log-name.js";
 import { makeVersionEntry, type VersionEntry } from "./version.js";

@@ -24,7 +24,7 @@
  * SMALL_BATCH_BYTES): large batches amortise the metadata commit already,
  * and zero-filling would double the bytes they write.
  */
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 
 export const SMALL_BATCH_BYTES = 256 * 1024;
 /** Distance left between the last reserved byte and a fresh fill, for batches formed meanwhile. */

@@ -13,7 +13,7 @@
  *   the caller must stop and report.
  */
 import { invariant } from "../util/assert.js";
-import type { RandomAccessFile } from "../storage/types.js";
+import type { RandomAccessFile } from "../platform/storage/types.js";
 import { parseFileHeaderPayload, type LogFileHeader } from "./file-header.js";
 import {
   RECORD_HEADER_BYTES,

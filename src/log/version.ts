@@ -10,7 +10,7 @@
  * src/replication/version.ts.
  */
 import { createHash } from "node:crypto";
-import type { RandomAccessFile } from "../storage/types.js";
+import type { RandomAccessFile } from "../platform/storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
 import type { LogFileHeader } from "./file-header.js";
 import { formatLogName } from "./log-name.js";

@@ -24,7 +24,7 @@
 import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { LamportClock } from "../cluster/clock.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { ClosedError, LogFailedError, errorMessage } from "../util/errors.js";

@@ -104,7 +104,14 @@ export class PeerClient {
     };
   }
 
-  /** Opens a signed request and returns the raw response (for streamed bodies). */
+  /**
+   * Opens a signed request and returns the raw response (for streamed
+   * bodies). `signal` aborts it in every phase: before it is sent, while
+   * waiting for the answer's head, and while its body streams (the
+   * response then ends with an error). A caller that stops a stream must
+   * use it: an abort that arrives while the head is awaited has no
+   * response to destroy yet.
+   */
   open(
     credentials: PeerCredentials,
     address: string,
@@ -112,6 +119,7 @@ export class PeerClient {
     pathWithQuery: string,
     body: Buffer = Buffer.alloc(0),
     peerLabel = address,
+    signal?: AbortSignal,
   ): Promise<{ response: http.IncomingMessage; nonce: string; request: http.ClientRequest }> {
     const { headers, nonce } = this.signedHeaders(credentials, method, pathWithQuery, body);
     const [hostname, port] = splitAddress(address);
@@ -126,6 +134,7 @@ export class PeerClient {
           agent: this.agent(address),
           headers: { ...headers, "content-type": "application/json", "content-length": body.length },
           timeout: this.options.timeoutMs,
+          signal,
         },
         (response) => resolve({ response, nonce, request }),
       );

@@ -26,7 +26,7 @@
  */
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
-import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 
 interface FloorFile {
   format: 1;

@@ -22,7 +22,7 @@ import { parseLogName } from "../log/log-name.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, type PeerClient, type PeerCredentials, readLimited } from "../peer/client.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { errorMessage } from "../util/errors.js";
 import { FrameDecoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
@@ -214,6 +214,9 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
     let offset = local.lengthBytes;
     const verifier = new RecordVerifier(offset, this.progress.nextSeq);
+    // The signal ends the request in every phase (stop, pause and a source switch abort it);
+    // an abort while the head is awaited would otherwise leave a stream that never ends.
+    const signal = this.abort.signal;
     const { response, nonce } = await deps.client.open(
       this.credentials(),
       address,
@@ -221,6 +224,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       "/peer/v1/log/stream",
       Buffer.from(JSON.stringify({ resource: deps.resource, file: name, offsetBytes: offset })),
       source,
+      signal,
     );
     if (response.statusCode !== 200) {
       const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
@@ -237,10 +241,6 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       .catch(async () => deps.storage.open(local.path, "create"));
     this.setState("fetching");
     this.streamSource = source;
-    const onAbort = (): void => {
-      response.destroy();
-    };
-    this.abort.signal.addEventListener("abort", onAbort);
     let unsynced = 0;
     let lastSaveMs = Date.now();
     try {
@@ -307,10 +307,9 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         }
       }
       if (unsynced > 0) await this.sync(file, name, offset, verifier.nextSeq);
-      if (!this.abort.signal.aborted) throw new Error(`stream of ${name} from ${source} ended early`);
+      if (!signal.aborted) throw new Error(`stream of ${name} from ${source} ended early`);
     } finally {
       this.streamSource = undefined;
-      this.abort.signal.removeEventListener("abort", onAbort);
       await file.close();
       await deps.saveProgress(this.progress).catch(() => undefined);
     }

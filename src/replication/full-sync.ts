@@ -26,7 +26,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, readLimited, type PeerClient, type PeerCredentials } from "../peer/client.js";
 import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
 import type { BlockVolume } from "../resource/block-volume.js";
-import type { RandomAccessFile } from "../storage/types.js";
+import type { RandomAccessFile } from "../platform/storage/types.js";
 import { errorMessage } from "../util/errors.js";
 import { FrameDecoder, FrameEncoder, FrameType } from "./frames.js";
 
@@ -137,7 +137,8 @@ export class SyncClient {
   private paused = false;
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private current: http.IncomingMessage | undefined;
+  /** Aborts the window in progress (its request in every phase, see PeerClient.open). */
+  private windowAbort = new AbortController();
   state: SyncClientState = "syncing";
   lastError: string | undefined;
   syncEnd: LogPosition | undefined;
@@ -168,14 +169,14 @@ export class SyncClient {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.current?.destroy();
+    this.windowAbort.abort();
     this.wake?.();
     await this.running;
   }
 
   setPaused(paused: boolean): void {
     this.paused = paused;
-    if (paused) this.current?.destroy();
+    if (paused) this.windowAbort.abort();
     else this.wake?.();
   }
 
@@ -189,7 +190,8 @@ export class SyncClient {
       }
       try {
         this.state = "syncing";
-        await this.window();
+        this.windowAbort = new AbortController();
+        await this.window(this.windowAbort.signal);
         failures = 0;
       } catch (err) {
         if (this.stopped || this.paused) continue;
@@ -217,7 +219,7 @@ export class SyncClient {
     }
   }
 
-  private async window(): Promise<void> {
+  private async window(signal: AbortSignal): Promise<void> {
     const { deps } = this;
     const source = deps.source();
     if (!source) throw new Error("the primary is not reachable");
@@ -238,8 +240,8 @@ export class SyncClient {
       "/peer/v1/sync/window",
       Buffer.from(JSON.stringify({ resource: deps.resource, offsetBytes: start, hashes })),
       source.host,
+      signal,
     );
-    this.current = response;
     if (response.statusCode !== 200) {
       const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
       throw new PeerCallError(
@@ -250,43 +252,39 @@ export class SyncClient {
     }
     const decoder = new FrameDecoder(credentials.secret, nonce);
     let at = start;
-    try {
-      for await (const data of response as AsyncIterable<Buffer>) {
-        deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
-        for (const frame of decoder.push(data)) {
-          if (frame.type === FrameType.Data || frame.type === FrameType.Same) {
-            if (frame.offsetBytes !== at)
-              throw new Error(`sync chunk for ${frame.offsetBytes}, expected ${at}`);
-            const length = frame.type === FrameType.Data ? frame.payload.length : frame.valueBytes;
-            if (length <= 0 || at + length > deps.sizeBytes) throw new Error("sync chunk out of range");
-            if (frame.type === FrameType.Data) {
-              await deps.disk.writev([frame.payload], at);
-              deps.metrics.replicationSyncTransferredBytes.labels(deps.resource).inc(length);
-            } else {
-              this.sameBytes += length;
-            }
-            at += length;
-          } else if (frame.type === FrameType.End) {
-            if (frame.offsetBytes !== at) throw new Error("sync window ended early");
-            const syncEnd = JSON.parse(frame.payload.toString("utf8")) as LogPosition;
-            await deps.disk.datasync();
-            this.doneBytes = at;
-            if (at >= deps.sizeBytes) this.syncEnd = syncEnd;
-            await deps.saveProgress(this.doneBytes, this.syncEnd);
-            this.rateWindow.push({ atMs: Date.now(), doneBytes: at });
-            while (this.rateWindow.length > 2 && Date.now() - (this.rateWindow[0]?.atMs ?? 0) > 60_000)
-              this.rateWindow.shift();
-            deps.metrics.replicationSyncDoneBytes.labels(deps.resource).set(at);
-            return;
-          } else if (frame.type === FrameType.Error) {
-            const e = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
-            throw new PeerCallError(200, e.code ?? "error", e.message ?? "sync refused");
+    for await (const data of response as AsyncIterable<Buffer>) {
+      deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
+      for (const frame of decoder.push(data)) {
+        if (frame.type === FrameType.Data || frame.type === FrameType.Same) {
+          if (frame.offsetBytes !== at)
+            throw new Error(`sync chunk for ${frame.offsetBytes}, expected ${at}`);
+          const length = frame.type === FrameType.Data ? frame.payload.length : frame.valueBytes;
+          if (length <= 0 || at + length > deps.sizeBytes) throw new Error("sync chunk out of range");
+          if (frame.type === FrameType.Data) {
+            await deps.disk.writev([frame.payload], at);
+            deps.metrics.replicationSyncTransferredBytes.labels(deps.resource).inc(length);
+          } else {
+            this.sameBytes += length;
           }
+          at += length;
+        } else if (frame.type === FrameType.End) {
+          if (frame.offsetBytes !== at) throw new Error("sync window ended early");
+          const syncEnd = JSON.parse(frame.payload.toString("utf8")) as LogPosition;
+          await deps.disk.datasync();
+          this.doneBytes = at;
+          if (at >= deps.sizeBytes) this.syncEnd = syncEnd;
+          await deps.saveProgress(this.doneBytes, this.syncEnd);
+          this.rateWindow.push({ atMs: Date.now(), doneBytes: at });
+          while (this.rateWindow.length > 2 && Date.now() - (this.rateWindow[0]?.atMs ?? 0) > 60_000)
+            this.rateWindow.shift();
+          deps.metrics.replicationSyncDoneBytes.labels(deps.resource).set(at);
+          return;
+        } else if (frame.type === FrameType.Error) {
+          const e = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
+          throw new PeerCallError(200, e.code ?? "error", e.message ?? "sync refused");
         }
       }
-      throw new Error("sync window stream ended early");
-    } finally {
-      this.current = undefined;
     }
+    throw new Error("sync window stream ended early");
   }
 }

@@ -12,9 +12,9 @@ import type { LogFileHeader } from "../log/file-header.js";
 import { listLogFiles, type LogFileEntry } from "../log/log-directory.js";
 import { formatLogName, parseLogName, type LogName } from "../log/log-name.js";
 import { readLogFileHeader, scanLogFile } from "../log/scanner.js";
-import { removeStaleTemporaries } from "../storage/atomic-file.js";
+import { removeStaleTemporaries } from "../platform/storage/atomic-file.js";
 import { computeFileVersion, type VersionEntry } from "../log/version.js";
-import type { Storage } from "../storage/types.js";
+import type { Storage } from "../platform/storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
 
 export interface LocalLogFile extends LogName {

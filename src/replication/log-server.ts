@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import { parseLogName } from "../log/log-name.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
-import type { Storage } from "../storage/types.js";
+import type { Storage } from "../platform/storage/types.js";
 import { errorMessage } from "../util/errors.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";

@@ -28,7 +28,7 @@ import { scanLogFile } from "../log/scanner.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { ApplyQueue } from "../resource/apply-queue.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError, errorMessage } from "../util/errors.js";
 import type { LocalLogs } from "./local-logs.js";
 

@@ -15,7 +15,7 @@
  * only recovery from the log (after a restart) can repair it.
  */
 import type { LogPosition } from "../log/log-stream.js";
-import type { RandomAccessFile, WriteRange } from "../storage/types.js";
+import type { RandomAccessFile, WriteRange } from "../platform/storage/types.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 
 export type ApplyOp = WriteRange;

@@ -7,9 +7,9 @@
  */
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
-import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
-import { nodeStorage } from "../storage/node-file.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { nodeStorage } from "../platform/storage/node-file.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
 
 export interface Checkpoint extends LogPosition {

@@ -23,8 +23,8 @@
 import { constants as fsConstants } from "node:fs";
 import { access, lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { blockDeviceSizeBytes } from "../storage/node-file.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import { blockDeviceSizeBytes } from "../platform/storage/node-file.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
 
 export type DiskIdentity =

@@ -24,7 +24,7 @@ import type { VersionEntry } from "../log/version.js";
 import { Metrics } from "../metrics/metrics.js";
 import { LocalLogs, type LoadedLogs } from "../replication/local-logs.js";
 import { Replayer } from "../replication/replayer.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { ApplyQueue } from "./apply-queue.js";
 import type { Checkpoint } from "./checkpoint.js";
 

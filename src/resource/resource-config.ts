@@ -3,7 +3,7 @@
  * directory under <dataDir>/resources/<name>/.
  */
 import path from "node:path";
-import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
 import { LogCorruptError } from "../util/errors.js";
 import { isDiskIdentity, type DiskIdentity } from "./disk.js";

@@ -9,9 +9,9 @@
  */
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
-import { readJsonFile, writeFileAtomic } from "../storage/atomic-file.js";
-import { nodeStorage } from "../storage/node-file.js";
-import type { Storage } from "../storage/types.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { nodeStorage } from "../platform/storage/node-file.js";
+import type { Storage } from "../platform/storage/types.js";
 
 export interface SyncFile {
   /** "done" for the resource's creator and after a completed sync. */

@@ -60,7 +60,7 @@ import {
   type MemberHistory,
 } from "../replication/history.js";
 import { isVersionEntry, versionKeyPart } from "../replication/version.js";
-import type { RandomAccessFile, Storage } from "../storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
 import { ApplyQueue } from "./apply-queue.js";

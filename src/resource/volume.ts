@@ -15,7 +15,7 @@
 import { RecordKind } from "../log/record.js";
 import type { LogStream } from "../log/log-stream.js";
 import type { AppendEntry } from "../log/writer.js";
-import type { RandomAccessFile } from "../storage/types.js";
+import type { RandomAccessFile } from "../platform/storage/types.js";
 import { OutOfRangeError } from "../util/errors.js";
 import type { ApplyQueue } from "./apply-queue.js";
 import { ReadOnlyError, type BlockVolume } from "./block-volume.js";

@@ -15,16 +15,26 @@
  * real storage.
  */
 import path from "node:path";
-import { nodeStorage } from "../../src/storage/node-file.js";
+import { nodeStorage } from "../../src/platform/storage/node-file.js";
 import type {
+  FileFacts,
   OpenMode,
   OpenOptions,
   RandomAccessFile,
   Storage,
   WriteRange,
-} from "../../src/storage/types.js";
+} from "../../src/platform/storage/types.js";
 
-export type CrashOp = "create" | "writev" | "datasync" | "truncate" | "rename" | "remove" | "syncDirectory";
+export type CrashOp =
+  | "create"
+  | "writev"
+  | "datasync"
+  | "truncate"
+  | "rename"
+  | "remove"
+  | "syncDirectory"
+  | "makeDirectory"
+  | "removeTree";
 
 export interface CrashStep {
   op: CrashOp;
@@ -115,6 +125,37 @@ export class CrashStorage implements Storage {
   async syncDirectory(dir: string): Promise<void> {
     if (this.step("syncDirectory", dir).crash) throw this.crashError();
     await this.inner.syncDirectory(dir);
+  }
+
+  // Reads after the crash are refused like every other call; creating and removing whole trees are steps.
+  async readFile(filePath: string): Promise<Uint8Array> {
+    this.refuseIfCrashed("readFile", filePath);
+    return this.inner.readFile(filePath);
+  }
+
+  async list(dir: string): Promise<string[]> {
+    this.refuseIfCrashed("list", dir);
+    return this.inner.list(dir);
+  }
+
+  async stat(filePath: string, options?: { followLinks?: boolean }): Promise<FileFacts> {
+    this.refuseIfCrashed("stat", filePath);
+    return this.inner.stat(filePath, options);
+  }
+
+  async realPath(filePath: string): Promise<string> {
+    this.refuseIfCrashed("realPath", filePath);
+    return this.inner.realPath(filePath);
+  }
+
+  async makeDirectory(dir: string): Promise<void> {
+    if (this.step("makeDirectory", dir).crash) throw this.crashError();
+    await this.inner.makeDirectory(dir);
+  }
+
+  async removeTree(filePath: string): Promise<void> {
+    if (this.step("removeTree", filePath).crash) throw this.crashError();
+    await this.inner.removeTree(filePath);
   }
 
   get tearBytes(): number | undefined {

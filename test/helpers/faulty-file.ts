@@ -9,14 +9,15 @@
  * Injected errors look like Node's system errors (code "EIO", errno -5),
  * so the code under test cannot tell them from a failing disk.
  */
-import { nodeStorage } from "../../src/storage/node-file.js";
+import { nodeStorage } from "../../src/platform/storage/node-file.js";
 import type {
+  FileFacts,
   OpenMode,
   OpenOptions,
   RandomAccessFile,
   Storage,
   WriteRange,
-} from "../../src/storage/types.js";
+} from "../../src/platform/storage/types.js";
 
 export type FaultOp = "writev" | "datasync" | "read";
 
@@ -84,6 +85,30 @@ export class FaultyStorage implements Storage {
 
   syncDirectory(dir: string): Promise<void> {
     return this.inner.syncDirectory(dir);
+  }
+
+  readFile(path: string): Promise<Uint8Array> {
+    return this.inner.readFile(path);
+  }
+
+  list(dir: string): Promise<string[]> {
+    return this.inner.list(dir);
+  }
+
+  stat(path: string, options?: { followLinks?: boolean }): Promise<FileFacts> {
+    return this.inner.stat(path, options);
+  }
+
+  realPath(path: string): Promise<string> {
+    return this.inner.realPath(path);
+  }
+
+  makeDirectory(dir: string): Promise<void> {
+    return this.inner.makeDirectory(dir);
+  }
+
+  removeTree(path: string): Promise<void> {
+    return this.inner.removeTree(path);
   }
 
   /** Counts the call and decides: "ok", "fail" or "tear". */

@@ -16,8 +16,8 @@ import {
   type LogWriterLimits,
   type LogWriterObserver,
 } from "../../src/log/writer.js";
-import { nodeStorage } from "../../src/storage/node-file.js";
-import type { Storage } from "../../src/storage/types.js";
+import { nodeStorage } from "../../src/platform/storage/node-file.js";
+import type { Storage } from "../../src/platform/storage/types.js";
 import { genesisVersion } from "../../src/log/version.js";
 
 export function fileHeader(fileNumber = 1, streamStartBytes = 0): LogFileHeader {

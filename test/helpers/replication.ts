@@ -10,7 +10,7 @@ import path from "node:path";
 import { scanLogFile } from "../../src/log/scanner.js";
 import { RecordKind } from "../../src/log/record.js";
 import { parseLogName } from "../../src/log/log-name.js";
-import { nodeStorage } from "../../src/storage/node-file.js";
+import { nodeStorage } from "../../src/platform/storage/node-file.js";
 import type { TestCluster } from "./test-cluster.js";
 import { BLOCK_BYTES, blockVersion, decodeBlock } from "./versioned-blocks.js";
 

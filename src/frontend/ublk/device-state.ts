@@ -5,7 +5,7 @@
  * so that even a crash between ADD_DEV and START_DEV leaves a trace.
  */
 import path from "node:path";
-import { readJsonFile, writeFileAtomic } from "../../storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../../platform/storage/atomic-file.js";
 
 export const UBLK_STATE_FILE = "ublk.json";
 

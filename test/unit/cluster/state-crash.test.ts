@@ -15,7 +15,7 @@ import { LamportClock } from "../../../src/cluster/clock.js";
 import { Keys } from "../../../src/cluster/keys.js";
 import { JOURNAL_FILE } from "../../../src/cluster/state-journal.js";
 import { StateStore, type StateEntry } from "../../../src/cluster/state-store.js";
-import type { Storage } from "../../../src/storage/types.js";
+import type { Storage } from "../../../src/platform/storage/types.js";
 import { CrashStorage } from "../../helpers/crash-storage.js";
 import { FaultyStorage } from "../../helpers/faulty-file.js";
 

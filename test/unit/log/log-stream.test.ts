@@ -5,7 +5,7 @@ import { LamportClock } from "../../../src/cluster/clock.js";
 import { listLogFiles } from "../../../src/log/log-directory.js";
 import { LogStream, type FinishedLogFile, type LogStreamOptions } from "../../../src/log/log-stream.js";
 import { readLogFileHeader, scanLogFile } from "../../../src/log/scanner.js";
-import { nodeStorage } from "../../../src/storage/node-file.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { ClosedError, LogFailedError } from "../../../src/util/errors.js";
 import { FaultyStorage } from "../../helpers/faulty-file.js";
 import { pattern, writeEntry } from "../../helpers/log-fixtures.js";

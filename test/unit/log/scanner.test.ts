@@ -8,7 +8,7 @@ import {
   type ScanOutcome,
   type ScannedRecord,
 } from "../../../src/log/scanner.js";
-import { nodeStorage } from "../../../src/storage/node-file.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { buildLogFile, fileHeader, pattern, readLogRecords } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 

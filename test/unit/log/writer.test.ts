@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { RECORD_HEADER_BYTES } from "../../../src/log/record.js";
 import type { LogWriterObserver } from "../../../src/log/writer.js";
-import { nodeStorage } from "../../../src/storage/node-file.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { scanLogFile } from "../../../src/log/scanner.js";
 import { ClosedError, LogFailedError } from "../../../src/util/errors.js";
 import { FaultyStorage, Gate } from "../../helpers/faulty-file.js";

@@ -50,3 +50,92 @@ describe("peer client connections", () => {
     assert.equal(await connectionsFor(3, false), 3);
   });
 });
+
+describe("peer client: aborting a streamed request", { timeout: 10_000 }, () => {
+  let server: http.Server;
+  let address = "";
+  /** Requests to /held get no head until the test lets them go; /endless streams without end. */
+  const held: http.ServerResponse[] = [];
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === "/held") {
+        held.push(res);
+        return;
+      }
+      res.writeHead(200);
+      const t = setInterval(() => res.write("heartbeat"), 5);
+      res.on("close", () => clearInterval(t));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const client = () =>
+    new PeerClient({
+      host: "alpha",
+      clock: new LamportClock(),
+      metrics: new Metrics({ defaultMetrics: false }),
+      timeoutMs: 60_000,
+      maxResponseBytes: 1024,
+      maxSocketsPerPeer: 4,
+    });
+  const credentials = { clusterId: "c", secret: "s" };
+
+  // The fetcher stops a log stream through this signal; before, an abort that came while the
+  // head was awaited was lost, and stop() waited for a stream that never ends (a hang seen in CI).
+  it("ends a request whose answer's head has not come yet", async () => {
+    const controller = new AbortController();
+    const opened = client().open(
+      credentials,
+      address,
+      "POST",
+      "/held",
+      undefined,
+      address,
+      controller.signal,
+    );
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    await assert.rejects(opened, { name: "AbortError" });
+  });
+
+  it("ends a streamed body that would never end", async () => {
+    const controller = new AbortController();
+    const { response } = await client().open(
+      credentials,
+      address,
+      "POST",
+      "/endless",
+      undefined,
+      address,
+      controller.signal,
+    );
+    let chunks = 0;
+    await assert.rejects(async () => {
+      for await (const chunk of response) {
+        void chunk;
+        if (++chunks === 3) controller.abort();
+      }
+    });
+    assert.ok(chunks >= 3);
+  });
+
+  it("refuses at once with a signal aborted before the call", async () => {
+    const opened = client().open(
+      credentials,
+      address,
+      "POST",
+      "/endless",
+      undefined,
+      address,
+      AbortSignal.abort(),
+    );
+    await assert.rejects(opened, { name: "AbortError" });
+  });
+});

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { LogPosition } from "../../../src/log/log-stream.js";
 import { ApplyQueue } from "../../../src/resource/apply-queue.js";
-import type { RandomAccessFile, WriteRange } from "../../../src/storage/types.js";
+import type { RandomAccessFile, WriteRange } from "../../../src/platform/storage/types.js";
 import { FaultyStorage, Gate } from "../../helpers/faulty-file.js";
 import { pattern } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";

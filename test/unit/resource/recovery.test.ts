@@ -14,7 +14,7 @@ import {
   writeCheckpoint,
 } from "../../../src/resource/checkpoint.js";
 import { recoverLog } from "../../../src/resource/recovery.js";
-import { nodeStorage } from "../../../src/storage/node-file.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { LogCorruptError } from "../../../src/util/errors.js";
 import { DEFAULT_WRITER_LIMITS } from "../../../src/log/writer.js";
 import { waitFor } from "../../helpers/daemon-process.js";

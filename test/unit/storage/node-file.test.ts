@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { constants } from "node:fs";
 import { readFile, readdir, readlink, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import { nodeStorage } from "../../../src/storage/node-file.js";
-import { anyOverlap } from "../../../src/storage/range-writer-pool.js";
-import type { WriteRange } from "../../../src/storage/types.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
+import { anyOverlap } from "../../../src/platform/storage/range-writer-pool.js";
+import type { WriteRange } from "../../../src/platform/storage/types.js";
 import { pattern } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { isErrno } from "../util/errors.js";
+import { isErrno } from "../../util/errors.js";
 import { nodeStorage } from "./node-file.js";
 import type { Storage } from "./types.js";
 

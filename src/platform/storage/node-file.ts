@@ -4,9 +4,9 @@
  * hot path (one threadpool round trip, no FileHandle bookkeeping).
  */
 import fs from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { rangeWriterPool } from "./range-writer-pool.js";
-import type { OpenMode, OpenOptions, RandomAccessFile, Storage, WriteRange } from "./types.js";
+import type { FileKind, OpenMode, OpenOptions, RandomAccessFile, Storage, WriteRange } from "./types.js";
 
 const OPEN_FLAGS: Record<OpenMode, number> = {
   read: fs.constants.O_RDONLY,
@@ -163,8 +163,34 @@ export async function blockDeviceSizeBytes(path: string): Promise<number> {
   return sectors * 512;
 }
 
+function kindOf(st: fs.BigIntStats): FileKind {
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "directory";
+  if (st.isBlockDevice()) return "block-device";
+  if (st.isSymbolicLink()) return "symlink";
+  return "other";
+}
+
 export const nodeStorage: Storage = {
   open: (path, mode, options) => NodeFile.open(path, mode, options),
+  readFile: (path) => readFile(path),
+  list: (dir) => readdir(dir),
+  stat: async (path, options) => {
+    const st = await (options?.followLinks === false ? lstat : stat)(path, { bigint: true });
+    return {
+      kind: kindOf(st),
+      sizeBytes: Number(st.size),
+      device: st.dev,
+      inode: st.ino,
+      rdev: st.rdev,
+      modifiedMs: Number(st.mtimeMs),
+    };
+  },
+  realPath: (path) => realpath(path),
+  makeDirectory: async (dir) => {
+    await mkdir(dir, { recursive: true });
+  },
+  removeTree: (path) => rm(path, { recursive: true, force: true }),
   rename: (fromPath, toPath) => rename(fromPath, toPath),
   remove: (path) => rm(path, { force: true }),
   syncDirectory: async (dir) => {

@@ -72,8 +72,38 @@ export interface OpenOptions {
   directWrites?: boolean;
 }
 
+export type FileKind = "file" | "directory" | "block-device" | "symlink" | "other";
+
+/** What stat(2) says about a path (what the code here needs of it). */
+export interface FileFacts {
+  kind: FileKind;
+  sizeBytes: number;
+  /** Device and inode of the file itself: its identity, stable across renames. */
+  device: bigint;
+  inode: bigint;
+  /** For a block device: its major:minor number. */
+  rdev: bigint;
+  modifiedMs: number;
+}
+
+/**
+ * Failures are Errors with a POSIX `code` (ENOENT, EEXIST, EIO, ENOSPC,
+ * EACCES, ...), as Node's fs reports them; `isErrno` tests them.
+ */
 export interface Storage {
   open(path: string, mode: OpenMode, options?: OpenOptions): Promise<RandomAccessFile>;
+  /** The whole content of a (small) file. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** The names in a directory, in no particular order. */
+  list(dir: string): Promise<string[]>;
+  /** stat(2), or lstat(2) with followLinks false. */
+  stat(path: string, options?: { followLinks?: boolean }): Promise<FileFacts>;
+  /** realpath(3): absolute, symbolic links resolved; rejects ENOENT if it does not exist. */
+  realPath(path: string): Promise<string>;
+  /** mkdir -p. Durable only once each new directory's parent is synced. */
+  makeDirectory(dir: string): Promise<void>;
+  /** rm -rf; a path that is already gone is not an error. Durable only once the parent is synced. */
+  removeTree(path: string): Promise<void>;
   /**
    * rename(2): `toPath` is replaced atomically (readers see the old or the
    * new file, never a mix). Durable only once the directory is synced.
