@@ -86,28 +86,38 @@ awk -W version 2>&1 | grep -q mawk && awk_stream=(-W interactive)
 # The serial console carries the output; the markers written by the guest's
 # /init delimit the job's output and carry its exit status.
 status_file="$job/status"
-set +e
-timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-  -accel tcg,thread=multi -cpu "${VM_CPU:-max,la57=off}" -smp "$cpus" -m "$mem" \
-  -nodefaults -no-reboot -display none -serial stdio \
-  -device virtio-rng-pci \
-  -kernel "$kernel" -initrd "$job/initrd.cpio" \
-  -append "console=ttyS0 panic=-1 loglevel=$loglevel quiet" \
-  "${virtfs[@]}" </dev/null 2>&1 |
-  awk "${awk_stream[@]}" -v debug="$debug" -v status="$status_file" '
-    { sub(/\r$/, "") }
-    /reboot: Power down$/ && debug != 1 { next }
-    /^@@MARSVM_BEGIN@@$/ { begun = 1; next }
-    /^@@MARSVM_RC=[0-9]+@@$/ { rc = $0; gsub(/[^0-9]/, "", rc); print rc > status; close(status); next }
-    { if (begun || debug == 1) { print; fflush() } else boot = boot $0 "\n" }
-    END { if (!begun && debug != 1) printf "%s", boot }
-  '
-qemu_rc=${PIPESTATUS[0]}
-set -e
-if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
-  echo "run-vm: timed out after ${timeout_s}s" >&2
-  exit 124
-fi
+begun_file="$job/begun"
+# A guest that dies before its job begins (seen once: a kernel oops during
+# boot under TCG with two VMs running) ran nothing, so booting again cannot
+# hide a test failure; it is retried, twice at most, with the boot log shown.
+# Once the job has begun, its outcome stands.
+for attempt in 1 2 3; do
+  rm -f "$status_file" "$begun_file"
+  set +e
+  timeout -k 5 "$timeout_s" qemu-system-x86_64 \
+    -accel tcg,thread=multi -cpu "${VM_CPU:-max,la57=off}" -smp "$cpus" -m "$mem" \
+    -nodefaults -no-reboot -display none -serial stdio \
+    -device virtio-rng-pci \
+    -kernel "$kernel" -initrd "$job/initrd.cpio" \
+    -append "console=ttyS0 panic=-1 loglevel=$loglevel quiet" \
+    "${virtfs[@]}" </dev/null 2>&1 |
+    awk "${awk_stream[@]}" -v debug="$debug" -v status="$status_file" -v begunfile="$begun_file" '
+      { sub(/\r$/, "") }
+      /reboot: Power down$/ && debug != 1 { next }
+      /^@@MARSVM_BEGIN@@$/ { begun = 1; print "" > begunfile; close(begunfile); next }
+      /^@@MARSVM_RC=[0-9]+@@$/ { rc = $0; gsub(/[^0-9]/, "", rc); print rc > status; close(status); next }
+      { if (begun || debug == 1) { print; fflush() } else boot = boot $0 "\n" }
+      END { if (!begun && debug != 1) printf "%s", boot }
+    '
+  qemu_rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
+    echo "run-vm: timed out after ${timeout_s}s" >&2
+    exit 124
+  fi
+  [ -e "$begun_file" ] && break
+  echo "run-vm: the guest died before its job began (attempt $attempt, qemu exit $qemu_rc; boot log above)" >&2
+done
 if [ ! -s "$status_file" ]; then
   echo "run-vm: the guest ended without reporting a status (qemu exit $qemu_rc)" >&2
   exit 125
