@@ -73,8 +73,9 @@ export async function buildLogFile(
   file: string,
   waves: number[][],
   limits: Partial<LogWriterLimits> = { maxBatchesInFlight: 1 },
+  options: { storage?: Storage; observer?: LogWriterObserver } = {},
 ): Promise<void> {
-  const writer = await openWriter(file, { limits });
+  const writer = await openWriter(file, { limits, ...options });
   let seq = 1;
   for (const wave of waves) {
     await Promise.all(

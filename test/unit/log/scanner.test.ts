@@ -10,6 +10,7 @@ import {
 } from "../../../src/log/scanner.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { buildLogFile, fileHeader, pattern, readLogRecords } from "../../helpers/log-fixtures.js";
+import { FaultyStorage } from "../../helpers/faulty-file.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 
 async function scanBytes(file: string, bytes: Buffer): Promise<ScanOutcome> {
@@ -137,6 +138,19 @@ describe("log scanner", () => {
 
   it("applies the durableSeq rule when batches were written concurrently (pipelined group commit)", async () => {
     const file = tmp.join("flip-pipelined");
+    // The second batch's write waits until the first batch is durable: the
+    // writer then forms the fourth batch while the second is still in flight
+    // (durableSeq 3 < its seq), however fast the disk (without the hold a fast
+    // disk could finish all three before the first completion was handled).
+    // Writes are counted in the order they are issued, which is file order.
+    let firstBatchDurable!: () => void;
+    const firstDurable = new Promise<void>((resolve) => (firstBatchDurable = resolve));
+    const storage = new FaultyStorage({
+      // Write 1 is the file header, 2 the first batch, 3 the second.
+      beforeOp: async (op, _path, n) => {
+        if (op === "writev" && n === 3) await firstDurable;
+      },
+    });
     await buildLogFile(
       file,
       [
@@ -150,6 +164,7 @@ describe("log scanner", () => {
         maxBatchesInFlight: 3,
         maxBatchRecords: 2,
       },
+      { storage, observer: { pendingBytes: () => undefined, batchDurable: () => firstBatchDurable() } },
     );
     const { bytes, records } = await readLogRecords(file);
     assert.ok(
