@@ -9,7 +9,6 @@
  *        requests -> finish every log durably and checkpoint -> close
  *        sockets -> release the lock.
  */
-import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { Express } from "express";
 import path from "node:path";
@@ -36,11 +35,10 @@ import { resourceMethods } from "../rpc/methods/resource.js";
 import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import { systemClock, type Clock } from "../platform/clock.js";
-import { writeFileAtomic } from "../platform/storage/atomic-file.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
 import type { Storage } from "../platform/storage/types.js";
-import { isErrno } from "../util/errors.js";
 import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
+import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "./services.js";
 
@@ -55,22 +53,6 @@ export interface DaemonOptions {
 
 /** Exit status after a fatal log/disk failure: systemd restarts us and recovery runs. */
 export const EXIT_FATAL = 70;
-
-export async function readOrCreateToken(storage: Storage, file: string): Promise<string> {
-  try {
-    const token = Buffer.from(await storage.readFile(file))
-      .toString("utf8")
-      .trim();
-    if (token.length < 16) throw new Error(`admin token in ${file} is shorter than 16 characters`);
-    return token;
-  } catch (err) {
-    if (!isErrno(err, "ENOENT")) throw err;
-    const token = randomBytes(32).toString("hex");
-    await storage.makeDirectory(path.dirname(file), { mode: 0o700 });
-    await writeFileAtomic(file, token + "\n", storage);
-    return token;
-  }
-}
 
 export class Daemon implements NodeServices {
   readonly clock: LamportClock;
