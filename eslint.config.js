@@ -28,6 +28,63 @@ export default tseslint.config(
     },
   },
   {
+    // The seams (issue 15, src/platform/clock.ts and storage/types.ts): outside
+    // src/platform, time and files are reached only through the injected
+    // Clock and Storage, so the simulator can replace them. Directories join
+    // this list as they are converted.
+    files: [
+      "src/cluster/**/*.ts",
+      "src/log/**/*.ts",
+      "src/daemon/**/*.ts",
+      "src/rpc/**/*.ts",
+      "src/metrics/**/*.ts",
+      "src/frontend/**/*.ts",
+      "src/util/**/*.ts",
+    ],
+    ignores: ["src/rpc/methods/resource.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            "node:fs",
+            "node:fs/promises",
+            "fs",
+            "fs/promises",
+            "node:perf_hooks",
+            "node:timers",
+            "node:timers/promises",
+            "node-cron",
+          ].map((name) => ({
+            name,
+            message: "use the injected Clock (time) or Storage (storage): src/platform",
+          })),
+        },
+      ],
+      "no-restricted-globals": [
+        "error",
+        ...[
+          "setTimeout",
+          "setInterval",
+          "setImmediate",
+          "clearTimeout",
+          "clearInterval",
+          "clearImmediate",
+          "performance",
+        ].map((name) => ({ name, message: "use the injected Clock (time): src/platform/clock.ts" })),
+      ],
+      "no-restricted-properties": [
+        "error",
+        {
+          object: "Date",
+          property: "now",
+          message: "use time.nowMs() (or time.monotonicMs() for durations)",
+        },
+        { object: "AbortSignal", property: "timeout", message: "use time.timeoutSignal()" },
+      ],
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -23,6 +23,8 @@ import { Keys } from "../src/cluster/keys.js";
 import { Metrics } from "../src/metrics/metrics.js";
 import { PeerClient } from "../src/peer/client.js";
 import { PeerServer } from "../src/peer/server.js";
+import { systemClock } from "../src/platform/clock.js";
+import { nodeStorage } from "../src/platform/storage/node-file.js";
 
 const NODES = Number(process.argv[2] ?? 100);
 const RESOURCES = Number(process.argv[3] ?? 1000);
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < NODES; i++) {
       const host = `node-${String(i).padStart(3, "0")}`;
-      const clock = new LamportClock();
+      const clock = new LamportClock({ wall: systemClock });
       const metrics = new Metrics({ defaultMetrics: false });
       const holder: { cluster?: ClusterService } = {};
       const server = new PeerServer({
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
           tombstoneMinAgeMs: 3_600_000,
         },
         clock,
+        time: systemClock,
+        storage: nodeStorage,
         metrics,
         logger,
         server,

@@ -16,19 +16,15 @@
  *   cluster into the future; MARS clamps at 30 days, we refuse and report).
  */
 
+import type { Clock } from "../platform/clock.js";
+
 export type StampUs = number;
 
-/** Source of physical time; injected so tests can drive it. */
-export interface WallClock {
-  nowUs(): number;
-}
-
-export const systemWallClock: WallClock = {
-  nowUs: () => Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000),
-};
+/** Source of physical time: the injected Clock (the simulator's is virtual). */
+export type WallClock = Pick<Clock, "nowUs">;
 
 export interface LamportClockOptions {
-  wall?: WallClock;
+  wall: WallClock;
   /** Refuse observed stamps further than this ahead of the wall clock. */
   maxFutureUs?: number;
 }
@@ -40,8 +36,8 @@ export class LamportClock {
   private readonly maxFutureUs: number;
   private lastUs = 0;
 
-  constructor(options: LamportClockOptions = {}) {
-    this.wall = options.wall ?? systemWallClock;
+  constructor(options: LamportClockOptions) {
+    this.wall = options.wall;
     this.maxFutureUs = options.maxFutureUs ?? DEFAULT_MAX_FUTURE_US;
   }
 

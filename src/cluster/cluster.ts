@@ -14,12 +14,13 @@
  * dead node) marks the host removed, after which its requests are refused
  * and its entries dropped everywhere.
  */
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
 import { PeerError, type PeerAuthSource, type PeerRequest, type PeerServer } from "../peer/server.js";
+import type { Clock, TimerHandle } from "../platform/clock.js";
+import type { Storage } from "../platform/storage/types.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
 import type { LamportClock, StampUs } from "./clock.js";
 import {
@@ -87,6 +88,8 @@ export interface ClusterDeps {
   dataDir: string;
   settings: ClusterSettings;
   clock: LamportClock;
+  time: Clock;
+  storage: Storage;
   metrics: Metrics;
   logger: Logger;
   server: PeerServer;
@@ -101,7 +104,7 @@ export class ClusterService implements PeerAuthSource {
   private lastPushedUs: StampUs = 0;
   private pushScheduled = false;
   private pushing: Promise<void> | undefined;
-  private gcTimer: NodeJS.Timeout | undefined;
+  private gcTimer: TimerHandle | undefined;
   private stopped = false;
   private readonly pullListeners: Array<(host: string) => void> = [];
   /** Asked before this node leaves: a reason why it may not (e.g. it is still in a resource). */
@@ -115,10 +118,10 @@ export class ClusterService implements PeerAuthSource {
 
   static async open(deps: ClusterDeps): Promise<ClusterService> {
     const dir = path.join(deps.dataDir, "cluster");
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const state = await StateStore.load(dir, deps.settings.host, deps.clock, deps.logger);
+    await deps.storage.makeDirectory(dir, { mode: 0o700 });
+    const state = await StateStore.load(dir, deps.settings.host, deps.clock, deps.logger, deps.storage);
     const service = new ClusterService(deps, state, dir);
-    service.identity = await readIdentity(dir);
+    service.identity = await readIdentity(deps.storage, dir);
     return service;
   }
 
@@ -157,15 +160,14 @@ export class ClusterService implements PeerAuthSource {
     server.route("POST /peer/v1/state/push", (req) => this.onPush(req), "state");
     this.state.on("change", (entry, source) => this.onChange(entry, source));
     this.reconcileLinks();
-    this.gcTimer = setInterval(() => this.collectGarbage(), 60_000);
-    this.gcTimer.unref();
+    this.gcTimer = this.deps.time.setRepeating(60_000, () => this.collectGarbage()).unref();
     this.deps.metrics.clusterGaugeSource = () => this.gauges();
     if (this.identity) this.schedulePush();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.gcTimer) clearInterval(this.gcTimer);
+    this.gcTimer?.cancel();
     for (const link of this.links.values()) link.stop();
     this.links.clear();
     await this.pushing?.catch(() => undefined);
@@ -191,8 +193,8 @@ export class ClusterService implements PeerAuthSource {
   /** Whether we heard from `host` within the alive window (always true for ourselves). */
   isAlive(host: string): boolean {
     if (host === this.host) return true;
-    const last = this.links.get(host)?.lastContactMs;
-    return last !== undefined && Date.now() - last <= this.deps.settings.aliveWindowMs;
+    const ageMs = this.links.get(host)?.contactAgeMs();
+    return ageMs !== undefined && ageMs <= this.deps.settings.aliveWindowMs;
   }
 
   /**
@@ -348,7 +350,7 @@ export class ClusterService implements PeerAuthSource {
     for (const link of this.links.values()) link.stop();
     this.links.clear();
     this.identity = undefined;
-    await removeIdentity(this.dir);
+    await removeIdentity(this.deps.storage, this.dir);
     await this.state.clear();
     this.lastPushedUs = 0;
     this.deps.logger.info("left the cluster");
@@ -360,7 +362,8 @@ export class ClusterService implements PeerAuthSource {
       const link = this.links.get(host);
       const self = host === this.host;
       const s: MemberStatus = { host, address: this.addressOf(host) ?? "", self, alive: this.isAlive(host) };
-      if (link?.lastContactMs !== undefined) s.lastContactAgeMs = Date.now() - link.lastContactMs;
+      const contactAgeMs = link?.contactAgeMs();
+      if (contactAgeMs !== undefined) s.lastContactAgeMs = Math.round(contactAgeMs);
       if (link?.rttMs !== undefined) s.rttMs = link.rttMs;
       if (link?.clockSkewMs !== undefined) s.clockSkewMs = Math.round(link.clockSkewMs);
       if (link?.lastError !== undefined) s.lastError = link.lastError;
@@ -402,7 +405,7 @@ export class ClusterService implements PeerAuthSource {
   }
 
   private async adopt(identity: ClusterIdentity): Promise<void> {
-    await writeIdentity(this.dir, identity);
+    await writeIdentity(this.deps.storage, this.dir, identity);
     this.identity = identity;
     if (this.isRemoved(this.host)) this.state.set(Keys.removed(this.host), false);
     this.state.set(Keys.nodeAddress(this.host), this.deps.settings.advertise);
@@ -546,6 +549,7 @@ export class ClusterService implements PeerAuthSource {
         () => this.credentials(),
         this.state,
         { syncIntervalMs: this.deps.settings.syncIntervalMs, retryMaxMs: this.deps.settings.retryMaxMs },
+        this.deps.time,
         this.deps.metrics,
         this.deps.logger,
         this.refuseFromRemoved,

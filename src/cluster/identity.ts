@@ -4,9 +4,9 @@
  * root can read.
  */
 import { randomBytes } from "node:crypto";
-import { rm } from "node:fs/promises";
 import path from "node:path";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import type { Storage } from "../platform/storage/types.js";
 
 export interface ClusterIdentity {
   format: 1;
@@ -19,8 +19,9 @@ export const IDENTITY_FILE = "identity.json";
 export const CLUSTER_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 export const MIN_SECRET_LENGTH = 32;
 
-export async function readIdentity(dir: string): Promise<ClusterIdentity | undefined> {
-  const raw = (await readJsonFile(path.join(dir, IDENTITY_FILE))) as Partial<ClusterIdentity> | undefined;
+export async function readIdentity(storage: Storage, dir: string): Promise<ClusterIdentity | undefined> {
+  const raw = (await readJsonFile(path.join(dir, IDENTITY_FILE), storage)) as
+    Partial<ClusterIdentity> | undefined;
   if (!raw) return undefined;
   if (
     raw.format !== 1 ||
@@ -33,12 +34,12 @@ export async function readIdentity(dir: string): Promise<ClusterIdentity | undef
   return raw as ClusterIdentity;
 }
 
-export async function writeIdentity(dir: string, identity: ClusterIdentity): Promise<void> {
-  await writeFileAtomic(path.join(dir, IDENTITY_FILE), JSON.stringify(identity) + "\n");
+export async function writeIdentity(storage: Storage, dir: string, identity: ClusterIdentity): Promise<void> {
+  await writeFileAtomic(path.join(dir, IDENTITY_FILE), JSON.stringify(identity) + "\n", storage);
 }
 
-export async function removeIdentity(dir: string): Promise<void> {
-  await rm(path.join(dir, IDENTITY_FILE), { force: true });
+export async function removeIdentity(storage: Storage, dir: string): Promise<void> {
+  await storage.remove(path.join(dir, IDENTITY_FILE));
 }
 
 export function generateSecret(): string {

@@ -9,6 +9,7 @@
  */
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
+import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { PeerClient, PeerCredentials } from "../peer/client.js";
 import { errorMessage } from "../util/errors.js";
 import type { StampUs } from "./clock.js";
@@ -46,13 +47,16 @@ export interface LinkTiming {
 }
 
 export class PeerLink {
+  /** Wall time of the last answer or request from the peer (for the metric). */
   lastContactMs: number | undefined;
+  /** The same moment on the monotonic clock (for ages: immune to wall-clock steps). */
+  private lastContactMonotonicMs: number | undefined;
   rttMs: number | undefined;
   clockSkewMs: number | undefined;
   peerStampUs: number | undefined;
   lastError: string | undefined;
   private failures = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private pulling: Promise<void> | undefined;
   private stopped = false;
   /** The first pull after start also asks for our own entries (they may be newer on peers after a crash). */
@@ -68,6 +72,7 @@ export class PeerLink {
     private readonly credentials: () => PeerCredentials | undefined,
     private readonly store: StateStore,
     private readonly timing: LinkTiming,
+    private readonly time: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly refuse: (entry: StateEntry) => boolean,
@@ -81,13 +86,21 @@ export class PeerLink {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
   noteContact(): void {
-    this.lastContactMs = Date.now();
+    this.lastContactMs = this.time.nowMs();
+    this.lastContactMonotonicMs = this.time.monotonicMs();
     this.metrics.peerLastContact.labels(this.host).set(this.lastContactMs / 1000);
+  }
+
+  /** Milliseconds since we last heard from the peer; undefined if we never did. */
+  contactAgeMs(): number | undefined {
+    return this.lastContactMonotonicMs === undefined
+      ? undefined
+      : this.time.monotonicMs() - this.lastContactMonotonicMs;
   }
 
   /** Pull now (or join the pull in progress). */
@@ -119,12 +132,13 @@ export class PeerLink {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.pullNow().finally(() => this.schedule(this.nextDelayMs()));
-    }, delayMs);
-    this.timer.unref();
+    this.timer?.cancel();
+    this.timer = this.time
+      .setTimer(delayMs, () => {
+        this.timer = undefined;
+        void this.pullNow().finally(() => this.schedule(this.nextDelayMs()));
+      })
+      .unref();
   }
 
   private nextDelayMs(): number {

@@ -30,7 +30,6 @@ import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 import type { Logger } from "pino";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
-import { nodeStorage } from "../platform/storage/node-file.js";
 import type { Storage } from "../platform/storage/types.js";
 import { JOURNAL_FILE, StateJournal, type JournalOp } from "./state-journal.js";
 import type { LamportClock, StampUs } from "./clock.js";
@@ -117,12 +116,12 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     host: string,
     clock: LamportClock,
     logger: Logger,
+    storage: Storage,
     maxJournalBytes = DEFAULT_MAX_JOURNAL_BYTES,
-    storage: Storage = nodeStorage,
   ): Promise<StateStore> {
     const { journal, ops, generation } = await StateJournal.open(storage, path.join(dir, JOURNAL_FILE));
     const store = new StateStore(dir, host, clock, logger, journal, maxJournalBytes, storage);
-    const raw = (await readJsonFile(path.join(dir, STATE_FILE))) as PersistedState | undefined;
+    const raw = (await readJsonFile(path.join(dir, STATE_FILE), storage)) as PersistedState | undefined;
     if (raw) {
       if (raw.format !== 1 || !Array.isArray(raw.entries))
         throw new Error(`${path.join(dir, STATE_FILE)} is malformed`);

@@ -1,18 +1,11 @@
 /** Version of this build, reported by node.info and marsd_build_info. */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { PROJECT_ROOT, readJsonAsset } from "../platform/assets.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** The project root (dist/src/daemon -> ../../..). */
-export const PROJECT_ROOT = path.resolve(here, "../../..");
+export { PROJECT_ROOT };
 
 function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
+  return (readJsonAsset("package.json") as { version: string }).version;
 }
 
 function readCommit(): string {

@@ -3,7 +3,6 @@
  * line flags. The merged result is validated as a whole, so a typo in the
  * file is reported with its path instead of being ignored.
  */
-import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Ajv } from "ajv";
@@ -11,6 +10,7 @@ import { MAX_PAYLOAD_BYTES } from "../frontend/nbd/protocol.js";
 import { DEFAULT_UBLK_OPTIONS, MAX_UBLK_QUEUES, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, isValidSchedule, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
+import type { Storage } from "../platform/storage/types.js";
 
 export interface DaemonConfig {
   /** This node's permanent name (as MARS: never change it). */
@@ -107,7 +107,7 @@ export interface DaemonConfig {
     /** Disk writes in flight during replay. */
     replayMaxInFlight: number;
   };
-  /** node-cron schedules of housekeeping jobs ("" disables one). */
+  /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
   jobs: JobSchedules;
   /** The ublk frontend's queues (used when it is available and chosen). */
   ublk: UblkOptions;
@@ -422,13 +422,16 @@ export class ConfigError extends Error {}
  * data or run dir follow those dirs when only they are overridden.
  */
 export async function loadConfig(
+  storage: Storage,
   configFile: string | undefined,
   flags: ConfigOverrides,
 ): Promise<DaemonConfig> {
   let fromFile: ConfigOverrides = {};
   if (configFile) {
     try {
-      fromFile = JSON.parse(await readFile(configFile, "utf8")) as ConfigOverrides;
+      fromFile = JSON.parse(
+        Buffer.from(await storage.readFile(configFile)).toString("utf8"),
+      ) as ConfigOverrides;
     } catch (err) {
       throw new ConfigError(`cannot read config file ${configFile}: ${(err as Error).message}`);
     }

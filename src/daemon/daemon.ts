@@ -9,8 +9,6 @@
  *        requests -> finish every log durably and checkpoint -> close
  *        sockets -> release the lock.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
 import http from "node:http";
 import type { Express } from "express";
 import path from "node:path";
@@ -36,16 +34,18 @@ import { nodeMethods } from "../rpc/methods/node.js";
 import { resourceMethods } from "../rpc/methods/resource.js";
 import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
-import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { systemClock, type Clock } from "../platform/clock.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
 import type { Storage } from "../platform/storage/types.js";
-import { isErrno } from "../util/errors.js";
 import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
+import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "./services.js";
 
 export interface DaemonOptions {
   storage?: Storage;
+  /** Wall time, monotonic time and timers (default: the system's). */
+  time?: Clock;
   clock?: LamportClock;
   /** Called when a resource's log or disk failed for good (default: the process exits for a restart). */
   onFatal?: (err: unknown) => void;
@@ -54,27 +54,15 @@ export interface DaemonOptions {
 /** Exit status after a fatal log/disk failure: systemd restarts us and recovery runs. */
 export const EXIT_FATAL = 70;
 
-export async function readOrCreateToken(file: string): Promise<string> {
-  try {
-    const token = (await readFile(file, "utf8")).trim();
-    if (token.length < 16) throw new Error(`admin token in ${file} is shorter than 16 characters`);
-    return token;
-  } catch (err) {
-    if (!isErrno(err, "ENOENT")) throw err;
-    const token = randomBytes(32).toString("hex");
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(file, token + "\n");
-    return token;
-  }
-}
-
 export class Daemon implements NodeServices {
   readonly clock: LamportClock;
+  readonly time: Clock;
+  readonly storage: Storage;
   readonly metrics = new Metrics();
   private resourceManager: ResourceManager | undefined;
   private logServer: LogServer | undefined;
   private jobs: ScheduledJobs | undefined;
-  readonly startedAtMs = Date.now();
+  private readonly startedMonotonicMs: number;
   private readonly nbdExports = new NbdExports();
   private readonly nbdServer: NbdServer;
   readonly frontends = new FrontendSet();
@@ -95,7 +83,11 @@ export class Daemon implements NodeServices {
     readonly logger: Logger,
     private readonly options: DaemonOptions = {},
   ) {
-    this.clock = options.clock ?? new LamportClock({ maxFutureUs: config.maxClockFutureMs * 1000 });
+    this.time = options.time ?? systemClock;
+    this.storage = options.storage ?? nodeStorage;
+    this.startedMonotonicMs = this.time.monotonicMs();
+    this.clock =
+      options.clock ?? new LamportClock({ wall: this.time, maxFutureUs: config.maxClockFutureMs * 1000 });
     this.nbdServer = new NbdServer({
       socketPath: config.nbd.socket,
       tcpListen: config.nbd.tcpListen,
@@ -109,11 +101,13 @@ export class Daemon implements NodeServices {
       registry: this.nbdExports,
       metrics: this.metrics,
       logger,
+      time: this.time,
     });
     this.frontends.add(new NbdFrontend(this.nbdServer, this.nbdExports));
     // ublk when the addon loaded and /dev/ublk-control is usable; else NBD only, and why.
     const ublk = detectUblk();
-    if (ublk.available) this.frontends.add(new UblkFrontend(ublk.addon, logger, config.ublk));
+    if (ublk.available)
+      this.frontends.add(new UblkFrontend(ublk.addon, logger, this.time, this.storage, config.ublk));
     else {
       this.frontends.markUnavailable("ublk", ublk.reason);
       logger.info({ reason: ublk.reason }, "ublk frontend unavailable: serving NBD only");
@@ -150,13 +144,18 @@ export class Daemon implements NodeServices {
     return this.stopping;
   }
 
+  uptimeSeconds(): number {
+    return (this.time.monotonicMs() - this.startedMonotonicMs) / 1000;
+  }
+
   async start(): Promise<void> {
     const { config, logger } = this;
-    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    await mkdir(config.runDir, { recursive: true, mode: 0o755 });
-    await mkdir(path.dirname(config.nbd.socket), { recursive: true });
-    this.releaseLock = await acquirePidLock(path.join(config.dataDir, "marsd.pid"));
-    const token = await readOrCreateToken(config.tokenFile);
+    const { storage } = this;
+    await storage.makeDirectory(config.dataDir, { mode: 0o700 });
+    await storage.makeDirectory(config.runDir, { mode: 0o755 });
+    await storage.makeDirectory(path.dirname(config.nbd.socket));
+    this.releaseLock = await acquirePidLock(storage, path.join(config.dataDir, "marsd.pid"));
+    const token = await readOrCreateToken(storage, config.tokenFile);
 
     await this.startCluster();
     await this.nbdServer.start();
@@ -164,7 +163,7 @@ export class Daemon implements NodeServices {
     this.cluster.leaveBlocker = () => this.resources.leaveBlocker();
     this.startReplicationRoutes();
     await this.resources.loadAll();
-    this.jobs = new ScheduledJobs(config.jobs, this.resources, logger);
+    this.jobs = new ScheduledJobs(config.jobs, this.resources, logger, this.time);
     this.jobs.start();
 
     const validators = compileValidators(loadOpenRpcDocument());
@@ -172,6 +171,7 @@ export class Daemon implements NodeServices {
       validators,
       { "rpc.discover": () => loadOpenRpcDocument(), ...nodeMethods, ...resourceMethods, ...clusterMethods },
       logger,
+      this.time,
       this.metrics,
     );
     const app = createAdminApp({
@@ -266,6 +266,8 @@ export class Daemon implements NodeServices {
         tombstoneMinAgeMs: config.peer.tombstoneMinAgeMs,
       },
       clock: this.clock,
+      time: this.time,
+      storage: this.storage,
       metrics: this.metrics,
       logger,
       server: peerServer,
@@ -286,8 +288,9 @@ export class Daemon implements NodeServices {
     return new ResourceManager({
       dataDir: config.dataDir,
       host: config.host,
-      storage: this.options.storage ?? nodeStorage,
+      storage: this.storage,
       clock: this.clock,
+      time: this.time,
       metrics: this.metrics,
       logger,
       settings: {
@@ -338,7 +341,7 @@ export class Daemon implements NodeServices {
   /** Log shipping and full sync, served on the peer listener. */
   private startReplicationRoutes(): void {
     const server = this.peerServer as PeerServer;
-    const storage = this.options.storage ?? nodeStorage;
+    const storage = this.storage;
     this.logServer = new LogServer({
       server,
       storage,
@@ -385,7 +388,7 @@ export class Daemon implements NodeServices {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+        this.time.setTimer(2_000, () => server.closeAllConnections()).unref();
       });
     }
     await this.releaseLock?.();

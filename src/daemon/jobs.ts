@@ -1,5 +1,5 @@
 /**
- * Periodic housekeeping (node-cron), as MARS's `marsadm cron`:
+ * Periodic housekeeping (cron schedules on the Clock, src/platform/cron.ts), as MARS's `marsadm cron`:
  *
  * - log rotation by time: the primary finishes its current log file (if it
  *   holds any record), so old history can be deleted in whole files;
@@ -9,8 +9,9 @@
  * A run never overlaps the previous one, and a failure is logged, not
  * fatal: the next run tries again.
  */
-import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
+import type { Clock } from "../platform/clock.js";
+import { isValidCron, parseCron, scheduleCron, type CronTask } from "../platform/cron.js";
 import type { ResourceManager } from "../resource/manager.js";
 import { errorMessage } from "../util/errors.js";
 
@@ -27,16 +28,17 @@ export const DEFAULT_JOB_SCHEDULES: JobSchedules = {
 };
 
 export function isValidSchedule(expression: string): boolean {
-  return expression === "" || cron.validate(expression);
+  return expression === "" || isValidCron(expression);
 }
 
 export class ScheduledJobs {
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks: CronTask[] = [];
 
   constructor(
     private readonly schedules: JobSchedules,
     private readonly resources: ResourceManager,
     private readonly logger: Logger,
+    private readonly time: Clock,
   ) {}
 
   start(): void {
@@ -45,23 +47,19 @@ export class ScheduledJobs {
   }
 
   stop(): void {
-    for (const task of this.tasks.splice(0)) void task.destroy();
+    for (const task of this.tasks.splice(0)) task.stop();
   }
 
   private add(name: string, expression: string, run: () => Promise<void>): void {
     if (!expression) return;
     this.tasks.push(
-      cron.schedule(
-        expression,
-        async () => {
-          try {
-            await run();
-          } catch (err) {
-            this.logger.error({ job: name, err: errorMessage(err) }, "scheduled job failed");
-          }
-        },
-        { name, noOverlap: true },
-      ),
+      scheduleCron(this.time, parseCron(expression), async () => {
+        try {
+          await run();
+        } catch (err) {
+          this.logger.error({ job: name, err: errorMessage(err) }, "scheduled job failed");
+        }
+      }),
     );
   }
 

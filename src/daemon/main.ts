@@ -11,6 +11,8 @@ import { Daemon } from "./daemon.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { BUILD } from "./build-info.js";
 import { applyGcTuning } from "./gc-tuning.js";
+import { systemClock } from "../platform/clock.js";
+import { nodeStorage } from "../platform/storage/node-file.js";
 
 interface Flags {
   config?: string;
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
   };
   let config;
   try {
-    config = await loadConfig(flags.config, overrides);
+    config = await loadConfig(nodeStorage, flags.config, overrides);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`marsd: ${err.message}\n`);
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel, config.host);
-  const daemon = new Daemon(config, logger);
+  const daemon = new Daemon(config, logger, { time: systemClock, storage: nodeStorage });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;

@@ -4,7 +4,7 @@
  * lock left by a process that no longer exists (kill -9, power loss) is
  * taken over.
  */
-import { open, readFile, unlink } from "node:fs/promises";
+import type { Storage } from "../platform/storage/types.js";
 import { isErrno } from "../util/errors.js";
 
 function processAlive(pid: number): boolean {
@@ -16,23 +16,35 @@ function processAlive(pid: number): boolean {
   }
 }
 
-export async function acquirePidLock(file: string): Promise<() => Promise<void>> {
+async function readPid(storage: Storage, file: string): Promise<number> {
+  const text = await storage.readFile(file).then(
+    (bytes) => Buffer.from(bytes).toString("utf8"),
+    () => "",
+  );
+  return Number(text.trim());
+}
+
+export async function acquirePidLock(storage: Storage, file: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await open(file, "wx", 0o644);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.sync();
-      await handle.close();
+      // "create" is O_CREAT|O_EXCL: of two daemons starting at once, one gets EEXIST.
+      const handle = await storage.open(file, "create");
+      try {
+        await handle.writev([Buffer.from(`${process.pid}\n`)], 0);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
       return async () => {
-        await unlink(file).catch(() => undefined);
+        await storage.remove(file).catch(() => undefined);
       };
     } catch (err) {
       if (!isErrno(err, "EEXIST")) throw err;
-      const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
+      const pid = await readPid(storage, file);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new Error(`data dir is in use by marsd pid ${pid} (${file})`);
       }
-      await unlink(file).catch(() => undefined);
+      await storage.remove(file).catch(() => undefined);
     }
   }
   throw new Error(`cannot take the pid lock ${file}`);

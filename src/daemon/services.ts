@@ -20,8 +20,9 @@ export interface NodeServices {
   readonly resources: ResourceManager;
   readonly frontends: FrontendSet;
   readonly cluster: ClusterService;
-  readonly startedAtMs: number;
   /** How clients reach a resource's volume, if it is exported. */
   deviceOf(resource: string): DeviceInfo | undefined;
   isStopping(): boolean;
+  /** Seconds since the daemon object was created (monotonic). */
+  uptimeSeconds(): number;
 }

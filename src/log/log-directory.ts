@@ -1,6 +1,6 @@
 /** Finding the log files of a resource in its directory. */
-import { readdir } from "node:fs/promises";
 import path from "node:path";
+import type { Storage } from "../platform/storage/types.js";
 import { compareLogNames, parseLogName, type LogName } from "./log-name.js";
 
 export interface LogFileEntry extends LogName {
@@ -9,8 +9,8 @@ export interface LogFileEntry extends LogName {
 }
 
 /** All log files in `dir`, ordered by number (then host). Other files are ignored. */
-export async function listLogFiles(dir: string): Promise<LogFileEntry[]> {
-  const names = await readdir(dir);
+export async function listLogFiles(storage: Storage, dir: string): Promise<LogFileEntry[]> {
+  const names = await storage.list(dir);
   const entries: LogFileEntry[] = [];
   for (const fileName of names) {
     const parsed = parseLogName(fileName);

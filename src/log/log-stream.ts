@@ -8,6 +8,7 @@
  */
 import path from "node:path";
 import type { LamportClock } from "../cluster/clock.js";
+import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { LogFileHeader } from "./file-header.js";
 import { formatLogName, type LogName } from "./log-name.js";
@@ -54,6 +55,7 @@ export interface LogStreamOptions {
   host: string;
   storage: Storage;
   clock: LamportClock;
+  time: Clock;
   limits?: LogWriterLimits;
   /** Rotate to a new file once the current one reaches this size. */
   rotateBytes: number;
@@ -111,6 +113,7 @@ export class LogStream {
       file,
       header,
       options.clock,
+      options.time,
       LogStream.writerLimits(options),
       options.observer,
     );

@@ -22,8 +22,8 @@
  * prefix. Never retry and continue.
  */
 import { EventEmitter } from "node:events";
-import { performance } from "node:perf_hooks";
 import type { LamportClock } from "../cluster/clock.js";
+import type { Clock } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
 import { deferred, type Deferred } from "../util/deferred.js";
@@ -144,6 +144,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     private readonly file: RandomAccessFile,
     startOffsetBytes: number,
     private readonly clock: LamportClock,
+    private readonly time: Clock,
     private readonly limits: LogWriterLimits,
     storage: Storage,
     private readonly observer: LogWriterObserver | undefined,
@@ -173,6 +174,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     filePath: string,
     header: LogFileHeader,
     clock: LamportClock,
+    time: Clock,
     limits: LogWriterLimits = DEFAULT_WRITER_LIMITS,
     observer?: LogWriterObserver,
   ): Promise<LogWriter> {
@@ -185,7 +187,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       await storage.syncDirectory(path.dirname(filePath));
       const length = buffers.reduce((n, b) => n + b.length, 0);
       const headerCrc = recordHeaderCrc(buffers[0] as Buffer);
-      return new LogWriter(filePath, header, file, length, clock, limits, storage, observer, headerCrc);
+      return new LogWriter(filePath, header, file, length, clock, time, limits, storage, observer, headerCrc);
     } catch (err) {
       await file.close().catch(() => undefined);
       throw err;
@@ -304,7 +306,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   private scheduleLaunch(): void {
     if (this.launchScheduled) return;
     this.launchScheduled = true;
-    setImmediate(() => {
+    this.time.nextTurn(() => {
       this.launchScheduled = false;
       this.startBatches();
     });
@@ -347,7 +349,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       offsetBytes: this.writeOffsetBytes,
       bytes,
       records,
-      startedMs: performance.now(),
+      startedMs: this.time.monotonicMs(),
       synced: false,
     };
     this.writeOffsetBytes += bytes;
@@ -407,7 +409,11 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       this.durableBytes = batch.offsetBytes + batch.bytes;
       this.pendingBytes -= batch.bytes;
       this.observer?.pendingBytes(this.pendingBytes);
-      this.observer?.batchDurable(batch.records, batch.bytes, (performance.now() - batch.startedMs) / 1000);
+      this.observer?.batchDurable(
+        batch.records,
+        batch.bytes,
+        (this.time.monotonicMs() - batch.startedMs) / 1000,
+      );
       let end = batch.offsetBytes;
       for (const item of batch.items) {
         end += item.bytes;

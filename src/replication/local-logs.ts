@@ -59,7 +59,7 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
    * a file left behind (see discardUnstarted). Returns what it removed.
    */
   async load(): Promise<LoadedLogs> {
-    const entries = await listLogFiles(this.dir);
+    const entries = await listLogFiles(this.storage, this.dir);
     const discarded = await this.discardUnstarted(entries);
     const temporaries = await removeStaleTemporaries(this.dir, this.storage);
     for (const entry of entries) {

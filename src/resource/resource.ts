@@ -60,6 +60,7 @@ import {
   type MemberHistory,
 } from "../replication/history.js";
 import { isVersionEntry, versionKeyPart } from "../replication/version.js";
+import type { Clock } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
@@ -122,6 +123,7 @@ export interface ResourceDeps {
   host: string;
   storage: Storage;
   clock: LamportClock;
+  time: Clock;
   metrics: Metrics;
   logger: Logger;
   settings: ResourceSettings;
@@ -583,6 +585,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
         host: this.host,
         storage: deps.storage,
         clock: deps.clock,
+        time: deps.time,
         limits: deps.settings.writerLimits,
         rotateBytes: deps.settings.logRotateBytes,
         observer: deps.metrics.logObserver(this.name, deps.settings.writerLimits.maxPendingBytes),

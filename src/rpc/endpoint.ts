@@ -13,7 +13,6 @@
  *   cannot race.
  */
 import { randomUUID } from "node:crypto";
-import { performance } from "node:perf_hooks";
 import {
   JSONRPCErrorException,
   JSONRPCServer,
@@ -27,6 +26,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import { OperatorError } from "../util/errors.js";
 import { OPERATOR_ERROR_CODES, RpcCode } from "./error-codes.js";
 import { describeErrors, type MethodValidators } from "./openrpc.js";
+import type { Clock } from "../platform/clock.js";
 
 export type MethodHandler<Ctx> = (params: Record<string, unknown>, ctx: Ctx) => unknown;
 export type MethodTable<Ctx> = Record<string, MethodHandler<Ctx>>;
@@ -69,6 +69,7 @@ export class RpcEndpoint<Ctx> {
     private readonly validators: Map<string, MethodValidators>,
     methods: MethodTable<Ctx>,
     private readonly logger: Logger,
+    private readonly time: Clock,
     private readonly metrics?: Metrics,
   ) {
     // The package reports every error a method throws to console.warn by
@@ -129,12 +130,13 @@ export class RpcEndpoint<Ctx> {
       return invalidRequest(isValidId(id) ? id : null, problem);
     }
     const request = value as JSONRPCRequest;
-    const started = performance.now();
+    const started = this.time.monotonicMs();
     const reply = await this.server.receive(request, ctx);
     const known = this.validators.has(request.method);
     const code = reply && "error" in reply && reply.error ? reply.error.code : 0;
     this.metrics?.rpcRequests.labels(known ? request.method : "unknown", String(code)).inc();
-    if (known) this.metrics?.rpcDuration.labels(request.method).observe((performance.now() - started) / 1000);
+    if (known)
+      this.metrics?.rpcDuration.labels(request.method).observe((this.time.monotonicMs() - started) / 1000);
     return reply;
   }
 

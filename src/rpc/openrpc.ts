@@ -4,10 +4,9 @@
  * params (by-name: an object with exactly the listed properties) and one
  * for the result (used by the tests to hold every answer to the contract).
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { PROJECT_ROOT } from "../daemon/build-info.js";
+import { PROJECT_ROOT, readJsonAsset } from "../platform/assets.js";
 
 interface ContentDescriptor {
   name: string;
@@ -32,7 +31,7 @@ export interface OpenRpcDocument {
 export const OPENRPC_PATH = path.join(PROJECT_ROOT, "api", "openrpc.json");
 
 export function loadOpenRpcDocument(file = OPENRPC_PATH): OpenRpcDocument {
-  return JSON.parse(readFileSync(file, "utf8")) as OpenRpcDocument;
+  return readJsonAsset(file) as OpenRpcDocument;
 }
 
 /** Replaces every {"$ref": "#/components/..."} by the referenced object (the document has no cycles). */

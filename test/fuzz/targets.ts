@@ -9,6 +9,7 @@ import path from "node:path";
 import type { DaemonProcess } from "../helpers/daemon-process.js";
 import { createVolume } from "../helpers/single-node.js";
 import { LamportClock } from "../../src/cluster/clock.js";
+import { systemClock } from "../../src/platform/clock.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { PeerClient } from "../../src/peer/client.js";
 import type { TestCluster } from "../helpers/test-cluster.js";
@@ -47,7 +48,7 @@ export function preparePeerTarget(cluster: TestCluster): PeerFuzzTarget & { clos
   const a = cluster.node("node-a");
   const client = new PeerClient({
     host: "node-b",
-    clock: new LamportClock(),
+    clock: new LamportClock({ wall: systemClock }),
     metrics: new Metrics({ defaultMetrics: false }),
     timeoutMs: 10_000,
     maxResponseBytes: 64 * 1024 * 1024,

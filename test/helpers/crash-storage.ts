@@ -148,9 +148,9 @@ export class CrashStorage implements Storage {
     return this.inner.realPath(filePath);
   }
 
-  async makeDirectory(dir: string): Promise<void> {
+  async makeDirectory(dir: string, options?: { mode?: number }): Promise<void> {
     if (this.step("makeDirectory", dir).crash) throw this.crashError();
-    await this.inner.makeDirectory(dir);
+    await this.inner.makeDirectory(dir, options);
   }
 
   async removeTree(filePath: string): Promise<void> {

@@ -103,8 +103,8 @@ export class FaultyStorage implements Storage {
     return this.inner.realPath(path);
   }
 
-  makeDirectory(dir: string): Promise<void> {
-    return this.inner.makeDirectory(dir);
+  makeDirectory(dir: string, options?: { mode?: number }): Promise<void> {
+    return this.inner.makeDirectory(dir, options);
   }
 
   removeTree(path: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { LamportClock } from "../../src/cluster/clock.js";
+import { systemClock } from "../../src/platform/clock.js";
 import type { LogFileHeader } from "../../src/log/file-header.js";
 import { RecordKind } from "../../src/log/record.js";
 import { scanLogFile, type ScannedRecord } from "../../src/log/scanner.js";
@@ -58,7 +59,8 @@ export async function openWriter(
     options.storage ?? nodeStorage,
     file,
     fileHeader(),
-    new LamportClock(),
+    new LamportClock({ wall: systemClock }),
+    systemClock,
     // Preallocation opens a second handle and syncs zeroes; tests that count calls opt in.
     { ...DEFAULT_WRITER_LIMITS, preallocateBytes: 0, ...options.limits },
     options.observer,

@@ -12,6 +12,7 @@ import type { RpcCallError } from "../../src/cli/rpc-client.js";
 import { HEADER } from "../../src/peer/auth.js";
 import { waitFor } from "../helpers/daemon-process.js";
 import { TestCluster } from "../helpers/test-cluster.js";
+import { systemClock } from "../../src/platform/clock.js";
 
 interface Status {
   clusterId?: string;
@@ -206,7 +207,7 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     const { LamportClock } = await import("../../src/cluster/clock.js");
     const client = new PeerClient({
       host: "intruder",
-      clock: new LamportClock(),
+      clock: new LamportClock({ wall: systemClock }),
       metrics: new Metrics({ defaultMetrics: false }),
       timeoutMs: 5000,
       maxResponseBytes: 1 << 20,

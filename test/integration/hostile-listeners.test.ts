@@ -19,6 +19,7 @@ import path from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { LamportClock } from "../../src/cluster/clock.js";
+import { systemClock } from "../../src/platform/clock.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { HEADER } from "../../src/peer/auth.js";
 import { PeerClient } from "../../src/peer/client.js";
@@ -62,7 +63,7 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
     // Meanwhile a correctly signed peer request is answered.
     const client = new PeerClient({
       host: "node-b",
-      clock: new LamportClock(),
+      clock: new LamportClock({ wall: systemClock }),
       metrics: new Metrics({ defaultMetrics: false }),
       timeoutMs: 10_000,
       maxResponseBytes: 16 * MIB,

@@ -17,11 +17,11 @@
  *   and starve everyone else, so while anyone waits for it, connections
  *   whose replies have not moved for `replyStallTimeoutMs` are closed.
  */
-import { chmod, rm } from "node:fs/promises";
 import net from "node:net";
-import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { Metrics } from "../../metrics/metrics.js";
+import type { Clock, TimerHandle } from "../../platform/clock.js";
+import { removeSocketFile, setSocketFileMode } from "../../platform/unix-socket.js";
 import { ByteBudget } from "./byte-budget.js";
 import { negotiate, ProtocolError, type ExportRegistry } from "./handshake.js";
 import { TransmissionSession } from "./transmission.js";
@@ -48,6 +48,7 @@ export interface NbdServerOptions {
   registry: ExportRegistry;
   metrics: Metrics;
   logger: Logger;
+  time: Clock;
 }
 
 export function parseHostPort(value: string): { host: string; port: number } {
@@ -62,11 +63,11 @@ export class NbdServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<TransmissionSession>();
   /** Negotiating connections and their deadline timers, oldest first (Map keeps insertion order). */
-  private readonly handshakes = new Map<net.Socket, NodeJS.Timeout>();
+  private readonly handshakes = new Map<net.Socket, TimerHandle>();
   /** Connections we closed on purpose during negotiation (their end is not news). */
   private readonly dropped = new WeakSet<net.Socket>();
   private readonly budget: ByteBudget;
-  private stallCheck: NodeJS.Timeout | undefined;
+  private stallCheck: TimerHandle | undefined;
   private shuttingDown = false;
   private tcpAddress: { host: string; port: number } | undefined;
 
@@ -87,13 +88,13 @@ export class NbdServer {
 
   async start(): Promise<void> {
     const { options } = this;
-    await rm(options.socketPath, { force: true });
+    await removeSocketFile(options.socketPath);
     const unixServer = this.makeServer();
     await new Promise<void>((resolve, reject) => {
       unixServer.once("error", reject);
       unixServer.listen(options.socketPath, () => resolve());
     });
-    await chmod(options.socketPath, 0o660);
+    await setSocketFileMode(options.socketPath, 0o660);
     this.servers.push(unixServer);
     if (options.tcpListen) {
       const { host, port } = parseHostPort(options.tcpListen);
@@ -125,15 +126,18 @@ export class NbdServer {
   /** Stops listening, lets in-flight requests finish, closes all connections. */
   async close(graceMs = 10_000): Promise<void> {
     this.shuttingDown = true;
-    clearTimeout(this.stallCheck);
+    this.stallCheck?.cancel();
     const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     const drained = Promise.all([...this.sessions].map((s) => s.shutdown()));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    let timer: TimerHandle | undefined;
+    await Promise.race([
+      drained,
+      new Promise<void>((resolve) => (timer = this.options.time.setTimer(graceMs, resolve))),
+    ]);
+    timer?.cancel();
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(closing);
-    await rm(this.options.socketPath, { force: true });
+    await removeSocketFile(this.options.socketPath);
   }
 
   private makeServer(): net.Server {
@@ -144,18 +148,19 @@ export class NbdServer {
 
   private scheduleStallCheck(delayMs: number): void {
     if (this.stallCheck !== undefined) return;
-    this.stallCheck = setTimeout(() => {
-      this.stallCheck = undefined;
-      this.closeStalledSessions();
-    }, delayMs);
-    this.stallCheck.unref();
+    this.stallCheck = this.options.time
+      .setTimer(delayMs, () => {
+        this.stallCheck = undefined;
+        this.closeStalledSessions();
+      })
+      .unref();
   }
 
   /** While the total budget starves someone, closes connections whose replies have not moved for too long. */
   private closeStalledSessions(): void {
     if (!this.budget.starved || this.shuttingDown) return;
     const { replyStallTimeoutMs } = this.options;
-    const now = performance.now();
+    const now = this.options.time.monotonicMs();
     let longest = 0;
     for (const session of this.sessions) {
       const stalledMs = session.stalledForMs(now);
@@ -190,7 +195,7 @@ export class NbdServer {
   private endHandshake(socket: net.Socket): void {
     const timer = this.handshakes.get(socket);
     if (timer === undefined) return;
-    clearTimeout(timer);
+    timer.cancel();
     this.handshakes.delete(socket);
     this.options.metrics.nbdHandshakes.set(this.handshakes.size);
   }
@@ -220,7 +225,7 @@ export class NbdServer {
     });
     this.handshakes.set(
       socket,
-      setTimeout(() => this.dropHandshake(socket, "timeout"), options.handshakeTimeoutMs),
+      options.time.setTimer(options.handshakeTimeoutMs, () => this.dropHandshake(socket, "timeout")),
     );
     options.metrics.nbdHandshakes.set(this.handshakes.size);
     negotiate(socket, options.registry, () => this.shuttingDown)
@@ -240,6 +245,7 @@ export class NbdServer {
             maxInFlight: options.maxInFlightPerConnection,
             maxBufferedBytes: options.maxBufferedBytesPerConnection,
             budget: this.budget,
+            time: options.time,
             onClose: () => this.sessions.delete(session),
             logError: (err, context) => options.logger.error({ err, ...context }, "nbd request failed"),
             logClientFault: (reason, context) =>

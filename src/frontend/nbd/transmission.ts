@@ -17,10 +17,10 @@
  * `maxBufferedBytes` of our memory.
  */
 import type { Socket } from "node:net";
-import { performance } from "node:perf_hooks";
 import type { Counter, Histogram } from "prom-client";
 import { ReadOnlyError, VolumeFailedError, type BlockVolume } from "../../resource/block-volume.js";
 import type { Metrics } from "../../metrics/metrics.js";
+import type { Clock } from "../../platform/clock.js";
 import { ClosedError, OutOfRangeError } from "../../util/errors.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { ByteQueue } from "./byte-queue.js";
@@ -74,6 +74,7 @@ export interface SessionOptions {
   maxBufferedBytes: number;
   /** Shared by every connection of the server. */
   budget: ByteBudget;
+  time: Clock;
   onClose: () => void;
   logError: (err: unknown, context: Record<string, unknown>) => void;
   /** The client broke the protocol: its fault, so never logged as an error of ours. */
@@ -107,7 +108,7 @@ export class TransmissionSession {
   private readonly wake = (): void => {
     if (this.wakeScheduled) return;
     this.wakeScheduled = true;
-    setImmediate(() => {
+    this.options.time.nextTurn(() => {
       this.wakeScheduled = false;
       if (!this.closed) this.parse();
     });
@@ -267,7 +268,7 @@ export class TransmissionSession {
           cookie: Buffer.from(h.subarray(8, 16)),
           offset,
           length: h.readUInt32BE(24),
-          startedMs: performance.now(),
+          startedMs: this.options.time.monotonicMs(),
           costBytes: SIMPLE_REPLY_BYTES,
         };
         if (request.type === Cmd.WRITE) {
@@ -408,14 +409,14 @@ export class TransmissionSession {
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();
-        setImmediate(this.uncork);
+        this.options.time.nextTurn(this.uncork);
       }
       // Still in flight until flushed: the callback runs once the bytes are in the kernel (or failed).
-      if (this.awaitingFlush === 0) this.flushProgressMs = performance.now();
+      if (this.awaitingFlush === 0) this.flushProgressMs = this.options.time.monotonicMs();
       this.awaitingFlush += 1;
       this.socket.write(out, () => {
         this.awaitingFlush -= 1;
-        this.flushProgressMs = performance.now();
+        this.flushProgressMs = this.options.time.monotonicMs();
         this.released(request);
       });
     } else {
@@ -436,7 +437,7 @@ export class TransmissionSession {
       this.commandMetrics.set(request.type, m);
     }
     m.requests.inc();
-    m.duration.observe((performance.now() - request.startedMs) / 1000);
+    m.duration.observe((this.options.time.monotonicMs() - request.startedMs) / 1000);
     if (errno === Errno.OK) {
       if (request.type === Cmd.READ || request.type === Cmd.WRITE) m.bytes.inc(request.length);
     } else {

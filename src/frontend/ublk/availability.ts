@@ -4,7 +4,7 @@
  * load the kernel module (modprobe ublk_drv is the operator's or the
  * distribution's decision; docs/ublk.md says how).
  */
-import { closeSync, openSync, statSync } from "node:fs";
+import { canOpenCharacterDevice } from "../../platform/devices.js";
 import { errorMessage, isErrno } from "../../util/errors.js";
 import { loadUblkAddon, type AddonLoad, type UblkAddon } from "./native.js";
 
@@ -17,10 +17,9 @@ export function detectUblk(options: { controlPath?: string; load?: () => AddonLo
   const loaded = (options.load ?? loadUblkAddon)();
   if (!loaded.ok) return { available: false, reason: loaded.reason };
   try {
-    if (!statSync(controlPath).isCharacterDevice()) {
+    if (!canOpenCharacterDevice(controlPath)) {
       return { available: false, reason: `${controlPath} is not a character device` };
     }
-    closeSync(openSync(controlPath, "r+"));
   } catch (err) {
     if (isErrno(err, "ENOENT")) {
       return {

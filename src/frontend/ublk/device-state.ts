@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import { readJsonFile, writeFileAtomic } from "../../platform/storage/atomic-file.js";
+import type { Storage } from "../../platform/storage/types.js";
 
 export const UBLK_STATE_FILE = "ublk.json";
 
@@ -14,11 +15,14 @@ export interface UblkDeviceState {
   ownerTag: number;
 }
 
-export async function readUblkState(stateDir: string): Promise<UblkDeviceState | undefined> {
+export async function readUblkState(
+  storage: Storage,
+  stateDir: string,
+): Promise<UblkDeviceState | undefined> {
   const file = path.join(stateDir, UBLK_STATE_FILE);
   let raw: unknown;
   try {
-    raw = await readJsonFile(file);
+    raw = await readJsonFile(file, storage);
   } catch (err) {
     // Unparseable: treated as absent (a new device is created); the caller logs it.
     throw new Error(`${file} is unreadable`, { cause: err });
@@ -37,6 +41,10 @@ export async function readUblkState(stateDir: string): Promise<UblkDeviceState |
   return { deviceId: s.deviceId as number, ownerTag: s.ownerTag as number };
 }
 
-export async function writeUblkState(stateDir: string, state: UblkDeviceState): Promise<void> {
-  await writeFileAtomic(path.join(stateDir, UBLK_STATE_FILE), JSON.stringify(state) + "\n");
+export async function writeUblkState(
+  storage: Storage,
+  stateDir: string,
+  state: UblkDeviceState,
+): Promise<void> {
+  await writeFileAtomic(path.join(stateDir, UBLK_STATE_FILE), JSON.stringify(state) + "\n", storage);
 }

@@ -17,8 +17,10 @@
  * serving) -> queue threads end -> DEL_DEV.
  */
 import { randomInt } from "node:crypto";
-import { writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
+import type { Clock } from "../../platform/clock.js";
+import { writeSysfsAttribute } from "../../platform/devices.js";
+import type { Storage } from "../../platform/storage/types.js";
 import type { BlockVolume } from "../../resource/block-volume.js";
 import {
   SECTOR_BYTES,
@@ -86,22 +88,26 @@ interface Context {
   stateDir: string;
   options: UblkOptions;
   logger: Logger;
+  time: Clock;
+  storage: Storage;
 }
 
 const POLL_MS = 20;
 
 /** Polls `probe` until it returns a value; throws after `timeoutMs`. A throwing probe ends the wait. */
 async function pollUntil<T>(
+  time: Clock,
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | undefined>,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadlineMs = time.monotonicMs() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (time.monotonicMs() >= deadlineMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await time.sleep(POLL_MS);
   }
 }
 
@@ -141,7 +147,7 @@ export class UblkDevice {
     const { addon, logger, stateDir } = ctx;
     let saved;
     try {
-      saved = await readUblkState(stateDir);
+      saved = await readUblkState(ctx.storage, stateDir);
     } catch (err) {
       logger.error({ err, resource: ctx.volume.name }, "ublk state unreadable: creating a new device");
     }
@@ -205,10 +211,10 @@ export class UblkDevice {
     let queues: UblkQueueSet | undefined;
     try {
       // Remembered before START_DEV: a crash from here on leaves a device we can find.
-      await writeUblkState(stateDir, { deviceId: devId, ownerTag });
+      await writeUblkState(ctx.storage, stateDir, { deviceId: devId, ownerTag });
       await addon.setParams(devId, UblkDevice.paramsFor(volume, info));
       queues = UblkDevice.queueSet(ctx, info);
-      await UblkDevice.startQueues(queues);
+      await UblkDevice.startQueues(ctx.time, queues);
       await addon.startDevice(devId);
       await UblkDevice.chooseScheduler(devId, logger);
     } catch (err) {
@@ -246,6 +252,7 @@ export class UblkDevice {
     // The kernel quiesces the device only after the dead server's process
     // is gone and /dev/ublkcN released; until then START_USER_RECOVERY fails.
     const info = await pollUntil(
+      ctx.time,
       `ublk device ${devId} to be released by its previous server`,
       options.recoveryWaitMs,
       async () => {
@@ -258,18 +265,23 @@ export class UblkDevice {
         return undefined;
       },
     );
-    await pollUntil(`START_USER_RECOVERY on ublk device ${devId}`, options.recoveryWaitMs, async () => {
-      try {
-        await addon.startRecovery(devId);
-        return true;
-      } catch (err) {
-        if (errnoName(err) === "EBUSY") return undefined;
-        throw err;
-      }
-    });
+    await pollUntil(
+      ctx.time,
+      `START_USER_RECOVERY on ublk device ${devId}`,
+      options.recoveryWaitMs,
+      async () => {
+        try {
+          await addon.startRecovery(devId);
+          return true;
+        } catch (err) {
+          if (errnoName(err) === "EBUSY") return undefined;
+          throw err;
+        }
+      },
+    );
     const queues = UblkDevice.queueSet(ctx, info);
     try {
-      await UblkDevice.startQueues(queues);
+      await UblkDevice.startQueues(ctx.time, queues);
       await addon.endRecovery(devId);
     } catch (err) {
       // The device stays quiesced: a later attempt can recover it again.
@@ -294,13 +306,14 @@ export class UblkDevice {
       { devId: info.devId, queues: info.queues, depth: info.depth, bufBytes: info.maxIoBytes },
       handler,
       (level, message, context) => logger[level]({ resource: volume.name, ...context }, message),
+      ctx.time,
     );
   }
 
   /** /dev/ublkcN is created by devtmpfs or udev; the latter may lag behind ADD_DEV. */
-  private static async startQueues(queues: UblkQueueSet): Promise<void> {
+  private static async startQueues(time: Clock, queues: UblkQueueSet): Promise<void> {
     let started: Promise<void> | undefined;
-    await pollUntil(`/dev/ublkc${queues.shape.devId} to appear`, 5_000, () => {
+    await pollUntil(time, `/dev/ublkc${queues.shape.devId} to appear`, 5_000, () => {
       try {
         started = queues.start();
         return Promise.resolve(true);
@@ -340,7 +353,7 @@ export class UblkDevice {
    */
   private static async chooseScheduler(devId: number, logger: Logger): Promise<void> {
     const knob = `/sys/block/ublkb${devId}/queue/scheduler`;
-    await writeFile(knob, "none").catch((err: unknown) =>
+    await writeSysfsAttribute(knob, "none").catch((err: unknown) =>
       logger.warn({ err, devId }, "could not switch the ublk device's IO scheduler off"),
     );
   }

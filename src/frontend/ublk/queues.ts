@@ -13,6 +13,7 @@
 import { constants } from "node:os";
 import { QueueEventKind, type NativeQueues, type UblkAddon } from "./native.js";
 import type { UblkIoHandler } from "./io-handler.js";
+import type { Clock } from "../../platform/clock.js";
 
 const { EINVAL } = constants.errno;
 
@@ -49,6 +50,7 @@ export class UblkQueueSet {
     readonly shape: QueueSetShape,
     private readonly handler: UblkIoHandler,
     private readonly log: QueueLogger,
+    private readonly time: Clock,
   ) {
     this.pending = Array.from({ length: shape.queues }, () => []);
     this.allExited = new Promise((resolve) => (this.resolveExited = resolve));
@@ -150,7 +152,7 @@ export class UblkQueueSet {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // After the current microtasks: results of one log group commit resolve together.
-      setImmediate(() => this.flushResults());
+      this.time.nextTurn(() => this.flushResults());
     }
   }
 

@@ -5,6 +5,8 @@
  * which takes it over (see device.ts).
  */
 import type { Logger } from "pino";
+import type { Clock } from "../../platform/clock.js";
+import type { Storage } from "../../platform/storage/types.js";
 import type { BlockVolume } from "../../resource/block-volume.js";
 import type { DeviceInfo, Frontend } from "../frontend.js";
 import { DEFAULT_UBLK_OPTIONS, UblkDevice, validateUblkOptions, type UblkOptions } from "./device.js";
@@ -19,6 +21,8 @@ export class UblkFrontend implements Frontend {
   constructor(
     private readonly addon: UblkAddon,
     private readonly logger: Logger,
+    private readonly time: Clock,
+    private readonly storage: Storage,
     private readonly options: UblkOptions = DEFAULT_UBLK_OPTIONS,
   ) {
     validateUblkOptions(options);
@@ -35,6 +39,8 @@ export class UblkFrontend implements Frontend {
         stateDir,
         options: this.options,
         logger: this.logger,
+        time: this.time,
+        storage: this.storage,
       });
       this.attaching.set(volume.name, pending);
     }

@@ -9,7 +9,6 @@
  * model at any of these steps (test/helpers/crash-storage.ts).
  */
 import { randomBytes } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { isErrno } from "../../util/errors.js";
 import { nodeStorage } from "./node-file.js";
@@ -52,16 +51,16 @@ export async function writeFileAtomic(
  * Returns the names removed.
  */
 export async function removeStaleTemporaries(dir: string, storage: Storage = nodeStorage): Promise<string[]> {
-  const stale = (await readdir(dir)).filter((name) => name.startsWith(TEMPORARY_PREFIX));
+  const stale = (await storage.list(dir)).filter((name) => name.startsWith(TEMPORARY_PREFIX));
   for (const name of stale) await storage.remove(path.join(dir, name));
   if (stale.length > 0) await storage.syncDirectory(dir);
   return stale;
 }
 
 /** Reads and parses a JSON file; `undefined` if it does not exist. */
-export async function readJsonFile(file: string): Promise<unknown> {
+export async function readJsonFile(file: string, storage: Storage = nodeStorage): Promise<unknown> {
   try {
-    return JSON.parse(await readFile(file, "utf8")) as unknown;
+    return JSON.parse(Buffer.from(await storage.readFile(file)).toString("utf8")) as unknown;
   } catch (err) {
     if (isErrno(err, "ENOENT")) return undefined;
     throw err;

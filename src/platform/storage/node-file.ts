@@ -187,8 +187,8 @@ export const nodeStorage: Storage = {
     };
   },
   realPath: (path) => realpath(path),
-  makeDirectory: async (dir) => {
-    await mkdir(dir, { recursive: true });
+  makeDirectory: async (dir, options) => {
+    await mkdir(dir, { recursive: true, mode: options?.mode });
   },
   removeTree: (path) => rm(path, { recursive: true, force: true }),
   rename: (fromPath, toPath) => rename(fromPath, toPath),

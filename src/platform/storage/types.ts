@@ -100,8 +100,11 @@ export interface Storage {
   stat(path: string, options?: { followLinks?: boolean }): Promise<FileFacts>;
   /** realpath(3): absolute, symbolic links resolved; rejects ENOENT if it does not exist. */
   realPath(path: string): Promise<string>;
-  /** mkdir -p. Durable only once each new directory's parent is synced. */
-  makeDirectory(dir: string): Promise<void>;
+  /**
+   * mkdir -p; `mode` (default 0o777 before the umask) applies to the
+   * directories it creates. Durable only once each new directory's parent is synced.
+   */
+  makeDirectory(dir: string, options?: { mode?: number }): Promise<void>;
   /** rm -rf; a path that is already gone is not an error. Durable only once the parent is synced. */
   removeTree(path: string): Promise<void>;
   /**

@@ -11,7 +11,7 @@ export const nodeMethods: MethodTable<NodeServices> = {
     nodeVersion: process.version,
     pid: process.pid,
     dataDir: node.config.dataDir,
-    uptimeSeconds: (Date.now() - node.startedAtMs) / 1000,
+    uptimeSeconds: node.uptimeSeconds(),
     lamportStampUs: node.clock.latest(),
     frontends: node.frontends.status(),
     nbd: {

@@ -12,6 +12,8 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { pino } from "pino";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { Keys } from "../../../src/cluster/keys.js";
 import { JOURNAL_FILE } from "../../../src/cluster/state-journal.js";
 import { StateStore, type StateEntry } from "../../../src/cluster/state-store.js";
@@ -32,7 +34,14 @@ const OWN_BEFORE = Keys.resourceHost("r0", "alpha", "status");
 const OWN_AFTER = Keys.resourceHost("r0", "alpha", "version/000000007");
 
 async function load(dir: string, storage?: Storage, maxJournalBytes = 1): Promise<StateStore> {
-  return StateStore.load(dir, "alpha", new LamportClock(), logger, maxJournalBytes, storage);
+  return StateStore.load(
+    dir,
+    "alpha",
+    new LamportClock({ wall: systemClock }),
+    logger,
+    storage ?? nodeStorage,
+    maxJournalBytes,
+  );
 }
 
 /** Live keys of a store, sorted. */

@@ -5,6 +5,8 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { pino } from "pino";
 import { LamportClock, type WallClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { Keys } from "../../../src/cluster/keys.js";
 import { JOURNAL_FILE } from "../../../src/cluster/state-journal.js";
 import { STATE_FILE, StateStore, type StateEntry } from "../../../src/cluster/state-store.js";
@@ -27,7 +29,7 @@ async function store(
   const dir = await mkdtemp(path.join(os.tmpdir(), "state-"));
   dirs.push(dir);
   const wall = new ManualWall(wallUs);
-  const s = await StateStore.load(dir, host, new LamportClock({ wall }), logger);
+  const s = await StateStore.load(dir, host, new LamportClock({ wall }), logger, nodeStorage);
   return { s, wall, dir };
 }
 
@@ -164,7 +166,7 @@ test("persistence round trip: entries, tombstones and completeness survive a res
 
   // A restarted node's clock must never reissue stamps it used before, even if the wall clock went back.
   const clock = new LamportClock({ wall: new ManualWall(1) });
-  const again = await StateStore.load(dir, "alpha", clock, logger);
+  const again = await StateStore.load(dir, "alpha", clock, logger, nodeStorage);
   assert.equal(again.value(Keys.nodeAddress("alpha")), "10.0.0.1:7777");
   assert.equal(again.value(Keys.nodeAddress("beta")), "10.0.0.2:7777");
   assert.equal(again.get(Keys.resourceHost("r0", "alpha", "member")), undefined);
@@ -181,7 +183,13 @@ test("every change is durable in the journal at once; a torn journal tail is cut
   // Not closed (a crash): the journal alone brings everything back.
   const torn = Buffer.from('0badc0de {"put":{"key":"node/alpha/address","value":"torn"');
   await appendFile(path.join(dir, JOURNAL_FILE), torn);
-  const again = await StateStore.load(dir, "alpha", new LamportClock(), logger);
+  const again = await StateStore.load(
+    dir,
+    "alpha",
+    new LamportClock({ wall: systemClock }),
+    logger,
+    nodeStorage,
+  );
   assert.equal(again.value(Keys.nodeAddress("alpha")), "a1");
   assert.deepEqual(again.value(Keys.resourceHost("r0", "alpha", "member")), { disk: "/d" });
   const journal = await readFile(path.join(dir, JOURNAL_FILE), "utf8");
@@ -191,7 +199,14 @@ test("every change is durable in the journal at once; a torn journal tail is cut
 test("a large journal is folded into a snapshot; replaying old lines over it changes nothing", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "state-"));
   dirs.push(dir);
-  const s = await StateStore.load(dir, "alpha", new LamportClock(), logger, 2048);
+  const s = await StateStore.load(
+    dir,
+    "alpha",
+    new LamportClock({ wall: systemClock }),
+    logger,
+    nodeStorage,
+    2048,
+  );
   for (let i = 0; i < 40; i++) {
     s.set(Keys.nodeAddress("alpha"), `10.0.0.${i}:7777`);
     await s.flush();
@@ -201,6 +216,12 @@ test("a large journal is folded into a snapshot; replaying old lines over it cha
   };
   assert.equal(snapshot.entries.length, 1, "a snapshot was written");
   assert.ok((await readFile(path.join(dir, JOURNAL_FILE))).length < 2048 + 1024, "and the journal emptied");
-  const again = await StateStore.load(dir, "alpha", new LamportClock(), logger);
+  const again = await StateStore.load(
+    dir,
+    "alpha",
+    new LamportClock({ wall: systemClock }),
+    logger,
+    nodeStorage,
+  );
   assert.equal(again.value(Keys.nodeAddress("alpha")), "10.0.0.39:7777");
 });

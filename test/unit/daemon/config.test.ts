@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { PROJECT_ROOT } from "../../../src/daemon/build-info.js";
 import { ConfigError, defaultConfig, loadConfig } from "../../../src/daemon/config.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 
 describe("daemon configuration", () => {
   let tmp: TempDir;
@@ -19,7 +20,7 @@ describe("daemon configuration", () => {
   }
 
   it("uses safe defaults: admin API on loopback, everything under the data and run dirs", async () => {
-    const config = await loadConfig(undefined, {});
+    const config = await loadConfig(nodeStorage, undefined, {});
     assert.deepEqual(config, defaultConfig());
     assert.match(config.adminListen, /^127\.0\.0\.1:/);
     assert.equal(config.dataDir, "/var/lib/marsd");
@@ -34,7 +35,7 @@ describe("daemon configuration", () => {
       log: { rotateBytes: 8 * 1024 * 1024 },
       nbd: { maxConnections: 10 },
     });
-    const config = await loadConfig(file, {
+    const config = await loadConfig(nodeStorage, file, {
       host: "from-flag",
       runDir: "/tmp/run-x",
       nbd: { tcpListen: "0.0.0.0:10809" },
@@ -50,7 +51,7 @@ describe("daemon configuration", () => {
   });
 
   it("resolves relative paths and ignores flags that were not given", async () => {
-    const config = await loadConfig(undefined, {
+    const config = await loadConfig(nodeStorage, undefined, {
       dataDir: "rel/data",
       host: undefined,
       nbd: { socket: undefined },
@@ -81,10 +82,13 @@ describe("daemon configuration", () => {
       [{ nbd: { replyStallTimeoutMs: 10 } }, /\/nbd\/replyStallTimeoutMs must be >= 100/],
       [{ logLevel: "verbose" }, /\/logLevel must be equal to one of the allowed values/],
       [{ typo: true }, /\/ must NOT have additional properties \(typo\)/],
+      [{ jobs: { logRotate: "61 * * * *" } }, /jobs.logRotate "61 \* \* \* \*" is not a cron expression/],
+      [{ jobs: { logDelete: "0 0 31 2 *" } }, /jobs.logDelete "0 0 31 2 \*" is not a cron expression/],
+      [{ jobs: { logDelete: "* * * *" } }, /jobs.logDelete "\* \* \* \*" is not a cron expression/],
     ];
     for (const [content, message] of cases) {
       const file = await configFile(content);
-      await assert.rejects(loadConfig(file, {}), (err: unknown) => {
+      await assert.rejects(loadConfig(nodeStorage, file, {}), (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         assert.match(err.message, message);
         return true;
@@ -92,8 +96,14 @@ describe("daemon configuration", () => {
     }
   });
 
+  it("accepts cron schedules and an empty one (disabled)", async () => {
+    const jobs = { logRotate: "@hourly", logDelete: "" };
+    const config = await loadConfig(nodeStorage, await configFile({ jobs }), {});
+    assert.deepEqual(config.jobs, jobs);
+  });
+
   it("accepts the sample configuration shipped with the systemd unit", async () => {
-    const config = await loadConfig(path.join(PROJECT_ROOT, "systemd", "marsd.json"), {});
+    const config = await loadConfig(nodeStorage, path.join(PROJECT_ROOT, "systemd", "marsd.json"), {});
     assert.equal(config.adminListen, "127.0.0.1:7780");
     assert.equal(config.dataDir, "/var/lib/marsd");
   });
@@ -115,9 +125,12 @@ describe("daemon configuration", () => {
   });
 
   it("rejects a config file that is missing, not JSON, or not an object", async () => {
-    await assert.rejects(loadConfig(tmp.join("missing.json"), {}), /cannot read config file .*ENOENT/);
-    await assert.rejects(loadConfig(await configFile("{ nope"), {}), /cannot read config file/);
-    await assert.rejects(loadConfig(await configFile("[1,2]"), {}), /must hold a JSON object/);
-    await assert.rejects(loadConfig(await configFile("null"), {}), /must hold a JSON object/);
+    await assert.rejects(
+      loadConfig(nodeStorage, tmp.join("missing.json"), {}),
+      /cannot read config file .*ENOENT/,
+    );
+    await assert.rejects(loadConfig(nodeStorage, await configFile("{ nope"), {}), /cannot read config file/);
+    await assert.rejects(loadConfig(nodeStorage, await configFile("[1,2]"), {}), /must hold a JSON object/);
+    await assert.rejects(loadConfig(nodeStorage, await configFile("null"), {}), /must hold a JSON object/);
   });
 });

@@ -19,6 +19,8 @@ import { readUblkState, writeUblkState, UBLK_STATE_FILE } from "../../../src/fro
 import { UblkIoHandler } from "../../../src/frontend/ublk/io-handler.js";
 import { QueueEventKind, type QueueEventHandler, type UblkAddon } from "../../../src/frontend/ublk/native.js";
 import { UblkQueueSet } from "../../../src/frontend/ublk/queues.js";
+import { systemClock } from "../../../src/platform/clock.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 
 const { EINVAL, EIO, ENOSPC, EOPNOTSUPP, EPERM } = constants.errno;
 
@@ -182,7 +184,7 @@ describe("ublk queue set", () => {
 
   it("starts once every queue reported ready, and fails on a queue error", async () => {
     const volume = new MemoryVolume("v", 1 << 20);
-    const set = new UblkQueueSet(recordingAddon, shape, new UblkIoHandler(volume, noLog), noLog);
+    const set = new UblkQueueSet(recordingAddon, shape, new UblkIoHandler(volume, noLog), noLog, systemClock);
     const started = set.start();
     const native = RecordingQueues.last as RecordingQueues;
     let done = false;
@@ -193,7 +195,13 @@ describe("ublk queue set", () => {
     native.emit(1, QueueEventKind.READY, undefined, undefined);
     await started;
 
-    const failing = new UblkQueueSet(recordingAddon, shape, new UblkIoHandler(volume, noLog), noLog);
+    const failing = new UblkQueueSet(
+      recordingAddon,
+      shape,
+      new UblkIoHandler(volume, noLog),
+      noLog,
+      systemClock,
+    );
     const failed = failing.start();
     (RecordingQueues.last as RecordingQueues).emit(1, QueueEventKind.ERROR, undefined, "mmap: no memory");
     await assert.rejects(failed, /queue 1 of device 3: mmap: no memory/);
@@ -202,7 +210,7 @@ describe("ublk queue set", () => {
   it("serves a batch and hands all results of one turn back in one call per queue", async () => {
     const volume = new MemoryVolume("v", 1 << 20);
     volume.bytes.fill(5, 0, 4096);
-    const set = new UblkQueueSet(recordingAddon, shape, new UblkIoHandler(volume, noLog), noLog);
+    const set = new UblkQueueSet(recordingAddon, shape, new UblkIoHandler(volume, noLog), noLog, systemClock);
     const started = set.start();
     const native = RecordingQueues.last as RecordingQueues;
     native.emit(0, QueueEventKind.READY, undefined, undefined);
@@ -244,13 +252,13 @@ describe("ublk device state and options", () => {
   it("keeps the device id and owner tag, and rejects a damaged file", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "marsd-ublk-state-"));
     try {
-      assert.equal(await readUblkState(dir), undefined);
-      await writeUblkState(dir, { deviceId: 5, ownerTag: 123456789 });
-      assert.deepEqual(await readUblkState(dir), { deviceId: 5, ownerTag: 123456789 });
+      assert.equal(await readUblkState(nodeStorage, dir), undefined);
+      await writeUblkState(nodeStorage, dir, { deviceId: 5, ownerTag: 123456789 });
+      assert.deepEqual(await readUblkState(nodeStorage, dir), { deviceId: 5, ownerTag: 123456789 });
       await writeFile(path.join(dir, UBLK_STATE_FILE), '{"deviceId": -1, "ownerTag": 1}');
-      await assert.rejects(readUblkState(dir), /does not hold/);
+      await assert.rejects(readUblkState(nodeStorage, dir), /does not hold/);
       await writeFile(path.join(dir, UBLK_STATE_FILE), "{not json");
-      await assert.rejects(readUblkState(dir), /unreadable/);
+      await assert.rejects(readUblkState(nodeStorage, dir), /unreadable/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { listLogFiles } from "../../../src/log/log-directory.js";
 import { LogStream, type FinishedLogFile, type LogStreamOptions } from "../../../src/log/log-stream.js";
 import { readLogFileHeader, scanLogFile } from "../../../src/log/scanner.js";
@@ -32,7 +33,8 @@ describe("log stream (rotation)", () => {
         resource: "r0",
         host: "alpha",
         storage: nodeStorage,
-        clock: new LamportClock(),
+        clock: new LamportClock({ wall: systemClock }),
+        time: systemClock,
         rotateBytes: 1024 * KIB,
         onFileFinished: (f) => finished.push(f),
         onFailed: (err) => failures.push(err),
@@ -47,7 +49,7 @@ describe("log stream (rotation)", () => {
 
   /** Scans every log file of dir: complete, contiguous stream positions, records in order. */
   async function checkFiles(dir: string): Promise<{ files: number; records: number }> {
-    const files = await listLogFiles(dir);
+    const files = await listLogFiles(nodeStorage, dir);
     let streamEnd = 0;
     let records = 0;
     for (const f of files) {
@@ -85,7 +87,7 @@ describe("log stream (rotation)", () => {
     );
     await stream.close();
     assert.ok(finished.length >= 2, `${finished.length} files finished`);
-    const files = await listLogFiles(dir);
+    const files = await listLogFiles(nodeStorage, dir);
     for (const f of finished) {
       const onDisk = files.find((x) => x.fileNumber === f.name.fileNumber);
       assert.ok(onDisk);

@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { Metrics } from "../../../src/metrics/metrics.js";
 import { PeerClient } from "../../../src/peer/client.js";
 
@@ -27,7 +28,7 @@ describe("peer client connections", () => {
   async function connectionsFor(requests: number, keepAlive: boolean | undefined): Promise<number> {
     const client = new PeerClient({
       host: "alpha",
-      clock: new LamportClock(),
+      clock: new LamportClock({ wall: systemClock }),
       metrics: new Metrics({ defaultMetrics: false }),
       timeoutMs: 5_000,
       maxResponseBytes: 1024,
@@ -79,7 +80,7 @@ describe("peer client: aborting a streamed request", { timeout: 10_000 }, () => 
   const client = () =>
     new PeerClient({
       host: "alpha",
-      clock: new LamportClock(),
+      clock: new LamportClock({ wall: systemClock }),
       metrics: new Metrics({ defaultMetrics: false }),
       timeoutMs: 60_000,
       maxResponseBytes: 1024,

@@ -16,6 +16,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { listLogFiles } from "../../../src/log/log-directory.js";
 import { formatLogName } from "../../../src/log/log-name.js";
 import { LogStream, type FinishedLogFile, type LogPosition } from "../../../src/log/log-stream.js";
@@ -77,7 +78,8 @@ function streamOptions(dir: string, storage: Storage, onFileFinished?: (f: Finis
     resource: "r0",
     host: "alpha",
     storage,
-    clock: new LamportClock(),
+    clock: new LamportClock({ wall: systemClock }),
+    time: systemClock,
     rotateBytes: ROTATE_BYTES,
     // Preallocation on, in chunks as large as a file may grow: every file gets zeroes ahead of its records.
     limits: { ...DEFAULT_WRITER_LIMITS, preallocateBytes: ROTATE_BYTES },
@@ -311,7 +313,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
   for (const at of ["remove", "syncDirectory"] as const) {
     it(`mid-deletion (crash at the ${at} of the second file): recovery from the checkpoint is complete`, async () => {
       const log = await writeUntilCrash(nextRoot(), new CrashStorage(), 200);
-      const files = await listLogFiles(log.dir);
+      const files = await listLogFiles(nodeStorage, log.dir);
       assert.ok(files.length >= 5, "the log spans several files");
       // The checkpoint is in file 4: files 1-3 may go.
       const k = log.positions.findIndex((p) => p.fileNumber === 4 && p.offsetBytes > 100);
@@ -327,7 +329,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
         for (const f of logs.list()) if (f.fileNumber < 4) await logs.remove(f.name);
       }, /crashed/);
       assert.ok(storage.crashed);
-      const left = (await listLogFiles(log.dir)).map((f) => f.fileNumber);
+      const left = (await listLogFiles(nodeStorage, log.dir)).map((f) => f.fileNumber);
       assert.ok(!left.includes(1) && left.includes(4), `left: ${left.join(",")}`);
       // The disk holds what the checkpoint says (at least).
       await writeFile(log.disk, log.models[k] as Buffer);

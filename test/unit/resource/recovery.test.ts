@@ -3,6 +3,7 @@ import { cp, mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { listLogFiles } from "../../../src/log/log-directory.js";
 import { LogStream, type LogPosition } from "../../../src/log/log-stream.js";
 import { RecordKind } from "../../../src/log/record.js";
@@ -51,7 +52,8 @@ async function writeLog(
       resource: "r0",
       host: "alpha",
       storage: nodeStorage,
-      clock: new LamportClock(),
+      clock: new LamportClock({ wall: systemClock }),
+      time: systemClock,
       rotateBytes: 32 * 1024,
     },
     1,
@@ -107,7 +109,7 @@ describe("checkpoint and crash recovery", () => {
 
   it("replays every file of the log onto the disk, and replaying again changes nothing", async () => {
     const w = await writeLog(nextRoot(), 60, 1);
-    assert.ok((await listLogFiles(w.dir)).length >= 3, "the log spans several files");
+    assert.ok((await listLogFiles(nodeStorage, w.dir)).length >= 3, "the log spans several files");
     const first = await recover(w);
     assert.ok((await readFile(w.disk)).equals(w.models[60] as Buffer));
     assert.deepEqual(first.endPosition, w.positions[60]);
@@ -138,7 +140,7 @@ describe("checkpoint and crash recovery", () => {
   it("cuts a torn tail at every byte offset of the last record, keeping and replaying the prefix", async () => {
     // A short last record keeps the number of cuts (each a full recovery with fsyncs) small.
     const source = await writeLog(nextRoot(), 12, 3, (i) => (i === 12 ? 100 : 1024));
-    const files = await listLogFiles(source.dir);
+    const files = await listLogFiles(nodeStorage, source.dir);
     const last = files[files.length - 1];
     assert.ok(last);
     const end = source.positions[12] as LogPosition;
@@ -175,7 +177,8 @@ describe("checkpoint and crash recovery", () => {
         resource: "r0",
         host: "alpha",
         storage: nodeStorage,
-        clock: new LamportClock(),
+        clock: new LamportClock({ wall: systemClock }),
+        time: systemClock,
         rotateBytes: 64 * 1024 * 1024,
         limits: { ...DEFAULT_WRITER_LIMITS, preallocateBytes: 256 * 1024 },
       },
@@ -214,7 +217,7 @@ describe("checkpoint and crash recovery", () => {
 
   it("refuses corruption instead of skipping it", async () => {
     const w = await writeLog(nextRoot(), 40, 4);
-    const files = await listLogFiles(w.dir);
+    const files = await listLogFiles(nodeStorage, w.dir);
     const middle = files[1];
     assert.ok(middle && files.length >= 3);
     // Damage one payload byte in the middle of a finished file.
@@ -229,7 +232,7 @@ describe("checkpoint and crash recovery", () => {
 
     // A finished (not last) file that ends in a torn record is corruption too.
     const w2 = await writeLog(nextRoot(), 40, 5);
-    const f2 = (await listLogFiles(w2.dir))[0];
+    const f2 = (await listLogFiles(nodeStorage, w2.dir))[0];
     assert.ok(f2);
     const bytes = await readFile(f2.path);
     await writeFile(f2.path, bytes.subarray(0, bytes.length - 3));

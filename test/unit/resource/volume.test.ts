@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { LogStream } from "../../../src/log/log-stream.js";
 import { ApplyQueue } from "../../../src/resource/apply-queue.js";
 import { ReadOnlyError } from "../../../src/resource/block-volume.js";
@@ -37,7 +38,8 @@ describe("primary volume (write path)", () => {
         resource: "r0",
         host: "alpha",
         storage: options.log ?? nodeStorage,
-        clock: new LamportClock(),
+        clock: new LamportClock({ wall: systemClock }),
+        time: systemClock,
         rotateBytes: 1 << 30,
       },
       1,

@@ -15,6 +15,8 @@ import { pino } from "pino";
 import type { BlockVolume } from "../../../src/resource/block-volume.js";
 import { detectUblk } from "../../../src/frontend/ublk/availability.js";
 import { UblkFrontend } from "../../../src/frontend/ublk/ublk-frontend.js";
+import { systemClock } from "../../../src/platform/clock.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { waitFor } from "../../helpers/daemon-process.js";
 import {
   SKIP_OUTSIDE_VM,
@@ -216,7 +218,7 @@ describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
       flush: () => Promise.resolve(),
     };
     const stateDir = await mkdtemp(path.join(os.tmpdir(), "marsd-vm-mq-"));
-    const frontend = new UblkFrontend(ublk.addon, pino({ level: "warn" }), {
+    const frontend = new UblkFrontend(ublk.addon, pino({ level: "warn" }), systemClock, nodeStorage, {
       queues: 2,
       queueDepth: 8,
       maxIoBytes: 64 * 1024,

@@ -1,0 +1,280 @@
+/**
+ * Cron-like schedules on the Clock seam (replaces node-cron), so that
+ * housekeeping runs on virtual time in the simulator as on wall time in
+ * production.
+ *
+ * Contract:
+ * - Grammar (what node-cron accepted for the config before): 5 fields
+ *   `minute hour day-of-month month day-of-week`, or 6 with a leading
+ *   `second`; each field a comma list of `*`, `N` or `A-B` (A > B wraps
+ *   round, "22-2" hours), `*` and ranges optionally `/STEP`; month and
+ *   weekday names (jan, january, sun, sunday; any case); weekday 7 is
+ *   Sunday; `?` means `*` in the day fields; @yearly, @annually, @monthly,
+ *   @weekly, @daily, @midnight, @hourly. node-cron's L, W and # extensions
+ *   are refused (the config never needed them).
+ * - A time matches when every field matches (day-of-month AND day-of-week,
+ *   as node-cron does; classic cron ORs them). Times are local time of the
+ *   process's time zone, as node-cron's default.
+ * - A schedule that never occurs (February 31st) is a syntax error, as in
+ *   node-cron.
+ * - `scheduleCron` runs the job at each occurrence; runs never overlap: the
+ *   next occurrence is computed once a run has finished, so occurrences
+ *   that pass during a run are skipped (node-cron's noOverlap).
+ */
+import type { Clock, TimerHandle } from "./clock.js";
+
+/** For each field, which values match (index = value). */
+export interface CronSchedule {
+  readonly expression: string;
+  readonly second: readonly boolean[];
+  readonly minute: readonly boolean[];
+  readonly hour: readonly boolean[];
+  readonly dayOfMonth: readonly boolean[];
+  /** 1..12 */
+  readonly month: readonly boolean[];
+  /** 0..6, Sunday = 0 */
+  readonly dayOfWeek: readonly boolean[];
+}
+
+export class CronSyntaxError extends Error {
+  readonly code = "CRON_SYNTAX";
+  constructor(expression: string, reason: string) {
+    super(`"${expression}" is not a cron expression: ${reason}`);
+    this.name = "CronSyntaxError";
+  }
+}
+
+const NICKNAMES: Record<string, string> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
+
+const MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+const FULL_MONTH_NAMES = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
+const FULL_DAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+
+interface FieldSpec {
+  name: string;
+  min: number;
+  max: number;
+  /** Lower-case names for min, min+1, ... */
+  names?: readonly (readonly string[])[];
+}
+
+const SECOND: FieldSpec = { name: "second", min: 0, max: 59 };
+const MINUTE: FieldSpec = { name: "minute", min: 0, max: 59 };
+const HOUR: FieldSpec = { name: "hour", min: 0, max: 23 };
+const DAY_OF_MONTH: FieldSpec = { name: "day of month", min: 1, max: 31 };
+const MONTH: FieldSpec = { name: "month", min: 1, max: 12, names: [MONTH_NAMES, FULL_MONTH_NAMES] };
+/** 7 is accepted as Sunday and folded onto 0 after parsing. */
+const DAY_OF_WEEK: FieldSpec = { name: "day of week", min: 0, max: 7, names: [DAY_NAMES, FULL_DAY_NAMES] };
+
+/** Parses an expression; throws CronSyntaxError. */
+export function parseCron(expression: string): CronSchedule {
+  const fail = (reason: string): never => {
+    throw new CronSyntaxError(expression, reason);
+  };
+  const resolved = NICKNAMES[expression.trim().toLowerCase()] ?? expression;
+  const fields = resolved.trim().split(/\s+/);
+  if (fields.length === 5) fields.unshift("0");
+  if (fields.length !== 6) fail("it needs 5 fields (minute hour day-of-month month day-of-week) or 6");
+  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = fields as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const weekdays = parseField(dayOfWeek === "?" ? "*" : dayOfWeek, DAY_OF_WEEK, fail);
+  if (weekdays[7]) weekdays[0] = true;
+  const schedule: CronSchedule = {
+    expression,
+    second: parseField(second, SECOND, fail),
+    minute: parseField(minute, MINUTE, fail),
+    hour: parseField(hour, HOUR, fail),
+    dayOfMonth: parseField(dayOfMonth === "?" ? "*" : dayOfMonth, DAY_OF_MONTH, fail),
+    month: parseField(month, MONTH, fail),
+    dayOfWeek: weekdays.slice(0, 7),
+  };
+  if (!hasSomeDay(schedule)) fail("it never occurs (no month has such a day)");
+  return schedule;
+}
+
+/** Whether `expression` parses (the config's check). */
+export function isValidCron(expression: string): boolean {
+  try {
+    parseCron(expression);
+    return true;
+  } catch (err) {
+    if (err instanceof CronSyntaxError) return false;
+    throw err;
+  }
+}
+
+function parseField(text: string, spec: FieldSpec, fail: (reason: string) => never): boolean[] {
+  const values = new Array<boolean>(spec.max + 1).fill(false);
+  for (const item of text.split(",")) {
+    const m = /^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:\/(\d+))?$/i.exec(item);
+    if (!m) fail(`${spec.name} "${item}" is not *, N, A-B or one of those /STEP`);
+    const [, range, stepText] = m as unknown as [string, string, string | undefined];
+    const step = stepText === undefined ? 1 : Number(stepText);
+    if (step < 1) fail(`${spec.name} step must be at least 1`);
+    let first: number;
+    let last: number;
+    if (range === "*") {
+      first = spec.min;
+      last = spec.name === DAY_OF_WEEK.name ? 6 : spec.max;
+    } else {
+      const [a, b] = range.split("-") as [string, string | undefined];
+      // "5/10" is refused, as node-cron refused it.
+      if (b === undefined && stepText !== undefined)
+        fail(`${spec.name} "${item}": a step needs * or a range`);
+      first = fieldValue(a, spec, fail);
+      last = b === undefined ? first : fieldValue(b, spec, fail);
+    }
+    // A range whose end is below its start wraps round ("22-2" hours, "fri-mon").
+    const size = spec.max - spec.min + 1;
+    const span = (((last - first) % size) + size) % size;
+    for (let offset = 0; offset <= span; offset += step) {
+      let value = first + offset;
+      if (value > spec.max) value -= size;
+      values[value] = true;
+    }
+  }
+  return values;
+}
+
+function fieldValue(text: string, spec: FieldSpec, fail: (reason: string) => never): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n < spec.min || n > spec.max) fail(`${spec.name} ${n} is outside ${spec.min}..${spec.max}`);
+    return n;
+  }
+  const lower = text.toLowerCase();
+  for (const names of spec.names ?? []) {
+    const index = names.indexOf(lower);
+    if (index >= 0) return spec.min + index;
+  }
+  return fail(`${spec.name} "${text}" is not a number${spec.names ? " or name" : ""}`);
+}
+
+/** Days in each month of a leap year: the most a month can have. */
+const MAX_DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function hasSomeDay(s: CronSchedule): boolean {
+  for (let month = 1; month <= 12; month++) {
+    if (!s.month[month]) continue;
+    for (let day = 1; day <= (MAX_DAYS_IN_MONTH[month - 1] as number); day++)
+      if (s.dayOfMonth[day]) return true;
+  }
+  return false;
+}
+
+/**
+ * Searched at most this far ahead: Feb 29th on a given weekday recurs
+ * within 28 years, so any schedule that occurs at all occurs within it.
+ */
+const SEARCH_YEARS = 29;
+
+/**
+ * The first whole second strictly after `afterMs` (wall time, ms since the
+ * epoch) that matches, in local time; undefined if none within SEARCH_YEARS
+ * (a leap-day schedule whose weekday never comes up).
+ */
+export function nextOccurrenceMs(schedule: CronSchedule, afterMs: number): number | undefined {
+  const d = new Date(afterMs);
+  d.setMilliseconds(0);
+  d.setSeconds(d.getSeconds() + 1);
+  const limitYear = d.getFullYear() + SEARCH_YEARS;
+  // Each step either returns or moves to the start of the next candidate
+  // unit, so the loop ends: by the year limit at the latest.
+  while (d.getFullYear() <= limitYear) {
+    if (!schedule.month[d.getMonth() + 1]) {
+      d.setMonth(d.getMonth() + 1, 1);
+      d.setHours(0, 0, 0, 0);
+    } else if (!schedule.dayOfMonth[d.getDate()] || !schedule.dayOfWeek[d.getDay()]) {
+      d.setDate(d.getDate() + 1);
+      d.setHours(0, 0, 0, 0);
+    } else if (!schedule.hour[d.getHours()]) {
+      d.setHours(d.getHours() + 1, 0, 0, 0);
+    } else if (!schedule.minute[d.getMinutes()]) {
+      d.setMinutes(d.getMinutes() + 1, 0, 0);
+    } else if (!schedule.second[d.getSeconds()]) {
+      d.setSeconds(d.getSeconds() + 1, 0);
+    } else {
+      return d.getTime();
+    }
+  }
+  return undefined;
+}
+
+/** Node's timers overflow beyond this delay (2^31 - 1 ms, ~24.8 days); longer waits are chained. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** A timer that fires this much before its occurrence (wall clock stepped back) waits again instead of running. */
+const EARLY_TOLERANCE_MS = 1_000;
+
+export interface CronTask {
+  /** No run starts after this; one in progress finishes. Idempotent. */
+  stop(): void;
+}
+
+/**
+ * Runs `job` at every occurrence of `schedule` until stopped. A job's
+ * rejection is the caller's to handle inside `job` (it is awaited only to
+ * know when the run ended).
+ */
+export function scheduleCron(time: Clock, schedule: CronSchedule, job: () => Promise<void>): CronTask {
+  let timer: TimerHandle | undefined;
+  let stopped = false;
+  const arm = (afterMs: number): void => {
+    if (stopped) return;
+    const occurrenceMs = nextOccurrenceMs(schedule, afterMs);
+    if (occurrenceMs === undefined) return;
+    waitFor(occurrenceMs);
+  };
+  const waitFor = (occurrenceMs: number): void => {
+    const delayMs = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, occurrenceMs - time.nowMs()));
+    timer = time
+      .setTimer(delayMs, () => {
+        timer = undefined;
+        if (stopped) return;
+        if (time.nowMs() + EARLY_TOLERANCE_MS < occurrenceMs) {
+          waitFor(occurrenceMs);
+          return;
+        }
+        void job()
+          .catch(() => undefined)
+          .finally(() => arm(Math.max(time.nowMs(), occurrenceMs)));
+      })
+      .unref();
+  };
+  arm(time.nowMs());
+  return {
+    stop() {
+      stopped = true;
+      timer?.cancel();
+      timer = undefined;
+    },
+  };
+}
