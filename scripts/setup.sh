@@ -65,7 +65,8 @@ if [ ! -x "$tools/bin/promtool" ]; then
   (cd "$tools/deb" && rm -f prometheus_*.deb && apt-get download prometheus >/dev/null 2>&1)
   rm -rf "$tools/root" && dpkg -x "$tools"/deb/prometheus_*.deb "$tools/root"
   mkdir -p "$tools/bin"
-  ln -sf "$tools/root/usr/bin/promtool" "$tools/bin/promtool"
+  # Relative, so a moved or copied checkout keeps a working link.
+  ln -sf ../root/usr/bin/promtool "$tools/bin/promtool"
 fi
 
 # --- npm dependencies and build ----------------------------------------------
