@@ -207,6 +207,15 @@ export class ClusterService implements PeerAuthSource {
   }
 
   /** `listener` runs after every answered pull, with the peer's name. */
+  /**
+   * Pulls from every reachable member now and resolves when each pull ended
+   * (failures included): for an operation that depends on an entry another
+   * node may have written a moment ago (joining a resource just created).
+   */
+  async catchUp(): Promise<void> {
+    await Promise.allSettled([...this.links.values()].map((l) => l.pullNow()));
+  }
+
   onStateExchanged(listener: (host: string) => void): void {
     this.pullListeners.push(listener);
   }
@@ -413,7 +422,7 @@ export class ClusterService implements PeerAuthSource {
     this.reconcileLinks();
     this.schedulePush();
     // Catch up at once instead of waiting for the first periodic pull.
-    await Promise.allSettled([...this.links.values()].map((l) => l.pullNow()));
+    await this.catchUp();
   }
 
   private onJoin(req: PeerRequest): JoinResponse {
