@@ -37,6 +37,8 @@ import { resourceMethods } from "../rpc/methods/resource.js";
 import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { systemClock } from "../platform/clock.js";
+import { NodeTransport } from "../platform/node-transport.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
 import type { Storage } from "../platform/storage/types.js";
 import { isErrno } from "../util/errors.js";
@@ -219,15 +221,21 @@ export class Daemon implements NodeServices {
   private async startCluster(): Promise<void> {
     const { config, logger } = this;
     const listen = parseHostPort(config.peerListen);
+    const transport = new NodeTransport({
+      ...(config.peer.tls ? { tls: config.peer.tls } : {}),
+      maxSocketsPerAddress: config.peer.maxSocketsPerPeer,
+    });
     const peerServer = new PeerServer({
       listen,
-      tls: config.peer.tls,
+      transport,
       auth: {
         clusterId: () => this.clusterService?.clusterId(),
         secret: () => this.clusterService?.secret(),
         isRemoved: (host) => this.clusterService?.isRemoved(host) ?? false,
       },
       clock: this.clock,
+      time: systemClock,
+      storage: this.options.storage ?? nodeStorage,
       metrics: this.metrics,
       logger,
       timeWindowMs: config.peer.timeWindowMs,
@@ -247,11 +255,11 @@ export class Daemon implements NodeServices {
     this.peerClient = new PeerClient({
       host: config.host,
       clock: this.clock,
+      time: systemClock,
       metrics: this.metrics,
-      tls: config.peer.tls,
+      transport,
       timeoutMs: config.peer.requestTimeoutMs,
       maxResponseBytes: config.peer.maxBodyBytes,
-      maxSocketsPerPeer: config.peer.maxSocketsPerPeer,
     });
     const cluster = await ClusterService.open({
       dataDir: config.dataDir,
@@ -287,6 +295,7 @@ export class Daemon implements NodeServices {
       dataDir: config.dataDir,
       host: config.host,
       storage: this.options.storage ?? nodeStorage,
+      time: systemClock,
       clock: this.clock,
       metrics: this.metrics,
       logger,
@@ -342,6 +351,7 @@ export class Daemon implements NodeServices {
     this.logServer = new LogServer({
       server,
       storage,
+      time: systemClock,
       metrics: this.metrics,
       logger: this.logger,
       lookup: (name) => {

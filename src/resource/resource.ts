@@ -60,6 +60,7 @@ import {
   type MemberHistory,
 } from "../replication/history.js";
 import { isVersionEntry, versionKeyPart } from "../replication/version.js";
+import type { Clock } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
@@ -121,6 +122,7 @@ export interface ResourceDeps {
   dataDir: string;
   host: string;
   storage: Storage;
+  time: Clock;
   clock: LamportClock;
   metrics: Metrics;
   logger: Logger;
@@ -657,6 +659,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
         host: this.host,
         logs: this.logs,
         storage: deps.storage,
+        time: deps.time,
         client: deps.cluster.client,
         credentials: () => deps.cluster.credentials(),
         addressOf: (h) => deps.cluster.addressOf(h),
@@ -681,6 +684,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
           resource: this.name,
           disk: this.backing,
           sizeBytes: this.config.sizeBytes,
+          time: deps.time,
           client: deps.cluster.client,
           credentials: () => deps.cluster.credentials(),
           source: () => {
