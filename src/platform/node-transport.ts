@@ -192,7 +192,9 @@ function incomingBody(message: http.IncomingMessage): IncomingBody {
         message.on("data", (chunk: Buffer) => {
           size += chunk.length;
           if (size > maxBytes) {
-            message.destroy(new TransportError("too-large", `answer exceeds ${maxBytes} bytes`));
+            // Settled first: the destroy below also reports the body as aborted.
+            reject(new TransportError("too-large", `answer exceeds ${maxBytes} bytes`));
+            message.destroy();
             return;
           }
           chunks.push(chunk);
@@ -248,6 +250,7 @@ function responseWriter(req: http.IncomingMessage, res: http.ServerResponse): Re
       });
     },
     abort() {
+      over.abort(new TransportError("aborted", "the exchange was cut"));
       res.destroy();
     },
   };

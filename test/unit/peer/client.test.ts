@@ -32,7 +32,10 @@ describe("peer client connections", () => {
       clock: new LamportClock(),
       time: systemClock,
       metrics: new Metrics({ defaultMetrics: false }),
-      transport: new NodeTransport({ maxSocketsPerAddress: 4, ...(keepAlive === undefined ? {} : { keepAlive }) }),
+      transport: new NodeTransport({
+        maxSocketsPerAddress: 4,
+        ...(keepAlive === undefined ? {} : { keepAlive }),
+      }),
       timeoutMs: 5_000,
       maxResponseBytes: 1024,
     });
