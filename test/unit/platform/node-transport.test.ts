@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
-import { NodeTransport } from "../../../src/platform/node-transport.js";
+import { NodeTransport, type TransportTlsFiles } from "../../../src/platform/node-transport.js";
 import { waitFor } from "../../helpers/daemon-process.js";
+import { requireTool } from "../../helpers/tools.js";
 import { transportContract } from "./transport-contract.js";
 
 transportContract("NodeTransport, kept-alive connections", () => {
@@ -21,6 +26,32 @@ transportContract("NodeTransport, a connection per request", () => ({
   listenHost: "127.0.0.1",
   addressOf: (port) => `127.0.0.1:${port}`,
 }));
+
+/** A CA and one node certificate signed by it (for 127.0.0.1), as peer.tls configures them. */
+function makeTlsFiles(): TransportTlsFiles {
+  const openssl = requireTool("openssl");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "marsd-tls-"));
+  const file = (name: string) => path.join(dir, name);
+  const run = (args: string) => execFileSync(openssl, args.split(" "), { cwd: dir, stdio: "pipe" });
+  const ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+  run(`req -x509 ${ec} -days 1 -subj /CN=test-ca -keyout ca.key -out ca.crt`);
+  run(`req ${ec} -subj /CN=node -keyout node.key -out node.csr`);
+  writeFileSync(file("ext.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
+  run(
+    "x509 -req -in node.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out node.crt",
+  );
+  return { caFile: file("ca.crt"), certFile: file("node.crt"), keyFile: file("node.key") };
+}
+
+transportContract("NodeTransport over mutual TLS", () => {
+  const transport = new NodeTransport({ tls: makeTlsFiles(), maxSocketsPerAddress: 4 });
+  return {
+    server: transport,
+    client: transport,
+    listenHost: "127.0.0.1",
+    addressOf: (port) => `127.0.0.1:${port}`,
+  };
+});
 
 /** Sends raw bytes and returns what came back before the connection closed. */
 function raw(port: number, bytes: string): Promise<string> {

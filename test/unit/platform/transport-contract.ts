@@ -114,7 +114,7 @@ export function transportContract(name: string, subject: () => ContractSubject):
       let received = 0;
       for await (const data of response.body) received += data.length;
       assert.equal(received, BIG_STREAM_BYTES);
-      assert.equal(finished, true);
+      await waitFor("the writer's end() resolved", () => finished);
     });
 
     it("aborts a request whose answer's head has not come, and the listener's side sees the exchange end", async () => {
