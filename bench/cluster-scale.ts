@@ -24,6 +24,7 @@ import { Metrics } from "../src/metrics/metrics.js";
 import { PeerClient } from "../src/peer/client.js";
 import { PeerServer } from "../src/peer/server.js";
 import { systemClock } from "../src/platform/clock.js";
+import { NodeTransport } from "../src/platform/node-transport.js";
 import { nodeStorage } from "../src/platform/storage/node-file.js";
 
 const NODES = Number(process.argv[2] ?? 100);
@@ -87,14 +88,19 @@ async function main(): Promise<void> {
       const clock = new LamportClock({ wall: systemClock });
       const metrics = new Metrics({ defaultMetrics: false });
       const holder: { cluster?: ClusterService } = {};
+      // 100 nodes in one process would need ~20k kept-alive sockets; real nodes each keep only their own.
+      const transport = new NodeTransport({ maxSocketsPerAddress: 1, keepAlive: false });
       const server = new PeerServer({
         listen: { host: "127.0.0.1", port: 0 },
+        transport,
         auth: {
           clusterId: () => holder.cluster?.clusterId(),
           secret: () => holder.cluster?.secret(),
           isRemoved: (h) => holder.cluster?.isRemoved(h) ?? false,
         },
         clock,
+        time: systemClock,
+        storage: nodeStorage,
         metrics,
         logger,
         timeWindowMs: 300_000,
@@ -108,12 +114,11 @@ async function main(): Promise<void> {
       const client = new PeerClient({
         host,
         clock,
+        time: systemClock,
         metrics,
+        transport,
         timeoutMs: 30_000,
         maxResponseBytes: 64 << 20,
-        maxSocketsPerPeer: 1,
-        // 100 nodes in one process would need ~20k kept-alive sockets; real nodes each keep only their own.
-        keepAlive: false,
       });
       const cluster = await ClusterService.open({
         dataDir: path.join(root, host),

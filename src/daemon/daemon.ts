@@ -35,6 +35,7 @@ import { resourceMethods } from "../rpc/methods/resource.js";
 import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import { systemClock, type Clock } from "../platform/clock.js";
+import { NodeTransport } from "../platform/node-transport.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
 import type { Storage } from "../platform/storage/types.js";
 import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
@@ -219,15 +220,21 @@ export class Daemon implements NodeServices {
   private async startCluster(): Promise<void> {
     const { config, logger } = this;
     const listen = parseHostPort(config.peerListen);
+    const transport = new NodeTransport({
+      ...(config.peer.tls ? { tls: config.peer.tls } : {}),
+      maxSocketsPerAddress: config.peer.maxSocketsPerPeer,
+    });
     const peerServer = new PeerServer({
       listen,
-      tls: config.peer.tls,
+      transport,
       auth: {
         clusterId: () => this.clusterService?.clusterId(),
         secret: () => this.clusterService?.secret(),
         isRemoved: (host) => this.clusterService?.isRemoved(host) ?? false,
       },
       clock: this.clock,
+      time: this.time,
+      storage: this.storage,
       metrics: this.metrics,
       logger,
       timeWindowMs: config.peer.timeWindowMs,
@@ -247,11 +254,11 @@ export class Daemon implements NodeServices {
     this.peerClient = new PeerClient({
       host: config.host,
       clock: this.clock,
+      time: this.time,
       metrics: this.metrics,
-      tls: config.peer.tls,
+      transport,
       timeoutMs: config.peer.requestTimeoutMs,
       maxResponseBytes: config.peer.maxBodyBytes,
-      maxSocketsPerPeer: config.peer.maxSocketsPerPeer,
     });
     const cluster = await ClusterService.open({
       dataDir: config.dataDir,
@@ -345,6 +352,7 @@ export class Daemon implements NodeServices {
     this.logServer = new LogServer({
       server,
       storage,
+      time: this.time,
       metrics: this.metrics,
       logger: this.logger,
       lookup: (name) => {

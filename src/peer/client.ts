@@ -1,15 +1,14 @@
 /**
- * Signed requests to other nodes' peer listeners. One keep-alive agent per
- * address with a bounded number of sockets; every response's signature is
- * checked before its body is used, and its Lamport stamp observed.
+ * Signed requests to other nodes' peer listeners, over the injected
+ * Transport (which owns connections: keep-alive, sockets per peer, TLS).
+ * Every response's signature is checked before its body is used, and its
+ * Lamport stamp observed.
  */
-import http from "node:http";
-import https from "node:https";
-import { readFileSync } from "node:fs";
 import type { LamportClock } from "../cluster/clock.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { Clock } from "../platform/clock.js";
+import type { InboundResponse, Transport } from "../platform/transport.js";
 import { HEADER, newNonce, sha256Hex, signRequest, signResponse, signaturesEqual } from "./auth.js";
-import type { PeerTlsOptions } from "./server.js";
 
 export class PeerCallError extends Error {
   constructor(
@@ -39,46 +38,21 @@ export interface PeerCredentials {
 export interface PeerClientOptions {
   host: string;
   clock: LamportClock;
+  /** Wall time of the signatures and of the skew estimates. */
+  time: Clock;
   metrics: Metrics;
-  tls?: PeerTlsOptions;
+  /** Carries the requests; this client is the only user of its outgoing side (close() ends it). */
+  transport: Transport;
   timeoutMs: number;
   maxResponseBytes: number;
-  /** Sockets per peer address. */
-  maxSocketsPerPeer: number;
-  /** Keep connections open between requests (default true; off lets one process simulate many nodes). */
-  keepAlive?: boolean;
 }
 
 export class PeerClient {
-  private readonly agents = new Map<string, http.Agent>();
-  private readonly tlsMaterial: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
-
-  constructor(private readonly options: PeerClientOptions) {
-    const tls = options.tls;
-    this.tlsMaterial = tls && {
-      ca: readFileSync(tls.caFile),
-      cert: readFileSync(tls.certFile),
-      key: readFileSync(tls.keyFile),
-    };
-  }
-
-  private agent(address: string): http.Agent {
-    let agent = this.agents.get(address);
-    if (!agent) {
-      const common = {
-        keepAlive: this.options.keepAlive ?? true,
-        maxSockets: this.options.maxSocketsPerPeer,
-        timeout: this.options.timeoutMs,
-      };
-      agent = this.tlsMaterial ? new https.Agent({ ...common, ...this.tlsMaterial }) : new http.Agent(common);
-      this.agents.set(address, agent);
-    }
-    return agent;
-  }
+  constructor(private readonly options: PeerClientOptions) {}
 
   /** Builds the signed headers of a request. */
   signedHeaders(credentials: PeerCredentials, method: string, pathWithQuery: string, body: Buffer) {
-    const timeMs = Date.now();
+    const timeMs = this.options.time.nowMs();
     const stampUs = this.options.clock.now();
     const nonce = newNonce();
     const signature = signRequest(credentials.secret, {
@@ -112,7 +86,7 @@ export class PeerClient {
    * use it: an abort that arrives while the head is awaited has no
    * response to destroy yet.
    */
-  open(
+  async open(
     credentials: PeerCredentials,
     address: string,
     method: string,
@@ -120,31 +94,19 @@ export class PeerClient {
     body: Buffer = Buffer.alloc(0),
     peerLabel = address,
     signal?: AbortSignal,
-  ): Promise<{ response: http.IncomingMessage; nonce: string; request: http.ClientRequest }> {
+  ): Promise<{ response: InboundResponse; nonce: string }> {
     const { headers, nonce } = this.signedHeaders(credentials, method, pathWithQuery, body);
-    const [hostname, port] = splitAddress(address);
-    const lib = this.tlsMaterial ? https : http;
-    return new Promise((resolve, reject) => {
-      const request = lib.request(
-        {
-          method,
-          hostname,
-          port,
-          path: pathWithQuery,
-          agent: this.agent(address),
-          headers: { ...headers, "content-type": "application/json", "content-length": body.length },
-          timeout: this.options.timeoutMs,
-          signal,
-        },
-        (response) => resolve({ response, nonce, request }),
-      );
-      request.on("timeout", () =>
-        request.destroy(new Error(`peer ${address} did not answer within ${this.options.timeoutMs} ms`)),
-      );
-      request.on("error", reject);
-      this.options.metrics.peerSentBytes.labels(peerLabel).inc(body.length);
-      request.end(body);
+    this.options.metrics.peerSentBytes.labels(peerLabel).inc(body.length);
+    const response = await this.options.transport.request({
+      address,
+      method,
+      target: pathWithQuery,
+      headers: { ...headers, "content-type": "application/json" },
+      body,
+      timeoutMs: this.options.timeoutMs,
+      ...(signal ? { signal } : {}),
     });
+    return { response, nonce };
   }
 
   /** A JSON request/response exchange with a verified, signed answer. */
@@ -157,12 +119,12 @@ export class PeerClient {
     peerLabel = address,
   ): Promise<PeerCallResult<T>> {
     const body = Buffer.from(payload === undefined ? "" : JSON.stringify(payload), "utf8");
-    const sentAtMs = Date.now();
+    const sentAtMs = this.options.time.nowMs();
     const { response, nonce } = await this.open(credentials, address, method, pathWithQuery, body, peerLabel);
-    const text = await readLimited(response, this.options.maxResponseBytes);
-    const receivedAtMs = Date.now();
+    const text = await response.body.readAll(this.options.maxResponseBytes);
+    const receivedAtMs = this.options.time.nowMs();
     this.options.metrics.peerReceivedBytes.labels(peerLabel).inc(text.length);
-    const status = response.statusCode ?? 0;
+    const status = response.status;
     const signature = response.headers[HEADER.signature];
     if (typeof signature !== "string") {
       // Unsigned answers are refusals from the peer's authentication layer (or not from a peer at all).
@@ -191,9 +153,9 @@ export class PeerClient {
     return { body: parsed as T, peerTimeMs: Number(response.headers[HEADER.timeMs]), sentAtMs, receivedAtMs };
   }
 
+  /** Ends every connection to peers (shutdown, tests). */
   close(): void {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
+    this.options.transport.closeOutgoing();
   }
 }
 
@@ -207,28 +169,4 @@ function parseError(text: Buffer): { code: string; message: string } | undefined
     // not JSON
   }
   return undefined;
-}
-
-export function splitAddress(address: string): [string, number] {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
-  if (!m) throw new Error(`peer address "${address}" is not host:port`);
-  return [(m[1] ?? m[2]) as string, Number(m[3])];
-}
-
-export function readLimited(stream: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        stream.destroy(new Error(`answer exceeds ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.on("end", () => resolve(Buffer.concat(chunks)));
-    stream.on("error", reject);
-    stream.on("aborted", () => reject(new Error("answer aborted")));
-  });
 }

@@ -25,8 +25,9 @@
  * with the members the cluster ever had, not with what strangers send.
  */
 import path from "node:path";
-import { mkdir } from "node:fs/promises";
-import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import type { Storage } from "../platform/storage/types.js";
+import { isErrno } from "../util/errors.js";
 
 interface FloorFile {
   format: 1;
@@ -46,6 +47,7 @@ export class ReplayFloors {
   private writing: Promise<void> | undefined;
 
   private constructor(
+    private readonly storage: Storage,
     private readonly file: string,
     /** The floors as an earlier incarnation left them (fixed for this process). */
     private readonly beforeStart: ReadonlyMap<string, number>,
@@ -55,9 +57,14 @@ export class ReplayFloors {
     this.durable = new Map(beforeStart);
   }
 
-  static async load(file: string, leaseMs: number, observer: ReplayFloorObserver): Promise<ReplayFloors> {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const raw = (await readJsonFile(file)) as Partial<FloorFile> | undefined;
+  static async load(
+    storage: Storage,
+    file: string,
+    leaseMs: number,
+    observer: ReplayFloorObserver,
+  ): Promise<ReplayFloors> {
+    await storage.makeDirectory(path.dirname(file));
+    const raw = (await readJson(storage, file)) as Partial<FloorFile> | undefined;
     const floors = new Map<string, number>();
     if (raw !== undefined) {
       if (raw.format !== 1 || typeof raw.floors !== "object" || raw.floors === null) {
@@ -67,7 +74,7 @@ export class ReplayFloors {
       for (const [host, value] of Object.entries(raw.floors))
         if (typeof value === "number" && Number.isFinite(value)) floors.set(host, value);
     }
-    return new ReplayFloors(file, floors, leaseMs, observer);
+    return new ReplayFloors(storage, file, floors, leaseMs, observer);
   }
 
   /** True when a request this old from this sender may have been acted on before this process started. */
@@ -100,8 +107,20 @@ export class ReplayFloors {
     for (const [host, value] of this.pending) next.set(host, Math.max(next.get(host) ?? -Infinity, value));
     this.pending.clear();
     const content: FloorFile = { format: 1, floors: Object.fromEntries(next) };
-    await writeFileAtomic(this.file, JSON.stringify(content));
+    await writeFileAtomic(this.file, JSON.stringify(content), this.storage);
     this.durable = next;
     this.observer.written();
   }
+}
+
+/** The parsed file; undefined if it does not exist (a first start). */
+async function readJson(storage: Storage, file: string): Promise<unknown> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await storage.readFile(file);
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return undefined;
+    throw err;
+  }
+  return JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown;
 }

@@ -12,19 +12,21 @@
  * body is then read, within two listener-wide bounds (requests and bytes
  * not yet authenticated), and the signature checked at its end.
  *
+ * The connections themselves (HTTP, TLS, connection limits, unparseable
+ * requests) are the injected Transport's; everything that decides whether
+ * a request is acted on is here, above it.
+ *
  * Routes are registered by the layers that use them. A JSON route answers
  * with a signed JSON body; a stream route writes a body whose integrity the
  * route itself protects (frames with their own MACs), because a streamed
  * body cannot be hashed before it is sent.
  */
-import http from "node:http";
-import https from "node:https";
-import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { LamportClock } from "../cluster/clock.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { Clock } from "../platform/clock.js";
+import type { Storage } from "../platform/storage/types.js";
+import type { InboundRequest, Listener, ResponseWriter, Transport } from "../platform/transport.js";
 import { ReplayFloors } from "./replay-floor.js";
 import {
   HEADER,
@@ -69,20 +71,18 @@ export class PeerError extends Error {
 
 export type JsonRoute = (req: PeerRequest) => unknown;
 /** Writes the response itself (status, headers, body); used for long streams. */
-export type StreamRoute = (req: PeerRequest, res: http.ServerResponse, secret: string) => Promise<void>;
-
-export interface PeerTlsOptions {
-  certFile: string;
-  keyFile: string;
-  /** CA that signs every peer's certificate; also verifies the peers we connect to. */
-  caFile: string;
-}
+export type StreamRoute = (req: PeerRequest, res: ResponseWriter, secret: string) => Promise<void>;
 
 export interface PeerServerOptions {
   listen: { host: string; port: number };
-  tls?: PeerTlsOptions;
+  /** Carries the requests (and owns TLS). */
+  transport: Transport;
   auth: PeerAuthSource;
   clock: LamportClock;
+  /** Wall time of the replay window and of answers' time stamps. */
+  time: Clock;
+  /** Where the replay floors live. */
+  storage: Storage;
   metrics: Metrics;
   logger: Logger;
   /** Requests whose wall time is further than this from ours are refused (replay window). */
@@ -129,7 +129,7 @@ interface SignedHeaders {
 }
 
 export class PeerServer {
-  private server: http.Server | https.Server | undefined;
+  private listener: Listener | undefined;
   private readonly routes = new Map<string, Route>();
   private readonly nonces: NonceCache;
   private floors: ReplayFloors | undefined;
@@ -159,93 +159,66 @@ export class PeerServer {
   }
 
   async start(): Promise<void> {
-    const { tls, listen } = this.options;
+    const { listen, metrics, logger } = this.options;
     if (this.options.replayFloorFile) {
-      const written = this.options.metrics.peerReplayFloorWrites;
-      this.floors = await ReplayFloors.load(this.options.replayFloorFile, this.options.replayLeaseMs, {
-        written: () => written.inc(),
-      });
-    }
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.options.logger.error({ err }, "peer request failed");
-        if (!res.headersSent)
-          this.refuse(req, res, { status: 500, reason: "internal", message: "internal error" });
-        else res.destroy();
-      });
-    };
-    this.server = tls
-      ? https.createServer(
-          {
-            cert: readFileSync(tls.certFile),
-            key: readFileSync(tls.keyFile),
-            ca: readFileSync(tls.caFile),
-            requestCert: true,
-            rejectUnauthorized: true,
-          },
-          handler,
-        )
-      : http.createServer(handler);
-    // What node's parser refuses (a body ending before its Content-Length, a bad head) is the
-    // sender's problem: a JSON 400 and a warning, as for every other refusal.
-    this.server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
-      if (!socket.writable || err.code === "ECONNRESET") {
-        socket.destroy();
-        return;
-      }
-      this.options.metrics.peerRejectedRequests.labels("malformed").inc();
-      this.options.logger.warn({ reason: err.message, code: err.code }, "peer request could not be parsed");
-      const text = JSON.stringify({ error: { code: "malformed", message: err.message } });
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      const written = metrics.peerReplayFloorWrites;
+      this.floors = await ReplayFloors.load(
+        this.options.storage,
+        this.options.replayFloorFile,
+        this.options.replayLeaseMs,
+        { written: () => written.inc() },
       );
-    });
-    if (this.options.maxConnections !== undefined) {
-      this.server.maxConnections = this.options.maxConnections;
-      this.options.metrics.peerUnauthenticatedLimit.labels("connections").set(this.options.maxConnections);
     }
-    let connections = 0;
-    const gauge = this.options.metrics.peerConnections;
-    this.server.on("connection", (socket: Duplex) => {
-      gauge.set(++connections);
-      socket.once("close", () => gauge.set(--connections));
+    if (this.options.maxConnections !== undefined)
+      metrics.peerUnauthenticatedLimit.labels("connections").set(this.options.maxConnections);
+    const gauge = metrics.peerConnections;
+    this.listener = await this.options.transport.listen({
+      host: listen.host,
+      port: listen.port,
+      ...(this.options.maxConnections !== undefined ? { maxConnections: this.options.maxConnections } : {}),
+      onRequest: (req, res) => {
+        this.handle(req, res).catch((err: unknown) => {
+          logger.error({ err }, "peer request failed");
+          if (!res.headSent) this.refuse(res, { status: 500, reason: "internal", message: "internal error" });
+          else res.abort();
+        });
+      },
+      // What the transport cannot parse (a body ending before its Content-Length, a bad head) is
+      // the sender's problem: a JSON 400 and a warning, as for every other refusal.
+      onMalformed: (problem) => {
+        metrics.peerRejectedRequests.labels("malformed").inc();
+        logger.warn({ reason: problem.message, code: problem.code }, "peer request could not be parsed");
+        return {
+          status: 400,
+          headers: { "content-type": "application/json" },
+          body: Buffer.from(JSON.stringify({ error: { code: "malformed", message: problem.message } })),
+        };
+      },
+      onConnectionsChanged: (open) => gauge.set(open),
     });
-    this.server.keepAliveTimeout = 30_000;
-    this.server.headersTimeout = 20_000;
-    const server = this.server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(listen.port, listen.host, () => resolve());
-    });
-    this.boundPort = (server.address() as AddressInfo).port;
+    this.boundPort = this.listener.port;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 1_000).unref();
-    });
+    await this.listener?.close();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: InboundRequest, res: ResponseWriter): Promise<void> {
     let url: URL;
     try {
-      url = new URL(req.url ?? "/", "http://peer");
+      url = new URL(req.target, "http://peer");
     } catch {
-      this.refuse(req, res, {
+      this.refuse(res, {
         status: 400,
         reason: "malformed",
         message: "the request target is not a path",
       });
       return;
     }
-    const key = `${req.method ?? "GET"} ${url.pathname}`;
+    const key = `${req.method} ${url.pathname}`;
     const route = this.routes.get(key);
     if (!route) {
-      this.refuse(req, res, { status: 404, reason: "not-found", message: `no route ${key}` });
+      this.refuse(res, { status: 404, reason: "not-found", message: `no route ${key}` });
       return;
     }
     // Everything that needs no body first: a refusal here never reads a body byte.
@@ -286,22 +259,21 @@ export class PeerServer {
     }
     const text = Buffer.from(JSON.stringify(payload ?? null), "utf8");
     this.options.metrics.peerSentBytes.labels(request.host).inc(text.length);
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": text.length,
-      [HEADER.stamp]: String(this.options.clock.now()),
-      [HEADER.timeMs]: String(Date.now()),
-      [HEADER.signature]: signResponse(secret, request.nonce, status, sha256Hex(text)),
-    });
-    res.end(text);
+    await res.sendWhole(
+      status,
+      {
+        "content-type": "application/json",
+        [HEADER.stamp]: String(this.options.clock.now()),
+        [HEADER.timeMs]: String(this.options.time.nowMs()),
+        [HEADER.signature]: signResponse(secret, request.nonce, status, sha256Hex(text)),
+      },
+      text,
+    );
   }
 
   /** The checks that need only the request head, cheapest first. */
-  private checkHeaders(req: http.IncomingMessage, url: URL, route: Route): SignedHeaders | Refusal {
-    const h = (name: string): string | undefined => {
-      const v = req.headers[name];
-      return typeof v === "string" ? v : undefined;
-    };
+  private checkHeaders(req: InboundRequest, url: URL, route: Route): SignedHeaders | Refusal {
+    const h = (name: string): string | undefined => req.headers[name];
     const clusterId = h(HEADER.cluster);
     const host = h(HEADER.host);
     const timeMs = Number(h(HEADER.timeMs));
@@ -323,7 +295,7 @@ export class PeerServer {
     if (!ours || !this.options.auth.secret() || (clusterId !== ours && !preMembership)) {
       return { status: 401, reason: "cluster", message: "request is for another cluster" };
     }
-    const nowMs = Date.now();
+    const nowMs = this.options.time.nowMs();
     if (Math.abs(nowMs - timeMs) > this.options.timeWindowMs) {
       return {
         status: 401,
@@ -353,7 +325,7 @@ export class PeerServer {
 
   /** Reads a body of known length within the listener's bounds for unauthenticated requests. */
   private async readBodyBounded(
-    req: http.IncomingMessage,
+    req: InboundRequest,
     bodyBytes: number,
   ): Promise<{ bytes: Buffer } | Refusal> {
     if (
@@ -383,7 +355,7 @@ export class PeerServer {
   }
 
   private verify(
-    req: http.IncomingMessage,
+    req: InboundRequest,
     url: URL,
     headers: SignedHeaders,
     body: Buffer,
@@ -392,7 +364,7 @@ export class PeerServer {
     const secret = this.options.auth.secret();
     if (!secret) return { status: 401, reason: "cluster", message: "request is for another cluster" };
     const expected = signRequest(secret, {
-      method: req.method ?? "GET",
+      method: req.method,
       path: url.pathname + url.search,
       clusterId,
       host,
@@ -403,7 +375,7 @@ export class PeerServer {
     });
     if (!signaturesEqual(expected, signature))
       return { status: 401, reason: "signature", message: "bad signature" };
-    if (!this.nonces.accept(nonce, timeMs, Date.now()))
+    if (!this.nonces.accept(nonce, timeMs, this.options.time.nowMs()))
       return { status: 401, reason: "replay", message: "nonce already used" };
     if (!this.options.clock.observe(stampUs))
       return { status: 401, reason: "future-stamp", message: "Lamport stamp too far ahead" };
@@ -411,7 +383,7 @@ export class PeerServer {
       return { status: 403, reason: "removed", message: `${host} was removed from the cluster` };
     return {
       request: {
-        method: req.method ?? "GET",
+        method: req.method,
         path: url.pathname,
         query: url.searchParams,
         host,
@@ -424,69 +396,43 @@ export class PeerServer {
     };
   }
 
-  private refuseCounted(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    url: URL,
-    refusal: Refusal,
-  ): void {
+  private refuseCounted(req: InboundRequest, res: ResponseWriter, url: URL, refusal: Refusal): void {
     this.options.metrics.peerRejectedRequests.labels(refusal.reason).inc();
     // The caller's problem, never ours: warn at most (a flood of these is visible in the metric).
     this.options.logger.warn(
       {
         reason: refusal.reason,
         path: url.pathname,
-        remote: req.socket.remoteAddress,
+        remote: req.remoteAddress,
         host: req.headers[HEADER.host],
       },
       "peer request refused",
     );
-    this.refuse(req, res, refusal);
+    this.refuse(res, refusal);
   }
 
   /**
    * Answers a refusal and closes the connection: an unread body is then
    * dropped with the socket instead of being drained through this process.
    */
-  private refuse(req: http.IncomingMessage, res: http.ServerResponse, refusal: Refusal): void {
-    if (res.headersSent || res.destroyed) {
-      res.destroy();
+  private refuse(res: ResponseWriter, refusal: Refusal): void {
+    if (res.headSent || res.signal.aborted) {
+      res.abort();
       return;
     }
     const text = JSON.stringify({ error: { code: refusal.reason, message: refusal.message } });
-    res.shouldKeepAlive = false;
-    res.writeHead(refusal.status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      connection: "close",
+    void res.sendWhole(refusal.status, { "content-type": "application/json" }, Buffer.from(text, "utf8"), {
+      closeConnection: true,
     });
-    res.end(text, () => req.socket.destroy());
   }
 }
 
 /** Reads exactly `bytes` body bytes; undefined if the request ends short or fails. */
-function readExactly(req: http.IncomingMessage, bytes: number): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const body = Buffer.allocUnsafe(bytes);
-    let filled = 0;
-    const done = (value: Buffer | undefined): void => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("aborted", onError);
-      resolve(value);
-    };
-    // Node's parser never delivers more than Content-Length; the check keeps that assumption explicit.
-    const onData = (chunk: Buffer): void => {
-      if (filled + chunk.length > bytes) return done(undefined);
-      chunk.copy(body, filled);
-      filled += chunk.length;
-    };
-    const onEnd = (): void => done(filled === bytes ? body : undefined);
-    const onError = (): void => done(undefined);
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("aborted", onError);
-  });
+async function readExactly(req: InboundRequest, bytes: number): Promise<Buffer | undefined> {
+  try {
+    const body = await req.body.readAll(bytes);
+    return body.length === bytes ? body : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -13,15 +13,16 @@
  * our history means a split brain: fetching stops and says so.
  *
  * Memory is bounded: one frame at a time is in flight through this code,
- * and we do not read from the socket while writing and syncing (TCP
- * backpressure reaches the sender).
+ * and we do not read from the stream while writing and syncing (the
+ * transport's backpressure reaches the sender).
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { parseLogName } from "../log/log-name.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { PeerCallError, type PeerClient, type PeerCredentials, readLimited } from "../peer/client.js";
+import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
+import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { errorMessage } from "../util/errors.js";
 import { FrameDecoder, FrameType } from "./frames.js";
@@ -44,6 +45,8 @@ export interface FetcherDeps {
   host: string;
   logs: LocalLogs;
   storage: Storage;
+  /** Retry back-off, list waits, progress-save spacing. */
+  time: Clock;
   client: PeerClient;
   credentials: () => PeerCredentials | undefined;
   /** Where a host's peer listener is, if it is a reachable member. */
@@ -118,6 +121,17 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     }
   }
 
+  /** Resolves after `delayMs`, or sooner when woken (stop, unpause, retry). */
+  private waitOrWake(delayMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer: TimerHandle = this.deps.time.setTimer(delayMs, resolve);
+      this.wake = () => {
+        timer.cancel();
+        resolve();
+      };
+    });
+  }
+
   private setState(state: FetchState): void {
     if (this.stateValue !== state) {
       this.stateValue = state;
@@ -159,14 +173,8 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
           );
         }
         this.setState("retrying");
-        const delay = Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(this.failures, 10));
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
+        const delayMs = Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(this.failures, 10));
+        await this.waitOrWake(delayMs);
       }
     }
   }
@@ -226,12 +234,12 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       source,
       signal,
     );
-    if (response.statusCode !== 200) {
-      const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
+    if (response.status !== 200) {
+      const text = await response.body.readAll(65536).catch(() => Buffer.alloc(0));
       throw new PeerCallError(
-        response.statusCode ?? 0,
+        response.status,
         "refused",
-        `${source}: HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`,
+        `${source}: HTTP ${response.status}: ${text.toString().slice(0, 200)}`,
       );
     }
     const secret = this.credentials().secret;
@@ -242,9 +250,9 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     this.setState("fetching");
     this.streamSource = source;
     let unsynced = 0;
-    let lastSaveMs = Date.now();
+    let lastSaveMs = deps.time.monotonicMs();
     try {
-      for await (const chunk of response as AsyncIterable<Buffer>) {
+      for await (const chunk of response.body) {
         deps.metrics.peerReceivedBytes.labels(source).inc(chunk.length);
         for (const frame of decoder.push(chunk)) {
           if (frame.type === FrameType.Data) {
@@ -297,11 +305,11 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             throw new PeerCallError(200, err.code ?? "error", `${source}: ${err.message ?? "stream error"}`);
           }
         }
-        if (unsynced > 0 && (unsynced >= deps.syncEveryBytes || response.readableLength === 0)) {
+        if (unsynced > 0 && (unsynced >= deps.syncEveryBytes || response.body.bufferedBytes === 0)) {
           await this.sync(file, name, offset, verifier.nextSeq);
           unsynced = 0;
-          if (Date.now() - lastSaveMs > 2000) {
-            lastSaveMs = Date.now();
+          if (deps.time.monotonicMs() - lastSaveMs > 2000) {
+            lastSaveMs = deps.time.monotonicMs();
             await deps.saveProgress(this.progress);
           }
         }
@@ -338,13 +346,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     if (!source || !deps.addressOf(source)) {
       // Nothing to follow (no other primary): wait until the designation changes.
       this.setState("waiting");
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, deps.listWaitMs);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      await this.waitOrWake(deps.listWaitMs);
       return;
     }
     this.setState("waiting");

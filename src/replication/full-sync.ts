@@ -18,15 +18,15 @@
  * with older data.
  */
 import { createHash } from "node:crypto";
-import { once } from "node:events";
-import type http from "node:http";
 import type { Logger } from "pino";
 import type { LogPosition } from "../log/log-stream.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { PeerCallError, readLimited, type PeerClient, type PeerCredentials } from "../peer/client.js";
+import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
 import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
 import type { BlockVolume } from "../resource/block-volume.js";
+import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile } from "../platform/storage/types.js";
+import type { ResponseWriter } from "../platform/transport.js";
 import { errorMessage } from "../util/errors.js";
 import { FrameDecoder, FrameEncoder, FrameType } from "./frames.js";
 
@@ -59,14 +59,13 @@ export class SyncServer {
     server.routeStream("POST /peer/v1/sync/window", (req, res, secret) => this.window(req, res, secret));
   }
 
-  private async window(req: PeerRequest, res: http.ServerResponse, secret: string): Promise<void> {
+  private async window(req: PeerRequest, res: ResponseWriter, secret: string): Promise<void> {
     const encoder = new FrameEncoder(secret, req.nonce);
-    res.writeHead(200, { "content-type": "application/octet-stream" });
+    res.startStream(200, { "content-type": "application/octet-stream" });
     const send = async (buffers: Buffer[]): Promise<void> => {
-      let ok = true;
-      for (const b of buffers) ok = res.write(b) && ok;
       this.metrics.peerSentBytes.labels(req.host).inc(buffers.reduce((n, b) => n + b.length, 0));
-      if (!ok && !res.destroyed) await once(res, "drain").catch(() => undefined);
+      // Waits while the peer reads slowly; once the exchange is over the loop below sees res.signal.
+      await res.write(buffers).catch(() => undefined);
     };
     try {
       let body: { resource?: unknown; offsetBytes?: unknown; hashes?: unknown };
@@ -92,7 +91,7 @@ export class SyncServer {
       }
       let at = offset;
       for (const hash of hashes) {
-        if (at >= source.volume.sizeBytes || res.destroyed) break;
+        if (at >= source.volume.sizeBytes || res.signal.aborted) break;
         const length = Math.min(SYNC_CHUNK_BYTES, source.volume.sizeBytes - at);
         const chunk = Buffer.allocUnsafe(length);
         await source.volume.read(at, chunk);
@@ -109,7 +108,7 @@ export class SyncServer {
           : { code: "failed", message: errorMessage(err) };
       await send(encoder.json(FrameType.Error, e)).catch(() => undefined);
     } finally {
-      res.end();
+      void res.end();
     }
   }
 }
@@ -118,6 +117,8 @@ export interface SyncClientDeps {
   resource: string;
   disk: RandomAccessFile;
   sizeBytes: number;
+  /** Retry back-off and the transfer rate's clock. */
+  time: Clock;
   client: PeerClient;
   credentials: () => PeerCredentials | undefined;
   /** The primary to copy from and its address, if reachable. */
@@ -204,10 +205,11 @@ export class SyncClient {
             "sync interrupted, retrying",
           );
         }
+        const delayMs = Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(failures, 10));
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(failures, 10)));
+          const timer: TimerHandle = this.deps.time.setTimer(delayMs, resolve);
           this.wake = () => {
-            clearTimeout(t);
+            timer.cancel();
             resolve();
           };
         });
@@ -242,17 +244,17 @@ export class SyncClient {
       source.host,
       signal,
     );
-    if (response.statusCode !== 200) {
-      const text = await readLimited(response, 65536).catch(() => Buffer.alloc(0));
+    if (response.status !== 200) {
+      const text = await response.body.readAll(65536).catch(() => Buffer.alloc(0));
       throw new PeerCallError(
-        response.statusCode ?? 0,
+        response.status,
         "refused",
-        `HTTP ${response.statusCode}: ${text.toString().slice(0, 200)}`,
+        `HTTP ${response.status}: ${text.toString().slice(0, 200)}`,
       );
     }
     const decoder = new FrameDecoder(credentials.secret, nonce);
     let at = start;
-    for await (const data of response as AsyncIterable<Buffer>) {
+    for await (const data of response.body) {
       deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
       for (const frame of decoder.push(data)) {
         if (frame.type === FrameType.Data || frame.type === FrameType.Same) {
@@ -274,8 +276,9 @@ export class SyncClient {
           this.doneBytes = at;
           if (at >= deps.sizeBytes) this.syncEnd = syncEnd;
           await deps.saveProgress(this.doneBytes, this.syncEnd);
-          this.rateWindow.push({ atMs: Date.now(), doneBytes: at });
-          while (this.rateWindow.length > 2 && Date.now() - (this.rateWindow[0]?.atMs ?? 0) > 60_000)
+          const nowMs = deps.time.monotonicMs();
+          this.rateWindow.push({ atMs: nowMs, doneBytes: at });
+          while (this.rateWindow.length > 2 && nowMs - (this.rateWindow[0]?.atMs ?? 0) > 60_000)
             this.rateWindow.shift();
           deps.metrics.replicationSyncDoneBytes.labels(deps.resource).set(at);
           return;

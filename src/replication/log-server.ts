@@ -12,15 +12,15 @@
  *   verified prefix is ever sent; the stream follows the file as it grows,
  *   sends heartbeats while idle, and ends with an END frame carrying the
  *   file's version once the file is finished. Memory is bounded by one read
- *   chunk: when the peer reads slowly, we wait for the socket to drain.
+ *   chunk: when the peer reads slowly, the transport's write waits for it.
  */
-import type http from "node:http";
-import { once } from "node:events";
 import type { Logger } from "pino";
 import { parseLogName } from "../log/log-name.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
+import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
+import type { ResponseWriter } from "../platform/transport.js";
 import { errorMessage } from "../util/errors.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
@@ -39,6 +39,8 @@ export interface LogListEntry {
 export interface LogServerOptions {
   server: PeerServer;
   storage: Storage;
+  /** Long-poll and heartbeat timers. */
+  time: Clock;
   metrics: Metrics;
   logger: Logger;
   lookup: (resource: string) => ServedResource | undefined;
@@ -60,7 +62,7 @@ function parseBody(req: PeerRequest): Record<string, unknown> {
 }
 
 export class LogServer {
-  private readonly active = new Set<http.ServerResponse>();
+  private readonly active = new Set<ResponseWriter>();
 
   constructor(private readonly options: LogServerOptions) {
     options.server.route("POST /peer/v1/log/list", (req) => this.list(req));
@@ -71,7 +73,7 @@ export class LogServer {
 
   /** Ends every open stream (shutdown, resource deleted). */
   closeAll(): void {
-    for (const res of this.active) res.destroy();
+    for (const res of this.active) res.abort();
   }
 
   private async list(req: PeerRequest): Promise<{ files: LogListEntry[] }> {
@@ -81,7 +83,7 @@ export class LogServer {
     const after = typeof body.afterFileNumber === "number" ? body.afterFileNumber : 0;
     const waitMs = Math.min(typeof body.waitMs === "number" ? body.waitMs : 0, this.options.maxWaitMs);
     if (waitMs > 0 && !served.logs.list().some((f) => f.fileNumber > after)) {
-      await served.logs.waitForFileAfter(after, AbortSignal.timeout(waitMs));
+      await served.logs.waitForFileAfter(after, this.options.time.timeoutSignal(waitMs));
     }
     const files: LogListEntry[] = [];
     for (const f of served.logs.list()) {
@@ -97,19 +99,18 @@ export class LogServer {
     return { files };
   }
 
-  private async stream(req: PeerRequest, res: http.ServerResponse, secret: string): Promise<void> {
+  private async stream(req: PeerRequest, res: ResponseWriter, secret: string): Promise<void> {
     const encoder = new FrameEncoder(secret, req.nonce);
-    res.writeHead(200, { "content-type": "application/octet-stream" });
-    const abort = new AbortController();
-    res.on("close", () => abort.abort());
+    res.startStream(200, { "content-type": "application/octet-stream" });
+    // Aborts when the peer goes away (or closeAll cuts the stream): the follow loop stops.
+    const closed = res.signal;
     this.active.add(res);
     const send = async (buffers: Buffer[]): Promise<void> => {
-      let ok = true;
-      for (const b of buffers) ok = res.write(b) && ok;
       const bytes = buffers.reduce((n, b) => n + b.length, 0);
       this.options.metrics.peerSentBytes.labels(req.host).inc(bytes);
-      if (!ok && !abort.signal.aborted)
-        await once(res, "drain", { signal: abort.signal }).catch(() => undefined);
+      // Resolves once the peer made room; after the exchange is over it resolves too, and the
+      // follow loop sees the signal.
+      await res.write(buffers).catch(() => undefined);
     };
     try {
       const body = parseBody(req);
@@ -143,9 +144,9 @@ export class LogServer {
         );
         return;
       }
-      await this.follow(served, name, offset, abort.signal, encoder, send, (n) => (offset = n));
+      await this.follow(served, name, offset, closed, encoder, send, (n) => (offset = n));
     } catch (err) {
-      if (!abort.signal.aborted) {
+      if (!closed.aborted) {
         this.options.logger.warn({ err: errorMessage(err), peer: req.host }, "log stream failed");
         await send(encoder.json(FrameType.Error, { code: "failed", message: errorMessage(err) })).catch(
           () => undefined,
@@ -153,7 +154,8 @@ export class LogServer {
       }
     } finally {
       this.active.delete(res);
-      res.end();
+      // Not awaited: the last bytes drain as the peer reads them, the route is done.
+      void res.end();
     }
   }
 
@@ -193,7 +195,7 @@ export class LogServer {
           await send(encoder.json(FrameType.End, version, offset, local.lengthBytes));
           return;
         }
-        const waited = AbortSignal.any([signal, AbortSignal.timeout(this.options.heartbeatMs)]);
+        const waited = AbortSignal.any([signal, this.options.time.timeoutSignal(this.options.heartbeatMs)]);
         await logs.waitForGrowth(name, offset, waited);
         if (!signal.aborted && (logs.get(name)?.lengthBytes ?? 0) <= offset && !logs.isFinished(name)) {
           await send(encoder.encode(FrameType.Heartbeat, offset, offset));

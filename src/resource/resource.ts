@@ -660,6 +660,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
         host: this.host,
         logs: this.logs,
         storage: deps.storage,
+        time: deps.time,
         client: deps.cluster.client,
         credentials: () => deps.cluster.credentials(),
         addressOf: (h) => deps.cluster.addressOf(h),
@@ -684,6 +685,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
           resource: this.name,
           disk: this.backing,
           sizeBytes: this.config.sizeBytes,
+          time: deps.time,
           client: deps.cluster.client,
           credentials: () => deps.cluster.credentials(),
           source: () => {

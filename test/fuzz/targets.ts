@@ -12,6 +12,7 @@ import { LamportClock } from "../../src/cluster/clock.js";
 import { systemClock } from "../../src/platform/clock.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { PeerClient } from "../../src/peer/client.js";
+import { NodeTransport } from "../../src/platform/node-transport.js";
 import type { TestCluster } from "../helpers/test-cluster.js";
 import type { PeerFuzzTarget } from "./peer-fuzz-core.js";
 import type { RpcFuzzTarget } from "./rpc-fuzz-core.js";
@@ -49,10 +50,11 @@ export function preparePeerTarget(cluster: TestCluster): PeerFuzzTarget & { clos
   const client = new PeerClient({
     host: "node-b",
     clock: new LamportClock({ wall: systemClock }),
+    time: systemClock,
     metrics: new Metrics({ defaultMetrics: false }),
+    transport: new NodeTransport({ maxSocketsPerAddress: 1 }),
     timeoutMs: 10_000,
     maxResponseBytes: 64 * 1024 * 1024,
-    maxSocketsPerPeer: 1,
   });
   return {
     peerPort: a.peerPort,

@@ -205,13 +205,15 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     const { PeerClient } = await import("../../src/peer/client.js");
     const { Metrics } = await import("../../src/metrics/metrics.js");
     const { LamportClock } = await import("../../src/cluster/clock.js");
+    const { NodeTransport } = await import("../../src/platform/node-transport.js");
     const client = new PeerClient({
       host: "intruder",
       clock: new LamportClock({ wall: systemClock }),
+      time: systemClock,
       metrics: new Metrics({ defaultMetrics: false }),
+      transport: new NodeTransport({ maxSocketsPerAddress: 1 }),
       timeoutMs: 5000,
       maxResponseBytes: 1 << 20,
-      maxSocketsPerPeer: 1,
     });
     const address = `127.0.0.1:${a.peerPort}`;
     const pull = (clusterId: string, secret: string) =>

@@ -23,6 +23,7 @@ import { systemClock } from "../../src/platform/clock.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { HEADER } from "../../src/peer/auth.js";
 import { PeerClient } from "../../src/peer/client.js";
+import { NodeTransport } from "../../src/platform/node-transport.js";
 import { DaemonProcess, freePort, waitFor } from "../helpers/daemon-process.js";
 import { errorLines, floodPost, rawHttp, RecordingProxy, rssBytes, watchRss } from "../helpers/hostile.js";
 import { TestCluster } from "../helpers/test-cluster.js";
@@ -64,10 +65,11 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
     const client = new PeerClient({
       host: "node-b",
       clock: new LamportClock({ wall: systemClock }),
+      time: systemClock,
       metrics: new Metrics({ defaultMetrics: false }),
+      transport: new NodeTransport({ maxSocketsPerAddress: 1 }),
       timeoutMs: 10_000,
       maxResponseBytes: 16 * MIB,
-      maxSocketsPerPeer: 1,
     });
     try {
       const pulled = await client.call<{ entries: unknown[] }>(

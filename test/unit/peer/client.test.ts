@@ -6,6 +6,7 @@ import { LamportClock } from "../../../src/cluster/clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { Metrics } from "../../../src/metrics/metrics.js";
 import { PeerClient } from "../../../src/peer/client.js";
+import { NodeTransport } from "../../../src/platform/node-transport.js";
 
 describe("peer client connections", () => {
   let server: http.Server;
@@ -29,16 +30,19 @@ describe("peer client connections", () => {
     const client = new PeerClient({
       host: "alpha",
       clock: new LamportClock({ wall: systemClock }),
+      time: systemClock,
       metrics: new Metrics({ defaultMetrics: false }),
+      transport: new NodeTransport({
+        maxSocketsPerAddress: 4,
+        ...(keepAlive === undefined ? {} : { keepAlive }),
+      }),
       timeoutMs: 5_000,
       maxResponseBytes: 1024,
-      maxSocketsPerPeer: 4,
-      keepAlive,
     });
     const before = connections;
     for (let i = 0; i < requests; i++) {
       const { response } = await client.open({ clusterId: "c", secret: "s" }, address, "GET", "/");
-      for await (const chunk of response) void chunk;
+      for await (const chunk of response.body) void chunk;
     }
     return connections - before;
   }
@@ -81,10 +85,11 @@ describe("peer client: aborting a streamed request", { timeout: 10_000 }, () => 
     new PeerClient({
       host: "alpha",
       clock: new LamportClock({ wall: systemClock }),
+      time: systemClock,
       metrics: new Metrics({ defaultMetrics: false }),
+      transport: new NodeTransport({ maxSocketsPerAddress: 4 }),
       timeoutMs: 60_000,
       maxResponseBytes: 1024,
-      maxSocketsPerPeer: 4,
     });
   const credentials = { clusterId: "c", secret: "s" };
 
@@ -119,7 +124,7 @@ describe("peer client: aborting a streamed request", { timeout: 10_000 }, () => 
     );
     let chunks = 0;
     await assert.rejects(async () => {
-      for await (const chunk of response) {
+      for await (const chunk of response.body) {
         void chunk;
         if (++chunks === 3) controller.abort();
       }

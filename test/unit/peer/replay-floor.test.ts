@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ReplayFloors } from "../../../src/peer/replay-floor.js";
+import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 
 describe("replay floors", () => {
   let dir: string;
@@ -15,7 +16,7 @@ describe("replay floors", () => {
   it("refuse, after a restart, everything at or below what the previous run may have acted on", async () => {
     const file = path.join(dir, "peer", "floors.json");
     let writes = 0;
-    const first = await ReplayFloors.load(file, 1000, { written: () => writes++ });
+    const first = await ReplayFloors.load(nodeStorage, file, 1000, { written: () => writes++ });
     assert.equal(first.signedBeforeStart("bravo", 0), false, "a fresh node has no floors");
     // Concurrent requests share writes; later ones within the lease need none.
     await Promise.all([first.cover("bravo", 5000), first.cover("bravo", 5001), first.cover("charlie", 7000)]);
@@ -23,7 +24,7 @@ describe("replay floors", () => {
     assert.ok(writes >= 1 && writes <= 2, `${writes} writes`);
     assert.equal(first.signedBeforeStart("bravo", 5000), false, "floors only count from the next start");
 
-    const second = await ReplayFloors.load(file, 1000, { written: () => undefined });
+    const second = await ReplayFloors.load(nodeStorage, file, 1000, { written: () => undefined });
     for (const t of [5000, 5001, 5900, 6001])
       assert.equal(second.signedBeforeStart("bravo", t), true, String(t));
     assert.equal(second.signedBeforeStart("bravo", 6002), false);
@@ -40,7 +41,7 @@ describe("replay floors", () => {
     const file = path.join(dir, "bad.json");
     await writeFile(file, JSON.stringify({ something: "else" }));
     await assert.rejects(
-      ReplayFloors.load(file, 1000, { written: () => undefined }),
+      ReplayFloors.load(nodeStorage, file, 1000, { written: () => undefined }),
       /not a replay floor file/,
     );
   });

@@ -1,0 +1,257 @@
+/**
+ * The real Transport (transport.ts): HTTP/1.1 over TCP, or HTTPS with
+ * mutual TLS when certificates are configured (every listener then asks for
+ * and verifies the client's certificate against the cluster CA, and every
+ * request verifies the server's). TLS material is read once, here.
+ *
+ * Outgoing connections: one keep-alive agent per peer address with a
+ * bounded number of sockets, so the requests to one peer share a few
+ * connections (keepAlive off opens one per request: that lets one process
+ * simulate many nodes without their connections outliving a partition).
+ *
+ * Incoming connections: Node's HTTP server. What its parser refuses goes to
+ * ListenOptions.onMalformed for the answer; idle keep-alive connections and
+ * slow heads are bounded by the timeouts below.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import {
+  splitAddress,
+  TransportError,
+  type InboundResponse,
+  type IncomingBody,
+  type Listener,
+  type ListenOptions,
+  type OutboundRequest,
+  type ResponseWriter,
+  type Transport,
+  type TransportHeaders,
+} from "./transport.js";
+
+export interface TransportTlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** CA that signs every peer's certificate; also verifies the peers we connect to. */
+  caFile: string;
+}
+
+export interface NodeTransportOptions {
+  tls?: TransportTlsFiles;
+  /** Sockets per peer address (outgoing). */
+  maxSocketsPerAddress: number;
+  /** Keep outgoing connections open between requests (default true). */
+  keepAlive?: boolean;
+}
+
+/** An idle kept-alive incoming connection is closed after this. */
+const LISTENER_KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** A request head must arrive within this (slowloris). */
+const LISTENER_HEADERS_TIMEOUT_MS = 20_000;
+/** Listener.close waits this long for exchanges in flight before closing every connection. */
+const LISTENER_CLOSE_GRACE_MS = 1_000;
+
+export class NodeTransport implements Transport {
+  private readonly agents = new Map<string, http.Agent>();
+  private readonly tlsMaterial: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
+
+  constructor(private readonly options: NodeTransportOptions) {
+    const tls = options.tls;
+    this.tlsMaterial = tls && {
+      ca: readFileSync(tls.caFile),
+      cert: readFileSync(tls.certFile),
+      key: readFileSync(tls.keyFile),
+    };
+  }
+
+  async listen(options: ListenOptions): Promise<Listener> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      options.onRequest(
+        {
+          method: req.method ?? "GET",
+          target: req.url ?? "/",
+          headers: flattenHeaders(req.headers),
+          remoteAddress: req.socket.remoteAddress,
+          body: incomingBody(req),
+        },
+        responseWriter(req, res),
+      );
+    };
+    const material = this.tlsMaterial;
+    const server: http.Server = material
+      ? https.createServer({ ...material, requestCert: true, rejectUnauthorized: true }, handler)
+      : http.createServer(handler);
+    server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
+      if (!socket.writable || err.code === "ECONNRESET") {
+        socket.destroy();
+        return;
+      }
+      const answer = options.onMalformed({ message: err.message, code: err.code });
+      const head = [`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ""}`];
+      for (const [name, value] of Object.entries(answer.headers)) head.push(`${name}: ${value}`);
+      head.push(`content-length: ${answer.body.length}`, "connection: close", "", "");
+      socket.end(Buffer.concat([Buffer.from(head.join("\r\n"), "latin1"), answer.body]));
+    });
+    if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+    let connections = 0;
+    server.on("connection", (socket: Duplex) => {
+      options.onConnectionsChanged?.(++connections);
+      socket.once("close", () => options.onConnectionsChanged?.(--connections));
+    });
+    server.keepAliveTimeout = LISTENER_KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = LISTENER_HEADERS_TIMEOUT_MS;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    return {
+      port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), LISTENER_CLOSE_GRACE_MS).unref();
+        }),
+    };
+  }
+
+  request(req: OutboundRequest): Promise<InboundResponse> {
+    const [hostname, port] = splitAddress(req.address);
+    const lib = this.tlsMaterial ? https : http;
+    return new Promise((resolve, reject) => {
+      const request = lib.request(
+        {
+          method: req.method,
+          hostname,
+          port,
+          path: req.target,
+          agent: this.agent(req.address, req.timeoutMs),
+          headers: { ...req.headers, "content-length": req.body.length },
+          timeout: req.timeoutMs,
+          signal: req.signal,
+        },
+        (response) =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: flattenHeaders(response.headers),
+            body: incomingBody(response),
+          }),
+      );
+      request.on("timeout", () =>
+        request.destroy(
+          new TransportError("timeout", `peer ${req.address} did not answer within ${req.timeoutMs} ms`),
+        ),
+      );
+      request.on("error", reject);
+      request.end(req.body);
+    });
+  }
+
+  closeOutgoing(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+
+  private agent(address: string, timeoutMs: number): http.Agent {
+    let agent = this.agents.get(address);
+    if (!agent) {
+      const common = {
+        keepAlive: this.options.keepAlive ?? true,
+        maxSockets: this.options.maxSocketsPerAddress,
+        timeout: timeoutMs,
+      };
+      agent = this.tlsMaterial ? new https.Agent({ ...common, ...this.tlsMaterial }) : new http.Agent(common);
+      this.agents.set(address, agent);
+    }
+    return agent;
+  }
+}
+
+function flattenHeaders(headers: http.IncomingHttpHeaders): TransportHeaders {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+function incomingBody(message: http.IncomingMessage): IncomingBody {
+  return {
+    [Symbol.asyncIterator]: () => message[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+    get bufferedBytes() {
+      return message.readableLength;
+    },
+    readAll: (maxBytes) =>
+      new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        message.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            // Settled first: the destroy below also reports the body as aborted.
+            reject(new TransportError("too-large", `answer exceeds ${maxBytes} bytes`));
+            message.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        message.on("end", () => resolve(Buffer.concat(chunks)));
+        message.on("error", reject);
+        message.on("aborted", () => reject(new TransportError("aborted", "answer aborted")));
+      }),
+  };
+}
+
+function responseWriter(req: http.IncomingMessage, res: http.ServerResponse): ResponseWriter {
+  const over = new AbortController();
+  res.on("close", () => over.abort(new TransportError("aborted", "the exchange is over")));
+  return {
+    get headSent() {
+      return res.headersSent;
+    },
+    signal: over.signal,
+    sendWhole(status, headers, body, options) {
+      return new Promise<void>((resolve) => {
+        if (options?.closeConnection) res.shouldKeepAlive = false;
+        res.writeHead(status, {
+          ...headers,
+          "content-length": body.length,
+          ...(options?.closeConnection ? { connection: "close" } : {}),
+        });
+        res.end(body, () => {
+          if (options?.closeConnection) req.socket.destroy();
+          resolve();
+        });
+        // A connection lost before the end is no failure of ours: the caller has nothing to redo.
+        res.once("close", () => resolve());
+      });
+    },
+    startStream(status, headers) {
+      res.writeHead(status, headers);
+    },
+    async write(chunks) {
+      over.signal.throwIfAborted();
+      let accepted = true;
+      for (const c of chunks) accepted = res.write(c) && accepted;
+      if (!accepted) await once(res, "drain", { signal: over.signal });
+    },
+    end() {
+      return new Promise<void>((resolve) => {
+        if (res.writableEnded || res.destroyed) {
+          resolve();
+          return;
+        }
+        res.once("close", () => resolve());
+        res.end(() => resolve());
+      });
+    },
+    abort() {
+      over.abort(new TransportError("aborted", "the exchange was cut"));
+      res.destroy();
+    },
+  };
+}
