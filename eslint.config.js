@@ -2,6 +2,29 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// Modules only src/platform may import (issue 15: the Clock, Storage and Transport seams).
+const TIME_AND_FILES = [
+  "node:fs",
+  "node:fs/promises",
+  "fs",
+  "fs/promises",
+  "node:perf_hooks",
+  "node:timers",
+  "node:timers/promises",
+  "node-cron",
+].map((name) => ({ name, message: "use the injected Clock (time) or Storage (storage): src/platform" }));
+const NETWORK = [
+  "node:http",
+  "node:https",
+  "node:net",
+  "node:tls",
+  "node:dgram",
+  "http",
+  "https",
+  "net",
+  "tls",
+].map((name) => ({ name, message: "use the injected Transport: src/platform/transport.ts" }));
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".cache/", "native/build/", "test/vm/work/", "ansible/**/*.py"] },
   js.configs.recommended,
@@ -40,27 +63,16 @@ export default tseslint.config(
       "src/metrics/**/*.ts",
       "src/frontend/**/*.ts",
       "src/util/**/*.ts",
+      "src/peer/**/*.ts",
+      "src/replication/fetcher.ts",
+      "src/replication/log-server.ts",
+      "src/replication/full-sync.ts",
+      "src/replication/frames.ts",
+      "src/replication/record-verifier.ts",
     ],
     ignores: ["src/rpc/methods/resource.ts"],
     rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          paths: [
-            "node:fs",
-            "node:fs/promises",
-            "fs",
-            "fs/promises",
-            "node:perf_hooks",
-            "node:timers",
-            "node:timers/promises",
-            "node-cron",
-          ].map((name) => ({
-            name,
-            message: "use the injected Clock (time) or Storage (storage): src/platform",
-          })),
-        },
-      ],
+      "no-restricted-imports": ["error", { paths: TIME_AND_FILES }],
       "no-restricted-globals": [
         "error",
         ...[
@@ -83,6 +95,21 @@ export default tseslint.config(
         { object: "AbortSignal", property: "timeout", message: "use time.timeoutSignal()" },
       ],
     },
+  },
+  {
+    // The network too, where nothing reaches for it any more (the admin
+    // listener, rpc/admin-app.ts and the NBD server still do).
+    files: [
+      "src/cluster/**/*.ts",
+      "src/log/**/*.ts",
+      "src/peer/**/*.ts",
+      "src/replication/fetcher.ts",
+      "src/replication/log-server.ts",
+      "src/replication/full-sync.ts",
+      "src/replication/frames.ts",
+      "src/replication/record-verifier.ts",
+    ],
+    rules: { "no-restricted-imports": ["error", { paths: [...TIME_AND_FILES, ...NETWORK] }] },
   },
   {
     files: ["**/*.js", "**/*.mjs"],
