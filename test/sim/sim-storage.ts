@@ -212,8 +212,9 @@ export class SimStorage implements Storage {
     this.disk.onCrash = onCrash;
   }
 
-  /** Power loss now. Returns the view for the restarted process. */
+  /** Power loss now (a crash armed with crashAtOperation is called off). Returns the view for the restarted process. */
   crash(tear: TearMode = this.disk.plan.tear ?? "last-write"): SimStorage {
+    this.disk.crashAtOperation = undefined;
     this.disk.crash(tear);
     return new SimStorage(this.disk);
   }
@@ -224,142 +225,153 @@ export class SimStorage implements Storage {
     return new SimStorage(this.disk);
   }
 
-  async open(filePath: string, mode: OpenMode, options: OpenOptions = {}): Promise<RandomAccessFile> {
-    const p = await this.begin("open", filePath);
-    const { parent, name, node } = this.lookup(p, "open");
-    let file: FileNode;
-    if (mode === "create") {
-      if (node) throw posixError("EEXIST", "open", p);
-      file = new FileNode(this.disk.newInode(), "file");
-      parent.entries.set(name, file);
-    } else {
-      if (!node) throw posixError("ENOENT", "open", p);
-      if (node instanceof DirNode) throw posixError("EISDIR", "open", p);
-      file = node;
-    }
-    const syncWrites =
-      options.syncWrites === true && mode !== "read" && this.disk.plan.honourSyncWrites !== false;
-    return new SimFile(this, file, p, mode === "read", syncWrites);
-  }
-
-  async readFile(filePath: string): Promise<Uint8Array> {
-    const p = await this.begin("readFile", filePath);
-    const node = this.lookup(p, "open").node;
-    if (!node) throw posixError("ENOENT", "open", p);
-    if (node instanceof DirNode) throw posixError("EISDIR", "read", p);
-    return node.readAll();
-  }
-
-  async list(dir: string): Promise<string[]> {
-    const p = await this.begin("read", dir);
-    return [...this.directory(p, "scandir").entries.keys()];
-  }
-
-  async stat(filePath: string): Promise<FileFacts> {
-    const p = await this.begin("read", filePath);
-    const node = this.lookup(p, "stat").node;
-    if (!node) throw posixError("ENOENT", "stat", p);
-    const kind: FileKind = node instanceof DirNode ? "directory" : node.kind;
-    return {
-      kind,
-      sizeBytes: node instanceof DirNode ? 4096 : node.sizeBytes,
-      device: 1n,
-      inode: node.inode,
-      rdev: 0n,
-      modifiedMs: node.modifiedMs,
-    };
-  }
-
-  async realPath(filePath: string): Promise<string> {
-    const p = await this.begin("read", filePath);
-    if (!this.lookup(p, "realpath").node) throw posixError("ENOENT", "realpath", p);
-    return p;
-  }
-
-  async makeDirectory(dir: string): Promise<void> {
-    const p = await this.begin("makeDirectory", dir);
-    let current = this.disk.root;
-    for (const part of p.split("/").filter((s) => s !== "")) {
-      const next = current.entries.get(part);
-      if (next instanceof DirNode) {
-        current = next;
-      } else if (next) {
-        throw posixError("EEXIST", "mkdir", p);
+  open(filePath: string, mode: OpenMode, options: OpenOptions = {}): Promise<RandomAccessFile> {
+    return this.operation("open", filePath, (p) => {
+      const { parent, name, node } = this.lookup(p, "open");
+      let file: FileNode;
+      if (mode === "create") {
+        if (node) throw posixError("EEXIST", "open", p);
+        file = new FileNode(this.disk.newInode(), "file");
+        parent.entries.set(name, file);
       } else {
-        const created = new DirNode(this.disk.newInode());
-        current.entries.set(part, created);
-        current = created;
+        if (!node) throw posixError("ENOENT", "open", p);
+        if (node instanceof DirNode) throw posixError("EISDIR", "open", p);
+        file = node;
       }
-    }
+      const syncWrites =
+        options.syncWrites === true && mode !== "read" && this.disk.plan.honourSyncWrites !== false;
+      return new SimFile(this, file, p, mode === "read", syncWrites);
+    });
   }
 
-  async removeTree(target: string): Promise<void> {
-    const p = await this.begin("removeTree", target);
-    const { parent, name } = this.lookup(p, "rm", true);
-    parent?.entries.delete(name);
+  readFile(filePath: string): Promise<Uint8Array> {
+    return this.operation("readFile", filePath, (p) => {
+      const node = this.lookup(p, "open").node;
+      if (!node) throw posixError("ENOENT", "open", p);
+      if (node instanceof DirNode) throw posixError("EISDIR", "read", p);
+      return node.readAll();
+    });
   }
 
-  async rename(fromPath: string, toPath: string): Promise<void> {
-    const from = await this.begin("rename", fromPath);
-    const to = resolve(toPath);
-    const source = this.lookup(from, "rename");
-    if (!source.node) throw posixError("ENOENT", "rename", from);
-    const target = this.lookup(to, "rename");
-    if (target.node instanceof DirNode && !(source.node instanceof DirNode)) {
-      throw posixError("EISDIR", "rename", to);
-    }
-    if (target.node instanceof DirNode && target.node.entries.size > 0) {
-      throw posixError("ENOTEMPTY", "rename", to);
-    }
-    source.parent.entries.delete(source.name);
-    target.parent.entries.set(target.name, source.node);
+  list(dir: string): Promise<string[]> {
+    return this.operation("read", dir, (p) => [...this.directory(p, "scandir").entries.keys()]);
   }
 
-  async remove(filePath: string): Promise<void> {
-    const p = await this.begin("remove", filePath);
-    const { parent, name, node } = this.lookup(p, "unlink", true);
-    if (node instanceof DirNode) throw posixError("EISDIR", "unlink", p);
-    if (node) parent?.entries.delete(name);
+  stat(filePath: string): Promise<FileFacts> {
+    return this.operation("read", filePath, (p) => {
+      const node = this.lookup(p, "stat").node;
+      if (!node) throw posixError("ENOENT", "stat", p);
+      const kind: FileKind = node instanceof DirNode ? "directory" : node.kind;
+      return {
+        kind,
+        sizeBytes: node instanceof DirNode ? 4096 : node.sizeBytes,
+        device: 1n,
+        inode: node.inode,
+        rdev: 0n,
+        modifiedMs: node.modifiedMs,
+      };
+    });
   }
 
-  async syncDirectory(dir: string): Promise<void> {
-    const p = await this.begin("syncDirectory", dir);
-    const node = this.directory(p, "fsync");
-    await this.slowSync(p);
-    node.durableEntries = new Map(node.entries);
+  realPath(filePath: string): Promise<string> {
+    return this.operation("read", filePath, (p) => {
+      if (!this.lookup(p, "realpath").node) throw posixError("ENOENT", "realpath", p);
+      return p;
+    });
+  }
+
+  makeDirectory(dir: string): Promise<void> {
+    return this.operation("makeDirectory", dir, (p) => {
+      let current = this.disk.root;
+      for (const part of p.split("/").filter((x) => x !== "")) {
+        const next = current.entries.get(part);
+        if (next instanceof DirNode) {
+          current = next;
+        } else if (next) {
+          throw posixError("EEXIST", "mkdir", p);
+        } else {
+          const created = new DirNode(this.disk.newInode());
+          current.entries.set(part, created);
+          current = created;
+        }
+      }
+    });
+  }
+
+  removeTree(target: string): Promise<void> {
+    return this.operation("removeTree", target, (p) => {
+      const { parent, name } = this.lookup(p, "rm", true);
+      parent?.entries.delete(name);
+    });
+  }
+
+  rename(fromPath: string, toPath: string): Promise<void> {
+    return this.operation("rename", fromPath, (from) => {
+      const to = resolve(toPath);
+      const source = this.lookup(from, "rename");
+      if (!source.node) throw posixError("ENOENT", "rename", from);
+      const target = this.lookup(to, "rename");
+      if (target.node instanceof DirNode && !(source.node instanceof DirNode)) {
+        throw posixError("EISDIR", "rename", to);
+      }
+      if (target.node instanceof DirNode && target.node.entries.size > 0) {
+        throw posixError("ENOTEMPTY", "rename", to);
+      }
+      source.parent.entries.delete(source.name);
+      target.parent.entries.set(target.name, source.node);
+    });
+  }
+
+  remove(filePath: string): Promise<void> {
+    return this.operation("remove", filePath, (p) => {
+      const { parent, name, node } = this.lookup(p, "unlink", true);
+      if (node instanceof DirNode) throw posixError("EISDIR", "unlink", p);
+      if (node) parent?.entries.delete(name);
+    });
+  }
+
+  syncDirectory(dir: string): Promise<void> {
+    return this.operation("syncDirectory", dir, (p) => {
+      const node = this.directory(p, "fsync");
+      return this.afterSlowSync(p, () => {
+        node.durableEntries = new Map(node.entries);
+      });
+    });
   }
 
   /**
-   * Every operation starts here: counts it, loses power if the plan says
-   * so, never settles on a dead view, injects the planned fault.
+   * Every operation goes through here: counts it, loses power if the plan
+   * says so, never settles on a dead view, injects the planned fault, and
+   * runs `effect`. The liveness check and the effect run in one
+   * synchronous step, so a dead process can never change the disk (an
+   * await between them would let a crash slip in).
    */
-  async begin(op: SimOp, filePath: string, injectFault = true): Promise<string> {
+  operation<T>(
+    op: SimOp,
+    filePath: string,
+    effect: (p: string) => T | Promise<T>,
+    injectFault = true,
+  ): Promise<T> {
     const p = resolve(filePath);
-    await this.live();
-    this.disk.operations += 1;
-    if (this.disk.crashAtOperation === this.disk.operations) {
-      this.disk.crashAtOperation = undefined;
-      const next = this.crash();
-      this.disk.onCrash?.(next);
-      await this.live();
-    }
-    const fault = injectFault ? this.disk.fault(op, p) : undefined;
-    if (fault) throw fault;
-    return p;
+    return Promise.resolve().then(() => {
+      if (!this.alive) return NEVER;
+      this.disk.operations += 1;
+      if (this.disk.crashAtOperation === this.disk.operations) {
+        const next = this.crash();
+        this.disk.onCrash?.(next);
+        return NEVER;
+      }
+      const fault = injectFault ? this.disk.fault(op, p) : undefined;
+      if (fault) throw fault;
+      return effect(p);
+    });
   }
 
-  /** Settles only while this view's process is alive. */
-  async live(): Promise<void> {
-    await Promise.resolve();
-    if (!this.alive) await new Promise<never>(() => undefined);
-  }
-
-  async slowSync(p: string): Promise<void> {
+  /** Runs `effect` now, or after the plan's slow-sync delay if it applies to `p` (and the process still lives). */
+  afterSlowSync<T>(p: string, effect: () => T): T | Promise<T> {
     const slow = this.disk.plan.slowSync;
-    if (slow && (!slow.path || slow.path.test(p))) {
-      await slow.clock.sleep(slow.delayMs);
-      await this.live();
-    }
+    if (!slow || (slow.path && !slow.path.test(p))) return effect();
+    return slow.clock.sleep(slow.delayMs).then(() => (this.alive ? effect() : NEVER));
   }
 
   get random(): () => number {
@@ -420,14 +432,14 @@ export class SimStorage implements Storage {
   }
 
   /** A block device of a fixed size (a node's backing disk), created durable. */
-  async createBlockDevice(devicePath: string, sizeBytes: number): Promise<void> {
-    const p = resolve(devicePath);
-    const { parent, name, node } = this.lookup(p, "mknod");
-    if (node) throw posixError("EEXIST", "mknod", p);
-    const device = new FileNode(this.disk.newInode(), "block-device", sizeBytes);
-    parent.entries.set(name, device);
-    parent.durableEntries.set(name, device);
-    await this.live();
+  createBlockDevice(devicePath: string, sizeBytes: number): Promise<void> {
+    return this.operation("makeDirectory", devicePath, (p) => {
+      const { parent, name, node } = this.lookup(p, "mknod");
+      if (node) throw posixError("EEXIST", "mknod", p);
+      const device = new FileNode(this.disk.newInode(), "block-device", sizeBytes);
+      parent.entries.set(name, device);
+      parent.durableEntries.set(name, device);
+    });
   }
 }
 
@@ -443,64 +455,78 @@ class SimFile implements RandomAccessFile {
     readonly syncWrites: boolean,
   ) {}
 
-  async read(target: Uint8Array, positionBytes: number): Promise<number> {
-    await this.begin("read");
-    return this.node.read(target, positionBytes);
+  read(target: Uint8Array, positionBytes: number): Promise<number> {
+    return this.operation("read", false, () => this.node.read(target, positionBytes));
   }
 
-  async writev(buffers: readonly Uint8Array[], positionBytes: number): Promise<void> {
-    await this.begin("writev", true);
-    const lengthBytes = buffers.reduce((n, b) => n + b.length, 0);
-    this.checkWrite("writev", positionBytes + lengthBytes);
-    let at = positionBytes;
-    for (const b of buffers) {
-      this.node.write(b, at, this.storage.nowMs);
-      at += b.length;
-    }
-    this.node.lastWrite = { offsetBytes: positionBytes, lengthBytes };
-    if (this.syncWrites) await this.sync(positionBytes, positionBytes + lengthBytes);
+  writev(buffers: readonly Uint8Array[], positionBytes: number): Promise<void> {
+    return this.operation("writev", true, () => {
+      const lengthBytes = buffers.reduce((n, b) => n + b.length, 0);
+      this.checkWrite("writev", positionBytes + lengthBytes);
+      let at = positionBytes;
+      for (const b of buffers) {
+        this.node.write(b, at, this.storage.nowMs);
+        at += b.length;
+      }
+      this.node.lastWrite = { offsetBytes: positionBytes, lengthBytes };
+      if (this.syncWrites) return this.sync(positionBytes, positionBytes + lengthBytes);
+    });
   }
 
-  async writeRanges(ranges: readonly WriteRange[]): Promise<void> {
-    await this.begin("writeRanges", true);
-    const endBytes = ranges.reduce((n, r) => Math.max(n, r.offsetBytes + r.lengthBytes), 0);
-    this.checkWrite("writeRanges", endBytes);
-    for (const r of ranges) {
-      this.node.write(r.data ?? new Uint8Array(r.lengthBytes), r.offsetBytes, this.storage.nowMs);
-      this.node.lastWrite = { offsetBytes: r.offsetBytes, lengthBytes: r.lengthBytes };
-    }
+  writeRanges(ranges: readonly WriteRange[]): Promise<void> {
+    return this.operation("writeRanges", true, () => {
+      const endBytes = ranges.reduce((n, r) => Math.max(n, r.offsetBytes + r.lengthBytes), 0);
+      this.checkWrite("writeRanges", endBytes);
+      for (const r of ranges) {
+        this.node.write(r.data ?? new Uint8Array(r.lengthBytes), r.offsetBytes, this.storage.nowMs);
+        this.node.lastWrite = { offsetBytes: r.offsetBytes, lengthBytes: r.lengthBytes };
+      }
+    });
   }
 
-  async datasync(): Promise<void> {
+  datasync(): Promise<void> {
     // Its faults are injected by sync(), which must drop the unsynced data when it fails.
-    await this.begin("datasync", false, false);
-    await this.sync(0, Infinity);
+    return this.operation("datasync", false, () => this.sync(0, Infinity), false);
   }
 
-  async truncate(lengthBytes: number): Promise<void> {
-    await this.begin("truncate", true);
-    if (this.node.kind === "block-device") throw posixError("EINVAL", "ftruncate", this.path);
-    this.checkWrite("truncate", lengthBytes);
-    this.node.truncate(lengthBytes, this.storage.nowMs);
+  truncate(lengthBytes: number): Promise<void> {
+    return this.operation("truncate", true, () => {
+      if (this.node.kind === "block-device") throw posixError("EINVAL", "ftruncate", this.path);
+      this.checkWrite("truncate", lengthBytes);
+      this.node.truncate(lengthBytes, this.storage.nowMs);
+    });
   }
 
-  async sizeBytes(): Promise<number> {
-    await this.begin("read");
-    return this.node.sizeBytes;
+  sizeBytes(): Promise<number> {
+    return this.operation("read", false, () => this.node.sizeBytes);
   }
 
-  async close(): Promise<void> {
-    await this.storage.live();
-    this.closed = true;
+  close(): Promise<void> {
+    return this.storage.operation(
+      "open",
+      this.path,
+      () => {
+        this.closed = true;
+      },
+      false,
+    );
   }
 
-  private async begin(op: SimOp, writes = false, injectFault = true): Promise<void> {
-    if (this.closed) {
-      await this.storage.live();
-      throw posixError("EBADF", op, this.path);
-    }
-    await this.storage.begin(op, this.path, injectFault);
-    if (writes && this.readOnly) throw posixError("EBADF", op, this.path);
+  private operation<T>(
+    op: SimOp,
+    writes: boolean,
+    effect: () => T | Promise<T>,
+    injectFault = true,
+  ): Promise<T> {
+    return this.storage.operation(
+      op,
+      this.path,
+      () => {
+        if (this.closed || (writes && this.readOnly)) throw posixError("EBADF", op, this.path);
+        return effect();
+      },
+      injectFault,
+    );
   }
 
   private checkWrite(op: SimOp, endBytes: number): void {
@@ -515,17 +541,21 @@ class SimFile implements RandomAccessFile {
   }
 
   /** Makes [fromBytes, toBytes) durable (Infinity: every dirty sector), or drops it if the sync fails. */
-  private async sync(fromBytes: number, toBytes: number): Promise<void> {
-    await this.storage.slowSync(this.path);
-    const fault = this.storage.fault("datasync", this.path);
-    if (fault) {
-      // Linux marks the pages clean after a failed writeback: they are gone at the next eviction.
-      this.node.dropUnsynced();
-      throw fault;
-    }
-    this.node.makeDurable(fromBytes, toBytes);
+  private sync(fromBytes: number, toBytes: number): void | Promise<void> {
+    return this.storage.afterSlowSync(this.path, () => {
+      const fault = this.storage.fault("datasync", this.path);
+      if (fault) {
+        // Linux marks the pages clean after a failed writeback: they are gone at the next eviction.
+        this.node.dropUnsynced();
+        throw fault;
+      }
+      this.node.makeDurable(fromBytes, toBytes);
+    });
   }
 }
+
+/** What a dead process's operations return: they never settle. */
+const NEVER = new Promise<never>(() => undefined);
 
 function resolve(p: string): string {
   return path.posix.resolve("/", p);
