@@ -8,7 +8,7 @@
  * one. Sectors are the unit a disk writes atomically, so a tear never
  * splits one.
  */
-import type { TearMode } from "./sim-storage.js";
+import type { TearMode } from "./sim-disk.js";
 
 export const SECTOR_BYTES = 512;
 
