@@ -32,6 +32,8 @@ interface CaseResult {
   status: string;
   crashedAtOperation: boolean;
   writerFailed: boolean;
+  /** Most batches seen in flight at once. */
+  maxInFlight: number;
 }
 
 function pick<T>(random: () => number, choices: readonly T[]): T {
@@ -53,7 +55,11 @@ async function runCase(seed: number): Promise<CaseResult> {
           },
         ]
       : [];
-  const storage = new SimStorage({ seed, tear, rules, honourSyncWrites: random() < 0.5 });
+  const time = new SimClock({ startWallMs: 1_700_000_000_000 });
+  // Slow syncs keep batches in flight together (with instant IO one batch is done before the next starts).
+  const slowSync =
+    random() < 0.5 ? { clock: time, delayMs: 1 + Math.floor(random() * 5), path: /log-/ } : undefined;
+  const storage = new SimStorage({ seed, tear, rules, slowSync, honourSyncWrites: random() < 0.5 });
   await storage.makeDirectory("/log");
   await storage.syncDirectory("/");
   const limits: LogWriterLimits = {
@@ -69,18 +75,13 @@ async function runCase(seed: number): Promise<CaseResult> {
   const crashAt = storage.operations + 1 + Math.floor(random() * appends);
 
   let crashed: SimStorage | undefined;
-  let onCrash = (): void => undefined;
-  const crashSeen = new Promise<void>((resolve) => (onCrash = resolve));
-  storage.crashAtOperation(crashAt, (next) => {
-    crashed = next;
-    onCrash();
-  });
+  storage.crashAtOperation(crashAt, (next) => (crashed = next));
 
   /** Sequence number -> payload size of every append that resolved. */
   const acked = new Map<number, number>();
   let writerFailed = false;
+  let maxInFlight = 0;
   const workload = async (): Promise<void> => {
-    const time = new SimClock({ startWallMs: 1_700_000_000_000 });
     const writer = await LogWriter.create(
       storage,
       LOG,
@@ -89,6 +90,7 @@ async function runCase(seed: number): Promise<CaseResult> {
       limits,
     );
     writer.on("failed", () => (writerFailed = true));
+    writer.on("durable", () => (maxInFlight = Math.max(maxInFlight, writer.batchesInFlight + 1)));
     for (let i = 1; i <= appends; i++) {
       const size = 1 + Math.floor(random() * 3000);
       writer.append([writeEntry(i * 4096, pattern(size, i))]).then(
@@ -100,14 +102,22 @@ async function runCase(seed: number): Promise<CaseResult> {
     }
     await writer.finish();
   };
-  await Promise.race([crashSeen, workload().catch(() => undefined)]);
+  let finished = false;
+  void workload()
+    .catch(() => undefined)
+    .finally(() => (finished = true));
+  // Drive virtual time (the slow syncs) until the workload finished or the disk lost power.
+  for (let step = 0; !finished && !crashed; step++) {
+    assert.ok(step < 100_000, `seed ${seed}: the workload neither finished nor crashed`);
+    if (!(await time.runNext())) await drainMicrotasks();
+  }
   const crashedAtOperation = crashed !== undefined;
   const after = crashed ?? storage.crash();
 
   const names = await after.list("/log");
   if (!names.includes("log-000000001-alpha")) {
     assert.equal(acked.size, 0, `seed ${seed}: appends resolved, yet the log file is gone`);
-    return { acked: 0, found: 0, status: "no file", crashedAtOperation, writerFailed };
+    return { acked: 0, found: 0, status: "no file", crashedAtOperation, writerFailed, maxInFlight };
   }
   const file = await after.open(LOG, "read");
   const found = new Map<number, Buffer>();
@@ -126,12 +136,19 @@ async function runCase(seed: number): Promise<CaseResult> {
     );
     assert.ok(payload.equals(pattern(size, seq)), `seed ${seed}: acknowledged append ${seq} damaged`);
   }
-  return { acked: acked.size, found: found.size, status: outcome.status, crashedAtOperation, writerFailed };
+  return {
+    acked: acked.size,
+    found: found.size,
+    status: outcome.status,
+    crashedAtOperation,
+    writerFailed,
+    maxInFlight,
+  };
 }
 
 describe("log writer and scanner on SimStorage", () => {
   it(`every resolved append survives a seeded power loss: ${RUNS} cases (MARSD_SIM_SEED=${SEED} replays)`, async () => {
-    const totals = { acked: 0, found: 0, torn: 0, crashedMidRun: 0, writerFailed: 0 };
+    const totals = { acked: 0, found: 0, torn: 0, crashedMidRun: 0, writerFailed: 0, overlapped: 0 };
     for (let run = 0; run < RUNS; run++) {
       const result = await runCase(SEED * 1000 + run);
       totals.acked += result.acked;
@@ -139,11 +156,12 @@ describe("log writer and scanner on SimStorage", () => {
       if (result.status === "torn") totals.torn += 1;
       if (result.crashedAtOperation) totals.crashedMidRun += 1;
       if (result.writerFailed) totals.writerFailed += 1;
+      if (result.maxInFlight >= 2) totals.overlapped += 1;
     }
     console.log(`sim log crash seed ${SEED}: ${RUNS} cases, ${JSON.stringify(totals)}`);
     // The cases must exercise what they claim to: crashes mid-run, torn tails, acknowledged appends.
     assert.ok(totals.crashedMidRun >= RUNS / 4, `only ${totals.crashedMidRun} crashes landed mid-run`);
-    assert.ok(totals.acked > 0 && totals.torn > 0, JSON.stringify(totals));
+    assert.ok(totals.acked > 0 && totals.torn > 0 && totals.overlapped > 0, JSON.stringify(totals));
   });
 
   it("replays: the same seed gives the same outcome", async () => {
