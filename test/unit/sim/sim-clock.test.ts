@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { prng } from "../../helpers/prng.js";
+import { simSeed } from "../../sim/seed.js";
 import { SimClock, SimClockStuckError } from "../../sim/sim-clock.js";
 
-const SEED = Number(process.env.MARSD_SIM_SEED ?? Date.now() % 1_000_000);
+const SEED = simSeed();
 
 describe("SimClock", () => {
   it("starts at the given epoch and moves time only when run", async () => {

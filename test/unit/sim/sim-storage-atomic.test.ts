@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { writeFileAtomic } from "../../../src/platform/storage/atomic-file.js";
 import { prng } from "../../helpers/prng.js";
+import { simSeed } from "../../sim/seed.js";
 import { drainMicrotasks } from "../../sim/sim-clock.js";
 import { SimStorage, type TearMode } from "../../sim/sim-storage.js";
 
-const SEED = Number(process.env.MARSD_SIM_SEED ?? Date.now() % 1_000_000);
+const SEED = simSeed();
 const FILE = "/state/resource.json";
 
 function content(version: number, random: () => number): string {

@@ -19,10 +19,11 @@ import { scanLogFile } from "../../../src/log/scanner.js";
 import { DEFAULT_WRITER_LIMITS, LogWriter, type LogWriterLimits } from "../../../src/log/writer.js";
 import { fileHeader, pattern, writeEntry } from "../../helpers/log-fixtures.js";
 import { prng } from "../../helpers/prng.js";
+import { simSeed } from "../../sim/seed.js";
 import { SimClock, drainMicrotasks } from "../../sim/sim-clock.js";
 import { SimStorage, type SimFaultRule, type TearMode } from "../../sim/sim-storage.js";
 
-const SEED = Number(process.env.MARSD_SIM_SEED ?? Date.now() % 1_000_000);
+const SEED = simSeed();
 const RUNS = Number(process.env.MARSD_SIM_RUNS ?? 60);
 const LOG = "/log/log-000000001-alpha";
 

@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { prng } from "../../helpers/prng.js";
+import { simSeed } from "../../sim/seed.js";
 import { SimClock, drainMicrotasks } from "../../sim/sim-clock.js";
 import { SimStorage } from "../../sim/sim-storage.js";
 
-const SEED = Number(process.env.MARSD_SIM_SEED ?? Date.now() % 1_000_000);
+const SEED = simSeed();
 
 const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
 const text = (s: string) => new TextEncoder().encode(s);
