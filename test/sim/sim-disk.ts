@@ -46,6 +46,11 @@ export interface SimFaultPlan {
   capacityBytes?: number;
   /** datasync and syncDirectory of matching paths take this much virtual time (on `clock`). */
   slowSync?: { clock: SimClock; delayMs: number; path?: RegExp };
+  /**
+   * Every operation takes a seeded time below `maxMs` on `clock` and takes
+   * effect when it completes: concurrent operations finish out of order.
+   */
+  latency?: { clock: SimClock; maxMs: number };
   /** How unsynced data may reach the disk at a crash (default "last-write"). */
   tear?: TearMode;
   /** Whether files opened with syncWrites get O_DSYNC writes (default true), as NodeFile does. */

@@ -26,8 +26,10 @@
  *   later operations never settle, as a killed process observes nothing.
  * - Faults come from a plan: rules that fail matching operations with a
  *   POSIX code (seeded probability), a capacity beyond which growing a
- *   file fails with ENOSPC, and slow syncs that complete only after
- *   virtual time passes on a SimClock. A failed datasync drops the file's
+ *   file fails with ENOSPC, slow syncs that complete only after virtual
+ *   time passes on a SimClock, and a seeded latency for every operation
+ *   (its effect lands when it completes, so concurrent operations finish
+ *   out of order). A failed datasync drops the file's
  *   unsynced data (Linux may have dropped the dirty pages; reads then see
  *   the old data), so a retry cannot pretend it was written.
  * - Errors are Errors with `code`, `errno`, `syscall` and `path`, like
@@ -245,9 +247,16 @@ export class SimStorage implements Storage {
         this.disk.onCrash?.(next);
         return NEVER;
       }
-      const fault = injectFault ? this.disk.fault(op, p) : undefined;
-      if (fault) throw fault;
-      return effect(p);
+      const apply = (): T | Promise<T> => {
+        const fault = injectFault ? this.disk.fault(op, p) : undefined;
+        if (fault) throw fault;
+        return effect(p);
+      };
+      const latency = this.disk.plan.latency;
+      if (!latency) return apply();
+      // The effect lands when the operation completes, so concurrent operations complete in a seeded order.
+      const delayMs = Math.floor(this.disk.random() * latency.maxMs);
+      return latency.clock.sleep(delayMs).then(() => (this.alive ? apply() : NEVER));
     });
   }
 

@@ -60,9 +60,12 @@ async function runCase(seed: number): Promise<CaseResult> {
   // Slow syncs keep batches in flight together (with instant IO one batch is done before the next starts).
   const slowSync =
     random() < 0.5 ? { clock: time, delayMs: 1 + Math.floor(random() * 5), path: /log-/ } : undefined;
-  const storage = new SimStorage({ seed, tear, rules, slowSync, honourSyncWrites: random() < 0.5 });
+  const plan = { tear, rules, slowSync, honourSyncWrites: random() < 0.5 };
+  const storage = new SimStorage({ seed, ...plan });
   await storage.makeDirectory("/log");
   await storage.syncDirectory("/");
+  // Seeded latency on every operation: writes and syncs of different batches complete out of order.
+  if (random() < 0.3) storage.setFaults({ ...plan, latency: { clock: time, maxMs: 3 } });
   const limits: LogWriterLimits = {
     ...DEFAULT_WRITER_LIMITS,
     maxBatchBytes: pick(random, [4096, 16384, 65536]),
@@ -114,6 +117,8 @@ async function runCase(seed: number): Promise<CaseResult> {
   }
   const crashedAtOperation = crashed !== undefined;
   const after = crashed ?? storage.crash();
+  // The check reads what the crash left, without faults or latency.
+  after.setFaults({});
 
   const names = await after.list("/log");
   if (!names.includes("log-000000001-alpha")) {
