@@ -27,13 +27,18 @@ export class SimFile implements RandomAccessFile {
   writev(buffers: readonly Uint8Array[], positionBytes: number): Promise<void> {
     return this.operation("writev", true, () => {
       const lengthBytes = buffers.reduce((n, b) => n + b.length, 0);
-      this.checkWrite("writev", positionBytes + lengthBytes);
+      // Out of space, Linux writes what fits and then fails (a short write, then ENOSPC).
+      const endBytes = Math.min(positionBytes + lengthBytes, this.writableEndBytes());
       let at = positionBytes;
       for (const b of buffers) {
-        this.node.write(b, at, this.storage.nowMs);
+        if (at >= endBytes) break;
+        this.node.write(b.subarray(0, endBytes - at), at, this.storage.nowMs);
         at += b.length;
       }
-      this.node.lastWrite = { offsetBytes: positionBytes, lengthBytes };
+      if (endBytes > positionBytes) {
+        this.node.lastWrite = { offsetBytes: positionBytes, lengthBytes: endBytes - positionBytes };
+      }
+      if (endBytes < positionBytes + lengthBytes) throw posixError("ENOSPC", "writev", this.path);
       if (this.syncWrites) return this.sync(positionBytes, positionBytes + lengthBytes);
     });
   }
@@ -92,6 +97,13 @@ export class SimFile implements RandomAccessFile {
       },
       injectFault,
     );
+  }
+
+  /** How far this file can be written before the disk (or the device) is full. */
+  private writableEndBytes(): number {
+    if (this.node.kind === "block-device") return this.node.sizeBytes;
+    const allocatedBytes = Math.ceil(this.node.sizeBytes / SECTOR_BYTES) * SECTOR_BYTES;
+    return allocatedBytes + Math.floor(this.storage.freeBytes() / SECTOR_BYTES) * SECTOR_BYTES;
   }
 
   private checkWrite(op: SimOp, endBytes: number): void {

@@ -282,6 +282,12 @@ export class SimStorage implements Storage {
     if (this.disk.usedBytes() + growBytes > capacity) throw posixError("ENOSPC", op, p);
   }
 
+  /** Bytes left before the capacity (Infinity without one). */
+  freeBytes(): number {
+    const capacity = this.disk.plan.capacityBytes;
+    return capacity === undefined ? Infinity : Math.max(0, capacity - this.disk.usedBytes());
+  }
+
   fault(op: SimOp, p: string): Error | undefined {
     return this.disk.fault(op, p);
   }

@@ -60,7 +60,9 @@ async function runCase(seed: number): Promise<CaseResult> {
   // Slow syncs keep batches in flight together (with instant IO one batch is done before the next starts).
   const slowSync =
     random() < 0.5 ? { clock: time, delayMs: 1 + Math.floor(random() * 5), path: /log-/ } : undefined;
-  const plan = { tear, rules, slowSync, honourSyncWrites: random() < 0.5 };
+  // Sometimes the disk fills up mid-run (a short write, then ENOSPC).
+  const capacityBytes = random() < 0.2 ? 32768 + Math.floor(random() * 480 * 1024) : undefined;
+  const plan = { tear, rules, slowSync, capacityBytes, honourSyncWrites: random() < 0.5 };
   const storage = new SimStorage({ seed, ...plan });
   await storage.makeDirectory("/log");
   await storage.syncDirectory("/");
