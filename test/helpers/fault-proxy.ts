@@ -8,14 +8,24 @@
  * Data is never reordered or altered; delay and bandwidth apply per
  * direction, and a full queue stops reading from the sender (backpressure),
  * as a real congested link would.
+ *
+ * Every random decision (which chunk resets its connection, how much
+ * jitter a chunk gets) comes from the proxy's seed (test/helpers/prng.ts),
+ * so a run's random stream replays from the seed its test printed; the
+ * timing of real sockets still varies between runs.
  */
 import net from "node:net";
+import { systemClock } from "../../src/platform/clock.js";
+import type { TimerHandle } from "../../src/platform/clock.js";
+import { prng } from "./prng.js";
 
 export interface LinkFaults {
   /** One-way delay added to every chunk. */
   latencyMs: number;
   /** Bytes per second per direction (0 = unlimited). */
   bandwidthBytesPerSec: number;
+  /** Up to this much extra delay per chunk, drawn from the seed (chunks keep their order). */
+  jitterMs: number;
   /** Probability that a chunk triggers a reset of its connection (0..1). */
   resetProbability: number;
   /** Accept connections but forward nothing (a partition that does not fail fast). */
@@ -26,6 +36,7 @@ export interface LinkFaults {
 
 const NO_FAULTS: LinkFaults = {
   latencyMs: 0,
+  jitterMs: 0,
   bandwidthBytesPerSec: 0,
   resetProbability: 0,
   blackhole: false,
@@ -38,7 +49,7 @@ const HIGH_WATER_BYTES = 1024 * 1024;
 class Shaper {
   private readonly queue: Array<{ chunk: Buffer; dueMs: number }> = [];
   private queuedBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   /** When the link is free again (bandwidth accounting). */
   private busyUntilMs = 0;
   private ending = false;
@@ -48,12 +59,17 @@ class Shaper {
     private readonly to: net.Socket,
     private readonly faults: () => LinkFaults,
     private readonly onBytes: (n: number) => void,
+    private readonly random: () => number,
   ) {}
 
   push(chunk: Buffer): void {
     const f = this.faults();
     if (f.blackhole) return;
-    this.queue.push({ chunk, dueMs: Date.now() + f.latencyMs });
+    const jitterMs = f.jitterMs > 0 ? this.random() * f.jitterMs : 0;
+    // A chunk never overtakes the one before it: TCP keeps order, and so must the link.
+    const lastDueMs = this.queue[this.queue.length - 1]?.dueMs ?? 0;
+    const dueMs = Math.max(lastDueMs, systemClock.monotonicMs() + f.latencyMs + jitterMs);
+    this.queue.push({ chunk, dueMs });
     this.queuedBytes += chunk.length;
     if (this.queuedBytes > HIGH_WATER_BYTES) this.from.pause();
     this.pump();
@@ -66,23 +82,23 @@ class Shaper {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     this.queue.length = 0;
   }
 
   private pump(): void {
     if (this.timer) return;
-    const now = Date.now();
+    const now = systemClock.monotonicMs();
     const f = this.faults();
     while (this.queue.length > 0) {
       const head = this.queue[0] as { chunk: Buffer; dueMs: number };
       const readyAt = Math.max(head.dueMs, this.busyUntilMs);
       if (readyAt > now) {
-        this.timer = setTimeout(() => {
+        this.timer = systemClock.setTimer(readyAt - now, () => {
           this.timer = undefined;
           this.pump();
-        }, readyAt - now);
+        });
         return;
       }
       this.queue.shift();
@@ -114,8 +130,15 @@ function reset(socket: net.Socket): void {
   else socket.resetAndDestroy();
 }
 
+export interface FaultProxyOptions {
+  /** Seeds the proxy's random decisions (the caller prints it so a failing run replays). */
+  seed: number;
+}
+
 export class FaultProxy {
   private server: net.Server | undefined;
+  /** The random stream of every decision of this proxy, from its seed. */
+  private readonly random: () => number;
   private readonly connections = new Set<{ client: net.Socket; upstream: net.Socket; shapers: Shaper[] }>();
   private current: LinkFaults = { ...NO_FAULTS };
   /** Bytes forwarded (both directions) since start. */
@@ -125,12 +148,19 @@ export class FaultProxy {
   constructor(
     private readonly targetHost: string,
     private readonly targetPort: number,
-  ) {}
+    readonly seed: number,
+  ) {
+    this.random = prng(seed);
+  }
 
-  static async start(target: string, faults: Partial<LinkFaults> = {}): Promise<FaultProxy> {
+  static async start(
+    target: string,
+    faults: Partial<LinkFaults>,
+    options: FaultProxyOptions,
+  ): Promise<FaultProxy> {
     const m = /^(.*):(\d+)$/.exec(target);
     if (!m) throw new Error(`bad target ${target}`);
-    const proxy = new FaultProxy(m[1] as string, Number(m[2]));
+    const proxy = new FaultProxy(m[1] as string, Number(m[2]), options.seed);
     proxy.set(faults);
     await proxy.listen();
     return proxy;
@@ -183,12 +213,12 @@ export class FaultProxy {
     const upstream = net.connect(this.targetPort, this.targetHost);
     const faults = () => this.current;
     const count = (n: number) => (this.forwardedBytes += n);
-    const up = new Shaper(client, upstream, faults, count);
-    const down = new Shaper(upstream, client, faults, count);
+    const up = new Shaper(client, upstream, faults, count, this.random);
+    const down = new Shaper(upstream, client, faults, count, this.random);
     const conn = { client, upstream, shapers: [up, down] };
     this.connections.add(conn);
     const maybeReset = (): boolean => {
-      if (this.current.resetProbability > 0 && Math.random() < this.current.resetProbability) {
+      if (this.current.resetProbability > 0 && this.random() < this.current.resetProbability) {
         reset(client);
         reset(upstream);
         return true;

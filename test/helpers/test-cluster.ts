@@ -3,12 +3,18 @@
  * every other node through its own fault proxy (from -> to). Tests can then
  * slow, cut or partition any link. Timings are shortened so that
  * convergence is observable in seconds.
+ *
+ * The proxies' random decisions come from the cluster's seed (option
+ * `seed`, else MARSD_TEST_SEED, else drawn from the clock), which start()
+ * prints once, so a failing run replays with MARSD_TEST_SEED=<seed>.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { DaemonProcess, reservePorts, waitFor } from "./daemon-process.js";
+import { systemClock } from "../../src/platform/clock.js";
 import { FaultProxy, type LinkFaults } from "./fault-proxy.js";
+import { prng } from "./prng.js";
 
 export interface TestClusterOptions {
   /** Host names; default node-a, node-b, ... */
@@ -18,6 +24,15 @@ export interface TestClusterOptions {
   aliveWindowMs?: number;
   /** Extra daemon config merged into every node's config file. */
   config?: Record<string, unknown>;
+  /** Seeds the fault proxies (default: MARSD_TEST_SEED, else drawn from the clock). */
+  seed?: number;
+}
+
+/** The seed of a cluster: the option, else MARSD_TEST_SEED, else from the clock. */
+export function testSeed(seed?: number): number {
+  if (seed !== undefined) return seed;
+  const fromEnv = process.env.MARSD_TEST_SEED;
+  return fromEnv !== undefined && fromEnv !== "" ? Number(fromEnv) : systemClock.nowMs() % 1_000_000;
 }
 
 export interface NodeHandle {
@@ -32,14 +47,22 @@ export class TestCluster {
   secret = "";
   clusterId = "";
 
-  private constructor(readonly baseDir: string) {}
+  private constructor(
+    readonly baseDir: string,
+    /** The seed every random decision of this cluster's proxies derives from. */
+    readonly seed: number,
+  ) {}
 
   static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
     const baseDir = await mkdtemp(path.join(os.tmpdir(), "marsd-cluster-"));
-    const cluster = new TestCluster(baseDir);
+    const seed = testSeed(options.seed);
+    const cluster = new TestCluster(baseDir, seed);
     const hosts =
       options.hosts ??
       Array.from({ length: options.size ?? 3 }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
+    console.log(`TestCluster ${hosts.join(",")}: seed ${seed} (MARSD_TEST_SEED=${seed} replays)`);
+    // One seed per proxy, drawn in creation order, so each link has its own stream.
+    const proxySeeds = prng(seed);
     // Every daemon port is held while the proxies bind theirs, so none collide.
     const reserved = await reservePorts(2 * hosts.length);
     const peerPorts = reserved.ports.slice(0, hosts.length);
@@ -48,7 +71,14 @@ export class TestCluster {
       for (const [i, from] of hosts.entries()) {
         for (const [j, to] of hosts.entries()) {
           if (i !== j)
-            cluster.proxies.set(`${from}->${to}`, await FaultProxy.start(`127.0.0.1:${peerPorts[j]}`));
+            cluster.proxies.set(
+              `${from}->${to}`,
+              await FaultProxy.start(
+                `127.0.0.1:${peerPorts[j]}`,
+                {},
+                { seed: Math.floor(proxySeeds() * 2 ** 32) },
+              ),
+            );
         }
       }
     } finally {

@@ -1,0 +1,290 @@
+/**
+ * Virtual time for the simulator: a Clock (src/platform/clock.ts) whose
+ * time moves only when the simulator says so, so a whole cluster's timers
+ * run in one process in an order fixed by the seed, never by the machine.
+ *
+ * Contract:
+ * - Monotonic time starts at 0 and moves only in runNext/advance/runFor.
+ *   Wall time is `startWallMs` (a seeded epoch) plus monotonic time plus
+ *   every stepWall() jump, so an NTP step moves wall time alone.
+ * - Timers fire in order of due time, ties in order of scheduling: the
+ *   same calls give the same order on every run. Delays follow Node's
+ *   rules (below 1 ms, NaN or beyond 2^31 - 1 ms mean 1 ms), so a timer
+ *   bug that Node would show, the simulator shows too.
+ * - nextTurn callbacks run before the next timer, without moving time; the
+ *   ones queued while a turn runs wait for the next turn (setImmediate).
+ * - After every callback the microtask queue is drained (one real
+ *   event-loop turn through systemClock.nextTurn), so the awaits a callback
+ *   starts on simulated seams finish before the next callback runs.
+ * - A callback that throws stops the run: runNext rejects with its error
+ *   (in Node an uncaught exception ends the process; a simulation must not
+ *   go on past it).
+ * - unref() does not change when a timer fires; it only makes runUntilIdle
+ *   stop with the timer still pending, as Node would exit with it pending.
+ */
+import { abortReason, systemClock, type Clock, type TimerHandle } from "../../src/platform/clock.js";
+
+/** Node turns delays outside [1, 2^31 - 1] ms into 1 ms (with a warning). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** 2020-01-01T00:00:00Z: the default epoch, so wall stamps look like real ones. */
+export const DEFAULT_START_WALL_MS = 1_577_836_800_000;
+
+interface SimTimer {
+  dueMs: number;
+  /** Scheduling order: breaks ties between timers due at the same time. */
+  order: number;
+  callback: () => void;
+  /** Repeating timers are scheduled again this long after they fired. */
+  intervalMs: number | undefined;
+  cancelled: boolean;
+  refed: boolean;
+}
+
+export class SimClockStuckError extends Error {
+  readonly code = "ESIMSTUCK";
+}
+
+export interface SimClockOptions {
+  /** Wall time at monotonic 0 (default DEFAULT_START_WALL_MS; the simulator seeds it). */
+  startWallMs?: number;
+}
+
+export class SimClock implements Clock {
+  private monoMs = 0;
+  private wallOffsetMs: number;
+  private nextOrder = 0;
+  /** Binary min-heap on (dueMs, order); cancelled timers are dropped lazily. */
+  private readonly heap: SimTimer[] = [];
+  private turnQueue: Array<() => void> = [];
+  /** Callbacks run so far (timers and turns): a cheap progress measure for the simulator. */
+  callbacksRun = 0;
+
+  constructor(options: SimClockOptions = {}) {
+    this.wallOffsetMs = options.startWallMs ?? DEFAULT_START_WALL_MS;
+  }
+
+  nowMs(): number {
+    return Math.floor(this.wallOffsetMs + this.monoMs);
+  }
+
+  nowUs(): number {
+    return Math.floor((this.wallOffsetMs + this.monoMs) * 1000);
+  }
+
+  monotonicMs(): number {
+    return this.monoMs;
+  }
+
+  setTimer(delayMs: number, callback: () => void): TimerHandle {
+    return this.schedule(nodeDelayMs(delayMs), callback, undefined);
+  }
+
+  setRepeating(intervalMs: number, callback: () => void): TimerHandle {
+    const interval = nodeDelayMs(intervalMs);
+    return this.schedule(interval, callback, interval);
+  }
+
+  nextTurn(callback: () => void): void {
+    this.turnQueue.push(callback);
+  }
+
+  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      const onAbort = () => {
+        timer.cancel();
+        reject(abortReason(signal));
+      };
+      const timer = this.setTimer(delayMs, () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  timeoutSignal(delayMs: number): AbortSignal {
+    const controller = new AbortController();
+    this.setTimer(delayMs, () =>
+      controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    );
+    return controller.signal;
+  }
+
+  /** An NTP step: wall time jumps by `deltaMs` (negative: back), monotonic time does not move. */
+  stepWall(deltaMs: number): void {
+    this.wallOffsetMs += deltaMs;
+  }
+
+  /** Timers not cancelled yet (ref'd or not). */
+  get pendingTimers(): number {
+    return this.heap.filter((t) => !t.cancelled).length;
+  }
+
+  /** Due time of the next timer, or undefined. */
+  get nextDueMs(): number | undefined {
+    return this.peek()?.dueMs;
+  }
+
+  /**
+   * Runs the next step: the queued turn callbacks if any, else the next
+   * timer (time jumps to its due time). Returns false when nothing is
+   * scheduled. Rejects with the error of a callback that threw.
+   */
+  async runNext(): Promise<boolean> {
+    await drainMicrotasks();
+    if (this.turnQueue.length > 0) {
+      const turn = this.turnQueue;
+      this.turnQueue = [];
+      for (const callback of turn) await this.run(callback);
+      return true;
+    }
+    const timer = this.pop();
+    if (!timer) return false;
+    this.monoMs = Math.max(this.monoMs, timer.dueMs);
+    if (timer.intervalMs !== undefined) {
+      timer.dueMs = this.monoMs + timer.intervalMs;
+      timer.order = this.nextOrder++;
+      this.push(timer);
+    }
+    await this.run(timer.callback);
+    return true;
+  }
+
+  /** Runs everything due within the next `ms` milliseconds, then sets time to now + ms. */
+  async advance(ms: number): Promise<void> {
+    const targetMs = this.monoMs + ms;
+    for (;;) {
+      await drainMicrotasks();
+      const next = this.peek();
+      if (this.turnQueue.length === 0 && (!next || next.dueMs > targetMs)) break;
+      await this.runNext();
+    }
+    this.monoMs = Math.max(this.monoMs, targetMs);
+  }
+
+  /**
+   * Runs until no turn callback and no ref'd timer is left (when a Node
+   * process would exit). Throws SimClockStuckError after `maxSteps` steps:
+   * a repeating ref'd timer never lets the simulation go idle.
+   */
+  async runUntilIdle(maxSteps = 100_000): Promise<void> {
+    for (let step = 0; ; step++) {
+      await drainMicrotasks();
+      const idle = this.turnQueue.length === 0 && !this.heap.some((t) => !t.cancelled && t.refed);
+      if (idle) return;
+      if (step >= maxSteps) {
+        throw new SimClockStuckError(
+          `not idle after ${maxSteps} steps (virtual time ${this.monoMs} ms, ${this.pendingTimers} timers)`,
+        );
+      }
+      await this.runNext();
+    }
+  }
+
+  /** Steps until `condition` holds; throws SimClockStuckError if it does not within `maxMs` of virtual time. */
+  async runUntil(condition: () => boolean, maxMs: number): Promise<void> {
+    const deadlineMs = this.monoMs + maxMs;
+    for (;;) {
+      await drainMicrotasks();
+      if (condition()) return;
+      const next = this.peek();
+      const work = this.turnQueue.length > 0 || (next !== undefined && next.dueMs <= deadlineMs);
+      if (!work) {
+        throw new SimClockStuckError(`condition not met within ${maxMs} ms of virtual time`);
+      }
+      await this.runNext();
+    }
+  }
+
+  private async run(callback: () => void): Promise<void> {
+    this.callbacksRun += 1;
+    callback();
+    await drainMicrotasks();
+  }
+
+  private schedule(delayMs: number, callback: () => void, intervalMs: number | undefined): TimerHandle {
+    const timer: SimTimer = {
+      dueMs: this.monoMs + delayMs,
+      order: this.nextOrder++,
+      callback,
+      intervalMs,
+      cancelled: false,
+      refed: true,
+    };
+    this.push(timer);
+    const handle: TimerHandle = {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+      unref: () => {
+        timer.refed = false;
+        return handle;
+      },
+    };
+    return handle;
+  }
+
+  private peek(): SimTimer | undefined {
+    while (this.heap.length > 0 && (this.heap[0] as SimTimer).cancelled) this.removeTop();
+    return this.heap[0];
+  }
+
+  private pop(): SimTimer | undefined {
+    const top = this.peek();
+    if (top) this.removeTop();
+    return top;
+  }
+
+  private push(timer: SimTimer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i] as SimTimer, heap[parent] as SimTimer)) break;
+      [heap[i], heap[parent]] = [heap[parent] as SimTimer, heap[i] as SimTimer];
+      i = parent;
+    }
+  }
+
+  private removeTop(): void {
+    const heap = this.heap;
+    const last = heap.pop() as SimTimer;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && before(heap[left] as SimTimer, heap[smallest] as SimTimer)) smallest = left;
+      if (right < heap.length && before(heap[right] as SimTimer, heap[smallest] as SimTimer))
+        smallest = right;
+      if (smallest === i) return;
+      [heap[i], heap[smallest]] = [heap[smallest] as SimTimer, heap[i] as SimTimer];
+      i = smallest;
+    }
+  }
+}
+
+function before(a: SimTimer, b: SimTimer): boolean {
+  return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.order < b.order);
+}
+
+function nodeDelayMs(delayMs: number): number {
+  return delayMs >= 1 && delayMs <= MAX_TIMER_DELAY_MS ? delayMs : 1;
+}
+
+/**
+ * Lets every queued microtask (and the ones they queue) run: a real
+ * event-loop turn runs only after the microtask queue is empty. The
+ * simulated seams complete through microtasks only, so this is enough.
+ */
+export function drainMicrotasks(): Promise<void> {
+  return new Promise<void>((resolve) => systemClock.nextTurn(resolve));
+}
