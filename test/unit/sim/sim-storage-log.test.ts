@@ -93,6 +93,7 @@ async function runCase(seed: number): Promise<CaseResult> {
       LOG,
       fileHeader(),
       new LamportClock({ wall: time }),
+      time,
       limits,
     );
     writer.on("failed", () => (writerFailed = true));
