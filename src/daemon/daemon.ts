@@ -333,6 +333,7 @@ export class Daemon implements NodeServices {
         isAlive: (host) => cluster.isAlive(host),
         exchangedSinceStart: (host) => cluster.exchangedSinceStart(host),
         onStateExchanged: (listener) => cluster.onStateExchanged(listener),
+        catchUp: () => cluster.catchUp(),
       },
       frontend: {
         attach: async (resource, volume) => {

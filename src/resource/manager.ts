@@ -215,6 +215,8 @@ export class ResourceManager {
         }
         return { changed: false, resource: existing };
       }
+      // A resource created a moment ago on another node may not have reached us yet: ask the members.
+      if (!this.sharedConfig(params.name)) await this.deps.cluster.catchUp();
       const shared = this.sharedConfig(params.name);
       if (!shared)
         throw new OperatorError("RESOURCE_NOT_FOUND", `the cluster has no resource ${params.name}`);

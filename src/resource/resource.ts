@@ -110,6 +110,8 @@ export interface ResourceCluster {
   exchangedSinceStart(host: string): boolean;
   /** `listener` runs after every answered pull. */
   onStateExchanged(listener: (host: string) => void): void;
+  /** Pulls from every member now; resolves when each pull ended (failures included). */
+  catchUp(): Promise<void>;
 }
 
 /** What a resource needs of the frontends. */

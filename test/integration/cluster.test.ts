@@ -344,3 +344,29 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     );
   });
 });
+
+describe("joining a resource created a moment ago elsewhere", { timeout: 120_000 }, () => {
+  let cluster: TestCluster;
+  before(async () => {
+    // Periodic pulls a minute apart, and alpha's pushes to bravo lost: bravo
+    // can learn of the new resource only by asking when the join needs it.
+    cluster = await TestCluster.start({ hosts: ["alpha", "bravo"], syncIntervalMs: 60_000 });
+    await cluster.form();
+  });
+  after(async () => cluster?.cleanup());
+
+  test("the join pulls the cluster state instead of answering 'no such resource'", async () => {
+    cluster.proxy("alpha", "bravo").set({ blackhole: true });
+    const diskA = path.join(cluster.baseDir, "alpha.img");
+    const diskB = path.join(cluster.baseDir, "bravo.img");
+    for (const disk of [diskA, diskB]) {
+      await writeFile(disk, "");
+      await truncate(disk, 8 * 1024 * 1024);
+    }
+    await cluster.node("alpha").daemon.rpc.call("resource.create", { name: "fresh", disk: diskA });
+    const joined = await cluster
+      .node("bravo")
+      .daemon.rpc.call<{ changed: boolean }>("resource.join", { name: "fresh", disk: diskB });
+    assert.equal(joined.changed, true);
+  });
+});
