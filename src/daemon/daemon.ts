@@ -38,6 +38,7 @@ import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import { writeFileAtomic } from "../platform/storage/atomic-file.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
+import { systemClock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import { isErrno } from "../util/errors.js";
 import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
@@ -288,6 +289,7 @@ export class Daemon implements NodeServices {
       host: config.host,
       storage: this.options.storage ?? nodeStorage,
       clock: this.clock,
+      time: systemClock,
       metrics: this.metrics,
       logger,
       settings: {

@@ -6,11 +6,10 @@
  * follow a file as it grows, and computes (and caches) each file's version.
  */
 import { EventEmitter } from "node:events";
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LogFileHeader } from "../log/file-header.js";
-import { listLogFiles, type LogFileEntry } from "../log/log-directory.js";
-import { formatLogName, parseLogName, type LogName } from "../log/log-name.js";
+import type { LogFileEntry } from "../log/log-directory.js";
+import { compareLogNames, formatLogName, parseLogName, type LogName } from "../log/log-name.js";
 import { readLogFileHeader, scanLogFile } from "../log/scanner.js";
 import { removeStaleTemporaries } from "../platform/storage/atomic-file.js";
 import { computeFileVersion, type VersionEntry } from "../log/version.js";
@@ -59,15 +58,25 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
    * a file left behind (see discardUnstarted). Returns what it removed.
    */
   async load(): Promise<LoadedLogs> {
-    const entries = await listLogFiles(this.dir);
+    const entries = await this.listLogFiles();
     const discarded = await this.discardUnstarted(entries);
     const temporaries = await removeStaleTemporaries(this.dir, this.storage);
     for (const entry of entries) {
       if (discarded.includes(entry.fileName)) continue;
-      const size = (await stat(entry.path)).size;
+      const size = (await this.storage.stat(entry.path)).sizeBytes;
       this.files.set(entry.fileName, { ...entry, name: entry.fileName, lengthBytes: size });
     }
     return { discarded, temporaries };
+  }
+
+  /** The log files in the directory, ordered by number (then host). Other files are ignored. */
+  private async listLogFiles(): Promise<LogFileEntry[]> {
+    const entries: LogFileEntry[] = [];
+    for (const fileName of await this.storage.list(this.dir)) {
+      const parsed = parseLogName(fileName);
+      if (parsed) entries.push({ ...parsed, fileName, path: path.join(this.dir, fileName) });
+    }
+    return entries.sort(compareLogNames);
   }
 
   /**

@@ -16,7 +16,6 @@
  * cut short by a crash) is removed, and a resource whose disk cannot be
  * opened comes up "failed" without stopping the others.
  */
-import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { Keys } from "../cluster/keys.js";
 import type { StateEntry } from "../cluster/state-store.js";
@@ -94,11 +93,14 @@ export class ResourceManager {
   /** Opens (and recovers) every resource found in the data dir. */
   async loadAll(): Promise<void> {
     const root = path.join(this.deps.dataDir, "resources");
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    for (const name of (await readdir(root)).sort()) {
+    await this.deps.storage.makeDirectory(root, { mode: 0o700 });
+    for (const name of (await this.deps.storage.list(root)).sort()) {
       if (!isValidResourceName(name)) continue;
       const dir = resourceDir(this.deps.dataDir, name);
-      if ((await readResourceConfig(dir)) === undefined && (await this.isUnfinishedCreation(dir))) {
+      if (
+        (await readResourceConfig(dir, this.deps.storage)) === undefined &&
+        (await this.isUnfinishedCreation(dir))
+      ) {
         await this.dropUnfinishedCreation(name, dir);
         continue;
       }
@@ -424,7 +426,8 @@ export class ResourceManager {
   private async checkDiskUnused(disk: InspectedDisk): Promise<void> {
     for (const other of this.resources.values()) {
       const identity =
-        other.config.diskIdentity ?? (await inspectDisk(other.config.disk).catch(() => undefined))?.identity;
+        other.config.diskIdentity ??
+        (await inspectDisk(other.config.disk, this.deps.storage).catch(() => undefined))?.identity;
       if (other.config.disk === disk.path || (identity && sameDisk(identity, disk.identity))) {
         throw new OperatorError(
           "DISK_IN_USE",
@@ -512,7 +515,7 @@ export class ResourceManager {
    * files is not touched: it holds data.)
    */
   private async isUnfinishedCreation(dir: string): Promise<boolean> {
-    return !(await readdir(dir)).some((f) => parseLogName(f) !== undefined);
+    return !(await this.deps.storage.list(dir)).some((f) => parseLogName(f) !== undefined);
   }
 
   /** Removes a creation cut short by a crash, and what it published if nobody else has joined. */
@@ -536,7 +539,7 @@ export class ResourceManager {
   }
 
   private async removeDirDurably(dir: string): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
+    await this.deps.storage.removeTree(dir);
     await this.deps.storage.syncDirectory(path.dirname(dir));
   }
 
@@ -544,14 +547,14 @@ export class ResourceManager {
     if (!path.isAbsolute(disk)) throw new OperatorError("DISK_INVALID", `disk path ${disk} must be absolute`);
     let found: InspectedDisk;
     try {
-      found = await inspectDisk(disk);
+      found = await inspectDisk(disk, this.deps.storage);
     } catch (err) {
       throw (
         diskOperatorError(disk, err) ??
         new OperatorError("DISK_INVALID", `disk ${disk} cannot be used: ${errorMessage(err)}`)
       );
     }
-    await checkOutsideDataDirs(found, this.deps.dataDir);
+    await checkOutsideDataDirs(found, this.deps.dataDir, this.deps.storage);
     return found;
   }
 

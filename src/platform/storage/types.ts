@@ -83,6 +83,8 @@ export interface FileFacts {
   inode: bigint;
   /** For a block device: its major:minor number. */
   rdev: bigint;
+  /** Number of names (hard links) of the file. */
+  links: number;
   modifiedMs: number;
 }
 
@@ -100,8 +102,11 @@ export interface Storage {
   stat(path: string, options?: { followLinks?: boolean }): Promise<FileFacts>;
   /** realpath(3): absolute, symbolic links resolved; rejects ENOENT if it does not exist. */
   realPath(path: string): Promise<string>;
-  /** mkdir -p. Durable only once each new directory's parent is synced. */
-  makeDirectory(dir: string): Promise<void>;
+  /**
+   * mkdir -p; `mode` (e.g. 0o700) applies to the directories it creates.
+   * Durable only once each new directory's parent is synced.
+   */
+  makeDirectory(dir: string, options?: { mode?: number }): Promise<void>;
   /** rm -rf; a path that is already gone is not an error. Durable only once the parent is synced. */
   removeTree(path: string): Promise<void>;
   /**

@@ -16,6 +16,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { listLogFiles } from "../../../src/log/log-directory.js";
 import { formatLogName } from "../../../src/log/log-name.js";
 import { LogStream, type FinishedLogFile, type LogPosition } from "../../../src/log/log-stream.js";
@@ -150,9 +151,10 @@ async function recoverOnce(log: CrashedLog, onFileReplayed?: (v: VersionEntry) =
     return await recoverLog({
       dir: log.dir,
       resource: "r0",
+      time: systemClock,
       storage: nodeStorage,
       backing,
-      checkpoint: await readCheckpoint(log.dir),
+      checkpoint: await readCheckpoint(log.dir, nodeStorage),
       ...(onFileReplayed ? { onFileReplayed } : {}),
     });
   } finally {
@@ -316,7 +318,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
       // The checkpoint is in file 4: files 1-3 may go.
       const k = log.positions.findIndex((p) => p.fileNumber === 4 && p.offsetBytes > 100);
       assert.ok(k > 0);
-      await writeCheckpoint(log.dir, log.positions[k] as LogPosition);
+      await writeCheckpoint(log.dir, log.positions[k] as LogPosition, nodeStorage);
       const storage: CrashStorage = new CrashStorage({
         at: (s) =>
           at === "remove" ? isStep(s, `remove ${logName(2)}`) : s.op === "syncDirectory" && s.nthOfName === 2,
@@ -340,7 +342,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
       const log = await writeUntilCrash(nextRoot(), new CrashStorage(), 200);
       const k = Math.floor(log.positions.length / 3);
       const m = Math.floor((2 * log.positions.length) / 3);
-      await writeCheckpoint(log.dir, log.positions[k] as LogPosition);
+      await writeCheckpoint(log.dir, log.positions[k] as LogPosition, nodeStorage);
       const storage: CrashStorage = new CrashStorage({
         at: (s) =>
           at === "syncDirectory"
@@ -351,7 +353,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
       // The checkpoint is written only after the disk is synced: the disk holds at least m.
       await writeFile(log.disk, log.models[m] as Buffer);
       await assert.rejects(writeCheckpoint(log.dir, log.positions[m] as LogPosition, storage), /crashed/);
-      const saved = await readCheckpoint(log.dir);
+      const saved = await readCheckpoint(log.dir, nodeStorage);
       const expected = at === "syncDirectory" ? log.positions[m] : log.positions[k];
       assert.deepEqual({ ...saved, format: undefined }, { ...expected, format: undefined });
       const first = await restartAndCheck(log, `mid-checkpoint ${at}`);
@@ -368,7 +370,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
   it("mid-write of the sync and fetch progress files: the previous progress is read back", async () => {
     const dir = nextRoot();
     await mkdir(dir, { recursive: true });
-    const files = new ResourceFiles(dir);
+    const files = new ResourceFiles(dir, nodeStorage);
     await files.writeSync({ state: "syncing", doneBytes: 4096, totalBytes: 65536, consistent: false });
     await files.writeFetch({ file: logName(2), verifiedBytes: 300, nextSeq: 4, finished: false });
     for (const at of ["writev", "rename"] as const) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/cluster/clock.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { LogStream } from "../../../src/log/log-stream.js";
 import { ApplyQueue } from "../../../src/resource/apply-queue.js";
 import { ReadOnlyError } from "../../../src/resource/block-volume.js";
@@ -44,7 +45,7 @@ describe("primary volume (write path)", () => {
       0,
       genesisVersion("r0", 0),
     );
-    const applier = new ApplyQueue(backing, log.durablePosition());
+    const applier = new ApplyQueue(systemClock, backing, log.durablePosition());
     const fatal: unknown[] = [];
     const v = new PrimaryVolume(
       "r0",

@@ -1,0 +1,156 @@
+/**
+ * What a resource is made of, shared by the modules that each do one job
+ * for it (src/resource/resource.ts is the façade over them):
+ *
+ * - role-decision.ts: which role change to make (pure);
+ * - primary-role.ts / secondary-role.ts: taking up and leaving each role;
+ * - retention.ts: which log files and version entries may go;
+ * - status-model.ts: the published status and resource.status's detail;
+ * - cluster-view.ts: the resource's keys in the cluster state;
+ * - resource-files.ts / resource-config.ts: the files in its directory.
+ *
+ * Contract: the mutable fields below are changed only inside the façade's
+ * serialised role changes (Resource.enqueue) or by the callbacks the role
+ * modules install, on the event loop; nothing here does I/O by itself.
+ */
+import type { Logger } from "pino";
+import type { LamportClock } from "../cluster/clock.js";
+import type { StateStore } from "../cluster/state-store.js";
+import type { LogPosition, LogStream } from "../log/log-stream.js";
+import type { LogWriterLimits } from "../log/writer.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { PeerClient, PeerCredentials } from "../peer/client.js";
+import type { Clock } from "../platform/clock.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
+import type { Fetcher } from "../replication/fetcher.js";
+import type { MemberHistory } from "../replication/history.js";
+import type { SyncClient } from "../replication/full-sync.js";
+import type { LocalLogs } from "../replication/local-logs.js";
+import type { Replayer } from "../replication/replayer.js";
+import type { ApplyQueue } from "./apply-queue.js";
+import type { Checkpointer } from "./checkpoint.js";
+import type { ClusterView } from "./cluster-view.js";
+import type { ResourceConfig } from "./resource-config.js";
+import type { PauseFile, ResourceFiles, SyncFile } from "./resource-files.js";
+import type { Resource } from "./resource.js";
+import type { Role } from "./status-model.js";
+import type { PrimaryVolume, VolumeOptions } from "./volume.js";
+
+export interface ResourceSettings {
+  logRotateBytes: number;
+  checkpointIntervalMs: number;
+  writerLimits: LogWriterLimits;
+  volume: VolumeOptions;
+  /** Fetched bytes are synced at least this often while data keeps coming. */
+  fetchSyncEveryBytes: number;
+  /** Long-poll for the next log file. */
+  listWaitMs: number;
+  retryMaxMs: number;
+  replayMaxInFlight: number;
+  /** Positions are published to the cluster at most this often (discrete changes at once). */
+  statusPublishMs: number;
+}
+
+/** What a resource needs of the cluster layer. */
+export interface ResourceCluster {
+  state: StateStore;
+  client: PeerClient;
+  credentials(): PeerCredentials | undefined;
+  addressOf(host: string): string | undefined;
+  isAlive(host: string): boolean;
+  /** A pull from `host` was answered since this process started (start-up confirmation). */
+  exchangedSinceStart(host: string): boolean;
+  /** `listener` runs after every answered pull. */
+  onStateExchanged(listener: (host: string) => void): void;
+}
+
+/** What a resource needs of the frontends. */
+export interface FrontendHooks {
+  attach(resource: Resource, volume: PrimaryVolume): Promise<void>;
+  detach(name: string): Promise<void>;
+}
+
+export interface ResourceDeps {
+  dataDir: string;
+  host: string;
+  storage: Storage;
+  /** The Lamport clock (stamps of log records and state entries). */
+  clock: LamportClock;
+  /** Wall time, monotonic time and timers. */
+  time: Clock;
+  metrics: Metrics;
+  logger: Logger;
+  settings: ResourceSettings;
+  cluster: ResourceCluster;
+  frontend: FrontendHooks;
+  /** The log or disk failed for good; the daemon must restart and recover. */
+  onFatal: (resource: string, err: unknown) => void;
+}
+
+export type ResourceState = "running" | "failed" | "closed";
+
+export interface PrimaryParts {
+  log: LogStream;
+  volume: PrimaryVolume;
+}
+
+export interface SecondaryParts {
+  fetcher: Fetcher;
+  replayer: Replayer;
+  sync: SyncClient | undefined;
+}
+
+export interface RecoveryCounts {
+  replayedBytes: number;
+  tornBytes: number;
+}
+
+/** One resource's parts and mutable state, shared by its modules. */
+export interface ResourceCore {
+  readonly name: string;
+  readonly host: string;
+  readonly config: ResourceConfig;
+  readonly dir: string;
+  readonly deps: ResourceDeps;
+  readonly backing: RandomAccessFile;
+  readonly diskSizeBytes: number;
+  readonly logs: LocalLogs;
+  readonly files: ResourceFiles;
+  readonly applier: ApplyQueue;
+  readonly checkpointer: Checkpointer;
+  readonly view: ClusterView;
+  state: ResourceState;
+  failure: string | undefined;
+  role: Role;
+  primary: PrimaryParts | undefined;
+  secondary: SecondaryParts | undefined;
+  /** Designated here, taking over once the planned rule allows it. */
+  becomingPrimary: boolean;
+  /** Why a pending take-over cannot complete yet (shown in status). */
+  takeOverBlockedBy: string | undefined;
+  syncFile: SyncFile;
+  pauseFile: PauseFile;
+  recovery: RecoveryCounts;
+}
+
+/** Every member's history as this node knows it, ours from what we hold now. */
+export function memberHistories(core: ResourceCore): MemberHistory[] {
+  const positions: LogPosition[] = [];
+  if (core.applier.appliedPosition) positions.push(core.applier.appliedPosition);
+  if (core.primary) positions.push(core.primary.log.durablePosition());
+  return core.view.memberHistories({ positions, role: core.role });
+}
+
+/** What the role modules call back into the façade for. */
+export interface RoleHooks {
+  /** The log or disk failed for good. */
+  fatal(err: unknown): void;
+  /** Fetch, replay or sync moved. */
+  progressed(): void;
+  /** Publish our status: `now` for a discrete change, else rate-limited. */
+  publishStatus(now: boolean): void;
+  /** Something visible in the status changed. */
+  changed(): void;
+  /** Hand the volume to the frontend. */
+  attach(volume: PrimaryVolume): Promise<void>;
+}
