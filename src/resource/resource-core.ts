@@ -3,14 +3,16 @@
  * for it (src/resource/resource.ts is the façade over them):
  *
  * - role-decision.ts: which role change to make (pure);
+ * - role-changes.ts: makes role changes, one at a time;
  * - primary-role.ts / secondary-role.ts: taking up and leaving each role;
  * - retention.ts: which log files and version entries may go;
  * - status-model.ts: the published status and resource.status's detail;
+ * - status-publisher.ts: publishing it, rate-limited;
  * - cluster-view.ts: the resource's keys in the cluster state;
  * - resource-files.ts / resource-config.ts: the files in its directory.
  *
- * Contract: the mutable fields below are changed only inside the façade's
- * serialised role changes (Resource.enqueue) or by the callbacks the role
+ * Contract: the mutable fields below are changed only inside the
+ * serialised role changes (role-changes.ts) or by the callbacks the role
  * modules install, on the event loop; nothing here does I/O by itself.
  */
 import type { Logger } from "pino";
@@ -25,13 +27,14 @@ import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import type { Fetcher } from "../replication/fetcher.js";
 import type { MemberHistory } from "../replication/history.js";
 import type { SyncClient } from "../replication/full-sync.js";
-import type { LocalLogs } from "../replication/local-logs.js";
+import { LocalLogs } from "../replication/local-logs.js";
 import type { Replayer } from "../replication/replayer.js";
-import type { ApplyQueue } from "./apply-queue.js";
-import type { Checkpointer } from "./checkpoint.js";
-import type { ClusterView } from "./cluster-view.js";
+import { ApplyQueue } from "./apply-queue.js";
+import { Checkpointer } from "./checkpoint.js";
+import { ClusterView } from "./cluster-view.js";
 import type { ResourceConfig } from "./resource-config.js";
-import type { PauseFile, ResourceFiles, SyncFile } from "./resource-files.js";
+import { ResourceFiles, type PauseFile, type SyncFile } from "./resource-files.js";
+import type { LoadedResource } from "./resource-layout.js";
 import type { Resource } from "./resource.js";
 import type { Role } from "./status-model.js";
 import type { PrimaryVolume, VolumeOptions } from "./volume.js";
@@ -153,4 +156,57 @@ export interface RoleHooks {
   changed(): void;
   /** Hand the volume to the frontend. */
   attach(volume: PrimaryVolume): Promise<void>;
+}
+
+/**
+ * Assembles a resource's parts from what its directory holds, in the
+ * state of a resource not started yet (secondary, running, no role parts).
+ */
+export function assembleCore(
+  loaded: LoadedResource,
+  deps: ResourceDeps,
+  on: { applied(position: LogPosition): void; fatal(err: unknown): void },
+): ResourceCore {
+  const { config, dir, backing, checkpoint } = loaded;
+  const name = config.name;
+  const appliedGauge = deps.metrics.resourceAppliedPosition.labels(name);
+  const applier = new ApplyQueue(deps.time, backing, checkpoint, (p) => {
+    appliedGauge.set(p.streamBytes);
+    on.applied(p);
+  });
+  const checkpointer = new Checkpointer(
+    deps.time,
+    deps.storage,
+    dir,
+    backing,
+    () => applier.appliedPosition,
+    deps.settings.checkpointIntervalMs,
+    (p) => deps.metrics.resourceCheckpointPosition.labels(name).set(p.streamBytes),
+    (err) => on.fatal(err),
+    checkpoint,
+  );
+  return {
+    name,
+    host: deps.host,
+    config,
+    dir,
+    deps,
+    backing,
+    diskSizeBytes: loaded.diskSizeBytes,
+    logs: new LocalLogs(dir, deps.storage),
+    files: new ResourceFiles(dir, deps.storage),
+    applier,
+    checkpointer,
+    view: new ClusterView(deps.cluster.state, name, deps.host),
+    state: "running",
+    failure: undefined,
+    role: "secondary",
+    primary: undefined,
+    secondary: undefined,
+    becomingPrimary: false,
+    takeOverBlockedBy: undefined,
+    syncFile: loaded.syncFile,
+    pauseFile: loaded.pauseFile,
+    recovery: { replayedBytes: 0, tornBytes: 0 },
+  };
 }

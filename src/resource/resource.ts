@@ -1,28 +1,22 @@
 /**
  * One resource on this node, in whatever role the cluster state gives it:
  * the façade that manager, rpc and frontend use. It owns the resource's
- * lifecycle (open, start, failure, close), serialises role changes, and
- * hands each job to its module (see resource-core.ts for the map):
- * role-decision.ts decides, primary-role.ts and secondary-role.ts carry
- * role changes out, retention.ts deletes logs, status-model.ts computes
- * what is shown and published, cluster-view.ts reads the cluster state.
+ * lifecycle (open, start, failure, close) and hands each job to its module
+ * (the map is in resource-core.ts).
+ *
+ * - primary: writes go through the log (durable) to the disk
+ *   (PrimaryVolume); the frontend exports the volume (primary-role.ts).
+ * - secondary: the fetcher pulls log files into local copies, the replayer
+ *   applies them in order, and a joining member first copies the disk
+ *   (full sync); the disk is always a prefix of the primary's history,
+ *   except during that first copy (secondary-role.ts).
  *
  * Both roles share the backing disk, the local log files, the ordered apply
  * queue and the checkpoint (how far the log is applied and synced here).
- *
  * Role changes follow the designated primary in the cluster state
- * (`resource/<res>/primary`), serialised one at a time:
- *
- * - designated elsewhere while we are primary: step down. Writes stop, the
- *   frontend lets go, the current log file is finished (its version
- *   published), and we become a secondary of the new primary.
- * - designated here while we are secondary (planned handover): wait until
- *   the old primary's last file is complete here and replayed, then start
- *   the next log file, continuing its version. No acknowledged write is lost.
- * - forced (`makePrimary({force})`, the old primary unreachable): apply
- *   whatever is here, "cut" the last file at what we have (its version as
- *   held here), and continue from there. If the old primary wrote more, the
- *   two histories now differ and every node will see it (split brain).
+ * (`resource/<res>/primary`), one at a time: the rules (planned handover
+ * without loss, forced failover that cuts the last file, confirmation
+ * after a restart) are in role-decision.ts.
  *
  * Opening a resource recovers it: replay from the checkpoint (cutting a
  * torn tail of our own last file), and a file that was being written when
@@ -31,15 +25,12 @@
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
-import type { TimerHandle } from "../platform/clock.js";
 import { detectForks, type Fork, type MemberHistory } from "../replication/history.js";
-import { LocalLogs } from "../replication/local-logs.js";
+import type { LocalLogs } from "../replication/local-logs.js";
 import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
-import { ApplyQueue } from "./apply-queue.js";
 import { VolumeFailedError } from "./block-volume.js";
-import { Checkpointer } from "./checkpoint.js";
-import { ClusterView } from "./cluster-view.js";
 import {
+  assembleCore,
   memberHistories,
   type ResourceCore,
   type ResourceDeps,
@@ -47,11 +38,12 @@ import {
   type RoleHooks,
 } from "./resource-core.js";
 import type { ResourceConfig } from "./resource-config.js";
-import { ResourceFiles, type PauseFile } from "./resource-files.js";
+import type { PauseFile, ResourceFiles } from "./resource-files.js";
 import { createLayout, joinLayout, loadLayout, type LoadedResource } from "./resource-layout.js";
-import { deleteReplayedLogs, logFloor } from "./retention.js";
+import { deleteReplayedLogs } from "./retention.js";
 import { RoleChanges } from "./role-changes.js";
-import { checkConsistent, stopSecondary } from "./secondary-role.js";
+import { checkConsistent, setPaused, stopSecondary } from "./secondary-role.js";
+import { StatusPublisher } from "./status-publisher.js";
 import { ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";
 import type { PrimaryVolume } from "./volume.js";
 
@@ -77,8 +69,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** The frontend serves our volume (set after attach, cleared before detach). */
   private exported = false;
   private readonly roles: RoleChanges;
-  private statusTimer: TimerHandle | undefined;
-  private lastPublishedMs: number | undefined;
+  private readonly status: StatusPublisher;
   /** The disk could not be opened: start() fails the resource with this. */
   private diskProblem: Error | undefined;
 
@@ -87,55 +78,19 @@ export class Resource extends EventEmitter<ResourceEvents> {
     private readonly deps: ResourceDeps,
   ) {
     super();
-    const { config, dir, backing, checkpoint } = loaded;
-    this.config = config;
-    this.dir = dir;
+    this.config = loaded.config;
+    this.dir = loaded.dir;
     this.diskProblem = loaded.diskProblem;
-    const name = config.name;
-    const logs = new LocalLogs(dir, deps.storage);
-    const appliedGauge = deps.metrics.resourceAppliedPosition.labels(name);
-    const applier = new ApplyQueue(deps.time, backing, checkpoint, (p) => {
-      appliedGauge.set(p.streamBytes);
+    const name = loaded.config.name;
+    this.core = assembleCore(loaded, deps, {
       // The disk write that passes the sync end may complete after the
       // replayer's last progress event: check here too, or an idle replica
       // would stay Inconsistent.
-      this.checkConsistent(p);
+      applied: (p) => this.checkConsistent(p),
+      fatal: (err) => this.fatal(err),
     });
-    const checkpointer = new Checkpointer(
-      deps.time,
-      deps.storage,
-      dir,
-      backing,
-      () => applier.appliedPosition,
-      deps.settings.checkpointIntervalMs,
-      (p) => deps.metrics.resourceCheckpointPosition.labels(name).set(p.streamBytes),
-      (err) => this.fatal(err),
-      checkpoint,
-    );
-    this.core = {
-      name,
-      host: deps.host,
-      config,
-      dir,
-      deps,
-      backing,
-      diskSizeBytes: loaded.diskSizeBytes,
-      logs,
-      files: new ResourceFiles(dir, deps.storage),
-      applier,
-      checkpointer,
-      view: new ClusterView(deps.cluster.state, name, deps.host),
-      state: "running",
-      failure: undefined,
-      role: "secondary",
-      primary: undefined,
-      secondary: undefined,
-      becomingPrimary: false,
-      takeOverBlockedBy: undefined,
-      syncFile: loaded.syncFile,
-      pauseFile: loaded.pauseFile,
-      recovery: { replayedBytes: 0, tornBytes: 0 },
-    };
+    const { applier, backing, logs } = this.core;
+    this.status = new StatusPublisher(this.core, deps.time, deps.settings.statusPublishMs, deps.logger);
     this.hooks = {
       fatal: (err) => this.fatal(err),
       progressed: () => this.progressed(),
@@ -252,9 +207,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
         this.markFailed(err);
       }
     });
-    this.statusTimer = this.deps.time
-      .setRepeating(this.deps.settings.statusPublishMs, () => this.publishStatus(false))
-      .unref();
+    this.status.start();
     this.publishStatus(true);
     if (this.core.becomingPrimary) this.reconsider();
   }
@@ -268,10 +221,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** Hosts holding a replica (member entry present, not evicted). */
   members(): string[] {
     return this.core.view.members();
-  }
-
-  isEvicted(host: string): boolean {
-    return this.core.view.isEvicted(host);
   }
 
   publishedStatusOf(host: string): PublishedStatus | undefined {
@@ -348,22 +297,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   }
 
   async setPaused(what: PauseWhat, paused: boolean): Promise<{ changed: boolean }> {
-    const { core } = this;
-    if (core.pauseFile[what] === paused) return { changed: false };
-    core.pauseFile = { ...core.pauseFile, [what]: paused };
-    await core.files.writePause(core.pauseFile);
-    const parts = core.secondary;
-    if (parts) {
-      if (what === "fetch") parts.fetcher.setPaused(paused);
-      if (what === "sync") parts.sync?.setPaused(paused);
-      if (what === "replay") {
-        if (paused) await parts.replayer.pause();
-        else if (!parts.sync) {
-          parts.replayer.resume();
-          parts.replayer.follow();
-        }
-      }
-    }
+    if (this.core.pauseFile[what] === paused) return { changed: false };
+    await setPaused(this.core, what, paused);
     this.publishStatus(true);
     return { changed: true };
   }
@@ -401,11 +336,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return deleteReplayedLogs(this.core);
   }
 
-  /** The lowest log file number any member still needs. */
-  logFloor(): number | undefined {
-    return logFloor(this.core);
-  }
-
   // --- status ---------------------------------------------------------------
 
   /** This node's own view, as published to the cluster. */
@@ -418,22 +348,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return statusDetail(this.core);
   }
 
-  /** Publishes our status: at once for discrete changes, else at most every statusPublishMs. */
   private publishStatus(now: boolean): void {
-    if (this.core.state === "closed") return;
-    const nowMs = this.deps.time.monotonicMs();
-    if (
-      !now &&
-      this.lastPublishedMs !== undefined &&
-      nowMs - this.lastPublishedMs < this.deps.settings.statusPublishMs
-    )
-      return;
-    this.lastPublishedMs = nowMs;
-    try {
-      this.core.view.publishStatus(this.ownStatus(), now);
-    } catch (err) {
-      this.deps.logger.warn({ resource: this.name, err: errorMessage(err) }, "cannot publish status");
-    }
+    this.status.publish(now);
   }
 
   /** A replica becomes consistent once its applied position passes the sync end. */
@@ -476,7 +392,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
       const { core } = this;
       const wasRunning = core.state === "running";
       core.state = "closed";
-      this.statusTimer?.cancel();
+      this.status.stop();
       const primary = core.primary;
       if (primary) {
         primary.volume.stopWrites(new ClosedError(`${this.name} is stopping`));

@@ -21,7 +21,7 @@ import { Fetcher, type FetchProgress } from "../replication/fetcher.js";
 import { SyncClient } from "../replication/full-sync.js";
 import { Replayer } from "../replication/replayer.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
-import { positionAtOrAfter, type FetchFile } from "./resource-files.js";
+import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
 
 /** Whether a local file is complete (a later file exists, or fetch progress says so). */
 export async function isLocallyFinished(core: ResourceCore, name: string): Promise<boolean> {
@@ -223,4 +223,24 @@ export async function stopSecondary(core: ResourceCore): Promise<void> {
   await parts.fetcher.stop();
   await parts.replayer.stop();
   await core.applier.idle();
+}
+
+/**
+ * Pauses or resumes one activity (persisted first, so a restart keeps it).
+ * A resumed replay waits while a full sync runs: it starts once the copy is done.
+ */
+export async function setPaused(core: ResourceCore, what: keyof PauseFile, paused: boolean): Promise<void> {
+  core.pauseFile = { ...core.pauseFile, [what]: paused };
+  await core.files.writePause(core.pauseFile);
+  const parts = core.secondary;
+  if (!parts) return;
+  if (what === "fetch") parts.fetcher.setPaused(paused);
+  if (what === "sync") parts.sync?.setPaused(paused);
+  if (what === "replay") {
+    if (paused) await parts.replayer.pause();
+    else if (!parts.sync) {
+      parts.replayer.resume();
+      parts.replayer.follow();
+    }
+  }
 }
