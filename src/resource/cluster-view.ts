@@ -13,6 +13,7 @@
  *   store made the change durable.
  */
 import { Keys } from "../cluster/keys.js";
+import type { FrontendChoice } from "../frontend/frontend-set.js";
 import type { StateStore } from "../cluster/state-store.js";
 import { formatLogName, parseLogName } from "../log/log-name.js";
 import type { LogPosition } from "../log/log-stream.js";
@@ -23,6 +24,41 @@ import { isPublishedStatus, type PublishedStatus, type Role } from "./status-mod
 
 const MEMBER_KEY = /^resource\/[^/]+\/host\/([^/]+)\/member$/;
 const VERSION_KEY = /^resource\/[^/]+\/host\/([^/]+)\/version\/(\d+)$/;
+
+/** What the cluster knows of a resource (shared key resource/<res>/config). */
+export interface SharedResourceConfig {
+  sizeBytes: number;
+  createdBy: string;
+  createdStampUs: number;
+  frontend: FrontendChoice;
+}
+
+function isSharedConfig(value: unknown): value is SharedResourceConfig {
+  const v = value as Partial<SharedResourceConfig> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    Number.isSafeInteger(v.sizeBytes) &&
+    typeof v.createdBy === "string" &&
+    Number.isSafeInteger(v.createdStampUs)
+  );
+}
+
+/** The cluster's configuration of resource `name`, if it exists. */
+export function readSharedConfig(state: StateStore, name: string): SharedResourceConfig | undefined {
+  const v = state.value(Keys.resourceConfig(name));
+  return isSharedConfig(v) ? v : undefined;
+}
+
+/** Hosts with a live member entry for resource `name`, not evicted (in the store's order). */
+export function membersOf(state: StateStore, name: string): string[] {
+  const hosts: string[] = [];
+  for (const e of state.list(`resource/${name}/host/`)) {
+    const m = MEMBER_KEY.exec(e.key);
+    if (m && state.value(Keys.resourceEvicted(name, m[1] as string)) !== true) hosts.push(m[1] as string);
+  }
+  return hosts;
+}
 
 /** What this node holds of its own history right now (not yet in the state store). */
 export interface OwnHistory {

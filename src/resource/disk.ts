@@ -21,7 +21,6 @@
  * only for a regular file with several links, once per create/join.
  */
 import path from "node:path";
-import { blockDeviceSizeBytes } from "../platform/storage/node-file.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
 
@@ -88,12 +87,22 @@ export async function inspectDisk(diskPath: string, storage: Storage): Promise<I
     return {
       path: real,
       identity: { kind: "block", rdev: majorMinor(st.rdev) },
-      sizeBytes: await blockDeviceSizeBytes(real),
+      sizeBytes: await deviceSizeBytes(real, storage),
       links: 1,
     };
   }
   const what = st.kind === "directory" ? "a directory" : "neither a regular file nor a block device";
   throw new OperatorError("DISK_INVALID", `disk ${diskPath} is ${what}`);
+}
+
+/** A block device's size: stat(2) reports 0 for devices, an open device knows. */
+async function deviceSizeBytes(devicePath: string, storage: Storage): Promise<number> {
+  const device = await storage.open(devicePath, "read");
+  try {
+    return await device.sizeBytes();
+  } finally {
+    await device.close();
+  }
 }
 
 const OPERATOR_ERRNO: Record<string, string> = {

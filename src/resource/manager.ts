@@ -20,17 +20,12 @@ import path from "node:path";
 import { Keys } from "../cluster/keys.js";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
-import { parseLogName } from "../log/log-name.js";
-import type { LogListEntry } from "../replication/log-server.js";
-import { OperatorError, errorMessage } from "../util/errors.js";
-import {
-  checkOutsideDataDirs,
-  describeDisk,
-  diskOperatorError,
-  inspectDisk,
-  sameDisk,
-  type InspectedDisk,
-} from "./disk.js";
+import { OperatorError } from "../util/errors.js";
+import { membersOf, readSharedConfig, type SharedResourceConfig } from "./cluster-view.js";
+import { diskOperatorError } from "./disk.js";
+import { checkDiskUnused, probeDisk, resolveDisk, volumeSizeBytes } from "./disk-admission.js";
+import { findJoinStart } from "./join-start.js";
+import { isUnfinishedCreation, removeLayout } from "./resource-layout.js";
 import {
   RESOURCE_CONFIG_FILE,
   isValidResourceName,
@@ -47,31 +42,11 @@ export interface CreateResourceParams {
   frontend?: FrontendChoice;
 }
 
+export type { SharedResourceConfig } from "./cluster-view.js";
+
 export interface JoinResourceParams {
   name: string;
   disk: string;
-}
-
-/** What the cluster knows of a resource (shared key resource/<res>/config). */
-export interface SharedResourceConfig {
-  sizeBytes: number;
-  createdBy: string;
-  createdStampUs: number;
-  frontend: FrontendChoice;
-}
-
-export const MIN_RESOURCE_BYTES = 1024 * 1024;
-export const RESOURCE_ALIGN_BYTES = 4096;
-
-function isSharedConfig(value: unknown): value is SharedResourceConfig {
-  const v = value as Partial<SharedResourceConfig> | null;
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    Number.isSafeInteger(v.sizeBytes) &&
-    typeof v.createdBy === "string" &&
-    Number.isSafeInteger(v.createdStampUs)
-  );
 }
 
 export class ResourceManager {
@@ -99,7 +74,7 @@ export class ResourceManager {
       const dir = resourceDir(this.deps.dataDir, name);
       if (
         (await readResourceConfig(dir, this.deps.storage)) === undefined &&
-        (await this.isUnfinishedCreation(dir))
+        (await isUnfinishedCreation(this.deps.storage, dir))
       ) {
         await this.dropUnfinishedCreation(name, dir);
         continue;
@@ -126,14 +101,13 @@ export class ResourceManager {
   }
 
   sharedConfig(name: string): SharedResourceConfig | undefined {
-    const v = this.deps.cluster.state.value(Keys.resourceConfig(name));
-    return isSharedConfig(v) ? v : undefined;
+    return readSharedConfig(this.deps.cluster.state, name);
   }
 
   create(params: CreateResourceParams): Promise<{ changed: boolean; resource: Resource }> {
     return this.serialised(async () => {
       this.throwIfClosed();
-      const disk = await this.resolveDisk(params.disk);
+      const disk = await resolveDisk(params.disk, this.deps.dataDir, this.deps.storage);
       const existing = this.resources.get(params.name);
       if (existing) {
         const same =
@@ -159,21 +133,9 @@ export class ResourceManager {
           `resource ${params.name} already exists in the cluster: use resource.join to add this node`,
         );
       }
-      await this.checkDiskUnused(disk);
-      const sizeBytes = params.sizeBytes ?? disk.sizeBytes - (disk.sizeBytes % RESOURCE_ALIGN_BYTES);
-      if (sizeBytes < MIN_RESOURCE_BYTES || sizeBytes % RESOURCE_ALIGN_BYTES !== 0) {
-        throw new OperatorError(
-          "DISK_INVALID",
-          `the volume size must be a multiple of ${RESOURCE_ALIGN_BYTES} bytes and at least ${MIN_RESOURCE_BYTES} (got ${sizeBytes})`,
-        );
-      }
-      if (sizeBytes > disk.sizeBytes) {
-        throw new OperatorError(
-          "DISK_INVALID",
-          `disk ${disk.path} has ${disk.sizeBytes} bytes, fewer than the requested ${sizeBytes}`,
-        );
-      }
-      await this.probeDisk(disk.path);
+      await checkDiskUnused(disk, this.resources.values(), this.deps.storage);
+      const sizeBytes = volumeSizeBytes(params.sizeBytes, disk);
+      await probeDisk(disk.path, this.deps.storage);
       const config: ResourceConfig = {
         format: 1,
         name: params.name,
@@ -203,7 +165,7 @@ export class ResourceManager {
   join(params: JoinResourceParams): Promise<{ changed: boolean; resource: Resource }> {
     return this.serialised(async () => {
       this.throwIfClosed();
-      const disk = await this.resolveDisk(params.disk);
+      const disk = await resolveDisk(params.disk, this.deps.dataDir, this.deps.storage);
       const existing = this.resources.get(params.name);
       if (existing) {
         if (existing.config.disk !== disk.path) {
@@ -220,49 +182,15 @@ export class ResourceManager {
       const shared = this.sharedConfig(params.name);
       if (!shared)
         throw new OperatorError("RESOURCE_NOT_FOUND", `the cluster has no resource ${params.name}`);
-      await this.checkDiskUnused(disk);
+      await checkDiskUnused(disk, this.resources.values(), this.deps.storage);
       if (disk.sizeBytes < shared.sizeBytes) {
         throw new OperatorError(
           "DISK_INVALID",
           `disk ${disk.path} has ${disk.sizeBytes} bytes, the resource needs ${shared.sizeBytes}`,
         );
       }
-      const primary = this.deps.cluster.state.value<string | null>(Keys.resourcePrimary(params.name));
-      const address = typeof primary === "string" ? this.deps.cluster.addressOf(primary) : undefined;
-      const credentials = this.deps.cluster.credentials();
-      if (typeof primary !== "string" || !address || !credentials) {
-        throw new OperatorError(
-          "PRIMARY_UNREACHABLE",
-          `resource ${params.name} has no reachable primary to join from`,
-        );
-      }
-      let files: LogListEntry[];
-      try {
-        const listed = await this.deps.cluster.client.call<{ files: LogListEntry[] }>(
-          credentials,
-          address,
-          "POST",
-          "/peer/v1/log/list",
-          { resource: params.name, afterFileNumber: 0 },
-          primary,
-        );
-        files = listed.body.files;
-      } catch (err) {
-        throw new OperatorError(
-          "PRIMARY_UNREACHABLE",
-          `cannot reach the primary ${primary}: ${errorMessage(err)}`,
-        );
-      }
-      const start = files
-        .filter((f) => parseLogName(f.name))
-        .sort((a, b) => (parseLogName(a.name)?.fileNumber ?? 0) - (parseLogName(b.name)?.fileNumber ?? 0))
-        .at(-1);
-      if (!start)
-        throw new OperatorError(
-          "PRIMARY_UNREACHABLE",
-          `the primary ${primary} has no log for ${params.name} yet`,
-        );
-      await this.probeDisk(disk.path);
+      const { primary, start } = await findJoinStart(this.deps.cluster, params.name);
+      await probeDisk(disk.path, this.deps.storage);
       const config: ResourceConfig = {
         format: 1,
         name: params.name,
@@ -348,13 +276,7 @@ export class ResourceManager {
 
   /** Hosts with a live member entry for the resource, not evicted. */
   membersOf(name: string): string[] {
-    const hosts: string[] = [];
-    for (const e of this.deps.cluster.state.list(`resource/${name}/host/`)) {
-      const m = /^resource\/[^/]+\/host\/([^/]+)\/member$/.exec(e.key);
-      if (m && this.deps.cluster.state.value(Keys.resourceEvicted(name, m[1] as string)) !== true)
-        hosts.push(m[1] as string);
-    }
-    return hosts;
+    return membersOf(this.deps.cluster.state, name);
   }
 
   /** Closes every resource (log finished, checkpoint written). */
@@ -418,40 +340,6 @@ export class ResourceManager {
   }
 
   /**
-   * Refuses a disk another resource of this node already uses: the same
-   * path, or the same identity under another name (a hard link, another
-   * device node). Resources created before identities were recorded are
-   * compared by what their path is now.
-   */
-  private async checkDiskUnused(disk: InspectedDisk): Promise<void> {
-    for (const other of this.resources.values()) {
-      const identity =
-        other.config.diskIdentity ??
-        (await inspectDisk(other.config.disk, this.deps.storage).catch(() => undefined))?.identity;
-      if (other.config.disk === disk.path || (identity && sameDisk(identity, disk.identity))) {
-        throw new OperatorError(
-          "DISK_IN_USE",
-          `disk ${disk.path} (${describeDisk(disk.identity)}) is already used by resource ${other.name} (disk ${other.config.disk})`,
-        );
-      }
-    }
-  }
-
-  /**
-   * Opens the disk as the resource will (O_EXCL on a block device), before
-   * anything is written: busy, read-only, immutable or unreadable disks are
-   * refused while there is nothing to undo.
-   */
-  private async probeDisk(diskPath: string): Promise<void> {
-    try {
-      const file = await this.deps.storage.open(diskPath, "readwrite", { directWrites: true });
-      await file.close();
-    } catch (err) {
-      throw diskOperatorError(diskPath, err) ?? err;
-    }
-  }
-
-  /**
    * Runs a creation (create or join): `work` writes the resource's files
    * and hands the opened resource to `created`, which registers and starts
    * it. If anything fails, or the resource cannot start, everything is
@@ -498,7 +386,7 @@ export class ResourceManager {
     // Out of the map first: the withdrawn config must not trigger a second removal.
     if (resource && this.resources.get(name) === resource) this.resources.delete(name);
     if (resource) await resource.destroy();
-    await this.removeDirDurably(resourceDir(this.deps.dataDir, name));
+    await removeLayout(this.deps.storage, resourceDir(this.deps.dataDir, name));
     for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
     if (withdrawShared) {
       state.delete(Keys.resourceConfig(name));
@@ -508,23 +396,13 @@ export class ResourceManager {
     this.deps.logger.info({ resource: name }, "refused resource creation undone");
   }
 
-  /**
-   * resource.json is written last by create and join, after the small
-   * state files and before any log file: a directory without it and
-   * without log files is a creation cut short by a crash. (One with log
-   * files is not touched: it holds data.)
-   */
-  private async isUnfinishedCreation(dir: string): Promise<boolean> {
-    return !(await this.deps.storage.list(dir)).some((f) => parseLogName(f) !== undefined);
-  }
-
   /** Removes a creation cut short by a crash, and what it published if nobody else has joined. */
   private async dropUnfinishedCreation(name: string, dir: string): Promise<void> {
     this.deps.logger.warn(
       { resource: name, dir },
       `removing an unfinished resource directory (no ${RESOURCE_CONFIG_FILE}, no log files)`,
     );
-    await this.removeDirDurably(dir);
+    await removeLayout(this.deps.storage, dir);
     const state = this.deps.cluster.state;
     for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
     const ours =
@@ -536,26 +414,6 @@ export class ResourceManager {
       state.delete(Keys.resourcePrimary(name));
     }
     await state.flush();
-  }
-
-  private async removeDirDurably(dir: string): Promise<void> {
-    await this.deps.storage.removeTree(dir);
-    await this.deps.storage.syncDirectory(path.dirname(dir));
-  }
-
-  private async resolveDisk(disk: string): Promise<InspectedDisk> {
-    if (!path.isAbsolute(disk)) throw new OperatorError("DISK_INVALID", `disk path ${disk} must be absolute`);
-    let found: InspectedDisk;
-    try {
-      found = await inspectDisk(disk, this.deps.storage);
-    } catch (err) {
-      throw (
-        diskOperatorError(disk, err) ??
-        new OperatorError("DISK_INVALID", `disk ${disk} cannot be used: ${errorMessage(err)}`)
-      );
-    }
-    await checkOutsideDataDirs(found, this.deps.dataDir, this.deps.storage);
-    return found;
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {

@@ -14,6 +14,7 @@
  *   as an UnavailableDisk, so it fails this resource only, never the
  *   daemon's start-up.
  */
+import path from "node:path";
 import { parseLogName } from "../log/log-name.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
@@ -93,4 +94,20 @@ export async function loadLayout(storage: Storage, dir: string): Promise<LoadedR
     syncFile: (await files.readSync()) ?? SYNC_DONE(config.sizeBytes),
     pauseFile: await files.readPause(),
   };
+}
+
+/**
+ * resource.json is written last by create and join, after the small
+ * state files and before any log file: a directory without it and
+ * without log files is a creation cut short by a crash. (One with log
+ * files is not touched: it holds data.) Asked only when resource.json is missing.
+ */
+export async function isUnfinishedCreation(storage: Storage, dir: string): Promise<boolean> {
+  return !(await storage.list(dir)).some((f) => parseLogName(f) !== undefined);
+}
+
+/** Removes a resource directory and everything in it, durably (the parent is synced). */
+export async function removeLayout(storage: Storage, dir: string): Promise<void> {
+  await storage.removeTree(dir);
+  await storage.syncDirectory(path.dirname(dir));
 }
