@@ -79,9 +79,15 @@ export class ClusterView {
     return typeof value === "string" ? value : undefined;
   }
 
-  /** Whether `key` is this resource's designated primary. */
-  isDesignation(key: string): boolean {
-    return key === Keys.resourcePrimary(this.resource);
+  /**
+   * What a changed key under `resource/<res>/` is about: the designated
+   * primary, a member's history (its versions, status or membership), or
+   * neither.
+   */
+  changeKind(key: string): "designation" | "history" | undefined {
+    if (key === Keys.resourcePrimary(this.resource)) return "designation";
+    if (key.includes("/version/") || key.endsWith("/status") || key.endsWith("/member")) return "history";
+    return undefined;
   }
 
   /** Sets (or clears, with null) the designated primary and waits until the change is durable. */

@@ -25,7 +25,7 @@
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
-import { detectForks, type Fork, type MemberHistory } from "../replication/history.js";
+import { detectForks, type Fork } from "../replication/history.js";
 import type { LocalLogs } from "../replication/local-logs.js";
 import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
@@ -209,7 +209,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     });
     this.status.start();
     this.publishStatus(true);
-    if (this.core.becomingPrimary) this.reconsider();
+    if (this.core.becomingPrimary) this.roles.reconsider();
   }
 
   // --- cluster state --------------------------------------------------------
@@ -227,14 +227,9 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return this.core.view.publishedStatusOf(host);
   }
 
-  /** Every member's history as this node knows it (src/replication/history.ts). */
-  memberHistories(): MemberHistory[] {
-    return memberHistories(this.core);
-  }
-
-  /** Every fork among the members' histories that this node can see. */
+  /** Every fork among the members' histories (src/replication/history.ts) that this node can see. */
   forks(): Fork[] {
-    return detectForks(this.memberHistories());
+    return detectForks(memberHistories(this.core));
   }
 
   /** The first fork, if any. */
@@ -245,31 +240,24 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** Called by the manager for every change under resource/<name>/. */
   onStateChange(entry: StateEntry): void {
     if (this.core.state !== "running") return;
-    if (this.core.view.isDesignation(entry.key)) {
+    const kind = this.core.view.changeKind(entry.key);
+    if (kind === "designation") {
       // Never follow a host that is no longer designated, not even for the rest of a stream.
       this.core.secondary?.fetcher.reconsiderSource();
-      this.reconsider();
-    } else if (
-      entry.key.includes("/version/") ||
-      entry.key.endsWith("/status") ||
-      entry.key.endsWith("/member")
-    ) {
+      this.roles.reconsider();
+    } else if (kind === "history") {
       // Another member's history moved: a pending take-over may now complete.
-      if (this.core.becomingPrimary && entry.owner !== this.core.host) this.reconsider();
+      if (this.core.becomingPrimary && entry.owner !== this.core.host) this.roles.reconsider();
       this.emit("changed");
     }
   }
 
   /** We answered-pulled `host`'s state: a take-over waiting for confirmation may complete. */
   onStateExchanged(): void {
-    if (this.core.becomingPrimary) this.reconsider();
+    if (this.core.becomingPrimary) this.roles.reconsider();
   }
 
   // --- roles ----------------------------------------------------------------
-
-  private reconsider(): void {
-    this.roles.reconsider();
-  }
 
   /**
    * resource.primary: planned handover (refused unless consistent and the
@@ -362,7 +350,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** Fetch/replay/sync moved: check consistency, a pending take-over, publish. */
   private progressed(): void {
     this.checkConsistent(this.core.applier.appliedPosition);
-    if (this.core.becomingPrimary) this.reconsider();
+    if (this.core.becomingPrimary) this.roles.reconsider();
     this.publishStatus(false);
     this.emit("changed");
   }
