@@ -60,6 +60,17 @@ export function membersOf(state: StateStore, name: string): string[] {
   return hosts;
 }
 
+/** Withdraws everything `host` published about resource `name` (membership, status, versions). */
+export function withdrawMember(state: StateStore, name: string, host: string): void {
+  for (const e of state.list(`resource/${name}/host/${host}/`)) state.delete(e.key);
+}
+
+/** Withdraws resource `name` from the cluster: its configuration and its designated primary. */
+export function withdrawResource(state: StateStore, name: string): void {
+  state.delete(Keys.resourceConfig(name));
+  state.delete(Keys.resourcePrimary(name));
+}
+
 /** What this node holds of its own history right now (not yet in the state store). */
 export interface OwnHistory {
   /** Unfinished-file positions: the applied one, and the durable one on a primary. */

@@ -21,7 +21,13 @@ import { Keys } from "../cluster/keys.js";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
 import { OperatorError } from "../util/errors.js";
-import { membersOf, readSharedConfig, type SharedResourceConfig } from "./cluster-view.js";
+import {
+  membersOf,
+  readSharedConfig,
+  withdrawMember,
+  withdrawResource,
+  type SharedResourceConfig,
+} from "./cluster-view.js";
 import { diskOperatorError } from "./disk.js";
 import { checkDiskUnused, probeDisk, resolveDisk, volumeSizeBytes } from "./disk-admission.js";
 import { findJoinStart } from "./join-start.js";
@@ -266,8 +272,7 @@ export class ResourceManager {
           { members: others },
         );
       }
-      state.delete(Keys.resourceConfig(params.name));
-      state.delete(Keys.resourcePrimary(params.name));
+      withdrawResource(state, params.name);
       await state.flush();
       if (resource) await this.remove(resource);
       return { changed: true };
@@ -297,7 +302,7 @@ export class ResourceManager {
     const state = this.deps.cluster.state;
     this.resources.delete(resource.name);
     await resource.destroy();
-    for (const e of state.list(`resource/${resource.name}/host/${this.host}/`)) state.delete(e.key);
+    withdrawMember(state, resource.name, this.host);
     await state.flush();
     this.deps.logger.info({ resource: resource.name }, "resource removed from this node");
   }
@@ -387,11 +392,8 @@ export class ResourceManager {
     if (resource && this.resources.get(name) === resource) this.resources.delete(name);
     if (resource) await resource.destroy();
     await removeLayout(this.deps.storage, resourceDir(this.deps.dataDir, name));
-    for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
-    if (withdrawShared) {
-      state.delete(Keys.resourceConfig(name));
-      state.delete(Keys.resourcePrimary(name));
-    }
+    withdrawMember(state, name, this.host);
+    if (withdrawShared) withdrawResource(state, name);
     await state.flush();
     this.deps.logger.info({ resource: name }, "refused resource creation undone");
   }
@@ -404,15 +406,12 @@ export class ResourceManager {
     );
     await removeLayout(this.deps.storage, dir);
     const state = this.deps.cluster.state;
-    for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
+    withdrawMember(state, name, this.host);
     const ours =
       this.sharedConfig(name)?.createdBy === this.host &&
       state.value(Keys.resourcePrimary(name)) === this.host &&
       this.membersOf(name).every((h) => h === this.host);
-    if (ours) {
-      state.delete(Keys.resourceConfig(name));
-      state.delete(Keys.resourcePrimary(name));
-    }
+    if (ours) withdrawResource(state, name);
     await state.flush();
   }
 
