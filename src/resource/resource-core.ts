@@ -25,7 +25,6 @@ import type { PeerClient, PeerCredentials } from "../peer/client.js";
 import type { Clock } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import type { Fetcher } from "../replication/fetcher.js";
-import type { MemberHistory } from "../replication/history.js";
 import type { SyncClient } from "../replication/full-sync.js";
 import { LocalLogs } from "../replication/local-logs.js";
 import type { Replayer } from "../replication/replayer.js";
@@ -134,14 +133,6 @@ export interface ResourceCore {
   syncFile: SyncFile;
   pauseFile: PauseFile;
   recovery: RecoveryCounts;
-}
-
-/** Every member's history as this node knows it, ours from what we hold now. */
-export function memberHistories(core: ResourceCore): MemberHistory[] {
-  const positions: LogPosition[] = [];
-  if (core.applier.appliedPosition) positions.push(core.applier.appliedPosition);
-  if (core.primary) positions.push(core.primary.log.durablePosition());
-  return core.view.memberHistories({ positions, role: core.role });
 }
 
 /** What the role modules call back into the façade for. */

@@ -31,7 +31,6 @@ import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
 import {
   assembleCore,
-  memberHistories,
   type ResourceCore,
   type ResourceDeps,
   type ResourceState,
@@ -44,7 +43,7 @@ import { deleteReplayedLogs } from "./retention.js";
 import { RoleChanges } from "./role-changes.js";
 import { checkConsistent, setPaused, stopSecondary } from "./secondary-role.js";
 import { StatusPublisher } from "./status-publisher.js";
-import { ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";
+import { memberHistories, ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";
 import type { PrimaryVolume } from "./volume.js";
 
 export type {

@@ -15,9 +15,10 @@ import type { Logger } from "pino";
 import type { MemberHistory } from "../replication/history.js";
 import { OperatorError } from "../util/errors.js";
 import { stepDown, takeOver } from "./primary-role.js";
-import { memberHistories, type ResourceCore, type ResourceDeps, type RoleHooks } from "./resource-core.js";
+import type { ResourceCore, ResourceDeps, RoleHooks } from "./resource-core.js";
 import { decideRoleChange, decideStartRole, makePrimaryRefusal } from "./role-decision.js";
 import { appliedNewestFile, isLocallyFinished, startSecondary, stopSecondary } from "./secondary-role.js";
+import { memberHistories } from "./status-model.js";
 
 export class RoleChanges {
   /** start() has taken up the role: role changes may run. */

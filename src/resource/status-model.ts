@@ -13,8 +13,8 @@
  */
 import { formatLogName, parseLogName } from "../log/log-name.js";
 import type { LogPosition } from "../log/log-stream.js";
-import { detectForks } from "../replication/history.js";
-import { memberHistories, type ResourceCore } from "./resource-core.js";
+import { detectForks, type MemberHistory } from "../replication/history.js";
+import type { ResourceCore } from "./resource-core.js";
 
 export type DiskState = "UpToDate" | "Outdated" | "Inconsistent" | "Detached";
 
@@ -169,6 +169,14 @@ export function memberLag(
     ...(lagSeconds !== undefined ? { lagSeconds } : {}),
     ...(behindFiles !== undefined ? { behindFiles: Math.max(0, behindFiles) } : {}),
   };
+}
+
+/** Every member's history as this node knows it, ours from what we hold now. */
+export function memberHistories(core: ResourceCore): MemberHistory[] {
+  const positions: LogPosition[] = [];
+  if (core.applier.appliedPosition) positions.push(core.applier.appliedPosition);
+  if (core.primary) positions.push(core.primary.log.durablePosition());
+  return core.view.memberHistories({ positions, role: core.role });
 }
 
 // --- one resource's own status -----------------------------------------------------
