@@ -143,8 +143,6 @@ export interface RoleHooks {
   progressed(): void;
   /** Publish our status: `now` for a discrete change, else rate-limited. */
   publishStatus(now: boolean): void;
-  /** Something visible in the status changed. */
-  changed(): void;
   /** Hand the volume to the frontend. */
   attach(volume: PrimaryVolume): Promise<void>;
 }

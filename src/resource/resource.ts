@@ -94,7 +94,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
       fatal: (err) => this.fatal(err),
       progressed: () => this.progressed(),
       publishStatus: (now) => this.publishStatus(now),
-      changed: () => this.emit("changed"),
       attach: async (volume) => {
         await deps.frontend.attach(this, volume);
         this.exported = true;
