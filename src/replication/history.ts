@@ -31,7 +31,8 @@
  *   moved while it was down), and then applies the planned rule.
  */
 import type { VersionEntry } from "../log/version.js";
-import type { Role } from "./status.js";
+/** A member's published role. */
+export type MemberRole = "primary" | "secondary";
 
 /** A position inside a log file, as published in a member's status. */
 export interface FilePosition {
@@ -48,7 +49,7 @@ export interface MemberHistory {
   /** Positions in files it has not finished (durable on a primary, applied on a secondary). */
   positions: FilePosition[];
   /** Its published role, if any. */
-  role?: Role;
+  role?: MemberRole;
 }
 
 export interface Fork {

@@ -6,7 +6,6 @@
  * follow a file as it grows, and computes (and caches) each file's version.
  */
 import { EventEmitter } from "node:events";
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LogFileHeader } from "../log/file-header.js";
 import { listLogFiles, type LogFileEntry } from "../log/log-directory.js";
@@ -64,7 +63,7 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
     const temporaries = await removeStaleTemporaries(this.dir, this.storage);
     for (const entry of entries) {
       if (discarded.includes(entry.fileName)) continue;
-      const size = (await stat(entry.path)).size;
+      const size = (await this.storage.stat(entry.path)).sizeBytes;
       this.files.set(entry.fileName, { ...entry, name: entry.fileName, lengthBytes: size });
     }
     return { discarded, temporaries };

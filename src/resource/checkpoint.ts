@@ -7,10 +7,11 @@
  */
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
-import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
-import { nodeStorage } from "../platform/storage/node-file.js";
+import type { Clock, TimerHandle } from "../platform/clock.js";
+import { writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
+import { readJson } from "./resource-files.js";
 
 export interface Checkpoint extends LogPosition {
   format: 1;
@@ -18,8 +19,8 @@ export interface Checkpoint extends LogPosition {
 
 export const CHECKPOINT_FILE = "checkpoint.json";
 
-export async function readCheckpoint(dir: string): Promise<Checkpoint | undefined> {
-  const raw = (await readJsonFile(path.join(dir, CHECKPOINT_FILE))) as Partial<Checkpoint> | undefined;
+export async function readCheckpoint(dir: string, storage: Storage): Promise<Checkpoint | undefined> {
+  const raw = (await readJson(storage, path.join(dir, CHECKPOINT_FILE))) as Partial<Checkpoint> | undefined;
   if (raw === undefined) return undefined;
   const numbers = [raw.fileNumber, raw.offsetBytes, raw.nextSeq, raw.streamBytes];
   if (raw.format !== 1 || typeof raw.host !== "string" || !numbers.every((n) => Number.isSafeInteger(n))) {
@@ -33,11 +34,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | undefine
  * checkpoint (and maybe a temporary file, removed at the next load): the
  * next start replays from the older position, which is harmless.
  */
-export async function writeCheckpoint(
-  dir: string,
-  position: LogPosition,
-  storage: Storage = nodeStorage,
-): Promise<void> {
+export async function writeCheckpoint(dir: string, position: LogPosition, storage: Storage): Promise<void> {
   const checkpoint: Checkpoint = { format: 1, ...position };
   await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), JSON.stringify(checkpoint) + "\n", storage);
 }
@@ -52,11 +49,13 @@ export function samePosition(a: LogPosition | undefined, b: LogPosition | undefi
  * checkpoint then simply stops advancing.
  */
 export class Checkpointer {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private running: Promise<void> | undefined;
   private persisted: LogPosition | undefined;
 
   constructor(
+    private readonly time: Clock,
+    private readonly storage: Storage,
     private readonly dir: string,
     private readonly backing: RandomAccessFile,
     private readonly appliedPosition: () => LogPosition | undefined,
@@ -73,14 +72,15 @@ export class Checkpointer {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.checkpointNow().catch((err: unknown) => this.onError(err));
-    }, this.intervalMs);
-    this.timer.unref();
+    this.timer ??= this.time
+      .setRepeating(this.intervalMs, () => {
+        this.checkpointNow().catch((err: unknown) => this.onError(err));
+      })
+      .unref();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     await this.running?.catch(() => undefined);
   }
@@ -92,7 +92,7 @@ export class Checkpointer {
     if (!position || samePosition(position, this.persisted)) return;
     this.running = (async () => {
       await this.backing.datasync();
-      await writeCheckpoint(this.dir, position);
+      await writeCheckpoint(this.dir, position, this.storage);
       this.persisted = position;
       this.onPersisted(position);
     })();

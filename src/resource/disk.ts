@@ -20,10 +20,7 @@
  * Cost: the identity walk of our data dir (a few files per resource) runs
  * only for a regular file with several links, once per create/join.
  */
-import { constants as fsConstants } from "node:fs";
-import { access, lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { blockDeviceSizeBytes } from "../platform/storage/node-file.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
 
@@ -75,27 +72,37 @@ function majorMinor(rdev: bigint): string {
  * as it is, or DISK_INVALID for something that is neither a file nor a
  * block device.
  */
-export async function inspectDisk(diskPath: string): Promise<InspectedDisk> {
-  const real = await realpath(diskPath);
-  const st = await stat(real, { bigint: true });
-  if (st.isFile()) {
+export async function inspectDisk(diskPath: string, storage: Storage): Promise<InspectedDisk> {
+  const real = await storage.realPath(diskPath);
+  const st = await storage.stat(real);
+  if (st.kind === "file") {
     return {
       path: real,
-      identity: { kind: "file", dev: String(st.dev), ino: String(st.ino) },
-      sizeBytes: Number(st.size),
-      links: Number(st.nlink),
+      identity: { kind: "file", dev: String(st.device), ino: String(st.inode) },
+      sizeBytes: st.sizeBytes,
+      links: st.links,
     };
   }
-  if (st.isBlockDevice()) {
+  if (st.kind === "block-device") {
     return {
       path: real,
       identity: { kind: "block", rdev: majorMinor(st.rdev) },
-      sizeBytes: await blockDeviceSizeBytes(real),
+      sizeBytes: await deviceSizeBytes(real, storage),
       links: 1,
     };
   }
-  const what = st.isDirectory() ? "a directory" : "neither a regular file nor a block device";
+  const what = st.kind === "directory" ? "a directory" : "neither a regular file nor a block device";
   throw new OperatorError("DISK_INVALID", `disk ${diskPath} is ${what}`);
+}
+
+/** A block device's size: stat(2) reports 0 for devices, an open device knows. */
+async function deviceSizeBytes(devicePath: string, storage: Storage): Promise<number> {
+  const device = await storage.open(devicePath, "read");
+  try {
+    return await device.sizeBytes();
+  } finally {
+    await device.close();
+  }
 }
 
 const OPERATOR_ERRNO: Record<string, string> = {
@@ -132,9 +139,9 @@ export function diskOperatorError(diskPath: string, err: unknown): OperatorError
 }
 
 /** A directory is some node's data directory (the pid lock, or the resources and cluster dirs). */
-async function isDataDir(dir: string): Promise<boolean> {
+async function isDataDir(dir: string, storage: Storage): Promise<boolean> {
   const exists = (p: string) =>
-    access(p, fsConstants.F_OK).then(
+    storage.stat(p).then(
       () => true,
       () => false,
     );
@@ -153,17 +160,21 @@ function isInside(child: string, parent: string): boolean {
  * parent directories is a data directory), or another name of a file in
  * our data directory (same identity).
  */
-export async function checkOutsideDataDirs(disk: InspectedDisk, ownDataDir: string): Promise<void> {
+export async function checkOutsideDataDirs(
+  disk: InspectedDisk,
+  ownDataDir: string,
+  storage: Storage,
+): Promise<void> {
   const refuse = (dir: string) =>
     new OperatorError("DISK_IN_USE", `disk ${disk.path} lies inside the marsd data directory ${dir}`);
-  const own = await realpath(ownDataDir).catch(() => path.resolve(ownDataDir));
+  const own = await storage.realPath(ownDataDir).catch(() => path.resolve(ownDataDir));
   if (isInside(disk.path, own)) throw refuse(own);
   for (let dir = path.dirname(disk.path); ; dir = path.dirname(dir)) {
-    if (await isDataDir(dir)) throw refuse(dir);
+    if (await isDataDir(dir, storage)) throw refuse(dir);
     if (path.dirname(dir) === dir) break;
   }
   if (disk.identity.kind !== "file" || disk.links < 2) return;
-  const other = await findByIdentity(own, disk.identity);
+  const other = await findByIdentity(own, disk.identity, storage);
   if (other) {
     throw new OperatorError(
       "DISK_IN_USE",
@@ -175,18 +186,17 @@ export async function checkOutsideDataDirs(disk: InspectedDisk, ownDataDir: stri
 async function findByIdentity(
   root: string,
   id: DiskIdentity & { kind: "file" },
+  storage: Storage,
 ): Promise<string | undefined> {
   const queue = [root];
   while (queue.length > 0) {
     const dir = queue.shift() as string;
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) queue.push(p);
-      else if (e.isFile()) {
-        const st = await lstat(p, { bigint: true }).catch(() => undefined);
-        if (st && String(st.dev) === id.dev && String(st.ino) === id.ino) return p;
-      }
+    const names = await storage.list(dir).catch(() => []);
+    for (const name of names) {
+      const p = path.join(dir, name);
+      const st = await storage.stat(p, { followLinks: false }).catch(() => undefined);
+      if (st?.kind === "directory") queue.push(p);
+      else if (st?.kind === "file" && String(st.device) === id.dev && String(st.inode) === id.ino) return p;
     }
   }
   return undefined;
@@ -202,7 +212,7 @@ export async function openResourceDisk(
   expected: DiskIdentity | undefined,
   storage: Storage,
 ): Promise<RandomAccessFile> {
-  const found = await inspectDisk(diskPath);
+  const found = await inspectDisk(diskPath, storage);
   if (expected && !sameDisk(found.identity, expected)) {
     throw new DiskReplacedError(
       `disk ${diskPath} was replaced: it is now ${describeDisk(found.identity)}, the resource was created on ${describeDisk(expected)}`,

@@ -16,22 +16,22 @@
  * cut short by a crash) is removed, and a resource whose disk cannot be
  * opened comes up "failed" without stopping the others.
  */
-import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { Keys } from "../cluster/keys.js";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
-import { parseLogName } from "../log/log-name.js";
-import type { LogListEntry } from "../replication/log-server.js";
-import { OperatorError, errorMessage } from "../util/errors.js";
+import { OperatorError } from "../util/errors.js";
 import {
-  checkOutsideDataDirs,
-  describeDisk,
-  diskOperatorError,
-  inspectDisk,
-  sameDisk,
-  type InspectedDisk,
-} from "./disk.js";
+  membersOf,
+  readSharedConfig,
+  withdrawMember,
+  withdrawResource,
+  type SharedResourceConfig,
+} from "./cluster-view.js";
+import { diskOperatorError } from "./disk.js";
+import { checkDiskUnused, probeDisk, resolveDisk, volumeSizeBytes } from "./disk-admission.js";
+import { findJoinStart } from "./join-start.js";
+import { isUnfinishedCreation, removeLayout } from "./resource-layout.js";
 import {
   RESOURCE_CONFIG_FILE,
   isValidResourceName,
@@ -48,31 +48,11 @@ export interface CreateResourceParams {
   frontend?: FrontendChoice;
 }
 
+export type { SharedResourceConfig } from "./cluster-view.js";
+
 export interface JoinResourceParams {
   name: string;
   disk: string;
-}
-
-/** What the cluster knows of a resource (shared key resource/<res>/config). */
-export interface SharedResourceConfig {
-  sizeBytes: number;
-  createdBy: string;
-  createdStampUs: number;
-  frontend: FrontendChoice;
-}
-
-export const MIN_RESOURCE_BYTES = 1024 * 1024;
-export const RESOURCE_ALIGN_BYTES = 4096;
-
-function isSharedConfig(value: unknown): value is SharedResourceConfig {
-  const v = value as Partial<SharedResourceConfig> | null;
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    Number.isSafeInteger(v.sizeBytes) &&
-    typeof v.createdBy === "string" &&
-    Number.isSafeInteger(v.createdStampUs)
-  );
 }
 
 export class ResourceManager {
@@ -94,11 +74,14 @@ export class ResourceManager {
   /** Opens (and recovers) every resource found in the data dir. */
   async loadAll(): Promise<void> {
     const root = path.join(this.deps.dataDir, "resources");
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    for (const name of (await readdir(root)).sort()) {
+    await this.deps.storage.makeDirectory(root, { mode: 0o700 });
+    for (const name of (await this.deps.storage.list(root)).sort()) {
       if (!isValidResourceName(name)) continue;
       const dir = resourceDir(this.deps.dataDir, name);
-      if ((await readResourceConfig(dir)) === undefined && (await this.isUnfinishedCreation(dir))) {
+      if (
+        (await readResourceConfig(dir, this.deps.storage)) === undefined &&
+        (await isUnfinishedCreation(this.deps.storage, dir))
+      ) {
         await this.dropUnfinishedCreation(name, dir);
         continue;
       }
@@ -124,14 +107,13 @@ export class ResourceManager {
   }
 
   sharedConfig(name: string): SharedResourceConfig | undefined {
-    const v = this.deps.cluster.state.value(Keys.resourceConfig(name));
-    return isSharedConfig(v) ? v : undefined;
+    return readSharedConfig(this.deps.cluster.state, name);
   }
 
   create(params: CreateResourceParams): Promise<{ changed: boolean; resource: Resource }> {
     return this.serialised(async () => {
       this.throwIfClosed();
-      const disk = await this.resolveDisk(params.disk);
+      const disk = await resolveDisk(params.disk, this.deps.dataDir, this.deps.storage);
       const existing = this.resources.get(params.name);
       if (existing) {
         const same =
@@ -157,21 +139,9 @@ export class ResourceManager {
           `resource ${params.name} already exists in the cluster: use resource.join to add this node`,
         );
       }
-      await this.checkDiskUnused(disk);
-      const sizeBytes = params.sizeBytes ?? disk.sizeBytes - (disk.sizeBytes % RESOURCE_ALIGN_BYTES);
-      if (sizeBytes < MIN_RESOURCE_BYTES || sizeBytes % RESOURCE_ALIGN_BYTES !== 0) {
-        throw new OperatorError(
-          "DISK_INVALID",
-          `the volume size must be a multiple of ${RESOURCE_ALIGN_BYTES} bytes and at least ${MIN_RESOURCE_BYTES} (got ${sizeBytes})`,
-        );
-      }
-      if (sizeBytes > disk.sizeBytes) {
-        throw new OperatorError(
-          "DISK_INVALID",
-          `disk ${disk.path} has ${disk.sizeBytes} bytes, fewer than the requested ${sizeBytes}`,
-        );
-      }
-      await this.probeDisk(disk.path);
+      await checkDiskUnused(disk, this.resources.values(), this.deps.storage);
+      const sizeBytes = volumeSizeBytes(params.sizeBytes, disk);
+      await probeDisk(disk.path, this.deps.storage);
       const config: ResourceConfig = {
         format: 1,
         name: params.name,
@@ -201,7 +171,7 @@ export class ResourceManager {
   join(params: JoinResourceParams): Promise<{ changed: boolean; resource: Resource }> {
     return this.serialised(async () => {
       this.throwIfClosed();
-      const disk = await this.resolveDisk(params.disk);
+      const disk = await resolveDisk(params.disk, this.deps.dataDir, this.deps.storage);
       const existing = this.resources.get(params.name);
       if (existing) {
         if (existing.config.disk !== disk.path) {
@@ -220,49 +190,15 @@ export class ResourceManager {
       const shared = this.sharedConfig(params.name);
       if (!shared)
         throw new OperatorError("RESOURCE_NOT_FOUND", `the cluster has no resource ${params.name}`);
-      await this.checkDiskUnused(disk);
+      await checkDiskUnused(disk, this.resources.values(), this.deps.storage);
       if (disk.sizeBytes < shared.sizeBytes) {
         throw new OperatorError(
           "DISK_INVALID",
           `disk ${disk.path} has ${disk.sizeBytes} bytes, the resource needs ${shared.sizeBytes}`,
         );
       }
-      const primary = this.deps.cluster.state.value<string | null>(Keys.resourcePrimary(params.name));
-      const address = typeof primary === "string" ? this.deps.cluster.addressOf(primary) : undefined;
-      const credentials = this.deps.cluster.credentials();
-      if (typeof primary !== "string" || !address || !credentials) {
-        throw new OperatorError(
-          "PRIMARY_UNREACHABLE",
-          `resource ${params.name} has no reachable primary to join from`,
-        );
-      }
-      let files: LogListEntry[];
-      try {
-        const listed = await this.deps.cluster.client.call<{ files: LogListEntry[] }>(
-          credentials,
-          address,
-          "POST",
-          "/peer/v1/log/list",
-          { resource: params.name, afterFileNumber: 0 },
-          primary,
-        );
-        files = listed.body.files;
-      } catch (err) {
-        throw new OperatorError(
-          "PRIMARY_UNREACHABLE",
-          `cannot reach the primary ${primary}: ${errorMessage(err)}`,
-        );
-      }
-      const start = files
-        .filter((f) => parseLogName(f.name))
-        .sort((a, b) => (parseLogName(a.name)?.fileNumber ?? 0) - (parseLogName(b.name)?.fileNumber ?? 0))
-        .at(-1);
-      if (!start)
-        throw new OperatorError(
-          "PRIMARY_UNREACHABLE",
-          `the primary ${primary} has no log for ${params.name} yet`,
-        );
-      await this.probeDisk(disk.path);
+      const { primary, start } = await findJoinStart(this.deps.cluster, params.name);
+      await probeDisk(disk.path, this.deps.storage);
       const config: ResourceConfig = {
         format: 1,
         name: params.name,
@@ -338,8 +274,7 @@ export class ResourceManager {
           { members: others },
         );
       }
-      state.delete(Keys.resourceConfig(params.name));
-      state.delete(Keys.resourcePrimary(params.name));
+      withdrawResource(state, params.name);
       await state.flush();
       if (resource) await this.remove(resource);
       return { changed: true };
@@ -348,13 +283,7 @@ export class ResourceManager {
 
   /** Hosts with a live member entry for the resource, not evicted. */
   membersOf(name: string): string[] {
-    const hosts: string[] = [];
-    for (const e of this.deps.cluster.state.list(`resource/${name}/host/`)) {
-      const m = /^resource\/[^/]+\/host\/([^/]+)\/member$/.exec(e.key);
-      if (m && this.deps.cluster.state.value(Keys.resourceEvicted(name, m[1] as string)) !== true)
-        hosts.push(m[1] as string);
-    }
-    return hosts;
+    return membersOf(this.deps.cluster.state, name);
   }
 
   /** Closes every resource (log finished, checkpoint written). */
@@ -375,7 +304,7 @@ export class ResourceManager {
     const state = this.deps.cluster.state;
     this.resources.delete(resource.name);
     await resource.destroy();
-    for (const e of state.list(`resource/${resource.name}/host/${this.host}/`)) state.delete(e.key);
+    withdrawMember(state, resource.name, this.host);
     await state.flush();
     this.deps.logger.info({ resource: resource.name }, "resource removed from this node");
   }
@@ -415,39 +344,6 @@ export class ResourceManager {
 
   private throwIfClosed(): void {
     if (this.closed) throw new OperatorError("SHUTTING_DOWN", "the daemon is shutting down");
-  }
-
-  /**
-   * Refuses a disk another resource of this node already uses: the same
-   * path, or the same identity under another name (a hard link, another
-   * device node). Resources created before identities were recorded are
-   * compared by what their path is now.
-   */
-  private async checkDiskUnused(disk: InspectedDisk): Promise<void> {
-    for (const other of this.resources.values()) {
-      const identity =
-        other.config.diskIdentity ?? (await inspectDisk(other.config.disk).catch(() => undefined))?.identity;
-      if (other.config.disk === disk.path || (identity && sameDisk(identity, disk.identity))) {
-        throw new OperatorError(
-          "DISK_IN_USE",
-          `disk ${disk.path} (${describeDisk(disk.identity)}) is already used by resource ${other.name} (disk ${other.config.disk})`,
-        );
-      }
-    }
-  }
-
-  /**
-   * Opens the disk as the resource will (O_EXCL on a block device), before
-   * anything is written: busy, read-only, immutable or unreadable disks are
-   * refused while there is nothing to undo.
-   */
-  private async probeDisk(diskPath: string): Promise<void> {
-    try {
-      const file = await this.deps.storage.open(diskPath, "readwrite", { directWrites: true });
-      await file.close();
-    } catch (err) {
-      throw diskOperatorError(diskPath, err) ?? err;
-    }
   }
 
   /**
@@ -497,24 +393,11 @@ export class ResourceManager {
     // Out of the map first: the withdrawn config must not trigger a second removal.
     if (resource && this.resources.get(name) === resource) this.resources.delete(name);
     if (resource) await resource.destroy();
-    await this.removeDirDurably(resourceDir(this.deps.dataDir, name));
-    for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
-    if (withdrawShared) {
-      state.delete(Keys.resourceConfig(name));
-      state.delete(Keys.resourcePrimary(name));
-    }
+    await removeLayout(this.deps.storage, resourceDir(this.deps.dataDir, name));
+    withdrawMember(state, name, this.host);
+    if (withdrawShared) withdrawResource(state, name);
     await state.flush();
     this.deps.logger.info({ resource: name }, "refused resource creation undone");
-  }
-
-  /**
-   * resource.json is written last by create and join, after the small
-   * state files and before any log file: a directory without it and
-   * without log files is a creation cut short by a crash. (One with log
-   * files is not touched: it holds data.)
-   */
-  private async isUnfinishedCreation(dir: string): Promise<boolean> {
-    return !(await readdir(dir)).some((f) => parseLogName(f) !== undefined);
   }
 
   /** Removes a creation cut short by a crash, and what it published if nobody else has joined. */
@@ -523,38 +406,15 @@ export class ResourceManager {
       { resource: name, dir },
       `removing an unfinished resource directory (no ${RESOURCE_CONFIG_FILE}, no log files)`,
     );
-    await this.removeDirDurably(dir);
+    await removeLayout(this.deps.storage, dir);
     const state = this.deps.cluster.state;
-    for (const e of state.list(`resource/${name}/host/${this.host}/`)) state.delete(e.key);
+    withdrawMember(state, name, this.host);
     const ours =
       this.sharedConfig(name)?.createdBy === this.host &&
       state.value(Keys.resourcePrimary(name)) === this.host &&
       this.membersOf(name).every((h) => h === this.host);
-    if (ours) {
-      state.delete(Keys.resourceConfig(name));
-      state.delete(Keys.resourcePrimary(name));
-    }
+    if (ours) withdrawResource(state, name);
     await state.flush();
-  }
-
-  private async removeDirDurably(dir: string): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
-    await this.deps.storage.syncDirectory(path.dirname(dir));
-  }
-
-  private async resolveDisk(disk: string): Promise<InspectedDisk> {
-    if (!path.isAbsolute(disk)) throw new OperatorError("DISK_INVALID", `disk path ${disk} must be absolute`);
-    let found: InspectedDisk;
-    try {
-      found = await inspectDisk(disk);
-    } catch (err) {
-      throw (
-        diskOperatorError(disk, err) ??
-        new OperatorError("DISK_INVALID", `disk ${disk} cannot be used: ${errorMessage(err)}`)
-      );
-    }
-    await checkOutsideDataDirs(found, this.deps.dataDir);
-    return found;
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {

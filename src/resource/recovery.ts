@@ -20,6 +20,7 @@
  */
 import { pino, type Logger } from "pino";
 import type { LogPosition } from "../log/log-stream.js";
+import type { Clock } from "../platform/clock.js";
 import type { VersionEntry } from "../log/version.js";
 import { Metrics } from "../metrics/metrics.js";
 import { LocalLogs, type LoadedLogs } from "../replication/local-logs.js";
@@ -95,6 +96,7 @@ export async function recoverLog(options: {
   dir: string;
   resource: string;
   host?: string;
+  time: Clock;
   storage: Storage;
   backing: RandomAccessFile;
   checkpoint: Checkpoint | undefined;
@@ -103,7 +105,7 @@ export async function recoverLog(options: {
 }): Promise<RecoveryResult & LoadedLogs> {
   const logs = new LocalLogs(options.dir, options.storage);
   const loaded = await logs.load();
-  const applier = new ApplyQueue(options.backing, options.checkpoint);
+  const applier = new ApplyQueue(options.time, options.backing, options.checkpoint);
   const result = await recover({
     resource: options.resource,
     logs,

@@ -3,10 +3,12 @@
  * directory under <dataDir>/resources/<name>/.
  */
 import path from "node:path";
-import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import type { Storage } from "../platform/storage/types.js";
 import type { FrontendChoice } from "../frontend/frontend-set.js";
 import { LogCorruptError } from "../util/errors.js";
 import { isDiskIdentity, type DiskIdentity } from "./disk.js";
+import { readJson } from "./resource-files.js";
 
 const FRONTEND_CHOICES: readonly string[] = ["auto", "nbd", "ublk"];
 
@@ -41,8 +43,8 @@ export function resourceDir(dataDir: string, name: string): string {
   return path.join(dataDir, "resources", name);
 }
 
-export async function readResourceConfig(dir: string): Promise<ResourceConfig | undefined> {
-  const raw = (await readJsonFile(path.join(dir, RESOURCE_CONFIG_FILE))) as
+export async function readResourceConfig(dir: string, storage: Storage): Promise<ResourceConfig | undefined> {
+  const raw = (await readJson(storage, path.join(dir, RESOURCE_CONFIG_FILE))) as
     Partial<ResourceConfig> | undefined;
   if (raw === undefined) return undefined;
   raw.frontend ??= "auto";
@@ -61,6 +63,10 @@ export async function readResourceConfig(dir: string): Promise<ResourceConfig | 
   return raw as ResourceConfig;
 }
 
-export function writeResourceConfig(dir: string, config: ResourceConfig): Promise<void> {
-  return writeFileAtomic(path.join(dir, RESOURCE_CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
+export function writeResourceConfig(dir: string, config: ResourceConfig, storage: Storage): Promise<void> {
+  return writeFileAtomic(
+    path.join(dir, RESOURCE_CONFIG_FILE),
+    JSON.stringify(config, null, 2) + "\n",
+    storage,
+  );
 }

@@ -9,9 +9,19 @@
  */
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
-import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
-import { nodeStorage } from "../platform/storage/node-file.js";
+import { writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
+import { isErrno } from "../util/errors.js";
+
+/** Reads and parses a JSON file through `storage`; `undefined` if it does not exist. */
+export async function readJson(storage: Storage, file: string): Promise<unknown> {
+  try {
+    return JSON.parse(Buffer.from(await storage.readFile(file)).toString("utf8")) as unknown;
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return undefined;
+    throw err;
+  }
+}
 
 export interface SyncFile {
   /** "done" for the resource's creator and after a completed sync. */
@@ -42,11 +52,11 @@ export const NOT_PAUSED: PauseFile = { sync: false, fetch: false, replay: false 
 export class ResourceFiles {
   constructor(
     readonly dir: string,
-    private readonly storage: Storage = nodeStorage,
+    private readonly storage: Storage,
   ) {}
 
   private async read<T>(name: string): Promise<T | undefined> {
-    return (await readJsonFile(path.join(this.dir, name))) as T | undefined;
+    return (await readJson(this.storage, path.join(this.dir, name))) as T | undefined;
   }
 
   private write(name: string, value: unknown): Promise<void> {
@@ -85,3 +95,11 @@ export function positionAtOrAfter(
 ): boolean {
   return a.fileNumber > b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes >= b.offsetBytes);
 }
+
+/** A resource directory's state files hold the content of the initial disk (the creator's). */
+export const SYNC_DONE = (sizeBytes: number): SyncFile => ({
+  state: "done",
+  doneBytes: sizeBytes,
+  totalBytes: sizeBytes,
+  consistent: true,
+});

@@ -154,6 +154,8 @@ export class SimStorage implements Storage {
         device: 1n,
         inode: node.inode,
         rdev: 0n,
+        // No hard links here (Storage cannot make them): one name per file.
+        links: node instanceof DirNode ? 2 : 1,
         modifiedMs: node.modifiedMs,
       };
     });

@@ -183,12 +183,13 @@ export const nodeStorage: Storage = {
       device: st.dev,
       inode: st.ino,
       rdev: st.rdev,
+      links: Number(st.nlink),
       modifiedMs: Number(st.mtimeMs),
     };
   },
   realPath: (path) => realpath(path),
   makeDirectory: async (dir, options) => {
-    await mkdir(dir, { recursive: true, mode: options?.mode });
+    await mkdir(dir, { recursive: true, ...(options?.mode !== undefined ? { mode: options.mode } : {}) });
   },
   removeTree: (path) => rm(path, { recursive: true, force: true }),
   rename: (fromPath, toPath) => rename(fromPath, toPath),

@@ -83,6 +83,8 @@ export interface FileFacts {
   inode: bigint;
   /** For a block device: its major:minor number. */
   rdev: bigint;
+  /** Number of names (hard links) of the file. */
+  links: number;
   modifiedMs: number;
 }
 

@@ -1,9 +1,9 @@
 /** resource.* methods: thin adapters from validated params to the resource layer. */
 import type { NodeServices } from "../../daemon/services.js";
 import type { FrontendChoice } from "../../frontend/frontend-set.js";
-import { formatLogName, parseLogName } from "../../log/log-name.js";
-import type { Resource } from "../../resource/resource.js";
-import type { PauseWhat } from "../../resource/resource.js";
+import { formatLogName } from "../../log/log-name.js";
+import type { PauseWhat, Resource } from "../../resource/resource.js";
+import { memberLag } from "../../resource/status-model.js";
 import { OperatorError } from "../../util/errors.js";
 import type { MethodTable } from "../endpoint.js";
 
@@ -23,27 +23,9 @@ function members(resource: Resource, node: NodeServices) {
       ? resource.ownStatus()
       : resource.publishedStatusOf(primaryHost)
     : undefined;
-  const head = primaryStatus?.durable;
-  const headNumber = head ? (parseLogName(head.file)?.fileNumber ?? 0) : 0;
   return resource.members().map((host) => {
     const self = host === node.config.host;
     const status = self ? resource.ownStatus() : resource.publishedStatusOf(host);
-    const applied = status?.applied;
-    const behindFiles =
-      applied && head ? headNumber - (parseLogName(applied.file)?.fileNumber ?? 0) : undefined;
-    const lagBytes =
-      applied && head && head.streamBytes > 0 && applied.streamBytes > 0
-        ? Math.max(0, head.streamBytes - applied.streamBytes)
-        : undefined;
-    const lagSeconds =
-      status?.stampUs !== undefined &&
-      primaryStatus?.stampUs !== undefined &&
-      lagBytes !== undefined &&
-      lagBytes > 0
-        ? Math.max(0, (primaryStatus.stampUs - status.stampUs) / 1e6)
-        : lagBytes === 0
-          ? 0
-          : undefined;
     return {
       host,
       self,
@@ -60,9 +42,7 @@ function members(resource: Resource, node: NodeServices) {
             ...(status.error ? { error: status.error } : {}),
           }
         : {}),
-      ...(lagBytes !== undefined ? { lagBytes } : {}),
-      ...(lagSeconds !== undefined ? { lagSeconds } : {}),
-      ...(behindFiles !== undefined ? { behindFiles: Math.max(0, behindFiles) } : {}),
+      ...memberLag(status, primaryStatus),
     };
   });
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { LogPosition } from "../../../src/log/log-stream.js";
+import { systemClock } from "../../../src/platform/clock.js";
 import { ApplyQueue } from "../../../src/resource/apply-queue.js";
 import type { RandomAccessFile, WriteRange } from "../../../src/platform/storage/types.js";
 import { FaultyStorage, Gate } from "../../helpers/faulty-file.js";
@@ -37,7 +38,7 @@ describe("apply queue", () => {
         },
       });
       const backing = await disk(storage);
-      const queue = new ApplyQueue(backing, position(0));
+      const queue = new ApplyQueue(systemClock, backing, position(0));
       const model = Buffer.alloc(DISK_BYTES);
       const applied: Promise<void>[] = [];
       for (let i = 1; i <= 300; i++) {
@@ -78,7 +79,7 @@ describe("apply queue", () => {
         },
       },
     }) as RandomAccessFile;
-    const queue = new ApplyQueue(counting, position(0));
+    const queue = new ApplyQueue(systemClock, counting, position(0));
     const first = queue.apply({ offsetBytes: 0, lengthBytes: 10, data: pattern(10, 1) }, position(1));
     const second = queue.apply({ offsetBytes: 4096, lengthBytes: 10, data: pattern(10, 2) }, position(2));
     while (gate.waiting === 0) await new Promise(setImmediate);
@@ -105,7 +106,7 @@ describe("apply queue", () => {
     const events: string[] = [];
     const storage = new FaultyStorage({ beforeOp: (op) => void events.push(op) });
     const backing = await disk(storage);
-    const queue = new ApplyQueue(backing, position(0));
+    const queue = new ApplyQueue(systemClock, backing, position(0));
     const applied = queue.apply({ offsetBytes: 0, lengthBytes: 10, data: pattern(10, 1) }, position(1));
     setImmediate(() => events.push("acknowledge"));
     await applied;
@@ -117,7 +118,7 @@ describe("apply queue", () => {
     const gate = new Gate();
     const storage = new FaultyStorage({ beforeOp: (op) => (op === "writev" ? gate.wait() : undefined) });
     const backing = await disk(storage);
-    const queue = new ApplyQueue(backing);
+    const queue = new ApplyQueue(systemClock, backing);
     const write = queue.apply({ offsetBytes: 8192, lengthBytes: 100, data: pattern(100, 3) });
     assert.equal(queue.rangeApplied(0, 8192), undefined, "no overlap: nothing to wait for");
     assert.equal(queue.rangeApplied(8292, 100), undefined);
@@ -139,7 +140,7 @@ describe("apply queue", () => {
   it("stops the applied position for good after a failed write", async () => {
     const storage = new FaultyStorage({ failWritevFrom: 2 });
     const backing = await disk(storage);
-    const queue = new ApplyQueue(backing, position(0));
+    const queue = new ApplyQueue(systemClock, backing, position(0));
     await queue.apply({ offsetBytes: 0, lengthBytes: 10, data: pattern(10, 1) }, position(1));
     await assert.rejects(
       queue.apply({ offsetBytes: 100, lengthBytes: 10, data: pattern(10, 2) }, position(2)),

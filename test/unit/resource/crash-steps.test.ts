@@ -152,9 +152,10 @@ async function recoverOnce(log: CrashedLog, onFileReplayed?: (v: VersionEntry) =
     return await recoverLog({
       dir: log.dir,
       resource: "r0",
+      time: systemClock,
       storage: nodeStorage,
       backing,
-      checkpoint: await readCheckpoint(log.dir),
+      checkpoint: await readCheckpoint(log.dir, nodeStorage),
       ...(onFileReplayed ? { onFileReplayed } : {}),
     });
   } finally {
@@ -318,7 +319,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
       // The checkpoint is in file 4: files 1-3 may go.
       const k = log.positions.findIndex((p) => p.fileNumber === 4 && p.offsetBytes > 100);
       assert.ok(k > 0);
-      await writeCheckpoint(log.dir, log.positions[k] as LogPosition);
+      await writeCheckpoint(log.dir, log.positions[k] as LogPosition, nodeStorage);
       const storage: CrashStorage = new CrashStorage({
         at: (s) =>
           at === "remove" ? isStep(s, `remove ${logName(2)}`) : s.op === "syncDirectory" && s.nthOfName === 2,
@@ -342,7 +343,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
       const log = await writeUntilCrash(nextRoot(), new CrashStorage(), 200);
       const k = Math.floor(log.positions.length / 3);
       const m = Math.floor((2 * log.positions.length) / 3);
-      await writeCheckpoint(log.dir, log.positions[k] as LogPosition);
+      await writeCheckpoint(log.dir, log.positions[k] as LogPosition, nodeStorage);
       const storage: CrashStorage = new CrashStorage({
         at: (s) =>
           at === "syncDirectory"
@@ -353,7 +354,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
       // The checkpoint is written only after the disk is synced: the disk holds at least m.
       await writeFile(log.disk, log.models[m] as Buffer);
       await assert.rejects(writeCheckpoint(log.dir, log.positions[m] as LogPosition, storage), /crashed/);
-      const saved = await readCheckpoint(log.dir);
+      const saved = await readCheckpoint(log.dir, nodeStorage);
       const expected = at === "syncDirectory" ? log.positions[m] : log.positions[k];
       assert.deepEqual({ ...saved, format: undefined }, { ...expected, format: undefined });
       const first = await restartAndCheck(log, `mid-checkpoint ${at}`);
@@ -370,7 +371,7 @@ describe(`crash at every step of a log file's life (seed ${SEED})`, () => {
   it("mid-write of the sync and fetch progress files: the previous progress is read back", async () => {
     const dir = nextRoot();
     await mkdir(dir, { recursive: true });
-    const files = new ResourceFiles(dir);
+    const files = new ResourceFiles(dir, nodeStorage);
     await files.writeSync({ state: "syncing", doneBytes: 4096, totalBytes: 65536, consistent: false });
     await files.writeFetch({ file: logName(2), verifiedBytes: 300, nextSeq: 4, finished: false });
     for (const at of ["writev", "rename"] as const) {

@@ -91,9 +91,10 @@ async function recover(w: Written) {
     return await recoverLog({
       dir: w.dir,
       resource: "r0",
+      time: systemClock,
       storage: nodeStorage,
       backing,
-      checkpoint: await readCheckpoint(w.dir),
+      checkpoint: await readCheckpoint(w.dir, nodeStorage),
     });
   } finally {
     await backing.close();
@@ -124,7 +125,7 @@ describe("checkpoint and crash recovery", () => {
     const w = await writeLog(nextRoot(), 60, 2);
     const all = await recover(w);
     // The disk now holds everything; the checkpoint says only the first 25 appends are applied.
-    await writeCheckpoint(w.dir, w.positions[25] as LogPosition);
+    await writeCheckpoint(w.dir, w.positions[25] as LogPosition, nodeStorage);
     const partial = await recover(w);
     assert.ok((await readFile(w.disk)).equals(w.models[60] as Buffer));
     assert.ok(partial.replayedBytes < all.replayedBytes);
@@ -133,7 +134,7 @@ describe("checkpoint and crash recovery", () => {
     await writeFile(w.disk, w.models[25] as Buffer);
     await recover(w);
     assert.ok((await readFile(w.disk)).equals(w.models[60] as Buffer));
-    await writeCheckpoint(w.dir, w.positions[60] as LogPosition);
+    await writeCheckpoint(w.dir, w.positions[60] as LogPosition, nodeStorage);
     assert.equal((await recover(w)).replayedBytes, 0, "nothing to replay at the end of the log");
   });
 
@@ -241,12 +242,12 @@ describe("checkpoint and crash recovery", () => {
 
   it("refuses a checkpoint that points to a missing file or is malformed", async () => {
     const w = await writeLog(nextRoot(), 5, 6);
-    await writeCheckpoint(w.dir, { ...(w.positions[5] as LogPosition), fileNumber: 99 });
+    await writeCheckpoint(w.dir, { ...(w.positions[5] as LogPosition), fileNumber: 99 }, nodeStorage);
     await assert.rejects(recover(w), /missing log file/);
     await writeFile(path.join(w.dir, CHECKPOINT_FILE), '{"format":1,"host":"alpha"}');
-    await assert.rejects(readCheckpoint(w.dir), LogCorruptError);
+    await assert.rejects(readCheckpoint(w.dir, nodeStorage), LogCorruptError);
     await writeFile(path.join(w.dir, CHECKPOINT_FILE), "not json");
-    await assert.rejects(readCheckpoint(w.dir));
+    await assert.rejects(readCheckpoint(w.dir, nodeStorage));
   });
 
   it("the checkpointer syncs the disk before persisting a moved position, and only then", async () => {
@@ -260,6 +261,8 @@ describe("checkpoint and crash recovery", () => {
     const persisted: LogPosition[] = [];
     const errors: unknown[] = [];
     const checkpointer = new Checkpointer(
+      systemClock,
+      nodeStorage,
       root,
       backing,
       () => applied,
@@ -272,13 +275,17 @@ describe("checkpoint and crash recovery", () => {
     applied = { fileNumber: 1, host: "alpha", offsetBytes: 500, nextSeq: 3, streamBytes: 500 };
     await checkpointer.checkpointNow();
     assert.equal(storage.calls.datasync, 1);
-    assert.deepEqual(await readCheckpoint(root), { format: 1, ...applied });
+    assert.deepEqual(await readCheckpoint(root, nodeStorage), { format: 1, ...applied });
     await checkpointer.checkpointNow();
     assert.equal(storage.calls.datasync, 1, "unchanged position: no new sync");
     storage.plan.failDatasyncFrom = 2;
     applied = { ...applied, offsetBytes: 900, streamBytes: 900, nextSeq: 5 };
     await assert.rejects(checkpointer.checkpointNow(), /EIO/);
-    assert.equal((await readCheckpoint(root))?.offsetBytes, 500, "a failed sync never persists the position");
+    assert.equal(
+      (await readCheckpoint(root, nodeStorage))?.offsetBytes,
+      500,
+      "a failed sync never persists the position",
+    );
     assert.equal(persisted.length, 1);
     await checkpointer.stop();
     await backing.close();

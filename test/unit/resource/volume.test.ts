@@ -46,7 +46,7 @@ describe("primary volume (write path)", () => {
       0,
       genesisVersion("r0", 0),
     );
-    const applier = new ApplyQueue(backing, log.durablePosition());
+    const applier = new ApplyQueue(systemClock, backing, log.durablePosition());
     const fatal: unknown[] = [];
     const v = new PrimaryVolume(
       "r0",

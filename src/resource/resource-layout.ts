@@ -1,0 +1,113 @@
+/**
+ * The on-disk layout of one resource: the directory
+ * `<dataDir>/resources/<name>/` (mode 0700) with resource.json
+ * (resource-config.ts), checkpoint.json (checkpoint.ts), sync.json,
+ * fetch.json and pause.json (resource-files.ts) and the log files
+ * (src/replication/local-logs.ts); and the backing disk it names.
+ *
+ * Contract:
+ * - create/join write every state file before resource.json: a directory
+ *   without resource.json is an unfinished creation (the manager removes
+ *   it at start-up), never a resource with missing state.
+ * - load never fails for the backing disk: a disk that is missing,
+ *   replaced, busy or unreadable is reported in `diskProblem` and stands in
+ *   as an UnavailableDisk, so it fails this resource only, never the
+ *   daemon's start-up.
+ */
+import path from "node:path";
+import { parseLogName } from "../log/log-name.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { UnavailableDisk, diskFailureReason, openResourceDisk } from "./disk.js";
+import {
+  readResourceConfig,
+  resourceDir,
+  writeResourceConfig,
+  type ResourceConfig,
+} from "./resource-config.js";
+import { ResourceFiles, SYNC_DONE, type PauseFile, type SyncFile } from "./resource-files.js";
+
+/** Writes a new resource's directory, this node its primary: the disk's content is the initial content. */
+export async function createLayout(
+  storage: Storage,
+  dataDir: string,
+  config: ResourceConfig,
+): Promise<string> {
+  const dir = resourceDir(dataDir, config.name);
+  await storage.makeDirectory(dir, { mode: 0o700 });
+  await new ResourceFiles(dir, storage).writeSync(SYNC_DONE(config.sizeBytes));
+  await writeResourceConfig(dir, config, storage);
+  return dir;
+}
+
+/**
+ * Writes the directory of a joining member: full sync of the disk pending,
+ * fetch and replay from the start of the primary's current log file.
+ */
+export async function joinLayout(
+  storage: Storage,
+  dataDir: string,
+  config: ResourceConfig,
+  startFile: string,
+): Promise<string> {
+  const dir = resourceDir(dataDir, config.name);
+  await storage.makeDirectory(dir, { mode: 0o700 });
+  const start = parseLogName(startFile);
+  if (!start) throw new Error(`bad start file ${startFile}`);
+  const files = new ResourceFiles(dir, storage);
+  await files.writeSync({ state: "syncing", doneBytes: 0, totalBytes: config.sizeBytes, consistent: false });
+  await files.writeFetch({ file: startFile, verifiedBytes: 0, nextSeq: 0, finished: false });
+  await writeCheckpoint(dir, { ...start, offsetBytes: 0, nextSeq: 0, streamBytes: 0 }, storage);
+  await writeResourceConfig(dir, config, storage);
+  return dir;
+}
+
+/** What a resource directory holds, with its backing disk opened. */
+export interface LoadedResource {
+  dir: string;
+  config: ResourceConfig;
+  backing: RandomAccessFile;
+  diskSizeBytes: number;
+  /** Why the disk could not be opened (backing is then an UnavailableDisk). */
+  diskProblem: Error | undefined;
+  checkpoint: Checkpoint | undefined;
+  syncFile: SyncFile;
+  pauseFile: PauseFile;
+}
+
+export async function loadLayout(storage: Storage, dir: string): Promise<LoadedResource> {
+  const config = await readResourceConfig(dir, storage);
+  if (!config) throw new Error(`${dir} has no resource configuration`);
+  let diskProblem: Error | undefined;
+  const backing = await openResourceDisk(config.disk, config.diskIdentity, storage).catch((err: unknown) => {
+    diskProblem = new Error(diskFailureReason(config.disk, err), { cause: err });
+    return new UnavailableDisk(config.disk, diskFailureReason(config.disk, err));
+  });
+  const files = new ResourceFiles(dir, storage);
+  return {
+    dir,
+    config,
+    backing,
+    diskSizeBytes: await backing.sizeBytes(),
+    diskProblem,
+    checkpoint: await readCheckpoint(dir, storage),
+    syncFile: (await files.readSync()) ?? SYNC_DONE(config.sizeBytes),
+    pauseFile: await files.readPause(),
+  };
+}
+
+/**
+ * resource.json is written last by create and join, after the small
+ * state files and before any log file: a directory without it and
+ * without log files is a creation cut short by a crash. (One with log
+ * files is not touched: it holds data.) Asked only when resource.json is missing.
+ */
+export async function isUnfinishedCreation(storage: Storage, dir: string): Promise<boolean> {
+  return !(await storage.list(dir)).some((f) => parseLogName(f) !== undefined);
+}
+
+/** Removes a resource directory and everything in it, durably (the parent is synced). */
+export async function removeLayout(storage: Storage, dir: string): Promise<void> {
+  await storage.removeTree(dir);
+  await storage.syncDirectory(path.dirname(dir));
+}

@@ -1,0 +1,62 @@
+/**
+ * Retention: which local log files (and our version entries in the
+ * cluster state) may be deleted.
+ *
+ * Contract:
+ * - A file is deleted only when every member has replayed past it: the
+ *   floor is the lowest file number any member still applies (ours from the
+ *   persisted checkpoint, since a restart replays from there; the others'
+ *   from their published applied position). A member that has not
+ *   reported a position pins everything.
+ * - The file being written, fetched or replayed here, and the newest local
+ *   file, are never deleted.
+ * - Our version entries are pruned up to the one right before the floor
+ *   (the chain must still link to what we hold).
+ */
+import { formatLogName, parseLogName } from "../log/log-name.js";
+import type { ResourceCore } from "./resource-core.js";
+
+/** The lowest log file number any member still needs (undefined: a member pins everything). */
+export function logFloor(core: ResourceCore): number | undefined {
+  let floor: number | undefined;
+  for (const host of core.view.members()) {
+    const applied =
+      host === core.host
+        ? core.checkpointer.position?.fileNumber
+        : parseLogName(core.view.publishedStatusOf(host)?.applied?.file ?? "")?.fileNumber;
+    if (applied === undefined) return undefined;
+    floor = floor === undefined ? applied : Math.min(floor, applied);
+  }
+  return floor;
+}
+
+/**
+ * Deletes local log files that every member has replayed past (the
+ * lowest file any member still applies is kept, and everything after).
+ */
+export async function deleteReplayedLogs(
+  core: ResourceCore,
+): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
+  // Our floor is the persisted checkpoint (a restart replays from there): bring it up to date first.
+  await core.checkpointer.checkpointNow();
+  const floor = logFloor(core);
+  if (floor === undefined) return { deleted: [], floorFileNumber: undefined };
+  const inUse = new Set<string>();
+  if (core.primary) inUse.add(formatLogName(core.primary.log.current));
+  if (core.secondary) {
+    inUse.add(formatLogName(core.secondary.replayer.readPosition));
+    inUse.add(core.secondary.fetcher.current.file);
+  }
+  const newest = core.logs.newest();
+  const deleted: string[] = [];
+  for (const f of core.logs.list()) {
+    if (f.fileNumber >= floor || inUse.has(f.name) || f === newest) continue;
+    await core.logs.remove(f.name);
+    deleted.push(f.name);
+  }
+  if (deleted.length > 0) {
+    core.deps.logger.info({ resource: core.name, deleted }, "deleted replayed log files");
+  }
+  core.view.pruneVersions(floor);
+  return { deleted, floorFileNumber: floor };
+}

@@ -1,0 +1,248 @@
+/**
+ * The secondary role of a resource: the fetcher pulls the designated
+ * primary's log files into local copies, the replayer applies them in
+ * order, and a joining member first copies the disk (full sync). The disk
+ * is always a prefix of the primary's history, except during that first
+ * copy (then it is marked Inconsistent until replay passes the sync end).
+ *
+ * Contract:
+ * - startSecondary resumes exactly where the persisted progress says
+ *   (fetch.json, sync.json, pause.json), after re-verifying the tail of the
+ *   file that was being fetched: bytes written but not yet synced when we
+ *   crashed may be torn, and are cut off (log-tail truncation).
+ * - Our own last file is finished once we are no longer its writer (crash
+ *   or step-down): it is never appended to again.
+ * - stopSecondary returns once nothing fetches, syncs or applies any more.
+ */
+import { parseLogName, formatLogName } from "../log/log-name.js";
+import type { LogPosition } from "../log/log-stream.js";
+import { scanLogFile } from "../log/scanner.js";
+import { Fetcher, type FetchProgress } from "../replication/fetcher.js";
+import { SyncClient } from "../replication/full-sync.js";
+import { Replayer } from "../replication/replayer.js";
+import type { ResourceCore, RoleHooks } from "./resource-core.js";
+import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
+
+/** Whether a local file is complete (a later file exists, or fetch progress says so). */
+export async function isLocallyFinished(core: ResourceCore, name: string): Promise<boolean> {
+  const number = parseLogName(name)?.fileNumber ?? 0;
+  if (core.logs.list().some((f) => f.fileNumber > number)) return true;
+  const fetch = await core.files.readFetch();
+  return fetch?.file === name && fetch.finished;
+}
+
+/** Starts fetching, replaying and (if needed) syncing. */
+export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Promise<void> {
+  const { deps, name } = core;
+  const fetch = await prepareFetch(core);
+  const start = core.applier.appliedPosition ?? {
+    ...(parseLogName(fetch.file) as { fileNumber: number; host: string }),
+    offsetBytes: 0,
+    nextSeq: 0,
+    streamBytes: 0,
+  };
+  const replayer = new Replayer(
+    {
+      resource: name,
+      logs: core.logs,
+      storage: deps.storage,
+      applier: core.applier,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      onFileReplayed: (v) => core.view.publishVersion(v),
+      maxInFlight: deps.settings.replayMaxInFlight,
+    },
+    start,
+  );
+  const fetcher = new Fetcher(
+    {
+      resource: name,
+      host: core.host,
+      logs: core.logs,
+      storage: deps.storage,
+      time: deps.time,
+      client: deps.cluster.client,
+      credentials: () => deps.cluster.credentials(),
+      addressOf: (h) => deps.cluster.addressOf(h),
+      designatedPrimary: () => core.view.designatedPrimary(),
+      saveProgress: (p: FetchProgress) => core.files.writeFetch(p),
+      metrics: deps.metrics,
+      logger: deps.logger,
+      syncEveryBytes: deps.settings.fetchSyncEveryBytes,
+      listWaitMs: deps.settings.listWaitMs,
+      retryMaxMs: deps.settings.retryMaxMs,
+    },
+    fetch,
+  );
+  fetcher.on("state", () => hooks.progressed());
+  fetcher.on("remote", () => hooks.progressed());
+  replayer.on("progress", () => hooks.progressed());
+  replayer.on("state", () => hooks.progressed());
+  let sync: SyncClient | undefined;
+  if (core.syncFile.state === "syncing") {
+    sync = new SyncClient(
+      {
+        resource: name,
+        disk: core.backing,
+        sizeBytes: core.config.sizeBytes,
+        time: deps.time,
+        client: deps.cluster.client,
+        credentials: () => deps.cluster.credentials(),
+        source: () => {
+          const p = core.view.designatedPrimary();
+          const address = p && p !== core.host ? deps.cluster.addressOf(p) : undefined;
+          return p && address ? { host: p, address } : undefined;
+        },
+        saveProgress: async (doneBytes, syncEnd) => {
+          core.syncFile = { ...core.syncFile, doneBytes, ...(syncEnd ? { syncEnd } : {}) };
+          await core.files.writeSync(core.syncFile);
+          hooks.progressed();
+        },
+        metrics: deps.metrics,
+        logger: deps.logger,
+        retryMaxMs: deps.settings.retryMaxMs,
+      },
+      core.syncFile.doneBytes,
+      (syncEnd) => {
+        syncFinished(core, hooks, syncEnd).catch((err: unknown) => hooks.fatal(err));
+      },
+    );
+  }
+  core.secondary = { fetcher, replayer, sync };
+  core.role = "secondary";
+  if (!core.pauseFile.fetch) fetcher.start();
+  else fetcher.setPaused(true);
+  if (sync) {
+    if (core.pauseFile.sync) sync.setPaused(true);
+    sync.start();
+  } else if (!core.pauseFile.replay) {
+    replayer.follow();
+  }
+  core.checkpointer.start();
+  hooks.publishStatus(true);
+}
+
+/**
+ * Where fetching resumes: the persisted progress, with the tail of a file
+ * that was being fetched re-verified (bytes written but not yet synced
+ * when we crashed may be torn).
+ */
+async function prepareFetch(core: ResourceCore): Promise<FetchFile> {
+  const { logs } = core;
+  const newest = logs.newest();
+  const saved = await core.files.readFetch();
+  for (const f of logs.list()) if (f !== newest) logs.markFinished(f.name);
+  if (!newest) {
+    if (!saved) throw new Error("nothing to fetch: no log file and no fetch position");
+    return { ...saved, verifiedBytes: 0, nextSeq: 0, finished: false };
+  }
+  const fromSaved = saved?.file === newest.name;
+  const start = fromSaved
+    ? { offsetBytes: saved.verifiedBytes, seq: saved.nextSeq }
+    : { offsetBytes: 0, seq: 0 };
+  const file = await core.deps.storage.open(newest.path, "readwrite");
+  let length: number;
+  let nextSeq: number;
+  try {
+    const outcome = await scanLogFile(file, {
+      fromOffsetBytes: Math.min(start.offsetBytes, newest.lengthBytes),
+      expectedSeq: start.offsetBytes === 0 ? undefined : start.seq,
+    });
+    if (outcome.status === "corrupt") throw new Error(`${newest.name}: ${outcome.reason}`);
+    length = outcome.endOffsetBytes;
+    nextSeq = outcome.nextSeq;
+    if (outcome.status === "torn") {
+      await file.truncate(length);
+      await file.datasync();
+    }
+  } finally {
+    await file.close();
+  }
+  logs.setLength(newest.name, length);
+  const own = newest.host === core.host;
+  // Our own last file is finished once we are no longer its writer (crash or step-down).
+  const finished = own || (fromSaved && saved.finished);
+  if (finished) {
+    logs.markFinished(newest.name);
+    if (own) core.view.publishVersion(await logs.version(newest.name));
+  }
+  const progress = { file: newest.name, verifiedBytes: length, nextSeq, finished };
+  await core.files.writeFetch(progress);
+  return progress;
+}
+
+async function syncFinished(core: ResourceCore, hooks: RoleHooks, syncEnd: LogPosition): Promise<void> {
+  core.syncFile = { ...core.syncFile, state: "done", doneBytes: core.config.sizeBytes, syncEnd };
+  await core.files.writeSync(core.syncFile);
+  core.deps.logger.info(
+    { resource: core.name, syncEnd: formatLogName(syncEnd) },
+    "full sync done; replaying",
+  );
+  if (core.secondary) {
+    core.secondary.sync = undefined;
+    if (!core.pauseFile.replay) core.secondary.replayer.follow();
+  }
+  hooks.progressed();
+}
+
+/**
+ * A replica becomes consistent once its applied position passes the sync
+ * end. Returns true when it just became consistent (the caller publishes).
+ */
+export function checkConsistent(
+  core: ResourceCore,
+  hooks: RoleHooks,
+  applied: LogPosition | undefined,
+): boolean {
+  const { syncFile } = core;
+  if (!core.secondary || syncFile.consistent || syncFile.state !== "done" || !syncFile.syncEnd) return false;
+  if (!applied || !positionAtOrAfter(applied, syncFile.syncEnd)) return false;
+  core.syncFile = { ...syncFile, consistent: true };
+  core.files.writeSync(core.syncFile).catch((err: unknown) => hooks.fatal(err));
+  core.deps.logger.info({ resource: core.name }, "replica is consistent");
+  return true;
+}
+
+/** Whether the newest local file is finished and replayed to its end (or there is none). */
+export function appliedNewestFile(core: ResourceCore): boolean {
+  const newest = core.logs.newest();
+  if (newest === undefined) return true;
+  const read = core.secondary?.replayer.readPosition;
+  return (
+    read !== undefined &&
+    core.logs.isFinished(newest.name) &&
+    formatLogName(read) === newest.name &&
+    read.offsetBytes >= newest.lengthBytes
+  );
+}
+
+/** Stops fetching, syncing and replaying; resolves once nothing is applied any more. */
+export async function stopSecondary(core: ResourceCore): Promise<void> {
+  const parts = core.secondary;
+  if (!parts) return;
+  core.secondary = undefined;
+  await parts.sync?.stop();
+  await parts.fetcher.stop();
+  await parts.replayer.stop();
+  await core.applier.idle();
+}
+
+/**
+ * Pauses or resumes one activity (persisted first, so a restart keeps it).
+ * A resumed replay waits while a full sync runs: it starts once the copy is done.
+ */
+export async function setPaused(core: ResourceCore, what: keyof PauseFile, paused: boolean): Promise<void> {
+  core.pauseFile = { ...core.pauseFile, [what]: paused };
+  await core.files.writePause(core.pauseFile);
+  const parts = core.secondary;
+  if (!parts) return;
+  if (what === "fetch") parts.fetcher.setPaused(paused);
+  if (what === "sync") parts.sync?.setPaused(paused);
+  if (what === "replay") {
+    if (paused) await parts.replayer.pause();
+    else if (!parts.sync) {
+      parts.replayer.resume();
+      parts.replayer.follow();
+    }
+  }
+}
