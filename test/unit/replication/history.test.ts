@@ -1,24 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { makeVersionEntry, type VersionEntry } from "../../../src/log/version.js";
+import type { VersionEntry } from "../../../src/log/version.js";
+import { chain } from "../../helpers/version-chain.js";
 import {
   detectForks,
   plannedTakeOverBlocker,
   type FilePosition,
   type MemberHistory,
 } from "../../../src/replication/history.js";
-
-/** A chain of files: [name, length] each, continuing from "genesis". */
-function chain(...files: Array<[string, number]>): Map<number, VersionEntry> {
-  const out = new Map<number, VersionEntry>();
-  let prev = "genesis";
-  files.forEach(([name, length], i) => {
-    const entry = makeVersionEntry(prev, name, length, `digest-${name}-${length}`);
-    out.set(i + 1, entry);
-    prev = entry.version;
-  });
-  return out;
-}
 
 function pos(fileNumber: number, file: string, offsetBytes: number): FilePosition {
   return { fileNumber, file, offsetBytes };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { makeVersionEntry, type VersionEntry } from "../../../src/log/version.js";
+import type { VersionEntry } from "../../../src/log/version.js";
+import { chain } from "../../helpers/version-chain.js";
 import type { MemberHistory } from "../../../src/replication/history.js";
 import {
   decideRoleChange,
@@ -12,18 +13,6 @@ import {
   type StartFacts,
   type TakeOverFacts,
 } from "../../../src/resource/role-decision.js";
-
-/** A chain of files: [name, length] each, continuing from "genesis". */
-function chain(...files: Array<[string, number]>): Map<number, VersionEntry> {
-  const out = new Map<number, VersionEntry>();
-  let prev = "genesis";
-  files.forEach(([name, length], i) => {
-    const entry = makeVersionEntry(prev, name, length, `digest-${name}-${length}`);
-    out.set(i + 1, entry);
-    prev = entry.version;
-  });
-  return out;
-}
 
 const A1: [string, number] = ["log-000000001-alpha", 100];
 const A2: [string, number] = ["log-000000002-alpha", 200];
