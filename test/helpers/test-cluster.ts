@@ -41,6 +41,29 @@ export interface NodeHandle {
   peerPort: number;
 }
 
+/** Clusters started and not yet cleaned up (what explainOnFailure describes). */
+const liveClusters = new Set<TestCluster>();
+
+/**
+ * Wraps a test body: if it throws, every live cluster's daemons are
+ * described (health, CPU, log tail) before the error goes on, so a failure
+ * that shows once in CI can be understood from its output.
+ */
+export function explainOnFailure<T>(body: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await body();
+    } catch (err) {
+      for (const cluster of liveClusters) {
+        console.log(
+          `test failed (${(err as Error).message}); cluster seed ${cluster.seed}, its daemons:\n${await cluster.diagnose()}`,
+        );
+      }
+      throw err;
+    }
+  };
+}
+
 export class TestCluster {
   readonly nodes: NodeHandle[] = [];
   private readonly proxies = new Map<string, FaultProxy>();
@@ -57,6 +80,7 @@ export class TestCluster {
     const baseDir = await mkdtemp(path.join(os.tmpdir(), "marsd-cluster-"));
     const seed = testSeed(options.seed);
     const cluster = new TestCluster(baseDir, seed);
+    liveClusters.add(cluster);
     const hosts =
       options.hosts ??
       Array.from({ length: options.size ?? 3 }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
@@ -217,17 +241,8 @@ export class TestCluster {
     return parts.join("\n");
   }
 
-  /** Runs `body`; if it throws, prints every node's diagnosis before passing the error on. */
-  async explainFailure<T>(body: () => Promise<T>): Promise<T> {
-    try {
-      return await body();
-    } catch (err) {
-      console.log(`test failed (${(err as Error).message}); the daemons:\n${await this.diagnose()}`);
-      throw err;
-    }
-  }
-
   async cleanup(): Promise<void> {
+    liveClusters.delete(this);
     await Promise.all(this.nodes.filter(Boolean).map((n) => n.daemon.cleanup()));
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
     await rm(this.baseDir, { recursive: true, force: true });

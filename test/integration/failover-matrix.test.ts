@@ -32,6 +32,7 @@ import {
 } from "../helpers/replication.js";
 import { requirePythonNbd } from "../helpers/tools.js";
 import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
+import { explainOnFailure } from "../helpers/test-cluster.js";
 
 const MIB = 1024 * 1024;
 const BLOCKS = 1024;
@@ -153,144 +154,168 @@ async function heal(s: ReplicatedSetup, how: Fault): Promise<void> {
 
 describe("forced-switch matrix", { timeout: 900_000 }, () => {
   for (const how of ["frozen", "cut", "killed"] as const) {
-    test(`primary ${how}, writes on the new side only: one history, every disk equal`, async () => {
-      const s = await threeNodes();
-      const state = new Map<number, number>();
-      await write(s, "alpha", 300, state);
-      await waitUntil(s.cluster, "alpha", s.name, "replicated");
-      await fault(s, how);
-      await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
-      await write(s, "bravo", 300, state);
-      await heal(s, how);
-      await waitUntil(s.cluster, "alpha", s.name, "secondary", 30_000);
-      await assertOneHistory(s, "bravo", `${how}, one side`);
-      for (const host of HOSTS)
-        await assertAcknowledgedPresent(s.disks.get(host) as string, state, `${how}: ${host}`);
-    });
-  }
-
-  for (const how of ["frozen", "cut"] as const) {
-    for (const winner of ["bravo", "alpha"] as const) {
-      test(`primary ${how}, writes on both sides: fork reported everywhere, repaired with ${winner} as the winner`, async () => {
+    test(
+      `primary ${how}, writes on the new side only: one history, every disk equal`,
+      explainOnFailure(async () => {
         const s = await threeNodes();
         const state = new Map<number, number>();
         await write(s, "alpha", 300, state);
         await waitUntil(s.cluster, "alpha", s.name, "replicated");
-        const alphaState = new Map(state);
-        let late: PatternWriter | undefined;
-        if (how === "frozen") {
-          // Requests queue on the frozen daemon and are acknowledged after it thaws.
-          late = await writer(s, "alpha", 300, alphaState);
-          await waitFor("the writer on alpha to start", () => late && late.acks > 20);
-          // The freeze must not leave charlie holding more of alpha's file
-          // than bravo: that would put charlie on a fork of its own (the
-          // lagging-failover case below). charlie stops fetching, and alpha
-          // freezes once bravo has applied everything charlie holds.
-          await rpc(s, "charlie").call("resource.pause", { name: s.name, what: "fetch" });
-          await waitFor("bravo to be ahead of charlie", async () => {
-            const c = await status(s.cluster, "charlie", s.name);
-            const b = await status(s.cluster, "bravo", s.name);
-            return c.replay?.lagBytes === 0 && positionAtOrAfter(b.log.applied, c.log.applied);
-          });
-          await fault(s, how);
-        } else {
-          await fault(s, how);
-          await write(s, "alpha", 300, alphaState);
-        }
-        const acksAtCut = late?.acks ?? 0;
+        await fault(s, how);
         await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
-        if (how === "frozen")
-          await rpc(s, "charlie").call("resource.resume", { name: s.name, what: "fetch" });
         await write(s, "bravo", 300, state);
         await heal(s, how);
-        if (late) {
-          await late.exited;
-          for (const [k, v] of late.acked) alphaState.set(k, v);
-        }
         await waitUntil(s.cluster, "alpha", s.name, "secondary", 30_000);
-        const alphaWroteAfterCut = how === "cut" || (late !== undefined && late.acks > acksAtCut);
-        // charlie follows bravo whatever alpha did.
-        await waitUntil(s.cluster, "charlie", s.name, "uptodate", 30_000);
-        const digests = await diskDigests(s);
-        assert.equal(digests.get("charlie"), digests.get("bravo"), `${how}: charlie follows bravo`);
-        if (!alphaWroteAfterCut && (await forks(s, "bravo")).length === 0) {
-          await assertOneHistory(s, "bravo", `${how}: alpha acknowledged nothing after the cut`);
-          return;
-        }
-        for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
-        for (const host of HOSTS) assert.equal((await forks(s, host)).length, 1, `${host} lists one fork`);
-        await assertAcknowledgedPresent(s.disks.get("alpha") as string, alphaState, "alpha keeps its writes");
-        await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo keeps its writes");
-        if (winner === "bravo") {
-          await repair(s, "alpha");
-          await assertOneHistory(s, "bravo", `${how}: repaired, bravo won`);
-        } else {
-          await rpc(s, "alpha").call("resource.primary", { name: s.name, force: true });
-          await waitUntil(s.cluster, "alpha", s.name, "primary");
-          for (const loser of ["bravo", "charlie"]) await repair(s, loser);
-          await assertOneHistory(s, "alpha", `${how}: repaired, alpha won`);
-          await assertAcknowledgedPresent(s.disks.get("charlie") as string, alphaState, "alpha's writes won");
-        }
-      });
+        await assertOneHistory(s, "bravo", `${how}, one side`);
+        for (const host of HOSTS)
+          await assertAcknowledgedPresent(s.disks.get(host) as string, state, `${how}: ${host}`);
+      }),
+    );
+  }
+
+  for (const how of ["frozen", "cut"] as const) {
+    for (const winner of ["bravo", "alpha"] as const) {
+      test(
+        `primary ${how}, writes on both sides: fork reported everywhere, repaired with ${winner} as the winner`,
+        explainOnFailure(async () => {
+          const s = await threeNodes();
+          const state = new Map<number, number>();
+          await write(s, "alpha", 300, state);
+          await waitUntil(s.cluster, "alpha", s.name, "replicated");
+          const alphaState = new Map(state);
+          let late: PatternWriter | undefined;
+          if (how === "frozen") {
+            // Requests queue on the frozen daemon and are acknowledged after it thaws.
+            late = await writer(s, "alpha", 300, alphaState);
+            await waitFor("the writer on alpha to start", () => late && late.acks > 20);
+            // The freeze must not leave charlie holding more of alpha's file
+            // than bravo: that would put charlie on a fork of its own (the
+            // lagging-failover case below). charlie stops fetching, and alpha
+            // freezes once bravo has applied everything charlie holds.
+            await rpc(s, "charlie").call("resource.pause", { name: s.name, what: "fetch" });
+            await waitFor("bravo to be ahead of charlie", async () => {
+              const c = await status(s.cluster, "charlie", s.name);
+              const b = await status(s.cluster, "bravo", s.name);
+              return c.replay?.lagBytes === 0 && positionAtOrAfter(b.log.applied, c.log.applied);
+            });
+            await fault(s, how);
+          } else {
+            await fault(s, how);
+            await write(s, "alpha", 300, alphaState);
+          }
+          const acksAtCut = late?.acks ?? 0;
+          await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+          if (how === "frozen")
+            await rpc(s, "charlie").call("resource.resume", { name: s.name, what: "fetch" });
+          await write(s, "bravo", 300, state);
+          await heal(s, how);
+          if (late) {
+            await late.exited;
+            for (const [k, v] of late.acked) alphaState.set(k, v);
+          }
+          await waitUntil(s.cluster, "alpha", s.name, "secondary", 30_000);
+          const alphaWroteAfterCut = how === "cut" || (late !== undefined && late.acks > acksAtCut);
+          // charlie follows bravo whatever alpha did.
+          await waitUntil(s.cluster, "charlie", s.name, "uptodate", 30_000);
+          const digests = await diskDigests(s);
+          assert.equal(digests.get("charlie"), digests.get("bravo"), `${how}: charlie follows bravo`);
+          if (!alphaWroteAfterCut && (await forks(s, "bravo")).length === 0) {
+            await assertOneHistory(s, "bravo", `${how}: alpha acknowledged nothing after the cut`);
+            return;
+          }
+          for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
+          for (const host of HOSTS) assert.equal((await forks(s, host)).length, 1, `${host} lists one fork`);
+          await assertAcknowledgedPresent(
+            s.disks.get("alpha") as string,
+            alphaState,
+            "alpha keeps its writes",
+          );
+          await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo keeps its writes");
+          if (winner === "bravo") {
+            await repair(s, "alpha");
+            await assertOneHistory(s, "bravo", `${how}: repaired, bravo won`);
+          } else {
+            await rpc(s, "alpha").call("resource.primary", { name: s.name, force: true });
+            await waitUntil(s.cluster, "alpha", s.name, "primary");
+            for (const loser of ["bravo", "charlie"]) await repair(s, loser);
+            await assertOneHistory(s, "alpha", `${how}: repaired, alpha won`);
+            await assertAcknowledgedPresent(
+              s.disks.get("charlie") as string,
+              alphaState,
+              "alpha's writes won",
+            );
+          }
+        }),
+      );
     }
   }
 
-  test("failover to a lagging secondary: the more advanced one is on a fork of its own", async () => {
-    const s = await threeNodes();
-    const state = new Map<number, number>();
-    await write(s, "alpha", 200, state);
-    await waitUntil(s.cluster, "alpha", s.name, "replicated");
-    await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "fetch" });
-    await write(s, "alpha", 300, state);
-    await waitFor("charlie to apply alpha's newer writes", async () => {
-      const a = await status(s.cluster, "alpha", s.name);
-      const c = await status(s.cluster, "charlie", s.name);
-      return (
-        c.log.applied?.file === a.log.applied?.file &&
-        c.log.applied?.offsetBytes === a.log.applied?.offsetBytes
-      );
-    });
-    await s.cluster.node("alpha").daemon.kill9();
-    await rpc(s, "bravo").call("resource.resume", { name: s.name, what: "fetch" });
-    await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
-    const bravoState = new Map(state);
-    await write(s, "bravo", 200, bravoState);
-    await s.cluster.node("alpha").daemon.relaunch();
-    for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
-    assert.equal((await status(s.cluster, "charlie", s.name)).replState, "SplitBrain");
-    assert.equal((await status(s.cluster, "alpha", s.name)).role, "secondary");
-    for (const loser of ["alpha", "charlie"]) await repair(s, loser);
-    await assertOneHistory(s, "bravo", "lagging failover repaired");
-  });
+  test(
+    "failover to a lagging secondary: the more advanced one is on a fork of its own",
+    explainOnFailure(async () => {
+      const s = await threeNodes();
+      const state = new Map<number, number>();
+      await write(s, "alpha", 200, state);
+      await waitUntil(s.cluster, "alpha", s.name, "replicated");
+      await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "fetch" });
+      await write(s, "alpha", 300, state);
+      await waitFor("charlie to apply alpha's newer writes", async () => {
+        const a = await status(s.cluster, "alpha", s.name);
+        const c = await status(s.cluster, "charlie", s.name);
+        return (
+          c.log.applied?.file === a.log.applied?.file &&
+          c.log.applied?.offsetBytes === a.log.applied?.offsetBytes
+        );
+      });
+      await s.cluster.node("alpha").daemon.kill9();
+      await rpc(s, "bravo").call("resource.resume", { name: s.name, what: "fetch" });
+      await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+      const bravoState = new Map(state);
+      await write(s, "bravo", 200, bravoState);
+      await s.cluster.node("alpha").daemon.relaunch();
+      for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
+      assert.equal((await status(s.cluster, "charlie", s.name)).replState, "SplitBrain");
+      assert.equal((await status(s.cluster, "alpha", s.name)).role, "secondary");
+      for (const loser of ["alpha", "charlie"]) await repair(s, loser);
+      await assertOneHistory(s, "bravo", "lagging failover repaired");
+    }),
+  );
 
-  test("double failover lists both forks and survives a restart of every node", async () => {
-    const s = await threeNodes();
-    const state = new Map<number, number>();
-    await write(s, "alpha", 200, state);
-    await waitUntil(s.cluster, "alpha", s.name, "replicated");
-    s.cluster.partition("alpha");
-    await write(s, "alpha", 100, new Map(state));
-    await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
-    await write(s, "bravo", 200, state);
-    // Every write bravo acknowledged is on charlie before bravo is cut off
-    // ("uptodate" alone compares with bravo's last published status).
-    await waitCaughtUp(s.cluster, "charlie", "bravo", s.name);
-    s.cluster.partition("bravo");
-    await write(s, "bravo", 100, new Map(state));
-    await rpc(s, "charlie").call("resource.primary", { name: s.name, force: true });
-    await write(s, "charlie", 200, state);
-    s.cluster.healAll();
-    await waitFor("charlie to list both forks", async () => (await forks(s, "charlie")).length === 2, 30_000);
-    for (const host of ["alpha", "bravo"]) await waitUntil(s.cluster, host, s.name, "secondary", 30_000);
-    for (const n of s.cluster.nodes) await n.daemon.kill9();
-    for (const n of s.cluster.nodes) await n.daemon.relaunch();
-    await waitUntil(s.cluster, "charlie", s.name, "primary", 30_000);
-    for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
-    assert.deepEqual((await forks(s, "charlie")).length, 2);
-    for (const host of ["alpha", "bravo"])
-      assert.equal((await status(s.cluster, host, s.name)).role, "secondary", host);
-    await assertAcknowledgedPresent(s.disks.get("charlie") as string, state, "charlie");
-    for (const loser of ["alpha", "bravo"]) await repair(s, loser);
-    await assertOneHistory(s, "charlie", "double failover repaired");
-  });
+  test(
+    "double failover lists both forks and survives a restart of every node",
+    explainOnFailure(async () => {
+      const s = await threeNodes();
+      const state = new Map<number, number>();
+      await write(s, "alpha", 200, state);
+      await waitUntil(s.cluster, "alpha", s.name, "replicated");
+      s.cluster.partition("alpha");
+      await write(s, "alpha", 100, new Map(state));
+      await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+      await write(s, "bravo", 200, state);
+      // Every write bravo acknowledged is on charlie before bravo is cut off
+      // ("uptodate" alone compares with bravo's last published status).
+      await waitCaughtUp(s.cluster, "charlie", "bravo", s.name);
+      s.cluster.partition("bravo");
+      await write(s, "bravo", 100, new Map(state));
+      await rpc(s, "charlie").call("resource.primary", { name: s.name, force: true });
+      await write(s, "charlie", 200, state);
+      s.cluster.healAll();
+      await waitFor(
+        "charlie to list both forks",
+        async () => (await forks(s, "charlie")).length === 2,
+        30_000,
+      );
+      for (const host of ["alpha", "bravo"]) await waitUntil(s.cluster, host, s.name, "secondary", 30_000);
+      for (const n of s.cluster.nodes) await n.daemon.kill9();
+      for (const n of s.cluster.nodes) await n.daemon.relaunch();
+      await waitUntil(s.cluster, "charlie", s.name, "primary", 30_000);
+      for (const host of HOSTS) await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
+      assert.deepEqual((await forks(s, "charlie")).length, 2);
+      for (const host of ["alpha", "bravo"])
+        assert.equal((await status(s.cluster, host, s.name)).role, "secondary", host);
+      await assertAcknowledgedPresent(s.disks.get("charlie") as string, state, "charlie");
+      for (const loser of ["alpha", "bravo"]) await repair(s, loser);
+      await assertOneHistory(s, "charlie", "double failover repaired");
+    }),
+  );
 });

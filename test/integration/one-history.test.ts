@@ -36,6 +36,7 @@ import {
 } from "../helpers/replication.js";
 import { requirePythonNbd } from "../helpers/tools.js";
 import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
+import { explainOnFailure } from "../helpers/test-cluster.js";
 
 const MIB = 1024 * 1024;
 const BLOCKS = 1024;
@@ -105,157 +106,172 @@ describe("one history", { timeout: 600_000 }, () => {
     await write(s, "alpha", 128, state, SEED + 1);
   }
 
-  test("defect 5: a handover to a node whose fetch is paused is refused before the primary steps down", async () => {
-    const s = await cluster(["alpha", "bravo"]);
-    await bravoThenAlpha(s, new Map());
-    await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "fetch" });
-    await assert.rejects(rpc(s, "bravo").call("resource.primary", { name: s.name }), hasCode(1025));
-    const a = await status(s.cluster, "alpha", s.name);
-    assert.equal(a.role, "primary", "alpha still serves");
-    assert.ok(a.device?.uri, "alpha still exports");
-    assert.equal((await status(s.cluster, "bravo", s.name)).designatedPrimary, "alpha");
-  });
+  test(
+    "defect 5: a handover to a node whose fetch is paused is refused before the primary steps down",
+    explainOnFailure(async () => {
+      const s = await cluster(["alpha", "bravo"]);
+      await bravoThenAlpha(s, new Map());
+      await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "fetch" });
+      await assert.rejects(rpc(s, "bravo").call("resource.primary", { name: s.name }), hasCode(1025));
+      const a = await status(s.cluster, "alpha", s.name);
+      assert.equal(a.role, "primary", "alpha still serves");
+      assert.ok(a.device?.uri, "alpha still exports");
+      assert.equal((await status(s.cluster, "bravo", s.name)).designatedPrimary, "alpha");
+    }),
+  );
 
-  test("defect 1: a handover waits for the old primary's last file; the new primary's own older file does not count", async () => {
-    const s = await cluster(["alpha", "bravo"]);
-    const state = new Map<number, number>();
-    await bravoThenAlpha(s, state);
-    // bravo cannot fetch from alpha (only that direction is cut).
-    s.cluster.proxy("bravo", "alpha").set({ blackhole: true });
-    s.cluster.proxy("bravo", "alpha").resetAll();
-    const acked = await write(s, "alpha", 128, state, SEED + 2);
-    assert.equal(acked.acks, 128);
-    await assert.rejects(
-      rpc(s, "bravo").call("resource.primary", { name: s.name, timeoutMs: 3000 }),
-      hasCode(1024),
-    );
-    const waiting = await status(s.cluster, "bravo", s.name);
-    assert.notEqual(waiting.role, "primary", "bravo must not take over without alpha's last file");
-    assert.equal(waiting.device, undefined, "bravo exports nothing meanwhile");
-    assert.equal(waiting.splitBrain.detected, false);
-    assert.match(String(waiting.takeOverBlockedBy), /alpha/);
+  test(
+    "defect 1: a handover waits for the old primary's last file; the new primary's own older file does not count",
+    explainOnFailure(async () => {
+      const s = await cluster(["alpha", "bravo"]);
+      const state = new Map<number, number>();
+      await bravoThenAlpha(s, state);
+      // bravo cannot fetch from alpha (only that direction is cut).
+      s.cluster.proxy("bravo", "alpha").set({ blackhole: true });
+      s.cluster.proxy("bravo", "alpha").resetAll();
+      const acked = await write(s, "alpha", 128, state, SEED + 2);
+      assert.equal(acked.acks, 128);
+      await assert.rejects(
+        rpc(s, "bravo").call("resource.primary", { name: s.name, timeoutMs: 3000 }),
+        hasCode(1024),
+      );
+      const waiting = await status(s.cluster, "bravo", s.name);
+      assert.notEqual(waiting.role, "primary", "bravo must not take over without alpha's last file");
+      assert.equal(waiting.device, undefined, "bravo exports nothing meanwhile");
+      assert.equal(waiting.splitBrain.detected, false);
+      assert.match(String(waiting.takeOverBlockedBy), /alpha/);
 
-    // Once the file arrives the handover completes with every acknowledged write.
-    s.cluster.healAll();
-    await waitUntil(s.cluster, "bravo", s.name, "primary", 30_000);
-    await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo after the handover");
-    await write(s, "bravo", 64, state, SEED + 3);
-    await waitUntil(s.cluster, "alpha", s.name, "uptodate");
-    await waitUntil(s.cluster, "bravo", s.name, "replicated");
-    for (const host of ["alpha", "bravo"])
-      assert.equal((await status(s.cluster, host, s.name)).splitBrain.detected, false, host);
-    assert.equal(new Set((await diskDigests(s)).values()).size, 1, "both disks equal");
-  });
+      // Once the file arrives the handover completes with every acknowledged write.
+      s.cluster.healAll();
+      await waitUntil(s.cluster, "bravo", s.name, "primary", 30_000);
+      await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo after the handover");
+      await write(s, "bravo", 64, state, SEED + 3);
+      await waitUntil(s.cluster, "alpha", s.name, "uptodate");
+      await waitUntil(s.cluster, "bravo", s.name, "replicated");
+      for (const host of ["alpha", "bravo"])
+        assert.equal((await status(s.cluster, host, s.name)).splitBrain.detected, false, host);
+      assert.equal(new Set((await diskDigests(s)).values()).size, 1, "both disks equal");
+    }),
+  );
 
-  test(`defect 2: a primary restarted after a forced failover never exports (seed ${SEED})`, async () => {
-    const s = await cluster(["alpha", "bravo"]);
-    const random = prng(SEED);
-    const state = new Map<number, number>();
-    let primary = "alpha";
-    let other = "bravo";
-    for (let round = 0; round < 3; round++) {
-      await write(s, primary, 50 + Math.floor(random() * 200), state, SEED + 10 + round);
-      await waitUntil(s.cluster, primary, s.name, "replicated");
-      const old = s.cluster.node(primary).daemon;
-      await old.kill9();
-      await rpc(s, other).call("resource.primary", { name: s.name, force: true });
-      await write(s, other, 50 + Math.floor(random() * 200), state, SEED + 20 + round);
-      const outputBefore = old.output.length;
-      await old.relaunch();
-      // Watch the restarted node until it follows the new primary: it must
-      // never be primary or export a device, not even for a moment.
+  test(
+    `defect 2: a primary restarted after a forced failover never exports (seed ${SEED})`,
+    explainOnFailure(async () => {
+      const s = await cluster(["alpha", "bravo"]);
+      const random = prng(SEED);
+      const state = new Map<number, number>();
+      let primary = "alpha";
+      let other = "bravo";
+      for (let round = 0; round < 3; round++) {
+        await write(s, primary, 50 + Math.floor(random() * 200), state, SEED + 10 + round);
+        await waitUntil(s.cluster, primary, s.name, "replicated");
+        const old = s.cluster.node(primary).daemon;
+        await old.kill9();
+        await rpc(s, other).call("resource.primary", { name: s.name, force: true });
+        await write(s, other, 50 + Math.floor(random() * 200), state, SEED + 20 + round);
+        const outputBefore = old.output.length;
+        await old.relaunch();
+        // Watch the restarted node until it follows the new primary: it must
+        // never be primary or export a device, not even for a moment.
+        await waitFor(
+          `${primary} to follow ${other} after its restart (round ${round}, seed ${SEED})`,
+          async () => {
+            const st = await status(s.cluster, primary, s.name);
+            if (st.role === "primary" || st.device !== undefined)
+              throw new GiveUp(`${primary} came up primary and exported (round ${round}, seed ${SEED})`);
+            return st.designatedPrimary === other && st.diskState === "UpToDate";
+          },
+          60_000,
+          20,
+        );
+        assert.doesNotMatch(
+          old.output.slice(outputBefore),
+          /"msg":"primary"/,
+          `${primary} took over at some moment after its restart (round ${round}, seed ${SEED})`,
+        );
+        await assertAcknowledgedPresent(
+          s.disks.get(primary) as string,
+          state,
+          `${primary} after round ${round}`,
+        );
+        assert.equal(new Set((await diskDigests(s)).values()).size, 1);
+        [primary, other] = [other, primary];
+      }
+    }),
+  );
+
+  test(
+    "defect 3: a half-synced replica never becomes primary, not even with force",
+    explainOnFailure(async () => {
+      const s = await cluster(["alpha", "bravo"], 8 * MIB, 8 * MIB);
+      // bravo leaves, its disk is wiped, and it joins again through a slow
+      // link: its full sync is paused part of the way.
+      await rpc(s, "bravo").call("resource.leave", { name: s.name });
+      await truncate(s.disks.get("bravo") as string, 0);
+      await truncate(s.disks.get("bravo") as string, s.sizeBytes);
+      s.cluster.proxy("bravo", "alpha").set({ bandwidthBytesPerSec: MIB / 2 });
+      await rpc(s, "bravo").call("resource.join", { name: s.name, disk: s.disks.get("bravo") });
+      await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "sync" });
+      const b = await status(s.cluster, "bravo", s.name);
+      assert.equal(b.consistent, false);
+      await assert.rejects(rpc(s, "bravo").call("resource.primary", { name: s.name }), hasCode(1021));
+      s.cluster.partition("alpha");
+      await assert.rejects(
+        rpc(s, "bravo").call("resource.primary", { name: s.name, force: true }),
+        hasCode(1021),
+      );
+      const after = await status(s.cluster, "bravo", s.name);
+      assert.equal(after.role, "secondary");
+      assert.equal(after.device, undefined);
+      assert.equal(after.designatedPrimary, "alpha", "the designation did not move");
+    }),
+  );
+
+  test(
+    "defect 4: after a forced failover a secondary follows only the new primary's history",
+    explainOnFailure(async () => {
+      // Liveness that outlasts the cut: charlie still counts alpha alive when
+      // the link heals (as with any cut shorter than peer.aliveWindowMs), so
+      // only the designation can keep it from fetching the rest of alpha's file.
+      const s = await cluster(["alpha", "bravo", "charlie"], 8 * MIB, 0, { aliveWindowMs: 120_000 });
+      const state = new Map<number, number>();
+      await write(s, "alpha", 200, state, SEED + 30);
+      await waitUntil(s.cluster, "alpha", s.name, "replicated");
+      // alpha is cut off and goes on acknowledging writes of its own.
+      s.cluster.partition("alpha");
+      const lost = new Map(state);
+      await write(s, "alpha", 300, lost, SEED + 31);
+      await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+      await write(s, "bravo", 200, state, SEED + 32);
+      s.cluster.healAll();
+      // charlie follows bravo: no split brain for it, its disk equals bravo's.
+      await waitUntil(s.cluster, "charlie", s.name, "uptodate", 30_000);
+      // "uptodate" compares with bravo's last published status: wait for
+      // everything bravo has made durable (read live) before comparing disks.
+      await waitCaughtUp(s.cluster, "charlie", "bravo", s.name);
+      const c = await status(s.cluster, "charlie", s.name);
+      assert.notEqual(c.replState, "SplitBrain", "charlie followed alpha's history");
+      const digests = await diskDigests(s);
+      assert.equal(digests.get("charlie"), digests.get("bravo"), "charlie equals the new primary");
+      // alpha's fork is visible on every node, and nothing of it was merged.
+      for (const host of ["alpha", "bravo", "charlie"]) {
+        await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
+      }
+      // alpha steps down once it hears of the new designation (it may see the
+      // fork a moment before its step-down has finished).
       await waitFor(
-        `${primary} to follow ${other} after its restart (round ${round}, seed ${SEED})`,
+        "alpha to step down after the heal",
         async () => {
-          const st = await status(s.cluster, primary, s.name);
-          if (st.role === "primary" || st.device !== undefined)
-            throw new GiveUp(`${primary} came up primary and exported (round ${round}, seed ${SEED})`);
-          return st.designatedPrimary === other && st.diskState === "UpToDate";
+          const a = await status(s.cluster, "alpha", s.name);
+          return a.role === "secondary" && a.device === undefined;
         },
-        60_000,
-        20,
+        30_000,
       );
-      assert.doesNotMatch(
-        old.output.slice(outputBefore),
-        /"msg":"primary"/,
-        `${primary} took over at some moment after its restart (round ${round}, seed ${SEED})`,
+      await assert.rejects(
+        rpc(s, "bravo").call("resource.wait", { name: s.name, until: "replicated", timeoutMs: 1000 }),
+        hasCode(1024),
       );
-      await assertAcknowledgedPresent(
-        s.disks.get(primary) as string,
-        state,
-        `${primary} after round ${round}`,
-      );
-      assert.equal(new Set((await diskDigests(s)).values()).size, 1);
-      [primary, other] = [other, primary];
-    }
-  });
-
-  test("defect 3: a half-synced replica never becomes primary, not even with force", async () => {
-    const s = await cluster(["alpha", "bravo"], 8 * MIB, 8 * MIB);
-    // bravo leaves, its disk is wiped, and it joins again through a slow
-    // link: its full sync is paused part of the way.
-    await rpc(s, "bravo").call("resource.leave", { name: s.name });
-    await truncate(s.disks.get("bravo") as string, 0);
-    await truncate(s.disks.get("bravo") as string, s.sizeBytes);
-    s.cluster.proxy("bravo", "alpha").set({ bandwidthBytesPerSec: MIB / 2 });
-    await rpc(s, "bravo").call("resource.join", { name: s.name, disk: s.disks.get("bravo") });
-    await rpc(s, "bravo").call("resource.pause", { name: s.name, what: "sync" });
-    const b = await status(s.cluster, "bravo", s.name);
-    assert.equal(b.consistent, false);
-    await assert.rejects(rpc(s, "bravo").call("resource.primary", { name: s.name }), hasCode(1021));
-    s.cluster.partition("alpha");
-    await assert.rejects(
-      rpc(s, "bravo").call("resource.primary", { name: s.name, force: true }),
-      hasCode(1021),
-    );
-    const after = await status(s.cluster, "bravo", s.name);
-    assert.equal(after.role, "secondary");
-    assert.equal(after.device, undefined);
-    assert.equal(after.designatedPrimary, "alpha", "the designation did not move");
-  });
-
-  test("defect 4: after a forced failover a secondary follows only the new primary's history", async () => {
-    // Liveness that outlasts the cut: charlie still counts alpha alive when
-    // the link heals (as with any cut shorter than peer.aliveWindowMs), so
-    // only the designation can keep it from fetching the rest of alpha's file.
-    const s = await cluster(["alpha", "bravo", "charlie"], 8 * MIB, 0, { aliveWindowMs: 120_000 });
-    const state = new Map<number, number>();
-    await write(s, "alpha", 200, state, SEED + 30);
-    await waitUntil(s.cluster, "alpha", s.name, "replicated");
-    // alpha is cut off and goes on acknowledging writes of its own.
-    s.cluster.partition("alpha");
-    const lost = new Map(state);
-    await write(s, "alpha", 300, lost, SEED + 31);
-    await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
-    await write(s, "bravo", 200, state, SEED + 32);
-    s.cluster.healAll();
-    // charlie follows bravo: no split brain for it, its disk equals bravo's.
-    await waitUntil(s.cluster, "charlie", s.name, "uptodate", 30_000);
-    // "uptodate" compares with bravo's last published status: wait for
-    // everything bravo has made durable (read live) before comparing disks.
-    await waitCaughtUp(s.cluster, "charlie", "bravo", s.name);
-    const c = await status(s.cluster, "charlie", s.name);
-    assert.notEqual(c.replState, "SplitBrain", "charlie followed alpha's history");
-    const digests = await diskDigests(s);
-    assert.equal(digests.get("charlie"), digests.get("bravo"), "charlie equals the new primary");
-    // alpha's fork is visible on every node, and nothing of it was merged.
-    for (const host of ["alpha", "bravo", "charlie"]) {
-      await waitUntil(s.cluster, host, s.name, "splitbrain", 30_000);
-    }
-    // alpha steps down once it hears of the new designation (it may see the
-    // fork a moment before its step-down has finished).
-    await waitFor(
-      "alpha to step down after the heal",
-      async () => {
-        const a = await status(s.cluster, "alpha", s.name);
-        return a.role === "secondary" && a.device === undefined;
-      },
-      30_000,
-    );
-    await assert.rejects(
-      rpc(s, "bravo").call("resource.wait", { name: s.name, until: "replicated", timeoutMs: 1000 }),
-      hasCode(1024),
-    );
-    await assertAcknowledgedPresent(s.disks.get("alpha") as string, lost, "alpha keeps its own writes");
-  });
+      await assertAcknowledgedPresent(s.disks.get("alpha") as string, lost, "alpha keeps its own writes");
+    }),
+  );
 });

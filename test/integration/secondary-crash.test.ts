@@ -29,6 +29,7 @@ import {
 } from "../helpers/replication.js";
 import { requirePythonNbd } from "../helpers/tools.js";
 import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
+import { explainOnFailure } from "../helpers/test-cluster.js";
 
 const MIB = 1024 * 1024;
 const BLOCKS = 4096;
@@ -122,8 +123,10 @@ describe("crash safety: kill -9 of a secondary", { timeout: 3_600_000 }, () => {
     );
   }
 
-  it(`resumes and converges after kill -9 at every moment, ${CYCLES} cycles (seed ${SEED})`, () =>
-    setup.cluster.explainFailure(runCycles));
+  it(
+    `resumes and converges after kill -9 at every moment, ${CYCLES} cycles (seed ${SEED})`,
+    explainOnFailure(runCycles),
+  );
 
   async function runCycles(): Promise<void> {
     const random = prng(SEED);
