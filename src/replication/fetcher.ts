@@ -30,7 +30,9 @@ import type { LocalLogs } from "./local-logs.js";
 import type { LogListEntry } from "./log-server.js";
 import { RecordVerifier } from "./record-verifier.js";
 
-export type FetchState = "idle" | "fetching" | "waiting" | "paused" | "retrying" | "split-brain";
+/** `connecting`: a stream request went to the source and its answer has not come yet. */
+export type FetchState =
+  "idle" | "connecting" | "fetching" | "waiting" | "paused" | "retrying" | "split-brain";
 
 export interface FetchProgress {
   /** File being fetched (or waiting for its successor). */
@@ -83,7 +85,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
   /** The newest length of the current file the source told us about. */
   remoteLengthBytes = 0;
   private progress: FetchProgress;
-  /** The host the open stream comes from (undefined between streams). */
+  /** The host of the stream request in progress, from its sending on (undefined between requests). */
   private streamSource: string | undefined;
   /** The stream was cut because another host is to be followed: no failure, no back-off. */
   private switchingSource = false;
@@ -219,12 +221,32 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const source = this.sourceFor(name);
     if (!source) throw new Error(`no reachable node holds ${name}`);
     const address = deps.addressOf(source) as string;
-    const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
-    let offset = local.lengthBytes;
-    const verifier = new RecordVerifier(offset, this.progress.nextSeq);
+    const offset = (deps.logs.get(name) ?? deps.logs.add(name, 0)).lengthBytes;
     // The signal ends the request in every phase (stop, pause and a source switch abort it);
     // an abort while the head is awaited would otherwise leave a stream that never ends.
     const signal = this.abort.signal;
+    // From the request on, not only once its answer streams: a frozen primary never answers,
+    // and the failover that designates another one must cut the wait (reconsiderSource).
+    this.streamSource = source;
+    this.setState("connecting");
+    try {
+      await this.stream(name, source, address, offset, signal);
+    } finally {
+      this.streamSource = undefined;
+    }
+  }
+
+  private async stream(
+    name: string,
+    source: string,
+    address: string,
+    startOffsetBytes: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { deps } = this;
+    const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
+    let offset = startOffsetBytes;
+    const verifier = new RecordVerifier(offset, this.progress.nextSeq);
     const { response, nonce } = await deps.client.open(
       this.credentials(),
       address,
@@ -248,7 +270,6 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       .open(local.path, local.lengthBytes === 0 && offset === 0 ? "readwrite" : "readwrite")
       .catch(async () => deps.storage.open(local.path, "create"));
     this.setState("fetching");
-    this.streamSource = source;
     let unsynced = 0;
     let lastSaveMs = deps.time.monotonicMs();
     try {
@@ -317,7 +338,6 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       if (unsynced > 0) await this.sync(file, name, offset, verifier.nextSeq);
       if (!signal.aborted) throw new Error(`stream of ${name} from ${source} ended early`);
     } finally {
-      this.streamSource = undefined;
       await file.close();
       await deps.saveProgress(this.progress).catch(() => undefined);
     }

@@ -45,6 +45,7 @@ export interface ResourceStatusView {
   log: { files: Array<{ name: string; sizeBytes: number }>; applied?: { file: string; offsetBytes: number } };
   paused: { sync: boolean; fetch: boolean; replay: boolean };
   replay?: { lagBytes: number };
+  fetch?: { state: string; file: string; lagBytes: number };
 }
 
 export async function status(cluster: TestCluster, host: string, name: string): Promise<ResourceStatusView> {

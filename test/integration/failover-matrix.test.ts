@@ -48,7 +48,7 @@ afterEach(async () => {
   }
 });
 
-async function threeNodes(): Promise<ReplicatedSetup> {
+async function threeNodes(extraConfig: Record<string, unknown> = {}): Promise<ReplicatedSetup> {
   await requirePythonNbd();
   setup = await startReplicated({
     hosts: HOSTS,
@@ -56,6 +56,7 @@ async function threeNodes(): Promise<ReplicatedSetup> {
     config: {
       log: { rotateBytes: 2 * MIB },
       replication: { statusPublishMs: 200, heartbeatMs: 300, listWaitMs: 1000 },
+      ...extraConfig,
     },
   });
   return setup;
@@ -316,6 +317,31 @@ describe("forced-switch matrix", { timeout: 900_000 }, () => {
       await assertAcknowledgedPresent(s.disks.get("charlie") as string, state, "charlie");
       for (const loser of ["alpha", "bravo"]) await repair(s, loser);
       await assertOneHistory(s, "charlie", "double failover repaired");
+    }),
+  );
+
+  test(
+    "a secondary waiting for a frozen primary's answer follows the new primary at once",
+    explainOnFailure(async () => {
+      // Requests wait a minute for an answer: only the designation of bravo can end charlie's wait.
+      const s = await threeNodes({ peer: { requestTimeoutMs: 60_000 } });
+      const state = new Map<number, number>();
+      await write(s, "alpha", 200, state);
+      await waitCaughtUp(s.cluster, "charlie", "alpha", s.name);
+      await fault(s, "frozen");
+      // charlie asks frozen alpha for its log again, and waits for an answer that never comes.
+      await rpc(s, "charlie").call("resource.pause", { name: s.name, what: "fetch" });
+      await rpc(s, "charlie").call("resource.resume", { name: s.name, what: "fetch" });
+      await waitFor(
+        "charlie to wait for alpha's answer",
+        async () => (await status(s.cluster, "charlie", s.name)).fetch?.state === "connecting",
+      );
+      await rpc(s, "bravo").call("resource.primary", { name: s.name, force: true });
+      await write(s, "bravo", 200, state);
+      const started = Date.now();
+      await waitCaughtUp(s.cluster, "charlie", "bravo", s.name, 20_000);
+      console.log(`# charlie followed bravo ${Date.now() - started} ms after bravo's writes`);
+      await heal(s, "frozen");
     }),
   );
 });
