@@ -87,6 +87,8 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
   private progress: FetchProgress;
   /** The host of the stream request in progress, from its sending on (undefined between requests). */
   private streamSource: string | undefined;
+  /** Settles when the fetch or list request in progress has ended (see pause()). */
+  private busy: Promise<void> = Promise.resolve();
   /** The stream was cut because another host is to be followed: no failure, no back-off. */
   private switchingSource = false;
 
@@ -114,13 +116,22 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     this.running = undefined;
   }
 
-  setPaused(paused: boolean): void {
-    this.paused = paused;
-    if (paused) {
-      this.abort.abort();
-    } else {
-      this.wake?.();
-    }
+  /**
+   * Stops fetching and resolves once the fetch in progress has ended: from
+   * then on the local copy does not grow (an operator, or a test, that
+   * pauses and then compares positions sees them hold still).
+   */
+  async pause(): Promise<void> {
+    this.paused = true;
+    this.abort.abort();
+    await this.busy;
+  }
+
+  /** Fetches again (starting the loop if it was paused from the start). */
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+    this.start();
   }
 
   /** Resolves after `delayMs`, or sooner when woken (stop, unpause, retry). */
@@ -154,9 +165,13 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       }
       this.abort = new AbortController();
       this.switchingSource = false;
+      const work = this.progress.finished ? this.findNext() : this.fetchCurrent();
+      this.busy = work.then(
+        () => undefined,
+        () => undefined,
+      );
       try {
-        if (!this.progress.finished) await this.fetchCurrent();
-        else await this.findNext();
+        await work;
         this.failures = 0;
         this.lastError = undefined;
       } catch (err) {

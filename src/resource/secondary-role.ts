@@ -110,8 +110,9 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
   }
   core.secondary = { fetcher, replayer, sync };
   core.role = "secondary";
+  // Paused since before a restart: the loop starts with resume().
   if (!core.pauseFile.fetch) fetcher.start();
-  else fetcher.setPaused(true);
+  else void fetcher.pause();
   if (sync) {
     if (core.pauseFile.sync) sync.setPaused(true);
     sync.start();
@@ -236,7 +237,10 @@ export async function setPaused(core: ResourceCore, what: keyof PauseFile, pause
   await core.files.writePause(core.pauseFile);
   const parts = core.secondary;
   if (!parts) return;
-  if (what === "fetch") parts.fetcher.setPaused(paused);
+  if (what === "fetch") {
+    if (paused) await parts.fetcher.pause();
+    else parts.fetcher.resume();
+  }
   if (what === "sync") parts.sync?.setPaused(paused);
   if (what === "replay") {
     if (paused) await parts.replayer.pause();

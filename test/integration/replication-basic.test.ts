@@ -93,7 +93,7 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
     );
   });
 
-  test("a paused fetch freezes a member; resuming catches it up", async () => {
+  test("a paused fetch freezes a member, across a restart too; resuming catches it up", async () => {
     const c = setup.cluster.node("node-c").daemon.rpc;
     assert.deepEqual(await c.call("resource.pause", { name: "r0", what: "fetch" }), { changed: true });
     assert.deepEqual(await c.call("resource.pause", { name: "r0", what: "fetch" }), { changed: false });
@@ -111,7 +111,19 @@ describe("replication between three daemons", { timeout: 300_000 }, () => {
     const paused = await status(setup.cluster, "node-c", "r0");
     assert.equal(paused.replState, "PausedFetch");
     assert.equal((await diskDigests(setup)).get("node-c"), before, "a paused member's disk does not change");
-    assert.deepEqual(await c.call("resource.resume", { name: "r0", what: "fetch" }), { changed: true });
+    // The pause survives a restart, and resuming after one fetches again
+    // (the fetch loop of a member that starts paused starts on resume).
+    const nodeC = setup.cluster.node("node-c").daemon;
+    await nodeC.stop();
+    await nodeC.relaunch();
+    await waitFor(
+      "node-c to run again",
+      async () => (await status(setup.cluster, "node-c", "r0")).state === "running",
+    );
+    assert.equal((await status(setup.cluster, "node-c", "r0")).replState, "PausedFetch");
+    assert.deepEqual(await nodeC.rpc.call("resource.resume", { name: "r0", what: "fetch" }), {
+      changed: true,
+    });
     await waitUntil(setup.cluster, "node-c", "r0", "uptodate");
     // "uptodate" compares with the primary's last published status: compare
     // disks once both have applied everything node-a made durable.
