@@ -35,7 +35,7 @@ for i in 0 1 2; do
   n=${NODES[$i]}
   mkdir -p "$DEMO/$n"
   truncate -s 256M "$DEMO/$n/disk.img"
-  node dist/src/daemon/main.js --host "$n" --data-dir "$DEMO/$n/data" --run-dir "$DEMO/$n/run" \
+  node --no-incremental-marking dist/src/daemon/main.js --host "$n" --data-dir "$DEMO/$n/data" --run-dir "$DEMO/$n/run" \
     --admin-listen "$(admin "$i")" --peer-listen "$(peer "$i")" > "$DEMO/$n/marsd.log" 2>&1 &
   pids+=($!)
 done

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-incremental-marking
 /**
  * marsd: the per-node daemon. Configuration comes from --config (JSON) and
  * flags; see docs/operations.md. SIGTERM/SIGINT stop it gracefully (exit
@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, type ConfigOverrides } from "./config.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { BUILD } from "./build-info.js";
-import { applyGcTuning } from "./gc-tuning.js";
+import { missingGcFlags } from "./gc-tuning.js";
 import { systemClock } from "../platform/clock.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
 
@@ -29,7 +29,6 @@ interface Flags {
 }
 
 async function main(): Promise<void> {
-  applyGcTuning();
   const program = new Command("marsd")
     .description("Asynchronous long-distance block device replication daemon")
     .version(`${BUILD.version} (${BUILD.commit})`)
@@ -68,6 +67,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel, config.host);
+  const missing = missingGcFlags();
+  if (missing.length > 0) {
+    logger.warn(
+      { missing },
+      "node was started without the daemon's GC flags: large writes may slow later small ones (docs/performance.md)",
+    );
+  }
   const daemon = new Daemon(config, logger, { time: systemClock, storage: nodeStorage });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { RpcClient } from "../../src/cli/rpc-client.js";
+import { DAEMON_NODE_FLAGS } from "../../src/daemon/gc-tuning.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const MARSD_MAIN = path.resolve(here, "../../src/daemon/main.js");
@@ -169,6 +170,8 @@ export class DaemonProcess {
     const child = spawn(
       process.execPath,
       [
+        // As the systemd unit and the shebang start it (src/daemon/gc-tuning.ts).
+        ...DAEMON_NODE_FLAGS,
         ...(this.options.nodeArgs ?? []),
         MARSD_MAIN,
         "--data-dir",

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { RpcClient } from "../../../src/cli/rpc-client.js";
+import { DAEMON_NODE_FLAGS } from "../../../src/daemon/gc-tuning.js";
 import { MARSD_MAIN, freePort, waitFor } from "../../helpers/daemon-process.js";
 
 export const IN_VM = process.env.MARSD_VM_GUEST === "1";
@@ -110,6 +111,7 @@ export class VmDaemon {
     const child = spawn(
       process.execPath,
       [
+        ...DAEMON_NODE_FLAGS,
         MARSD_MAIN,
         "--data-dir",
         this.dataDir,
