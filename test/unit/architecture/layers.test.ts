@@ -1,0 +1,97 @@
+/**
+ * Layers import only downward (the brief: platform -> log/apply ->
+ * replication -> resource -> frontend/rpc -> daemon). This test reads every
+ * import between the folders of src/ and fails on an import that goes up
+ * the order below, unless it is one of the known exceptions, each waiting
+ * for its fix (issue 15). A known exception that is gone fails too, so the
+ * list only ever shrinks. docs/architecture.md shows the same order.
+ */
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { PROJECT_ROOT } from "../../../src/platform/assets.js";
+
+/** Lowest first: a folder may import only folders before it (and itself). */
+export const LAYER_ORDER = [
+  "util",
+  "platform",
+  "metrics",
+  "log",
+  "peer",
+  "cluster",
+  "replication",
+  "resource",
+  "frontend",
+  "rpc",
+  "daemon",
+  "cli",
+] as const;
+
+/** Upward imports that exist today, with what removes them. */
+const KNOWN_UPWARD: Record<string, string> = {
+  "log -> cluster": "the Lamport clock moves below log, peer and cluster",
+  "peer -> cluster": "the Lamport clock moves below log, peer and cluster",
+  "metrics -> log": "the log writer's observer type moves to log's side (metrics imports nothing above it)",
+  "metrics -> daemon": "metrics imports nothing above it",
+  "replication -> resource": "ApplyQueue and BlockVolume (types) move below replication",
+  "resource -> frontend": "the frontend hooks' types move to resource",
+  "rpc -> daemon": "rpc's context (NodeServices) lives in rpc",
+};
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await sourceFiles(full)));
+    else if (entry.name.endsWith(".ts")) out.push(full);
+  }
+  return out;
+}
+
+/** "from -> to" for every import between two folders of src/, with one file that has it. */
+async function folderImports(): Promise<Map<string, string>> {
+  const src = path.join(PROJECT_ROOT, "src");
+  const edges = new Map<string, string>();
+  for (const file of await sourceFiles(src)) {
+    const from = path.relative(src, file).split(path.sep)[0] as string;
+    const text = await readFile(file, "utf8");
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
+      const target = path.relative(src, path.resolve(path.dirname(file), m[1] as string));
+      const to = target.split(path.sep)[0] as string;
+      if (to !== from && !target.startsWith(".."))
+        edges.set(`${from} -> ${to}`, path.relative(PROJECT_ROOT, file));
+    }
+  }
+  return edges;
+}
+
+describe("layers", () => {
+  it("every folder of src/ has a place in the order", async () => {
+    const folders = (await readdir(path.join(PROJECT_ROOT, "src"), { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    for (const folder of folders) {
+      assert.ok((LAYER_ORDER as readonly string[]).includes(folder), `src/${folder} is not in LAYER_ORDER`);
+    }
+  });
+
+  it("import only downward, apart from the known exceptions", async () => {
+    const edges = await folderImports();
+    assert.ok(edges.size > 20, "the import scan found the imports");
+    const rank = (folder: string) => (LAYER_ORDER as readonly string[]).indexOf(folder);
+    const upward = [...edges].filter(([edge]) => {
+      const [from, to] = edge.split(" -> ") as [string, string];
+      return rank(to) > rank(from);
+    });
+    for (const [edge, file] of upward) {
+      assert.ok(edge in KNOWN_UPWARD, `${edge} goes up the layer order (${file})`);
+    }
+    for (const edge of Object.keys(KNOWN_UPWARD)) {
+      assert.ok(
+        upward.some(([e]) => e === edge),
+        `${edge} no longer exists: remove it from KNOWN_UPWARD`,
+      );
+    }
+  });
+});
