@@ -5,9 +5,10 @@
  */
 import type { BlockVolume } from "../resource/block-volume.js";
 import { OperatorError } from "../util/errors.js";
-import type { DeviceInfo, Frontend, FrontendKind } from "./frontend.js";
+import type { FrontendChoice, FrontendKind } from "../resource/resource-config.js";
+import type { DeviceInfo, Frontend } from "./frontend.js";
 
-export type FrontendChoice = "auto" | FrontendKind;
+export type { FrontendChoice };
 
 export class FrontendSet {
   private readonly available = new Map<FrontendKind, Frontend>();

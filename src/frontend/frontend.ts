@@ -4,8 +4,9 @@
  * daemon treats them alike.
  */
 import type { BlockVolume } from "../resource/block-volume.js";
+import type { FrontendKind } from "../resource/resource-config.js";
 
-export type FrontendKind = "nbd" | "ublk";
+export type { FrontendKind };
 
 export type DeviceInfo =
   | { kind: "nbd"; export: string; uri: string; tcpUri?: string }

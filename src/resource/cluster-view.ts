@@ -13,7 +13,7 @@
  *   store made the change durable.
  */
 import { Keys } from "../cluster/keys.js";
-import type { FrontendChoice } from "../frontend/frontend-set.js";
+import type { FrontendChoice } from "./resource-config.js";
 import type { StateStore } from "../cluster/state-store.js";
 import { formatLogName, parseLogName } from "../log/log-name.js";
 import type { LogPosition } from "../log/log-stream.js";

@@ -19,7 +19,6 @@
 import path from "node:path";
 import { Keys } from "../cluster/keys.js";
 import type { StateEntry } from "../cluster/state-store.js";
-import type { FrontendChoice } from "../frontend/frontend-set.js";
 import { OperatorError } from "../util/errors.js";
 import {
   membersOf,
@@ -37,6 +36,7 @@ import {
   isValidResourceName,
   readResourceConfig,
   resourceDir,
+  type FrontendChoice,
   type ResourceConfig,
 } from "./resource-config.js";
 import { Resource, type ResourceDeps } from "./resource.js";

@@ -5,10 +5,14 @@
 import path from "node:path";
 import { writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
-import type { FrontendChoice } from "../frontend/frontend-set.js";
 import { LogCorruptError } from "../util/errors.js";
 import { isDiskIdentity, type DiskIdentity } from "./disk.js";
 import { readJson } from "./resource-files.js";
+
+/** The block-device frontends a resource can be exported through (src/frontend implements them). */
+export type FrontendKind = "nbd" | "ublk";
+/** A resource's frontend: one of them, or "auto" (ublk where the kernel has it, else NBD). */
+export type FrontendChoice = "auto" | FrontendKind;
 
 const FRONTEND_CHOICES: readonly string[] = ["auto", "nbd", "ublk"];
 

@@ -35,7 +35,6 @@ const KNOWN_UPWARD: Record<string, string> = {
   "metrics -> log": "the log writer's observer type moves to log's side (metrics imports nothing above it)",
   "metrics -> daemon": "metrics imports nothing above it",
   "replication -> resource": "ApplyQueue and BlockVolume (types) move below replication",
-  "resource -> frontend": "the frontend hooks' types move to resource",
   "rpc -> daemon": "rpc's context (NodeServices) lives in rpc",
 };
 
