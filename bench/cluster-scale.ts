@@ -17,7 +17,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
-import { LamportClock } from "../src/cluster/clock.js";
+import { LamportClock } from "../src/log/lamport-clock.js";
 import { ClusterService } from "../src/cluster/cluster.js";
 import { Keys } from "../src/cluster/keys.js";
 import { Metrics } from "../src/metrics/metrics.js";

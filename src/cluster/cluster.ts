@@ -22,7 +22,7 @@ import { PeerError, type PeerAuthSource, type PeerRequest, type PeerServer } fro
 import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
-import type { LamportClock, StampUs } from "./clock.js";
+import type { LamportClock, StampUs } from "../log/lamport-clock.js";
 import {
   CLUSTER_ID_PATTERN,
   MIN_SECRET_LENGTH,

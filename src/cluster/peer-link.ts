@@ -12,7 +12,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { PeerClient, PeerCredentials } from "../peer/client.js";
 import { errorMessage } from "../util/errors.js";
-import type { StampUs } from "./clock.js";
+import type { StampUs } from "../log/lamport-clock.js";
 import type { StateEntry, StateStore } from "./state-store.js";
 
 /**

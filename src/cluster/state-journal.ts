@@ -32,7 +32,7 @@ import { TEMPORARY_PREFIX } from "../platform/storage/atomic-file.js";
 import { crc32c } from "../util/crc32c.js";
 import { errorMessage, isErrno } from "../util/errors.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
-import type { StampUs } from "./clock.js";
+import type { StampUs } from "../log/lamport-clock.js";
 import type { StateEntry } from "./state-store.js";
 
 export type JournalOp =

@@ -32,7 +32,7 @@ import type { Logger } from "pino";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
 import { JOURNAL_FILE, StateJournal, type JournalOp } from "./state-journal.js";
-import type { LamportClock, StampUs } from "./clock.js";
+import type { LamportClock, StampUs } from "../log/lamport-clock.js";
 import { keyOwnership, mayWrite } from "./keys.js";
 
 export interface StateEntry {

@@ -13,7 +13,7 @@ import http from "node:http";
 import type { Express } from "express";
 import path from "node:path";
 import type { Logger } from "pino";
-import { LamportClock } from "../cluster/clock.js";
+import { LamportClock } from "../log/lamport-clock.js";
 import { ClusterService } from "../cluster/cluster.js";
 import { PeerClient } from "../peer/client.js";
 import { SyncServer } from "../replication/full-sync.js";

@@ -4,7 +4,7 @@
  * wires things together.
  */
 import type { Logger } from "pino";
-import type { LamportClock } from "../cluster/clock.js";
+import type { LamportClock } from "../log/lamport-clock.js";
 import type { ClusterService } from "../cluster/cluster.js";
 import type { DeviceInfo } from "../frontend/frontend.js";
 import type { FrontendSet } from "../frontend/frontend-set.js";

@@ -7,7 +7,7 @@
  * in which appends resolve. Appends arriving meanwhile wait for the switch.
  */
 import path from "node:path";
-import type { LamportClock } from "../cluster/clock.js";
+import type { LamportClock } from "./lamport-clock.js";
 import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { LogFileHeader } from "./file-header.js";

@@ -22,7 +22,7 @@
  * prefix. Never retry and continue.
  */
 import { EventEmitter } from "node:events";
-import type { LamportClock } from "../cluster/clock.js";
+import type { LamportClock } from "./lamport-clock.js";
 import type { Clock } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";

@@ -4,7 +4,7 @@
  * Every response's signature is checked before its body is used, and its
  * Lamport stamp observed.
  */
-import type { LamportClock } from "../cluster/clock.js";
+import type { LamportClock } from "../log/lamport-clock.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Clock } from "../platform/clock.js";
 import type { InboundResponse, Transport } from "../platform/transport.js";

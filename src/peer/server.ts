@@ -22,7 +22,7 @@
  * body cannot be hashed before it is sent.
  */
 import type { Logger } from "pino";
-import type { LamportClock } from "../cluster/clock.js";
+import type { LamportClock } from "../log/lamport-clock.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";

@@ -16,7 +16,7 @@
  * modules install, on the event loop; nothing here does I/O by itself.
  */
 import type { Logger } from "pino";
-import type { LamportClock } from "../cluster/clock.js";
+import type { LamportClock } from "../log/lamport-clock.js";
 import type { StateStore } from "../cluster/state-store.js";
 import type { LogPosition, LogStream } from "../log/log-stream.js";
 import type { LogWriterLimits } from "../log/writer.js";

@@ -8,7 +8,7 @@ import { mkdir, readFile, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { DaemonProcess } from "../helpers/daemon-process.js";
 import { createVolume } from "../helpers/single-node.js";
-import { LamportClock } from "../../src/cluster/clock.js";
+import { LamportClock } from "../../src/log/lamport-clock.js";
 import { systemClock } from "../../src/platform/clock.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { PeerClient } from "../../src/peer/client.js";

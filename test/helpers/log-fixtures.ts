@@ -5,7 +5,7 @@
  * is durable, which makes the batch layout of the file predictable.
  */
 import { readFile } from "node:fs/promises";
-import { LamportClock } from "../../src/cluster/clock.js";
+import { LamportClock } from "../../src/log/lamport-clock.js";
 import { systemClock } from "../../src/platform/clock.js";
 import type { LogFileHeader } from "../../src/log/file-header.js";
 import { RecordKind } from "../../src/log/record.js";

@@ -204,7 +204,7 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
     const url = a.daemon.adminUrl;
     const { PeerClient } = await import("../../src/peer/client.js");
     const { Metrics } = await import("../../src/metrics/metrics.js");
-    const { LamportClock } = await import("../../src/cluster/clock.js");
+    const { LamportClock } = await import("../../src/log/lamport-clock.js");
     const { NodeTransport } = await import("../../src/platform/node-transport.js");
     const client = new PeerClient({
       host: "intruder",

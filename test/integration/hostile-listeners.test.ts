@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
-import { LamportClock } from "../../src/cluster/clock.js";
+import { LamportClock } from "../../src/log/lamport-clock.js";
 import { systemClock } from "../../src/platform/clock.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { HEADER } from "../../src/peer/auth.js";

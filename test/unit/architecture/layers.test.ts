@@ -30,8 +30,6 @@ export const LAYER_ORDER = [
 
 /** Upward imports that exist today, with what removes them. */
 const KNOWN_UPWARD: Record<string, string> = {
-  "log -> cluster": "the Lamport clock moves below log, peer and cluster",
-  "peer -> cluster": "the Lamport clock moves below log, peer and cluster",
   "metrics -> log": "the log writer's observer type moves to log's side (metrics imports nothing above it)",
   "metrics -> daemon": "metrics imports nothing above it",
   "replication -> resource": "ApplyQueue and BlockVolume (types) move below replication",

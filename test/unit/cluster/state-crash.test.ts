@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { pino } from "pino";
-import { LamportClock } from "../../../src/cluster/clock.js";
+import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { Keys } from "../../../src/cluster/keys.js";

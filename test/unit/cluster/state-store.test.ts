@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { pino } from "pino";
-import { LamportClock, type WallClock } from "../../../src/cluster/clock.js";
+import { LamportClock, type WallClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { Keys } from "../../../src/cluster/keys.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import { LamportClock } from "../../../src/cluster/clock.js";
+import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { listLogFiles } from "../../../src/log/log-directory.js";
 import { LogStream, type FinishedLogFile, type LogStreamOptions } from "../../../src/log/log-stream.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { LamportClock } from "../../../src/cluster/clock.js";
+import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { Metrics } from "../../../src/metrics/metrics.js";
 import { PeerClient } from "../../../src/peer/client.js";

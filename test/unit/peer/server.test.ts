@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
-import { LamportClock } from "../../../src/cluster/clock.js";
+import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { Metrics } from "../../../src/metrics/metrics.js";
 import { PeerCallError, PeerClient } from "../../../src/peer/client.js";
 import { PeerError, PeerServer } from "../../../src/peer/server.js";

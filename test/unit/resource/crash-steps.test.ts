@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { LamportClock } from "../../../src/cluster/clock.js";
+import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { listLogFiles } from "../../../src/log/log-directory.js";
 import { formatLogName } from "../../../src/log/log-name.js";

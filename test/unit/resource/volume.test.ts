@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import { LamportClock } from "../../../src/cluster/clock.js";
+import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { LogStream } from "../../../src/log/log-stream.js";
 import { ApplyQueue } from "../../../src/resource/apply-queue.js";

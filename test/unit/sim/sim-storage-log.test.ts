@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LamportClock } from "../../../src/cluster/clock.js";
+import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { scanLogFile } from "../../../src/log/scanner.js";
 import { DEFAULT_WRITER_LIMITS, LogWriter, type LogWriterLimits } from "../../../src/log/writer.js";
 import { fileHeader, pattern, writeEntry } from "../../helpers/log-fixtures.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LamportClock, type WallClock } from "../../../src/cluster/clock.js";
+import { LamportClock, type WallClock } from "../../../src/log/lamport-clock.js";
 
 class ManualWall implements WallClock {
   constructor(public us: number) {}
