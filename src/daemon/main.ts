@@ -9,7 +9,7 @@ import { Command } from "commander";
 import { ConfigError, loadConfig, type ConfigOverrides } from "./config.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type LogLevel } from "./logger.js";
-import { BUILD } from "./build-info.js";
+import { BUILD } from "../platform/build-info.js";
 import { missingGcFlags } from "./gc-tuning.js";
 import { systemClock } from "../platform/clock.js";
 import { nodeStorage } from "../platform/storage/node-file.js";

@@ -9,7 +9,7 @@
  */
 import client from "prom-client";
 import type { LogWriterObserver } from "../log/writer.js";
-import { BUILD } from "../daemon/build-info.js";
+import { BUILD } from "../platform/build-info.js";
 
 const LATENCY_BUCKETS_SECONDS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,

@@ -13,7 +13,7 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PROJECT_ROOT } from "../../src/daemon/build-info.js";
+import { PROJECT_ROOT } from "../../src/platform/build-info.js";
 import { requireTool, run, SYSTEM_PYTHON } from "./tools.js";
 
 export const GRAFANA_DIR = path.join(PROJECT_ROOT, "grafana");

@@ -6,7 +6,7 @@
 import { execFile, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../../src/daemon/build-info.js";
+import { PROJECT_ROOT } from "../../src/platform/build-info.js";
 
 /** Debian's python3 (with python3-libnbd); `python3` on PATH may be a pyenv without dist-packages. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { PROJECT_ROOT } from "../../src/daemon/build-info.js";
+import { PROJECT_ROOT } from "../../src/platform/build-info.js";
 
 export const BLOCK_BYTES = 4096;
 const MAGIC = 0x4d415253424c4b31n;

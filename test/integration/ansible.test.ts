@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import { cp, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { PROJECT_ROOT } from "../../src/daemon/build-info.js";
+import { PROJECT_ROOT } from "../../src/platform/build-info.js";
 import { waitFor } from "../helpers/daemon-process.js";
 import { makeDisk, status } from "../helpers/replication.js";
 import { TestCluster } from "../helpers/test-cluster.js";

@@ -12,7 +12,7 @@ import { open, readFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { PROJECT_ROOT } from "../../src/daemon/build-info.js";
+import { PROJECT_ROOT } from "../../src/platform/build-info.js";
 import { GiveUp, waitFor } from "../helpers/daemon-process.js";
 import { makeTempDir, type TempDir } from "../helpers/temp-dir.js";
 

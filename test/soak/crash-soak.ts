@@ -13,7 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { PROJECT_ROOT } from "../../src/daemon/build-info.js";
+import { PROJECT_ROOT } from "../../src/platform/build-info.js";
 
 const TOTAL_CYCLES = Number(process.env.SOAK_CYCLES ?? 1000);
 const SEEDS = process.env.SOAK_SEEDS

@@ -1,5 +1,5 @@
 /** node.* methods. */
-import { BUILD } from "../../daemon/build-info.js";
+import { BUILD } from "../../platform/build-info.js";
 import type { NodeServices } from "../../daemon/services.js";
 import type { MethodTable } from "../endpoint.js";
 

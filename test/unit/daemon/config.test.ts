@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { PROJECT_ROOT } from "../../../src/daemon/build-info.js";
+import { PROJECT_ROOT } from "../../../src/platform/build-info.js";
 import { ConfigError, defaultConfig, loadConfig } from "../../../src/daemon/config.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";

@@ -1,6 +1,6 @@
 /** Version of this build, reported by node.info and marsd_build_info. */
 import { execFileSync } from "node:child_process";
-import { PROJECT_ROOT, readJsonAsset } from "../platform/assets.js";
+import { PROJECT_ROOT, readJsonAsset } from "./assets.js";
 
 export { PROJECT_ROOT };
 
