@@ -23,7 +23,6 @@ import type { LogPosition } from "../log/log-stream.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
 import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
-import type { BlockVolume } from "../resource/block-volume.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile } from "../platform/storage/types.js";
 import type { ResponseWriter } from "../platform/transport.js";
@@ -40,7 +39,8 @@ export interface SyncProgress {
 }
 
 export interface SyncSource {
-  volume: BlockVolume;
+  /** The primary's volume, read through its ordered apply (resource's PrimaryVolume). */
+  volume: { readonly sizeBytes: number; read(offsetBytes: number, target: Uint8Array): Promise<void> };
   /** The primary's durable log position now. */
   durablePosition: () => LogPosition;
 }

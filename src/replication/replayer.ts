@@ -27,18 +27,33 @@ import { RECORD_HEADER_BYTES, RecordKind } from "../log/record.js";
 import { scanLogFile } from "../log/scanner.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { ApplyQueue } from "../resource/apply-queue.js";
-import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
+import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
 import { LogCorruptError, errorMessage } from "../util/errors.js";
 import type { LocalLogs } from "./local-logs.js";
 
 export type ReplayState = "replaying" | "caught-up" | "paused" | "blocked" | "stopped";
 
+/**
+ * What the replayer needs of the ordered apply (resource/apply-queue.ts
+ * implements it): defined here, so replication does not import the layer
+ * above it.
+ */
+export interface ReplayApplier {
+  /** Issues a write (or zeroes, without data); resolves once it is on the disk. */
+  apply(op: WriteRange, position?: LogPosition): Promise<void>;
+  /** Moves the applied position past records that change nothing on the disk. */
+  markApplied(position: LogPosition): void;
+  /** Resolves when everything issued so far has been written (or has failed). */
+  idle(): Promise<void>;
+  /** Operations issued and not yet on the disk. */
+  readonly inFlightCount: number;
+}
+
 export interface ReplayerDeps {
   resource: string;
   logs: LocalLogs;
   storage: Storage;
-  applier: ApplyQueue;
+  applier: ReplayApplier;
   metrics: Metrics;
   logger: Logger;
   /**

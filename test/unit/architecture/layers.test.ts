@@ -30,7 +30,6 @@ export const LAYER_ORDER = [
 
 /** Upward imports that exist today, with what removes them. */
 const KNOWN_UPWARD: Record<string, string> = {
-  "replication -> resource": "ApplyQueue and BlockVolume (types) move below replication",
   "rpc -> daemon": "rpc's context (NodeServices) lives in rpc",
 };
 
