@@ -41,7 +41,7 @@ import type { Storage } from "../platform/storage/types.js";
 import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
 import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
-import type { NodeServices } from "./services.js";
+import type { NodeServices } from "../rpc/context.js";
 
 export interface DaemonOptions {
   storage?: Storage;

@@ -1,5 +1,5 @@
 /** cluster.* and state.* methods. */
-import type { NodeServices } from "../../daemon/services.js";
+import type { NodeServices } from "../context.js";
 import { OperatorError } from "../../util/errors.js";
 import type { MethodTable } from "../endpoint.js";
 

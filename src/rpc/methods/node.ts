@@ -1,6 +1,6 @@
 /** node.* methods. */
 import { BUILD } from "../../platform/build-info.js";
-import type { NodeServices } from "../../daemon/services.js";
+import type { NodeServices } from "../context.js";
 import type { MethodTable } from "../endpoint.js";
 
 export const nodeMethods: MethodTable<NodeServices> = {

@@ -1,5 +1,5 @@
 /** resource.* methods: thin adapters from validated params to the resource layer. */
-import type { NodeServices } from "../../daemon/services.js";
+import type { NodeServices } from "../context.js";
 import type { FrontendChoice } from "../../frontend/frontend-set.js";
 import { formatLogName } from "../../log/log-name.js";
 import type { PauseWhat, Resource } from "../../resource/resource.js";

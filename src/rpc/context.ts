@@ -1,7 +1,8 @@
 /**
  * What RPC methods (and other control-plane code) may use of the running
- * daemon. An interface, so the RPC layer does not depend on how the daemon
- * wires things together.
+ * daemon: rpc's context. An interface in rpc, implemented by the daemon, so
+ * the RPC layer does not depend on how the daemon wires things together
+ * (nor import the layer above it).
  */
 import type { Logger } from "pino";
 import type { LamportClock } from "../log/lamport-clock.js";
@@ -10,10 +11,16 @@ import type { DeviceInfo } from "../frontend/frontend.js";
 import type { FrontendSet } from "../frontend/frontend-set.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { ResourceManager } from "../resource/manager.js";
-import type { DaemonConfig } from "./config.js";
+
+/** The parts of the daemon's configuration the methods report. */
+export interface NodeConfigView {
+  readonly host: string;
+  readonly dataDir: string;
+  readonly nbd: { readonly socket: string; readonly tcpListen?: string };
+}
 
 export interface NodeServices {
-  readonly config: DaemonConfig;
+  readonly config: NodeConfigView;
   readonly clock: LamportClock;
   readonly metrics: Metrics;
   readonly logger: Logger;
