@@ -53,14 +53,6 @@ export interface ClusterSettings {
   tombstoneMinAgeMs: number;
 }
 
-export const DEFAULT_CLUSTER_TIMING = {
-  syncIntervalMs: 5_000,
-  retryMaxMs: 10_000,
-  aliveWindowMs: 30_000,
-  pushConcurrency: 16,
-  tombstoneMinAgeMs: 3_600_000,
-};
-
 export interface MemberStatus {
   host: string;
   address: string;

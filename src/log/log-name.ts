@@ -4,15 +4,12 @@
  * the file (two hosts writing the same number is how a split brain shows).
  */
 
-export const HOST_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
-
 export interface LogName {
   fileNumber: number;
   host: string;
 }
 
 const LOG_NAME = /^log-(\d{9})-([a-z][a-z0-9-]{0,62})$/;
-export const MAX_LOG_FILE_NUMBER = 999_999_999;
 
 export function formatLogName(name: LogName): string {
   return `log-${String(name.fileNumber).padStart(9, "0")}-${name.host}`;

@@ -8,10 +8,3 @@ import { AssertionError } from "node:assert";
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionError({ message: `invariant violated: ${message}` });
 }
-
-export function assertSafeInteger(value: number, what: string): void {
-  invariant(
-    Number.isSafeInteger(value) && value >= 0,
-    `${what} must be a non-negative safe integer, got ${value}`,
-  );
-}

@@ -16,15 +16,6 @@ export const UblkOp = {
   WRITE_ZEROES: 5,
 } as const;
 
-export const UBLK_OP_NAMES: Record<number, string> = {
-  0: "read",
-  1: "write",
-  2: "flush",
-  3: "discard",
-  4: "write_same",
-  5: "write_zeroes",
-};
-
 /** Request flags, at their bit positions within op_flags. */
 export const UblkIoFlag = {
   FUA: 1 << 13,

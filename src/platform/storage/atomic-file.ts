@@ -11,20 +11,15 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { isErrno } from "../../util/errors.js";
-import { nodeStorage } from "./node-file.js";
 import type { Storage } from "./types.js";
 
 /** Prefix of the temporary files writeFileAtomic writes next to their target. */
 export const TEMPORARY_PREFIX = ".tmp.";
 
-export async function fsyncDirectory(dir: string, storage: Storage = nodeStorage): Promise<void> {
-  await storage.syncDirectory(dir);
-}
-
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
-  storage: Storage = nodeStorage,
+  storage: Storage,
 ): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `${TEMPORARY_PREFIX}${path.basename(file)}.${randomBytes(4).toString("hex")}`);
@@ -50,7 +45,7 @@ export async function writeFileAtomic(
  * writes atomically in `dir`, e.g. while loading it at start-up.
  * Returns the names removed.
  */
-export async function removeStaleTemporaries(dir: string, storage: Storage = nodeStorage): Promise<string[]> {
+export async function removeStaleTemporaries(dir: string, storage: Storage): Promise<string[]> {
   const stale = (await storage.list(dir)).filter((name) => name.startsWith(TEMPORARY_PREFIX));
   for (const name of stale) await storage.remove(path.join(dir, name));
   if (stale.length > 0) await storage.syncDirectory(dir);
@@ -58,7 +53,7 @@ export async function removeStaleTemporaries(dir: string, storage: Storage = nod
 }
 
 /** Reads and parses a JSON file; `undefined` if it does not exist. */
-export async function readJsonFile(file: string, storage: Storage = nodeStorage): Promise<unknown> {
+export async function readJsonFile(file: string, storage: Storage): Promise<unknown> {
   try {
     return JSON.parse(Buffer.from(await storage.readFile(file)).toString("utf8")) as unknown;
   } catch (err) {

@@ -225,5 +225,3 @@ export const resourceMethods: MethodTable<NodeServices> = {
     return { reached: true, status: resourceStatus(resource, node) };
   },
 };
-
-export const WAIT_UNTIL = Object.keys(WAIT_CONDITIONS);
