@@ -7,6 +7,13 @@ import os from "node:os";
 import path from "node:path";
 import { Ajv } from "ajv";
 import { MAX_PAYLOAD_BYTES } from "../frontend/nbd/protocol.js";
+import { DEFAULT_MAX_FUTURE_US } from "../log/lamport-clock.js";
+import {
+  DEFAULT_BATCHES_IN_FLIGHT,
+  DEFAULT_PREALLOCATE_BYTES,
+  DEFAULT_WRITER_LIMITS,
+} from "../log/writer.js";
+import { DEFAULT_VOLUME_OPTIONS } from "../resource/volume.js";
 import { DEFAULT_UBLK_OPTIONS, MAX_UBLK_QUEUES, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, isValidSchedule, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
@@ -342,12 +349,12 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
     },
     log: {
       rotateBytes: 1024 * 1024 * 1024,
-      maxBatchBytes: 4 * 1024 * 1024,
-      maxPendingBytes: 64 * 1024 * 1024,
-      maxRecordPayloadBytes: 1024 * 1024,
+      maxBatchBytes: DEFAULT_WRITER_LIMITS.maxBatchBytes,
+      maxPendingBytes: DEFAULT_WRITER_LIMITS.maxPendingBytes,
+      maxRecordPayloadBytes: DEFAULT_VOLUME_OPTIONS.maxRecordPayloadBytes,
       checkpointIntervalMs: 1000,
-      maxBatchesInFlight: 2,
-      preallocateBytes: 8 * 1024 * 1024,
+      maxBatchesInFlight: DEFAULT_BATCHES_IN_FLIGHT,
+      preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
     },
     shutdownGraceMs: 10_000,
     peerListen: "0.0.0.0:7777",
@@ -368,7 +375,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       maxSocketsPerPeer: 4,
       tombstoneMinAgeMs: 3_600_000,
     },
-    maxClockFutureMs: 600_000,
+    maxClockFutureMs: DEFAULT_MAX_FUTURE_US / 1000,
     replication: {
       statusPublishMs: 2_000,
       listWaitMs: 20_000,
