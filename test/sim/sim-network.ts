@@ -13,7 +13,9 @@
  *   connection on the link (bytes queue behind each other), a probability
  *   that a packet (a request, an answer's head, one body chunk) resets its
  *   connection on arrival, and a slow reader at `to` (each chunk is taken
- *   from the connection's buffer only readerDelayMs after the reader asked).
+ *   from the connection's buffer only readerDelayMs after the reader asked),
+ *   and a segment size: written chunks are cut at seeded places, so
+ *   readers meet frames split anywhere, as over TCP.
  * - A Channel never reorders: a packet is delivered no earlier than the
  *   one sent before it on the same channel, whatever the jitter drew.
  * - Partitions are per direction of connection: `partition(a, b)` blocks
@@ -42,6 +44,8 @@ export interface LinkFaults {
   blocked: boolean;
   /** Slow reader at `to`: each chunk waits this long in the buffer before the reader gets it, ms. */
   readerDelayMs: number;
+  /** Written chunks are cut into segments of seeded sizes in [1, maxSegmentBytes]; undefined: kept whole. */
+  maxSegmentBytes: number | undefined;
 }
 
 export const NO_FAULTS: Readonly<LinkFaults> = Object.freeze({
@@ -51,6 +55,7 @@ export const NO_FAULTS: Readonly<LinkFaults> = Object.freeze({
   resetProbability: 0,
   blocked: false,
   readerDelayMs: 0,
+  maxSegmentBytes: undefined,
 });
 
 /** How often a packet on a blocked link is tried again, ms (TCP's minimum RTO is 200 ms). */
@@ -158,6 +163,19 @@ export class SimNetwork {
     }
     const jitterMs = faults.jitterMs > 0 ? this.random() * faults.jitterMs : 0;
     return sentMs + faults.latencyMs + jitterMs;
+  }
+
+  /** Seeded: `chunk` cut as the link's maxSegmentBytes says (frames then straddle segments). */
+  segments(from: string, to: string, chunk: Buffer): Buffer[] {
+    const max = this.link(from, to).maxSegmentBytes;
+    if (max === undefined || chunk.length <= 1) return [chunk];
+    const out: Buffer[] = [];
+    for (let offset = 0; offset < chunk.length;) {
+      const size = 1 + Math.floor(this.random() * max);
+      out.push(chunk.subarray(offset, offset + size));
+      offset += size;
+    }
+    return out;
   }
 
   /** Seeded: does this packet reset its connection? */

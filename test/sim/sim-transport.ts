@@ -10,8 +10,8 @@
  *   the exchange is over; `maxConnections` resets the ones beyond it.
  * - The request (head and whole body) travels as one packet; the answer's
  *   head and each written chunk as one packet each, in order, on the
- *   network's clock. Chunks arrive as written (no re-splitting): readers
- *   must already take any split, and the contract tests check that.
+ *   network's clock. Chunks arrive as written unless the link's
+ *   maxSegmentBytes cuts them at seeded places (a split anywhere).
  * - Backpressure: a connection's unread bytes (in flight plus buffered at
  *   the reader) are bounded by the network's connectionBufferBytes; a
  *   `write` that takes them over the bound resolves only once the reader
@@ -220,12 +220,13 @@ class SimExchange {
       over.throwIfAborted();
       for (const chunk of chunks) {
         if (chunk.length === 0) continue;
-        const copy = Buffer.from(chunk);
-        this.responseBody.inFlight(copy.length);
-        this.down.send(copy.length, () => {
-          this.responseBody.push(copy);
-          this.touch();
-        });
+        this.responseBody.inFlight(chunk.length);
+        for (const segment of this.network.segments(this.server, this.client, Buffer.from(chunk))) {
+          this.down.send(segment.length, () => {
+            this.responseBody.push(segment);
+            this.touch();
+          });
+        }
       }
       while (this.responseBody.unreadBytes > this.network.connectionBufferBytes) {
         await new Promise<void>((resolve, reject) => this.roomWaiters.push({ resolve, reject }));

@@ -27,16 +27,24 @@ transportContract(`SimTransport on systemClock, no faults (seed ${SEED})`, () =>
   };
 });
 
-transportContract(`SimTransport on systemClock, latency, jitter and bandwidth (seed ${SEED})`, () => {
-  const network = new SimNetwork({ time: systemClock, seed: SEED });
-  network.setLinks("client", "server", { latencyMs: 1, jitterMs: 3, bytesPerSecond: 2_000_000_000 });
-  return {
-    server: new SimTransport(network, "server"),
-    client: new SimTransport(network, "client"),
-    listenHost: "server",
-    addressOf: (port) => `server:${port}`,
-  };
-});
+transportContract(
+  `SimTransport on systemClock, latency, jitter, bandwidth, split chunks (seed ${SEED})`,
+  () => {
+    const network = new SimNetwork({ time: systemClock, seed: SEED });
+    network.setLinks("client", "server", {
+      latencyMs: 1,
+      jitterMs: 3,
+      bytesPerSecond: 2_000_000_000,
+      maxSegmentBytes: 32 * 1024,
+    });
+    return {
+      server: new SimTransport(network, "server"),
+      client: new SimTransport(network, "client"),
+      listenHost: "server",
+      addressOf: (port) => `server:${port}`,
+    };
+  },
+);
 
 type Outcome<T> = { ok: true; value: T; atMs: number } | { ok: false; error: Error; atMs: number };
 
@@ -146,6 +154,30 @@ describe(`SimTransport on a SimClock (seed ${SEED})`, () => {
       [...all.value],
       Array.from({ length: 200 }, (_, i) => i),
     );
+  });
+
+  it(`cuts written chunks at seeded places, in order (seed ${SEED})`, async () => {
+    const w = world(SEED);
+    w.network.setLink("b", "a", { maxSegmentBytes: 7 });
+    const payload = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    const lb = await w.serve("b", async (_req, res) => {
+      res.startStream(200, {});
+      await res.write([payload.subarray(0, 600), payload.subarray(600)]);
+      await res.end();
+    });
+    const response = await settle(w.clock, w.send("a", "b", lb.port, "/x"));
+    assert.ok(response.ok);
+    const sizes: number[] = [];
+    const parts: Buffer[] = [];
+    const consume = async () => {
+      for await (const data of response.value.body) {
+        sizes.push(data.length);
+        parts.push(data);
+      }
+    };
+    assert.ok((await settle(w.clock, consume())).ok);
+    assert.deepEqual(Buffer.concat(parts), payload);
+    assert.ok(sizes.length > 1000 / 7 && sizes.every((n) => n >= 1 && n <= 7), `sizes ${sizes.join(",")}`);
   });
 
   it("sends no faster than the link's bandwidth, shared by its connections", async () => {
