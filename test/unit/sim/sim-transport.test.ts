@@ -295,6 +295,29 @@ describe(`SimTransport on a SimClock (seed ${SEED})`, () => {
     assert.equal((refused.error as Error & { code?: string }).code, "ECONNREFUSED");
   });
 
+  it("timeoutMs bounds a streamed body's silence, and closeOutgoing resets what is in flight", async () => {
+    const w = world(SEED);
+    const writers: AbortSignal[] = [];
+    const lb = await w.serve("b", (_req, res) => {
+      writers.push(res.signal);
+      res.startStream(200, {});
+      void res.write([Buffer.from("first")]);
+    });
+    const response = await settle(w.clock, w.send("a", "b", lb.port, "/quiet", 700));
+    assert.ok(response.ok);
+    const startMs = w.clock.monotonicMs();
+    const read = await settle(w.clock, response.value.body.readAll(100));
+    assert.ok(!read.ok && isTransportError("timeout")(read.error), String(!read.ok && read.error));
+    assert.equal(read.atMs - startMs, 700);
+    assert.equal(writers[0]?.aborted, true);
+    const streaming = await settle(w.clock, w.send("a", "b", lb.port, "/held", 60_000));
+    assert.ok(streaming.ok);
+    w.node("a").closeOutgoing();
+    const outcome = await settle(w.clock, streaming.value.body.readAll(100));
+    assert.ok(!outcome.ok && isTransportError("reset")(outcome.error));
+    assert.equal(writers[1]?.aborted, true);
+  });
+
   it("closing a listener resets its exchanges after the grace", async () => {
     const w = world(SEED);
     const lb = await w.serve("b", () => undefined);
