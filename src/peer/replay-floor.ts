@@ -25,9 +25,8 @@
  * with the members the cluster ever had, not with what strangers send.
  */
 import path from "node:path";
-import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
-import { isErrno } from "../util/errors.js";
 
 interface FloorFile {
   format: 1;
@@ -64,7 +63,7 @@ export class ReplayFloors {
     observer: ReplayFloorObserver,
   ): Promise<ReplayFloors> {
     await storage.makeDirectory(path.dirname(file));
-    const raw = (await readJson(storage, file)) as Partial<FloorFile> | undefined;
+    const raw = (await readJsonFile(file, storage)) as Partial<FloorFile> | undefined;
     const floors = new Map<string, number>();
     if (raw !== undefined) {
       if (raw.format !== 1 || typeof raw.floors !== "object" || raw.floors === null) {
@@ -111,16 +110,4 @@ export class ReplayFloors {
     this.durable = next;
     this.observer.written();
   }
-}
-
-/** The parsed file; undefined if it does not exist (a first start). */
-async function readJson(storage: Storage, file: string): Promise<unknown> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await storage.readFile(file);
-  } catch (err) {
-    if (isErrno(err, "ENOENT")) return undefined;
-    throw err;
-  }
-  return JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown;
 }

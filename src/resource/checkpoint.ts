@@ -8,10 +8,9 @@
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
-import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
-import { readJson } from "./resource-files.js";
 
 export interface Checkpoint extends LogPosition {
   format: 1;
@@ -20,7 +19,8 @@ export interface Checkpoint extends LogPosition {
 export const CHECKPOINT_FILE = "checkpoint.json";
 
 export async function readCheckpoint(dir: string, storage: Storage): Promise<Checkpoint | undefined> {
-  const raw = (await readJson(storage, path.join(dir, CHECKPOINT_FILE))) as Partial<Checkpoint> | undefined;
+  const raw = (await readJsonFile(path.join(dir, CHECKPOINT_FILE), storage)) as
+    Partial<Checkpoint> | undefined;
   if (raw === undefined) return undefined;
   const numbers = [raw.fileNumber, raw.offsetBytes, raw.nextSeq, raw.streamBytes];
   if (raw.format !== 1 || typeof raw.host !== "string" || !numbers.every((n) => Number.isSafeInteger(n))) {

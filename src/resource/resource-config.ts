@@ -3,11 +3,10 @@
  * directory under <dataDir>/resources/<name>/.
  */
 import path from "node:path";
-import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
 import { LogCorruptError } from "../util/errors.js";
 import { isDiskIdentity, type DiskIdentity } from "./disk.js";
-import { readJson } from "./resource-files.js";
 
 /** The block-device frontends a resource can be exported through (src/frontend implements them). */
 export type FrontendKind = "nbd" | "ublk";
@@ -48,7 +47,7 @@ export function resourceDir(dataDir: string, name: string): string {
 }
 
 export async function readResourceConfig(dir: string, storage: Storage): Promise<ResourceConfig | undefined> {
-  const raw = (await readJson(storage, path.join(dir, RESOURCE_CONFIG_FILE))) as
+  const raw = (await readJsonFile(path.join(dir, RESOURCE_CONFIG_FILE), storage)) as
     Partial<ResourceConfig> | undefined;
   if (raw === undefined) return undefined;
   raw.frontend ??= "auto";

@@ -9,19 +9,8 @@
  */
 import path from "node:path";
 import type { LogPosition } from "../log/log-stream.js";
-import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
-import { isErrno } from "../util/errors.js";
-
-/** Reads and parses a JSON file through `storage`; `undefined` if it does not exist. */
-export async function readJson(storage: Storage, file: string): Promise<unknown> {
-  try {
-    return JSON.parse(Buffer.from(await storage.readFile(file)).toString("utf8")) as unknown;
-  } catch (err) {
-    if (isErrno(err, "ENOENT")) return undefined;
-    throw err;
-  }
-}
 
 export interface SyncFile {
   /** "done" for the resource's creator and after a completed sync. */
@@ -56,7 +45,7 @@ export class ResourceFiles {
   ) {}
 
   private async read<T>(name: string): Promise<T | undefined> {
-    return (await readJson(this.storage, path.join(this.dir, name))) as T | undefined;
+    return (await readJsonFile(path.join(this.dir, name), this.storage)) as T | undefined;
   }
 
   private write(name: string, value: unknown): Promise<void> {
