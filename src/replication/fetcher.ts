@@ -236,7 +236,6 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const source = this.sourceFor(name);
     if (!source) throw new Error(`no reachable node holds ${name}`);
     const address = deps.addressOf(source) as string;
-    const offset = (deps.logs.get(name) ?? deps.logs.add(name, 0)).lengthBytes;
     // The signal ends the request in every phase (stop, pause and a source switch abort it);
     // an abort while the head is awaited would otherwise leave a stream that never ends.
     const signal = this.abort.signal;
@@ -245,22 +244,16 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     this.streamSource = source;
     this.setState("connecting");
     try {
-      await this.stream(name, source, address, offset, signal);
+      await this.stream(name, source, address, signal);
     } finally {
       this.streamSource = undefined;
     }
   }
 
-  private async stream(
-    name: string,
-    source: string,
-    address: string,
-    startOffsetBytes: number,
-    signal: AbortSignal,
-  ): Promise<void> {
+  private async stream(name: string, source: string, address: string, signal: AbortSignal): Promise<void> {
     const { deps } = this;
     const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
-    let offset = startOffsetBytes;
+    let offset = local.lengthBytes;
     const verifier = new RecordVerifier(offset, this.progress.nextSeq);
     const { response, nonce } = await deps.client.open(
       this.credentials(),
@@ -282,7 +275,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const secret = this.credentials().secret;
     const decoder = new FrameDecoder(secret, nonce);
     const file: RandomAccessFile = await deps.storage
-      .open(local.path, local.lengthBytes === 0 && offset === 0 ? "readwrite" : "readwrite")
+      .open(local.path, "readwrite")
       .catch(async () => deps.storage.open(local.path, "create"));
     this.setState("fetching");
     let unsynced = 0;
