@@ -15,6 +15,7 @@
  * and its entries dropped everywhere.
  */
 import path from "node:path";
+import { makeDirectoryDurable } from "../platform/storage/atomic-file.js";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
@@ -110,7 +111,7 @@ export class ClusterService implements PeerAuthSource {
 
   static async open(deps: ClusterDeps): Promise<ClusterService> {
     const dir = path.join(deps.dataDir, "cluster");
-    await deps.storage.makeDirectory(dir, { mode: 0o700 });
+    await makeDirectoryDurable(dir, deps.storage, { mode: 0o700 });
     const state = await StateStore.load(dir, deps.settings.host, deps.clock, deps.logger, deps.storage);
     const service = new ClusterService(deps, state, dir);
     service.identity = await readIdentity(deps.storage, dir);

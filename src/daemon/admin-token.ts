@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { makeDirectoryDurable, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
 import { isErrno } from "../util/errors.js";
 
@@ -24,7 +24,7 @@ export async function readOrCreateToken(storage: Storage, file: string): Promise
   } catch (err) {
     if (!isErrno(err, "ENOENT")) throw err;
     const token = randomBytes(32).toString("hex");
-    await storage.makeDirectory(path.dirname(file), { mode: 0o700 });
+    await makeDirectoryDurable(path.dirname(file), storage, { mode: 0o700 });
     await writeFileAtomic(file, token + "\n", storage);
     return token;
   }

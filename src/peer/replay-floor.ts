@@ -25,7 +25,7 @@
  * with the members the cluster ever had, not with what strangers send.
  */
 import path from "node:path";
-import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { makeDirectoryDurable, readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
 
 interface FloorFile {
@@ -62,7 +62,7 @@ export class ReplayFloors {
     leaseMs: number,
     observer: ReplayFloorObserver,
   ): Promise<ReplayFloors> {
-    await storage.makeDirectory(path.dirname(file));
+    await makeDirectoryDurable(path.dirname(file), storage);
     const raw = (await readJsonFile(file, storage)) as Partial<FloorFile> | undefined;
     const floors = new Map<string, number>();
     if (raw !== undefined) {

@@ -17,6 +17,7 @@
  * opened comes up "failed" without stopping the others.
  */
 import path from "node:path";
+import { makeDirectoryDurable } from "../platform/storage/atomic-file.js";
 import { Keys } from "../cluster/keys.js";
 import type { StateEntry } from "../cluster/state-store.js";
 import { OperatorError } from "../util/errors.js";
@@ -74,7 +75,7 @@ export class ResourceManager {
   /** Opens (and recovers) every resource found in the data dir. */
   async loadAll(): Promise<void> {
     const root = path.join(this.deps.dataDir, "resources");
-    await this.deps.storage.makeDirectory(root, { mode: 0o700 });
+    await makeDirectoryDurable(root, this.deps.storage, { mode: 0o700 });
     for (const name of (await this.deps.storage.list(root)).sort()) {
       if (!isValidResourceName(name)) continue;
       const dir = resourceDir(this.deps.dataDir, name);

@@ -15,6 +15,7 @@
  *   daemon's start-up.
  */
 import path from "node:path";
+import { makeDirectoryDurable } from "../platform/storage/atomic-file.js";
 import { parseLogName } from "../log/log-name.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
@@ -34,7 +35,7 @@ export async function createLayout(
   config: ResourceConfig,
 ): Promise<string> {
   const dir = resourceDir(dataDir, config.name);
-  await storage.makeDirectory(dir, { mode: 0o700 });
+  await makeDirectoryDurable(dir, storage, { mode: 0o700 });
   await new ResourceFiles(dir, storage).writeSync(SYNC_DONE(config.sizeBytes));
   await writeResourceConfig(dir, config, storage);
   return dir;
@@ -51,7 +52,7 @@ export async function joinLayout(
   startFile: string,
 ): Promise<string> {
   const dir = resourceDir(dataDir, config.name);
-  await storage.makeDirectory(dir, { mode: 0o700 });
+  await makeDirectoryDurable(dir, storage, { mode: 0o700 });
   const start = parseLogName(startFile);
   if (!start) throw new Error(`bad start file ${startFile}`);
   const files = new ResourceFiles(dir, storage);

@@ -68,6 +68,14 @@ export class SimListener implements RegisteredListener {
     return this.closing;
   }
 
+  /** The node died: stop accepting, and reset every exchange at once (no grace). */
+  reset(): void {
+    this.closing ??= Promise.resolve();
+    for (const exchange of [...this.exchanges]) {
+      exchange.fail(new TransportError("reset", "the listening node died"));
+    }
+  }
+
   private notify(): void {
     const open = this.exchanges.size;
     if (this.options.onConnectionsChanged)

@@ -50,6 +50,8 @@ import { SimListener } from "./sim-listener.js";
 
 export class SimTransport implements Transport {
   private readonly outgoing = new Set<SimExchange>();
+  private readonly listeners = new Map<string, SimListener>();
+  private dead = false;
 
   constructor(
     private readonly network: SimNetwork,
@@ -58,6 +60,7 @@ export class SimTransport implements Transport {
   ) {}
 
   listen(options: ListenOptions): Promise<Listener> {
+    if (this.dead) return NEVER;
     const port = options.port === 0 ? this.network.allocatePort(options.host) : options.port;
     const address = formatAddress(options.host, port);
     if (this.network.lookup(address)) {
@@ -66,16 +69,19 @@ export class SimTransport implements Transport {
     }
     const listener = new SimListener(this.network.time, this.node, options);
     this.network.register(address, options.host, listener);
+    this.listeners.set(address, listener);
     return Promise.resolve({
       port,
       close: () => {
         this.network.unregister(address, listener);
+        this.listeners.delete(address);
         return listener.close();
       },
     });
   }
 
   request(request: OutboundRequest): Promise<InboundResponse> {
+    if (this.dead) return NEVER;
     return new Promise<InboundResponse>((resolve, reject) => {
       if (request.signal?.aborted) {
         reject(abortError(request.signal));
@@ -101,7 +107,25 @@ export class SimTransport implements Transport {
       exchange.fail(new TransportError("reset", "outgoing connections closed"));
     }
   }
+
+  /**
+   * The node's process died: its listeners vanish (new connections are
+   * refused) and every connection it had, either way, is reset at once.
+   * What the dead code still asks of this view never settles.
+   */
+  kill(): void {
+    this.dead = true;
+    for (const [address, listener] of this.listeners) {
+      this.network.unregister(address, listener);
+      listener.reset();
+    }
+    this.listeners.clear();
+    this.closeOutgoing();
+  }
 }
+
+/** The answer a dead node's code waits for forever. */
+const NEVER = new Promise<never>(() => {});
 
 type Phase = "head" | "body" | "done" | "failed";
 

@@ -61,3 +61,32 @@ export async function readJsonFile(file: string, storage: Storage): Promise<unkn
     throw err;
   }
 }
+
+/**
+ * mkdir -p that survives a power loss: each directory it creates is made
+ * durable by syncing its parent (a new directory's entry is not durable
+ * until then, so a crash could lose it with everything written inside,
+ * however carefully each file was synced). Directories that exist already
+ * cost one stat each.
+ */
+export async function makeDirectoryDurable(
+  dir: string,
+  storage: Storage,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    try {
+      await storage.stat(at);
+      break;
+    } catch (err) {
+      if (!isErrno(err, "ENOENT")) throw err;
+      missing.push(at);
+      if (path.dirname(at) === at) break;
+    }
+  }
+  if (missing.length === 0) return;
+  await storage.makeDirectory(dir, options);
+  // Top down: a parent's entry must be durable before its child's matters.
+  for (const created of missing.reverse()) await storage.syncDirectory(path.dirname(created));
+}

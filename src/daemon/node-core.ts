@@ -1,0 +1,305 @@
+/**
+ * The node without its edges: the cluster state and the peer listener,
+ * the resources with their replication routes, and the JSON-RPC methods,
+ * composed over the three injected seams (Clock, Storage, Transport). The
+ * Daemon (daemon.ts) puts the edges around it: the pid lock, the admin
+ * HTTP listener, the NBD server and ublk, the scheduled jobs. The
+ * simulator (test/sim/) runs several NodeCores in one process over
+ * simulated seams, so everything here is the code that runs in production.
+ *
+ * Contract:
+ * - start(): the peer listener and the cluster state, then every resource
+ *   recovered and attached through `frontends`; the RPC endpoint exists
+ *   only after that.
+ * - stop(): finishes every log durably, then the cluster exchange, then the
+ *   peer listener and outgoing connections. The caller stops the frontends
+ *   first (no new IO) and decides what happens after.
+ * - A resource whose log or disk fails for good is reported through
+ *   `onFatal`; the core itself never exits the process.
+ */
+import path from "node:path";
+import type { Logger } from "pino";
+import { LamportClock } from "../log/lamport-clock.js";
+import { ClusterService } from "../cluster/cluster.js";
+import { PeerClient } from "../peer/client.js";
+import { PeerServer } from "../peer/server.js";
+import { SyncServer } from "../replication/full-sync.js";
+import { LogServer } from "../replication/log-server.js";
+import type { DeviceInfo } from "../frontend/frontend.js";
+import type { FrontendSet } from "../frontend/frontend-set.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { ResourceManager } from "../resource/manager.js";
+import { RpcEndpoint } from "../rpc/endpoint.js";
+import { nodeMethods } from "../rpc/methods/node.js";
+import { resourceMethods } from "../rpc/methods/resource.js";
+import { clusterMethods } from "../rpc/methods/cluster.js";
+import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
+import type { NodeServices } from "../rpc/context.js";
+import type { Clock } from "../platform/clock.js";
+import type { Storage } from "../platform/storage/types.js";
+import type { Transport } from "../platform/transport.js";
+import { parseHostPort } from "../frontend/nbd/server.js";
+import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
+
+export interface NodeCoreOptions {
+  config: DaemonConfig;
+  logger: Logger;
+  time: Clock;
+  storage: Storage;
+  transport: Transport;
+  metrics: Metrics;
+  /** Where recovered volumes are exported (NBD and ublk in the daemon). */
+  frontends: FrontendSet;
+  clock?: LamportClock;
+  /** A resource's log or disk failed for good. */
+  onFatal(resource: string, err: unknown): void;
+}
+
+/** Longest a log-stream request may wait for new records before it answers. */
+const LOG_STREAM_MAX_WAIT_MS = 60_000;
+
+export class NodeCore implements NodeServices {
+  readonly config: DaemonConfig;
+  readonly logger: Logger;
+  readonly time: Clock;
+  readonly storage: Storage;
+  readonly metrics: Metrics;
+  readonly frontends: FrontendSet;
+  readonly clock: LamportClock;
+  private readonly startedMonotonicMs: number;
+  private resourceManager: ResourceManager | undefined;
+  private clusterService: ClusterService | undefined;
+  private logServer: LogServer | undefined;
+  private peerServer: PeerServer | undefined;
+  private peerClient: PeerClient | undefined;
+  private endpoint: RpcEndpoint<NodeServices> | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: NodeCoreOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.time = options.time;
+    this.storage = options.storage;
+    this.metrics = options.metrics;
+    this.frontends = options.frontends;
+    this.startedMonotonicMs = this.time.monotonicMs();
+    this.clock =
+      options.clock ??
+      new LamportClock({ wall: this.time, maxFutureUs: options.config.maxClockFutureMs * 1000 });
+  }
+
+  get resources(): ResourceManager {
+    if (!this.resourceManager) throw new Error("the resource layer is not started");
+    return this.resourceManager;
+  }
+
+  get cluster(): ClusterService {
+    if (!this.clusterService) throw new Error("the cluster layer is not started");
+    return this.clusterService;
+  }
+
+  /** The JSON-RPC methods of this node (validated against api/openrpc.json). */
+  get rpc(): RpcEndpoint<NodeServices> {
+    if (!this.endpoint) throw new Error("the RPC endpoint is not started");
+    return this.endpoint;
+  }
+
+  /** The peer listener's actual port (port 0 in the config picks a free one). */
+  get peerPort(): number {
+    return this.peerServer?.port ?? 0;
+  }
+
+  deviceOf(resource: string): DeviceInfo | undefined {
+    return this.frontends.device(resource);
+  }
+
+  isStopping(): boolean {
+    return this.stopping;
+  }
+
+  uptimeSeconds(): number {
+    return (this.time.monotonicMs() - this.startedMonotonicMs) / 1000;
+  }
+
+  async start(): Promise<void> {
+    await this.startCluster();
+    this.resourceManager = this.createResourceManager();
+    this.cluster.leaveBlocker = () => this.resources.leaveBlocker();
+    this.startReplicationRoutes();
+    await this.resources.loadAll();
+    this.endpoint = new RpcEndpoint<NodeServices>(
+      compileValidators(loadOpenRpcDocument()),
+      { "rpc.discover": () => loadOpenRpcDocument(), ...nodeMethods, ...resourceMethods, ...clusterMethods },
+      this.logger,
+      this.time,
+      this.metrics,
+    );
+  }
+
+  /** From now on RPC mutations are refused (the daemon is stopping). */
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.logServer?.closeAll();
+    await this.resourceManager?.closeAll();
+    await this.clusterService?.stop();
+    await this.peerServer?.close();
+    this.peerClient?.close();
+  }
+
+  private async startCluster(): Promise<void> {
+    const { config, logger } = this;
+    const listen = parseHostPort(config.peerListen);
+    const { host, port } = listen;
+    const peerServer = new PeerServer({
+      listen,
+      transport: this.options.transport,
+      auth: {
+        clusterId: () => this.clusterService?.clusterId(),
+        secret: () => this.clusterService?.secret(),
+        isRemoved: (name) => this.clusterService?.isRemoved(name) ?? false,
+      },
+      clock: this.clock,
+      time: this.time,
+      storage: this.storage,
+      metrics: this.metrics,
+      logger,
+      timeWindowMs: config.peer.timeWindowMs,
+      maxRequestBodyBytes: config.peer.maxRequestBodyBytes,
+      maxControlBodyBytes: config.peer.maxControlBodyBytes,
+      maxConnections: config.peer.maxConnections,
+      maxUnauthenticatedRequests: config.peer.maxUnauthenticatedRequests,
+      maxUnauthenticatedBytes: config.peer.maxUnauthenticatedBytes,
+      replayFloorFile: path.join(config.dataDir, "peer", "replay-floors.json"),
+      replayLeaseMs: config.peer.replayLeaseMs,
+    });
+    await peerServer.start();
+    this.peerServer = peerServer;
+    const advertise =
+      config.peerAdvertise ?? derivePeerAdvertise(`${host}:${port === 0 ? peerServer.port : port}`);
+    this.peerClient = new PeerClient({
+      host: config.host,
+      clock: this.clock,
+      time: this.time,
+      metrics: this.metrics,
+      transport: this.options.transport,
+      timeoutMs: config.peer.requestTimeoutMs,
+      maxResponseBytes: config.peer.maxBodyBytes,
+    });
+    const cluster = await ClusterService.open({
+      dataDir: config.dataDir,
+      settings: {
+        host: config.host,
+        advertise,
+        addressOverrides: config.peer.addressOverrides,
+        syncIntervalMs: config.peer.syncIntervalMs,
+        retryMaxMs: config.peer.retryMaxMs,
+        aliveWindowMs: config.peer.aliveWindowMs,
+        pushConcurrency: 16,
+        tombstoneMinAgeMs: config.peer.tombstoneMinAgeMs,
+      },
+      clock: this.clock,
+      time: this.time,
+      storage: this.storage,
+      metrics: this.metrics,
+      logger,
+      server: peerServer,
+      client: this.peerClient,
+    });
+    cluster.start();
+    this.clusterService = cluster;
+    logger.info(
+      { peerListen: `${host}:${peerServer.port}`, advertise, clusterId: cluster.clusterId() },
+      "peer listener up",
+    );
+  }
+
+  private createResourceManager(): ResourceManager {
+    const { config, logger } = this;
+    const cluster = this.cluster;
+    const client = this.peerClient as PeerClient;
+    return new ResourceManager({
+      dataDir: config.dataDir,
+      host: config.host,
+      storage: this.storage,
+      clock: this.clock,
+      time: this.time,
+      metrics: this.metrics,
+      logger,
+      settings: {
+        logRotateBytes: config.log.rotateBytes,
+        checkpointIntervalMs: config.log.checkpointIntervalMs,
+        writerLimits: {
+          maxBatchBytes: config.log.maxBatchBytes,
+          maxBatchRecords: 256,
+          maxPendingBytes: config.log.maxPendingBytes,
+          maxBatchesInFlight: config.log.maxBatchesInFlight,
+          preallocateBytes: config.log.preallocateBytes,
+        },
+        volume: {
+          maxRecordPayloadBytes: config.log.maxRecordPayloadBytes,
+          maxZeroRecordBytes: 64 * 1024 * 1024,
+          maxApplyBacklogBytes: 64 * 1024 * 1024,
+        },
+        fetchSyncEveryBytes: config.replication.fetchSyncEveryBytes,
+        listWaitMs: config.replication.listWaitMs,
+        retryMaxMs: config.peer.retryMaxMs,
+        replayMaxInFlight: config.replication.replayMaxInFlight,
+        statusPublishMs: config.replication.statusPublishMs,
+      },
+      cluster: {
+        state: cluster.state,
+        client,
+        credentials: () => {
+          const id = cluster.clusterId();
+          const secret = cluster.secret();
+          return id && secret ? { clusterId: id, secret } : undefined;
+        },
+        addressOf: (name) => cluster.addressOf(name),
+        isAlive: (name) => cluster.isAlive(name),
+        exchangedSinceStart: (name) => cluster.exchangedSinceStart(name),
+        onStateExchanged: (listener) => cluster.onStateExchanged(listener),
+        catchUp: () => cluster.catchUp(),
+      },
+      frontend: {
+        attach: async (resource, volume) => {
+          const device = await this.frontends.attach(volume, resource.config.frontend, resource.dir);
+          logger.info({ resource: resource.name, device }, "resource exported");
+        },
+        detach: (name) => this.frontends.detach(name),
+      },
+      onFatal: (resource, err) => this.options.onFatal(resource, err),
+    });
+  }
+
+  /** Log shipping and full sync, served on the peer listener. */
+  private startReplicationRoutes(): void {
+    const server = this.peerServer as PeerServer;
+    this.logServer = new LogServer({
+      server,
+      storage: this.storage,
+      time: this.time,
+      metrics: this.metrics,
+      logger: this.logger,
+      lookup: (name) => {
+        const resource = this.resources.get(name);
+        return resource && resource.state === "running" ? { logs: resource.logs } : undefined;
+      },
+      chunkBytes: this.config.replication.chunkBytes,
+      heartbeatMs: this.config.replication.heartbeatMs,
+      maxWaitMs: LOG_STREAM_MAX_WAIT_MS,
+    });
+    new SyncServer(
+      server,
+      (name) => {
+        const resource = this.resources.get(name);
+        const volume = resource?.volume;
+        return resource && volume ? { volume, durablePosition: () => resource.durablePosition() } : undefined;
+      },
+      this.metrics,
+    );
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * What happens to the simulated cluster, drawn from the seed: writes on
+ * every primary, and now and then one operator action or fault:
+ *
+ * - a planned handover (`resource.primary` on a secondary);
+ * - a forced failover (the primary cut off both ways, `--force` elsewhere);
+ * - a crash of any node (process kill or power loss) and its restart later;
+ * - a partition of one link, one way or both, healed later;
+ * - a log rotation, a log deletion;
+ * - an inspection: replay paused on a consistent secondary, its disk read
+ *   and checked, replay resumed.
+ *
+ * Every RPC goes through the real JSON-RPC endpoint; an answer -32603
+ * (internal error) is a violation: an expected refusal has its own code.
+ */
+import { SimViolation } from "./invariants.js";
+import type { SimNode } from "./sim-node.js";
+import { RESOURCE, type Simulator } from "./simulator.js";
+
+const INTERNAL_ERROR = -32603;
+
+type Action = "handover" | "force" | "crash" | "partition" | "heal" | "rotate" | "delete" | "inspect";
+
+const WEIGHTS: Record<Action, number> = {
+  handover: 4,
+  force: 1,
+  crash: 3,
+  partition: 3,
+  heal: 2,
+  rotate: 2,
+  delete: 2,
+  inspect: 3,
+};
+
+export class Workload {
+  private readonly partitions = new Set<string>();
+  /** Writes kept in flight per primary (drawn per run). */
+  private readonly depth: number;
+
+  constructor(private readonly sim: Simulator) {
+    this.depth = 1 + Math.floor(sim.random() * 8);
+  }
+
+  async step(): Promise<void> {
+    const { sim } = this;
+    this.writeAll();
+    if (!sim.busy && sim.random() < 0.25) this.startAction(this.pick());
+    await this.maybeHealed();
+    await sim.advance(20 + Math.floor(sim.random() * 600));
+  }
+
+  /** Ends the faults, restarts every dead node, stops writing, and waits for the end state. */
+  async settle(maxMs: number): Promise<void> {
+    const { sim } = this;
+    sim.note("settling: healing every link, restarting every node, no more writes");
+    await sim.waitFor(() => !sim.busy, 120_000);
+    if (sim.busy)
+      throw new SimViolation("operator actions still running two minutes after the workload ended");
+    this.healAll();
+    for (const node of sim.nodes) if (!node.alive) await this.restart(node);
+    const settled = await sim.waitFor(async () => {
+      const serving = sim.nodes.filter((n) => sim.invariants.serves(n));
+      if (serving.length !== 1) return false;
+      for (const node of sim.nodes) {
+        if (serving.includes(node)) continue;
+        const status = await sim.invariants.status(node);
+        if (!status.splitBrain?.detected && status.diskState !== "UpToDate") return false;
+      }
+      return true;
+    }, maxMs);
+    if (settled) {
+      sim.invariants.forceActive = false;
+      sim.note("settled");
+    }
+    await this.stateConverged();
+  }
+
+  private writeAll(): void {
+    const { sim } = this;
+    for (const host of sim.historyOf.keys()) {
+      const count = Math.floor(sim.random() * (this.depth + 1));
+      for (let i = 0; i < count; i++) sim.write(host);
+    }
+  }
+
+  private pick(): Action {
+    const total = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
+    let r = this.sim.random() * total;
+    for (const [action, weight] of Object.entries(WEIGHTS) as Array<[Action, number]>) {
+      r -= weight;
+      if (r < 0) return action;
+    }
+    return "inspect";
+  }
+
+  private any<T>(items: readonly T[]): T | undefined {
+    return items.length === 0 ? undefined : items[Math.floor(this.sim.random() * items.length)];
+  }
+
+  private alive(): SimNode[] {
+    return this.sim.nodes.filter((n) => n.alive);
+  }
+
+  private startAction(action: Action): void {
+    const { sim } = this;
+    const alive = this.alive();
+    const primary = sim.nodes.find((n) => sim.invariants.serves(n));
+    const secondaries = alive.filter((n) => n !== primary && !sim.invariants.serves(n));
+    switch (action) {
+      case "handover": {
+        const target = this.any(secondaries);
+        if (!target) return;
+        sim.invariants.takeovers.set(target.host, { kind: "handover", from: sim.invariants.designated });
+        this.rpcAction(action, target, "resource.primary", { name: RESOURCE, timeoutMs: 20_000 });
+        return;
+      }
+      case "force": {
+        const target = this.any(secondaries);
+        if (!target || !primary) return;
+        for (const other of sim.nodes) if (other !== primary) this.cut(primary.host, other.host, true);
+        sim.invariants.forceActive = true;
+        sim.invariants.takeovers.set(target.host, { kind: "force" });
+        this.rpcAction(action, target, "resource.primary", { name: RESOURCE, force: true });
+        return;
+      }
+      case "crash": {
+        if (alive.length < sim.nodes.length) return; // one node down at a time
+        const node = this.any(alive) as SimNode;
+        const how = sim.random() < 0.5 ? "kill" : "power";
+        sim.count(`crash-${how}`);
+        sim.note(`${how === "kill" ? "kill -9" : "power loss"} on ${node.host}`);
+        node.crash(how);
+        sim.forgetInFlight(node.host);
+        const downMs = 500 + Math.floor(sim.random() * 15_000);
+        sim.spawn(`restart of ${node.host}`, async () => {
+          await sim.sim.sleep(downMs);
+          await this.restart(node);
+        });
+        return;
+      }
+      case "partition": {
+        const [a, b] = [this.any(sim.nodes), this.any(sim.nodes)] as [SimNode, SimNode];
+        if (a === b) return;
+        const both = sim.random() < 0.5;
+        this.cut(a.host, b.host, both);
+        const healMs = 500 + Math.floor(sim.random() * 20_000);
+        sim.spawn(`heal of ${a.host}-${b.host}`, async () => {
+          await sim.sim.sleep(healMs);
+          this.heal(a.host, b.host);
+          if (both) this.heal(b.host, a.host);
+        });
+        return;
+      }
+      case "heal":
+        this.healAll();
+        return;
+      case "rotate":
+        if (primary?.alive) this.rpcAction(action, primary, "resource.logRotate", { name: RESOURCE });
+        return;
+      case "delete": {
+        const node = this.any(alive);
+        if (node) this.rpcAction(action, node, "resource.logDelete", { name: RESOURCE });
+        return;
+      }
+      case "inspect": {
+        const node = this.any(secondaries);
+        if (node) sim.spawn(`inspection of ${node.host}`, () => this.inspect(node));
+        return;
+      }
+    }
+  }
+
+  /** An operator command; refusals are fine, an internal error is not. */
+  private rpcAction(action: Action, node: SimNode, method: string, params: Record<string, unknown>): void {
+    const { sim } = this;
+    sim.count(action);
+    sim.note(`${action}: ${method} ${JSON.stringify(params)} on ${node.host}`);
+    sim.spawn(`${method} on ${node.host}`, async () => {
+      const answer = await node.call(method, params);
+      if (answer.error) {
+        if (answer.error.code === INTERNAL_ERROR) {
+          throw new SimViolation(
+            `${method} on ${node.host} answered an internal error: ${answer.error.message}`,
+          );
+        }
+        sim.note(`${method} on ${node.host} refused: ${answer.error.code} ${answer.error.message}`);
+      } else sim.note(`${method} on ${node.host}: done`);
+    });
+  }
+
+  /** Replay paused on a consistent secondary, its disk checked, replay resumed. */
+  private async inspect(node: SimNode): Promise<void> {
+    const { sim } = this;
+    const paused = await node.call("resource.pause", { name: RESOURCE, what: "replay" });
+    if (paused.error) return; // not a member any more, or down
+    try {
+      const status = await sim.invariants.status(node);
+      if (status.role === "secondary" && status.consistent && node.alive) {
+        sim.count("inspect");
+        await sim.invariants.checkSecondary(node, `inspection at step ${sim.step}`);
+      }
+    } finally {
+      if (node.alive) await node.call("resource.resume", { name: RESOURCE, what: "replay" });
+    }
+  }
+
+  private async restart(node: SimNode): Promise<void> {
+    if (node.alive) return;
+    this.sim.note(`restart of ${node.host}`);
+    try {
+      await node.start();
+    } catch (err) {
+      throw new SimViolation(`${node.host} failed to start: ${String(err)}`, err);
+    }
+  }
+
+  private cut(from: string, to: string, both: boolean): void {
+    this.sim.note(`partition ${from} ${both ? "<->" : "->"} ${to}`);
+    this.sim.count("partition");
+    this.sim.network.partition(from, to);
+    this.partitions.add(`${from}>${to}`);
+    if (both) {
+      this.sim.network.partition(to, from);
+      this.partitions.add(`${to}>${from}`);
+    }
+  }
+
+  private heal(from: string, to: string): void {
+    if (!this.partitions.delete(`${from}>${to}`)) return;
+    this.sim.network.heal(from, to);
+    this.sim.note(`heal ${from} -> ${to}`);
+  }
+
+  private healAll(): void {
+    for (const link of [...this.partitions]) {
+      const [from, to] = link.split(">") as [string, string];
+      this.heal(from, to);
+    }
+  }
+
+  /** A forced split has healed once every node is up, every link heals, one node serves and all agree on it. */
+  private async maybeHealed(): Promise<void> {
+    const { sim } = this;
+    if (!sim.invariants.forceActive || this.partitions.size > 0 || sim.busy) return;
+    if (sim.nodes.some((n) => !n.alive)) return;
+    const serving = sim.nodes.filter((n) => sim.invariants.serves(n));
+    if (serving.length !== 1) return;
+    for (const node of sim.nodes) {
+      const status = await sim.invariants.status(node);
+      if (status.designatedPrimary !== serving[0]?.host) return;
+    }
+    sim.invariants.forceActive = false;
+    sim.note(`the forced split healed: ${serving[0]?.host} is the one primary`);
+  }
+
+  /** Every node's copy of the cluster state is the same (within 60 s of virtual time). */
+  private async stateConverged(): Promise<void> {
+    const { sim } = this;
+    let last = "";
+    const same = await sim.waitFor(async () => {
+      const copies: string[] = [];
+      for (const node of sim.nodes) {
+        const answer = await sim.settled(`state.get on ${node.host}`, node.call("state.get", { prefix: "" }));
+        if (answer.error) return false;
+        const entries = (answer.result as { entries: Array<{ key: string; value: unknown }> }).entries;
+        copies.push(JSON.stringify(entries.map((e) => [e.key, e.value]).sort()));
+      }
+      last = copies.map((c, i) => `${sim.nodes[i]?.host}: ${c.length} chars`).join(", ");
+      return copies.every((c) => c === copies[0]);
+    }, 60_000);
+    if (!same) throw new SimViolation(`the cluster state did not converge after the heal (${last})`);
+  }
+}
