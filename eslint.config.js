@@ -25,6 +25,22 @@ const NETWORK = [
   "tls",
 ].map((name) => ({ name, message: "use the injected Transport: src/platform/transport.ts" }));
 
+// Random draws only through the injected Random (src/platform/random.ts), so a seed replays them;
+// hashes, HMACs and timingSafeEqual stay allowed.
+const RANDOMNESS = ["node:crypto", "crypto"].map((name) => ({
+  name,
+  importNames: [
+    "randomBytes",
+    "randomUUID",
+    "randomInt",
+    "randomFill",
+    "randomFillSync",
+    "getRandomValues",
+    "webcrypto",
+  ],
+  message: "use the injected Random (random): src/platform/random.ts",
+}));
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".cache/", "native/build/", "test/vm/work/", "ansible/**/*.py"] },
   js.configs.recommended,
@@ -68,7 +84,7 @@ export default tseslint.config(
       "src/resource/**/*.ts",
     ],
     rules: {
-      "no-restricted-imports": ["error", { paths: TIME_AND_FILES }],
+      "no-restricted-imports": ["error", { paths: [...TIME_AND_FILES, ...RANDOMNESS] }],
       "no-restricted-globals": [
         "error",
         ...[
@@ -80,6 +96,7 @@ export default tseslint.config(
           "clearImmediate",
           "performance",
         ].map((name) => ({ name, message: "use the injected Clock (time): src/platform/clock.ts" })),
+        { name: "crypto", message: "use the injected Random (random): src/platform/random.ts" },
       ],
       "no-restricted-properties": [
         "error",
@@ -89,6 +106,7 @@ export default tseslint.config(
           message: "use time.nowMs() (or time.monotonicMs() for durations)",
         },
         { object: "AbortSignal", property: "timeout", message: "use time.timeoutSignal()" },
+        { object: "Math", property: "random", message: "use the injected Random (random.float())" },
       ],
     },
   },
@@ -102,7 +120,7 @@ export default tseslint.config(
       "src/replication/**/*.ts",
       "src/resource/**/*.ts",
     ],
-    rules: { "no-restricted-imports": ["error", { paths: [...TIME_AND_FILES, ...NETWORK] }] },
+    rules: { "no-restricted-imports": ["error", { paths: [...TIME_AND_FILES, ...NETWORK, ...RANDOMNESS] }] },
   },
   {
     files: ["**/*.js", "**/*.mjs"],

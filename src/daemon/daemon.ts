@@ -37,6 +37,7 @@ import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import { systemClock, type Clock } from "../platform/clock.js";
 import { NodeTransport } from "../platform/node-transport.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
+import { systemRandom, type Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
 import { readOrCreateToken } from "./admin-token.js";
@@ -47,6 +48,8 @@ export interface DaemonOptions {
   storage?: Storage;
   /** Wall time, monotonic time and timers (default: the system's). */
   time?: Clock;
+  /** Jitter, nonces, ids, secrets, the admin token (default: node:crypto; a seeded one only in tests). */
+  random?: Random;
   clock?: LamportClock;
   /** Called when a resource's log or disk failed for good (default: the process exits for a restart). */
   onFatal?: (err: unknown) => void;
@@ -58,6 +61,7 @@ export const EXIT_FATAL = 70;
 export class Daemon implements NodeServices {
   readonly clock: LamportClock;
   readonly time: Clock;
+  readonly random: Random;
   readonly storage: Storage;
   readonly metrics = new Metrics();
   private resourceManager: ResourceManager | undefined;
@@ -85,6 +89,7 @@ export class Daemon implements NodeServices {
     private readonly options: DaemonOptions = {},
   ) {
     this.time = options.time ?? systemClock;
+    this.random = options.random ?? systemRandom;
     this.storage = options.storage ?? nodeStorage;
     this.startedMonotonicMs = this.time.monotonicMs();
     this.clock =
@@ -108,7 +113,9 @@ export class Daemon implements NodeServices {
     // ublk when the addon loaded and /dev/ublk-control is usable; else NBD only, and why.
     const ublk = detectUblk();
     if (ublk.available)
-      this.frontends.add(new UblkFrontend(ublk.addon, logger, this.time, this.storage, config.ublk));
+      this.frontends.add(
+        new UblkFrontend(ublk.addon, logger, this.time, this.storage, this.random, config.ublk),
+      );
     else {
       this.frontends.markUnavailable("ublk", ublk.reason);
       logger.info({ reason: ublk.reason }, "ublk frontend unavailable: serving NBD only");
@@ -156,7 +163,7 @@ export class Daemon implements NodeServices {
     await storage.makeDirectory(config.runDir, { mode: 0o755 });
     await storage.makeDirectory(path.dirname(config.nbd.socket));
     this.releaseLock = await acquirePidLock(storage, path.join(config.dataDir, "marsd.pid"));
-    const token = await readOrCreateToken(storage, config.tokenFile);
+    const token = await readOrCreateToken(storage, this.random, config.tokenFile);
 
     await this.startCluster();
     await this.nbdServer.start();
@@ -173,6 +180,7 @@ export class Daemon implements NodeServices {
       { "rpc.discover": () => loadOpenRpcDocument(), ...nodeMethods, ...resourceMethods, ...clusterMethods },
       logger,
       this.time,
+      this.random,
       this.metrics,
     );
     const app = createAdminApp({
@@ -255,6 +263,7 @@ export class Daemon implements NodeServices {
       host: config.host,
       clock: this.clock,
       time: this.time,
+      random: this.random,
       metrics: this.metrics,
       transport,
       timeoutMs: config.peer.requestTimeoutMs,
@@ -274,6 +283,7 @@ export class Daemon implements NodeServices {
       },
       clock: this.clock,
       time: this.time,
+      random: this.random,
       storage: this.storage,
       metrics: this.metrics,
       logger,
