@@ -9,7 +9,6 @@
  *        requests -> finish every log durably and checkpoint -> close
  *        sockets -> release the lock.
  */
-import http from "node:http";
 import type { Express } from "express";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -36,6 +35,7 @@ import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import { systemClock, type Clock } from "../platform/clock.js";
 import { NodeTransport } from "../platform/node-transport.js";
+import { listenHttp, type HttpListener } from "../platform/http-listener.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
 import { systemRandom, type Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
@@ -71,7 +71,7 @@ export class Daemon implements NodeServices {
   private readonly nbdExports = new NbdExports();
   private readonly nbdServer: NbdServer;
   readonly frontends = new FrontendSet();
-  private httpServer: http.Server | undefined;
+  private adminListener: HttpListener | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
@@ -201,24 +201,18 @@ export class Daemon implements NodeServices {
     this.adminApp = app;
     this.rpcEndpoint = endpoint;
     const { host, port } = parseHostPort(config.adminListen);
-    const server = http.createServer(app);
-    server.keepAliveTimeout = 5_000;
-    // Beyond it node closes new connections at once: a flood cannot grow memory per connection.
-    server.maxConnections = config.admin.maxConnections;
-    server.on("clientError", answerClientError(logger));
     this.metrics.adminLimit.labels("connections").set(config.admin.maxConnections);
     this.metrics.adminLimit.labels("bodyBytes").set(config.admin.maxBodyBytes);
-    let adminConnections = 0;
-    server.on("connection", (socket) => {
-      this.metrics.adminConnections.set(++adminConnections);
-      socket.once("close", () => this.metrics.adminConnections.set(--adminConnections));
+    // Beyond maxConnections new connections are closed at once: a flood cannot grow memory per connection.
+    this.adminListener = await listenHttp(app, {
+      host,
+      port,
+      maxConnections: config.admin.maxConnections,
+      keepAliveTimeoutMs: 5_000,
+      onClientError: answerClientError(logger),
+      onConnectionCount: (open) => this.metrics.adminConnections.set(open),
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
-    });
-    this.httpServer = server;
-    this.adminAddress = { host, port: (server.address() as { port: number }).port };
+    this.adminAddress = { host, port: this.adminListener.port };
     logger.info(
       { adminUrl: this.adminUrl, nbdSocket: config.nbd.socket, resources: this.resources.list().length },
       "marsd ready",
@@ -402,14 +396,8 @@ export class Daemon implements NodeServices {
     await this.clusterService?.stop();
     await this.peerServer?.close();
     this.peerClient?.close();
-    if (this.httpServer) {
-      const server = this.httpServer;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        this.time.setTimer(2_000, () => server.closeAllConnections()).unref();
-      });
-    }
+    // In-flight admin requests get 2 s, idle keep-alive connections close at once.
+    await this.adminListener?.close(2_000);
     await this.releaseLock?.();
     this.logger.info("stopped");
   }
