@@ -24,6 +24,7 @@ import { Metrics } from "../src/metrics/metrics.js";
 import { PeerClient } from "../src/peer/client.js";
 import { PeerServer } from "../src/peer/server.js";
 import { systemClock } from "../src/platform/clock.js";
+import { systemRandom } from "../src/platform/random.js";
 import { NodeTransport } from "../src/platform/node-transport.js";
 import { nodeStorage } from "../src/platform/storage/node-file.js";
 
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
         host,
         clock,
         time: systemClock,
+        random: systemRandom,
         metrics,
         transport,
         timeoutMs: 30_000,
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
         },
         clock,
         time: systemClock,
+        random: systemRandom,
         storage: nodeStorage,
         metrics,
         logger,

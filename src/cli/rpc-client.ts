@@ -1,8 +1,11 @@
 /**
  * A minimal JSON-RPC client for the admin API (used by marsadm and the
  * tests). Errors from the daemon become RpcCallError with code and data.
+ * It runs outside the daemon (and any simulation), so it uses the system's
+ * clock and files directly.
  */
-import { readFile } from "node:fs/promises";
+import { systemClock } from "../platform/clock.js";
+import { nodeStorage } from "../platform/storage/node-file.js";
 
 export class RpcCallError extends Error {
   constructor(
@@ -33,7 +36,9 @@ export class RpcClient {
   ) {}
 
   static async fromTokenFile(url: string, tokenFile: string): Promise<RpcClient> {
-    const token = (await readFile(tokenFile, "utf8")).trim();
+    const token = Buffer.from(await nodeStorage.readFile(tokenFile))
+      .toString("utf8")
+      .trim();
     if (!/^[\x21-\x7e]{16,1024}$/.test(token)) throw new Error(`${tokenFile} does not hold an admin token`);
     return new RpcClient(url, token);
   }
@@ -44,7 +49,7 @@ export class RpcClient {
     timeoutMs = 120_000,
   ): Promise<T> {
     const id = this.nextId++;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const signal = systemClock.timeoutSignal(timeoutMs);
     let text: string;
     let res: Response;
     try {

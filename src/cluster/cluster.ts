@@ -21,6 +21,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
 import { PeerError, type PeerAuthSource, type PeerRequest, type PeerServer } from "../peer/server.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
+import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
 import type { LamportClock, StampUs } from "../log/lamport-clock.js";
@@ -82,6 +83,8 @@ export interface ClusterDeps {
   settings: ClusterSettings;
   clock: LamportClock;
   time: Clock;
+  /** Jitter, generations, and the ids and secrets of new clusters (crypto-grade in production). */
+  random: Random;
   storage: Storage;
   metrics: Metrics;
   logger: Logger;
@@ -112,7 +115,14 @@ export class ClusterService implements PeerAuthSource {
   static async open(deps: ClusterDeps): Promise<ClusterService> {
     const dir = path.join(deps.dataDir, "cluster");
     await makeDirectoryDurable(dir, deps.storage, { mode: 0o700 });
-    const state = await StateStore.load(dir, deps.settings.host, deps.clock, deps.logger, deps.storage);
+    const state = await StateStore.load(
+      dir,
+      deps.settings.host,
+      deps.clock,
+      deps.logger,
+      deps.storage,
+      deps.random,
+    );
     const service = new ClusterService(deps, state, dir);
     service.identity = await readIdentity(deps.storage, dir);
     return service;
@@ -233,8 +243,8 @@ export class ClusterService implements PeerAuthSource {
       }
       return { changed: false, clusterId: this.identity.clusterId, secret: this.identity.secret };
     }
-    const clusterId = params.clusterId ?? generateClusterId(this.host);
-    const secret = params.secret ?? generateSecret();
+    const clusterId = params.clusterId ?? generateClusterId(this.host, this.deps.random);
+    const secret = params.secret ?? generateSecret(this.deps.random);
     this.checkIdentityParams(clusterId, secret);
     await this.adopt({ format: 1, clusterId, secret, joinedStampUs: this.deps.clock.now() });
     this.deps.logger.info({ clusterId }, "created cluster");
@@ -552,6 +562,7 @@ export class ClusterService implements PeerAuthSource {
         this.state,
         { syncIntervalMs: this.deps.settings.syncIntervalMs, retryMaxMs: this.deps.settings.retryMaxMs },
         this.deps.time,
+        this.deps.random,
         this.deps.metrics,
         this.deps.logger,
         this.refuseFromRemoved,

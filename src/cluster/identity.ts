@@ -3,9 +3,9 @@
  * from the replicated state (the secret is never replicated) in a file only
  * root can read.
  */
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 
 export interface ClusterIdentity {
@@ -42,10 +42,11 @@ export async function removeIdentity(storage: Storage, dir: string): Promise<voi
   await storage.remove(path.join(dir, IDENTITY_FILE));
 }
 
-export function generateSecret(): string {
-  return randomBytes(32).toString("base64url");
+/** `random` must be crypto-grade (systemRandom) outside tests: the secret authenticates every peer. */
+export function generateSecret(random: Random): string {
+  return random.bytes(32).toString("base64url");
 }
 
-export function generateClusterId(host: string): string {
-  return `${host}-${randomBytes(4).toString("hex")}`.slice(0, 63);
+export function generateClusterId(host: string, random: Random): string {
+  return `${host}-${random.bytes(4).toString("hex")}`.slice(0, 63);
 }

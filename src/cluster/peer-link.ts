@@ -10,6 +10,7 @@
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
+import type { Random } from "../platform/random.js";
 import type { PeerClient, PeerCredentials } from "../peer/client.js";
 import { errorMessage } from "../util/errors.js";
 import type { StampUs } from "../log/lamport-clock.js";
@@ -73,6 +74,8 @@ export class PeerLink {
     private readonly store: StateStore,
     private readonly timing: LinkTiming,
     private readonly time: Clock,
+    /** Spreads the pulls of the links in time (jitter), so they do not beat in step. */
+    private readonly random: Random,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly refuse: (entry: StateEntry) => boolean,
@@ -81,7 +84,7 @@ export class PeerLink {
   ) {}
 
   start(): void {
-    this.schedule(Math.random() * Math.min(this.timing.syncIntervalMs, 1000));
+    this.schedule(this.random.float() * Math.min(this.timing.syncIntervalMs, 1000));
   }
 
   stop(): void {
@@ -146,7 +149,7 @@ export class PeerLink {
       this.failures === 0
         ? this.timing.syncIntervalMs
         : Math.min(this.timing.retryMaxMs, 250 * 2 ** Math.min(this.failures, 10));
-    return base * (0.8 + Math.random() * 0.4);
+    return base * (0.8 + this.random.float() * 0.4);
   }
 
   private async pull(): Promise<void> {

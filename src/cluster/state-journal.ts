@@ -27,8 +27,7 @@
  * snapshot and replaces the journal with a new file (replace()).
  */
 import path from "node:path";
-import { randomBytes } from "node:crypto";
-import { TEMPORARY_PREFIX } from "../platform/storage/atomic-file.js";
+import { createTemporaryFile } from "../platform/storage/atomic-file.js";
 import { crc32c } from "../util/crc32c.js";
 import { errorMessage, isErrno } from "../util/errors.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
@@ -129,12 +128,8 @@ export class StateJournal {
    */
   static async replace(storage: Storage, path_: string, generation: string): Promise<StateJournal> {
     const dir = path.dirname(path_);
-    const tmp = path.join(
-      dir,
-      `${TEMPORARY_PREFIX}${path.basename(path_)}.${randomBytes(4).toString("hex")}`,
-    );
     const line = encodeLine({ generation });
-    const file = await storage.open(tmp, "create");
+    const { path: tmp, file } = await createTemporaryFile(path_, storage);
     try {
       await file.writev([line], 0);
       await file.datasync();

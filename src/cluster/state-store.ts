@@ -24,12 +24,13 @@
  *   journal whose write or sync failed is never written again: the next
  *   change goes to a snapshot and a fresh journal file.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 import type { Logger } from "pino";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import { JOURNAL_FILE, StateJournal, type JournalOp } from "./state-journal.js";
 import type { LamportClock, StampUs } from "../log/lamport-clock.js";
@@ -106,6 +107,8 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     /** Beyond this journal size the next persistence writes a snapshot instead. */
     private readonly maxJournalBytes: number,
     private readonly storage: Storage,
+    /** Draws the snapshot generations. */
+    private readonly random: Random,
   ) {
     super();
   }
@@ -117,10 +120,11 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     clock: LamportClock,
     logger: Logger,
     storage: Storage,
+    random: Random,
     maxJournalBytes = DEFAULT_MAX_JOURNAL_BYTES,
   ): Promise<StateStore> {
     const { journal, ops, generation } = await StateJournal.open(storage, path.join(dir, JOURNAL_FILE));
-    const store = new StateStore(dir, host, clock, logger, journal, maxJournalBytes, storage);
+    const store = new StateStore(dir, host, clock, logger, journal, maxJournalBytes, storage, random);
     const raw = (await readJsonFile(path.join(dir, STATE_FILE), storage)) as PersistedState | undefined;
     if (raw) {
       if (raw.format !== 1 || !Array.isArray(raw.entries))
@@ -440,7 +444,7 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
       await this.journal.append(ops);
       return;
     }
-    const generation = randomBytes(8).toString("hex");
+    const generation = this.random.bytes(8).toString("hex");
     const snapshot: PersistedState = {
       format: 1,
       entries: [...this.entries.values()],

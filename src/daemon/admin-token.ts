@@ -3,16 +3,17 @@
  * random bytes, hex) on first start. The file and its directory are only
  * for root: whoever reads the token controls the node.
  */
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { makeDirectoryDurable, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import { isErrno } from "../util/errors.js";
 
 /** Shorter tokens are refused: they could be guessed. */
 export const MIN_TOKEN_LENGTH = 16;
 
-export async function readOrCreateToken(storage: Storage, file: string): Promise<string> {
+/** `random` must be crypto-grade (systemRandom) outside tests: the token is a credential. */
+export async function readOrCreateToken(storage: Storage, random: Random, file: string): Promise<string> {
   try {
     const token = Buffer.from(await storage.readFile(file))
       .toString("utf8")
@@ -23,7 +24,7 @@ export async function readOrCreateToken(storage: Storage, file: string): Promise
     return token;
   } catch (err) {
     if (!isErrno(err, "ENOENT")) throw err;
-    const token = randomBytes(32).toString("hex");
+    const token = random.bytes(32).toString("hex");
     await makeDirectoryDurable(path.dirname(file), storage, { mode: 0o700 });
     await writeFileAtomic(file, token + "\n", storage);
     return token;

@@ -9,7 +9,6 @@
  *        requests -> finish every log durably and checkpoint -> close
  *        sockets -> release the lock.
  */
-import http from "node:http";
 import type { Express } from "express";
 import path from "node:path";
 import { makeDirectoryDurable } from "../platform/storage/atomic-file.js";
@@ -29,7 +28,9 @@ import { answerClientError, createAdminApp } from "../rpc/admin-app.js";
 import type { RpcEndpoint } from "../rpc/endpoint.js";
 import { systemClock, type Clock } from "../platform/clock.js";
 import { NodeTransport } from "../platform/node-transport.js";
+import { listenHttp, type HttpListener } from "../platform/http-listener.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
+import { systemRandom, type Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { DaemonConfig } from "./config.js";
 import { NodeCore } from "./node-core.js";
@@ -41,6 +42,8 @@ export interface DaemonOptions {
   storage?: Storage;
   /** Wall time, monotonic time and timers (default: the system's). */
   time?: Clock;
+  /** Jitter, nonces, ids, secrets, the admin token (default: node:crypto; a seeded one only in tests). */
+  random?: Random;
   clock?: LamportClock;
   /** Called when a resource's log or disk failed for good (default: the process exits for a restart). */
   onFatal?: (err: unknown) => void;
@@ -51,6 +54,7 @@ export const EXIT_FATAL = 70;
 
 export class Daemon implements NodeServices {
   readonly time: Clock;
+  readonly random: Random;
   readonly storage: Storage;
   readonly metrics = new Metrics();
   readonly frontends = new FrontendSet();
@@ -59,7 +63,7 @@ export class Daemon implements NodeServices {
   private jobs: ScheduledJobs | undefined;
   private readonly nbdExports = new NbdExports();
   private readonly nbdServer: NbdServer;
-  private httpServer: http.Server | undefined;
+  private adminListener: HttpListener | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private stopped: Promise<void> | undefined;
   private adminAddress: { host: string; port: number } | undefined;
@@ -73,12 +77,14 @@ export class Daemon implements NodeServices {
     private readonly options: DaemonOptions = {},
   ) {
     this.time = options.time ?? systemClock;
+    this.random = options.random ?? systemRandom;
     this.storage = options.storage ?? nodeStorage;
     this.core = new NodeCore({
       config,
       logger,
       time: this.time,
       storage: this.storage,
+      random: this.random,
       transport: new NodeTransport({
         ...(config.peer.tls ? { tls: config.peer.tls } : {}),
         maxSocketsPerAddress: config.peer.maxSocketsPerPeer,
@@ -107,7 +113,9 @@ export class Daemon implements NodeServices {
     // ublk when the addon loaded and /dev/ublk-control is usable; else NBD only, and why.
     const ublk = detectUblk();
     if (ublk.available)
-      this.frontends.add(new UblkFrontend(ublk.addon, logger, this.time, this.storage, config.ublk));
+      this.frontends.add(
+        new UblkFrontend(ublk.addon, logger, this.time, this.storage, this.random, config.ublk),
+      );
     else {
       this.frontends.markUnavailable("ublk", ublk.reason);
       logger.info({ reason: ublk.reason }, "ublk frontend unavailable: serving NBD only");
@@ -157,7 +165,7 @@ export class Daemon implements NodeServices {
     await storage.makeDirectory(config.runDir, { mode: 0o755 });
     await storage.makeDirectory(path.dirname(config.nbd.socket));
     this.releaseLock = await acquirePidLock(storage, path.join(config.dataDir, "marsd.pid"));
-    const token = await readOrCreateToken(storage, config.tokenFile);
+    const token = await readOrCreateToken(storage, this.random, config.tokenFile);
 
     // The NBD listener before the core: recovering a resource exports its volume.
     await this.nbdServer.start();
@@ -184,24 +192,18 @@ export class Daemon implements NodeServices {
     this.adminApp = app;
     this.rpcEndpoint = endpoint;
     const { host, port } = parseHostPort(config.adminListen);
-    const server = http.createServer(app);
-    server.keepAliveTimeout = 5_000;
-    // Beyond it node closes new connections at once: a flood cannot grow memory per connection.
-    server.maxConnections = config.admin.maxConnections;
-    server.on("clientError", answerClientError(logger));
     this.metrics.adminLimit.labels("connections").set(config.admin.maxConnections);
     this.metrics.adminLimit.labels("bodyBytes").set(config.admin.maxBodyBytes);
-    let adminConnections = 0;
-    server.on("connection", (socket) => {
-      this.metrics.adminConnections.set(++adminConnections);
-      socket.once("close", () => this.metrics.adminConnections.set(--adminConnections));
+    // Beyond maxConnections new connections are closed at once: a flood cannot grow memory per connection.
+    this.adminListener = await listenHttp(app, {
+      host,
+      port,
+      maxConnections: config.admin.maxConnections,
+      keepAliveTimeoutMs: 5_000,
+      onClientError: answerClientError(logger),
+      onConnectionCount: (open) => this.metrics.adminConnections.set(open),
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
-    });
-    this.httpServer = server;
-    this.adminAddress = { host, port: (server.address() as { port: number }).port };
+    this.adminAddress = { host, port: this.adminListener.port };
     logger.info(
       { adminUrl: this.adminUrl, nbdSocket: config.nbd.socket, resources: this.resources.list().length },
       "marsd ready",
@@ -221,14 +223,8 @@ export class Daemon implements NodeServices {
     await this.frontends.detachAll();
     await this.nbdServer.close(this.config.shutdownGraceMs);
     await this.core.stop();
-    if (this.httpServer) {
-      const server = this.httpServer;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        this.time.setTimer(2_000, () => server.closeAllConnections()).unref();
-      });
-    }
+    // In-flight admin requests get 2 s, idle keep-alive connections close at once.
+    await this.adminListener?.close(2_000);
     await this.releaseLock?.();
     this.logger.info("stopped");
   }

@@ -36,6 +36,7 @@ import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import type { NodeServices } from "../rpc/context.js";
 import type { Clock } from "../platform/clock.js";
+import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { Transport } from "../platform/transport.js";
 import { parseHostPort } from "../frontend/nbd/server.js";
@@ -47,6 +48,8 @@ export interface NodeCoreOptions {
   time: Clock;
   storage: Storage;
   transport: Transport;
+  /** Cluster ids, secrets, nonces, jitter (crypto-grade in production, seeded in the simulator). */
+  random: Random;
   metrics: Metrics;
   /** Where recovered volumes are exported (NBD and ublk in the daemon). */
   frontends: FrontendSet;
@@ -132,6 +135,7 @@ export class NodeCore implements NodeServices {
       { "rpc.discover": () => loadOpenRpcDocument(), ...nodeMethods, ...resourceMethods, ...clusterMethods },
       this.logger,
       this.time,
+      this.options.random,
       this.metrics,
     );
   }
@@ -184,6 +188,7 @@ export class NodeCore implements NodeServices {
       host: config.host,
       clock: this.clock,
       time: this.time,
+      random: this.options.random,
       metrics: this.metrics,
       transport: this.options.transport,
       timeoutMs: config.peer.requestTimeoutMs,
@@ -203,6 +208,7 @@ export class NodeCore implements NodeServices {
       },
       clock: this.clock,
       time: this.time,
+      random: this.options.random,
       storage: this.storage,
       metrics: this.metrics,
       logger,

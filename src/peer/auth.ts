@@ -10,7 +10,8 @@
  * request's nonce and the response body), so a man in the middle cannot
  * feed a node forged state either.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { Random } from "../platform/random.js";
 
 export const HEADER = {
   cluster: "x-mars-cluster",
@@ -70,8 +71,9 @@ export function signaturesEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function newNonce(): string {
-  return randomBytes(16).toString("hex");
+/** `random` must be crypto-grade (systemRandom) outside tests: a predictable nonce invites replays. */
+export function newNonce(random: Random): string {
+  return random.bytes(16).toString("hex");
 }
 
 export type RejectReason =

@@ -7,6 +7,7 @@
 import type { LamportClock } from "../log/lamport-clock.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Clock } from "../platform/clock.js";
+import type { Random } from "../platform/random.js";
 import type { InboundResponse, Transport } from "../platform/transport.js";
 import { HEADER, newNonce, sha256Hex, signRequest, signResponse, signaturesEqual } from "./auth.js";
 
@@ -40,6 +41,8 @@ export interface PeerClientOptions {
   clock: LamportClock;
   /** Wall time of the signatures and of the skew estimates. */
   time: Clock;
+  /** Draws the request nonces (crypto-grade in production). */
+  random: Random;
   metrics: Metrics;
   /** Carries the requests; this client is the only user of its outgoing side (close() ends it). */
   transport: Transport;
@@ -54,7 +57,7 @@ export class PeerClient {
   signedHeaders(credentials: PeerCredentials, method: string, pathWithQuery: string, body: Buffer) {
     const timeMs = this.options.time.nowMs();
     const stampUs = this.options.clock.now();
-    const nonce = newNonce();
+    const nonce = newNonce(this.options.random);
     const signature = signRequest(credentials.secret, {
       method,
       path: pathWithQuery,

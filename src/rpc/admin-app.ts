@@ -12,7 +12,6 @@
  * (undecodable) or -32600 (incomplete), logged at warn, never -32603.
  */
 import { timingSafeEqual } from "node:crypto";
-import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
@@ -68,6 +67,13 @@ function tokenMatches(header: string | undefined, token: string): boolean {
  * accept (a body that ends before its Content-Length, a malformed head)
  * gets a JSON-RPC error body instead of node's bare 400, logged at warn.
  */
+/** The reason phrases of the statuses answerClientError sends (as Node's http.STATUS_CODES spells them). */
+const CLIENT_ERROR_REASONS: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  431: "Request Header Fields Too Large",
+};
+
 export function answerClientError(logger: Logger): (err: Error & { code?: string }, socket: Duplex) => void {
   return (err, socket) => {
     logger.warn({ reason: err.message, code: err.code }, "admin request could not be parsed");
@@ -86,7 +92,7 @@ export function answerClientError(logger: Logger): (err: Error & { code?: string
       },
     });
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\n` +
+      `HTTP/1.1 ${status} ${CLIENT_ERROR_REASONS[status] ?? ""}\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
     );
   };

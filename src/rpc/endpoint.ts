@@ -12,7 +12,6 @@
  * - batch members run one after the other, so mutating calls in one batch
  *   cannot race.
  */
-import { randomUUID } from "node:crypto";
 import {
   JSONRPCErrorException,
   JSONRPCServer,
@@ -27,6 +26,7 @@ import { OperatorError } from "../util/errors.js";
 import { OPERATOR_ERROR_CODES, RpcCode } from "./error-codes.js";
 import { describeErrors, type MethodValidators } from "./openrpc.js";
 import type { Clock } from "../platform/clock.js";
+import type { Random } from "../platform/random.js";
 
 export type MethodHandler<Ctx> = (params: Record<string, unknown>, ctx: Ctx) => unknown;
 export type MethodTable<Ctx> = Record<string, MethodHandler<Ctx>>;
@@ -70,6 +70,8 @@ export class RpcEndpoint<Ctx> {
     methods: MethodTable<Ctx>,
     private readonly logger: Logger,
     private readonly time: Clock,
+    /** Draws the correlation ids of internal errors. */
+    private readonly random: Random,
     private readonly metrics?: Metrics,
   ) {
     // The package reports every error a method throws to console.warn by
@@ -174,7 +176,7 @@ export class RpcEndpoint<Ctx> {
         },
       );
     }
-    const correlationId = randomUUID();
+    const correlationId = this.random.uuid();
     this.logger.error({ err, method, correlationId }, "internal error in RPC method");
     return new JSONRPCErrorException("Internal error", RpcCode.InternalError, { correlationId });
   }

@@ -10,6 +10,7 @@ import type { DaemonProcess } from "../helpers/daemon-process.js";
 import { createVolume } from "../helpers/single-node.js";
 import { LamportClock } from "../../src/log/lamport-clock.js";
 import { systemClock } from "../../src/platform/clock.js";
+import { systemRandom } from "../../src/platform/random.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { PeerClient } from "../../src/peer/client.js";
 import { NodeTransport } from "../../src/platform/node-transport.js";
@@ -51,6 +52,7 @@ export function preparePeerTarget(cluster: TestCluster): PeerFuzzTarget & { clos
     host: "node-b",
     clock: new LamportClock({ wall: systemClock }),
     time: systemClock,
+    random: systemRandom,
     metrics: new Metrics({ defaultMetrics: false }),
     transport: new NodeTransport({ maxSocketsPerAddress: 1 }),
     timeoutMs: 10_000,

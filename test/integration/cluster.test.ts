@@ -13,6 +13,7 @@ import { HEADER } from "../../src/peer/auth.js";
 import { waitFor } from "../helpers/daemon-process.js";
 import { TestCluster } from "../helpers/test-cluster.js";
 import { systemClock } from "../../src/platform/clock.js";
+import { systemRandom } from "../../src/platform/random.js";
 
 interface Status {
   clusterId?: string;
@@ -210,6 +211,7 @@ describe("cluster of four daemons", { timeout: 180_000 }, () => {
       host: "intruder",
       clock: new LamportClock({ wall: systemClock }),
       time: systemClock,
+      random: systemRandom,
       metrics: new Metrics({ defaultMetrics: false }),
       transport: new NodeTransport({ maxSocketsPerAddress: 1 }),
       timeoutMs: 5000,

@@ -20,6 +20,7 @@ import { brotliCompressSync, gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { LamportClock } from "../../src/log/lamport-clock.js";
 import { systemClock } from "../../src/platform/clock.js";
+import { systemRandom } from "../../src/platform/random.js";
 import { Metrics } from "../../src/metrics/metrics.js";
 import { HEADER } from "../../src/peer/auth.js";
 import { PeerClient } from "../../src/peer/client.js";
@@ -66,6 +67,7 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
       host: "node-b",
       clock: new LamportClock({ wall: systemClock }),
       time: systemClock,
+      random: systemRandom,
       metrics: new Metrics({ defaultMetrics: false }),
       transport: new NodeTransport({ maxSocketsPerAddress: 1 }),
       timeoutMs: 10_000,

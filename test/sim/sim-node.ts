@@ -20,6 +20,7 @@ import { NodeCore } from "../../src/daemon/node-core.js";
 import type { DeviceInfo, Frontend } from "../../src/frontend/frontend.js";
 import { FrontendSet } from "../../src/frontend/frontend-set.js";
 import { Metrics } from "../../src/metrics/metrics.js";
+import { seededRandom } from "../../src/platform/random.js";
 import { makeDirectoryDurable } from "../../src/platform/storage/atomic-file.js";
 import type { BlockVolume } from "../../src/resource/block-volume.js";
 import { NodeClock } from "./node-clock.js";
@@ -65,6 +66,8 @@ export interface SimNodeOptions {
   sim: SimClock;
   network: SimNetwork;
   storage: SimStorage;
+  /** Seeds the node's Random (cluster ids, secrets, nonces, jitter): a run replays exactly. */
+  seed: number;
   /** Settings on top of the defaults (small logs, fast status), the same for every node. */
   tune(config: DaemonConfig): void;
 }
@@ -117,6 +120,8 @@ export class SimNode {
       time,
       storage: this.storage,
       transport,
+      // A new process draws anew, as a restarted daemon would (but the same on every replay).
+      random: seededRandom(this.options.seed * 1000 + this.generation),
       metrics: new Metrics(),
       frontends,
       onFatal: (resource, err) => {

@@ -102,7 +102,8 @@ export class Simulator {
     const count = options.nodes ?? 3;
     for (const host of HOSTS.slice(0, count)) {
       const storage = new SimStorage({ seed: Math.floor(this.random() * 2 ** 31), clock: this.sim });
-      this.nodes.push(new SimNode({ host, sim: this.sim, network: this.network, storage, tune }));
+      const seed = Math.floor(this.random() * 2 ** 31);
+      this.nodes.push(new SimNode({ host, sim: this.sim, network: this.network, storage, seed, tune }));
     }
     this.invariants = new Invariants(this);
   }

@@ -5,7 +5,7 @@
  * gets NBD_REP_ERR_UNSUP (STARTTLS: ERR_POLICY), so clients fall back to
  * simple replies and no TLS.
  */
-import type { Socket } from "node:net";
+import type { Socket } from "../../platform/socket-listener.js";
 import type { BlockVolume } from "../../resource/block-volume.js";
 import { ByteQueue } from "./byte-queue.js";
 import {

@@ -17,11 +17,10 @@
  *   and starve everyone else, so while anyone waits for it, connections
  *   whose replies have not moved for `replyStallTimeoutMs` are closed.
  */
-import net from "node:net";
 import type { Logger } from "pino";
 import type { Metrics } from "../../metrics/metrics.js";
 import type { Clock, TimerHandle } from "../../platform/clock.js";
-import { removeSocketFile, setSocketFileMode } from "../../platform/unix-socket.js";
+import { listenTcp, listenUnix, type Socket, type SocketListener } from "../../platform/socket-listener.js";
 import { ByteBudget } from "./byte-budget.js";
 import { negotiate, ProtocolError, type ExportRegistry } from "./handshake.js";
 import { TransmissionSession } from "./transmission.js";
@@ -59,13 +58,13 @@ export function parseHostPort(value: string): { host: string; port: number } {
 }
 
 export class NbdServer {
-  private readonly servers: net.Server[] = [];
-  private readonly sockets = new Set<net.Socket>();
+  private readonly listeners: SocketListener[] = [];
+  private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<TransmissionSession>();
   /** Negotiating connections and their deadline timers, oldest first (Map keeps insertion order). */
-  private readonly handshakes = new Map<net.Socket, TimerHandle>();
+  private readonly handshakes = new Map<Socket, TimerHandle>();
   /** Connections we closed on purpose during negotiation (their end is not news). */
-  private readonly dropped = new WeakSet<net.Socket>();
+  private readonly dropped = new WeakSet<Socket>();
   private readonly budget: ByteBudget;
   private stallCheck: TimerHandle | undefined;
   private shuttingDown = false;
@@ -88,24 +87,15 @@ export class NbdServer {
 
   async start(): Promise<void> {
     const { options } = this;
-    await removeSocketFile(options.socketPath);
-    const unixServer = this.makeServer();
-    await new Promise<void>((resolve, reject) => {
-      unixServer.once("error", reject);
-      unixServer.listen(options.socketPath, () => resolve());
-    });
-    await setSocketFileMode(options.socketPath, 0o660);
-    this.servers.push(unixServer);
+    // No connection limit on the listeners: a full one would refuse the newcomer, and idle
+    // handshakes holding every slot would lock well-behaved clients out (accept() drops the oldest).
+    const accept = (socket: Socket) => this.accept(socket);
+    this.listeners.push(await listenUnix(options.socketPath, 0o660, accept));
     if (options.tcpListen) {
       const { host, port } = parseHostPort(options.tcpListen);
-      const tcpServer = this.makeServer();
-      await new Promise<void>((resolve, reject) => {
-        tcpServer.once("error", reject);
-        tcpServer.listen(port, host, () => resolve());
-      });
-      const address = tcpServer.address() as net.AddressInfo;
-      this.tcpAddress = { host, port: address.port };
-      this.servers.push(tcpServer);
+      const tcp = await listenTcp(host, port, accept);
+      this.tcpAddress = { host, port: tcp.port };
+      this.listeners.push(tcp);
     }
   }
 
@@ -127,7 +117,7 @@ export class NbdServer {
   async close(graceMs = 10_000): Promise<void> {
     this.shuttingDown = true;
     this.stallCheck?.cancel();
-    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const closing = this.listeners.map((l) => l.close());
     const drained = Promise.all([...this.sessions].map((s) => s.shutdown()));
     let timer: TimerHandle | undefined;
     await Promise.race([
@@ -136,14 +126,8 @@ export class NbdServer {
     ]);
     timer?.cancel();
     for (const socket of this.sockets) socket.destroy();
+    // The Unix listener removes its socket file once closed.
     await Promise.all(closing);
-    await removeSocketFile(this.options.socketPath);
-  }
-
-  private makeServer(): net.Server {
-    // No server.maxConnections: Node would refuse the newcomer, and idle
-    // handshakes holding every slot would lock well-behaved clients out.
-    return net.createServer((socket) => this.accept(socket));
   }
 
   private scheduleStallCheck(delayMs: number): void {
@@ -184,7 +168,7 @@ export class NbdServer {
     return true;
   }
 
-  private dropHandshake(socket: net.Socket, reason: string): void {
+  private dropHandshake(socket: Socket, reason: string): void {
     this.endHandshake(socket);
     this.dropped.add(socket);
     this.options.metrics.nbdHandshakesDropped.labels(reason).inc();
@@ -192,7 +176,7 @@ export class NbdServer {
     socket.destroy();
   }
 
-  private endHandshake(socket: net.Socket): void {
+  private endHandshake(socket: Socket): void {
     const timer = this.handshakes.get(socket);
     if (timer === undefined) return;
     timer.cancel();
@@ -200,7 +184,7 @@ export class NbdServer {
     this.options.metrics.nbdHandshakes.set(this.handshakes.size);
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: Socket): void {
     const { options } = this;
     socket.on("error", (err) => options.logger.debug({ err }, "nbd socket error"));
     if (this.shuttingDown) {

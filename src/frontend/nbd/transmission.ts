@@ -16,7 +16,7 @@
  * that pipelines READs and never reads the replies holds at most about
  * `maxBufferedBytes` of our memory.
  */
-import type { Socket } from "node:net";
+import type { Socket } from "../../platform/socket-listener.js";
 import type { Counter, Histogram } from "prom-client";
 import { ReadOnlyError, VolumeFailedError, type BlockVolume } from "../../resource/block-volume.js";
 import type { Metrics } from "../../metrics/metrics.js";

@@ -16,10 +16,10 @@
  * Remove (clean stop): STOP_DEV (waits for in-flight IO, which we keep
  * serving) -> queue threads end -> DEL_DEV.
  */
-import { randomInt } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../../platform/clock.js";
 import { writeSysfsAttribute } from "../../platform/devices.js";
+import type { Random } from "../../platform/random.js";
 import type { Storage } from "../../platform/storage/types.js";
 import type { BlockVolume } from "../../resource/block-volume.js";
 import {
@@ -90,6 +90,8 @@ interface Context {
   logger: Logger;
   time: Clock;
   storage: Storage;
+  /** Draws the owner tags that tell our devices from others'. */
+  random: Random;
 }
 
 const POLL_MS = 20;
@@ -190,7 +192,7 @@ export class UblkDevice {
       throw new Error("this kernel's ublk has no user recovery; marsd needs it to survive its own restarts");
     }
     const flags = UblkFeature.USER_RECOVERY | (features & UblkFeature.USER_RECOVERY_REISSUE);
-    const ownerTag = randomInt(1, 2 ** 47);
+    const ownerTag = ctx.random.int(1, 2 ** 47);
     const add = (devId: number) =>
       addon.addDevice({
         devId,

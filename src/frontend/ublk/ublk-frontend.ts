@@ -6,6 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { Clock } from "../../platform/clock.js";
+import type { Random } from "../../platform/random.js";
 import type { Storage } from "../../platform/storage/types.js";
 import type { BlockVolume } from "../../resource/block-volume.js";
 import type { DeviceInfo, Frontend } from "../frontend.js";
@@ -23,6 +24,7 @@ export class UblkFrontend implements Frontend {
     private readonly logger: Logger,
     private readonly time: Clock,
     private readonly storage: Storage,
+    private readonly random: Random,
     private readonly options: UblkOptions = DEFAULT_UBLK_OPTIONS,
   ) {
     validateUblkOptions(options);
@@ -41,6 +43,7 @@ export class UblkFrontend implements Frontend {
         logger: this.logger,
         time: this.time,
         storage: this.storage,
+        random: this.random,
       });
       this.attaching.set(volume.name, pending);
     }

@@ -7,14 +7,40 @@
  *
  * Everything goes through the storage seam, so a test can stop the process
  * model at any of these steps (test/helpers/crash-storage.ts).
+ *
+ * Temporary names are `.tmp.<target>.<n>`, n counting per Storage: no
+ * randomness, so a simulated run names its files the same way on every
+ * replay. They are created exclusively; a name taken (a leftover of a
+ * crash, another process writing the same target) moves on to the next n.
  */
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { isErrno } from "../../util/errors.js";
-import type { Storage } from "./types.js";
+import type { RandomAccessFile, Storage } from "./types.js";
 
 /** Prefix of the temporary files writeFileAtomic writes next to their target. */
 export const TEMPORARY_PREFIX = ".tmp.";
+
+/** Names tried before giving up: each taken one is a leftover or a concurrent writer of the same target. */
+export const MAX_TEMPORARY_ATTEMPTS = 1000;
+
+const nextTemporaryNumber = new WeakMap<Storage, number>();
+
+/** Creates (exclusively) a new temporary file next to `target`; the caller renames or removes it. */
+export async function createTemporaryFile(
+  target: string,
+  storage: Storage,
+): Promise<{ path: string; file: RandomAccessFile }> {
+  const prefix = path.join(path.dirname(target), `${TEMPORARY_PREFIX}${path.basename(target)}.`);
+  for (let attempt = 1; ; attempt++) {
+    const n = nextTemporaryNumber.get(storage) ?? 0;
+    nextTemporaryNumber.set(storage, n + 1);
+    try {
+      return { path: prefix + n, file: await storage.open(prefix + n, "create") };
+    } catch (err) {
+      if (!isErrno(err, "EEXIST") || attempt >= MAX_TEMPORARY_ATTEMPTS) throw err;
+    }
+  }
+}
 
 export async function writeFileAtomic(
   file: string,
@@ -22,9 +48,8 @@ export async function writeFileAtomic(
   storage: Storage,
 ): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `${TEMPORARY_PREFIX}${path.basename(file)}.${randomBytes(4).toString("hex")}`);
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const handle = await storage.open(tmp, "create");
+  const { path: tmp, file: handle } = await createTemporaryFile(file, storage);
   try {
     await handle.writev([bytes], 0);
     // The data must be durable before the rename makes it the file's content.

@@ -13,6 +13,7 @@ import { after, describe, it } from "node:test";
 import { pino } from "pino";
 import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
+import { systemRandom } from "../../../src/platform/random.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { Keys } from "../../../src/cluster/keys.js";
 import { JOURNAL_FILE } from "../../../src/cluster/state-journal.js";
@@ -40,6 +41,7 @@ async function load(dir: string, storage?: Storage, maxJournalBytes = 1): Promis
     new LamportClock({ wall: systemClock }),
     logger,
     storage ?? nodeStorage,
+    systemRandom,
     maxJournalBytes,
   );
 }

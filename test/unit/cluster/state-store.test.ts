@@ -6,6 +6,7 @@ import { after, test } from "node:test";
 import { pino } from "pino";
 import { LamportClock, type WallClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
+import { systemRandom } from "../../../src/platform/random.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { Keys } from "../../../src/cluster/keys.js";
 import { JOURNAL_FILE } from "../../../src/cluster/state-journal.js";
@@ -29,7 +30,7 @@ async function store(
   const dir = await mkdtemp(path.join(os.tmpdir(), "state-"));
   dirs.push(dir);
   const wall = new ManualWall(wallUs);
-  const s = await StateStore.load(dir, host, new LamportClock({ wall }), logger, nodeStorage);
+  const s = await StateStore.load(dir, host, new LamportClock({ wall }), logger, nodeStorage, systemRandom);
   return { s, wall, dir };
 }
 
@@ -166,7 +167,7 @@ test("persistence round trip: entries, tombstones and completeness survive a res
 
   // A restarted node's clock must never reissue stamps it used before, even if the wall clock went back.
   const clock = new LamportClock({ wall: new ManualWall(1) });
-  const again = await StateStore.load(dir, "alpha", clock, logger, nodeStorage);
+  const again = await StateStore.load(dir, "alpha", clock, logger, nodeStorage, systemRandom);
   assert.equal(again.value(Keys.nodeAddress("alpha")), "10.0.0.1:7777");
   assert.equal(again.value(Keys.nodeAddress("beta")), "10.0.0.2:7777");
   assert.equal(again.get(Keys.resourceHost("r0", "alpha", "member")), undefined);
@@ -189,6 +190,7 @@ test("every change is durable in the journal at once; a torn journal tail is cut
     new LamportClock({ wall: systemClock }),
     logger,
     nodeStorage,
+    systemRandom,
   );
   assert.equal(again.value(Keys.nodeAddress("alpha")), "a1");
   assert.deepEqual(again.value(Keys.resourceHost("r0", "alpha", "member")), { disk: "/d" });
@@ -205,6 +207,7 @@ test("a large journal is folded into a snapshot; replaying old lines over it cha
     new LamportClock({ wall: systemClock }),
     logger,
     nodeStorage,
+    systemRandom,
     2048,
   );
   for (let i = 0; i < 40; i++) {
@@ -222,6 +225,7 @@ test("a large journal is folded into a snapshot; replaying old lines over it cha
     new LamportClock({ wall: systemClock }),
     logger,
     nodeStorage,
+    systemRandom,
   );
   assert.equal(again.value(Keys.nodeAddress("alpha")), "10.0.0.39:7777");
 });

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
+import { systemRandom } from "../../../src/platform/random.js";
 import { Metrics } from "../../../src/metrics/metrics.js";
 import { PeerClient } from "../../../src/peer/client.js";
 import { NodeTransport } from "../../../src/platform/node-transport.js";
@@ -31,6 +32,7 @@ describe("peer client connections", () => {
       host: "alpha",
       clock: new LamportClock({ wall: systemClock }),
       time: systemClock,
+      random: systemRandom,
       metrics: new Metrics({ defaultMetrics: false }),
       transport: new NodeTransport({
         maxSocketsPerAddress: 4,
@@ -86,6 +88,7 @@ describe("peer client: aborting a streamed request", { timeout: 10_000 }, () => 
       host: "alpha",
       clock: new LamportClock({ wall: systemClock }),
       time: systemClock,
+      random: systemRandom,
       metrics: new Metrics({ defaultMetrics: false }),
       transport: new NodeTransport({ maxSocketsPerAddress: 4 }),
       timeoutMs: 60_000,

@@ -6,6 +6,7 @@ import { Metrics } from "../../../src/metrics/metrics.js";
 import { PeerCallError, PeerClient } from "../../../src/peer/client.js";
 import { PeerError, PeerServer } from "../../../src/peer/server.js";
 import { systemClock } from "../../../src/platform/clock.js";
+import { systemRandom } from "../../../src/platform/random.js";
 import { NodeTransport } from "../../../src/platform/node-transport.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 
@@ -21,6 +22,7 @@ describe("peer server and client over a transport", { timeout: 10_000 }, () => {
       host,
       clock: new LamportClock({ wall: systemClock }),
       time: systemClock,
+      random: systemRandom,
       metrics,
       transport: new NodeTransport({ maxSocketsPerAddress: 2 }),
       timeoutMs: 5_000,

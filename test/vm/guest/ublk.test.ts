@@ -16,6 +16,7 @@ import type { BlockVolume } from "../../../src/resource/block-volume.js";
 import { detectUblk } from "../../../src/frontend/ublk/availability.js";
 import { UblkFrontend } from "../../../src/frontend/ublk/ublk-frontend.js";
 import { systemClock } from "../../../src/platform/clock.js";
+import { systemRandom } from "../../../src/platform/random.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { waitFor } from "../../helpers/daemon-process.js";
 import {
@@ -218,12 +219,19 @@ describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
       flush: () => Promise.resolve(),
     };
     const stateDir = await mkdtemp(path.join(os.tmpdir(), "marsd-vm-mq-"));
-    const frontend = new UblkFrontend(ublk.addon, pino({ level: "warn" }), systemClock, nodeStorage, {
-      queues: 2,
-      queueDepth: 8,
-      maxIoBytes: 64 * 1024,
-      recoveryWaitMs: 10_000,
-    });
+    const frontend = new UblkFrontend(
+      ublk.addon,
+      pino({ level: "warn" }),
+      systemClock,
+      nodeStorage,
+      systemRandom,
+      {
+        queues: 2,
+        queueDepth: 8,
+        maxIoBytes: 64 * 1024,
+        recoveryWaitMs: 10_000,
+      },
+    );
     try {
       const device = await frontend.attach(volume, stateDir);
       assert.equal(device.kind, "ublk");
