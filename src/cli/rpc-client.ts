@@ -3,6 +3,7 @@
  * tests). Errors from the daemon become RpcCallError with code and data.
  */
 import { readFile } from "node:fs/promises";
+import { MalformedFileError, MarsError } from "../util/errors.js";
 
 export class RpcCallError extends Error {
   constructor(
@@ -16,11 +17,9 @@ export class RpcCallError extends Error {
 }
 
 /** The daemon did not answer within the call's timeout (it may still be working on it). */
-export class RpcTimeoutError extends Error {
-  readonly code = "RPC_TIMEOUT";
+export class RpcTimeoutError extends MarsError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RpcTimeoutError";
+    super("RPC_TIMEOUT", message, options);
   }
 }
 
@@ -34,7 +33,8 @@ export class RpcClient {
 
   static async fromTokenFile(url: string, tokenFile: string): Promise<RpcClient> {
     const token = (await readFile(tokenFile, "utf8")).trim();
-    if (!/^[\x21-\x7e]{16,1024}$/.test(token)) throw new Error(`${tokenFile} does not hold an admin token`);
+    if (!/^[\x21-\x7e]{16,1024}$/.test(token))
+      throw new MalformedFileError(`${tokenFile} does not hold an admin token`);
     return new RpcClient(url, token);
   }
 

@@ -42,6 +42,7 @@ import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
 import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "../rpc/context.js";
+import { NotStartedError } from "../util/errors.js";
 
 export interface DaemonOptions {
   storage?: Storage;
@@ -118,17 +119,17 @@ export class Daemon implements NodeServices {
   /** The admin listener's actual address (port 0 in the config picks a free one). */
   get adminUrl(): string {
     const a = this.adminAddress;
-    if (!a) throw new Error("admin listener not started");
+    if (!a) throw new NotStartedError("admin listener not started");
     return `http://${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
   }
 
   get resources(): ResourceManager {
-    if (!this.resourceManager) throw new Error("the resource layer is not started");
+    if (!this.resourceManager) throw new NotStartedError("the resource layer is not started");
     return this.resourceManager;
   }
 
   get cluster(): ClusterService {
-    if (!this.clusterService) throw new Error("the cluster layer is not started");
+    if (!this.clusterService) throw new NotStartedError("the cluster layer is not started");
     return this.clusterService;
   }
 

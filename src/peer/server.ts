@@ -27,6 +27,8 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { InboundRequest, Listener, ResponseWriter, Transport } from "../platform/transport.js";
+import { MarsError } from "../util/errors.js";
+import type { PeerErrorCode } from "./error-codes.js";
 import { ReplayFloors } from "./replay-floor.js";
 import {
   HEADER,
@@ -59,13 +61,14 @@ export interface PeerRequest {
 }
 
 /** An error answered to the peer with an HTTP status and a machine-readable code. */
-export class PeerError extends Error {
+export class PeerError extends MarsError {
+  declare readonly code: PeerErrorCode;
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: PeerErrorCode,
     message: string,
   ) {
-    super(message);
+    super("PEER_REQUEST_REFUSED", message, { code });
   }
 }
 
@@ -115,8 +118,10 @@ interface Route {
 const PRE_MEMBERSHIP_PATHS = new Set(["/peer/v1/join"]);
 
 type Refusal = { status: number; reason: RejectReason | RefusalCode; message: string };
-type RefusalCode =
-  "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "malformed" | "internal";
+type RefusalCode = Extract<
+  PeerErrorCode,
+  "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "malformed" | "internal"
+>;
 
 interface SignedHeaders {
   clusterId: string;
