@@ -28,7 +28,7 @@ import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { InboundRequest, Listener, ResponseWriter, Transport } from "../platform/transport.js";
 import { MarsError } from "../util/errors.js";
-import type { PeerErrorCode } from "./error-codes.js";
+import type { PeerErrorBody, PeerErrorCode } from "./error-codes.js";
 import { ReplayFloors } from "./replay-floor.js";
 import {
   HEADER,
@@ -196,7 +196,11 @@ export class PeerServer {
         return {
           status: 400,
           headers: { "content-type": "application/json" },
-          body: Buffer.from(JSON.stringify({ error: { code: "malformed", message: problem.message } })),
+          body: Buffer.from(
+            JSON.stringify({
+              error: { code: "malformed", message: problem.message } satisfies PeerErrorBody,
+            }),
+          ),
         };
       },
       onConnectionsChanged: (open) => gauge.set(open),
@@ -260,7 +264,7 @@ export class PeerServer {
     } catch (err) {
       if (!(err instanceof PeerError)) throw err;
       status = err.status;
-      payload = { error: { code: err.code, message: err.message } };
+      payload = { error: { code: err.code, message: err.message } satisfies PeerErrorBody };
     }
     const text = Buffer.from(JSON.stringify(payload ?? null), "utf8");
     this.options.metrics.peerSentBytes.labels(request.host).inc(text.length);
@@ -425,7 +429,9 @@ export class PeerServer {
       res.abort();
       return;
     }
-    const text = JSON.stringify({ error: { code: refusal.reason, message: refusal.message } });
+    const text = JSON.stringify({
+      error: { code: refusal.reason, message: refusal.message } satisfies PeerErrorBody,
+    });
     void res.sendWhole(refusal.status, { "content-type": "application/json" }, Buffer.from(text, "utf8"), {
       closeConnection: true,
     });

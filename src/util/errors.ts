@@ -172,11 +172,6 @@ export class InternalError extends MarsError {
   }
 }
 
-/** Throws an InternalError unless `condition` holds ("cannot happen" checks). */
-export function assertInvariant(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new InternalError(message);
-}
-
 /** A component was used before it was started (or after it failed to start). */
 export class NotStartedError extends MarsError {
   constructor(message: string) {

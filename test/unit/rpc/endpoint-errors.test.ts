@@ -19,6 +19,7 @@ import { ReadOnlyError } from "../../../src/resource/block-volume.js";
 import { RpcEndpoint, type MethodTable } from "../../../src/rpc/endpoint.js";
 import { ERROR_RPC_CODES, RpcCode } from "../../../src/rpc/error-codes.js";
 import { compileValidators, loadOpenRpcDocument } from "../../../src/rpc/openrpc.js";
+import { invariant } from "../../../src/util/assert.js";
 import { ClosedError, InternalError, OperatorError } from "../../../src/util/errors.js";
 
 interface Answer {
@@ -105,6 +106,17 @@ describe("RpcEndpoint error answers", () => {
   for (const [what, thrown] of [
     ["an InternalError", () => new InternalError("invariant broke at /secret/path")],
     ["an error outside the catalogue", () => new Error("ENOTDIR at /secret/path")],
+    [
+      "a broken invariant",
+      () => {
+        try {
+          invariant(false, "queue order at /secret/path");
+        } catch (err) {
+          return err;
+        }
+        return new Error("invariant(false) did not throw");
+      },
+    ],
   ] as const) {
     it(`answers ${what} with -32603 and only a correlation id, and logs it under that id`, async () => {
       const { call, logs } = endpointThrowing(thrown);
