@@ -6,6 +6,7 @@
  */
 import { systemClock } from "../platform/clock.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
+import { MalformedFileError, MarsError } from "../util/errors.js";
 
 export class RpcCallError extends Error {
   constructor(
@@ -19,11 +20,9 @@ export class RpcCallError extends Error {
 }
 
 /** The daemon did not answer within the call's timeout (it may still be working on it). */
-export class RpcTimeoutError extends Error {
-  readonly code = "RPC_TIMEOUT";
+export class RpcTimeoutError extends MarsError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RpcTimeoutError";
+    super("RPC_TIMEOUT", message, options);
   }
 }
 
@@ -39,7 +38,8 @@ export class RpcClient {
     const token = Buffer.from(await nodeStorage.readFile(tokenFile))
       .toString("utf8")
       .trim();
-    if (!/^[\x21-\x7e]{16,1024}$/.test(token)) throw new Error(`${tokenFile} does not hold an admin token`);
+    if (!/^[\x21-\x7e]{16,1024}$/.test(token))
+      throw new MalformedFileError(`${tokenFile} does not hold an admin token`);
     return new RpcClient(url, token);
   }
 

@@ -7,6 +7,7 @@ import path from "node:path";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
+import { MalformedFileError } from "../util/errors.js";
 
 export interface ClusterIdentity {
   format: 1;
@@ -29,7 +30,7 @@ export async function readIdentity(storage: Storage, dir: string): Promise<Clust
     typeof raw.secret !== "string" ||
     !Number.isSafeInteger(raw.joinedStampUs)
   ) {
-    throw new Error(`${path.join(dir, IDENTITY_FILE)} is malformed`);
+    throw new MalformedFileError(`${path.join(dir, IDENTITY_FILE)} is malformed`);
   }
   return raw as ClusterIdentity;
 }

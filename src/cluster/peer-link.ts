@@ -13,6 +13,7 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { Random } from "../platform/random.js";
 import type { PeerClient, PeerCredentials } from "../peer/client.js";
 import { errorMessage } from "../util/errors.js";
+import { PeerProtocolError } from "../peer/error-codes.js";
 import type { StampUs } from "../log/lamport-clock.js";
 import type { StateEntry, StateStore } from "./state-store.js";
 
@@ -167,10 +168,10 @@ export class PeerLink {
         );
       let result = await call(this.firstPull ? this.fullPullRequest() : this.shortPullRequest());
       if ("mismatch" in result.body) result = await call(this.fullPullRequest());
-      if ("mismatch" in result.body) throw new Error("peer refused a full pull");
+      if ("mismatch" in result.body) throw new PeerProtocolError("peer refused a full pull");
       const { entries, complete } = result.body;
       if (!Array.isArray(entries) || typeof complete !== "object" || complete === null) {
-        throw new Error("malformed pull answer");
+        throw new PeerProtocolError("malformed pull answer");
       }
       this.store.merge(entries, this.host, this.refuse);
       for (const [owner, stamp] of Object.entries(complete)) {

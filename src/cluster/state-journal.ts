@@ -29,7 +29,7 @@
 import path from "node:path";
 import { createTemporaryFile } from "../platform/storage/atomic-file.js";
 import { crc32c } from "../util/crc32c.js";
-import { errorMessage, isErrno } from "../util/errors.js";
+import { MarsError, errorMessage, isErrno } from "../util/errors.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import type { StampUs } from "../log/lamport-clock.js";
 import type { StateEntry } from "./state-store.js";
@@ -73,8 +73,10 @@ export function parseJournal(data: Buffer): { ops: JournalOp[]; validBytes: numb
 }
 
 /** The journal file failed a write or sync earlier; it is not touched again. */
-export class JournalFailedError extends Error {
-  readonly code = "JOURNAL_FAILED";
+export class JournalFailedError extends MarsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("JOURNAL_FAILED", message, options);
+  }
 }
 
 export interface OpenedJournal {

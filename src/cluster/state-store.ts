@@ -35,6 +35,14 @@ import type { Storage } from "../platform/storage/types.js";
 import { JOURNAL_FILE, StateJournal, type JournalOp } from "./state-journal.js";
 import type { LamportClock, StampUs } from "../log/lamport-clock.js";
 import { keyOwnership, mayWrite } from "./keys.js";
+import { MalformedFileError, MarsError } from "../util/errors.js";
+
+/** A write this node may not make: a key it does not own, or a value over the size bound. */
+export class StateWriteError extends MarsError {
+  constructor(message: string) {
+    super("STATE_WRITE_REFUSED", message);
+  }
+}
 
 export interface StateEntry {
   key: string;
@@ -128,7 +136,7 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     const raw = (await readJsonFile(path.join(dir, STATE_FILE), storage)) as PersistedState | undefined;
     if (raw) {
       if (raw.format !== 1 || !Array.isArray(raw.entries))
-        throw new Error(`${path.join(dir, STATE_FILE)} is malformed`);
+        throw new MalformedFileError(`${path.join(dir, STATE_FILE)} is malformed`);
       for (const e of raw.entries) store.replay({ put: e });
       for (const [owner, stamp] of Object.entries(raw.seen ?? {})) store.replay({ seen: { [owner]: stamp } });
     }
@@ -207,8 +215,9 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
 
   /** Writes a key as this node. Returns the new entry, or undefined if the value was already that. */
   set(key: string, value: unknown): StateEntry | undefined {
-    if (!mayWrite(key, this.host)) throw new Error(`${this.host} may not write ${key}`);
-    if (JSON.stringify(value).length > MAX_VALUE_BYTES) throw new Error(`value of ${key} is too large`);
+    if (!mayWrite(key, this.host)) throw new StateWriteError(`${this.host} may not write ${key}`);
+    if (JSON.stringify(value).length > MAX_VALUE_BYTES)
+      throw new StateWriteError(`value of ${key} is too large`);
     const current = this.get(key);
     if (current && isDeepStrictEqual(current.value, value)) return undefined;
     const entry: StateEntry = { key, value, stampUs: this.clock.now(), owner: this.host };
@@ -218,7 +227,7 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
 
   /** Deletes a key as this node (a tombstone). Undefined if it was absent. */
   delete(key: string): StateEntry | undefined {
-    if (!mayWrite(key, this.host)) throw new Error(`${this.host} may not write ${key}`);
+    if (!mayWrite(key, this.host)) throw new StateWriteError(`${this.host} may not write ${key}`);
     if (!this.get(key)) return undefined;
     const entry: StateEntry = {
       key,

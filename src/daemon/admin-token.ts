@@ -7,7 +7,7 @@ import path from "node:path";
 import { makeDirectoryDurable, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
-import { isErrno } from "../util/errors.js";
+import { MalformedFileError, isErrno } from "../util/errors.js";
 
 /** Shorter tokens are refused: they could be guessed. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -19,7 +19,7 @@ export async function readOrCreateToken(storage: Storage, random: Random, file: 
       .toString("utf8")
       .trim();
     if (token.length < MIN_TOKEN_LENGTH) {
-      throw new Error(`admin token in ${file} is shorter than ${MIN_TOKEN_LENGTH} characters`);
+      throw new MalformedFileError(`admin token in ${file} is shorter than ${MIN_TOKEN_LENGTH} characters`);
     }
     return token;
   } catch (err) {

@@ -18,6 +18,7 @@ import { DEFAULT_UBLK_OPTIONS, MAX_UBLK_QUEUES, type UblkOptions } from "../fron
 import { DEFAULT_JOB_SCHEDULES, isValidSchedule, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
 import type { Storage } from "../platform/storage/types.js";
+import { MarsError } from "../util/errors.js";
 
 export interface DaemonConfig {
   /** This node's permanent name (as MARS: never change it). */
@@ -422,7 +423,11 @@ function merge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends MarsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("CONFIG_INVALID", message, options);
+  }
+}
 
 /**
  * Builds the effective configuration. Paths that default relative to the

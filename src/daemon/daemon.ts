@@ -37,6 +37,7 @@ import { NodeCore } from "./node-core.js";
 import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "../rpc/context.js";
+import { NotStartedError } from "../util/errors.js";
 
 export interface DaemonOptions {
   storage?: Storage;
@@ -129,7 +130,7 @@ export class Daemon implements NodeServices {
   /** The admin listener's actual address (port 0 in the config picks a free one). */
   get adminUrl(): string {
     const a = this.adminAddress;
-    if (!a) throw new Error("admin listener not started");
+    if (!a) throw new NotStartedError("admin listener not started");
     return `http://${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
   }
 

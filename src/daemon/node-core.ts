@@ -35,6 +35,7 @@ import { resourceMethods } from "../rpc/methods/resource.js";
 import { clusterMethods } from "../rpc/methods/cluster.js";
 import { compileValidators, loadOpenRpcDocument } from "../rpc/openrpc.js";
 import type { NodeServices } from "../rpc/context.js";
+import { NotStartedError } from "../util/errors.js";
 import type { Clock } from "../platform/clock.js";
 import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
@@ -92,18 +93,18 @@ export class NodeCore implements NodeServices {
   }
 
   get resources(): ResourceManager {
-    if (!this.resourceManager) throw new Error("the resource layer is not started");
+    if (!this.resourceManager) throw new NotStartedError("the resource layer is not started");
     return this.resourceManager;
   }
 
   get cluster(): ClusterService {
-    if (!this.clusterService) throw new Error("the cluster layer is not started");
+    if (!this.clusterService) throw new NotStartedError("the cluster layer is not started");
     return this.clusterService;
   }
 
   /** The JSON-RPC methods of this node (validated against api/openrpc.json). */
   get rpc(): RpcEndpoint<NodeServices> {
-    if (!this.endpoint) throw new Error("the RPC endpoint is not started");
+    if (!this.endpoint) throw new NotStartedError("the RPC endpoint is not started");
     return this.endpoint;
   }
 

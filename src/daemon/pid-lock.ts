@@ -5,7 +5,14 @@
  * taken over.
  */
 import type { Storage } from "../platform/storage/types.js";
-import { isErrno } from "../util/errors.js";
+import { MarsError, isErrno } from "../util/errors.js";
+
+/** Another live marsd holds the data dir (or its pid lock could not be taken). */
+export class DataDirInUseError extends MarsError {
+  constructor(message: string) {
+    super("DATA_DIR_IN_USE", message);
+  }
+}
 
 function processAlive(pid: number): boolean {
   try {
@@ -42,10 +49,10 @@ export async function acquirePidLock(storage: Storage, file: string): Promise<()
       if (!isErrno(err, "EEXIST")) throw err;
       const pid = await readPid(storage, file);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new Error(`data dir is in use by marsd pid ${pid} (${file})`);
+        throw new DataDirInUseError(`data dir is in use by marsd pid ${pid} (${file})`);
       }
       await storage.remove(file).catch(() => undefined);
     }
   }
-  throw new Error(`cannot take the pid lock ${file}`);
+  throw new DataDirInUseError(`cannot take the pid lock ${file}`);
 }

@@ -38,7 +38,7 @@ export class FrontendSet {
   resolve(choice: FrontendChoice): Frontend {
     if (choice === "auto") {
       const frontend = this.available.get("ublk") ?? this.available.get("nbd");
-      if (!frontend) throw new Error("no frontend is available");
+      if (!frontend) throw new OperatorError("FRONTEND_UNAVAILABLE", "no frontend is available");
       return frontend;
     }
     const frontend = this.available.get(choice);

@@ -9,16 +9,19 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Clock } from "../platform/clock.js";
 import type { Random } from "../platform/random.js";
 import type { InboundResponse, Transport } from "../platform/transport.js";
+import { MarsError } from "../util/errors.js";
+import { toPeerErrorCode, type PeerErrorCode } from "./error-codes.js";
 import { HEADER, newNonce, sha256Hex, signRequest, signResponse, signaturesEqual } from "./auth.js";
 
-export class PeerCallError extends Error {
+/** A peer refused or failed our request; `code` is what it answered (or what was wrong with the answer). */
+export class PeerCallError extends MarsError {
+  declare readonly code: PeerErrorCode;
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: PeerErrorCode,
     message: string,
   ) {
-    super(message);
-    this.name = "PeerCallError";
+    super("PEER_CALL_FAILED", message, { code });
   }
 }
 
@@ -162,12 +165,12 @@ export class PeerClient {
   }
 }
 
-function parseError(text: Buffer): { code: string; message: string } | undefined {
+function parseError(text: Buffer): { code: PeerErrorCode; message: string } | undefined {
   try {
     const parsed = JSON.parse(text.toString("utf8")) as { error?: { code?: unknown; message?: unknown } };
     const e = parsed.error;
     if (e && typeof e.code === "string" && typeof e.message === "string")
-      return { code: e.code, message: e.message };
+      return { code: toPeerErrorCode(e.code), message: e.message };
   } catch {
     // not JSON
   }

@@ -27,6 +27,7 @@
 import path from "node:path";
 import { makeDirectoryDurable, readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Storage } from "../platform/storage/types.js";
+import { MalformedFileError } from "../util/errors.js";
 
 interface FloorFile {
   format: 1;
@@ -68,7 +69,7 @@ export class ReplayFloors {
     if (raw !== undefined) {
       if (raw.format !== 1 || typeof raw.floors !== "object" || raw.floors === null) {
         // Refusing to start is better than silently forgetting what protects against replays.
-        throw new Error(`${file} is not a replay floor file (format 1)`);
+        throw new MalformedFileError(`${file} is not a replay floor file (format 1)`);
       }
       for (const [host, value] of Object.entries(raw.floors))
         if (typeof value === "number" && Number.isFinite(value)) floors.set(host, value);

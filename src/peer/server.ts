@@ -27,6 +27,8 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { InboundRequest, Listener, ResponseWriter, Transport } from "../platform/transport.js";
+import { MarsError } from "../util/errors.js";
+import type { PeerErrorBody, PeerErrorCode } from "./error-codes.js";
 import { ReplayFloors } from "./replay-floor.js";
 import {
   HEADER,
@@ -59,13 +61,14 @@ export interface PeerRequest {
 }
 
 /** An error answered to the peer with an HTTP status and a machine-readable code. */
-export class PeerError extends Error {
+export class PeerError extends MarsError {
+  declare readonly code: PeerErrorCode;
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: PeerErrorCode,
     message: string,
   ) {
-    super(message);
+    super("PEER_REQUEST_REFUSED", message, { code });
   }
 }
 
@@ -115,8 +118,10 @@ interface Route {
 const PRE_MEMBERSHIP_PATHS = new Set(["/peer/v1/join"]);
 
 type Refusal = { status: number; reason: RejectReason | RefusalCode; message: string };
-type RefusalCode =
-  "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "malformed" | "internal";
+type RefusalCode = Extract<
+  PeerErrorCode,
+  "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "malformed" | "internal"
+>;
 
 interface SignedHeaders {
   clusterId: string;
@@ -191,7 +196,11 @@ export class PeerServer {
         return {
           status: 400,
           headers: { "content-type": "application/json" },
-          body: Buffer.from(JSON.stringify({ error: { code: "malformed", message: problem.message } })),
+          body: Buffer.from(
+            JSON.stringify({
+              error: { code: "malformed", message: problem.message } satisfies PeerErrorBody,
+            }),
+          ),
         };
       },
       onConnectionsChanged: (open) => gauge.set(open),
@@ -255,7 +264,7 @@ export class PeerServer {
     } catch (err) {
       if (!(err instanceof PeerError)) throw err;
       status = err.status;
-      payload = { error: { code: err.code, message: err.message } };
+      payload = { error: { code: err.code, message: err.message } satisfies PeerErrorBody };
     }
     const text = Buffer.from(JSON.stringify(payload ?? null), "utf8");
     this.options.metrics.peerSentBytes.labels(request.host).inc(text.length);
@@ -420,7 +429,9 @@ export class PeerServer {
       res.abort();
       return;
     }
-    const text = JSON.stringify({ error: { code: refusal.reason, message: refusal.message } });
+    const text = JSON.stringify({
+      error: { code: refusal.reason, message: refusal.message } satisfies PeerErrorBody,
+    });
     void res.sendWhole(refusal.status, { "content-type": "application/json" }, Buffer.from(text, "utf8"), {
       closeConnection: true,
     });

@@ -22,6 +22,7 @@
  *   that pass during a run are skipped (node-cron's noOverlap).
  */
 import type { Clock, TimerHandle } from "./clock.js";
+import { MarsError } from "../util/errors.js";
 
 /** For each field, which values match (index = value). */
 export interface CronSchedule {
@@ -36,11 +37,9 @@ export interface CronSchedule {
   readonly dayOfWeek: readonly boolean[];
 }
 
-export class CronSyntaxError extends Error {
-  readonly code = "CRON_SYNTAX";
+export class CronSyntaxError extends MarsError {
   constructor(expression: string, reason: string) {
-    super(`"${expression}" is not a cron expression: ${reason}`);
-    this.name = "CronSyntaxError";
+    super("CRON_SYNTAX", `"${expression}" is not a cron expression: ${reason}`);
   }
 }
 

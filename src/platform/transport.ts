@@ -33,6 +33,7 @@
  * - Callbacks (`onRequest`, `onMalformed`, `onConnectionsChanged`) run on
  *   the event loop, never synchronously inside the call that caused them.
  */
+import { AddressError, MarsError } from "../util/errors.js";
 
 /** Headers as received or to send: lower-case names, one string each. */
 export type TransportHeaders = Readonly<Record<string, string>>;
@@ -40,13 +41,10 @@ export type TransportHeaders = Readonly<Record<string, string>>;
 /** Failures of the connection itself (as opposed to an answer the peer gave). */
 export type TransportErrorCode = "timeout" | "too-large" | "aborted" | "reset";
 
-export class TransportError extends Error {
-  constructor(
-    readonly code: TransportErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "TransportError";
+export class TransportError extends MarsError {
+  declare readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message: string) {
+    super("TRANSPORT_FAILED", message, { code });
   }
 }
 
@@ -174,6 +172,6 @@ export interface Transport {
 /** Splits "host:port" / "[v6]:port"; throws on anything else. */
 export function splitAddress(address: string): [string, number] {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
-  if (!m) throw new Error(`peer address "${address}" is not host:port`);
+  if (!m) throw new AddressError(`peer address "${address}" is not host:port`);
   return [(m[1] ?? m[2]) as string, Number(m[3])];
 }

@@ -24,7 +24,8 @@ import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
-import { errorMessage } from "../util/errors.js";
+import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js";
+import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
 import { FrameDecoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
 import type { LogListEntry } from "./log-server.js";
@@ -226,7 +227,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
 
   private credentials(): PeerCredentials {
     const c = this.deps.credentials();
-    if (!c) throw new Error("this node is not in a cluster");
+    if (!c) throw new OperatorError("NOT_IN_CLUSTER", "this node is not in a cluster");
     return c;
   }
 
@@ -234,7 +235,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const { deps } = this;
     const name = this.progress.file;
     const source = this.sourceFor(name);
-    if (!source) throw new Error(`no reachable node holds ${name}`);
+    if (!source) throw new OperatorError("PEER_UNREACHABLE", `no reachable node holds ${name}`);
     const address = deps.addressOf(source) as string;
     // The signal ends the request in every phase (stop, pause and a source switch abort it);
     // an abort while the head is awaited would otherwise leave a stream that never ends.
@@ -286,7 +287,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         for (const frame of decoder.push(chunk)) {
           if (frame.type === FrameType.Data) {
             if (frame.offsetBytes !== offset + verifier.pendingBytes) {
-              throw new Error(
+              throw new PeerProtocolError(
                 `data for offset ${frame.offsetBytes} where ${offset + verifier.pendingBytes} was expected`,
               );
             }
@@ -302,7 +303,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             this.noteRemote(name, frame.valueBytes);
           } else if (frame.type === FrameType.End) {
             if (verifier.pendingBytes > 0 || offset !== frame.valueBytes) {
-              throw new Error(
+              throw new PeerProtocolError(
                 `${name} ended at ${frame.valueBytes} but we hold ${offset} (+${verifier.pendingBytes} partial)`,
               );
             }
@@ -311,7 +312,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             const theirs = JSON.parse(frame.payload.toString("utf8")) as VersionEntry;
             const ours = await deps.logs.version(name);
             if (ours.version !== theirs.version) {
-              throw new Error(
+              throw new LogCorruptError(
                 `${name}: our copy has version ${ours.version.slice(0, 12)}, ${source} says ${String(theirs.version).slice(0, 12)}`,
               );
             }
@@ -321,9 +322,9 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             deps.onFileComplete?.(name, ours);
             return;
           } else {
-            const err = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
+            const err = readPeerErrorBody(JSON.parse(frame.payload.toString("utf8")), "");
             if (err.code === "ahead") {
-              this.splitBrainReason = `we hold more of ${name} than ${source}: ${err.message ?? ""}`;
+              this.splitBrainReason = `we hold more of ${name} than ${source}: ${err.message}`;
               deps.logger.error(
                 { resource: deps.resource, reason: this.splitBrainReason },
                 "histories diverged: not fetching further",
@@ -331,7 +332,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
               this.setState("split-brain");
               return;
             }
-            throw new PeerCallError(200, err.code ?? "error", `${source}: ${err.message ?? "stream error"}`);
+            throw new PeerCallError(200, err.code, `${source}: ${err.message || "stream error"}`);
           }
         }
         if (unsynced > 0 && (unsynced >= deps.syncEveryBytes || response.body.bufferedBytes === 0)) {
@@ -344,7 +345,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         }
       }
       if (unsynced > 0) await this.sync(file, name, offset, verifier.nextSeq);
-      if (!signal.aborted) throw new Error(`stream of ${name} from ${source} ended early`);
+      if (!signal.aborted) throw new PeerProtocolError(`stream of ${name} from ${source} ended early`);
     } finally {
       await file.close();
       await deps.saveProgress(this.progress).catch(() => undefined);

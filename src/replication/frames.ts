@@ -16,6 +16,7 @@
  *  24+n  32  mac
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { InternalError, MarsError } from "../util/errors.js";
 
 export const FrameType = { Data: 1, End: 2, Heartbeat: 3, Error: 4, Same: 5 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
@@ -51,7 +52,7 @@ export class FrameEncoder {
 
   /** Returns the buffers of one frame (header, payload, mac), ready for writev. */
   encode(type: FrameType, offsetBytes: number, valueBytes: number, payload: Buffer = EMPTY): Buffer[] {
-    if (payload.length > MAX_FRAME_PAYLOAD_BYTES) throw new Error("frame payload too large");
+    if (payload.length > MAX_FRAME_PAYLOAD_BYTES) throw new InternalError("frame payload too large");
     const header = Buffer.alloc(FRAME_HEADER_BYTES);
     header.writeUInt8(type, 0);
     header.writeUInt32LE(payload.length, 4);
@@ -68,7 +69,11 @@ export class FrameEncoder {
   }
 }
 
-export class FrameError extends Error {}
+export class FrameError extends MarsError {
+  constructor(message: string) {
+    super("FRAME_INVALID", message);
+  }
+}
 
 /**
  * Incremental decoder: feed it chunks as they arrive, get verified frames

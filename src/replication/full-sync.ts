@@ -26,7 +26,8 @@ import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js"
 import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile } from "../platform/storage/types.js";
 import type { ResponseWriter } from "../platform/transport.js";
-import { errorMessage } from "../util/errors.js";
+import { OperatorError, errorMessage } from "../util/errors.js";
+import { PeerProtocolError, readPeerErrorBody, type PeerErrorBody } from "../peer/error-codes.js";
 import { FrameDecoder, FrameEncoder, FrameType } from "./frames.js";
 
 export const SYNC_CHUNK_BYTES = 1024 * 1024;
@@ -102,7 +103,7 @@ export class SyncServer {
       // Where the primary's log stands now: every write that may be half in the copy is before it.
       await send(encoder.json(FrameType.End, source.durablePosition(), at, 0));
     } catch (err) {
-      const e =
+      const e: PeerErrorBody =
         err instanceof PeerError
           ? { code: err.code, message: err.message }
           : { code: "failed", message: errorMessage(err) };
@@ -224,9 +225,9 @@ export class SyncClient {
   private async window(signal: AbortSignal): Promise<void> {
     const { deps } = this;
     const source = deps.source();
-    if (!source) throw new Error("the primary is not reachable");
+    if (!source) throw new OperatorError("PRIMARY_UNREACHABLE", "the primary is not reachable");
     const credentials = deps.credentials();
-    if (!credentials) throw new Error("this node is not in a cluster");
+    if (!credentials) throw new OperatorError("NOT_IN_CLUSTER", "this node is not in a cluster");
     const start = this.doneBytes;
     const hashes: string[] = [];
     for (let at = start; at < deps.sizeBytes && hashes.length < SYNC_WINDOW_CHUNKS; at += SYNC_CHUNK_BYTES) {
@@ -259,9 +260,10 @@ export class SyncClient {
       for (const frame of decoder.push(data)) {
         if (frame.type === FrameType.Data || frame.type === FrameType.Same) {
           if (frame.offsetBytes !== at)
-            throw new Error(`sync chunk for ${frame.offsetBytes}, expected ${at}`);
+            throw new PeerProtocolError(`sync chunk for ${frame.offsetBytes}, expected ${at}`);
           const length = frame.type === FrameType.Data ? frame.payload.length : frame.valueBytes;
-          if (length <= 0 || at + length > deps.sizeBytes) throw new Error("sync chunk out of range");
+          if (length <= 0 || at + length > deps.sizeBytes)
+            throw new PeerProtocolError("sync chunk out of range");
           if (frame.type === FrameType.Data) {
             await deps.disk.writev([frame.payload], at);
             deps.metrics.replicationSyncTransferredBytes.labels(deps.resource).inc(length);
@@ -270,7 +272,7 @@ export class SyncClient {
           }
           at += length;
         } else if (frame.type === FrameType.End) {
-          if (frame.offsetBytes !== at) throw new Error("sync window ended early");
+          if (frame.offsetBytes !== at) throw new PeerProtocolError("sync window ended early");
           const syncEnd = JSON.parse(frame.payload.toString("utf8")) as LogPosition;
           await deps.disk.datasync();
           this.doneBytes = at;
@@ -283,11 +285,11 @@ export class SyncClient {
           deps.metrics.replicationSyncDoneBytes.labels(deps.resource).set(at);
           return;
         } else if (frame.type === FrameType.Error) {
-          const e = JSON.parse(frame.payload.toString("utf8")) as { code?: string; message?: string };
-          throw new PeerCallError(200, e.code ?? "error", e.message ?? "sync refused");
+          const e = readPeerErrorBody(JSON.parse(frame.payload.toString("utf8")), "sync refused");
+          throw new PeerCallError(200, e.code, e.message);
         }
       }
     }
-    throw new Error("sync window stream ended early");
+    throw new PeerProtocolError("sync window stream ended early");
   }
 }

@@ -14,7 +14,7 @@ import { readLogFileHeader, scanLogFile } from "../log/scanner.js";
 import { removeStaleTemporaries } from "../platform/storage/atomic-file.js";
 import { computeFileVersion, type VersionEntry } from "../log/version.js";
 import type { Storage } from "../platform/storage/types.js";
-import { LogCorruptError } from "../util/errors.js";
+import { InternalError, LogCorruptError } from "../util/errors.js";
 
 export interface LocalLogFile extends LogName {
   name: string;
@@ -137,7 +137,7 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
   /** Registers a file (new own file, or a fetched copy being started). */
   add(name: string, lengthBytes: number): LocalLogFile {
     const parsed = parseLogName(name);
-    if (!parsed) throw new Error(`not a log file name: ${name}`);
+    if (!parsed) throw new InternalError(`not a log file name: ${name}`);
     const file: LocalLogFile = { ...parsed, name, path: this.pathOf(name), lengthBytes };
     this.files.set(name, file);
     this.versions.delete(name);
@@ -220,7 +220,7 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
   async version(name: string): Promise<VersionEntry> {
     const cached = this.versions.get(name);
     const local = this.files.get(name);
-    if (!local) throw new Error(`no local log file ${name}`);
+    if (!local) throw new InternalError(`no local log file ${name}`);
     if (cached && cached.lengthBytes === local.lengthBytes) return cached;
     const header = await this.header(name);
     const file = await this.storage.open(local.path, "read");

@@ -21,7 +21,8 @@ import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js"
 import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { ResponseWriter } from "../platform/transport.js";
-import { errorMessage } from "../util/errors.js";
+import { LogCorruptError, errorMessage } from "../util/errors.js";
+import type { PeerErrorBody } from "../peer/error-codes.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
 
@@ -122,7 +123,12 @@ export class LogServer {
           : -1;
       const local = served?.logs.get(name);
       if (!served || !local || !parseLogName(name)) {
-        await send(encoder.json(FrameType.Error, { code: "no-file", message: `no log file ${name} here` }));
+        await send(
+          encoder.json(FrameType.Error, {
+            code: "no-file",
+            message: `no log file ${name} here`,
+          } satisfies PeerErrorBody),
+        );
         return;
       }
       if (offset > local.lengthBytes && served.logs.isFinished(name)) {
@@ -131,7 +137,7 @@ export class LogServer {
           encoder.json(FrameType.Error, {
             code: "ahead",
             message: `${name} ends at ${local.lengthBytes} here; the asker holds ${offset} bytes of it`,
-          }),
+          } satisfies PeerErrorBody),
         );
         return;
       }
@@ -140,7 +146,7 @@ export class LogServer {
           encoder.json(FrameType.Error, {
             code: "bad-offset",
             message: `offset ${offset} outside 0..${local.lengthBytes}`,
-          }),
+          } satisfies PeerErrorBody),
         );
         return;
       }
@@ -148,9 +154,12 @@ export class LogServer {
     } catch (err) {
       if (!closed.aborted) {
         this.options.logger.warn({ err: errorMessage(err), peer: req.host }, "log stream failed");
-        await send(encoder.json(FrameType.Error, { code: "failed", message: errorMessage(err) })).catch(
-          () => undefined,
-        );
+        await send(
+          encoder.json(FrameType.Error, {
+            code: "failed",
+            message: errorMessage(err),
+          } satisfies PeerErrorBody),
+        ).catch(() => undefined);
       }
     } finally {
       this.active.delete(res);
@@ -176,7 +185,10 @@ export class LogServer {
         const local = logs.get(name);
         if (!local) {
           await send(
-            encoder.json(FrameType.Error, { code: "no-file", message: `log file ${name} was deleted` }),
+            encoder.json(FrameType.Error, {
+              code: "no-file",
+              message: `log file ${name} was deleted`,
+            } satisfies PeerErrorBody),
           );
           return;
         }
@@ -184,7 +196,7 @@ export class LogServer {
           const want = Math.min(this.options.chunkBytes, local.lengthBytes - offset);
           const chunk = Buffer.allocUnsafe(want);
           const n = await file.read(chunk, offset);
-          if (n < want) throw new Error(`${name} is shorter than its known length`);
+          if (n < want) throw new LogCorruptError(`${name} is shorter than its known length`);
           await send(encoder.encode(FrameType.Data, offset, local.lengthBytes, chunk));
           offset += n;
           progress(offset);

@@ -9,6 +9,7 @@
  */
 import { parseFileHeaderPayload, type LogFileHeader } from "../log/file-header.js";
 import { RECORD_HEADER_BYTES, RecordKind, checkRecordHeader, decodeRecord } from "../log/record.js";
+import { MarsError } from "../util/errors.js";
 
 export interface VerifiedChunk {
   /** Raw bytes of whole verified records, contiguous from `offsetBytes`. */
@@ -22,7 +23,11 @@ export interface VerifiedChunk {
   header?: LogFileHeader;
 }
 
-export class RecordVerifyError extends Error {}
+export class RecordVerifyError extends MarsError {
+  constructor(message: string) {
+    super("RECORD_INVALID", message);
+  }
+}
 
 export class RecordVerifier {
   private pending = Buffer.alloc(0);

@@ -28,7 +28,7 @@ import { scanLogFile } from "../log/scanner.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
-import { LogCorruptError, errorMessage } from "../util/errors.js";
+import { LogCorruptError, MarsError, errorMessage } from "../util/errors.js";
 import type { LocalLogs } from "./local-logs.js";
 
 export type ReplayState = "replaying" | "caught-up" | "paused" | "blocked" | "stopped";
@@ -71,7 +71,11 @@ export interface ReplayerEvents {
   progress: [position: LogPosition];
 }
 
-export class ReplayBlockedError extends Error {}
+export class ReplayBlockedError extends MarsError {
+  constructor(message: string) {
+    super("REPLAY_BLOCKED", message);
+  }
+}
 
 export class Replayer extends EventEmitter<ReplayerEvents> {
   private position: LogPosition;

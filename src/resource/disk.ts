@@ -233,7 +233,9 @@ export class UnavailableDisk implements RandomAccessFile {
   ) {}
 
   private fail(): Promise<never> {
-    return Promise.reject(new Error(`disk ${this.path} is unavailable: ${this.reason}`));
+    return Promise.reject(
+      new OperatorError("DISK_INVALID", `disk ${this.path} is unavailable: ${this.reason}`),
+    );
   }
 
   read(): Promise<number> {

@@ -24,6 +24,7 @@ import { recover } from "./recovery.js";
 import type { PrimaryParts, ResourceCore, RoleHooks } from "./resource-core.js";
 import { isLocallyFinished } from "./secondary-role.js";
 import { PrimaryVolume } from "./volume.js";
+import { OperatorError } from "../util/errors.js";
 
 /**
  * Becomes primary with the log present here: apply it all, then start the
@@ -61,7 +62,10 @@ export async function takeOver(
       deps.logger.info({ resource: name, ...core.recovery }, "recovered the log onto the disk");
     }
     if (!options.cut && newest.host !== core.host && !(await isLocallyFinished(core, newest.name))) {
-      throw new Error(`${newest.name} is not complete here; only a forced failover may cut it`);
+      throw new OperatorError(
+        "NOT_CONSISTENT",
+        `${newest.name} is not complete here; only a forced failover may cut it`,
+      );
     }
     await core.checkpointer.checkpointNow();
     await writeCheckpoint(core.dir, position, deps.storage);

@@ -27,6 +27,7 @@ import {
   type ResourceConfig,
 } from "./resource-config.js";
 import { ResourceFiles, SYNC_DONE, type PauseFile, type SyncFile } from "./resource-files.js";
+import { InternalError, MalformedFileError, MarsError, OperatorError } from "../util/errors.js";
 
 /** Writes a new resource's directory, this node its primary: the disk's content is the initial content. */
 export async function createLayout(
@@ -54,7 +55,7 @@ export async function joinLayout(
   const dir = resourceDir(dataDir, config.name);
   await makeDirectoryDurable(dir, storage, { mode: 0o700 });
   const start = parseLogName(startFile);
-  if (!start) throw new Error(`bad start file ${startFile}`);
+  if (!start) throw new InternalError(`bad start file ${startFile}`);
   const files = new ResourceFiles(dir, storage);
   await files.writeSync({ state: "syncing", doneBytes: 0, totalBytes: config.sizeBytes, consistent: false });
   await files.writeFetch({ file: startFile, verifiedBytes: 0, nextSeq: 0, finished: false });
@@ -78,10 +79,13 @@ export interface LoadedResource {
 
 export async function loadLayout(storage: Storage, dir: string): Promise<LoadedResource> {
   const config = await readResourceConfig(dir, storage);
-  if (!config) throw new Error(`${dir} has no resource configuration`);
+  if (!config) throw new MalformedFileError(`${dir} has no resource configuration`);
   let diskProblem: Error | undefined;
   const backing = await openResourceDisk(config.disk, config.diskIdentity, storage).catch((err: unknown) => {
-    diskProblem = new Error(diskFailureReason(config.disk, err), { cause: err });
+    diskProblem =
+      err instanceof MarsError
+        ? err
+        : new OperatorError("DISK_INVALID", diskFailureReason(config.disk, err), undefined, { cause: err });
     return new UnavailableDisk(config.disk, diskFailureReason(config.disk, err));
   });
   const files = new ResourceFiles(dir, storage);

@@ -22,6 +22,7 @@ import { SyncClient } from "../replication/full-sync.js";
 import { Replayer } from "../replication/replayer.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
+import { LogCorruptError, MalformedFileError } from "../util/errors.js";
 
 /** Whether a local file is complete (a later file exists, or fetch progress says so). */
 export async function isLocallyFinished(core: ResourceCore, name: string): Promise<boolean> {
@@ -134,7 +135,7 @@ async function prepareFetch(core: ResourceCore): Promise<FetchFile> {
   const saved = await core.files.readFetch();
   for (const f of logs.list()) if (f !== newest) logs.markFinished(f.name);
   if (!newest) {
-    if (!saved) throw new Error("nothing to fetch: no log file and no fetch position");
+    if (!saved) throw new MalformedFileError("nothing to fetch: no log file and no fetch position");
     return { ...saved, verifiedBytes: 0, nextSeq: 0, finished: false };
   }
   const fromSaved = saved?.file === newest.name;
@@ -149,7 +150,7 @@ async function prepareFetch(core: ResourceCore): Promise<FetchFile> {
       fromOffsetBytes: Math.min(start.offsetBytes, newest.lengthBytes),
       expectedSeq: start.offsetBytes === 0 ? undefined : start.seq,
     });
-    if (outcome.status === "corrupt") throw new Error(`${newest.name}: ${outcome.reason}`);
+    if (outcome.status === "corrupt") throw new LogCorruptError(`${newest.name}: ${outcome.reason}`);
     length = outcome.endOffsetBytes;
     nextSeq = outcome.nextSeq;
     if (outcome.status === "torn") {

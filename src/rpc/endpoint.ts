@@ -22,8 +22,8 @@ import {
 } from "json-rpc-2.0";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
-import { OperatorError } from "../util/errors.js";
-import { OPERATOR_ERROR_CODES, RpcCode } from "./error-codes.js";
+import { InternalError, MarsError, OperatorError } from "../util/errors.js";
+import { ERROR_RPC_CODES, RpcCode } from "./error-codes.js";
 import { describeErrors, type MethodValidators } from "./openrpc.js";
 import type { Clock } from "../platform/clock.js";
 import type { Random } from "../platform/random.js";
@@ -144,7 +144,7 @@ export class RpcEndpoint<Ctx> {
 
   private checkParams(method: string, params: unknown): Record<string, unknown> {
     const v = this.validators.get(method);
-    if (!v) throw new Error(`method ${method} is registered but missing from api/openrpc.json`);
+    if (!v) throw new InternalError(`method ${method} is registered but missing from api/openrpc.json`);
     let byName: unknown = params ?? {};
     if (Array.isArray(byName)) {
       if (byName.length > 0) {
@@ -166,15 +166,14 @@ export class RpcEndpoint<Ctx> {
 
   private toRpcError(err: unknown, method: string): JSONRPCErrorException {
     if (err instanceof JSONRPCErrorException) return err;
-    if (err instanceof OperatorError) {
-      return new JSONRPCErrorException(
-        err.message,
-        OPERATOR_ERROR_CODES[err.code as keyof typeof OPERATOR_ERROR_CODES],
-        {
-          reason: err.code,
-          ...err.details,
-        },
-      );
+    // Every kind of the catalogue has its number; only a bug (INTERNAL, or
+    // an error from outside the catalogue) answers -32603.
+    if (err instanceof MarsError && err.kind !== "INTERNAL") {
+      return new JSONRPCErrorException(err.message, ERROR_RPC_CODES[err.kind], {
+        reason: err.kind,
+        ...(err.code !== err.kind ? { code: err.code } : {}),
+        ...(err instanceof OperatorError ? err.details : {}),
+      });
     }
     const correlationId = this.random.uuid();
     this.logger.error({ err, method, correlationId }, "internal error in RPC method");

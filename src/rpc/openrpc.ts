@@ -7,6 +7,7 @@
 import path from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { PROJECT_ROOT, readJsonAsset } from "../platform/assets.js";
+import { InternalError } from "../util/errors.js";
 
 interface ContentDescriptor {
   name: string;
@@ -36,7 +37,7 @@ export function loadOpenRpcDocument(file = OPENRPC_PATH): OpenRpcDocument {
 
 /** Replaces every {"$ref": "#/components/..."} by the referenced object (the document has no cycles). */
 export function inlineRefs(value: unknown, doc: OpenRpcDocument, depth = 0): unknown {
-  if (depth > 32) throw new Error("openrpc.json: $ref nesting too deep (cycle?)");
+  if (depth > 32) throw new InternalError("openrpc.json: $ref nesting too deep (cycle?)");
   if (Array.isArray(value)) return value.map((v) => inlineRefs(v, doc, depth));
   if (value === null || typeof value !== "object") return value;
   const ref = (value as { $ref?: unknown }).$ref;
@@ -45,7 +46,7 @@ export function inlineRefs(value: unknown, doc: OpenRpcDocument, depth = 0): unk
       .replace(/^#\//, "")
       .split("/")
       .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
-    if (target === undefined) throw new Error(`openrpc.json: unresolved $ref ${ref}`);
+    if (target === undefined) throw new InternalError(`openrpc.json: unresolved $ref ${ref}`);
     return inlineRefs(target, doc, depth + 1);
   }
   const out: Record<string, unknown> = {};

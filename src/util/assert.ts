@@ -1,10 +1,10 @@
 /**
  * Invariant checks. These guard programming errors (a broken invariant means
- * a bug, not bad input), so they throw plain AssertionErrors that surface as
- * internal errors.
+ * a bug, not bad input), so they throw InternalError (kind INTERNAL), which
+ * the RPC layer answers as -32603 with a correlation id.
  */
-import { AssertionError } from "node:assert";
+import { InternalError } from "./errors.js";
 
 export function invariant(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AssertionError({ message: `invariant violated: ${message}` });
+  if (!condition) throw new InternalError(`invariant violated: ${message}`);
 }

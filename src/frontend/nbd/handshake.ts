@@ -23,6 +23,7 @@ import {
   Rep,
   TFlag,
 } from "./protocol.js";
+import { MarsError } from "../../util/errors.js";
 
 export interface ExportRegistry {
   lookupExport(name: string): BlockVolume | undefined;
@@ -37,7 +38,11 @@ export interface NegotiatedExport {
 }
 
 /** The client broke the protocol; the connection is dropped (a "hard disconnect"). */
-export class ProtocolError extends Error {}
+export class ProtocolError extends MarsError {
+  constructor(message: string) {
+    super("NBD_PROTOCOL", message);
+  }
+}
 
 /**
  * Bytes a negotiating client may have us hold: unparsed input (one option

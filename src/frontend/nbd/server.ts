@@ -24,6 +24,7 @@ import { listenTcp, listenUnix, type Socket, type SocketListener } from "../../p
 import { ByteBudget } from "./byte-budget.js";
 import { negotiate, ProtocolError, type ExportRegistry } from "./handshake.js";
 import { TransmissionSession } from "./transmission.js";
+import { AddressError } from "../../util/errors.js";
 
 export interface NbdServerOptions {
   /** Path of the Unix socket. */
@@ -53,7 +54,7 @@ export interface NbdServerOptions {
 export function parseHostPort(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new Error(`"${value}" is not host:port`);
+  if (!m || port > 65535) throw new AddressError(`"${value}" is not host:port`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 

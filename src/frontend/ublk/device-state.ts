@@ -7,6 +7,7 @@
 import path from "node:path";
 import { readJsonFile, writeFileAtomic } from "../../platform/storage/atomic-file.js";
 import type { Storage } from "../../platform/storage/types.js";
+import { MalformedFileError } from "../../util/errors.js";
 
 export const UBLK_STATE_FILE = "ublk.json";
 
@@ -25,7 +26,7 @@ export async function readUblkState(
     raw = await readJsonFile(file, storage);
   } catch (err) {
     // Unparseable: treated as absent (a new device is created); the caller logs it.
-    throw new Error(`${file} is unreadable`, { cause: err });
+    throw new MalformedFileError(`${file} is unreadable`, { cause: err });
   }
   if (raw === undefined) return undefined;
   const s = raw as Partial<UblkDeviceState>;
@@ -36,7 +37,7 @@ export async function readUblkState(
     (s.deviceId as number) < 0 ||
     !Number.isSafeInteger(s.ownerTag)
   ) {
-    throw new Error(`${file} does not hold a device id and owner tag`);
+    throw new MalformedFileError(`${file} does not hold a device id and owner tag`);
   }
   return { deviceId: s.deviceId as number, ownerTag: s.ownerTag as number };
 }

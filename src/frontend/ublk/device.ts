@@ -33,7 +33,7 @@ import {
 } from "./abi.js";
 import { readUblkState, writeUblkState } from "./device-state.js";
 import { UblkIoHandler } from "./io-handler.js";
-import { errnoName, type UblkAddon, type UblkDevInfo, type UblkParams } from "./native.js";
+import { UblkError, errnoName, type UblkAddon, type UblkDevInfo, type UblkParams } from "./native.js";
 import { UblkQueueSet } from "./queues.js";
 
 export interface UblkOptions {
@@ -108,7 +108,7 @@ async function pollUntil<T>(
     const value = await probe();
     if (value !== undefined) return value;
     if (time.monotonicMs() >= deadlineMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      throw new UblkError(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await time.sleep(POLL_MS);
   }
 }
@@ -189,7 +189,9 @@ export class UblkDevice {
       .getFeatures()
       .catch(() => UblkFeature.USER_RECOVERY | UblkFeature.USER_RECOVERY_REISSUE);
     if ((features & UblkFeature.USER_RECOVERY) === 0) {
-      throw new Error("this kernel's ublk has no user recovery; marsd needs it to survive its own restarts");
+      throw new UblkError(
+        "this kernel's ublk has no user recovery; marsd needs it to survive its own restarts",
+      );
     }
     const flags = UblkFeature.USER_RECOVERY | (features & UblkFeature.USER_RECOVERY_REISSUE);
     const ownerTag = ctx.random.int(1, 2 ** 47);
@@ -243,11 +245,11 @@ export class UblkDevice {
     const { addon, volume, options, logger } = ctx;
     const devId = found.devId;
     if ((found.flags & UblkFeature.USER_RECOVERY) === 0) {
-      throw new Error(`ublk device ${devId} was created without user recovery and cannot be taken over`);
+      throw new UblkError(`ublk device ${devId} was created without user recovery and cannot be taken over`);
     }
     const params = await addon.getParams(devId);
     if (params.devSectors * SECTOR_BYTES !== volume.sizeBytes) {
-      throw new Error(
+      throw new UblkError(
         `ublk device ${devId} has ${params.devSectors * SECTOR_BYTES} bytes, the volume ${volume.sizeBytes}: not taking it over`,
       );
     }
@@ -259,10 +261,10 @@ export class UblkDevice {
       options.recoveryWaitMs,
       async () => {
         const now = await UblkDevice.info(addon, devId);
-        if (!now) throw new Error(`ublk device ${devId} disappeared during recovery`);
+        if (!now) throw new UblkError(`ublk device ${devId} disappeared during recovery`);
         if (now.state === UblkState.QUIESCED || now.state === UblkState.FAIL_IO) return now;
         if (now.state === UblkState.LIVE && now.pid !== process.pid && processAlive(now.pid)) {
-          throw new Error(`ublk device ${devId} is being served by running process ${now.pid}`);
+          throw new UblkError(`ublk device ${devId} is being served by running process ${now.pid}`);
         }
         return undefined;
       },

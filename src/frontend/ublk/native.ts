@@ -7,6 +7,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { getSystemErrorName } from "node:util";
+import { MarsError } from "../../util/errors.js";
 
 export interface UblkDevInfo {
   devId: number;
@@ -115,6 +116,13 @@ export function loadUblkAddon(file = DEFAULT_ADDON_PATH): AddonLoad {
       ok: false,
       reason: `the ublk addon could not be loaded (${message}); build it with native/build.sh (needs liburing-dev)`,
     };
+  }
+}
+
+/** The kernel's ublk driver refused, or a device cannot be created, started or taken over. */
+export class UblkError extends MarsError {
+  constructor(message: string) {
+    super("UBLK_FAILED", message);
   }
 }
 

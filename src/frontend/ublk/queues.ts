@@ -11,7 +11,7 @@
  * out after the result is committed, so nothing is copied in JS.
  */
 import { constants } from "node:os";
-import { QueueEventKind, type NativeQueues, type UblkAddon } from "./native.js";
+import { QueueEventKind, UblkError, type NativeQueues, type UblkAddon } from "./native.js";
 import type { UblkIoHandler } from "./io-handler.js";
 import type { Clock } from "../../platform/clock.js";
 
@@ -109,7 +109,9 @@ export class UblkQueueSet {
         return;
       case QueueEventKind.ERROR:
         if (this.ready < this.shape.queues && this.startWaiter) {
-          this.startWaiter.reject(new Error(`ublk queue ${qid} of device ${this.shape.devId}: ${message}`));
+          this.startWaiter.reject(
+            new UblkError(`ublk queue ${qid} of device ${this.shape.devId}: ${message}`),
+          );
         } else {
           this.log("error", "ublk queue error", { devId: this.shape.devId, qid, message });
         }

@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { ClosedError } from "../../util/errors.js";
 import { rangeWriterPool } from "./range-writer-pool.js";
 import type { FileKind, OpenMode, OpenOptions, RandomAccessFile, Storage, WriteRange } from "./types.js";
 
@@ -84,7 +85,11 @@ export class NodeFile implements RandomAccessFile {
         if (remaining.length === 0) return resolve();
         fs.writev(this.fd, remaining as NodeJS.ArrayBufferView[], position, (err, written) => {
           if (err) return reject(err);
-          if (written === 0) return reject(new Error(`${this.path}: write made no progress at ${position}`));
+          if (written === 0) {
+            // An I/O error in the terms of the Storage contract (errors carry a POSIX code).
+            const stalled = new Error(`${this.path}: write made no progress at ${position}`);
+            return reject(Object.assign(stalled, { code: "EIO" }));
+          }
           position += written;
           let skip = written;
           const rest: Uint8Array[] = [];
@@ -105,7 +110,7 @@ export class NodeFile implements RandomAccessFile {
   }
 
   writeRanges(ranges: readonly WriteRange[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(`${this.path} is closed`));
+    if (this.closed) return Promise.reject(new ClosedError(`${this.path} is closed`));
     if (ranges.length === 0) return Promise.resolve();
     const batch = rangeWriterPool.write(this.fd, this.directWrites ? this.directFd : -1, ranges).then(
       ({ directRefused }) => {

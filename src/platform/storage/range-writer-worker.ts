@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { parentPort } from "node:worker_threads";
 import type { RangeBatchMessage, RangeBatchResult } from "./range-writer-pool.js";
 import { DIRECT_IO_ALIGN_BYTES } from "./types.js";
+import { InternalError } from "../../util/errors.js";
 
 const MIB = 1024 * 1024;
 
@@ -36,7 +37,9 @@ function writeFully(fd: number, data: Uint8Array, positionBytes: number): void {
   let done = 0;
   while (done < data.length) {
     const n = fs.writeSync(fd, data, done, data.length - done, positionBytes + done);
-    if (n === 0) throw new Error(`write made no progress at ${positionBytes + done}`);
+    // An I/O error in the terms of the Storage contract (errors carry a POSIX code).
+    if (n === 0)
+      throw Object.assign(new Error(`write made no progress at ${positionBytes + done}`), { code: "EIO" });
     done += n;
   }
 }
@@ -107,7 +110,7 @@ class BatchWriter {
 }
 
 const port = parentPort;
-if (!port) throw new Error("range-writer-worker must run in a worker thread");
+if (!port) throw new InternalError("range-writer-worker must run in a worker thread");
 port.on("message", (message: RangeBatchMessage) => {
   const writer = new BatchWriter(message);
   let result: RangeBatchResult;

@@ -52,7 +52,7 @@ describe("peer server and client over a transport", { timeout: 10_000 }, () => {
     });
     server.route("POST /peer/v1/echo", (req) => ({ from: req.host, body: req.body.toString("utf8") }));
     server.route("POST /peer/v1/teapot", () => {
-      throw new PeerError(418, "teapot", "short and stout");
+      throw new PeerError(418, "bad-request", "short and stout");
     });
     server.routeStream("POST /peer/v1/count", async (req, res) => {
       res.startStream(200, {});
@@ -89,7 +89,9 @@ describe("peer server and client over a transport", { timeout: 10_000 }, () => {
     try {
       await assert.rejects(c.call(credentials, address, "POST", "/peer/v1/teapot", {}), {
         status: 418,
-        code: "teapot",
+        code: "bad-request",
+        kind: "PEER_CALL_FAILED",
+        message: "short and stout",
       });
     } finally {
       c.close();
