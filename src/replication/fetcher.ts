@@ -370,10 +370,12 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const { deps } = this;
     const current = this.progress.file;
     const number = parseLogName(current)?.fileNumber ?? 0;
-    const primary = deps.designatedPrimary();
-    const source = primary && primary !== deps.host ? primary : undefined;
-    if (!source || !deps.addressOf(source)) {
-      // Nothing to follow (no other primary): wait until the designation changes.
+    // The same source as for the current file: while we take over (we are
+    // designated, not primary yet), the old primary's next file may still
+    // hold writes it acknowledged, and the take-over waits for them.
+    const source = this.sourceFor(current);
+    if (!source) {
+      // Nothing to follow (no other primary, no reachable origin): wait until that changes.
       this.setState("waiting");
       await this.waitOrWake(deps.listWaitMs);
       return;

@@ -13,7 +13,9 @@
  * 4. after a forced failover, a secondary follows the new primary's history
  *    and never fetches what the old primary wrote after the cut;
  * 5. a planned handover to a node whose fetch is paused is refused before
- *    the current primary steps down.
+ *    the current primary steps down;
+ * 6. (found by the simulator) a planned handover completes when the old
+ *    primary started a log file the new primary had not listed yet.
  *
  * MARSD_HISTORY_SEED replays the seeded loop of case 2.
  */
@@ -150,6 +152,33 @@ describe("one history", { timeout: 600_000 }, () => {
       await waitUntil(s.cluster, "bravo", s.name, "replicated");
       for (const host of ["alpha", "bravo"])
         assert.equal((await status(s.cluster, host, s.name)).splitBrain.detected, false, host);
+      assert.equal(new Set((await diskDigests(s)).values()).size, 1, "both disks equal");
+    }),
+  );
+
+  test(
+    "defect 6 (found by the simulator, seed 101): a handover completes when the old primary started a file the new one never listed",
+    explainOnFailure(async () => {
+      const s = await cluster(["alpha", "bravo"]);
+      const state = new Map<number, number>();
+      await write(s, "alpha", 32, state, SEED + 30);
+      await waitUntil(s.cluster, "bravo", s.name, "uptodate");
+      // bravo cannot reach alpha; alpha starts a new log file and writes into it.
+      s.cluster.proxy("bravo", "alpha").set({ blackhole: true });
+      s.cluster.proxy("bravo", "alpha").resetAll();
+      await rpc(s, "alpha").call("resource.logRotate", { name: s.name });
+      await write(s, "alpha", 64, state, SEED + 31);
+      await assert.rejects(
+        rpc(s, "bravo").call("resource.primary", { name: s.name, timeoutMs: 3000 }),
+        hasCode(1024),
+      );
+      assert.match(String((await status(s.cluster, "bravo", s.name)).takeOverBlockedBy), /alpha/);
+      // bravo is designated now: it must still fetch alpha's newer file (it
+      // used to wait for "another primary" to list files from, forever).
+      s.cluster.healAll();
+      await waitUntil(s.cluster, "bravo", s.name, "primary", 30_000);
+      await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo after the handover");
+      await waitUntil(s.cluster, "alpha", s.name, "uptodate");
       assert.equal(new Set((await diskDigests(s)).values()).size, 1, "both disks equal");
     }),
   );

@@ -227,8 +227,11 @@ export class Invariants {
   async final(): Promise<void> {
     const primaries = this.sim.nodes.filter((n) => this.serves(n));
     if (primaries.length !== 1) {
+      const statuses = [];
+      for (const node of this.sim.nodes) statuses.push(`${node.host}: ${JSON.stringify(await this.status(node))}`);
       throw new SimViolation(
-        `after settling, ${primaries.length} nodes serve: ${primaries.map((n) => n.host).join(", ")}`,
+        `after settling, ${primaries.length} nodes serve: ${primaries.map((n) => n.host).join(", ")}\n` +
+          statuses.join("\n"),
       );
     }
     const primary = primaries[0] as SimNode;
