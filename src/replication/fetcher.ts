@@ -55,6 +55,12 @@ export interface FetcherDeps {
   /** Where a host's peer listener is, if it is a reachable member. */
   addressOf: (host: string) => string | undefined;
   designatedPrimary: () => string | undefined;
+  /**
+   * Another member known to hold log file number `fileNumber` (from its
+   * published status): where a node taking over looks for files after its
+   * own last one, which no primary lists for it any more.
+   */
+  holderOf: (fileNumber: number) => string | undefined;
   /** Persists progress (called at least at every file boundary). */
   saveProgress: (progress: FetchProgress) => Promise<void>;
   /** Called with the version of a file once it is complete here. */
@@ -205,6 +211,10 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
    * designated. Only with no other primary (we are taking over, or nobody
    * is designated) does the origin serve its own file.
    */
+  private reachable(host: string | undefined): string | undefined {
+    return host !== undefined && host !== this.deps.host && this.deps.addressOf(host) ? host : undefined;
+  }
+
   private sourceFor(file: string): string | undefined {
     const origin = parseLogName(file)?.host;
     const primary = this.deps.designatedPrimary();
@@ -370,10 +380,14 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const { deps } = this;
     const current = this.progress.file;
     const number = parseLogName(current)?.fileNumber ?? 0;
-    // The same source as for the current file: while we take over (we are
+    // The same source as for the current file. While we take over (we are
     // designated, not primary yet), the old primary's next file may still
-    // hold writes it acknowledged, and the take-over waits for them.
-    const source = this.sourceFor(current);
+    // hold writes it acknowledged, and the take-over waits for them: if the
+    // current file is our own, whoever published that they hold the next.
+    const designated = deps.designatedPrimary();
+    const source =
+      this.sourceFor(current) ??
+      (designated === deps.host ? this.reachable(deps.holderOf(number + 1)) : undefined);
     if (!source) {
       // Nothing to follow (no other primary, no reachable origin): wait until that changes.
       this.setState("waiting");

@@ -101,9 +101,14 @@ export class ClusterView {
     return undefined;
   }
 
-  /** Sets (or clears, with null) the designated primary and waits until the change is durable. */
+  /**
+   * Sets (or clears, with null) the designated primary and waits until the
+   * change is durable. Always a new stamp: our own view may be stale (a
+   * designation made elsewhere before this one may not have reached us),
+   * and the operator's latest decision is the one that must win.
+   */
   async designate(host: string | null): Promise<void> {
-    this.state.set(Keys.resourcePrimary(this.resource), host);
+    this.state.set(Keys.resourcePrimary(this.resource), host, { restamp: true });
     await this.state.flush();
   }
 

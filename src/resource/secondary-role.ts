@@ -21,6 +21,7 @@ import { Fetcher, type FetchProgress } from "../replication/fetcher.js";
 import { SyncClient } from "../replication/full-sync.js";
 import { Replayer } from "../replication/replayer.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
+import { memberHistories } from "./status-model.js";
 import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
 import { LogCorruptError, MalformedFileError } from "../util/errors.js";
 
@@ -66,6 +67,12 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       credentials: () => deps.cluster.credentials(),
       addressOf: (h) => deps.cluster.addressOf(h),
       designatedPrimary: () => core.view.designatedPrimary(),
+      holderOf: (fileNumber) =>
+        memberHistories(core).find(
+          (m) =>
+            m.host !== core.host &&
+            (m.versions.has(fileNumber) || m.positions.some((p) => p.fileNumber === fileNumber)),
+        )?.host,
       saveProgress: (p: FetchProgress) => core.files.writeFetch(p),
       metrics: deps.metrics,
       logger: deps.logger,

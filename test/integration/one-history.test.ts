@@ -15,7 +15,9 @@
  * 5. a planned handover to a node whose fetch is paused is refused before
  *    the current primary steps down;
  * 6. (found by the simulator) a planned handover completes when the old
- *    primary started a log file the new primary had not listed yet.
+ *    primary started a log file the new primary had not listed yet;
+ * 7. (found by the simulator) ... and when the new primary's newest file is
+ *    its own (no primary lists the newer files for it).
  *
  * MARSD_HISTORY_SEED replays the seeded loop of case 2.
  */
@@ -180,6 +182,50 @@ describe("one history", { timeout: 600_000 }, () => {
       await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo after the handover");
       await waitUntil(s.cluster, "alpha", s.name, "uptodate");
       assert.equal(new Set((await diskDigests(s)).values()).size, 1, "both disks equal");
+    }),
+  );
+
+  test(
+    "defect 7 (found by the simulator, seed 104): a handover completes when the new primary's last file is its own",
+    explainOnFailure(async () => {
+      const s = await cluster(["alpha", "bravo", "charlie"]);
+      const state = new Map<number, number>();
+      await rpc(s, "bravo").call("resource.primary", { name: s.name });
+      await waitUntil(s.cluster, "bravo", s.name, "primary", 30_000);
+      await write(s, "bravo", 32, state, SEED + 40);
+      for (const host of ["alpha", "charlie"]) await waitUntil(s.cluster, host, s.name, "uptodate");
+      // bravo dies; alpha is forced primary (a new file of its own) and writes.
+      const bravo = s.cluster.node("bravo").daemon;
+      await bravo.kill9();
+      await rpc(s, "alpha").call("resource.primary", { name: s.name, force: true });
+      await write(s, "alpha", 64, state, SEED + 41);
+      // bravo comes back unable to reach alpha; it learns of alpha's
+      // designation through charlie, but cannot list alpha's files.
+      s.cluster.proxy("bravo", "alpha").set({ blackhole: true });
+      await bravo.relaunch();
+      await waitFor(
+        "bravo learns that alpha is primary, and hears from it",
+        async () => {
+          const st = await status(s.cluster, "bravo", s.name);
+          const members = st.members as Array<{ host: string; alive?: boolean }>;
+          return (
+            st.designatedPrimary === "alpha" && members.some((m) => m.host === "alpha" && m.alive === true)
+          );
+        },
+        30_000,
+      );
+      // Handed the resource, bravo's newest file is its own: no primary lists
+      // alpha's newer file for it; it must look for it at a member that has it.
+      await assert.rejects(
+        rpc(s, "bravo").call("resource.primary", { name: s.name, timeoutMs: 3000 }),
+        hasCode(1024),
+      );
+      assert.notEqual((await status(s.cluster, "bravo", s.name)).role, "primary");
+      s.cluster.healAll();
+      await waitUntil(s.cluster, "bravo", s.name, "primary", 30_000);
+      await assertAcknowledgedPresent(s.disks.get("bravo") as string, state, "bravo after the handover");
+      for (const host of ["alpha", "charlie"]) await waitUntil(s.cluster, host, s.name, "uptodate");
+      assert.equal(new Set((await diskDigests(s)).values()).size, 1, "every disk equal");
     }),
   );
 

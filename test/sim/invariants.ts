@@ -167,15 +167,7 @@ export class Invariants {
       const takeover = this.takeovers.get(host);
       this.takeovers.delete(host);
       let origin: string;
-      if (previous) {
-        const check = previous.prefix(image, previous.ackedLength);
-        if (check.problem) {
-          throw new SimViolation(
-            `${host} serves again after a restart but lost acknowledged writes: ${check.problem}`,
-          );
-        }
-        origin = `restart of h${previous.id}`;
-      } else if (takeover?.kind === "handover" && takeover.from) {
+      if (takeover?.kind === "handover" && takeover.from) {
         const from = takeover.from;
         const check = from.prefix(image, from.ackedLength);
         if (check.problem) {
@@ -185,6 +177,14 @@ export class Invariants {
         }
         this.handedOver.set(from, { host, image });
         origin = `handover from h${from.id}`;
+      } else if (previous && !takeover) {
+        const check = previous.prefix(image, previous.ackedLength);
+        if (check.problem) {
+          throw new SimViolation(
+            `${host} serves again after a restart but lost acknowledged writes: ${check.problem}`,
+          );
+        }
+        origin = `restart of h${previous.id}`;
       } else if (takeover?.kind === "create") {
         if (image.some((v) => v !== 0))
           throw new SimViolation(`${host} created the resource on a disk already written`);
@@ -228,7 +228,8 @@ export class Invariants {
     const primaries = this.sim.nodes.filter((n) => this.serves(n));
     if (primaries.length !== 1) {
       const statuses = [];
-      for (const node of this.sim.nodes) statuses.push(`${node.host}: ${JSON.stringify(await this.status(node))}`);
+      for (const node of this.sim.nodes)
+        statuses.push(`${node.host}: ${JSON.stringify(await this.status(node))}`);
       throw new SimViolation(
         `after settling, ${primaries.length} nodes serve: ${primaries.map((n) => n.host).join(", ")}\n` +
           statuses.join("\n"),

@@ -292,7 +292,16 @@ export class Simulator {
     violation.seed = this.seed;
     violation.step = this.step;
     violation.trace = this.trace.slice(-40);
-    violation.logs = Object.fromEntries(this.nodes.map((n) => [n.host, n.recentLog(40)]));
+    violation.logs = Object.fromEntries(
+      this.nodes.map((n) => [
+        n.host,
+        [
+          // Who each node believes is designated, and since when (the entry that decides roles).
+          `designation entry: ${JSON.stringify(n.core?.cluster.state.get(`resource/${RESOURCE}/primary`) ?? "(down)")}`,
+          ...n.recentLog(40),
+        ],
+      ]),
+    );
     return violation;
   }
 }

@@ -18,6 +18,8 @@ import type { SimNode } from "./sim-node.js";
 import { RESOURCE, type Simulator } from "./simulator.js";
 
 const INTERNAL_ERROR = -32603;
+/** resource.primary waited for the take-over in vain: the node is designated all the same. */
+const WAIT_TIMEOUT = 1024;
 
 type Action = "handover" | "force" | "crash" | "partition" | "heal" | "rotate" | "delete" | "inspect";
 
@@ -184,6 +186,9 @@ export class Workload {
           );
         }
         sim.note(`${method} on ${node.host} refused: ${answer.error.code} ${answer.error.message}`);
+        // Refused outright, nothing changed; after a timed-out wait the designation stands.
+        if (method === "resource.primary" && answer.error.code !== WAIT_TIMEOUT)
+          sim.invariants.takeovers.delete(node.host);
       } else sim.note(`${method} on ${node.host}: done`);
     });
   }
