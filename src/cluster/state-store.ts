@@ -213,18 +213,13 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  /**
-   * Writes a key as this node. Returns the new entry, or undefined if the
-   * value was already that, unless `restamp`: then the value is written
-   * again with a new stamp (a decision made now must win over any made
-   * before it, even one that reaches us later and says otherwise).
-   */
-  set(key: string, value: unknown, options: { restamp?: boolean } = {}): StateEntry | undefined {
+  /** Writes a key as this node. Returns the new entry, or undefined if the value was already that. */
+  set(key: string, value: unknown): StateEntry | undefined {
     if (!mayWrite(key, this.host)) throw new StateWriteError(`${this.host} may not write ${key}`);
     if (JSON.stringify(value).length > MAX_VALUE_BYTES)
       throw new StateWriteError(`value of ${key} is too large`);
     const current = this.get(key);
-    if (!options.restamp && current && isDeepStrictEqual(current.value, value)) return undefined;
+    if (current && isDeepStrictEqual(current.value, value)) return undefined;
     const entry: StateEntry = { key, value, stampUs: this.clock.now(), owner: this.host };
     this.install(entry, "local");
     return entry;

@@ -103,12 +103,13 @@ export class ClusterView {
 
   /**
    * Sets (or clears, with null) the designated primary and waits until the
-   * change is durable. Always a new stamp: our own view may be stale (a
-   * designation made elsewhere before this one may not have reached us),
-   * and the operator's latest decision is the one that must win.
+   * change is durable. Writing the value our view holds already is no
+   * change: the view may be stale (a forced failover elsewhere we have not
+   * heard of), and a new stamp would let a decision made blind override it
+   * (the simulator, seed 226, lost the forced primary's writes that way).
    */
   async designate(host: string | null): Promise<void> {
-    this.state.set(Keys.resourcePrimary(this.resource), host, { restamp: true });
+    this.state.set(Keys.resourcePrimary(this.resource), host);
     await this.state.flush();
   }
 
