@@ -23,6 +23,7 @@ import { Metrics } from "../../src/metrics/metrics.js";
 import { seededRandom } from "../../src/platform/random.js";
 import { makeDirectoryDurable } from "../../src/platform/storage/atomic-file.js";
 import type { BlockVolume } from "../../src/resource/block-volume.js";
+import type { Storage } from "../../src/platform/storage/types.js";
 import { NodeClock } from "./node-clock.js";
 import type { SimClock } from "./sim-clock.js";
 import type { SimNetwork } from "./sim-network.js";
@@ -70,6 +71,10 @@ export interface SimNodeOptions {
   seed: number;
   /** Settings on top of the defaults (small logs, fast status), the same for every node. */
   tune(config: DaemonConfig): void;
+  /** A resource failed for good (the node is down after it, as the daemon would exit). */
+  onFatal?: (resource: string, err: unknown) => void;
+  /** What the node's code sees of its disk (default: the SimStorage view itself); for fault tests. */
+  present?: (storage: SimStorage) => Storage;
 }
 
 export class SimNode {
@@ -118,16 +123,20 @@ export class SimNode {
       config: this.config,
       logger: this.logger(time),
       time,
-      storage: this.storage,
+      storage: this.options.present?.(this.storage) ?? this.storage,
       transport,
       // A new process draws anew, as a restarted daemon would (but the same on every replay).
       random: seededRandom(this.options.seed * 1000 + this.generation),
       metrics: new Metrics(),
       frontends,
       onFatal: (resource, err) => {
+        // A process that died already cannot take its successor down with it.
+        if (core !== this.core) return;
         // The daemon exits for a restart here; the simulator restarts the node later.
         this.fatal = { resource, err };
+        this.log(`--- fatal failure of ${resource}: ${String(err)} ---`);
         this.crash("kill");
+        this.options.onFatal?.(resource, err);
       },
     });
     this.time = time;

@@ -24,6 +24,7 @@
 import { blockBytes, BLOCK_BYTES } from "../helpers/versioned-blocks.js";
 import { prng } from "../helpers/prng.js";
 import type { DaemonConfig } from "../../src/daemon/config.js";
+import type { Storage } from "../../src/platform/storage/types.js";
 import { SimClock } from "./sim-clock.js";
 import { SimNetwork } from "./sim-network.js";
 import { SimStorage } from "./sim-storage.js";
@@ -43,6 +44,8 @@ export interface SimOptions {
   blocks?: number;
   /** Print each action as it happens. */
   verbose?: boolean;
+  /** What a node's code sees of its disk (fault tests: a disk that lies about flushes). */
+  present?: (host: string, storage: SimStorage) => Storage;
 }
 
 export interface SimReport {
@@ -103,7 +106,21 @@ export class Simulator {
     for (const host of HOSTS.slice(0, count)) {
       const storage = new SimStorage({ seed: Math.floor(this.random() * 2 ** 31), clock: this.sim });
       const seed = Math.floor(this.random() * 2 ** 31);
-      this.nodes.push(new SimNode({ host, sim: this.sim, network: this.network, storage, seed, tune }));
+      const present = options.present;
+      this.nodes.push(
+        new SimNode({
+          host,
+          sim: this.sim,
+          network: this.network,
+          storage,
+          seed,
+          tune,
+          // No disk faults are injected: a resource that fails for good is a bug.
+          onFatal: (resource, err) =>
+            this.fail(new SimViolation(`${host}: ${resource} failed for good: ${String(err)}`, err)),
+          ...(present ? { present: (s: SimStorage) => present(host, s) } : {}),
+        }),
+      );
     }
     this.invariants = new Invariants(this);
   }
@@ -211,7 +228,7 @@ export class Simulator {
 
   async run(): Promise<SimReport> {
     try {
-      await this.setUp();
+      await this.start();
       const workload = new Workload(this);
       for (this.step = 1; this.step <= (this.options.steps ?? 200); this.step++) {
         await workload.step();
@@ -222,7 +239,7 @@ export class Simulator {
     } catch (err) {
       throw this.explain(err);
     } finally {
-      for (const n of this.nodes) n.crash("kill");
+      this.shutdown();
     }
     return {
       seed: this.seed,
@@ -235,8 +252,13 @@ export class Simulator {
     };
   }
 
+  /** Every node's process ends (what is left of a run is garbage). */
+  shutdown(): void {
+    for (const n of this.nodes) n.crash("kill");
+  }
+
   /** Cluster of every node, r0 created on the first (primary) and joined on the others, all UpToDate. */
-  private async setUp(): Promise<void> {
+  async start(): Promise<void> {
     for (const n of this.nodes) {
       await n.storage.makeDirectory("/dev");
       await n.storage.createBlockDevice(n.diskPath(RESOURCE), this.blocks * BLOCK_BYTES);

@@ -60,15 +60,20 @@ export class Workload {
       throw new SimViolation("operator actions still running two minutes after the workload ended");
     this.healAll();
     for (const node of sim.nodes) if (!node.alive) await this.restart(node);
-    const settled = await sim.waitFor(async () => {
+    const servingOne = () => {
       const serving = sim.nodes.filter((n) => sim.invariants.serves(n));
-      if (serving.length !== 1) return false;
+      return serving.length === 1 ? serving[0] : undefined;
+    };
+    const settled = await sim.waitFor(async () => {
+      const primary = servingOne();
+      if (!primary) return false;
       for (const node of sim.nodes) {
-        if (serving.includes(node)) continue;
+        if (node === primary) continue;
         const status = await sim.invariants.status(node);
         if (!status.splitBrain?.detected && status.diskState !== "UpToDate") return false;
       }
-      return true;
+      // Asking took virtual time: the same node must still be the one primary.
+      return servingOne() === primary;
     }, maxMs);
     if (settled) {
       sim.invariants.forceActive = false;
