@@ -6,7 +6,7 @@
  * remount every file reads back intact.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -14,10 +14,14 @@ import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemon-process.js";
 import { startNodeWithVolume, type NodeWithVolume } from "../helpers/single-node.js";
 import { requireTool, run, startProcess } from "../helpers/tools.js";
+import { seededRandom } from "../../src/platform/random.js";
 
 const MIB = 1024 * 1024;
+/** Seeds the data written (printed in the suite's name; MARSD_FS_SEED replays). */
+const SEED = Number(process.env.MARSD_FS_SEED ?? Date.now() % 1_000_000);
+const random = seededRandom(SEED);
 
-describe("ext4 on a marsd volume (nbdfuse + loop device)", () => {
+describe(`ext4 on a marsd volume (nbdfuse + loop device) (seed ${SEED})`, () => {
   let node: NodeWithVolume;
   let fuse: ReturnType<typeof startProcess> | undefined;
   let loop: string | undefined;
@@ -78,7 +82,7 @@ describe("ext4 on a marsd volume (nbdfuse + loop device)", () => {
     const files = new Map<string, string>();
     await mkdir(path.join(dirs.mnt, "sub", "dir"), { recursive: true });
     for (let i = 0; i < 24; i++) {
-      const content = randomBytes(i % 4 === 0 ? 2 * MIB : 37_000 + i * 1000);
+      const content = random.bytes(i % 4 === 0 ? 2 * MIB : 37_000 + i * 1000);
       const name = path.join(i % 2 ? "sub/dir" : "", `file-${i}.bin`);
       await writeFile(path.join(dirs.mnt, name), content);
       files.set(name, createHash("sha256").update(content).digest("hex"));

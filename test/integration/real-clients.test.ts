@@ -5,16 +5,19 @@
  * copies are compared byte for byte.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createVolume, startNodeWithVolume, type NodeWithVolume } from "../helpers/single-node.js";
 import { requireTool, run, RunError } from "../helpers/tools.js";
+import { seededRandom } from "../../src/platform/random.js";
 
 const MIB = 1024 * 1024;
+/** Seeds the data written (printed in the suite's name; MARSD_CLIENTS_SEED replays). */
+const SEED = Number(process.env.MARSD_CLIENTS_SEED ?? Date.now() % 1_000_000);
+const random = seededRandom(SEED);
 
-describe("real NBD clients", () => {
+describe(`real NBD clients (seed ${SEED})`, () => {
   let node: NodeWithVolume;
   const tool = {
     nbdinfo: "",
@@ -99,7 +102,7 @@ describe("real NBD clients", () => {
     assert.equal(info["virtual-size"], 64 * MIB);
     assert.equal(info.format, "raw");
     const source = file("qemu-source.raw");
-    await writeFile(source, Buffer.concat([randomBytes(20 * MIB), Buffer.alloc(44 * MIB)]));
+    await writeFile(source, Buffer.concat([random.bytes(20 * MIB), Buffer.alloc(44 * MIB)]));
     const qcow = file("qemu-source.qcow2");
     await run(tool.qemuImg, ["convert", "-f", "raw", "-O", "qcow2", source, qcow]);
     await run(tool.qemuImg, ["convert", "-n", "-f", "qcow2", "-O", "raw", qcow, node.uri]);
@@ -111,7 +114,7 @@ describe("real NBD clients", () => {
 
   it("nbdcopy copies into and out of the export byte for byte", async () => {
     const source = file("nbdcopy-source.bin");
-    const content = randomBytes(64 * MIB);
+    const content = random.bytes(64 * MIB);
     await writeFile(source, content);
     await run(tool.nbdcopy, ["--flush", source, node.uri]);
     const out = file("nbdcopy-out.bin");

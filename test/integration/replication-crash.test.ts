@@ -7,7 +7,6 @@
  *   its secondary follows it again.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -24,6 +23,7 @@ import {
 } from "../helpers/replication.js";
 import { requireTool, run, requirePythonNbd } from "../helpers/tools.js";
 import { blockVersion } from "../helpers/versioned-blocks.js";
+import { seededRandom } from "../../src/platform/random.js";
 
 const MIB = 1024 * 1024;
 
@@ -58,7 +58,8 @@ describe("crashes during replication", { timeout: 600_000 }, () => {
     setup.cluster.proxy("node-b", "node-a").set({ bandwidthBytesPerSec: 4 * MIB });
     setup.cluster.proxy("node-a", "node-b").set({ bandwidthBytesPerSec: 4 * MIB });
     const data = path.join(setup.cluster.baseDir, "burst.bin");
-    await writeFile(data, randomBytes(40 * MIB));
+    // Incompressible bytes; their content does not matter, so a fixed seed.
+    await writeFile(data, seededRandom(61).bytes(40 * MIB));
     await run(nbdcopy, [data, nbdUri(setup.cluster, "node-a", "r0")], { timeoutMs: 120_000 });
     const fetchedBefore = await counter(b.adminUrl, "marsd_replication_fetched_bytes_total");
     await waitFor(
@@ -77,7 +78,7 @@ describe("crashes during replication", { timeout: 600_000 }, () => {
     const b = setup.cluster.node("node-b").daemon;
     await b.rpc.call("resource.pause", { name: "r0", what: "replay" });
     const data = path.join(setup.cluster.baseDir, "burst2.bin");
-    await writeFile(data, randomBytes(48 * MIB));
+    await writeFile(data, seededRandom(62).bytes(48 * MIB));
     await run(nbdcopy, [data, nbdUri(setup.cluster, "node-a", "r0")], { timeoutMs: 120_000 });
     await waitFor("everything fetched", async () => {
       const s = await b.rpc.call<{

@@ -11,7 +11,6 @@
  * seed is in the test's name.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -30,6 +29,7 @@ import {
 import { requirePythonNbd } from "../helpers/tools.js";
 import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
 import { explainOnFailure } from "../helpers/test-cluster.js";
+import { seededRandom } from "../../src/platform/random.js";
 
 const MIB = 1024 * 1024;
 const BLOCKS = 4096;
@@ -195,7 +195,7 @@ describe("crash safety: kill -9 of a secondary", { timeout: 3_600_000 }, () => {
       } else {
         // Leave and join again with a disk full of other bytes: a full sync of all of it.
         await b().rpc.call("resource.leave", { name: "r0" });
-        await writeFile(setup.disks.get("node-b") as string, randomBytes(SIZE_BYTES));
+        await writeFile(setup.disks.get("node-b") as string, seededRandom(SEED + 1).bytes(SIZE_BYTES));
         throttle(MIB);
         await b().rpc.call("resource.join", { name: "r0", disk: setup.disks.get("node-b") });
         writer = await write(writerSeed, 300 + Math.floor(random() * 300), 4);
