@@ -158,7 +158,7 @@ export class Invariants {
     try {
       let image: number[];
       try {
-        image = await readImage(node, this.sim.blocks);
+        image = await this.sim.settled(`reading ${host}'s volume`, readImage(node, this.sim.blocks));
       } catch (err) {
         if (err instanceof NodeDownError) return; // it died first; its restart is checked again
         throw err;
@@ -214,7 +214,7 @@ export class Invariants {
 
   /** A consistent secondary's disk is a prefix of some history (nothing merged). */
   async checkSecondary(node: SimNode, why: string): Promise<void> {
-    const image = await readDisk(node, this.sim.blocks);
+    const image = await this.sim.settled(`reading ${node.host}'s disk`, readDisk(node, this.sim.blocks));
     if (!this.sim.histories.some((h) => h.prefix(image).cut)) {
       const closest = this.sim.histories.map((h) => `h${h.id}: ${h.prefix(image).problem}`).join("; ");
       throw new SimViolation(
@@ -237,11 +237,11 @@ export class Invariants {
     }
     const primary = primaries[0] as SimNode;
     const history = this.sim.historyOf.get(primary.host) as History;
-    const primaryImage = await readImage(primary, this.sim.blocks);
+    const primaryImage = await this.sim.settled("reading the primary", readImage(primary, this.sim.blocks));
     for (const node of this.sim.nodes) {
       if (node === primary) continue;
       const status = await this.status(node);
-      const image = await readDisk(node, this.sim.blocks);
+      const image = await this.sim.settled(`reading ${node.host}'s disk`, readDisk(node, this.sim.blocks));
       const same = image.every((v, b) => v === primaryImage[b]);
       if (status.splitBrain?.detected) {
         if (!this.sim.histories.some((h) => h.prefix(image).cut)) {

@@ -27,7 +27,7 @@ import type { DaemonConfig } from "../../src/daemon/config.js";
 import type { Storage } from "../../src/platform/storage/types.js";
 import { SimClock } from "./sim-clock.js";
 import { SimNetwork } from "./sim-network.js";
-import { SimStorage } from "./sim-storage.js";
+import { SimStorage, type TearMode } from "./sim-storage.js";
 import { NodeDownError, SimNode } from "./sim-node.js";
 import { emptyImage, History, type WriteRecord } from "./history.js";
 import { Invariants, SimViolation } from "./invariants.js";
@@ -59,6 +59,7 @@ export interface SimReport {
 }
 
 const HOSTS = ["alpha", "bravo", "charlie", "delta", "echo"];
+const TEAR_MODES: readonly TearMode[] = ["none", "last-write", "any-sectors"];
 /** Virtual time the cluster gets to settle after the faults end. */
 const SETTLE_MS = 180_000;
 
@@ -103,8 +104,22 @@ export class Simulator {
     this.sim = new SimClock({ startWallMs: 1_700_000_000_000 + Math.floor(this.random() * 1e9) });
     this.network = new SimNetwork({ time: this.sim, seed: Math.floor(this.random() * 2 ** 31) });
     const count = options.nodes ?? 3;
+    const slowDisks = this.random() < 0.5;
     for (const host of HOSTS.slice(0, count)) {
-      const storage = new SimStorage({ seed: Math.floor(this.random() * 2 ** 31), clock: this.sim });
+      // Each disk its tear mode; half of the runs also slow syncs, and some disks a latency per
+      // operation (operations finish out of order). Both cost a timer per operation: 4-7x the run time.
+      const slow = slowDisks ? { clock: this.sim, delayMs: 1 + Math.floor(this.random() * 12) } : undefined;
+      const latency =
+        slowDisks && this.random() < 0.5
+          ? { clock: this.sim, maxMs: 1 + Math.floor(this.random() * 2) }
+          : undefined;
+      const storage = new SimStorage({
+        seed: Math.floor(this.random() * 2 ** 31),
+        clock: this.sim,
+        ...(slow ? { slowSync: slow } : {}),
+        ...(latency ? { latency } : {}),
+        tear: TEAR_MODES[Math.floor(this.random() * TEAR_MODES.length)] as TearMode,
+      });
       const seed = Math.floor(this.random() * 2 ** 31);
       const present = options.present;
       this.nodes.push(
@@ -260,8 +275,11 @@ export class Simulator {
   /** Cluster of every node, r0 created on the first (primary) and joined on the others, all UpToDate. */
   async start(): Promise<void> {
     for (const n of this.nodes) {
-      await n.storage.makeDirectory("/dev");
-      await n.storage.createBlockDevice(n.diskPath(RESOURCE), this.blocks * BLOCK_BYTES);
+      await this.settled("making the disks", n.storage.makeDirectory("/dev"));
+      await this.settled(
+        "making the disks",
+        n.storage.createBlockDevice(n.diskPath(RESOURCE), this.blocks * BLOCK_BYTES),
+      );
       await this.settled(`start ${n.host}`, n.start());
     }
     const [first, ...others] = this.nodes as [SimNode, ...SimNode[]];

@@ -68,8 +68,10 @@ export class Workload {
       const primary = servingOne();
       if (!primary) return false;
       for (const node of sim.nodes) {
-        if (node === primary) continue;
         const status = await sim.invariants.status(node);
+        // Every node names the one that serves (an old primary that has not heard yet still serves).
+        if (status.designatedPrimary !== primary.host) return false;
+        if (node === primary) continue;
         if (!status.splitBrain?.detected && status.diskState !== "UpToDate") return false;
       }
       // Asking took virtual time: the same node must still be the one primary.
@@ -218,7 +220,7 @@ export class Workload {
     if (node.alive) return;
     this.sim.note(`restart of ${node.host}`);
     try {
-      await node.start();
+      await this.sim.settled(`start of ${node.host}`, node.start());
     } catch (err) {
       throw new SimViolation(`${node.host} failed to start: ${String(err)}`, err);
     }

@@ -7,7 +7,7 @@
  * replay check, and a disk that lies about flushes, which the invariants
  * must catch.
  *
- * MARSD_SIM_SEEDS=<count> runs that many fixed seeds (default 24).
+ * MARSD_SIM_SEEDS=<count> runs that many fixed seeds (default 20).
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -18,7 +18,7 @@ import { SimViolation } from "../../sim/invariants.js";
 import { Simulator, type SimOptions } from "../../sim/simulator.js";
 import type { SimStorage } from "../../sim/sim-storage.js";
 
-const FIXED_SEEDS = Number(process.env.MARSD_SIM_SEEDS ?? 24);
+const FIXED_SEEDS = Number(process.env.MARSD_SIM_SEEDS ?? 20);
 const DRAWN = simSeed();
 
 async function run(options: SimOptions): Promise<void> {
