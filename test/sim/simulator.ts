@@ -140,6 +140,30 @@ export class Simulator {
     this.invariants = new Invariants(this);
   }
 
+  /**
+   * The network of this run, every directed link on its own: a one-way
+   * delay from LAN to long distance with jitter, sometimes a bandwidth cap,
+   * chunks cut at seeded places, a slow reader, and in some runs resets.
+   */
+  private shapeLinks(): void {
+    const r = this.random;
+    const latencyMs = [0, 1, 5, 25, 100][Math.floor(r() * 5)] as number;
+    const resetProbability = r() < 0.3 ? 0.002 : 0;
+    for (const from of this.nodes) {
+      for (const to of this.nodes) {
+        if (from === to) continue;
+        this.network.setLink(from.host, to.host, {
+          latencyMs,
+          jitterMs: Math.floor(r() * (latencyMs / 2 + 1)),
+          bytesPerSecond: r() < 0.5 ? undefined : (1 + Math.floor(r() * 16)) * 1024 * 1024,
+          resetProbability,
+          readerDelayMs: r() < 0.1 ? Math.floor(r() * 5) : 0,
+          maxSegmentBytes: r() < 0.3 ? 512 + Math.floor(r() * 64 * 1024) : undefined,
+        });
+      }
+    }
+  }
+
   node(host: string): SimNode {
     const n = this.nodes.find((x) => x.host === host);
     if (!n) throw new Error(`no node ${host}`);
@@ -306,6 +330,8 @@ export class Simulator {
     }, 60_000);
     if (!ready) throw new SimViolation("set-up: the secondaries did not become UpToDate within 60 s");
     this.note(`set up: ${this.nodes.map((n) => n.host).join(", ")}; ${first.host} primary`);
+    // The set-up ran on a clean network; the run's own network starts now.
+    this.shapeLinks();
   }
 
   /** An RPC that must succeed (set-up). */
