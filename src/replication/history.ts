@@ -177,13 +177,27 @@ export interface TakeOverCandidate {
 export function plannedTakeOverBlocker(
   candidate: TakeOverCandidate,
   others: MemberHistory[],
+  /** The primary a planned handover takes over from: its history must be ours. */
+  handoverFrom?: string,
 ): string | undefined {
   if (!candidate.consistent) return "not consistent here";
   const own: MemberHistory = { host: candidate.host, versions: candidate.versions, positions: [] };
   for (const m of others) {
-    // A member on another fork is not in our history: its split brain is
-    // reported, and resolved by the operator; it does not hold us back.
-    if (detectForks([own, m]).length > 0) continue;
+    const forks = detectForks([own, m]);
+    if (forks.length > 0) {
+      // The primary we take over from on another fork: going ahead would drop
+      // writes it acknowledged (we hold a branch it cut off, e.g. after a
+      // forced failover to a node that lagged behind us). The operator decides.
+      if (m.host === handoverFrom) {
+        return (
+          `split brain with ${m.host}, the primary this handover takes over from ` +
+          `(fork at file ${forks[0]?.fileNumber}): resolve it, or take over with force`
+        );
+      }
+      // Any other member on another fork is not in our history: its split
+      // brain is reported, and resolved by the operator; it does not hold us back.
+      continue;
+    }
     if (m.role === "primary") return `${m.host} is still primary`;
     for (const p of m.positions) {
       const mine = candidate.versions.get(p.fileNumber);

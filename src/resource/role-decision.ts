@@ -41,6 +41,8 @@ export interface TakeOverFacts {
   appliedNewestFile: boolean;
   /** Every other member's history. */
   others: MemberHistory[];
+  /** The primary a planned handover to us takes over from (a fork with it blocks). */
+  handoverFrom: string | undefined;
 }
 
 export interface StartFacts {
@@ -106,6 +108,7 @@ export function takeOverBlocker(host: string, f: TakeOverFacts): string | undefi
   return plannedTakeOverBlocker(
     { host, consistent: f.consistent, versions: f.ownVersions, appliedNewestFile: f.appliedNewestFile },
     f.others,
+    f.handoverFrom,
   );
 }
 

@@ -124,6 +124,21 @@ describe("history: planned take-over", () => {
     assert.equal(detectForks([member("bravo", chain(A1, B2)), forked]).length, 1);
   });
 
+  // Found by the simulator (seed 5007): a forced failover to alpha, which
+  // lagged behind bravo in the old primary's file, then a planned handover
+  // from alpha to bravo: bravo went ahead on its own branch and dropped
+  // every write alpha had acknowledged since the failover.
+  it("a fork with the primary a planned handover takes over from blocks it", () => {
+    const alpha = member("alpha", chain(A1, ["log-000000002-alpha", 5]));
+    const why = plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], "alpha");
+    assert.match(
+      why ?? "",
+      /split brain with alpha, the primary this handover takes over from \(fork at file 2\)/,
+    );
+    // Another member on another fork still does not (see above).
+    assert.equal(plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], "charlie"), undefined);
+  });
+
   it("allowed once the candidate applied the old primary's last file", () => {
     assert.equal(
       plannedTakeOverBlocker(candidate(chain(A1, B2, A3)), [
