@@ -279,5 +279,6 @@ export interface NodeResourceStatus {
   replState: string;
   consistent: boolean;
   designatedPrimary: string | null;
+  takeOverBlockedBy?: string;
   splitBrain?: { detected: boolean };
 }

@@ -64,7 +64,7 @@ export class Workload {
       const serving = sim.nodes.filter((n) => sim.invariants.serves(n));
       return serving.length === 1 ? serving[0] : undefined;
     };
-    const settled = await sim.waitFor(async () => {
+    const isSettled = async (): Promise<boolean> => {
       const primary = servingOne();
       if (!primary) return false;
       for (const node of sim.nodes) {
@@ -76,12 +76,39 @@ export class Workload {
       }
       // Asking took virtual time: the same node must still be the one primary.
       return servingOne() === primary;
-    }, maxMs);
+    };
+    let settled = await sim.waitFor(isSettled, maxMs / 2);
+    // A planned handover the split brain blocks waits for the operator: the
+    // simulated one keeps the writes the old primary acknowledged, by forcing it.
+    if (!settled && (await this.forceBlockedHandoverBack()))
+      settled = await sim.waitFor(isSettled, maxMs / 2);
     if (settled) {
       sim.invariants.forceActive = false;
       sim.note("settled");
     }
     await this.stateConverged();
+  }
+
+  /** If a take-over waits on a split brain with the primary it takes over from, forces that one back. */
+  private async forceBlockedHandoverBack(): Promise<boolean> {
+    const { sim } = this;
+    for (const node of sim.nodes) {
+      const status = await sim.invariants.status(node);
+      const from = /split brain with (\S+), the primary this handover takes over from/.exec(
+        status.takeOverBlockedBy ?? "",
+      )?.[1];
+      if (!from) continue;
+      sim.note(`operator: ${node.host}'s handover waits on a split brain; forcing ${from} back`);
+      sim.invariants.forceActive = true;
+      sim.invariants.takeovers.set(from, { kind: "force" });
+      const answer = await sim.settled(
+        `resource.primary --force on ${from}`,
+        sim.node(from).call("resource.primary", { name: RESOURCE, force: true }),
+      );
+      if (answer.error) throw new SimViolation(`forcing ${from} back was refused: ${answer.error.message}`);
+      return true;
+    }
+    return false;
   }
 
   private writeAll(): void {
