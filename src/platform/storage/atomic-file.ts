@@ -102,7 +102,8 @@ export async function makeDirectoryDurable(
   const missing: string[] = [];
   for (let at = path.resolve(dir); ; at = path.dirname(at)) {
     try {
-      await storage.stat(at);
+      // Something else in the way: mkdir -p reports it (EEXIST, ENOTDIR) as it would anyway.
+      if ((await storage.stat(at)).kind !== "directory") return storage.makeDirectory(dir, options);
       break;
     } catch (err) {
       if (!isErrno(err, "ENOENT")) throw err;

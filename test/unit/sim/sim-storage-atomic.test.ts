@@ -76,6 +76,11 @@ describe("atomic replace on SimStorage", () => {
       await makeDirectoryDurable("/var/lib/marsd/resources/r0", after);
       assert.deepEqual(await after.crash().list("/var/lib/marsd/resources"), ["r0"]);
     }
+    // A file in the way is reported as mkdir -p would (not hidden until the first write inside).
+    const blocked = new SimStorage({ seed: SEED, tear: "none" });
+    await makeDirectoryDurable("/data/resources", blocked);
+    await writeFileAtomic("/data/resources/r0", "in the way", blocked);
+    await assert.rejects(makeDirectoryDurable("/data/resources/r0", blocked), { code: "EEXIST" });
     // What the helper prevents: a plain mkdir -p is lost with its content.
     const plain = new SimStorage({ seed: SEED, tear: "none" });
     await plain.makeDirectory("/var/lib/marsd/resources/r0");
