@@ -14,7 +14,7 @@ import {
   DEFAULT_BATCHES_IN_FLIGHT,
   DEFAULT_PREALLOCATE_BYTES,
   DEFAULT_WRITER_LIMITS,
-} from "../log/writer.js";
+} from "../log/writer-settings.js";
 import { DEFAULT_VOLUME_OPTIONS } from "../resource/volume.js";
 import { DEFAULT_UBLK_OPTIONS, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, type JobSchedules } from "./jobs.js";

@@ -3,7 +3,7 @@
  * bytes and their bound, rotation and the files kept. `logObserver` hooks
  * one resource's log writer into them.
  */
-import type { LogWriterObserver } from "../log/writer.js";
+import type { LogWriterObserver } from "../log/writer-settings.js";
 import { LATENCY_BUCKETS_SECONDS, type MetricFactory } from "./metric-factory.js";
 
 const BATCH_RECORD_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];

@@ -14,7 +14,7 @@
  * per-resource lifecycle (watch, forget).
  */
 import client from "prom-client";
-import type { LogWriterObserver } from "../log/writer.js";
+import type { LogWriterObserver } from "../log/writer-settings.js";
 import { BUILD } from "../platform/build-info.js";
 import { MetricFactory, type ClusterGaugeValues, type ResourceMetricSource } from "./metric-factory.js";
 import { logMetrics, logObserver } from "./log-metrics.js";
