@@ -32,7 +32,7 @@ import { crc32c } from "../util/crc32c.js";
 import { MarsError, errorMessage, isErrno } from "../util/errors.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import type { StampUs } from "../log/lamport-clock.js";
-import type { StateEntry } from "./state-store.js";
+import type { StateEntry } from "./state-entry.js";
 
 export type JournalOp =
   | { put: StateEntry }

@@ -6,51 +6,36 @@
  * Rules:
  * - merge: an incoming entry replaces the local one iff it is newer (higher
  *   stamp; ties broken by owner, then by content, so every node decides the
- *   same way). Only an allowed writer may write a key (keys.ts).
+ *   same way: state-entry.ts). Only an allowed writer may write a key
+ *   (keys.ts).
  * - deletion is a tombstone (an entry with `deleted: true`) so it spreads
  *   like any write; tombstones are collected only once every member has seen
  *   them (see `collectTombstones`).
  * - completeness: `seen[owner]` is a stamp up to which this node holds every
  *   entry written by `owner` (or a newer version of it). Pulls ask peers for
  *   entries newer than `seen`, which keeps each exchange a delta.
- * - persistence: every change is appended to a journal and made durable
- *   (state-journal.ts; changes made meanwhile share one fdatasync); once the
- *   journal is large, the whole state is written as a snapshot (write,
- *   fsync, rename, fsync dir) and the journal emptied. `flush()` waits until
- *   what is in memory now is on disk. A snapshot names a generation, and
- *   the emptied journal starts with it: a crash between the two leaves a
- *   journal of an older generation, which load() ignores (its content is
- *   in the snapshot; replayed, an entry dropped since would come back). A
- *   journal whose write or sync failed is never written again: the next
- *   change goes to a snapshot and a fresh journal file.
+ * - persistence: every change is handed to state-persistence.ts (a journal
+ *   plus snapshots); `flush()` waits until what is in memory now is on disk.
  */
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { isDeepStrictEqual } from "node:util";
-import path from "node:path";
 import type { Logger } from "pino";
-import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
-import { JOURNAL_FILE, StateJournal, type JournalOp } from "./state-journal.js";
+import type { JournalOp } from "./state-journal.js";
 import type { LamportClock, StampUs } from "../log/lamport-clock.js";
-import { keyOwnership, mayWrite } from "./keys.js";
-import { MalformedFileError, MarsError } from "../util/errors.js";
+import { mayWrite } from "./keys.js";
+import {
+  MAX_VALUE_BYTES,
+  StateWriteError,
+  compareVersions,
+  entryProblem,
+  type StateEntry,
+} from "./state-entry.js";
+import { DEFAULT_MAX_JOURNAL_BYTES, StatePersistence } from "./state-persistence.js";
 
-/** A write this node may not make: a key it does not own, or a value over the size bound. */
-export class StateWriteError extends MarsError {
-  constructor(message: string) {
-    super("STATE_WRITE_REFUSED", message);
-  }
-}
-
-export interface StateEntry {
-  key: string;
-  value: unknown;
-  stampUs: StampUs;
-  owner: string;
-  deleted?: true;
-}
+export type { StateEntry } from "./state-entry.js";
 
 export type ChangeSource = "local" | "remote";
 
@@ -58,65 +43,17 @@ export interface StateStoreEvents {
   change: [entry: StateEntry, source: ChangeSource];
 }
 
-export const MAX_VALUE_BYTES = 64 * 1024;
-export const STATE_FILE = "state.json";
-export const DEFAULT_MAX_JOURNAL_BYTES = 4 * 1024 * 1024;
-
-interface PersistedState {
-  format: 1;
-  entries: StateEntry[];
-  seen: Record<string, StampUs>;
-  /** The journal generation that continues this snapshot (absent in snapshots written before generations). */
-  generation?: string;
-}
-
-/** Deterministic order of two versions of the same key: >0 if a is newer. */
-export function compareVersions(a: StateEntry, b: StateEntry): number {
-  if (a.stampUs !== b.stampUs) return a.stampUs - b.stampUs;
-  if (a.owner !== b.owner) return a.owner > b.owner ? 1 : -1;
-  const x = JSON.stringify([a.deleted ?? false, a.value]);
-  const y = JSON.stringify([b.deleted ?? false, b.value]);
-  return x === y ? 0 : x > y ? 1 : -1;
-}
-
-/** Why an incoming entry is refused, or undefined if it is acceptable. */
-export function entryProblem(e: unknown, clock: LamportClock): string | undefined {
-  if (typeof e !== "object" || e === null) return "not an object";
-  const entry = e as Partial<StateEntry>;
-  if (typeof entry.key !== "string" || !keyOwnership(entry.key)) return `invalid key ${String(entry.key)}`;
-  if (typeof entry.owner !== "string" || !mayWrite(entry.key, entry.owner)) {
-    return `${String(entry.owner)} may not write ${entry.key}`;
-  }
-  if (typeof entry.stampUs !== "number" || !clock.isPlausible(entry.stampUs))
-    return `implausible stamp on ${entry.key}`;
-  if (entry.deleted !== undefined && entry.deleted !== true) return "bad deleted flag";
-  if (entry.deleted && entry.value !== null) return "tombstone with a value";
-  if (entry.value === undefined) return "missing value";
-  if (JSON.stringify(entry.value).length > MAX_VALUE_BYTES) return `value of ${entry.key} too large`;
-  return undefined;
-}
-
 export class StateStore extends EventEmitter<StateStoreEvents> {
   private readonly entries = new Map<string, StateEntry>();
   /** The same entries by writer, with each writer's newest stamp: deltas skip quiet writers cheaply. */
   private readonly byOwner = new Map<string, { entries: Map<string, StateEntry>; maxStampUs: StampUs }>();
   private readonly seenMap = new Map<string, StampUs>();
-  private persisting: Promise<void> | undefined;
-  /** Changes not yet in the journal. */
-  private pending: JournalOp[] = [];
-  private persistError: Error | undefined;
 
   private constructor(
-    private readonly dir: string,
     private readonly host: string,
     private readonly clock: LamportClock,
     private readonly logger: Logger,
-    private journal: StateJournal,
-    /** Beyond this journal size the next persistence writes a snapshot instead. */
-    private readonly maxJournalBytes: number,
-    private readonly storage: Storage,
-    /** Draws the snapshot generations. */
-    private readonly random: Random,
+    private readonly persistence: StatePersistence,
   ) {
     super();
   }
@@ -131,28 +68,12 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     random: Random,
     maxJournalBytes = DEFAULT_MAX_JOURNAL_BYTES,
   ): Promise<StateStore> {
-    const { journal, ops, generation } = await StateJournal.open(storage, path.join(dir, JOURNAL_FILE));
-    const store = new StateStore(dir, host, clock, logger, journal, maxJournalBytes, storage, random);
-    const raw = (await readJsonFile(path.join(dir, STATE_FILE), storage)) as PersistedState | undefined;
-    if (raw) {
-      if (raw.format !== 1 || !Array.isArray(raw.entries))
-        throw new MalformedFileError(`${path.join(dir, STATE_FILE)} is malformed`);
-      for (const e of raw.entries) store.replay({ put: e });
-      for (const [owner, stamp] of Object.entries(raw.seen ?? {})) store.replay({ seen: { [owner]: stamp } });
-    }
-    // Since snapshots have generations, every journal behind one starts with its generation; one
-    // without (the journal written before the first snapshot) or with another is older than it.
-    const stale = raw?.generation !== undefined && generation !== raw.generation;
-    if (stale) {
-      // A crash hit between the snapshot and emptying the journal: all of it is in the snapshot.
-      logger.info(
-        { journal: generation, snapshot: raw?.generation },
-        "ignoring the journal of an older snapshot",
-      );
-      await journal.reset(raw?.generation as string);
-    } else {
-      for (const op of ops) store.replay(op);
-    }
+    const persistence = await StatePersistence.open({ dir, logger, storage, random, maxJournalBytes });
+    const store = new StateStore(host, clock, logger, persistence);
+    await persistence.recover({
+      replay: (op) => store.replay(op),
+      snapshot: () => ({ entries: [...store.entries.values()], seen: store.seen() }),
+    });
     return store;
   }
 
@@ -381,15 +302,7 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
 
   /** Resolves when the state as it is now is durable. */
   async flush(): Promise<void> {
-    while (this.pending.length > 0 || this.persisting) {
-      if (!this.persisting) this.startPersist();
-      await this.persisting;
-    }
-    if (this.persistError) {
-      const err = this.persistError;
-      this.persistError = undefined;
-      throw err;
-    }
+    await this.persistence.flush();
   }
 
   private index(entry: StateEntry): void {
@@ -418,61 +331,12 @@ export class StateStore extends EventEmitter<StateStoreEvents> {
     this.emit("change", entry, source);
   }
 
-  /** Queues a change for the journal; changes of one tick and of the time an append takes share a sync. */
   private persist(op: JournalOp): void {
-    this.pending.push(op);
-    if (!this.persisting && this.pending.length === 1) queueMicrotask(() => this.startPersist());
-  }
-
-  private startPersist(): void {
-    if (this.persisting || this.pending.length === 0) return;
-    const ops = this.pending;
-    this.pending = [];
-    this.persisting = this.write(ops)
-      .catch((err: unknown) => {
-        this.persistError = err instanceof Error ? err : new Error(String(err));
-        this.logger.error({ err }, "persisting the cluster state failed");
-      })
-      .finally(() => {
-        this.persisting = undefined;
-        if (this.pending.length > 0) this.startPersist();
-      });
-  }
-
-  /**
-   * Appends to the journal, or, once it is large (or after a clear, or when
-   * the journal file failed), writes a snapshot of a new generation and
-   * empties the journal to it (a failed journal file is replaced instead).
-   */
-  private async write(ops: JournalOp[]): Promise<void> {
-    const snapshotNeeded =
-      this.journal.failed !== undefined ||
-      this.journal.sizeBytes >= this.maxJournalBytes ||
-      ops.some((op) => "clear" in op);
-    if (!snapshotNeeded) {
-      await this.journal.append(ops);
-      return;
-    }
-    const generation = this.random.bytes(8).toString("hex");
-    const snapshot: PersistedState = {
-      format: 1,
-      entries: [...this.entries.values()],
-      seen: this.seen(),
-      generation,
-    };
-    await writeFileAtomic(path.join(this.dir, STATE_FILE), JSON.stringify(snapshot), this.storage);
-    if (this.journal.failed) {
-      const failed = this.journal;
-      this.journal = await StateJournal.replace(this.storage, failed.path, generation);
-      await failed.close().catch(() => undefined);
-    } else {
-      await this.journal.reset(generation);
-    }
+    this.persistence.persist(op);
   }
 
   /** Closes the journal (after a final flush). */
   async close(): Promise<void> {
-    await this.flush().catch(() => undefined);
-    await this.journal.close();
+    await this.persistence.close();
   }
 }

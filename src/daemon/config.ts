@@ -1,24 +1,24 @@
 /**
- * Daemon configuration: defaults, then the JSON config file, then command
- * line flags. The merged result is validated as a whole, so a typo in the
- * file is reported with its path instead of being ignored.
+ * Daemon configuration: its shape (DaemonConfig) and its defaults.
+ *
+ * The effective configuration is these defaults, then the JSON config file,
+ * then command line flags (config-loader.ts), validated as a whole against
+ * config-schema.ts. Defaults come from the modules' own DEFAULT_* settings
+ * where a module has them, so they live once.
  */
 import os from "node:os";
 import path from "node:path";
-import { Ajv } from "ajv";
 import { MAX_PAYLOAD_BYTES } from "../frontend/nbd/protocol.js";
 import { DEFAULT_MAX_FUTURE_US } from "../log/lamport-clock.js";
 import {
   DEFAULT_BATCHES_IN_FLIGHT,
   DEFAULT_PREALLOCATE_BYTES,
   DEFAULT_WRITER_LIMITS,
-} from "../log/writer.js";
+} from "../log/writer-settings.js";
 import { DEFAULT_VOLUME_OPTIONS } from "../resource/volume.js";
-import { DEFAULT_UBLK_OPTIONS, MAX_UBLK_QUEUES, type UblkOptions } from "../frontend/ublk/device.js";
-import { DEFAULT_JOB_SCHEDULES, isValidSchedule, type JobSchedules } from "./jobs.js";
+import { DEFAULT_UBLK_OPTIONS, type UblkOptions } from "../frontend/ublk/device.js";
+import { DEFAULT_JOB_SCHEDULES, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
-import type { Storage } from "../platform/storage/types.js";
-import { MarsError } from "../util/errors.js";
 
 export interface DaemonConfig {
   /** This node's permanent name (as MARS: never change it). */
@@ -128,195 +128,6 @@ export type ConfigOverrides = {
 /** Smallest NBD byte budget: one maximal request (32 MiB payload) plus room for a socket read. */
 export const MIN_NBD_BUFFERED_BYTES = MAX_PAYLOAD_BYTES + 1024 * 1024;
 
-const HOST_PATTERN = "^[a-z][a-z0-9-]{0,62}$";
-const ADDRESS_PATTERN = "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$";
-
-const schema = {
-  type: "object",
-  additionalProperties: false,
-  required: [
-    "host",
-    "dataDir",
-    "runDir",
-    "adminListen",
-    "tokenFile",
-    "admin",
-    "logLevel",
-    "nbd",
-    "log",
-    "shutdownGraceMs",
-    "peerListen",
-    "peer",
-    "maxClockFutureMs",
-    "replication",
-    "jobs",
-    "ublk",
-  ],
-  properties: {
-    host: { type: "string", pattern: HOST_PATTERN },
-    dataDir: { type: "string", minLength: 1 },
-    runDir: { type: "string", minLength: 1 },
-    adminListen: { type: "string", pattern: "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$" },
-    tokenFile: { type: "string", minLength: 1 },
-    admin: {
-      type: "object",
-      additionalProperties: false,
-      required: ["maxBodyBytes", "maxConnections"],
-      properties: {
-        maxBodyBytes: { type: "integer", minimum: 4096, maximum: 268435456 },
-        maxConnections: { type: "integer", minimum: 1, maximum: 65536 },
-      },
-    },
-    logLevel: { enum: ["trace", "debug", "info", "warn", "error", "fatal"] },
-    nbd: {
-      type: "object",
-      additionalProperties: false,
-      required: [
-        "socket",
-        "maxInFlightPerConnection",
-        "maxConnections",
-        "maxHandshakes",
-        "handshakeTimeoutMs",
-        "maxBufferedBytesPerConnection",
-        "maxBufferedBytesTotal",
-        "replyStallTimeoutMs",
-      ],
-      properties: {
-        socket: { type: "string", minLength: 1, maxLength: 100 },
-        tcpListen: { type: "string", pattern: "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$" },
-        maxInFlightPerConnection: { type: "integer", minimum: 1, maximum: 4096 },
-        maxConnections: { type: "integer", minimum: 1, maximum: 65536 },
-        maxHandshakes: { type: "integer", minimum: 1, maximum: 65536 },
-        handshakeTimeoutMs: { type: "integer", minimum: 100, maximum: 600_000 },
-        // One request of the largest size plus a socket read must fit, or a connection could stall.
-        maxBufferedBytesPerConnection: { type: "integer", minimum: MIN_NBD_BUFFERED_BYTES, maximum: 2 ** 40 },
-        maxBufferedBytesTotal: { type: "integer", minimum: MIN_NBD_BUFFERED_BYTES, maximum: 2 ** 42 },
-        replyStallTimeoutMs: { type: "integer", minimum: 100, maximum: 3_600_000 },
-      },
-    },
-    log: {
-      type: "object",
-      additionalProperties: false,
-      required: [
-        "rotateBytes",
-        "maxBatchBytes",
-        "maxPendingBytes",
-        "maxRecordPayloadBytes",
-        "checkpointIntervalMs",
-        "maxBatchesInFlight",
-        "preallocateBytes",
-      ],
-      properties: {
-        rotateBytes: { type: "integer", minimum: 1048576 },
-        maxBatchBytes: { type: "integer", minimum: 65536, maximum: 268435456 },
-        maxPendingBytes: { type: "integer", minimum: 1048576 },
-        maxRecordPayloadBytes: { type: "integer", minimum: 4096, maximum: 16777216 },
-        checkpointIntervalMs: { type: "integer", minimum: 10, maximum: 3600000 },
-        maxBatchesInFlight: { type: "integer", minimum: 1, maximum: 64 },
-        preallocateBytes: { type: "integer", minimum: 0, maximum: 1073741824 },
-      },
-    },
-    shutdownGraceMs: { type: "integer", minimum: 0 },
-    peerListen: { type: "string", pattern: ADDRESS_PATTERN },
-    peerAdvertise: { type: "string", pattern: ADDRESS_PATTERN },
-    peer: {
-      type: "object",
-      additionalProperties: false,
-      required: [
-        "addressOverrides",
-        "syncIntervalMs",
-        "retryMaxMs",
-        "aliveWindowMs",
-        "timeWindowMs",
-        "requestTimeoutMs",
-        "maxBodyBytes",
-        "maxRequestBodyBytes",
-        "maxControlBodyBytes",
-        "maxConnections",
-        "maxUnauthenticatedRequests",
-        "maxUnauthenticatedBytes",
-        "replayLeaseMs",
-        "maxSocketsPerPeer",
-        "tombstoneMinAgeMs",
-      ],
-      properties: {
-        tls: {
-          type: "object",
-          additionalProperties: false,
-          required: ["certFile", "keyFile", "caFile"],
-          properties: {
-            certFile: { type: "string", minLength: 1 },
-            keyFile: { type: "string", minLength: 1 },
-            caFile: { type: "string", minLength: 1 },
-          },
-        },
-        addressOverrides: {
-          type: "object",
-          propertyNames: { pattern: HOST_PATTERN },
-          additionalProperties: { type: "string", pattern: ADDRESS_PATTERN },
-        },
-        syncIntervalMs: { type: "integer", minimum: 50, maximum: 3600000 },
-        retryMaxMs: { type: "integer", minimum: 50, maximum: 3600000 },
-        aliveWindowMs: { type: "integer", minimum: 100 },
-        timeWindowMs: { type: "integer", minimum: 1000 },
-        requestTimeoutMs: { type: "integer", minimum: 100 },
-        maxBodyBytes: { type: "integer", minimum: 65536 },
-        maxRequestBodyBytes: { type: "integer", minimum: 65536, maximum: 1073741824 },
-        maxControlBodyBytes: { type: "integer", minimum: 4096, maximum: 1073741824 },
-        maxConnections: { type: "integer", minimum: 1, maximum: 1048576 },
-        maxUnauthenticatedRequests: { type: "integer", minimum: 1, maximum: 65536 },
-        maxUnauthenticatedBytes: { type: "integer", minimum: 65536 },
-        replayLeaseMs: { type: "integer", minimum: 0, maximum: 60000 },
-        maxSocketsPerPeer: { type: "integer", minimum: 1, maximum: 256 },
-        tombstoneMinAgeMs: { type: "integer", minimum: 0 },
-      },
-    },
-    maxClockFutureMs: { type: "integer", minimum: 1000 },
-    replication: {
-      type: "object",
-      additionalProperties: false,
-      required: [
-        "statusPublishMs",
-        "listWaitMs",
-        "heartbeatMs",
-        "chunkBytes",
-        "fetchSyncEveryBytes",
-        "replayMaxInFlight",
-      ],
-      properties: {
-        statusPublishMs: { type: "integer", minimum: 50, maximum: 600000 },
-        listWaitMs: { type: "integer", minimum: 100, maximum: 60000 },
-        heartbeatMs: { type: "integer", minimum: 100, maximum: 60000 },
-        chunkBytes: { type: "integer", minimum: 4096, maximum: 4194304 },
-        fetchSyncEveryBytes: { type: "integer", minimum: 65536 },
-        replayMaxInFlight: { type: "integer", minimum: 1, maximum: 4096 },
-      },
-    },
-    ublk: {
-      type: "object",
-      additionalProperties: false,
-      required: ["queues", "queueDepth", "maxIoBytes", "recoveryWaitMs"],
-      properties: {
-        queues: { type: "integer", minimum: 1, maximum: MAX_UBLK_QUEUES },
-        queueDepth: { type: "integer", minimum: 1, maximum: 4096 },
-        maxIoBytes: { type: "integer", minimum: 4096, maximum: 33554432, multipleOf: 4096 },
-        recoveryWaitMs: { type: "integer", minimum: 0, maximum: 600000 },
-      },
-    },
-    jobs: {
-      type: "object",
-      additionalProperties: false,
-      required: ["logRotate", "logDelete"],
-      properties: {
-        logRotate: { type: "string", maxLength: 100 },
-        logDelete: { type: "string", maxLength: 100 },
-      },
-    },
-  },
-} as const;
-
-const validate = new Ajv({ allErrors: true }).compile(schema);
-
 function defaultHost(): string {
   const name =
     os
@@ -403,80 +214,4 @@ export function derivePeerAdvertise(peerListen: string): string {
     for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return `${a.address}:${port}`;
   }
   return `127.0.0.1:${port}`;
-}
-
-function merge<T>(base: T, over: unknown): T {
-  if (over === undefined) return base;
-  if (
-    typeof base !== "object" ||
-    base === null ||
-    typeof over !== "object" ||
-    over === null ||
-    Array.isArray(over)
-  ) {
-    return over as T;
-  }
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [key, value] of Object.entries(over)) {
-    if (value !== undefined) out[key] = merge(out[key], value);
-  }
-  return out as T;
-}
-
-export class ConfigError extends MarsError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("CONFIG_INVALID", message, options);
-  }
-}
-
-/**
- * Builds the effective configuration. Paths that default relative to the
- * data or run dir follow those dirs when only they are overridden.
- */
-export async function loadConfig(
-  storage: Storage,
-  configFile: string | undefined,
-  flags: ConfigOverrides,
-): Promise<DaemonConfig> {
-  let fromFile: ConfigOverrides = {};
-  if (configFile) {
-    try {
-      fromFile = JSON.parse(
-        Buffer.from(await storage.readFile(configFile)).toString("utf8"),
-      ) as ConfigOverrides;
-    } catch (err) {
-      throw new ConfigError(`cannot read config file ${configFile}: ${(err as Error).message}`);
-    }
-    if (typeof fromFile !== "object" || fromFile === null || Array.isArray(fromFile)) {
-      throw new ConfigError(`config file ${configFile} must hold a JSON object`);
-    }
-  }
-  const layered = merge(fromFile, flags);
-  const base = defaultConfig({ dataDir: layered.dataDir, runDir: layered.runDir });
-  const config = merge(base, layered);
-  config.dataDir = path.resolve(config.dataDir);
-  config.runDir = path.resolve(config.runDir);
-  config.tokenFile = path.resolve(config.tokenFile);
-  config.nbd.socket = path.resolve(config.nbd.socket);
-  if (!validate(config)) {
-    const details = (validate.errors ?? [])
-      .map((e) => {
-        // Name the unknown key: a typo must be findable from the message alone.
-        const extra = e.keyword === "additionalProperties" ? ` (${String(e.params.additionalProperty)})` : "";
-        return `${e.instancePath || "/"} ${e.message ?? ""}${extra}`;
-      })
-      .join("; ");
-    throw new ConfigError(`invalid configuration: ${details}`);
-  }
-  if (config.nbd.maxBufferedBytesTotal < config.nbd.maxBufferedBytesPerConnection) {
-    throw new ConfigError(
-      "invalid configuration: nbd.maxBufferedBytesTotal must be at least nbd.maxBufferedBytesPerConnection",
-    );
-  }
-  for (const [name, expression] of Object.entries(config.jobs) as Array<[string, string]>) {
-    if (!isValidSchedule(expression)) {
-      throw new ConfigError(`invalid configuration: jobs.${name} "${expression}" is not a cron expression`);
-    }
-  }
-  return config;
 }

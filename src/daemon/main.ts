@@ -6,7 +6,8 @@
  * recovery runs.
  */
 import { Command } from "commander";
-import { ConfigError, loadConfig, type ConfigOverrides } from "./config.js";
+import type { ConfigOverrides } from "./config.js";
+import { ConfigError, loadConfig } from "./config-loader.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { BUILD } from "../platform/build-info.js";

@@ -20,93 +20,43 @@
  * the data (Rebello et al., ATC'20), so we reject everything queued and
  * every later append, and the owner restarts and recovers from the durable
  * prefix. Never retry and continue.
+ *
+ * Settings and API types: writer-settings.ts; planning and encoding a batch:
+ * write-batch.ts.
  */
 import { EventEmitter } from "node:events";
 import type { LamportClock } from "./lamport-clock.js";
 import type { Clock } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
-import { deferred, type Deferred } from "../util/deferred.js";
+import { deferred } from "../util/deferred.js";
 import { ClosedError, LogFailedError, errorMessage } from "../util/errors.js";
 import { encodeFileHeaderRecord, type LogFileHeader } from "./file-header.js";
 import { LogPreallocator } from "./preallocator.js";
-import { RECORD_HEADER_BYTES, RecordKind, encodeRecordHeader, recordHeaderCrc } from "./record.js";
+import { RECORD_HEADER_BYTES, RecordKind, recordHeaderCrc } from "./record.js";
+import { encodeBatch, planBatch, type Batch, type BatchPlan, type QueuedAppend } from "./write-batch.js";
+import {
+  DEFAULT_BATCHES_IN_FLIGHT,
+  DEFAULT_PREALLOCATE_BYTES,
+  DEFAULT_WRITER_LIMITS,
+  type AppendEntry,
+  type AppendResult,
+  type LogWriterLimits,
+  type LogWriterObserver,
+} from "./writer-settings.js";
 import { RecordsDigest } from "./version.js";
 import path from "node:path";
 
-export interface AppendEntry {
-  kind: typeof RecordKind.Write | typeof RecordKind.Zero;
-  offsetBytes: number;
-  lengthBytes: number;
-  /** Data for WRITE records; must not be modified until the append resolves. */
-  payload?: Uint8Array;
-}
-
-export interface AppendResult {
-  /** Sequence number of the last record of this append. */
-  lastSeq: number;
-  /** Log file offset just behind this append's last record. */
-  endOffsetBytes: number;
-}
-
-export interface LogWriterLimits {
-  /** Upper bound of one group-commit batch (one writev + one fdatasync). */
-  maxBatchBytes: number;
-  /** Upper bound of records in one batch (keeps writev under IOV_MAX). */
-  maxBatchRecords: number;
-  /** Bytes queued but not yet durable; further appends wait (backpressure). */
-  maxPendingBytes: number;
-  /**
-   * Batches being written and synced at the same time. 1 is classic group
-   * commit; more lets a new batch start while earlier fdatasyncs are still
-   * running (the device absorbs several flushes at once), at the price of
-   * more, smaller batches.
-   */
-  maxBatchesInFlight?: number;
-  /**
-   * Zero-filled, synced space kept ahead of the write position, in chunks
-   * of this size, so small syncs need no metadata commit (see
-   * preallocator.ts). 0 turns it off.
-   */
-  preallocateBytes?: number;
-}
-
-export const DEFAULT_BATCHES_IN_FLIGHT = 2;
-export const DEFAULT_PREALLOCATE_BYTES = 8 * 1024 * 1024;
-
-export const DEFAULT_WRITER_LIMITS: LogWriterLimits = {
-  maxBatchBytes: 4 * 1024 * 1024,
-  maxBatchRecords: 256,
-  maxPendingBytes: 64 * 1024 * 1024,
-  maxBatchesInFlight: DEFAULT_BATCHES_IN_FLIGHT,
-  preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
-};
-
-/** Hooks for metrics; the log itself does not know about Prometheus. */
-export interface LogWriterObserver {
-  batchDurable(records: number, bytes: number, fsyncSeconds: number): void;
-  pendingBytes(bytes: number): void;
-}
-
-interface QueuedAppend {
-  entries: readonly AppendEntry[];
-  firstSeq: number;
-  bytes: number;
-  stampUs: number;
-  done: Deferred<AppendResult>;
-}
-
-/** One group-commit batch: written with one writev, made durable with one fdatasync. */
-interface Batch {
-  items: QueuedAppend[];
-  firstSeq: number;
-  offsetBytes: number;
-  bytes: number;
-  records: number;
-  startedMs: number;
-  /** Its own fdatasync returned (it is durable once every earlier batch is too). */
-  synced: boolean;
-}
+// The writer's settings and API types live in writer-settings.ts; many modules take them from here.
+export {
+  DEFAULT_BATCHES_IN_FLIGHT,
+  DEFAULT_PREALLOCATE_BYTES,
+  DEFAULT_WRITER_LIMITS,
+  type AppendEntry,
+  type AppendResult,
+  type LogWriterLimits,
+  type LogWriterObserver,
+} from "./writer-settings.js";
 
 export interface LogWriterEvents {
   /** The durable end of the file moved forward. */
@@ -314,7 +264,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
 
   private startBatches(): void {
     while (this.queue.length > 0 && this.inFlight.length < this.maxBatchesInFlight && !this.failure) {
-      const plan = this.planBatch();
+      const plan = planBatch(this.queue, this.limits);
       // Never write where zeroes are being written right now; the fill's end restarts us.
       if (this.preallocator?.blocks(this.writeOffsetBytes, plan.bytes)) break;
       const batch = this.takeBatch(plan);
@@ -323,24 +273,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     }
   }
 
-  /** How many queued appends the next batch takes, and its bytes. */
-  private planBatch(): { count: number; bytes: number; records: number } {
-    let count = 0;
-    let bytes = 0;
-    let records = 0;
-    for (const next of this.queue) {
-      const fits =
-        bytes + next.bytes <= this.limits.maxBatchBytes &&
-        records + next.entries.length <= this.limits.maxBatchRecords;
-      if (count > 0 && !fits) break;
-      count += 1;
-      bytes += next.bytes;
-      records += next.entries.length;
-    }
-    return { count, bytes, records };
-  }
-
-  private takeBatch(plan: { count: number; bytes: number; records: number }): Batch {
+  private takeBatch(plan: BatchPlan): Batch {
     const items = this.queue.splice(0, plan.count);
     const { bytes, records } = plan;
     const batch: Batch = {
@@ -362,29 +295,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     // the scanner relies on exactly that (see record.ts on durableSeq).
     const durableSeq = (this.inFlight[0] ?? batch).firstSeq;
     this.inFlight.push(batch);
-    const buffers: Uint8Array[] = [];
-    for (const item of batch.items) {
-      let seq = item.firstSeq;
-      for (const e of item.entries) {
-        const payload = e.payload ?? EMPTY;
-        const header = encodeRecordHeader(
-          {
-            kind: e.kind,
-            seq,
-            durableSeq,
-            stampUs: item.stampUs,
-            offsetBytes: e.offsetBytes,
-            lengthBytes: e.lengthBytes,
-          },
-          payload,
-        );
-        // Batches are launched in file order, so this is the file's record order.
-        this.digest.add(recordHeaderCrc(header));
-        buffers.push(header);
-        if (payload.length > 0) buffers.push(payload);
-        seq += 1;
-      }
-    }
+    const buffers = encodeBatch(batch, durableSeq, this.digest);
     // With O_DSYNC (syncWrites) the writev itself returns only once the
     // batch is durable, which saves a thread-pool round trip per batch.
     const written = this.file.writev(buffers, batch.offsetBytes);
@@ -444,5 +355,3 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     this.emit("failed", this.failure);
   }
 }
-
-const EMPTY = new Uint8Array(0);

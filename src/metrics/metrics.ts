@@ -6,16 +6,26 @@
  *
  * Every bound the daemon enforces is exported next to its usage
  * (`..._limit_...` gauges), so saturation is visible on a dashboard.
+ *
+ * The metrics are defined by domain (log-metrics.ts, resource-metrics.ts,
+ * nbd-metrics.ts, replication-metrics.ts, rpc-metrics.ts, peer-metrics.ts,
+ * cluster-metrics.ts, made by metric-factory.ts); this class composes them
+ * into one object whose fields the rest of the daemon uses, and handles the
+ * per-resource lifecycle (watch, forget).
  */
 import client from "prom-client";
-import type { LogWriterObserver } from "../log/writer.js";
+import type { LogWriterObserver } from "../log/writer-settings.js";
 import { BUILD } from "../platform/build-info.js";
+import { MetricFactory, type ClusterGaugeValues, type ResourceMetricSource } from "./metric-factory.js";
+import { logMetrics, logObserver } from "./log-metrics.js";
+import { resourceMetrics } from "./resource-metrics.js";
+import { nbdMetrics } from "./nbd-metrics.js";
+import { replicationMetrics } from "./replication-metrics.js";
+import { rpcMetrics, adminMetrics } from "./rpc-metrics.js";
+import { peerListenerMetrics, peerLinkMetrics } from "./peer-metrics.js";
+import { clusterMetrics } from "./cluster-metrics.js";
 
-const LATENCY_BUCKETS_SECONDS = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-];
-const BATCH_RECORD_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-const BATCH_BYTES_BUCKETS = [4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+export type { ClusterGaugeValues, ResourceMetricSource } from "./metric-factory.js";
 
 /** prom-client's default metrics include gauges named `*_total`, which promtool rejects. */
 const MISNAMED_DEFAULT_METRICS = [
@@ -24,358 +34,97 @@ const MISNAMED_DEFAULT_METRICS = [
   "nodejs_active_resources_total",
 ];
 
-export interface ClusterGaugeValues {
-  members: number;
-  entries: number;
-  tombstones: number;
-  lamportAheadUs: number;
-}
-
-/** What a resource reports about itself at scrape time. */
-export interface ResourceMetricSource {
-  applyBacklogBytes(): number;
-  applyDirectIo(): boolean;
-  role(): "primary" | "secondary";
-  paused(): { sync: boolean; fetch: boolean; replay: boolean };
-  logFiles(): number;
-  splitBrain(): boolean;
-}
-
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly resourceSources = new Map<string, ResourceMetricSource>();
-
-  readonly logAppendedBytes = this.counter(
-    "marsd_log_appended_bytes_total",
-    "Bytes appended durably to the transaction log, headers included.",
-    ["resource"],
-  );
-  readonly logAppendedRecords = this.counter(
-    "marsd_log_appended_records_total",
-    "Records appended durably to the transaction log.",
-    ["resource"],
-  );
-  readonly logFsyncDuration = new client.Histogram({
-    name: "marsd_log_fsync_duration_seconds",
-    help: "Time of one group-commit batch: writev plus fdatasync of the log file.",
-    labelNames: ["resource"],
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
-  readonly logBatchRecords = new client.Histogram({
-    name: "marsd_log_batch_records",
-    help: "Records per group-commit batch.",
-    labelNames: ["resource"],
-    buckets: BATCH_RECORD_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly logBatchBytes = new client.Histogram({
-    name: "marsd_log_batch_bytes",
-    help: "Bytes per group-commit batch.",
-    labelNames: ["resource"],
-    buckets: BATCH_BYTES_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly logPendingBytes = this.gauge(
-    "marsd_log_pending_bytes",
-    "Bytes queued for the log and not yet durable.",
-    ["resource"],
-  );
-  readonly logPendingLimitBytes = this.gauge(
-    "marsd_log_pending_limit_bytes",
-    "Bound on queued log bytes; appends wait beyond it.",
-    ["resource"],
-  );
-  readonly logDurablePosition = this.gauge(
-    "marsd_log_durable_position_bytes",
-    "Stream position up to which the log is durable.",
-    ["resource"],
-  );
-  readonly logFiles = this.perResource(
-    "marsd_log_files",
-    "Log files present for the resource on this node.",
-    (s) => s.logFiles(),
-  );
-  readonly logRotations = this.counter("marsd_log_rotations_total", "Log files finished and rotated.", [
-    "resource",
-  ]);
-
-  readonly resourceAppliedPosition = this.gauge(
-    "marsd_resource_applied_position_bytes",
-    "Stream position up to which the log is applied to the backing disk.",
-    ["resource"],
-  );
-  readonly resourceApplyBacklogBytes = this.perResource(
-    "marsd_resource_apply_backlog_bytes",
-    "Bytes acknowledged (durable in the log) and not yet written to the backing disk.",
-    (s) => s.applyBacklogBytes(),
-  );
-  readonly resourceApplyBacklogLimitBytes = this.gauge(
-    "marsd_resource_apply_backlog_limit_bytes",
-    "Bound on the apply backlog; beyond it writes wait for their own disk write.",
-    ["resource"],
-  );
-  readonly resourceApplyDirectIo = this.perResource(
-    "marsd_resource_apply_direct_io",
-    "1 when aligned writes reach the backing disk with O_DIRECT (page cache bypassed), 0 when all are buffered.",
-    (s) => (s.applyDirectIo() ? 1 : 0),
-  );
-  readonly resourceCheckpointPosition = this.gauge(
-    "marsd_resource_checkpoint_position_bytes",
-    "Stream position of the last persisted checkpoint (applied and synced).",
-    ["resource"],
-  );
-  readonly resourceSizeBytes = this.gauge("marsd_resource_size_bytes", "Size of the resource's volume.", [
-    "resource",
-  ]);
-  readonly resourceFailed = this.gauge(
-    "marsd_resource_failed",
-    "1 when the resource stopped because of an IO or log failure.",
-    ["resource"],
-  );
-  readonly resourceSplitBrain = this.perResource(
-    "marsd_resource_split_brain",
-    "1 when members' version chains of the resource diverged (split brain).",
-    (s) => (s.splitBrain() ? 1 : 0),
-  );
-  readonly resourceRole = this.perResourceFlags(
-    "marsd_resource_role",
-    "The resource's role on this node: 1 on the series of the current role, 0 on the other.",
-    "role",
-    ["primary", "secondary"],
-    (s, role) => s.role() === role,
-  );
-  readonly replicationPaused = this.perResourceFlags(
-    "marsd_replication_paused",
-    "1 while an operator paused the resource's sync, fetch or replay on this node (marsadm pause).",
-    "what",
-    ["sync", "fetch", "replay"],
-    (s, what) => s.paused()[what],
-  );
-  readonly resourceRecoveredBytes = this.counter(
-    "marsd_resource_recovery_replayed_bytes_total",
-    "Log bytes replayed onto the backing disk during crash recovery.",
-    ["resource"],
-  );
-
-  readonly nbdRequests = this.counter("marsd_nbd_requests_total", "NBD requests completed, by command.", [
-    "resource",
-    "command",
-  ]);
-  readonly nbdRequestBytes = this.counter(
-    "marsd_nbd_request_bytes_total",
-    "Bytes read or written by NBD requests, by command.",
-    ["resource", "command"],
-  );
-  readonly nbdRequestErrors = this.counter(
-    "marsd_nbd_request_errors_total",
-    "NBD requests answered with an error, by command and errno name.",
-    ["resource", "command", "error"],
-  );
-  readonly nbdRequestDuration = new client.Histogram({
-    name: "marsd_nbd_request_duration_seconds",
-    help: "NBD request latency from receipt to reply, by command.",
-    labelNames: ["command"],
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
-  readonly nbdConnections = this.gauge(
-    "marsd_nbd_connections",
-    "Open NBD connections in the transmission phase.",
-    ["resource"],
-  );
-  readonly nbdInflightRequests = this.gauge(
-    "marsd_nbd_inflight_requests",
-    "NBD requests received and not yet answered.",
-    [],
-  );
-  readonly nbdInflightLimitRequests = this.gauge(
-    "marsd_nbd_inflight_limit_requests",
-    "Bound on in-flight requests per NBD connection; reading pauses beyond it.",
-    [],
-  );
-  readonly nbdBufferedBytes = this.gauge(
-    "marsd_nbd_buffered_bytes",
-    "Memory held for NBD connections: received and unparsed request bytes plus reply bytes not yet flushed to the socket.",
-    [],
-  );
-  readonly nbdBufferedLimitBytes = this.gauge(
-    "marsd_nbd_buffered_limit_bytes",
-    "Bounds on NBD buffered bytes, per connection and for the whole server; reading pauses beyond them.",
-    ["scope"],
-  );
-  readonly nbdBackpressurePauses = this.counter(
-    "marsd_nbd_backpressure_pauses_total",
-    "Times an NBD connection stopped reading or dispatching requests, by the bound that stopped it.",
-    ["reason"],
-  );
-  readonly nbdStalledSessionsClosed = this.counter(
-    "marsd_nbd_stalled_connections_closed_total",
-    "NBD connections closed because their replies were not read for nbd.replyStallTimeoutMs while others waited for memory.",
-    [],
-  );
-  readonly nbdHandshakes = this.gauge(
-    "marsd_nbd_handshakes",
-    "NBD connections still negotiating (before NBD_OPT_GO / EXPORT_NAME).",
-    [],
-  );
-  readonly nbdHandshakeLimit = this.gauge(
-    "marsd_nbd_handshake_limit",
-    "Bound on NBD connections negotiating at once; the oldest is closed beyond it.",
-    [],
-  );
-  readonly nbdHandshakesDropped = this.counter(
-    "marsd_nbd_handshakes_dropped_total",
-    "NBD connections closed during negotiation, by reason (timeout, evicted, protocol).",
-    ["reason"],
-  );
-  readonly nbdConnectionsRefused = this.counter(
-    "marsd_nbd_connections_refused_total",
-    "NBD connections closed on arrival because nbd.maxConnections sessions were open.",
-    [],
-  );
-
-  readonly replicationFetchedBytes = this.counter(
-    "marsd_replication_fetched_bytes_total",
-    "Log bytes fetched from peers, verified and synced locally.",
-    ["resource"],
-  );
-  readonly replicationFetchErrors = this.counter(
-    "marsd_replication_fetch_errors_total",
-    "Interrupted or refused log fetches (each is retried).",
-    ["resource"],
-  );
-  readonly replicationSyncTransferredBytes = this.counter(
-    "marsd_replication_sync_transferred_bytes_total",
-    "Disk bytes copied during full sync (chunks that differed).",
-    ["resource"],
-  );
-  readonly replicationSyncDoneBytes = this.gauge(
-    "marsd_replication_sync_done_bytes",
-    "Full sync progress: bytes of the disk compared or copied.",
-    ["resource"],
-  );
-  readonly replicationSyncTotalBytes = this.gauge(
-    "marsd_replication_sync_total_bytes",
-    "Full sync: bytes to compare or copy in all.",
-    ["resource"],
-  );
-  readonly replicationReplayedBytes = this.counter(
-    "marsd_replication_replayed_bytes_total",
-    "Log bytes replayed onto the local disk.",
-    ["resource"],
-  );
-
-  readonly rpcRequests = this.counter(
-    "marsd_rpc_requests_total",
-    "JSON-RPC calls, by method and result code (0 = success).",
-    ["method", "code"],
-  );
-  readonly rpcDuration = new client.Histogram({
-    name: "marsd_rpc_request_duration_seconds",
-    help: "JSON-RPC call latency, by method.",
-    labelNames: ["method"],
-    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-    registers: [this.registry],
-  });
-
-  readonly peerSentBytes = this.counter(
-    "marsd_peer_sent_bytes_total",
-    "Bytes sent to a peer (request and response bodies).",
-    ["peer"],
-  );
-  readonly peerReceivedBytes = this.counter(
-    "marsd_peer_received_bytes_total",
-    "Bytes received from a peer (request and response bodies).",
-    ["peer"],
-  );
-  readonly peerRejectedRequests = this.counter(
-    "marsd_peer_rejected_requests_total",
-    "Peer requests refused by authentication, by reason.",
-    ["reason"],
-  );
-  readonly peerConnections = this.gauge(
-    "marsd_peer_connections",
-    "Open connections to the peer listener (bounded by peer.maxConnections).",
-    [],
-  );
-  readonly peerUnauthenticatedRequests = this.gauge(
-    "marsd_peer_unauthenticated_requests",
-    "Peer requests whose body is being read before their signature can be checked.",
-    [],
-  );
-  readonly peerUnauthenticatedBytes = this.gauge(
-    "marsd_peer_unauthenticated_bytes",
-    "Body bytes reserved (by Content-Length) for peer requests not yet authenticated.",
-    [],
-  );
-  readonly peerUnauthenticatedLimit = this.gauge(
-    "marsd_peer_unauthenticated_limit",
-    "Bounds of the peer listener (peer.maxConnections, peer.maxUnauthenticatedRequests, peer.maxUnauthenticatedBytes).",
-    ["bound"],
-  );
-  readonly peerReplayFloorWrites = this.counter(
-    "marsd_peer_replay_floor_writes_total",
-    "Durable writes of the per-sender replay floors (see docs/architecture.md).",
-    [],
-  );
-  readonly adminConnections = this.gauge(
-    "marsd_admin_connections",
-    "Open connections to the admin listener.",
-    [],
-  );
-  readonly adminLimit = this.gauge(
-    "marsd_admin_limit",
-    "Bounds of the admin listener (admin.maxConnections, admin.maxBodyBytes).",
-    ["bound"],
-  );
-  readonly adminRejectedRequests = this.counter(
-    "marsd_admin_rejected_requests_total",
-    "Admin requests refused before JSON-RPC (bad token, bad or oversized body...), by reason.",
-    ["reason"],
-  );
-  readonly peerLastContact = this.gauge(
-    "marsd_peer_last_contact_timestamp_seconds",
-    "When we last heard from a peer (Unix time).",
-    ["peer"],
-  );
-  readonly peerClockSkew = this.gauge(
-    "marsd_peer_clock_skew_seconds",
-    "Estimated offset of a peer's wall clock from ours.",
-    ["peer"],
-  );
-  readonly peerSyncFailures = this.counter(
-    "marsd_peer_sync_failures_total",
-    "Failed state exchanges with a peer, by kind.",
-    ["peer", "kind"],
-  );
-  readonly clusterStateChanges = this.counter(
-    "marsd_cluster_state_changes_total",
-    "Cluster state entries changed, by source (local write or merged from a peer).",
-    ["source"],
-  );
   /** Set by the cluster layer; read when /metrics is scraped (cheaper than updating on every change). */
   clusterGaugeSource: (() => ClusterGaugeValues) | undefined;
-  readonly clusterMembers = this.scraped(
-    "marsd_cluster_members",
-    "Members of the cluster, this node included.",
-    (s) => s.members,
+  private readonly make = new MetricFactory(
+    this.registry,
+    () => this.resourceSources,
+    () => this.clusterGaugeSource?.(),
   );
-  readonly clusterStateEntries = this.scraped(
-    "marsd_cluster_state_entries",
-    "Entries in the cluster state, tombstones included.",
-    (s) => s.entries,
-  );
-  readonly clusterStateTombstones = this.scraped(
-    "marsd_cluster_state_tombstones",
-    "Tombstones (deleted entries) not yet collected.",
-    (s) => s.tombstones,
-  );
-  readonly lamportAheadOfWall = this.scraped(
-    "marsd_lamport_ahead_of_wall_seconds",
-    "How far the Lamport clock runs ahead of the wall clock.",
-    (s) => s.lamportAheadUs / 1e6,
-  );
+
+  private readonly log = logMetrics(this.make);
+  readonly logAppendedBytes = this.log.logAppendedBytes;
+  readonly logAppendedRecords = this.log.logAppendedRecords;
+  readonly logFsyncDuration = this.log.logFsyncDuration;
+  readonly logBatchRecords = this.log.logBatchRecords;
+  readonly logBatchBytes = this.log.logBatchBytes;
+  readonly logPendingBytes = this.log.logPendingBytes;
+  readonly logPendingLimitBytes = this.log.logPendingLimitBytes;
+  readonly logDurablePosition = this.log.logDurablePosition;
+  readonly logFiles = this.log.logFiles;
+  readonly logRotations = this.log.logRotations;
+
+  private readonly resource = resourceMetrics(this.make);
+  readonly resourceAppliedPosition = this.resource.resourceAppliedPosition;
+  readonly resourceApplyBacklogBytes = this.resource.resourceApplyBacklogBytes;
+  readonly resourceApplyBacklogLimitBytes = this.resource.resourceApplyBacklogLimitBytes;
+  readonly resourceApplyDirectIo = this.resource.resourceApplyDirectIo;
+  readonly resourceCheckpointPosition = this.resource.resourceCheckpointPosition;
+  readonly resourceSizeBytes = this.resource.resourceSizeBytes;
+  readonly resourceFailed = this.resource.resourceFailed;
+  readonly resourceSplitBrain = this.resource.resourceSplitBrain;
+  readonly resourceRole = this.resource.resourceRole;
+  readonly replicationPaused = this.resource.replicationPaused;
+  readonly resourceRecoveredBytes = this.resource.resourceRecoveredBytes;
+
+  private readonly nbd = nbdMetrics(this.make);
+  readonly nbdRequests = this.nbd.nbdRequests;
+  readonly nbdRequestBytes = this.nbd.nbdRequestBytes;
+  readonly nbdRequestErrors = this.nbd.nbdRequestErrors;
+  readonly nbdRequestDuration = this.nbd.nbdRequestDuration;
+  readonly nbdConnections = this.nbd.nbdConnections;
+  readonly nbdInflightRequests = this.nbd.nbdInflightRequests;
+  readonly nbdInflightLimitRequests = this.nbd.nbdInflightLimitRequests;
+  readonly nbdBufferedBytes = this.nbd.nbdBufferedBytes;
+  readonly nbdBufferedLimitBytes = this.nbd.nbdBufferedLimitBytes;
+  readonly nbdBackpressurePauses = this.nbd.nbdBackpressurePauses;
+  readonly nbdStalledSessionsClosed = this.nbd.nbdStalledSessionsClosed;
+  readonly nbdHandshakes = this.nbd.nbdHandshakes;
+  readonly nbdHandshakeLimit = this.nbd.nbdHandshakeLimit;
+  readonly nbdHandshakesDropped = this.nbd.nbdHandshakesDropped;
+  readonly nbdConnectionsRefused = this.nbd.nbdConnectionsRefused;
+
+  private readonly replication = replicationMetrics(this.make);
+  readonly replicationFetchedBytes = this.replication.replicationFetchedBytes;
+  readonly replicationFetchErrors = this.replication.replicationFetchErrors;
+  readonly replicationSyncTransferredBytes = this.replication.replicationSyncTransferredBytes;
+  readonly replicationSyncDoneBytes = this.replication.replicationSyncDoneBytes;
+  readonly replicationSyncTotalBytes = this.replication.replicationSyncTotalBytes;
+  readonly replicationReplayedBytes = this.replication.replicationReplayedBytes;
+
+  private readonly rpc = rpcMetrics(this.make);
+  readonly rpcRequests = this.rpc.rpcRequests;
+  readonly rpcDuration = this.rpc.rpcDuration;
+
+  private readonly peerListener = peerListenerMetrics(this.make);
+  readonly peerSentBytes = this.peerListener.peerSentBytes;
+  readonly peerReceivedBytes = this.peerListener.peerReceivedBytes;
+  readonly peerRejectedRequests = this.peerListener.peerRejectedRequests;
+  readonly peerConnections = this.peerListener.peerConnections;
+  readonly peerUnauthenticatedRequests = this.peerListener.peerUnauthenticatedRequests;
+  readonly peerUnauthenticatedBytes = this.peerListener.peerUnauthenticatedBytes;
+  readonly peerUnauthenticatedLimit = this.peerListener.peerUnauthenticatedLimit;
+  readonly peerReplayFloorWrites = this.peerListener.peerReplayFloorWrites;
+
+  private readonly admin = adminMetrics(this.make);
+  readonly adminConnections = this.admin.adminConnections;
+  readonly adminLimit = this.admin.adminLimit;
+  readonly adminRejectedRequests = this.admin.adminRejectedRequests;
+
+  private readonly peerLink = peerLinkMetrics(this.make);
+  readonly peerLastContact = this.peerLink.peerLastContact;
+  readonly peerClockSkew = this.peerLink.peerClockSkew;
+  readonly peerSyncFailures = this.peerLink.peerSyncFailures;
+
+  private readonly cluster = clusterMetrics(this.make);
+  readonly clusterStateChanges = this.cluster.clusterStateChanges;
+  readonly clusterMembers = this.cluster.clusterMembers;
+  readonly clusterStateEntries = this.cluster.clusterStateEntries;
+  readonly clusterStateTombstones = this.cluster.clusterStateTombstones;
+  readonly lamportAheadOfWall = this.cluster.lamportAheadOfWall;
 
   readonly buildInfo = this.gauge("marsd_build_info", "Build of the running daemon (value 1).", [
     "version",
@@ -393,25 +142,7 @@ export class Metrics {
 
   /** Hooks a resource's log writer into the metrics. */
   logObserver(resource: string, limitBytes: number): LogWriterObserver {
-    this.logPendingLimitBytes.labels(resource).set(limitBytes);
-    const appendedBytes = this.logAppendedBytes.labels(resource);
-    const appendedRecords = this.logAppendedRecords.labels(resource);
-    const fsync = this.logFsyncDuration.labels(resource);
-    const batchRecords = this.logBatchRecords.labels(resource);
-    const batchBytes = this.logBatchBytes.labels(resource);
-    const pending = this.logPendingBytes.labels(resource);
-    return {
-      batchDurable(records, bytes, fsyncSeconds) {
-        appendedBytes.inc(bytes);
-        appendedRecords.inc(records);
-        fsync.observe(fsyncSeconds);
-        batchRecords.observe(records);
-        batchBytes.observe(bytes);
-      },
-      pendingBytes(bytes) {
-        pending.set(bytes);
-      },
-    };
+    return logObserver(this.log, resource, limitBytes);
   }
 
   /**
@@ -445,64 +176,7 @@ export class Metrics {
     }
   }
 
-  private counter(name: string, help: string, labelNames: string[]) {
-    return new client.Counter({ name, help, labelNames, registers: [this.registry] });
-  }
-
-  private scraped(name: string, help: string, pick: (source: ClusterGaugeValues) => number): client.Gauge {
-    const read = (): ClusterGaugeValues | undefined => this.clusterGaugeSource?.();
-    return new client.Gauge({
-      name,
-      help,
-      registers: [this.registry],
-      collect() {
-        const source = read();
-        this.set(source ? pick(source) : 0);
-      },
-    });
-  }
-
-  /** A gauge per resource whose value is read from the resource when scraped. */
-  private perResource(
-    name: string,
-    help: string,
-    read: (source: ResourceMetricSource) => number,
-  ): client.Gauge {
-    const sources = (): Map<string, ResourceMetricSource> => this.resourceSources;
-    return new client.Gauge({
-      name,
-      help,
-      labelNames: ["resource"],
-      registers: [this.registry],
-      collect() {
-        for (const [resource, source] of sources()) this.labels(resource).set(read(source));
-      },
-    });
-  }
-
-  /** A 0/1 gauge per resource and value of `label`, read from the resource when scraped. */
-  private perResourceFlags<V extends string>(
-    name: string,
-    help: string,
-    label: string,
-    values: readonly V[],
-    isSet: (source: ResourceMetricSource, value: V) => boolean,
-  ): client.Gauge {
-    const sources = (): Map<string, ResourceMetricSource> => this.resourceSources;
-    return new client.Gauge({
-      name,
-      help,
-      labelNames: ["resource", label],
-      registers: [this.registry],
-      collect() {
-        for (const [resource, source] of sources()) {
-          for (const value of values) this.labels(resource, value).set(isSet(source, value) ? 1 : 0);
-        }
-      },
-    });
-  }
-
   private gauge(name: string, help: string, labelNames: string[]) {
-    return new client.Gauge({ name, help, labelNames, registers: [this.registry] });
+    return this.make.gauge(name, help, labelNames);
   }
 }

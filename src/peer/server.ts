@@ -14,7 +14,9 @@
  *
  * The connections themselves (HTTP, TLS, connection limits, unparseable
  * requests) are the injected Transport's; everything that decides whether
- * a request is acted on is here, above it.
+ * a request is acted on is here, above it: the routes, the bounds on bodies
+ * not yet authenticated and the refusals, with the authentication checks
+ * themselves in request-auth.ts.
  *
  * Routes are registered by the layers that use them. A JSON route answers
  * with a signed JSON body; a stream route writes a body whose integrity the
@@ -30,15 +32,8 @@ import type { InboundRequest, Listener, ResponseWriter, Transport } from "../pla
 import { MarsError } from "../util/errors.js";
 import type { PeerErrorBody, PeerErrorCode } from "./error-codes.js";
 import { ReplayFloors } from "./replay-floor.js";
-import {
-  HEADER,
-  NonceCache,
-  sha256Hex,
-  signRequest,
-  signResponse,
-  signaturesEqual,
-  type RejectReason,
-} from "./auth.js";
+import { HEADER, sha256Hex, signResponse } from "./auth.js";
+import { RequestAuthenticator, type Refusal } from "./request-auth.js";
 
 export interface PeerAuthSource {
   /** The cluster this node belongs to, or undefined when it has none. */
@@ -114,36 +109,17 @@ interface Route {
   body: BodyClass;
 }
 
-/** Paths that a node may call before it knows the cluster id (it proves the secret instead). */
-const PRE_MEMBERSHIP_PATHS = new Set(["/peer/v1/join"]);
-
-type Refusal = { status: number; reason: RejectReason | RefusalCode; message: string };
-type RefusalCode = Extract<
-  PeerErrorCode,
-  "not-found" | "length-required" | "too-large" | "busy" | "incomplete-body" | "malformed" | "internal"
->;
-
-interface SignedHeaders {
-  clusterId: string;
-  host: string;
-  timeMs: number;
-  stampUs: number;
-  nonce: string;
-  signature: string;
-  bodyBytes: number;
-}
-
 export class PeerServer {
   private listener: Listener | undefined;
   private readonly routes = new Map<string, Route>();
-  private readonly nonces: NonceCache;
-  private floors: ReplayFloors | undefined;
+  /** The checks before a request is acted on (signature, replay, time window, removed senders). */
+  private readonly authenticator: RequestAuthenticator;
   private boundPort = 0;
   private unauthenticatedRequests = 0;
   private unauthenticatedBytes = 0;
 
   constructor(private readonly options: PeerServerOptions) {
-    this.nonces = new NonceCache(options.timeWindowMs);
+    this.authenticator = new RequestAuthenticator(options);
     const limit = options.metrics.peerUnauthenticatedLimit;
     limit.labels("requests").set(options.maxUnauthenticatedRequests);
     limit.labels("bytes").set(options.maxUnauthenticatedBytes);
@@ -167,7 +143,7 @@ export class PeerServer {
     const { listen, metrics, logger } = this.options;
     if (this.options.replayFloorFile) {
       const written = metrics.peerReplayFloorWrites;
-      this.floors = await ReplayFloors.load(
+      this.authenticator.floors = await ReplayFloors.load(
         this.options.storage,
         this.options.replayFloorFile,
         this.options.replayLeaseMs,
@@ -231,7 +207,8 @@ export class PeerServer {
       return;
     }
     // Everything that needs no body first: a refusal here never reads a body byte.
-    const headers = this.checkHeaders(req, url, route);
+    const cap = route.body === "state" ? this.options.maxRequestBodyBytes : this.options.maxControlBodyBytes;
+    const headers = this.authenticator.checkHeaders(req, url, cap);
     if ("reason" in headers) {
       this.refuseCounted(req, res, url, headers);
       return;
@@ -241,7 +218,7 @@ export class PeerServer {
       this.refuseCounted(req, res, url, body);
       return;
     }
-    const verified = this.verify(req, url, headers, body.bytes);
+    const verified = this.authenticator.verify(req, url, headers, body.bytes);
     // Labelled only with a verified sender: a claimed one would let anybody create series.
     this.options.metrics.peerReceivedBytes
       .labels("reason" in verified ? "unverified" : verified.request.host)
@@ -252,7 +229,7 @@ export class PeerServer {
     }
     const { request, secret } = verified;
     // Durable before acted on: after a restart this request can then never be accepted again.
-    await this.floors?.cover(request.host, headers.timeMs);
+    await this.authenticator.floors?.cover(request.host, headers.timeMs);
     if (route.stream) {
       await route.stream(request, res, secret);
       return;
@@ -278,58 +255,6 @@ export class PeerServer {
       },
       text,
     );
-  }
-
-  /** The checks that need only the request head, cheapest first. */
-  private checkHeaders(req: InboundRequest, url: URL, route: Route): SignedHeaders | Refusal {
-    const h = (name: string): string | undefined => req.headers[name];
-    const clusterId = h(HEADER.cluster);
-    const host = h(HEADER.host);
-    const timeMs = Number(h(HEADER.timeMs));
-    const stampUs = Number(h(HEADER.stamp));
-    const nonce = h(HEADER.nonce);
-    const signature = h(HEADER.signature);
-    if (
-      clusterId === undefined ||
-      !host ||
-      !nonce ||
-      !signature ||
-      !Number.isFinite(timeMs) ||
-      !Number.isSafeInteger(stampUs)
-    ) {
-      return { status: 401, reason: "missing-headers", message: "request is not signed" };
-    }
-    const ours = this.options.auth.clusterId();
-    const preMembership = PRE_MEMBERSHIP_PATHS.has(url.pathname) && clusterId === "";
-    if (!ours || !this.options.auth.secret() || (clusterId !== ours && !preMembership)) {
-      return { status: 401, reason: "cluster", message: "request is for another cluster" };
-    }
-    const nowMs = this.options.time.nowMs();
-    if (Math.abs(nowMs - timeMs) > this.options.timeWindowMs) {
-      return {
-        status: 401,
-        reason: "stale",
-        message: `request time is ${Math.round((nowMs - timeMs) / 1000)} s off`,
-      };
-    }
-    if (this.floors?.signedBeforeStart(host, timeMs) || this.nonces.seen(nonce, timeMs)) {
-      return {
-        status: 401,
-        reason: "replay",
-        message: "request already seen (or signed before this node restarted)",
-      };
-    }
-    // Every peer client sends Content-Length; a chunked body could not be capped before it is read.
-    const length = req.headers["content-length"];
-    if (length === undefined || req.headers["transfer-encoding"] !== undefined) {
-      return { status: 411, reason: "length-required", message: "Content-Length is required" };
-    }
-    const bodyBytes = Number(length);
-    const cap = route.body === "state" ? this.options.maxRequestBodyBytes : this.options.maxControlBodyBytes;
-    if (!Number.isSafeInteger(bodyBytes) || bodyBytes < 0 || bodyBytes > cap) {
-      return { status: 413, reason: "too-large", message: `body exceeds ${cap} bytes` };
-    }
-    return { clusterId, host, timeMs, stampUs, nonce, signature, bodyBytes };
   }
 
   /** Reads a body of known length within the listener's bounds for unauthenticated requests. */
@@ -361,48 +286,6 @@ export class PeerServer {
   private publishUnauthenticated(): void {
     this.options.metrics.peerUnauthenticatedRequests.set(this.unauthenticatedRequests);
     this.options.metrics.peerUnauthenticatedBytes.set(this.unauthenticatedBytes);
-  }
-
-  private verify(
-    req: InboundRequest,
-    url: URL,
-    headers: SignedHeaders,
-    body: Buffer,
-  ): { request: PeerRequest; secret: string } | Refusal {
-    const { clusterId, host, timeMs, stampUs, nonce, signature } = headers;
-    const secret = this.options.auth.secret();
-    if (!secret) return { status: 401, reason: "cluster", message: "request is for another cluster" };
-    const expected = signRequest(secret, {
-      method: req.method,
-      path: url.pathname + url.search,
-      clusterId,
-      host,
-      timeMs,
-      stampUs,
-      nonce,
-      bodySha256: sha256Hex(body),
-    });
-    if (!signaturesEqual(expected, signature))
-      return { status: 401, reason: "signature", message: "bad signature" };
-    if (!this.nonces.accept(nonce, timeMs, this.options.time.nowMs()))
-      return { status: 401, reason: "replay", message: "nonce already used" };
-    if (!this.options.clock.observe(stampUs))
-      return { status: 401, reason: "future-stamp", message: "Lamport stamp too far ahead" };
-    if (!PRE_MEMBERSHIP_PATHS.has(url.pathname) && this.options.auth.isRemoved(host))
-      return { status: 403, reason: "removed", message: `${host} was removed from the cluster` };
-    return {
-      request: {
-        method: req.method,
-        path: url.pathname,
-        query: url.searchParams,
-        host,
-        clusterId,
-        stampUs,
-        nonce,
-        body,
-      },
-      secret,
-    };
   }
 
   private refuseCounted(req: InboundRequest, res: ResponseWriter, url: URL, refusal: Refusal): void {

@@ -1,8 +1,9 @@
 /**
- * The NBD transmission phase for one connection: parse pipelined requests,
- * run them concurrently against the volume, answer each with a simple
- * reply as soon as it completes (replies carry the client's cookie, so
- * their order does not matter).
+ * The NBD transmission phase for one connection: the per-connection state
+ * machine. It parses pipelined requests (request.ts decodes and checks
+ * each), runs them concurrently against the volume, and answers each with a
+ * simple reply as soon as it completes (reply-writer.ts; replies carry the
+ * client's cookie, so their order does not matter).
  *
  * Bounds: a request counts as in flight from its dispatch until its reply
  * has been flushed to the socket (not merely handed to socket.write), and
@@ -17,56 +18,15 @@
  * `maxBufferedBytes` of our memory.
  */
 import type { Socket } from "../../platform/socket-listener.js";
-import type { Counter, Histogram } from "prom-client";
-import { ReadOnlyError, VolumeFailedError, type BlockVolume } from "../../resource/block-volume.js";
+import { VolumeFailedError, type BlockVolume } from "../../resource/block-volume.js";
 import type { Metrics } from "../../metrics/metrics.js";
 import type { Clock } from "../../platform/clock.js";
-import { ClosedError, OutOfRangeError } from "../../util/errors.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { ByteQueue } from "./byte-queue.js";
-import {
-  CMD_NAMES,
-  Cmd,
-  CmdFlag,
-  ERRNO_NAMES,
-  Errno,
-  MAX_PAYLOAD_BYTES,
-  REQUEST_HEADER_BYTES,
-  REQUEST_MAGIC,
-  SIMPLE_REPLY_BYTES,
-  SIMPLE_REPLY_MAGIC,
-} from "./protocol.js";
-
-/**
- * Flags each command accepts; anything else is answered with EINVAL. FUA is
- * valid on every command once SEND_FUA is advertised (proto.md: the server
- * MUST accept it, clients are known to set it on reads and flushes).
- */
-const ALLOWED_FLAGS: Record<number, number> = {
-  [Cmd.READ]: CmdFlag.FUA,
-  [Cmd.WRITE]: CmdFlag.FUA,
-  [Cmd.FLUSH]: CmdFlag.FUA,
-  [Cmd.TRIM]: CmdFlag.FUA,
-  [Cmd.WRITE_ZEROES]: CmdFlag.FUA | CmdFlag.NO_HOLE,
-  [Cmd.DISC]: CmdFlag.FUA,
-};
-
-interface Request {
-  flags: number;
-  type: number;
-  cookie: Buffer;
-  offset: number;
-  length: number;
-  startedMs: number;
-  /** Bytes this request holds until its reply is flushed. */
-  costBytes: number;
-}
-
-interface CommandMetrics {
-  requests: Counter.Internal;
-  bytes: Counter.Internal;
-  duration: Histogram.Internal<string>;
-}
+import { CMD_NAMES, Cmd, Errno, MAX_PAYLOAD_BYTES, REQUEST_HEADER_BYTES } from "./protocol.js";
+import { ReplyWriter } from "./reply-writer.js";
+import { RequestMetrics } from "./request-metrics.js";
+import { errnoFor, executeRequest, parseRequestHeader, validateRequest, type Request } from "./request.js";
 
 export interface SessionOptions {
   maxInFlight: number;
@@ -94,10 +54,6 @@ export class TransmissionSession {
   /** Requests dispatched whose reply has not been flushed to the socket yet. */
   private unflushed = 0;
   private reservedBytes = 0;
-  /** Replies handed to socket.write and not flushed yet. */
-  private awaitingFlush = 0;
-  /** When a reply last left our buffers, or the first of those now waiting was written (see stalledForMs). */
-  private flushProgressMs = 0;
   /** What this connection last added to the shared budget. */
   private reportedBytes = 0;
   private reportedReservedBytes = 0;
@@ -118,13 +74,9 @@ export class TransmissionSession {
   /** We sent our end of the connection (after a disconnect request or shutdown). */
   private ended = false;
   private closed = false;
-  private corked = false;
   private parsing = false;
-  private readonly commandMetrics = new Map<number, CommandMetrics>();
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
+  private readonly replies: ReplyWriter;
+  private readonly requestMetrics: RequestMetrics;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -135,6 +87,8 @@ export class TransmissionSession {
     private readonly metrics: Metrics,
     private readonly options: SessionOptions,
   ) {
+    this.replies = new ReplyWriter(socket, options.time);
+    this.requestMetrics = new RequestMetrics(metrics, exportName, options.time);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
       // After our end(), input is only read to see the client's EOF (and so the close).
@@ -174,7 +128,7 @@ export class TransmissionSession {
    * (0: none waits). Requests still executing do not count: a slow disk is not the client's fault.
    */
   stalledForMs(nowMs: number): number {
-    return this.awaitingFlush === 0 ? 0 : nowMs - this.flushProgressMs;
+    return this.replies.stalledForMs(nowMs);
   }
 
   get heldBytes(): number {
@@ -256,21 +210,14 @@ export class TransmissionSession {
     while (!this.disconnecting && !this.closed) {
       if (this.state.kind === "header") {
         if (this.queue.length < REQUEST_HEADER_BYTES) break;
-        const h = this.queue.take(REQUEST_HEADER_BYTES);
-        if (h.readUInt32BE(0) !== REQUEST_MAGIC) {
+        const request = parseRequestHeader(
+          this.queue.take(REQUEST_HEADER_BYTES),
+          this.options.time.monotonicMs(),
+        );
+        if (!request) {
           this.protocolViolation("bad request magic");
           return;
         }
-        const offset = h.readUInt32BE(16) * 2 ** 32 + h.readUInt32BE(20);
-        const request: Request = {
-          flags: h.readUInt16BE(4),
-          type: h.readUInt16BE(6),
-          cookie: Buffer.from(h.subarray(8, 16)),
-          offset,
-          length: h.readUInt32BE(24),
-          startedMs: this.options.time.monotonicMs(),
-          costBytes: SIMPLE_REPLY_BYTES,
-        };
         if (request.type === Cmd.WRITE) {
           this.state =
             request.length > MAX_PAYLOAD_BYTES
@@ -317,64 +264,21 @@ export class TransmissionSession {
 
   private dispatch(request: Request, data: Buffer | undefined): void {
     this.beginRequest(request);
-    const errno = this.validate(request);
+    const errno = validateRequest(request);
     if (errno !== Errno.OK) {
       this.reply(request, errno);
       return;
     }
-    this.execute(request, data).catch((err: unknown) => {
-      const code = this.errnoFor(err, request.type);
-      // A failed volume was reported once, when it failed; refusals are not news.
-      if (code === Errno.EIO && !(err instanceof VolumeFailedError)) {
-        this.options.logError(err, { export: this.exportName, command: CMD_NAMES[request.type] });
-      }
-      this.reply(request, code);
-    });
-  }
-
-  private validate(request: Request): number {
-    const allowed = ALLOWED_FLAGS[request.type];
-    if (allowed === undefined) return Errno.EINVAL;
-    if ((request.flags & ~allowed) !== 0) return Errno.EINVAL;
-    if (!Number.isSafeInteger(request.offset)) return request.type === Cmd.READ ? Errno.EINVAL : Errno.ENOSPC;
-    if (request.type === Cmd.READ && request.length > MAX_PAYLOAD_BYTES) return Errno.EINVAL;
-    return Errno.OK;
-  }
-
-  private async execute(request: Request, data: Buffer | undefined): Promise<void> {
-    const { volume } = this;
-    switch (request.type) {
-      case Cmd.READ: {
-        // Read straight into the reply buffer behind the reply header: one write, no copy.
-        const reply = Buffer.allocUnsafe(SIMPLE_REPLY_BYTES + request.length);
-        await volume.read(request.offset, reply.subarray(SIMPLE_REPLY_BYTES));
-        this.reply(request, Errno.OK, reply);
-        return;
-      }
-      case Cmd.WRITE:
-        await volume.write(request.offset, data as Buffer);
-        break;
-      case Cmd.WRITE_ZEROES:
-        await volume.writeZeroes(request.offset, request.length);
-        break;
-      case Cmd.TRIM:
-        await volume.trim(request.offset, request.length);
-        break;
-      case Cmd.FLUSH:
-        await volume.flush();
-        break;
-    }
-    // FUA needs nothing extra: the volume acknowledges only durable writes.
-    this.reply(request, Errno.OK);
-  }
-
-  private errnoFor(err: unknown, type: number): number {
-    if (err instanceof OutOfRangeError) {
-      return type === Cmd.WRITE || type === Cmd.WRITE_ZEROES ? Errno.ENOSPC : Errno.EINVAL;
-    }
-    if (err instanceof ReadOnlyError) return Errno.EPERM;
-    if (err instanceof ClosedError) return Errno.ESHUTDOWN;
-    return Errno.EIO;
+    executeRequest(this.volume, request, data, (code, withData) => this.reply(request, code, withData)).catch(
+      (err: unknown) => {
+        const code = errnoFor(err, request.type);
+        // A failed volume was reported once, when it failed; refusals are not news.
+        if (code === Errno.EIO && !(err instanceof VolumeFailedError)) {
+          this.options.logError(err, { export: this.exportName, command: CMD_NAMES[request.type] });
+        }
+        this.reply(request, code);
+      },
+    );
   }
 
   private beginRequest(request: Request): void {
@@ -397,54 +301,13 @@ export class TransmissionSession {
   private reply(request: Request, errno: number, withData?: Buffer): void {
     this.inFlight -= 1;
     this.metrics.nbdInflightRequests.dec();
-    this.account(request, errno);
+    this.requestMetrics.account(request, errno);
     if (!this.closed) {
-      const out = errno === Errno.OK && withData ? withData : Buffer.allocUnsafe(SIMPLE_REPLY_BYTES);
-      out.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
-      out.writeUInt32BE(errno, 4);
-      request.cookie.copy(out, 8);
-      // Replies completing in the same event-loop turn leave in one writev:
-      // every IO completion is its own callback (and its own tick), so
-      // uncorking on nextTick would still cost one syscall per reply.
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        this.options.time.nextTurn(this.uncork);
-      }
-      // Still in flight until flushed: the callback runs once the bytes are in the kernel (or failed).
-      if (this.awaitingFlush === 0) this.flushProgressMs = this.options.time.monotonicMs();
-      this.awaitingFlush += 1;
-      this.socket.write(out, () => {
-        this.awaitingFlush -= 1;
-        this.flushProgressMs = this.options.time.monotonicMs();
-        this.released(request);
-      });
+      this.replies.send(request.cookie, errno, withData, () => this.released(request));
     } else {
       this.released(request);
     }
     if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-  }
-
-  private account(request: Request, errno: number): void {
-    let m = this.commandMetrics.get(request.type);
-    if (!m) {
-      const command = CMD_NAMES[request.type] ?? "unknown";
-      m = {
-        requests: this.metrics.nbdRequests.labels(this.exportName, command),
-        bytes: this.metrics.nbdRequestBytes.labels(this.exportName, command),
-        duration: this.metrics.nbdRequestDuration.labels(command),
-      };
-      this.commandMetrics.set(request.type, m);
-    }
-    m.requests.inc();
-    m.duration.observe((this.options.time.monotonicMs() - request.startedMs) / 1000);
-    if (errno === Errno.OK) {
-      if (request.type === Cmd.READ || request.type === Cmd.WRITE) m.bytes.inc(request.length);
-    } else {
-      this.metrics.nbdRequestErrors
-        .labels(this.exportName, CMD_NAMES[request.type] ?? "unknown", ERRNO_NAMES[errno] ?? String(errno))
-        .inc();
-    }
   }
 
   private updateFlowControl(): void {

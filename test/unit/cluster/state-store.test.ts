@@ -10,7 +10,8 @@ import { systemRandom } from "../../../src/platform/random.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { Keys } from "../../../src/cluster/keys.js";
 import { JOURNAL_FILE } from "../../../src/cluster/state-journal.js";
-import { STATE_FILE, StateStore, type StateEntry } from "../../../src/cluster/state-store.js";
+import { StateStore, type StateEntry } from "../../../src/cluster/state-store.js";
+import { STATE_FILE } from "../../../src/cluster/state-persistence.js";
 
 const logger = pino({ level: "silent" });
 const dirs: string[] = [];

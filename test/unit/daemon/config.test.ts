@@ -3,7 +3,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PROJECT_ROOT } from "../../../src/platform/build-info.js";
-import { ConfigError, defaultConfig, loadConfig } from "../../../src/daemon/config.js";
+import { defaultConfig } from "../../../src/daemon/config.js";
+import { ConfigError, loadConfig } from "../../../src/daemon/config-loader.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 

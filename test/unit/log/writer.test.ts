@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { RECORD_HEADER_BYTES } from "../../../src/log/record.js";
-import type { LogWriterObserver } from "../../../src/log/writer.js";
+import type { LogWriterObserver } from "../../../src/log/writer-settings.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { scanLogFile } from "../../../src/log/scanner.js";
 import { ClosedError, LogFailedError } from "../../../src/util/errors.js";

@@ -1,0 +1,228 @@
+/**
+ * This node's membership: creating a cluster, joining one, leaving it, and
+ * the forced removal of another node.
+ *
+ * Owns the cluster identity (id and secret) while the node is in a cluster.
+ * Every operation is idempotent (a re-run answers changed: false) and
+ * refuses with an OperatorError: CLUSTER_CONFLICT for a contradicting
+ * request, PEER_UNREACHABLE when the peer needed for it cannot be reached.
+ * Leaving succeeds only once at least one member was told (or with force),
+ * so a node never vanishes silently; it then drops its links, its identity
+ * and its copy of the state.
+ */
+import type { Logger } from "pino";
+import type { LamportClock } from "../log/lamport-clock.js";
+import { PeerCallError, type PeerClient } from "../peer/client.js";
+import type { Random } from "../platform/random.js";
+import type { Storage } from "../platform/storage/types.js";
+import { OperatorError, errorMessage } from "../util/errors.js";
+import {
+  CLUSTER_ID_PATTERN,
+  MIN_SECRET_LENGTH,
+  generateClusterId,
+  generateSecret,
+  removeIdentity,
+  writeIdentity,
+  type ClusterIdentity,
+} from "./identity.js";
+import { Keys } from "./keys.js";
+import type { PeerLink } from "./peer-link.js";
+import type { JoinRequest, JoinResponse } from "./state-routes.js";
+import type { StatePusher } from "./state-pusher.js";
+import type { StateEntry, StateStore } from "./state-store.js";
+
+export interface MembershipDeps {
+  host: string;
+  /** The address other nodes use to reach our peer listener. */
+  advertise: string;
+  /** The directory of the identity file. */
+  dir: string;
+  clock: LamportClock;
+  random: Random;
+  storage: Storage;
+  logger: Logger;
+  client: PeerClient;
+  state: StateStore;
+  pusher: StatePusher;
+  members: () => string[];
+  isRemoved: (host: string) => boolean;
+  refuseFromRemoved: (entry: StateEntry) => boolean;
+  /** The current links to the other members. */
+  links: () => PeerLink[];
+  /** Stops and forgets every link. */
+  dropLinks: () => void;
+  /** After the identity changed: open the links, push and catch up. */
+  adopted: () => Promise<void>;
+  /** A reason why this node may not leave (e.g. it is still in a resource). */
+  leaveBlocker: () => string | undefined;
+}
+
+export class Membership {
+  identity: ClusterIdentity | undefined;
+
+  constructor(private readonly deps: MembershipDeps) {}
+
+  async create(params: {
+    clusterId?: string;
+    secret?: string;
+  }): Promise<{ changed: boolean; clusterId: string; secret: string }> {
+    if (this.identity) {
+      const same =
+        (params.clusterId === undefined || params.clusterId === this.identity.clusterId) &&
+        (params.secret === undefined || params.secret === this.identity.secret);
+      if (!same) {
+        throw new OperatorError(
+          "CLUSTER_CONFLICT",
+          `this node already belongs to cluster ${this.identity.clusterId}`,
+        );
+      }
+      return { changed: false, clusterId: this.identity.clusterId, secret: this.identity.secret };
+    }
+    const clusterId = params.clusterId ?? generateClusterId(this.deps.host, this.deps.random);
+    const secret = params.secret ?? generateSecret(this.deps.random);
+    checkIdentityParams(clusterId, secret);
+    await this.adopt({ format: 1, clusterId, secret, joinedStampUs: this.deps.clock.now() });
+    this.deps.logger.info({ clusterId }, "created cluster");
+    return { changed: true, clusterId, secret };
+  }
+
+  async join(params: { peer: string; secret: string }): Promise<{ changed: boolean; clusterId: string }> {
+    const { host, state } = this.deps;
+    if (params.secret.length < MIN_SECRET_LENGTH) {
+      throw new OperatorError(
+        "CLUSTER_CONFLICT",
+        `the cluster secret must have at least ${MIN_SECRET_LENGTH} characters`,
+      );
+    }
+    if (this.identity) {
+      // Already a member: answer from what we know, so a re-run (Ansible)
+      // succeeds even while the named peer is down. Only the secret can be
+      // compared; a different cluster with the same secret is not plausible.
+      if (this.identity.secret !== params.secret) {
+        throw new OperatorError(
+          "CLUSTER_CONFLICT",
+          `this node already belongs to cluster ${this.identity.clusterId} (with another secret)`,
+        );
+      }
+      return { changed: false, clusterId: this.identity.clusterId };
+    }
+    const request: JoinRequest = {
+      host,
+      address: this.deps.advertise,
+      entries: state.ownEntriesAfter(0).filter((e) => e.key.startsWith("node/")),
+    };
+    if (!request.entries.some((e) => e.key === Keys.nodeAddress(host))) {
+      request.entries.push({
+        key: Keys.nodeAddress(host),
+        value: this.deps.advertise,
+        stampUs: this.deps.clock.now(),
+        owner: host,
+      });
+    }
+    let answer: JoinResponse;
+    try {
+      const result = await this.deps.client.call<JoinResponse>(
+        { clusterId: "", secret: params.secret },
+        params.peer,
+        "POST",
+        "/peer/v1/join",
+        request,
+      );
+      answer = result.body;
+    } catch (err) {
+      throw new OperatorError(
+        "PEER_UNREACHABLE",
+        `joining through ${params.peer} failed: ${errorMessage(err)}`,
+      );
+    }
+    if (
+      typeof answer.clusterId !== "string" ||
+      !CLUSTER_ID_PATTERN.test(answer.clusterId) ||
+      !Array.isArray(answer.entries)
+    ) {
+      throw new OperatorError("PEER_UNREACHABLE", `${params.peer} gave a malformed join answer`);
+    }
+    state.merge(answer.entries, "join", this.deps.refuseFromRemoved);
+    for (const [owner, stamp] of Object.entries(answer.complete ?? {})) {
+      if (owner !== host) state.noteComplete(owner, stamp);
+    }
+    await this.adopt({
+      format: 1,
+      clusterId: answer.clusterId,
+      secret: params.secret,
+      joinedStampUs: this.deps.clock.now(),
+    });
+    this.deps.logger.info({ clusterId: answer.clusterId, via: params.peer }, "joined cluster");
+    return { changed: true, clusterId: answer.clusterId };
+  }
+
+  async leave(params: { host?: string; force?: boolean }): Promise<{ changed: boolean }> {
+    const { host, state } = this.deps;
+    if (!this.identity) return { changed: false };
+    const target = params.host ?? host;
+    if (target !== host) {
+      if (!params.force) {
+        throw new OperatorError("CLUSTER_CONFLICT", `removing another node (${target}) needs force: true`);
+      }
+      if (!this.deps.members().includes(target)) return { changed: false };
+      state.set(Keys.removed(target), true);
+      await state.flush();
+      this.deps.logger.warn({ host: target }, "removed a node from the cluster");
+      return { changed: true };
+    }
+    const blocker = this.deps.leaveBlocker();
+    if (blocker) throw new OperatorError("CLUSTER_CONFLICT", `this node cannot leave: ${blocker}`);
+    state.set(Keys.removed(host), true);
+    await state.flush();
+    const peers = this.deps.links();
+    const payload = this.deps.pusher.payload(0);
+    // The regular push may have told a peer first; its refusal ("removed") is then the acknowledgement.
+    const results = await Promise.allSettled(
+      peers.map((l) =>
+        l.push(payload).catch((err: unknown) => {
+          if (!(err instanceof PeerCallError && err.code === "removed")) throw err;
+        }),
+      ),
+    );
+    if (peers.length > 0 && !results.some((r) => r.status === "fulfilled") && !params.force) {
+      // Nobody heard it: stay a member rather than vanish silently.
+      state.set(Keys.removed(host), false);
+      await state.flush();
+      const reasons = results.map(
+        (r, i) => `${peers[i]?.host}: ${r.status === "rejected" ? errorMessage(r.reason) : "ok"}`,
+      );
+      throw new OperatorError(
+        "PEER_UNREACHABLE",
+        `no member could be told that this node leaves (${reasons.join("; ")}); use force to leave anyway`,
+      );
+    }
+    this.deps.dropLinks();
+    this.identity = undefined;
+    await removeIdentity(this.deps.storage, this.deps.dir);
+    await state.clear();
+    this.deps.pusher.reset();
+    this.deps.logger.info("left the cluster");
+    return { changed: true };
+  }
+
+  private async adopt(identity: ClusterIdentity): Promise<void> {
+    const { host, state } = this.deps;
+    await writeIdentity(this.deps.storage, this.deps.dir, identity);
+    this.identity = identity;
+    if (this.deps.isRemoved(host)) state.set(Keys.removed(host), false);
+    state.set(Keys.nodeAddress(host), this.deps.advertise);
+    await state.flush();
+    await this.deps.adopted();
+  }
+}
+
+function checkIdentityParams(clusterId: string, secret: string): void {
+  if (!CLUSTER_ID_PATTERN.test(clusterId))
+    throw new OperatorError("CLUSTER_CONFLICT", `invalid cluster id ${clusterId}`);
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new OperatorError(
+      "CLUSTER_CONFLICT",
+      `the cluster secret must have at least ${MIN_SECRET_LENGTH} characters`,
+    );
+  }
+}

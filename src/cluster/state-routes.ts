@@ -1,0 +1,158 @@
+/**
+ * The peer routes that exchange the cluster state: join, pull and push.
+ *
+ * Join admits a host that proved the cluster secret (the peer server checked
+ * it) and answers with the whole state; pull answers a member's request for
+ * what it lacks (the full form per owner, or the short form when the digests
+ * of every other owner agree); push takes entries a member wrote itself.
+ * Only entries owned by the sender are accepted from a join or a push, and
+ * entries of removed hosts are refused. Each answered request counts as
+ * contact with the sender. Malformed bodies answer 400 "bad-request".
+ *
+ * Each member's completeness map, as it last sent it in a pull, is kept in
+ * `seenBy` for tombstone collection.
+ */
+import type { StampUs } from "../log/lamport-clock.js";
+import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js";
+import type { ClusterIdentity } from "./identity.js";
+import { Keys } from "./keys.js";
+import type { PullResponse, PushRequest } from "./peer-link.js";
+import type { StateEntry, StateStore } from "./state-store.js";
+
+export interface JoinRequest {
+  host: string;
+  address: string;
+  entries: StateEntry[];
+}
+
+export interface JoinResponse {
+  clusterId: string;
+  entries: StateEntry[];
+  complete: Record<string, StampUs>;
+}
+
+export interface StateRoutesDeps {
+  host: string;
+  state: StateStore;
+  identity: () => ClusterIdentity | undefined;
+  isRemoved: (host: string) => boolean;
+  isAlive: (host: string) => boolean;
+  refuseFromRemoved: (entry: StateEntry) => boolean;
+  /** Records that `host` just reached us. */
+  noteContact: (host: string) => void;
+}
+
+export class StateRoutes {
+  /** Each member's completeness map as it last told us (in its pulls): for tombstone collection. */
+  readonly seenBy = new Map<string, Record<string, StampUs>>();
+
+  constructor(private readonly deps: StateRoutesDeps) {}
+
+  register(server: PeerServer): void {
+    server.route("POST /peer/v1/join", (req) => this.onJoin(req), "state");
+    server.route("POST /peer/v1/state/pull", (req) => this.onPull(req));
+    server.route("POST /peer/v1/state/push", (req) => this.onPush(req), "state");
+  }
+
+  /** What our answers are complete up to, per owner. */
+  completeness(): Record<string, StampUs> {
+    const complete = this.deps.state.seen();
+    // Every entry we wrote is here, and anything we write later gets a higher stamp. (Not
+    // "now": a value that moves only when we write keeps everyone's maps, and digests, equal.)
+    complete[this.deps.host] = this.deps.state.ownMaxStampUs();
+    return complete;
+  }
+
+  private onJoin(req: PeerRequest): JoinResponse {
+    const { state, host } = this.deps;
+    const body = parseJson<JoinRequest>(req.body);
+    if (!body || body.host !== req.host || typeof body.address !== "string" || !Array.isArray(body.entries)) {
+      throw new PeerError(400, "bad-request", "malformed join request");
+    }
+    const identity = this.deps.identity();
+    if (!identity) throw new PeerError(409, "not-in-cluster", "this node is not in a cluster");
+    const existing = state.value<string>(Keys.nodeAddress(req.host));
+    if (
+      existing &&
+      existing !== body.address &&
+      !this.deps.isRemoved(req.host) &&
+      this.deps.isAlive(req.host) &&
+      req.host !== host
+    ) {
+      throw new PeerError(409, "host-in-use", `a live member is already called ${req.host} (at ${existing})`);
+    }
+    if (req.host === host) throw new PeerError(409, "host-in-use", `${req.host} is this node's own name`);
+    if (this.deps.isRemoved(req.host)) state.set(Keys.removed(req.host), false);
+    state.merge(
+      body.entries.filter((e) => e && typeof e === "object" && e.owner === req.host),
+      req.host,
+      this.deps.refuseFromRemoved,
+    );
+    this.deps.noteContact(req.host);
+    return {
+      clusterId: identity.clusterId,
+      entries: state.entriesSince({}),
+      complete: this.completeness(),
+    };
+  }
+
+  private onPull(req: PeerRequest): PullResponse {
+    const { state, host } = this.deps;
+    const body = parseJson<Record<string, unknown>>(req.body);
+    this.deps.noteContact(req.host);
+    if (
+      body &&
+      typeof body.digest === "string" &&
+      typeof body.horizonUs === "number" &&
+      typeof body.sincePeerUs === "number"
+    ) {
+      // Short form: if we agree on every other owner, only our own newer writes are missing there.
+      if (body.digest !== state.seenDigest([req.host, host], body.horizonUs)) return { mismatch: true };
+      this.seenBy.set(req.host, { ...state.seen(), [host]: body.sincePeerUs });
+      return {
+        entries: state.ownEntriesAfter(body.sincePeerUs),
+        complete: { [host]: state.ownMaxStampUs() },
+      };
+    }
+    if (!body || typeof body.since !== "object" || body.since === null) {
+      throw new PeerError(400, "bad-request", "malformed pull request");
+    }
+    const since: Record<string, StampUs> = {};
+    for (const [owner, stamp] of Object.entries(body.since))
+      if (typeof stamp === "number") since[owner] = stamp;
+    this.seenBy.set(req.host, since);
+    return { entries: state.entriesSince(since), complete: this.completeness() };
+  }
+
+  private onPush(req: PeerRequest): { ok: true } {
+    const { state } = this.deps;
+    const body = parseJson<PushRequest>(req.body);
+    if (
+      !body ||
+      !Array.isArray(body.entries) ||
+      typeof body.basisUs !== "number" ||
+      typeof body.upToUs !== "number"
+    ) {
+      throw new PeerError(400, "bad-request", "malformed push");
+    }
+    // A node pushes only what it wrote itself.
+    state.merge(
+      body.entries.filter((e) => e && typeof e === "object" && e.owner === req.host),
+      req.host,
+      this.deps.refuseFromRemoved,
+    );
+    // Contiguous with what we hold: we now hold everything the sender wrote up to upToUs.
+    if (body.basisUs <= (state.seen()[req.host] ?? 0)) state.noteComplete(req.host, body.upToUs);
+    this.deps.noteContact(req.host);
+    return { ok: true };
+  }
+}
+
+function parseJson<T>(body: Buffer): T | undefined {
+  try {
+    const value = JSON.parse(body.toString("utf8")) as unknown;
+    return typeof value === "object" && value !== null ? (value as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}

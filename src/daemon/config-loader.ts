@@ -1,0 +1,88 @@
+/**
+ * Loads the daemon configuration: defaults, then the JSON config file, then
+ * command line flags. The merged result is validated as a whole, so a typo in
+ * the file is reported with its path instead of being ignored. Every failure
+ * is a ConfigError (code CONFIG_INVALID) whose message says what to fix.
+ */
+import path from "node:path";
+import { isValidSchedule } from "./jobs.js";
+import type { Storage } from "../platform/storage/types.js";
+import { MarsError } from "../util/errors.js";
+import { defaultConfig, type ConfigOverrides, type DaemonConfig } from "./config.js";
+import { validateConfig as validate } from "./config-schema.js";
+
+function merge<T>(base: T, over: unknown): T {
+  if (over === undefined) return base;
+  if (
+    typeof base !== "object" ||
+    base === null ||
+    typeof over !== "object" ||
+    over === null ||
+    Array.isArray(over)
+  ) {
+    return over as T;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over)) {
+    if (value !== undefined) out[key] = merge(out[key], value);
+  }
+  return out as T;
+}
+
+export class ConfigError extends MarsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("CONFIG_INVALID", message, options);
+  }
+}
+
+/**
+ * Builds the effective configuration. Paths that default relative to the
+ * data or run dir follow those dirs when only they are overridden.
+ */
+export async function loadConfig(
+  storage: Storage,
+  configFile: string | undefined,
+  flags: ConfigOverrides,
+): Promise<DaemonConfig> {
+  let fromFile: ConfigOverrides = {};
+  if (configFile) {
+    try {
+      fromFile = JSON.parse(
+        Buffer.from(await storage.readFile(configFile)).toString("utf8"),
+      ) as ConfigOverrides;
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${configFile}: ${(err as Error).message}`);
+    }
+    if (typeof fromFile !== "object" || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`config file ${configFile} must hold a JSON object`);
+    }
+  }
+  const layered = merge(fromFile, flags);
+  const base = defaultConfig({ dataDir: layered.dataDir, runDir: layered.runDir });
+  const config = merge(base, layered);
+  config.dataDir = path.resolve(config.dataDir);
+  config.runDir = path.resolve(config.runDir);
+  config.tokenFile = path.resolve(config.tokenFile);
+  config.nbd.socket = path.resolve(config.nbd.socket);
+  if (!validate(config)) {
+    const details = (validate.errors ?? [])
+      .map((e) => {
+        // Name the unknown key: a typo must be findable from the message alone.
+        const extra = e.keyword === "additionalProperties" ? ` (${String(e.params.additionalProperty)})` : "";
+        return `${e.instancePath || "/"} ${e.message ?? ""}${extra}`;
+      })
+      .join("; ");
+    throw new ConfigError(`invalid configuration: ${details}`);
+  }
+  if (config.nbd.maxBufferedBytesTotal < config.nbd.maxBufferedBytesPerConnection) {
+    throw new ConfigError(
+      "invalid configuration: nbd.maxBufferedBytesTotal must be at least nbd.maxBufferedBytesPerConnection",
+    );
+  }
+  for (const [name, expression] of Object.entries(config.jobs) as Array<[string, string]>) {
+    if (!isValidSchedule(expression)) {
+      throw new ConfigError(`invalid configuration: jobs.${name} "${expression}" is not a cron expression`);
+    }
+  }
+  return config;
+}
