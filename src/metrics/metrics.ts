@@ -505,4 +505,21 @@ export class Metrics {
   private gauge(name: string, help: string, labelNames: string[]) {
     return new client.Gauge({ name, help, labelNames, registers: [this.registry] });
   }
+
+  // Failure isolation (src/resource/failure-recovery.ts).
+  readonly resourceFailures = this.counter(
+    "marsd_resource_failures_total",
+    "Failures of the resource (log, disk or checkpoint IO, ENOSPC included); each is recovered from disk with a backoff.",
+    ["resource"],
+  );
+  readonly resourceRecoveries = this.counter(
+    "marsd_resource_recoveries_total",
+    "Recovery attempts of a failed resource, by result (succeeded, failed).",
+    ["resource", "result"],
+  );
+  readonly resourceRecoveryAttempts = this.gauge(
+    "marsd_resource_recovery_attempts",
+    "Recovery attempts since the resource failed (0 while it is healthy).",
+    ["resource"],
+  );
 }

@@ -71,7 +71,7 @@ export interface SimNodeOptions {
   seed: number;
   /** Settings on top of the defaults (small logs, fast status), the same for every node. */
   tune(config: DaemonConfig): void;
-  /** A resource failed for good (the node is down after it, as the daemon would exit). */
+  /** A resource failed (it recovers in place, as in the daemon); the simulator counts it a violation. */
   onFatal?: (resource: string, err: unknown) => void;
   /** What the node's code sees of its disk (default: the SimStorage view itself); for fault tests. */
   present?: (storage: SimStorage) => Storage;
@@ -129,13 +129,12 @@ export class SimNode {
       random: seededRandom(this.options.seed * 1000 + this.generation),
       metrics: new Metrics(),
       frontends,
-      onFatal: (resource, err) => {
+      onResourceFailed: (resource, err) => {
         // A process that died already cannot take its successor down with it.
         if (core !== this.core) return;
-        // The daemon exits for a restart here; the simulator restarts the node later.
+        // The resource recovers by itself (the process no longer exits); the simulator reports it.
         this.fatal = { resource, err };
         this.log(`--- fatal failure of ${resource}: ${String(err)} ---`);
-        this.crash("kill");
         this.options.onFatal?.(resource, err);
       },
     });
