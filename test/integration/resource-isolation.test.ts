@@ -200,6 +200,19 @@ describe(
         await metricValue(daemon, "marsd_resource_recoveries_total", 'resource="r1",result="succeeded"'),
         1,
       );
+      // The daemon's own timestamps: the failure, its files closed, the recovery done.
+      const at = (msg: string): number | undefined => {
+        const line = daemon.output
+          .split("\n")
+          .find((l) => l.includes(`"resource":"r1"`) && l.includes(`"msg":"${msg}"`));
+        return line ? Date.parse((JSON.parse(line) as { time: string }).time) : undefined;
+      };
+      const failedMs = at("resource failed");
+      console.log(
+        `daemon log: r1 failed at +0 ms, files closed and recovery scheduled at ` +
+          `+${(at("resource recovery scheduled") ?? NaN) - (failedMs ?? NaN)} ms, ` +
+          `recovered at +${(at("resource recovered") ?? NaN) - (failedMs ?? NaN)} ms`,
+      );
       assert.equal(await metricValue(daemon, "marsd_resource_failed", 'resource="r1"'), 0);
       assert.equal(await metricValue(daemon, "marsd_resource_recovery_attempts", 'resource="r1"'), 0);
       await verify(daemon, back.device?.uri ?? r1.uri, w1.acked, "r1");
