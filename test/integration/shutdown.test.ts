@@ -183,4 +183,46 @@ describe("clean stop and fatal failure", () => {
     again.sendRequest(Cmd.WRITE, { cookie: 7n, offset: 8192n, data: Buffer.alloc(4096, 0x33) });
     assert.equal((await again.readSimpleReply()).errno, Errno.OK, "writes are served again");
   });
+
+  it("an operator can delete a resource that keeps failing its recovery; the name can be used again", async () => {
+    let armed = false;
+    const storage = new FaultyStorage({
+      match: (p) => /\/log-\d{9}-/.test(p),
+      beforeOp: (op) => {
+        // Every log sync fails while armed: recovery attempts fail too (their new log file's header).
+        if (armed && op === "datasync") storage.plan.failDatasyncFrom = 1;
+      },
+    });
+    const node: InProcessDaemon = await startInProcess(
+      { storage },
+      (c) => (c.resourceRecovery = { initialBackoffMs: 50, maxBackoffMs: 100 }),
+    );
+    cleanups.push(() => node.cleanup());
+    const disk = path.join(node.baseDir, "disk.img");
+    await writeFile(disk, Buffer.alloc(4 * MIB));
+    await node.daemon.resources.create({ name: "r0", disk, frontend: "nbd" });
+    armed = true;
+    storage.plan.failDatasyncFrom = storage.calls.datasync + 1;
+    await assert.rejects(
+      node.daemon.resources.get("r0")?.volume?.write(0, Buffer.alloc(4096, 0x44)) ?? Promise.resolve(),
+      /EIO/,
+    );
+    await waitFor("two failed recovery attempts", async () =>
+      /^marsd_resource_recoveries_total\{resource="r0",result="failed"\} [2-9]/m.test(
+        await node.daemon.metrics.registry.metrics(),
+      ),
+    );
+    assert.equal(node.daemon.resources.get("r0")?.state, "failed");
+
+    assert.deepEqual(await node.daemon.resources.delete({ name: "r0" }), { changed: true });
+    assert.equal(node.daemon.resources.get("r0"), undefined);
+    assert.doesNotMatch(await node.daemon.metrics.registry.metrics(), /resource="r0"/, "its series are gone");
+
+    armed = false;
+    delete storage.plan.failDatasyncFrom;
+    const { resource } = await node.daemon.resources.create({ name: "r0", disk, frontend: "nbd" });
+    assert.equal(resource.state, "running");
+    await resource.volume?.write(0, Buffer.alloc(4096, 0x55));
+    assert.equal(node.daemon.resources.get("r0"), resource, "no stale recovery replaced the new resource");
+  });
 });
