@@ -33,6 +33,7 @@ const schema = {
     "replication",
     "jobs",
     "ublk",
+    "resourceRecovery",
   ],
   properties: {
     host: { type: "string", pattern: HOST_PATTERN },
@@ -172,6 +173,15 @@ const schema = {
         chunkBytes: { type: "integer", minimum: 4096, maximum: 4194304 },
         fetchSyncEveryBytes: { type: "integer", minimum: 65536 },
         replayMaxInFlight: { type: "integer", minimum: 1, maximum: 4096 },
+      },
+    },
+    resourceRecovery: {
+      type: "object",
+      additionalProperties: false,
+      required: ["initialBackoffMs", "maxBackoffMs"],
+      properties: {
+        initialBackoffMs: { type: "integer", minimum: 10, maximum: 3600000 },
+        maxBackoffMs: { type: "integer", minimum: 10, maximum: 3600000 },
       },
     },
     ublk: {

@@ -16,6 +16,7 @@ import {
   DEFAULT_WRITER_LIMITS,
 } from "../log/writer-settings.js";
 import { DEFAULT_VOLUME_OPTIONS } from "../resource/volume.js";
+import { DEFAULT_RECOVERY_BACKOFF } from "../resource/failure-recovery.js";
 import { DEFAULT_UBLK_OPTIONS, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
@@ -115,6 +116,8 @@ export interface DaemonConfig {
     /** Disk writes in flight during replay. */
     replayMaxInFlight: number;
   };
+  /** A failed resource is recovered from disk after initialBackoffMs, doubling up to maxBackoffMs. */
+  resourceRecovery: { initialBackoffMs: number; maxBackoffMs: number };
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
   jobs: JobSchedules;
   /** The ublk frontend's queues (used when it is available and chosen). */
@@ -198,6 +201,10 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
     },
     jobs: { ...DEFAULT_JOB_SCHEDULES },
     ublk: { ...DEFAULT_UBLK_OPTIONS },
+    resourceRecovery: {
+      initialBackoffMs: DEFAULT_RECOVERY_BACKOFF.initialMs,
+      maxBackoffMs: DEFAULT_RECOVERY_BACKOFF.maxMs,
+    },
   };
 }
 

@@ -46,12 +46,9 @@ export interface DaemonOptions {
   /** Jitter, nonces, ids, secrets, the admin token (default: node:crypto; a seeded one only in tests). */
   random?: Random;
   clock?: LamportClock;
-  /** Called when a resource's log or disk failed for good (default: the process exits for a restart). */
-  onFatal?: (err: unknown) => void;
+  /** Told when a resource failed (it recovers by itself: the process does not exit). */
+  onResourceFailed?: (resource: string, err: unknown) => void;
 }
-
-/** Exit status after a fatal log/disk failure: systemd restarts us and recovery runs. */
-export const EXIT_FATAL = 70;
 
 export class Daemon implements NodeServices {
   readonly time: Clock;
@@ -93,7 +90,7 @@ export class Daemon implements NodeServices {
       metrics: this.metrics,
       frontends: this.frontends,
       ...(options.clock ? { clock: options.clock } : {}),
-      onFatal: (resource, err) => this.fatal(resource, err),
+      onResourceFailed: (resource, err) => this.options.onResourceFailed?.(resource, err),
     });
     this.nbdServer = new NbdServer({
       socketPath: config.nbd.socket,
@@ -228,13 +225,5 @@ export class Daemon implements NodeServices {
     await this.adminListener?.close(2_000);
     await this.releaseLock?.();
     this.logger.info("stopped");
-  }
-
-  private fatal(resource: string, err: unknown): void {
-    this.logger.fatal({ err, resource }, "log or disk failure: stopping for restart and recovery");
-    if (this.options.onFatal) this.options.onFatal(err);
-    else {
-      void this.stop().finally(() => process.exit(EXIT_FATAL));
-    }
   }
 }

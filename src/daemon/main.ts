@@ -2,8 +2,8 @@
 /**
  * marsd: the per-node daemon. Configuration comes from --config (JSON) and
  * flags; see docs/operations.md. SIGTERM/SIGINT stop it gracefully (exit
- * 0); a fatal log or disk failure exits with 70 so systemd restarts it and
- * recovery runs.
+ * 0); a failed log or disk fails only its resource, which recovers in
+ * place (src/resource/failure-recovery.ts), so the process does not exit.
  */
 import { Command } from "commander";
 import type { ConfigOverrides } from "./config.js";

@@ -14,8 +14,11 @@
  * - stop(): finishes every log durably, then the cluster exchange, then the
  *   peer listener and outgoing connections. The caller stops the frontends
  *   first (no new IO) and decides what happens after.
- * - A resource whose log or disk fails for good is reported through
- *   `onFatal`; the core itself never exits the process.
+ * - A resource whose log, disk or checkpoint IO fails fails alone: it
+ *   closes its files and recovers from disk with a backoff
+ *   (src/resource/failure-recovery.ts) while the other resources, the
+ *   admin and the peer APIs keep serving; `onResourceFailed` is told. The
+ *   core never exits the process.
  */
 import path from "node:path";
 import type { Logger } from "pino";
@@ -55,8 +58,8 @@ export interface NodeCoreOptions {
   /** Where recovered volumes are exported (NBD and ublk in the daemon). */
   frontends: FrontendSet;
   clock?: LamportClock;
-  /** A resource's log or disk failed for good. */
-  onFatal(resource: string, err: unknown): void;
+  /** A resource failed (it recovers by itself; for observers such as tests and the simulator). */
+  onResourceFailed?(resource: string, err: unknown): void;
 }
 
 /** Longest a log-stream request may wait for new records before it answers. */
@@ -256,6 +259,10 @@ export class NodeCore implements NodeServices {
         retryMaxMs: config.peer.retryMaxMs,
         replayMaxInFlight: config.replication.replayMaxInFlight,
         statusPublishMs: config.replication.statusPublishMs,
+        recoveryBackoff: {
+          initialMs: config.resourceRecovery.initialBackoffMs,
+          maxMs: Math.max(config.resourceRecovery.initialBackoffMs, config.resourceRecovery.maxBackoffMs),
+        },
       },
       cluster: {
         state: cluster.state,
@@ -278,7 +285,7 @@ export class NodeCore implements NodeServices {
         },
         detach: (name) => this.frontends.detach(name),
       },
-      onFatal: (resource, err) => this.options.onFatal(resource, err),
+      onResourceFailed: (resource, err) => this.options.onResourceFailed?.(resource, err),
     });
   }
 

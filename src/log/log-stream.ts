@@ -207,6 +207,12 @@ export class LogStream {
     return finished;
   }
 
+  /** Closes the current file without writing or syncing it (LogWriter.abandon). */
+  async abandon(): Promise<void> {
+    while (this.rotating) await this.rotating;
+    await this.writer.abandon();
+  }
+
   private async finishWriter(writer: LogWriter): Promise<FinishedLogFile> {
     const { lengthBytes, recordsDigest } = await writer.finish();
     const name = { fileNumber: writer.header.fileNumber, host: writer.header.host };

@@ -229,6 +229,23 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     return { lengthBytes: this.durableBytes, recordsDigest: this.digest.digest() };
   }
 
+  /**
+   * Closes the file without writing or syncing it again, queued appends
+   * rejected: the owner failed and recovers from what is on disk, as after
+   * a crash (a preallocated or torn tail is cut off then).
+   */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    this.preallocator?.halt();
+    const reason = this.failure ?? new ClosedError("log file abandoned");
+    for (const item of [...this.queue.splice(0), ...this.admission.splice(0)]) item.done.reject(reason);
+    try {
+      await this.preallocator?.stop();
+    } finally {
+      await this.file.close();
+    }
+  }
+
   private hasRoomFor(bytes: number): boolean {
     return this.pendingBytes === 0 || this.pendingBytes + bytes <= this.limits.maxPendingBytes;
   }

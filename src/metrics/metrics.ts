@@ -68,6 +68,9 @@ export class Metrics {
   readonly resourceSplitBrain = this.resource.resourceSplitBrain;
   readonly resourceRole = this.resource.resourceRole;
   readonly replicationPaused = this.resource.replicationPaused;
+  readonly resourceFailures = this.resource.resourceFailures;
+  readonly resourceRecoveries = this.resource.resourceRecoveries;
+  readonly resourceRecoveryAttempts = this.resource.resourceRecoveryAttempts;
   readonly resourceRecoveredBytes = this.resource.resourceRecoveredBytes;
 
   private readonly nbd = nbdMetrics(this.make);

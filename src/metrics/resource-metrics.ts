@@ -58,6 +58,22 @@ export function resourceMetrics(f: MetricFactory) {
       ["sync", "fetch", "replay"],
       (s, what) => s.paused()[what],
     ),
+    // Failure isolation (src/resource/failure-recovery.ts).
+    resourceFailures: f.counter(
+      "marsd_resource_failures_total",
+      "Failures of the resource (log, disk or checkpoint IO, ENOSPC included); each is recovered from disk with a backoff.",
+      ["resource"],
+    ),
+    resourceRecoveries: f.counter(
+      "marsd_resource_recoveries_total",
+      "Recovery attempts of a failed resource, by result (succeeded, failed).",
+      ["resource", "result"],
+    ),
+    resourceRecoveryAttempts: f.gauge(
+      "marsd_resource_recovery_attempts",
+      "Recovery attempts since the resource failed (0 while it is healthy).",
+      ["resource"],
+    ),
     resourceRecoveredBytes: f.counter(
       "marsd_resource_recovery_replayed_bytes_total",
       "Log bytes replayed onto the backing disk during crash recovery.",

@@ -29,6 +29,7 @@ import {
   type SharedResourceConfig,
 } from "./cluster-view.js";
 import { diskOperatorError } from "./disk.js";
+import { FailureRecovery, type AttemptResult } from "./failure-recovery.js";
 import { checkDiskUnused, probeDisk, resolveDisk, volumeSizeBytes } from "./disk-admission.js";
 import { findJoinStart } from "./join-start.js";
 import { isUnfinishedCreation, removeLayout } from "./resource-layout.js";
@@ -56,12 +57,36 @@ export interface JoinResourceParams {
   disk: string;
 }
 
+/** What the manager needs: a resource's deps, with failures handled here (failure-recovery.ts). */
+export type ResourceManagerDeps = Omit<ResourceDeps, "onFailed"> & {
+  /** Told of every failure of a resource (after it closed its files; its recovery follows). */
+  onResourceFailed?: (resource: string, err: unknown) => void;
+};
+
 export class ResourceManager {
   private readonly resources = new Map<string, Resource>();
   private lock: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly deps: ResourceDeps;
+  private readonly recovery: FailureRecovery;
 
-  constructor(private readonly deps: ResourceDeps) {
+  constructor(managerDeps: ResourceManagerDeps) {
+    const { onResourceFailed, ...deps } = managerDeps;
+    this.deps = {
+      ...deps,
+      onFailed: (resource, err) => {
+        if (this.resources.get(resource.name) !== resource) return;
+        onResourceFailed?.(resource.name, err);
+        this.recovery.failed(resource.name, err);
+      },
+    };
+    this.recovery = new FailureRecovery({
+      time: deps.time,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      backoff: deps.settings.recoveryBackoff,
+      attempt: (name) => this.serialised(() => this.recover(name)),
+    });
     deps.cluster.state.on("change", (entry) => this.onStateChange(entry));
     deps.cluster.onStateExchanged(() => {
       for (const resource of this.resources.values()) resource.onStateExchanged();
@@ -89,7 +114,26 @@ export class ResourceManager {
       const resource = await Resource.open(dir, this.deps);
       this.register(resource);
       await resource.start();
+      // A resource that cannot recover at start-up is retried like one that failed later.
+      if (resource.state === "failed") this.recovery.failed(name, resource.detail().error);
     }
+  }
+
+  /**
+   * One recovery attempt of a failed resource, as a restart would do it:
+   * its files closed (never written), then opened and started anew from
+   * what is on disk, through the same path as loadAll.
+   */
+  private async recover(name: string): Promise<AttemptResult> {
+    const failed = this.resources.get(name);
+    if (this.closed || !failed || failed.state !== "failed") return "gone";
+    await failed.close();
+    const resource = await Resource.open(failed.dir, this.deps);
+    this.register(resource);
+    await resource.start();
+    if (resource.state === "running") return "running";
+    await resource.close();
+    return "failed";
   }
 
   get(name: string): Resource | undefined {
@@ -289,6 +333,7 @@ export class ResourceManager {
 
   /** Closes every resource (log finished, checkpoint written). */
   async closeAll(): Promise<void> {
+    this.recovery.stop();
     await this.serialised(async () => {
       this.closed = true;
       await Promise.all([...this.resources.values()].map((r) => r.close()));
@@ -304,6 +349,7 @@ export class ResourceManager {
   private async remove(resource: Resource): Promise<void> {
     const state = this.deps.cluster.state;
     this.resources.delete(resource.name);
+    this.recovery.cancel(resource.name);
     await resource.destroy();
     withdrawMember(state, resource.name, this.host);
     await state.flush();
@@ -316,6 +362,7 @@ export class ResourceManager {
    */
   private register(resource: Resource): void {
     this.resources.set(resource.name, resource);
+    this.recovery.watch(resource.name);
     this.publishMembership(resource);
   }
 
@@ -393,6 +440,7 @@ export class ResourceManager {
     const state = this.deps.cluster.state;
     // Out of the map first: the withdrawn config must not trigger a second removal.
     if (resource && this.resources.get(name) === resource) this.resources.delete(name);
+    this.recovery.cancel(name);
     if (resource) await resource.destroy();
     await removeLayout(this.deps.storage, resourceDir(this.deps.dataDir, name));
     withdrawMember(state, name, this.host);

@@ -30,6 +30,7 @@ import { LocalLogs } from "../replication/local-logs.js";
 import type { Replayer } from "../replication/replayer.js";
 import { ApplyQueue } from "./apply-queue.js";
 import { Checkpointer } from "./checkpoint.js";
+import type { RecoveryBackoff } from "./failure-recovery.js";
 import { ClusterView } from "./cluster-view.js";
 import type { ResourceConfig } from "./resource-config.js";
 import { ResourceFiles, type HandoverFile, type PauseFile, type SyncFile } from "./resource-files.js";
@@ -51,6 +52,8 @@ export interface ResourceSettings {
   replayMaxInFlight: number;
   /** Positions are published to the cluster at most this often (discrete changes at once). */
   statusPublishMs: number;
+  /** Delays between recovery attempts of a failed resource. */
+  recoveryBackoff: RecoveryBackoff;
 }
 
 /** What a resource needs of the cluster layer. */
@@ -87,8 +90,11 @@ export interface ResourceDeps {
   settings: ResourceSettings;
   cluster: ResourceCluster;
   frontend: FrontendHooks;
-  /** The log or disk failed for good; the daemon must restart and recover. */
-  onFatal: (resource: string, err: unknown) => void;
+  /**
+   * The resource's log, disk or checkpoint IO failed: it is "failed" and has
+   * closed its files (failure-recovery.ts); the manager recovers it.
+   */
+  onFailed: (resource: Resource, err: unknown) => void;
 }
 
 export type ResourceState = "running" | "failed" | "closed";

@@ -39,6 +39,7 @@ import {
 import type { ResourceConfig } from "./resource-config.js";
 import type { PauseFile, ResourceFiles } from "./resource-files.js";
 import { createLayout, joinLayout, loadLayout, type LoadedResource } from "./resource-layout.js";
+import { releaseFiles } from "./failure-recovery.js";
 import { deleteReplayedLogs } from "./retention.js";
 import { RoleChanges } from "./role-changes.js";
 import { checkConsistent, setPaused, stopSecondary } from "./secondary-role.js";
@@ -71,6 +72,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private readonly status: StatusPublisher;
   /** The disk could not be opened: start() fails the resource with this. */
   private diskProblem: Error | undefined;
+  /** A failed resource's files are being (or were) closed. */
+  private released: Promise<void> | undefined;
 
   private constructor(
     loaded: LoadedResource,
@@ -365,36 +368,60 @@ export class Resource extends EventEmitter<ResourceEvents> {
     this.publishStatus(true);
   }
 
+  /**
+   * The log, disk or checkpoint failed while running: this resource only
+   * fails. Its export goes away and its files are closed without another
+   * write or sync; the manager then recovers it from disk (failure-recovery.ts).
+   */
   private fatal(err: unknown): void {
     if (this.core.state !== "running") return;
     this.markFailed(err);
-    this.deps.onFatal(this.name, err);
+    void this.release().finally(() => this.deps.onFailed(this, err));
   }
 
-  /** Stops everything cleanly: log finished durably, final checkpoint, files closed. */
+  /** Closes a failed resource's files once (never writing them); errors are logged, not thrown. */
+  private release(): Promise<void> {
+    this.released ??= this.roles.enqueue(async () => {
+      if (this.exported) {
+        this.exported = false;
+        await this.deps.frontend.detach(this.name);
+      }
+      await releaseFiles(this.core);
+    });
+    return this.released.catch((err: unknown) =>
+      this.deps.logger.error({ resource: this.name, err }, "closing a failed resource's files failed"),
+    );
+  }
+
+  /**
+   * Stops everything cleanly: log finished durably, final checkpoint, files
+   * closed. A failed resource only closes its files (it stays "failed").
+   */
   async close(): Promise<void> {
     if (this.core.state === "closed") return;
+    if (this.core.state === "failed") {
+      this.status.stop();
+      return this.release();
+    }
     await this.roles.enqueue(async () => {
       const { core } = this;
-      const wasRunning = core.state === "running";
+      if (core.state !== "running") return;
       core.state = "closed";
       this.status.stop();
       const primary = core.primary;
       if (primary) {
         primary.volume.stopWrites(new ClosedError(`${this.name} is stopping`));
         await primary.volume.idle();
-        await primary.log.close().catch((err: unknown) => {
-          if (wasRunning) throw err;
-        });
+        await primary.log.close();
       }
       await stopSecondary(core);
       await core.checkpointer.stop();
-      if (wasRunning) {
-        await core.applier.idle();
-        await core.checkpointer.checkpointNow();
-      }
+      await core.applier.idle();
+      await core.checkpointer.checkpointNow();
       await core.backing.close();
     });
+    // It failed while waiting for its turn: close it as a failed one.
+    if ((this.core.state as ResourceState) === "failed") return this.close();
   }
 
   /** Closes and removes everything local (logs, state files); the disk is kept. */

@@ -96,7 +96,8 @@ function decoded(host: string, buffer: Buffer, block: number): number {
 }
 
 export class Invariants {
-  private readonly serving = new Map<string, boolean>();
+  /** Whether each node served at the last look, and in which of its processes. */
+  private readonly serving = new Map<string, { serves: boolean; generation: number }>();
   private readonly checking = new Set<string>();
   /** Operator actions that make a node primary, until it is. */
   readonly takeovers = new Map<string, Takeover>();
@@ -120,10 +121,14 @@ export class Invariants {
     for (const node of this.sim.nodes) {
       const now = this.serves(node);
       if (now) servingNow.push(node.host);
-      const before = this.serving.get(node.host) ?? false;
-      this.serving.set(node.host, now);
-      if (now && !before) await this.becamePrimary(node);
-      if (!now && before && node.alive && this.sim.historyOf.has(node.host)) {
+      const last = this.serving.get(node.host);
+      const before = last?.serves ?? false;
+      this.serving.set(node.host, { serves: now, generation: node.generation });
+      const sameProcess = last?.generation === node.generation;
+      // Serving in a new process counts as starting to serve, even if no look saw it stop.
+      if (now && (!before || !sameProcess)) await this.becamePrimary(node);
+      // Not serving any more in the same process: it stepped down (a restart is no step-down).
+      if (!now && before && sameProcess && node.alive && this.sim.historyOf.has(node.host)) {
         this.sim.note(`${node.host} stopped serving (stepped down)`);
         this.sim.historyOf.delete(node.host);
       }

@@ -71,8 +71,8 @@ export interface SimNodeOptions {
   seed: number;
   /** Settings on top of the defaults (small logs, fast status), the same for every node. */
   tune(config: DaemonConfig): void;
-  /** A resource failed for good (the node is down after it, as the daemon would exit). */
-  onFatal?: (resource: string, err: unknown) => void;
+  /** A resource failed (it recovers by itself from its disk). */
+  onResourceFailed?: (resource: string, err: unknown) => void;
   /** What the node's code sees of its disk (default: the SimStorage view itself); for fault tests. */
   present?: (storage: SimStorage) => Storage;
 }
@@ -82,13 +82,12 @@ export class SimNode {
   readonly config: DaemonConfig;
   storage: SimStorage;
   core: NodeCore | undefined;
-  /** Why the node stopped itself (a resource's fatal failure), if it did. */
-  fatal: unknown;
   private time: NodeClock | undefined;
   private transport: SimTransport | undefined;
   private frontend = new SimFrontend();
   private readonly logLines: string[] = [];
-  private generation = 0;
+  /** How many processes this node has started (each start is a new one). */
+  generation = 0;
   private died: { promise: Promise<never>; reject(err: Error): void } = deferredDeath();
 
   constructor(private readonly options: SimNodeOptions) {
@@ -129,20 +128,17 @@ export class SimNode {
       random: seededRandom(this.options.seed * 1000 + this.generation),
       metrics: new Metrics(),
       frontends,
-      onFatal: (resource, err) => {
+      onResourceFailed: (resource, err) => {
         // A process that died already cannot take its successor down with it.
         if (core !== this.core) return;
-        // The daemon exits for a restart here; the simulator restarts the node later.
-        this.fatal = { resource, err };
-        this.log(`--- fatal failure of ${resource}: ${String(err)} ---`);
-        this.crash("kill");
-        this.options.onFatal?.(resource, err);
+        // The resource recovers by itself (the process no longer exits); the simulator decides.
+        this.log(`--- ${resource} failed: ${String(err)} ---`);
+        this.options.onResourceFailed?.(resource, err);
       },
     });
     this.time = time;
     this.transport = transport;
     this.died = deferredDeath();
-    this.fatal = undefined;
     this.core = core;
     await makeDirectoryDurable(this.config.dataDir, this.storage, { mode: 0o700 });
     await core.start();

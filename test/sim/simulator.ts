@@ -130,9 +130,9 @@ export class Simulator {
           storage,
           seed,
           tune,
-          // No disk faults are injected: a resource that fails for good is a bug.
-          onFatal: (resource, err) =>
-            this.fail(new SimViolation(`${host}: ${resource} failed for good: ${String(err)}`, err)),
+          // No disk faults are injected: a resource that fails is a bug.
+          onResourceFailed: (resource, err) =>
+            this.fail(new SimViolation(`${host}: ${resource} failed: ${String(err)}`, err)),
           ...(present ? { present: (s: SimStorage) => present(host, s) } : {}),
         }),
       );
