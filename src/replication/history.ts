@@ -177,25 +177,30 @@ export interface TakeOverCandidate {
 export function plannedTakeOverBlocker(
   candidate: TakeOverCandidate,
   others: MemberHistory[],
-  /** The primary a planned handover takes over from: its history must be ours. */
-  handoverFrom?: string,
+  /** When a forced failover cut the history at this version: the stamp of that cut. */
+  cutStampOf: (version: string) => number | undefined = () => undefined,
 ): string | undefined {
   if (!candidate.consistent) return "not consistent here";
   const own: MemberHistory = { host: candidate.host, versions: candidate.versions, positions: [] };
   for (const m of others) {
-    const forks = detectForks([own, m]);
-    if (forks.length > 0) {
-      // The primary we take over from on another fork: going ahead would drop
-      // writes it acknowledged (we hold a branch it cut off, e.g. after a
-      // forced failover to a node that lagged behind us). The operator decides.
-      if (m.host === handoverFrom) {
+    const fork = detectForks([own, m])[0];
+    if (fork) {
+      // A forced failover decided that m's branch is the history: ours is
+      // what it cut off (or an older cut). Going ahead would drop every
+      // write acknowledged since that decision; the operator must choose.
+      const theirs = m.versions.get(fork.fileNumber)?.version;
+      const ours = candidate.versions.get(fork.fileNumber)?.version;
+      const theirCut = theirs === undefined ? undefined : cutStampOf(theirs);
+      const ourCut = ours === undefined ? undefined : cutStampOf(ours);
+      if (theirCut !== undefined && (ourCut === undefined || theirCut > ourCut)) {
         return (
-          `split brain with ${m.host}, the primary this handover takes over from ` +
-          `(fork at file ${forks[0]?.fileNumber}): resolve it, or take over with force`
+          `split brain with ${m.host}: its history is the one a forced failover chose at file ` +
+          `${fork.fileNumber}, ours is not (taking over would drop what was acknowledged since): ` +
+          `resolve it, or take over with force`
         );
       }
-      // Any other member on another fork is not in our history: its split
-      // brain is reported, and resolved by the operator; it does not hold us back.
+      // Otherwise m is on a branch the history left behind: its split brain
+      // is reported, and resolved by the operator; it does not hold us back.
       continue;
     }
     if (m.role === "primary") return `${m.host} is still primary`;

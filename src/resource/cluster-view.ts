@@ -24,6 +24,7 @@ import { isPublishedStatus, type PublishedStatus, type Role } from "./status-mod
 
 const MEMBER_KEY = /^resource\/[^/]+\/host\/([^/]+)\/member$/;
 const VERSION_KEY = /^resource\/[^/]+\/host\/([^/]+)\/version\/(\d+)$/;
+const CUT_KEY = /^resource\/[^/]+\/host\/([^/]+)\/cut\/(\d+)$/;
 
 /** What the cluster knows of a resource (shared key resource/<res>/config). */
 export interface SharedResourceConfig {
@@ -168,6 +169,32 @@ export class ClusterView {
     const n = parseLogName(entry.file)?.fileNumber;
     if (n === undefined) return;
     this.state.set(Keys.resourceHost(this.resource, this.host, `version/${versionKeyPart(n)}`), entry);
+  }
+
+  /**
+   * Records that a forced failover here cut the history at `entry` (the
+   * version it finished the last file with): from now on that version
+   * starts the designated history, and a planned take-over on a branch the
+   * cut left behind is refused (see plannedTakeOverBlocker). Kept for good:
+   * one small entry per forced failover.
+   */
+  publishCut(entry: VersionEntry): void {
+    const n = parseLogName(entry.file)?.fileNumber;
+    if (n === undefined) return;
+    this.state.set(Keys.resourceHost(this.resource, this.host, `cut/${versionKeyPart(n)}`), {
+      version: entry.version,
+    });
+  }
+
+  /** The versions forced failovers cut the history at, with the stamp of each cut (newest wins). */
+  cutStamps(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const e of this.state.list(`resource/${this.resource}/host/`)) {
+      if (!CUT_KEY.test(e.key)) continue;
+      const version = (e.value as { version?: unknown } | null)?.version;
+      if (typeof version === "string") out.set(version, Math.max(out.get(version) ?? 0, e.stampUs));
+    }
+    return out;
   }
 
   /**

@@ -71,6 +71,7 @@ export async function takeOver(
     await writeCheckpoint(core.dir, position, deps.storage);
     logs.markFinished(lastVersion.file);
     core.view.publishVersion(lastVersion);
+    if (options.cut) core.view.publishCut(lastVersion);
     nextNumber = position.fileNumber + 1;
     streamStart = position.streamBytes;
     prevVersion = lastVersion.version;

@@ -33,7 +33,7 @@ import { Checkpointer } from "./checkpoint.js";
 import type { RecoveryBackoff } from "./failure-recovery.js";
 import { ClusterView } from "./cluster-view.js";
 import type { ResourceConfig } from "./resource-config.js";
-import { ResourceFiles, type HandoverFile, type PauseFile, type SyncFile } from "./resource-files.js";
+import { ResourceFiles, type PauseFile, type SyncFile } from "./resource-files.js";
 import type { LoadedResource } from "./resource-layout.js";
 import type { Resource } from "./resource.js";
 import type { Role } from "./status-model.js";
@@ -140,8 +140,6 @@ export interface ResourceCore {
   takeOverBlockedBy: string | undefined;
   syncFile: SyncFile;
   pauseFile: PauseFile;
-  /** The primary a planned handover to us takes over from (persisted; see HandoverFile). */
-  handoverFile: HandoverFile;
   recovery: RecoveryCounts;
 }
 
@@ -206,7 +204,6 @@ export function assembleCore(
     takeOverBlockedBy: undefined,
     syncFile: loaded.syncFile,
     pauseFile: loaded.pauseFile,
-    handoverFile: loaded.handoverFile,
     recovery: { replayedBytes: 0, tornBytes: 0 },
   };
 }

@@ -38,15 +38,6 @@ export interface PauseFile {
 
 export const NOT_PAUSED: PauseFile = { sync: false, fetch: false, replay: false };
 
-/**
- * A planned handover to this node in progress: the primary it takes over
- * from. Its history must be ours; a fork with it blocks the take-over
- * (kept across restarts, so a restart in the middle cannot forget it).
- */
-export interface HandoverFile {
-  from: string | null;
-}
-
 export class ResourceFiles {
   constructor(
     readonly dir: string,
@@ -83,14 +74,6 @@ export class ResourceFiles {
 
   writePause(value: PauseFile): Promise<void> {
     return this.write("pause.json", value);
-  }
-
-  async readHandover(): Promise<HandoverFile> {
-    return { from: null, ...(await this.read<Partial<HandoverFile>>("handover.json")) };
-  }
-
-  writeHandover(value: HandoverFile): Promise<void> {
-    return this.write("handover.json", value);
   }
 }
 

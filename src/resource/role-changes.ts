@@ -70,7 +70,6 @@ export class RoleChanges {
     });
     if (decision.kind === "become-primary") {
       await takeOver(core, this.hooks, { cut: false });
-      await setHandoverFrom(core, null);
       return;
     }
     await startSecondary(core, this.hooks);
@@ -98,6 +97,7 @@ export class RoleChanges {
       takeOver: () => {
         const histories = memberHistories(core);
         const own = histories.find((h) => h.host === core.host) as MemberHistory;
+        const cuts = core.view.cutStamps();
         return {
           runningAsSecondary: core.secondary !== undefined && this.started,
           unheardMembers: core.view
@@ -107,7 +107,7 @@ export class RoleChanges {
           ownVersions: own.versions,
           appliedNewestFile: appliedNewestFile(core),
           others: histories.filter((h) => h.host !== core.host),
-          handoverFrom: core.handoverFile.from ?? undefined,
+          cutStampOf: (version) => cuts.get(version),
         };
       },
     });
@@ -130,7 +130,6 @@ export class RoleChanges {
         if (decision.kind === "become-primary") {
           await stopSecondary(core);
           await takeOver(core, this.hooks, { cut: false });
-          await setHandoverFrom(core, null);
         } else {
           this.hooks.publishStatus(true);
         }
@@ -140,7 +139,6 @@ export class RoleChanges {
         if (decision.abandonTakeOver) {
           core.becomingPrimary = false;
           core.takeOverBlockedBy = undefined;
-          await setHandoverFrom(core, null);
         }
         return;
       case "become-secondary":
@@ -174,16 +172,11 @@ export class RoleChanges {
     });
     if (refusal) throw new OperatorError(refusal.code, refusal.message, refusal.data);
     if (!options.force) {
-      // The history we must continue: the primary designated now (a stale
-      // view naming us keeps what an earlier request recorded).
-      if (current !== undefined && current !== core.host) await setHandoverFrom(core, current);
       await core.view.designate(core.host);
       await this.enqueue(() => this.reconcile());
       return true;
     }
     await this.enqueue(async () => {
-      // The operator chose this node's history: no history to continue.
-      await setHandoverFrom(core, null);
       await core.view.designate(core.host);
       if (core.role === "primary") return;
       this.logger.warn(
@@ -203,11 +196,4 @@ export class RoleChanges {
     await this.enqueue(() => this.reconcile());
     return true;
   }
-}
-
-/** Records (null: clears) the primary a planned handover to us takes over from; durable first. */
-export async function setHandoverFrom(core: ResourceCore, from: string | null): Promise<void> {
-  if (core.handoverFile.from === from) return;
-  core.handoverFile = { from };
-  await core.files.writeHandover(core.handoverFile);
 }

@@ -41,8 +41,8 @@ export interface TakeOverFacts {
   appliedNewestFile: boolean;
   /** Every other member's history. */
   others: MemberHistory[];
-  /** The primary a planned handover to us takes over from (a fork with it blocks). */
-  handoverFrom: string | undefined;
+  /** The stamp of the forced failover that cut the history at a version, if one did. */
+  cutStampOf: (version: string) => number | undefined;
 }
 
 export interface StartFacts {
@@ -108,7 +108,7 @@ export function takeOverBlocker(host: string, f: TakeOverFacts): string | undefi
   return plannedTakeOverBlocker(
     { host, consistent: f.consistent, versions: f.ownVersions, appliedNewestFile: f.appliedNewestFile },
     f.others,
-    f.handoverFrom,
+    f.cutStampOf,
   );
 }
 

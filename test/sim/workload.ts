@@ -78,8 +78,8 @@ export class Workload {
       return servingOne() === primary;
     };
     let settled = await sim.waitFor(isSettled, maxMs / 2);
-    // A planned handover the split brain blocks waits for the operator: the
-    // simulated one keeps the writes the old primary acknowledged, by forcing it.
+    // A planned handover blocked by a split brain waits for the operator: the
+    // simulated one keeps the forced failover's history, by forcing a node of it.
     if (!settled && (await this.forceBlockedHandoverBack()))
       settled = await sim.waitFor(isSettled, maxMs / 2);
     if (settled) {
@@ -89,16 +89,18 @@ export class Workload {
     await this.stateConverged();
   }
 
-  /** If a take-over waits on a split brain with the primary it takes over from, forces that one back. */
+  /** If a take-over waits on a split brain with the history a forced failover chose, forces a node of that history. */
   private async forceBlockedHandoverBack(): Promise<boolean> {
     const { sim } = this;
     for (const node of sim.nodes) {
       const status = await sim.invariants.status(node);
-      const from = /split brain with (\S+), the primary this handover takes over from/.exec(
+      const from = /split brain with (\S+): its history is the one a forced failover chose/.exec(
         status.takeOverBlockedBy ?? "",
       )?.[1];
       if (!from) continue;
-      sim.note(`operator: ${node.host}'s handover waits on a split brain; forcing ${from} back`);
+      sim.note(
+        `operator: ${node.host}'s handover waits on a split brain; forcing ${from}, which holds the chosen history`,
+      );
       sim.invariants.forceActive = true;
       sim.invariants.takeovers.set(from, { kind: "force" });
       const answer = await sim.settled(

@@ -124,19 +124,30 @@ describe("history: planned take-over", () => {
     assert.equal(detectForks([member("bravo", chain(A1, B2)), forked]).length, 1);
   });
 
-  // Found by the simulator (seed 5007): a forced failover to alpha, which
-  // lagged behind bravo in the old primary's file, then a planned handover
-  // from alpha to bravo: bravo went ahead on its own branch and dropped
-  // every write alpha had acknowledged since the failover.
-  it("a fork with the primary a planned handover takes over from blocks it", () => {
-    const alpha = member("alpha", chain(A1, ["log-000000002-alpha", 5]));
-    const why = plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], "alpha");
+  // Found by the simulator (seeds 5007 and 5017): a forced failover to a node
+  // that lagged behind another, then a planned handover to that other one
+  // (or one on the old primary's branch): it went ahead on the branch the
+  // failover had cut off and dropped every write acknowledged since.
+  it("a fork with the history a forced failover chose blocks a planned take-over", () => {
+    const cutAt2: [string, number] = ["log-000000002-alpha", 5];
+    const alpha = member("alpha", chain(A1, cutAt2));
+    const cutVersion = chain(A1, cutAt2).get(2)?.version as string;
+    const cuts = new Map([[cutVersion, 7_000]]);
+    const why = plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], (v) => cuts.get(v));
     assert.match(
       why ?? "",
-      /split brain with alpha, the primary this handover takes over from \(fork at file 2\)/,
+      /split brain with alpha: its history is the one a forced failover chose at file 2/,
     );
-    // Another member on another fork still does not (see above).
-    assert.equal(plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], "charlie"), undefined);
+    // A newer cut on our side (a later forced failover chose ours) wins.
+    const ours = chain(A1, B2).get(2)?.version as string;
+    const newer = new Map([
+      [cutVersion, 7_000],
+      [ours, 9_000],
+    ]);
+    assert.equal(
+      plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], (v) => newer.get(v)),
+      undefined,
+    );
   });
 
   it("allowed once the candidate applied the old primary's last file", () => {

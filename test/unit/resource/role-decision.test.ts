@@ -34,7 +34,7 @@ const READY: TakeOverFacts = {
   ownVersions: chain(A1, A2),
   appliedNewestFile: true,
   others: [other("alpha", chain(A1, A2))],
-  handoverFrom: "alpha",
+  cutStampOf: () => undefined,
 };
 
 const STAY: RoleDecision = { kind: "stay", abandonTakeOver: false };
