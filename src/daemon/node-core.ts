@@ -285,7 +285,11 @@ export class NodeCore implements NodeServices {
         },
         detach: (name) => this.frontends.detach(name),
       },
-      onResourceFailed: (resource, err) => this.options.onResourceFailed?.(resource, err),
+      onResourceFailed: (resource, err) => {
+        // Its log files are closed: streams of them would follow a dead instance forever.
+        this.logServer?.closeResource(resource);
+        this.options.onResourceFailed?.(resource, err);
+      },
     });
   }
 

@@ -21,7 +21,7 @@ import { PeerError, type PeerRequest, type PeerServer } from "../peer/server.js"
 import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { ResponseWriter } from "../platform/transport.js";
-import { LogCorruptError, errorMessage } from "../util/errors.js";
+import { LogCorruptError, errorMessage, isErrno } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
@@ -63,7 +63,8 @@ function parseBody(req: PeerRequest): Record<string, unknown> {
 }
 
 export class LogServer {
-  private readonly active = new Set<ResponseWriter>();
+  /** Open streams, with the resource each serves. */
+  private readonly active = new Map<ResponseWriter, string>();
 
   constructor(private readonly options: LogServerOptions) {
     options.server.route("POST /peer/v1/log/list", (req) => this.list(req));
@@ -72,9 +73,19 @@ export class LogServer {
     );
   }
 
-  /** Ends every open stream (shutdown, resource deleted). */
+  /** Ends every open stream (shutdown). */
   closeAll(): void {
-    for (const res of this.active) res.abort();
+    for (const res of this.active.keys()) res.abort();
+  }
+
+  /**
+   * Ends the streams of one resource: it failed (its log files are closed,
+   * and the instance that recovers has new ones) or it is going away. The
+   * fetchers ask again, and get the new instance's files; a stream left
+   * open would follow the dead instance's file forever.
+   */
+  closeResource(resource: string): void {
+    for (const [res, name] of this.active) if (name === resource) res.abort();
   }
 
   private async list(req: PeerRequest): Promise<{ files: LogListEntry[] }> {
@@ -89,7 +100,14 @@ export class LogServer {
     const files: LogListEntry[] = [];
     for (const f of served.logs.list()) {
       if (f.fileNumber <= after) continue;
-      const header = await served.logs.header(f.name);
+      let header;
+      try {
+        header = await served.logs.header(f.name);
+      } catch (err) {
+        // Deleted since list() (log deletion runs concurrently): it is no longer offered.
+        if (isErrno(err, "ENOENT")) continue;
+        throw err;
+      }
       files.push({
         name: f.name,
         lengthBytes: f.lengthBytes,
@@ -105,7 +123,7 @@ export class LogServer {
     res.startStream(200, { "content-type": "application/octet-stream" });
     // Aborts when the peer goes away (or closeAll cuts the stream): the follow loop stops.
     const closed = res.signal;
-    this.active.add(res);
+    this.active.set(res, "");
     const send = async (buffers: Buffer[]): Promise<void> => {
       const bytes = buffers.reduce((n, b) => n + b.length, 0);
       this.options.metrics.peerSentBytes.labels(req.host).inc(bytes);
@@ -115,6 +133,7 @@ export class LogServer {
     };
     try {
       const body = parseBody(req);
+      if (typeof body.resource === "string") this.active.set(res, body.resource);
       const name = typeof body.file === "string" ? body.file : "";
       const served = typeof body.resource === "string" ? this.options.lookup(body.resource) : undefined;
       let offset =

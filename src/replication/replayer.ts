@@ -64,6 +64,12 @@ export interface ReplayerDeps {
   onFileReplayed: (version: VersionEntry) => void;
   /** Bound on disk writes in flight. */
   maxInFlight: number;
+  /**
+   * A read or write failed in the IO sense (EIO, ENOSPC, ...), not in the
+   * history's: the resource fails and recovers from disk. Without it, such
+   * an error blocks the replay like a broken chain.
+   */
+  onIoFailure?: (err: unknown) => void;
 }
 
 export interface ReplayerEvents {
@@ -122,7 +128,12 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
   /** Secondary mode: replay forever, following the log as it arrives. */
   follow(): void {
     this.stopped = false;
-    this.running ??= this.run(true, false).catch((err: unknown) => this.block(err));
+    this.running ??= this.run(true, false).catch((err: unknown) => {
+      if (isIoFailure(err) && this.deps.onIoFailure) {
+        this.setState("stopped");
+        this.deps.onIoFailure(err);
+      } else this.block(err);
+    });
   }
 
   /**
@@ -340,3 +351,8 @@ async function nonZeroTailBytes(file: RandomAccessFile, from: number, to: number
 
 /** Thrown inside the scan callback to stop scanning early (pause/stop). */
 class StopScan extends Error {}
+
+/** An errno failure of a system call (a MarsError is about the history, not the IO). */
+function isIoFailure(err: unknown): boolean {
+  return !(err instanceof MarsError) && typeof (err as { code?: unknown } | null)?.code === "string";
+}

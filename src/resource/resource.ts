@@ -27,7 +27,7 @@ import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
 import { detectForks, type Fork } from "../replication/history.js";
 import type { LocalLogs } from "../replication/local-logs.js";
-import { ClosedError, OperatorError, errorMessage } from "../util/errors.js";
+import { ClosedError, MarsError, OperatorError, errorMessage } from "../util/errors.js";
 import { VolumeFailedError } from "./block-volume.js";
 import {
   assembleCore,
@@ -321,8 +321,22 @@ export class Resource extends EventEmitter<ResourceEvents> {
   }
 
   /** Deletes local log files every member has replayed past (retention.ts). */
-  deleteReplayedLogs(): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
-    return deleteReplayedLogs(this.core);
+  async deleteReplayedLogs(): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
+    // A failed resource's files are closed until it recovers: nothing to decide on.
+    if (this.core.state !== "running") {
+      throw new OperatorError(
+        "RESOURCE_FAILED",
+        `${this.name} is ${this.core.state}: no log deletion until it runs again`,
+      );
+    }
+    try {
+      return await deleteReplayedLogs(this.core);
+    } catch (err) {
+      if (err instanceof MarsError) throw err;
+      // A checkpoint sync or a removal failed: the same IO failure as anywhere else.
+      this.fatal(err);
+      throw new OperatorError("RESOURCE_FAILED", `${this.name} failed: ${errorMessage(err)}`);
+    }
   }
 
   // --- status ---------------------------------------------------------------

@@ -53,6 +53,7 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       logger: deps.logger,
       onFileReplayed: (v) => core.view.publishVersion(v),
       maxInFlight: deps.settings.replayMaxInFlight,
+      onIoFailure: (err) => hooks.fatal(err),
     },
     start,
   );

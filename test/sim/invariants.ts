@@ -128,7 +128,15 @@ export class Invariants {
       // Serving in a new process counts as starting to serve, even if no look saw it stop.
       if (now && (!before || !sameProcess)) await this.becamePrimary(node);
       // Not serving any more in the same process: it stepped down (a restart is no step-down).
-      if (!now && before && sameProcess && node.alive && this.sim.historyOf.has(node.host)) {
+      const failedInPlace = this.sim.recovering.has(node.host);
+      if (
+        !now &&
+        before &&
+        sameProcess &&
+        !failedInPlace &&
+        node.alive &&
+        this.sim.historyOf.has(node.host)
+      ) {
         this.sim.note(`${node.host} stopped serving (stepped down)`);
         this.sim.historyOf.delete(node.host);
       }
@@ -171,6 +179,8 @@ export class Invariants {
       const previous = this.sim.historyOf.get(host);
       const takeover = this.takeovers.get(host);
       this.takeovers.delete(host);
+      // A resource that failed and recovered in place serves again: checked like a restart.
+      this.sim.recovering.delete(host);
       let origin: string;
       if (takeover?.kind === "handover" && takeover.from) {
         const from = takeover.from;
@@ -186,7 +196,7 @@ export class Invariants {
         const check = previous.prefix(image, previous.ackedLength);
         if (check.problem) {
           throw new SimViolation(
-            `${host} serves again after a restart but lost acknowledged writes: ${check.problem}`,
+            `${host} serves again after a restart or recovery but lost acknowledged writes: ${check.problem}`,
           );
         }
         origin = `restart of h${previous.id}`;

@@ -49,6 +49,7 @@ import {
   SimDisk,
   posixError,
   type SimFaultPlan,
+  type SimFaultRule,
   type SimOp,
   type SimStorageOptions,
   type TearMode,
@@ -81,6 +82,11 @@ export class SimStorage implements Storage {
   /** Replaces the fault plan (e.g. a disk that starts failing mid-run). */
   setFaults(plan: SimFaultPlan): void {
     this.disk.plan = plan;
+  }
+
+  /** Adds one fault rule to the disk's plan (everything else in the plan stays). */
+  addFaultRule(rule: SimFaultRule): void {
+    this.disk.plan = { ...this.disk.plan, rules: [...(this.disk.plan.rules ?? []), rule] };
   }
 
   /** Operations started so far on this disk (every view). */

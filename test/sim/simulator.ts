@@ -130,9 +130,7 @@ export class Simulator {
           storage,
           seed,
           tune,
-          // No disk faults are injected: a resource that fails is a bug.
-          onResourceFailed: (resource, err) =>
-            this.fail(new SimViolation(`${host}: ${resource} failed: ${String(err)}`, err)),
+          onResourceFailed: (resource, err) => this.resourceFailed(host, resource, err),
           ...(present ? { present: (s: SimStorage) => present(host, s) } : {}),
         }),
       );
@@ -190,6 +188,23 @@ export class Simulator {
       })
       .finally(() => this.background.delete(p));
     this.background.add(p);
+  }
+
+  /** Nodes whose disks got a fault injected: a resource failing there is expected (it recovers by itself). */
+  readonly faultsInjected = new Set<string>();
+  /** Nodes with a resource failed and recovering in place (not stepped down: it will serve again). */
+  readonly recovering = new Set<string>();
+
+  private resourceFailed(host: string, resource: string, err: unknown): void {
+    if (!this.faultsInjected.has(host)) {
+      this.fail(
+        new SimViolation(`${host}: ${resource} failed without an injected fault: ${String(err)}`, err),
+      );
+      return;
+    }
+    this.count("resource-failed");
+    this.note(`${host}: ${resource} failed (${String(err)}); it recovers from its disk`);
+    this.recovering.add(host);
   }
 
   /** Ends the run with `violation` at the next check (for checks made inside callbacks). */

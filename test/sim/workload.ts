@@ -15,13 +15,15 @@
  */
 import { SimViolation } from "./invariants.js";
 import type { SimNode } from "./sim-node.js";
+import type { SimOp } from "./sim-storage.js";
 import { RESOURCE, type Simulator } from "./simulator.js";
 
 const INTERNAL_ERROR = -32603;
 /** resource.primary waited for the take-over in vain: the node is designated all the same. */
 const WAIT_TIMEOUT = 1024;
 
-type Action = "handover" | "force" | "crash" | "partition" | "heal" | "rotate" | "delete" | "inspect";
+type Action =
+  "handover" | "force" | "crash" | "partition" | "heal" | "rotate" | "delete" | "inspect" | "diskfault";
 
 const WEIGHTS: Record<Action, number> = {
   handover: 4,
@@ -32,7 +34,15 @@ const WEIGHTS: Record<Action, number> = {
   rotate: 2,
   delete: 2,
   inspect: 3,
+  diskfault: 2,
 };
+
+/** Where an injected disk fault lands: a log file, the backing disk, or a metadata file. */
+const FAULT_TARGETS: ReadonlyArray<{ path: RegExp; ops: SimOp[] }> = [
+  { path: /\/log-\d+-/, ops: ["writev", "datasync"] },
+  { path: /^\/dev\/sim-/, ops: ["writeRanges", "writev", "datasync"] },
+  { path: /\.json$/, ops: ["writev", "datasync"] },
+];
 
 export class Workload {
   private readonly partitions = new Set<string>();
@@ -200,6 +210,19 @@ export class Workload {
         if (node) this.rpcAction(action, node, "resource.logDelete", { name: RESOURCE });
         return;
       }
+      case "diskfault": {
+        const node = this.any(alive);
+        if (!node) return;
+        const target = this.any(FAULT_TARGETS) as (typeof FAULT_TARGETS)[number];
+        const op = this.any(target.ops) as SimOp;
+        const code = sim.random() < 0.5 ? "EIO" : "ENOSPC";
+        const afterMatches = Math.floor(sim.random() * 20);
+        sim.count("diskfault");
+        sim.note(`disk fault on ${node.host}: ${code} on the ${afterMatches + 1}th ${op} of ${target.path}`);
+        sim.faultsInjected.add(node.host);
+        node.storage.addFaultRule({ ops: [op], path: target.path, code, afterMatches, times: 1 });
+        return;
+      }
       case "inspect": {
         const node = this.any(secondaries);
         if (node) sim.spawn(`inspection of ${node.host}`, () => this.inspect(node));
@@ -245,13 +268,20 @@ export class Workload {
     }
   }
 
+  /** Starts a dead node; a start that an injected disk fault broke is tried again, as systemd would. */
   private async restart(node: SimNode): Promise<void> {
-    if (node.alive) return;
-    this.sim.note(`restart of ${node.host}`);
-    try {
-      await this.sim.settled(`start of ${node.host}`, node.start());
-    } catch (err) {
-      throw new SimViolation(`${node.host} failed to start: ${String(err)}`, err);
+    for (let attempt = 1; !node.alive; attempt++) {
+      this.sim.note(`restart of ${node.host}`);
+      try {
+        await this.sim.settled(`start of ${node.host}`, node.start());
+      } catch (err) {
+        if (!this.sim.faultsInjected.has(node.host) || attempt >= 5) {
+          throw new SimViolation(`${node.host} failed to start: ${String(err)}`, err);
+        }
+        this.sim.note(`${node.host} failed to start after an injected fault (${String(err)}); again in 1 s`);
+        node.crash("kill");
+        await this.sim.sim.sleep(1_000);
+      }
     }
   }
 
