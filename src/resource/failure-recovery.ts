@@ -4,6 +4,8 @@
  * keeps serving.
  *
  * Contract:
+ * - markFailed(): the resource is "failed" with the reason, its volume
+ *   refuses writes (VolumeFailedError), marsd_resource_failed is 1.
  * - releaseFiles(): the failed resource's export goes away and its files
  *   are closed WITHOUT being written or synced again (no log finish, no
  *   final checkpoint): after a failed fsync the kernel may have dropped the
@@ -25,6 +27,7 @@ import type { Logger } from "pino";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
 import { errorMessage } from "../util/errors.js";
+import { VolumeFailedError } from "./block-volume.js";
 import type { ResourceCore } from "./resource-core.js";
 import { stopSecondary } from "./secondary-role.js";
 
@@ -41,6 +44,15 @@ export const DEFAULT_RECOVERY_BACKOFF: RecoveryBackoff = { initialMs: 1_000, max
 export function recoveryDelayMs(attempt: number, backoff: RecoveryBackoff): number {
   const doublings = Math.max(0, Math.min(attempt - 1, 52));
   return Math.min(backoff.maxMs, backoff.initialMs * 2 ** doublings);
+}
+
+/** Marks the resource failed: state and reason, writes refused, gauge set, logged. */
+export function markFailed(core: ResourceCore, err: unknown): void {
+  core.state = "failed";
+  core.failure = errorMessage(err);
+  core.primary?.volume.stopWrites(new VolumeFailedError(`${core.name} failed: ${core.failure}`));
+  core.deps.metrics.resourceFailed.labels(core.name).set(1);
+  core.deps.logger.error({ resource: core.name, err }, "resource failed");
 }
 
 /**

@@ -27,8 +27,7 @@ import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
 import { detectForks, type Fork } from "../replication/history.js";
 import type { LocalLogs } from "../replication/local-logs.js";
-import { ClosedError, MarsError, OperatorError, errorMessage } from "../util/errors.js";
-import { VolumeFailedError } from "./block-volume.js";
+import { OperatorError } from "../util/errors.js";
 import {
   assembleCore,
   type ResourceCore,
@@ -39,13 +38,15 @@ import {
 import type { ResourceConfig } from "./resource-config.js";
 import type { PauseFile, ResourceFiles } from "./resource-files.js";
 import { createLayout, joinLayout, loadLayout, type LoadedResource } from "./resource-layout.js";
-import { releaseFiles } from "./failure-recovery.js";
-import { deleteReplayedLogs } from "./retention.js";
+import { markFailed, releaseFiles } from "./failure-recovery.js";
+import { deleteReplayedLogsChecked, rotateLog } from "./log-maintenance.js";
 import { RoleChanges } from "./role-changes.js";
-import { checkConsistent, setPaused, stopSecondary } from "./secondary-role.js";
+import { checkConsistent, setPaused } from "./secondary-role.js";
+import { closeCleanly } from "./shutdown.js";
 import { StatusPublisher } from "./status-publisher.js";
 import { memberHistories, ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";
 import type { PrimaryVolume } from "./volume.js";
+import { waitForChange } from "./wait-for.js";
 
 export type {
   FrontendHooks,
@@ -294,49 +295,18 @@ export class Resource extends EventEmitter<ResourceEvents> {
 
   /** Resolves when `done()` holds, checked whenever the status changes. */
   waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (done()) return resolve();
-      const timer = this.deps.time.setTimer(timeoutMs, () => {
-        this.off("changed", check);
-        reject(new OperatorError("WAIT_TIMEOUT", `timed out after ${timeoutMs} ms waiting for ${what}`));
-      });
-      const check = (): void => {
-        if (done()) {
-          timer.cancel();
-          this.off("changed", check);
-          resolve();
-        }
-      };
-      this.on("changed", check);
-    });
+    return waitForChange(this, this.deps.time, done, timeoutMs, what);
   }
 
   // --- log maintenance ------------------------------------------------------
 
   async rotateLog(): Promise<FinishedLogFile | undefined> {
-    if (!this.core.primary || this.core.state !== "running") {
-      throw new OperatorError("NOT_PRIMARY", `${this.name}: only the primary rotates its log`);
-    }
-    return this.core.primary.log.rotate();
+    return rotateLog(this.core);
   }
 
   /** Deletes local log files every member has replayed past (retention.ts). */
   async deleteReplayedLogs(): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
-    // A failed resource's files are closed until it recovers: nothing to decide on.
-    if (this.core.state !== "running") {
-      throw new OperatorError(
-        "RESOURCE_FAILED",
-        `${this.name} is ${this.core.state}: no log deletion until it runs again`,
-      );
-    }
-    try {
-      return await deleteReplayedLogs(this.core);
-    } catch (err) {
-      if (err instanceof MarsError) throw err;
-      // A checkpoint sync or a removal failed: the same IO failure as anywhere else.
-      this.fatal(err);
-      throw new OperatorError("RESOURCE_FAILED", `${this.name} failed: ${errorMessage(err)}`);
-    }
+    return deleteReplayedLogsChecked(this.core, (err) => this.fatal(err));
   }
 
   // --- status ---------------------------------------------------------------
@@ -373,12 +343,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   // --- failures and shutdown -------------------------------------------------
 
   private markFailed(err: unknown): void {
-    const { core } = this;
-    core.state = "failed";
-    core.failure = errorMessage(err);
-    core.primary?.volume.stopWrites(new VolumeFailedError(`${this.name} failed: ${core.failure}`));
-    this.deps.metrics.resourceFailed.labels(this.name).set(1);
-    this.deps.logger.error({ resource: this.name, err }, "resource failed");
+    markFailed(this.core, err);
     this.publishStatus(true);
   }
 
@@ -417,23 +382,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
       this.status.stop();
       return this.release();
     }
-    await this.roles.enqueue(async () => {
-      const { core } = this;
-      if (core.state !== "running") return;
-      core.state = "closed";
-      this.status.stop();
-      const primary = core.primary;
-      if (primary) {
-        primary.volume.stopWrites(new ClosedError(`${this.name} is stopping`));
-        await primary.volume.idle();
-        await primary.log.close();
-      }
-      await stopSecondary(core);
-      await core.checkpointer.stop();
-      await core.applier.idle();
-      await core.checkpointer.checkpointNow();
-      await core.backing.close();
-    });
+    await this.roles.enqueue(() => closeCleanly(this.core, () => this.status.stop()));
     // It failed while waiting for its turn: close it as a failed one.
     if ((this.core.state as ResourceState) === "failed") return this.close();
   }
