@@ -10,11 +10,9 @@
  *
  * Creation and joining are all or nothing: the disk is checked (identity,
  * not inside a data dir, not used by another resource) and opened once
- * before anything is written; a create or join refused after that removes
- * the resource's directory (durably) and withdraws the cluster entries it
- * published. At start-up a directory without resource.json (a creation
- * cut short by a crash) is removed, and a resource whose disk cannot be
- * opened comes up "failed" without stopping the others.
+ * before anything is written; the rest, and the undo, is creation.ts. A
+ * resource whose disk cannot be opened at start-up comes up "failed"
+ * without stopping the others.
  */
 import path from "node:path";
 import { makeDirectoryDurable } from "../platform/storage/atomic-file.js";
@@ -28,13 +26,12 @@ import {
   withdrawResource,
   type SharedResourceConfig,
 } from "./cluster-view.js";
-import { diskOperatorError } from "./disk.js";
+import { createResource, dropUnfinishedCreation, joinResource, type CreationContext } from "./creation.js";
 import { FailureRecovery, type AttemptResult } from "./failure-recovery.js";
 import { checkDiskUnused, probeDisk, resolveDisk, volumeSizeBytes } from "./disk-admission.js";
 import { findJoinStart } from "./join-start.js";
-import { isUnfinishedCreation, removeLayout } from "./resource-layout.js";
+import { isUnfinishedCreation } from "./resource-layout.js";
 import {
-  RESOURCE_CONFIG_FILE,
   isValidResourceName,
   readResourceConfig,
   resourceDir,
@@ -69,6 +66,8 @@ export class ResourceManager {
   private closed = false;
   private readonly deps: ResourceDeps;
   private readonly recovery: FailureRecovery;
+  /** What creation.ts needs of us. */
+  private readonly creation: CreationContext;
 
   constructor(managerDeps: ResourceManagerDeps) {
     const { onResourceFailed, ...deps } = managerDeps;
@@ -87,6 +86,12 @@ export class ResourceManager {
       backoff: deps.settings.recoveryBackoff,
       attempt: (name) => this.serialised(() => this.recover(name)),
     });
+    this.creation = {
+      deps: this.deps,
+      resources: this.resources,
+      recovery: this.recovery,
+      register: (resource) => this.register(resource),
+    };
     deps.cluster.state.on("change", (entry) => this.onStateChange(entry));
     deps.cluster.onStateExchanged(() => {
       for (const resource of this.resources.values()) resource.onStateExchanged();
@@ -108,7 +113,7 @@ export class ResourceManager {
         (await readResourceConfig(dir, this.deps.storage)) === undefined &&
         (await isUnfinishedCreation(this.deps.storage, dir))
       ) {
-        await this.dropUnfinishedCreation(name, dir);
+        await dropUnfinishedCreation(this.deps, name, dir);
         continue;
       }
       const resource = await Resource.open(dir, this.deps);
@@ -196,20 +201,7 @@ export class ResourceManager {
         frontend: params.frontend ?? "auto",
         createdStampUs: this.deps.clock.now(),
       };
-      const state = this.deps.cluster.state;
-      const resource = await this.allOrNothing(config, { withdrawShared: true }, async (created) => {
-        // The cluster learns of the resource before anything can be written to it.
-        state.set(Keys.resourceConfig(config.name), {
-          sizeBytes,
-          createdBy: this.host,
-          createdStampUs: config.createdStampUs,
-          frontend: config.frontend,
-        } satisfies SharedResourceConfig);
-        state.set(Keys.resourcePrimary(config.name), this.host);
-        await state.flush();
-        return created(await Resource.create(config, this.deps));
-      });
-      return { changed: true, resource };
+      return { changed: true, resource: await createResource(this.creation, config) };
     });
   }
 
@@ -253,9 +245,7 @@ export class ResourceManager {
         frontend: shared.frontend ?? "auto",
         createdStampUs: shared.createdStampUs,
       };
-      const resource = await this.allOrNothing(config, { withdrawShared: false }, async (created) =>
-        created(await Resource.join(config, start.name, this.deps)),
-      );
+      const resource = await joinResource(this.creation, config, start.name);
       this.deps.logger.info(
         { resource: config.name, primary, from: start.name },
         "joined resource; full sync started",
@@ -392,78 +382,6 @@ export class ResourceManager {
 
   private throwIfClosed(): void {
     if (this.closed) throw new OperatorError("SHUTTING_DOWN", "the daemon is shutting down");
-  }
-
-  /**
-   * Runs a creation (create or join): `work` writes the resource's files
-   * and hands the opened resource to `created`, which registers and starts
-   * it. If anything fails, or the resource cannot start, everything is
-   * undone: the resource is dropped, its directory removed durably, its
-   * member entries withdrawn, and (withdrawShared) the resource's cluster
-   * config and designated primary.
-   */
-  private async allOrNothing(
-    config: ResourceConfig,
-    options: { withdrawShared: boolean },
-    work: (created: (resource: Resource) => Promise<Resource>) => Promise<Resource>,
-  ): Promise<Resource> {
-    let opened: Resource | undefined;
-    try {
-      return await work(async (resource) => {
-        opened = resource;
-        this.register(resource);
-        await resource.start();
-        if (resource.state === "failed") {
-          throw new OperatorError(
-            "RESOURCE_FAILED",
-            `resource ${config.name} could not start on disk ${config.disk}: ${resource.detail().error ?? "unknown"}`,
-          );
-        }
-        return resource;
-      });
-    } catch (err) {
-      await this.undoCreation(config.name, opened, options.withdrawShared).catch((undoErr: unknown) =>
-        this.deps.logger.error(
-          { resource: config.name, err: undoErr },
-          "undoing a refused resource creation failed",
-        ),
-      );
-      throw diskOperatorError(config.disk, err) ?? err;
-    }
-  }
-
-  private async undoCreation(
-    name: string,
-    resource: Resource | undefined,
-    withdrawShared: boolean,
-  ): Promise<void> {
-    const state = this.deps.cluster.state;
-    // Out of the map first: the withdrawn config must not trigger a second removal.
-    if (resource && this.resources.get(name) === resource) this.resources.delete(name);
-    this.recovery.cancel(name);
-    if (resource) await resource.destroy();
-    await removeLayout(this.deps.storage, resourceDir(this.deps.dataDir, name));
-    withdrawMember(state, name, this.host);
-    if (withdrawShared) withdrawResource(state, name);
-    await state.flush();
-    this.deps.logger.info({ resource: name }, "refused resource creation undone");
-  }
-
-  /** Removes a creation cut short by a crash, and what it published if nobody else has joined. */
-  private async dropUnfinishedCreation(name: string, dir: string): Promise<void> {
-    this.deps.logger.warn(
-      { resource: name, dir },
-      `removing an unfinished resource directory (no ${RESOURCE_CONFIG_FILE}, no log files)`,
-    );
-    await removeLayout(this.deps.storage, dir);
-    const state = this.deps.cluster.state;
-    withdrawMember(state, name, this.host);
-    const ours =
-      this.sharedConfig(name)?.createdBy === this.host &&
-      state.value(Keys.resourcePrimary(name)) === this.host &&
-      this.membersOf(name).every((h) => h === this.host);
-    if (ours) withdrawResource(state, name);
-    await state.flush();
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {
