@@ -18,7 +18,6 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import { parseLogName } from "../log/log-name.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
@@ -26,9 +25,9 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js";
 import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
+import { listNext, nextSource, sourceFor } from "./fetch-source.js";
 import { FrameDecoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
-import type { LogListEntry } from "./log-server.js";
 import { RecordVerifier } from "./record-verifier.js";
 
 /** `connecting`: a stream request went to the source and its answer has not come yet. */
@@ -204,33 +203,13 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
   }
 
   /**
-   * The host to fetch `file` from. Another designated primary is the only
-   * history a secondary may follow: after a forced failover the file's
-   * origin may have gone on writing past the point where the new primary
-   * cut it, so we never fetch from the origin while another host is
-   * designated. Only with no other primary (we are taking over, or nobody
-   * is designated) does the origin serve its own file.
-   */
-  private reachable(host: string | undefined): string | undefined {
-    return host !== undefined && host !== this.deps.host && this.deps.addressOf(host) ? host : undefined;
-  }
-
-  private sourceFor(file: string): string | undefined {
-    const origin = parseLogName(file)?.host;
-    const primary = this.deps.designatedPrimary();
-    if (primary && primary !== this.deps.host) return this.deps.addressOf(primary) ? primary : undefined;
-    if (origin && origin !== this.deps.host && this.deps.addressOf(origin)) return origin;
-    return undefined;
-  }
-
-  /**
    * The designated primary changed: a stream from a host that is no longer
    * the one to follow is cut at once (it would otherwise go on delivering
    * the old primary's writes), and fetching resumes from the right source.
    */
   reconsiderSource(): void {
     if (this.streamSource === undefined) return;
-    if (this.sourceFor(this.progress.file) === this.streamSource) return;
+    if (sourceFor(this.deps, this.progress.file) === this.streamSource) return;
     this.switchingSource = true;
     this.abort.abort();
   }
@@ -244,7 +223,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
   private async fetchCurrent(): Promise<void> {
     const { deps } = this;
     const name = this.progress.file;
-    const source = this.sourceFor(name);
+    const source = sourceFor(deps, name);
     if (!source) throw new OperatorError("PEER_UNREACHABLE", `no reachable node holds ${name}`);
     const address = deps.addressOf(source) as string;
     // The signal ends the request in every phase (stop, pause and a source switch abort it);
@@ -375,19 +354,11 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     }
   }
 
-  /** Looks for the file after the current one and starts it, if it continues our history. */
+  /** Looks for the file after the current one and starts it, if it continues our history (fetch-source.ts). */
   private async findNext(): Promise<void> {
     const { deps } = this;
     const current = this.progress.file;
-    const number = parseLogName(current)?.fileNumber ?? 0;
-    // The same source as for the current file. While we take over (we are
-    // designated, not primary yet), the old primary's next file may still
-    // hold writes it acknowledged, and the take-over waits for them: if the
-    // current file is our own, whoever published that they hold the next.
-    const designated = deps.designatedPrimary();
-    const source =
-      this.sourceFor(current) ??
-      (designated === deps.host ? this.reachable(deps.holderOf(number + 1)) : undefined);
+    const source = nextSource(deps, current);
     if (!source) {
       // Nothing to follow (no other primary, no reachable origin): wait until that changes.
       this.setState("waiting");
@@ -395,20 +366,10 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       return;
     }
     this.setState("waiting");
-    const result = await deps.client.call<{ files: LogListEntry[] }>(
-      this.credentials(),
-      deps.addressOf(source) as string,
-      "POST",
-      "/peer/v1/log/list",
-      { resource: deps.resource, afterFileNumber: number, waitMs: deps.listWaitMs },
-      source,
-    );
-    const candidates = result.body.files.filter((f) => parseLogName(f.name)?.fileNumber === number + 1);
-    if (candidates.length === 0) return;
-    const ours = await deps.logs.version(current);
-    const next = candidates.find((c) => c.prevVersion === ours.version);
-    if (!next) {
-      this.splitBrainReason = `${candidates.map((c) => c.name).join(", ")} on ${source} do not continue our ${current} (version ${ours.version.slice(0, 12)})`;
+    const found = await listNext(deps, this.credentials(), source, current);
+    if (found === undefined) return;
+    if ("brokenChain" in found) {
+      this.splitBrainReason = found.brokenChain;
       deps.logger.error(
         { resource: deps.resource, reason: this.splitBrainReason },
         "version chain broken: not fetching further",
@@ -416,8 +377,8 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       this.setState("split-brain");
       return;
     }
-    deps.logs.add(next.name, 0);
-    this.progress = { file: next.name, verifiedBytes: 0, nextSeq: 0, finished: false };
+    deps.logs.add(found.next.name, 0);
+    this.progress = { file: found.next.name, verifiedBytes: 0, nextSeq: 0, finished: false };
     this.remoteLengthBytes = 0;
     await deps.saveProgress(this.progress);
   }
