@@ -6,6 +6,9 @@
  * - role-changes.ts: makes role changes, one at a time;
  * - primary-role.ts / secondary-role.ts: taking up and leaving each role;
  * - retention.ts: which log files and version entries may go;
+ * - log-maintenance.ts: the operator's log rotation and deletion;
+ * - shutdown.ts: the clean close; failure-recovery.ts: failing, releasing
+ *   and recovering;
  * - status-model.ts: the published status and resource.status's detail;
  * - status-publisher.ts: publishing it, rate-limited;
  * - cluster-view.ts: the resource's keys in the cluster state;
