@@ -13,7 +13,7 @@
  */
 import type { Logger } from "pino";
 import type { MemberHistory } from "../replication/history.js";
-import { OperatorError } from "../util/errors.js";
+import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
 import { stepDown, takeOver } from "./primary-role.js";
 import type { ResourceCore, ResourceDeps, RoleHooks } from "./resource-core.js";
 import { decideRoleChange, decideStartRole, makePrimaryRefusal } from "./role-decision.js";
@@ -38,11 +38,30 @@ export class RoleChanges {
     this.started = true;
   }
 
-  /** Runs role changes one at a time. */
+  /**
+   * Runs role changes one at a time. A system call failing on the way (a
+   * log file's sync while taking over, say) fails the resource, which then
+   * recovers from disk, instead of leaving it half-way between two roles;
+   * the caller gets RESOURCE_FAILED.
+   */
   enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.transitions.then(work, work);
+    const guarded = async (): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        throw this.asResourceFailure(err);
+      }
+    };
+    const run = this.transitions.then(guarded, guarded);
     this.transitions = run.catch(() => undefined);
     return run;
+  }
+
+  private asResourceFailure(err: unknown): unknown {
+    const errno = typeof (err as { code?: unknown } | null)?.code === "string";
+    if (err instanceof MarsError || !errno) return err;
+    this.hooks.fatal(err);
+    return new OperatorError("RESOURCE_FAILED", `${this.core.name} failed: ${errorMessage(err)}`);
   }
 
   /** Brings the role in line with the cluster state, after whatever runs now. */
