@@ -116,6 +116,9 @@ describe("crash safety: kill -9 of a secondary", { timeout: 3_600_000 }, () => {
     assert.equal(await writer.exited, 0, `writer (${context}): ${writer.stderr()}`);
     for (const [block, version] of writer.acked) versions.set(block, version);
     ackedChecked += writer.acks;
+    // A write is acknowledged once durable in the log and reaches the disk just
+    // after (in the background): read the disk once the primary applied it all.
+    await waitCaughtUp(setup.cluster, "node-a", "node-a", "r0");
     await assertAcknowledgedPresent(
       setup.disks.get("node-a") as string,
       writer.acked,
