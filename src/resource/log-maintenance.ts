@@ -8,9 +8,10 @@
  *   OperatorError NOT_PRIMARY.
  * - Deletion runs only while the resource runs (else RESOURCE_FAILED; a
  *   failed resource's files are closed). Which files go is retention.ts.
- * - A MarsError from deletion passes through unchanged; any other error is
- *   an IO failure like anywhere else: `fatal` fails the resource and the
- *   caller gets RESOURCE_FAILED.
+ * - A MarsError from either passes through unchanged; any other error is
+ *   an IO failure like anywhere else (a new log file's header write, a
+ *   checkpoint sync, a removal): `fatal` fails the resource and the caller
+ *   gets RESOURCE_FAILED.
  */
 import type { FinishedLogFile } from "../log/log-stream.js";
 import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
@@ -18,11 +19,18 @@ import type { ResourceCore } from "./resource-core.js";
 import { deleteReplayedLogs } from "./retention.js";
 
 /** Finishes the primary's current log file and starts the next. */
-export async function rotateLog(core: ResourceCore): Promise<FinishedLogFile | undefined> {
+export async function rotateLog(
+  core: ResourceCore,
+  fatal: (err: unknown) => void,
+): Promise<FinishedLogFile | undefined> {
   if (!core.primary || core.state !== "running") {
     throw new OperatorError("NOT_PRIMARY", `${core.name}: only the primary rotates its log`);
   }
-  return core.primary.log.rotate();
+  try {
+    return await core.primary.log.rotate();
+  } catch (err) {
+    throw asResourceFailure(core, err, fatal);
+  }
 }
 
 /** Deletes local log files every member has replayed past (retention.ts). */
@@ -40,9 +48,12 @@ export async function deleteReplayedLogsChecked(
   try {
     return await deleteReplayedLogs(core);
   } catch (err) {
-    if (err instanceof MarsError) throw err;
-    // A checkpoint sync or a removal failed: the same IO failure as anywhere else.
-    fatal(err);
-    throw new OperatorError("RESOURCE_FAILED", `${core.name} failed: ${errorMessage(err)}`);
+    throw asResourceFailure(core, err, fatal);
   }
+}
+
+function asResourceFailure(core: ResourceCore, err: unknown, fatal: (err: unknown) => void): unknown {
+  if (err instanceof MarsError) return err;
+  fatal(err);
+  return new OperatorError("RESOURCE_FAILED", `${core.name} failed: ${errorMessage(err)}`);
 }

@@ -301,7 +301,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   // --- log maintenance ------------------------------------------------------
 
   async rotateLog(): Promise<FinishedLogFile | undefined> {
-    return rotateLog(this.core);
+    return rotateLog(this.core, (err) => this.fatal(err));
   }
 
   /** Deletes local log files every member has replayed past (retention.ts). */
