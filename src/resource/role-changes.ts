@@ -148,7 +148,19 @@ export class RoleChanges {
         }
         if (decision.kind === "become-primary") {
           await stopSecondary(core);
-          await takeOver(core, this.hooks, { cut: false });
+          try {
+            await takeOver(core, this.hooks, { cut: false });
+          } catch (err) {
+            // Refused on the way (not an IO failure, which fails the resource):
+            // back to the secondary role, so fetching goes on and the rule is
+            // asked again, instead of waiting with no role at all.
+            if (err instanceof MarsError && !core.primary && core.state === "running") {
+              core.takeOverBlockedBy = errorMessage(err);
+              this.logger.info({ resource: core.name, reason: core.takeOverBlockedBy }, "take-over waits");
+              await startSecondary(core, this.hooks);
+            }
+            throw err;
+          }
         } else {
           this.hooks.publishStatus(true);
         }

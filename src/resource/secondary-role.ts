@@ -23,7 +23,7 @@ import { Replayer } from "../replication/replayer.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { memberHistories } from "./status-model.js";
 import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
-import { LogCorruptError, MalformedFileError } from "../util/errors.js";
+import { LogCorruptError, MalformedFileError, isErrno } from "../util/errors.js";
 
 /** Whether a local file is complete (a later file exists, or fetch progress says so). */
 export async function isLocallyFinished(core: ResourceCore, name: string): Promise<boolean> {
@@ -150,6 +150,13 @@ async function prepareFetch(core: ResourceCore): Promise<FetchFile> {
   const start = fromSaved
     ? { offsetBytes: saved.verifiedBytes, seq: saved.nextSeq }
     : { offsetBytes: 0, seq: 0 };
+  // Listed but never written: the fetcher registers the next file before its
+  // first bytes arrive (and creates it with them). Nothing to re-verify.
+  if (newest.lengthBytes === 0 && !(await exists(core, newest.path))) {
+    const progress = { file: newest.name, verifiedBytes: 0, nextSeq: 0, finished: false };
+    await core.files.writeFetch(progress);
+    return progress;
+  }
   const file = await core.deps.storage.open(newest.path, "readwrite");
   let length: number;
   let nextSeq: number;
@@ -257,5 +264,15 @@ export async function setPaused(core: ResourceCore, what: keyof PauseFile, pause
       parts.replayer.resume();
       parts.replayer.follow();
     }
+  }
+}
+
+async function exists(core: ResourceCore, filePath: string): Promise<boolean> {
+  try {
+    await core.deps.storage.stat(filePath);
+    return true;
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return false;
+    throw err;
   }
 }

@@ -22,6 +22,7 @@ import {
   nbdUri,
   resourceDirOf,
   startReplicated,
+  waitAppliedOwnLog,
   waitCaughtUp,
   waitUntil,
   type ReplicatedSetup,
@@ -118,7 +119,7 @@ describe("crash safety: kill -9 of a secondary", { timeout: 3_600_000 }, () => {
     ackedChecked += writer.acks;
     // A write is acknowledged once durable in the log and reaches the disk just
     // after (in the background): read the disk once the primary applied it all.
-    await waitCaughtUp(setup.cluster, "node-a", "node-a", "r0");
+    await waitAppliedOwnLog(setup.cluster, "node-a", "r0");
     await assertAcknowledgedPresent(
       setup.disks.get("node-a") as string,
       writer.acked,
