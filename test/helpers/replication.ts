@@ -196,28 +196,6 @@ export function resourceDirOf(cluster: TestCluster, host: string, name: string):
   return path.join(cluster.node(host).daemon.dataDir, "resources", name);
 }
 
-/**
- * Waits until `host` has applied to its disk everything it has made durable
- * in its log (a primary applies just after acknowledging, in the background).
- * Compared in stream bytes: a freshly rotated file's header is durable but
- * holds nothing to apply.
- */
-export async function waitAppliedOwnLog(cluster: TestCluster, host: string, name: string): Promise<void> {
-  const { waitFor } = await import("./daemon-process.js");
-  await waitFor(
-    `${host} to apply its own log`,
-    async () => {
-      const st = await cluster.node(host).daemon.rpc.call<{
-        log: { durable?: { streamBytes: number }; applied?: { streamBytes: number } };
-      }>("resource.status", { name });
-      const { durable, applied } = st.log;
-      return durable !== undefined && applied !== undefined && applied.streamBytes >= durable.streamBytes;
-    },
-    60_000,
-    50,
-  );
-}
-
 /** Waits until `secondary` has applied everything `primary` has made durable (both read live). */
 export async function waitCaughtUp(
   cluster: TestCluster,
