@@ -188,10 +188,17 @@ export function plannedTakeOverBlocker(
       // A forced failover decided that m's branch is the history: ours is
       // what it cut off (or an older cut). Going ahead would drop every
       // write acknowledged since that decision; the operator must choose.
-      const theirs = m.versions.get(fork.fileNumber)?.version;
-      const ours = candidate.versions.get(fork.fileNumber)?.version;
-      const theirCut = theirs === undefined ? undefined : cutStampOf(theirs);
-      const ourCut = ours === undefined ? undefined : cutStampOf(ours);
+      // A cut shows as the version it finished the old file with (when it
+      // cut that file short) or as the first file it started (when it had
+      // all of the old one, and the branches part at the next file).
+      const cutOf = (claim: { file: string; version?: string } | undefined): number | undefined => {
+        if (!claim) return undefined;
+        const stamps = [claim.version, claim.file].map((k) => (k === undefined ? undefined : cutStampOf(k)));
+        const found = stamps.filter((x): x is number => x !== undefined);
+        return found.length > 0 ? Math.max(...found) : undefined;
+      };
+      const theirCut = cutOf(fork.versions[m.host]);
+      const ourCut = cutOf(fork.versions[candidate.host]);
       if (theirCut !== undefined && (ourCut === undefined || theirCut > ourCut)) {
         return (
           `split brain with ${m.host}: its history is the one a forced failover chose at file ` +

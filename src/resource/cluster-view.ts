@@ -172,27 +172,30 @@ export class ClusterView {
   }
 
   /**
-   * Records that a forced failover here cut the history at `entry` (the
-   * version it finished the last file with): from now on that version
-   * starts the designated history, and a planned take-over on a branch the
-   * cut left behind is refused (see plannedTakeOverBlocker). Kept for good:
-   * one small entry per forced failover.
+   * Records that a forced failover here cut the history: at `entry` (the
+   * version it finished the last file with) and with `firstFile`, the file
+   * it started. From now on the history goes through these; a planned
+   * take-over on a branch the cut left behind waits (plannedTakeOverBlocker).
+   * Kept for good: one small entry per forced failover.
    */
-  publishCut(entry: VersionEntry): void {
+  publishCut(entry: VersionEntry, firstFile: string): void {
     const n = parseLogName(entry.file)?.fileNumber;
     if (n === undefined) return;
     this.state.set(Keys.resourceHost(this.resource, this.host, `cut/${versionKeyPart(n)}`), {
       version: entry.version,
+      firstFile,
     });
   }
 
-  /** The versions forced failovers cut the history at, with the stamp of each cut (newest wins). */
+  /** The versions and first files of forced failovers' cuts, each with the stamp of its cut. */
   cutStamps(): Map<string, number> {
     const out = new Map<string, number>();
     for (const e of this.state.list(`resource/${this.resource}/host/`)) {
       if (!CUT_KEY.test(e.key)) continue;
-      const version = (e.value as { version?: unknown } | null)?.version;
-      if (typeof version === "string") out.set(version, Math.max(out.get(version) ?? 0, e.stampUs));
+      const value = e.value as { version?: unknown; firstFile?: unknown } | null;
+      for (const key of [value?.version, value?.firstFile]) {
+        if (typeof key === "string") out.set(key, Math.max(out.get(key) ?? 0, e.stampUs));
+      }
     }
     return out;
   }

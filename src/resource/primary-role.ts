@@ -41,6 +41,7 @@ export async function takeOver(
   let nextNumber = 1;
   let streamStart = 0;
   let prevVersion = genesisVersion(name, core.config.createdStampUs);
+  let cutVersion: VersionEntry | undefined;
   if (newest) {
     const recovered = await recover({
       resource: name,
@@ -71,7 +72,7 @@ export async function takeOver(
     await writeCheckpoint(core.dir, position, deps.storage);
     logs.markFinished(lastVersion.file);
     core.view.publishVersion(lastVersion);
-    if (options.cut) core.view.publishCut(lastVersion);
+    cutVersion = lastVersion;
     nextNumber = position.fileNumber + 1;
     streamStart = position.streamBytes;
     prevVersion = lastVersion.version;
@@ -102,6 +103,8 @@ export async function takeOver(
     streamStart,
     prevVersion,
   );
+  // A forced failover: the history goes on through this cut (see publishCut).
+  if (options.cut && cutVersion) core.view.publishCut(cutVersion, formatLogName(log.current));
   const volume = new PrimaryVolume(
     name,
     core.config.sizeBytes,

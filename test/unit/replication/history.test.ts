@@ -148,6 +148,12 @@ describe("history: planned take-over", () => {
       plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], (v) => newer.get(v)),
       undefined,
     );
+    // A cut that had all of file 1 shows as the first file it started (seed 30101).
+    const firstFile = new Map([["log-000000002-alpha", 7_000]]);
+    assert.match(
+      plannedTakeOverBlocker(candidate(chain(A1, B2)), [alpha], (k) => firstFile.get(k)) ?? "",
+      /split brain with alpha/,
+    );
   });
 
   it("allowed once the candidate applied the old primary's last file", () => {
