@@ -2,7 +2,7 @@
  * The deterministic simulator (test/sim/simulator.ts) in CI: a fixed set of
  * seeds (each a whole three-node cluster under a seeded workload of writes,
  * handovers, forced failovers, crashes, partitions, log rotations and
- * deletions, with the invariants checked throughout), plus a few seeds
+ * deletions, with the invariants checked throughout), plus a seed
  * drawn for this run (printed; `npm run sim -- --seed N` replays one), a
  * replay check, and a disk that lies about flushes, which the invariants
  * must catch.
@@ -41,7 +41,7 @@ describe("simulator", () => {
     for (const seed of [27, 101, 102, 104, 226, 5007, 5017, 20069, 20122, 20140, 30101]) await run({ seed });
   });
 
-  for (const seed of [DRAWN, DRAWN + 1, DRAWN + 2]) {
+  for (const seed of [DRAWN]) {
     it(`drawn seed ${seed} keeps every invariant (npm run sim -- --seed ${seed})`, async () => {
       await run({ seed });
     });
