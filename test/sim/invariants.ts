@@ -49,11 +49,10 @@ export class SimViolation extends Error {
   }
 }
 
-export type Takeover =
-  { kind: "create" } | { kind: "handover"; from: History | undefined } | { kind: "force" };
+type Takeover = { kind: "create" } | { kind: "handover"; from: History | undefined } | { kind: "force" };
 
 /** Reads every block of `node`'s volume (a primary's: reads see every acknowledged write). */
-export async function readImage(node: SimNode, blocks: number): Promise<number[]> {
+async function readImage(node: SimNode, blocks: number): Promise<number[]> {
   const volume = node.volume(RESOURCE);
   if (!volume) throw new SimViolation(`${node.host} exports no volume to read`);
   const image: number[] = [];
@@ -66,7 +65,7 @@ export async function readImage(node: SimNode, blocks: number): Promise<number[]
 }
 
 /** Reads `node`'s backing disk directly (a secondary's replay target). */
-export async function readDisk(node: SimNode, blocks: number): Promise<number[]> {
+async function readDisk(node: SimNode, blocks: number): Promise<number[]> {
   const file = await node.whileAlive(node.storage.open(node.diskPath(RESOURCE), "read"));
   try {
     const image: number[] = [];
@@ -288,7 +287,7 @@ export class Invariants {
   }
 }
 
-export interface NodeResourceStatus {
+interface NodeResourceStatus {
   role: string;
   diskState: string;
   replState: string;

@@ -31,7 +31,7 @@ import type { SimStorage } from "./sim-storage.js";
 import { type TearMode } from "./sim-storage.js";
 import { SimTransport } from "./sim-transport.js";
 
-export const SIM_PEER_PORT = 7700;
+const SIM_PEER_PORT = 7700;
 
 /** The node died while the simulator waited on it: whatever it was doing never finishes. */
 export class NodeDownError extends Error {
@@ -216,4 +216,4 @@ function deferredDeath(): { promise: Promise<never>; reject(err: Error): void } 
   return { promise, reject };
 }
 
-export type RpcAnswer = { result: unknown; error?: undefined } | { error: { code: number; message: string } };
+type RpcAnswer = { result: unknown; error?: undefined } | { error: { code: number; message: string } };

@@ -29,7 +29,7 @@ import { SimClock } from "./sim-clock.js";
 import { SimNetwork } from "./sim-network.js";
 import { SimStorage, type TearMode } from "./sim-storage.js";
 import { NodeDownError, SimNode } from "./sim-node.js";
-import { emptyImage, History, type WriteRecord } from "./history.js";
+import { History, type WriteRecord } from "./history.js";
 import { Invariants, SimViolation } from "./invariants.js";
 import { Workload } from "./workload.js";
 
@@ -386,5 +386,3 @@ export class Simulator {
     return violation;
   }
 }
-
-export { emptyImage };
