@@ -80,8 +80,12 @@ async function readDisk(node: SimNode, blocks: number): Promise<number[]> {
   }
 }
 
-/** Expected block contents already computed (a block's check costs 129 hashes otherwise). */
+/**
+ * Expected block contents already computed (a block's check costs 129
+ * hashes otherwise). Bounded: a long run of many seeds must not grow it.
+ */
 const knownBlocks = new Map<string, number>();
+const KNOWN_BLOCKS_MAX = 100_000;
 
 function decoded(host: string, buffer: Buffer, block: number): number {
   if (buffer.readUInt32LE(0) === 0 && buffer.every((b) => b === 0)) return 0;
@@ -90,6 +94,7 @@ function decoded(host: string, buffer: Buffer, block: number): number {
   if (known !== undefined) return known;
   const v = decodeBlock(buffer, block);
   if (typeof v === "string") throw new SimViolation(`${host}: block ${block} is damaged (${v})`);
+  if (knownBlocks.size >= KNOWN_BLOCKS_MAX) knownBlocks.clear();
   knownBlocks.set(cacheKey, v);
   return v;
 }

@@ -141,7 +141,11 @@ export class SimDisk {
 }
 
 /** What a dead process's operations return: they never settle. */
-export const NEVER = new Promise<never>(() => undefined);
+export function never(): Promise<never> {
+  // A new one each time: reactions attached to a shared never-settling
+  // promise would pile up, and keep every dead run's disks alive with them.
+  return new Promise<never>(() => undefined);
+}
 
 const ERRNO: Record<string, number> = {
   ENOENT: -2,

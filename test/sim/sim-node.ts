@@ -126,7 +126,8 @@ export class SimNode {
       transport,
       // A new process draws anew, as a restarted daemon would (but the same on every replay).
       random: seededRandom(this.options.seed * 1000 + this.generation),
-      metrics: new Metrics(),
+      // No process-wide default metrics: a simulated node is not a process (and they would pile up).
+      metrics: new Metrics({ defaultMetrics: false }),
       frontends,
       onResourceFailed: (resource, err) => {
         // A process that died already cannot take its successor down with it.

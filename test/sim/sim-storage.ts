@@ -45,7 +45,7 @@ import type {
   Storage,
 } from "../../src/platform/storage/types.js";
 import {
-  NEVER,
+  never,
   SimDisk,
   posixError,
   type SimFaultPlan,
@@ -248,12 +248,12 @@ export class SimStorage implements Storage {
   ): Promise<T> {
     const p = resolve(filePath);
     return Promise.resolve().then(() => {
-      if (!this.alive) return NEVER;
+      if (!this.alive) return never();
       this.disk.operations += 1;
       if (this.disk.crashAtOperation === this.disk.operations) {
         const next = this.crash();
         this.disk.onCrash?.(next);
-        return NEVER;
+        return never();
       }
       const apply = (): T | Promise<T> => {
         const fault = injectFault ? this.disk.fault(op, p) : undefined;
@@ -264,7 +264,7 @@ export class SimStorage implements Storage {
       if (!latency) return apply();
       // The effect lands when the operation completes, so concurrent operations complete in a seeded order.
       const delayMs = Math.floor(this.disk.random() * latency.maxMs);
-      return latency.clock.sleep(delayMs).then(() => (this.alive ? apply() : NEVER));
+      return latency.clock.sleep(delayMs).then(() => (this.alive ? apply() : never()));
     });
   }
 
@@ -272,7 +272,7 @@ export class SimStorage implements Storage {
   afterSlowSync<T>(p: string, effect: () => T): T | Promise<T> {
     const slow = this.disk.plan.slowSync;
     if (!slow || (slow.path && !slow.path.test(p))) return effect();
-    return slow.clock.sleep(slow.delayMs).then(() => (this.alive ? effect() : NEVER));
+    return slow.clock.sleep(slow.delayMs).then(() => (this.alive ? effect() : never()));
   }
 
   get random(): () => number {

@@ -47,6 +47,7 @@ import {
 import { Channel, formatAddress, HEAD_BYTES, type SimNetwork } from "./sim-network.js";
 import { SimBody } from "./sim-body.js";
 import { SimListener } from "./sim-listener.js";
+import { never } from "./sim-disk.js";
 
 export class SimTransport implements Transport {
   private readonly outgoing = new Set<SimExchange>();
@@ -60,7 +61,7 @@ export class SimTransport implements Transport {
   ) {}
 
   listen(options: ListenOptions): Promise<Listener> {
-    if (this.dead) return NEVER;
+    if (this.dead) return never();
     const port = options.port === 0 ? this.network.allocatePort(options.host) : options.port;
     const address = formatAddress(options.host, port);
     if (this.network.lookup(address)) {
@@ -81,7 +82,7 @@ export class SimTransport implements Transport {
   }
 
   request(request: OutboundRequest): Promise<InboundResponse> {
-    if (this.dead) return NEVER;
+    if (this.dead) return never();
     return new Promise<InboundResponse>((resolve, reject) => {
       if (request.signal?.aborted) {
         reject(abortError(request.signal));
@@ -123,9 +124,6 @@ export class SimTransport implements Transport {
     this.closeOutgoing();
   }
 }
-
-/** The answer a dead node's code waits for forever. */
-const NEVER = new Promise<never>(() => {});
 
 type Phase = "head" | "body" | "done" | "failed";
 

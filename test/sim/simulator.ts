@@ -66,6 +66,8 @@ const SETTLE_MS = 180_000;
 /** Small logs (rotation and deletion happen often) and fast status, the same on every node. */
 function tune(config: DaemonConfig): void {
   config.log.rotateBytes = 64 * 1024;
+  // Preallocation still runs, at the scale of these small files (a simulated disk holds every byte in memory).
+  config.log.preallocateBytes = 128 * 1024;
   config.log.checkpointIntervalMs = 1_000;
   config.replication.statusPublishMs = 200;
   config.replication.heartbeatMs = 500;
