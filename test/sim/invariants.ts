@@ -173,6 +173,10 @@ export class Invariants {
     if (this.checking.has(host)) return;
     this.checking.add(host);
     try {
+      // What made it primary, taken before the read: while the read runs,
+      // the node may already step down again (a handover right after).
+      const previous = this.sim.historyOf.get(host);
+      const takeover = this.takeovers.get(host);
       let image: number[];
       try {
         image = await this.sim.settled(`reading ${host}'s volume`, readImage(node, this.sim.blocks));
@@ -180,8 +184,6 @@ export class Invariants {
         if (err instanceof NodeDownError) return; // it died first; its restart is checked again
         throw err;
       }
-      const previous = this.sim.historyOf.get(host);
-      const takeover = this.takeovers.get(host);
       this.takeovers.delete(host);
       // A resource that failed and recovered in place serves again: checked like a restart.
       this.sim.recovering.delete(host);
