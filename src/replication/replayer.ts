@@ -28,7 +28,7 @@ import { scanLogFile } from "../log/scanner.js";
 import type { VersionEntry } from "../log/version.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
-import { LogCorruptError, MarsError, errorMessage } from "../util/errors.js";
+import { LogCorruptError, MarsError, errorMessage, isIoFailure } from "../util/errors.js";
 import type { LocalLogs } from "./local-logs.js";
 
 export type ReplayState = "replaying" | "caught-up" | "paused" | "blocked" | "stopped";
@@ -351,8 +351,3 @@ async function nonZeroTailBytes(file: RandomAccessFile, from: number, to: number
 
 /** Thrown inside the scan callback to stop scanning early (pause/stop). */
 class StopScan extends Error {}
-
-/** An errno failure of a system call (a MarsError is about the history, not the IO). */
-function isIoFailure(err: unknown): boolean {
-  return !(err instanceof MarsError) && typeof (err as { code?: unknown } | null)?.code === "string";
-}

@@ -13,7 +13,7 @@
  */
 import type { Logger } from "pino";
 import type { MemberHistory } from "../replication/history.js";
-import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
+import { MarsError, OperatorError, errorMessage, isIoFailure } from "../util/errors.js";
 import { stepDown, takeOver } from "./primary-role.js";
 import type { ResourceCore, ResourceDeps, RoleHooks } from "./resource-core.js";
 import { decideRoleChange, decideStartRole, makePrimaryRefusal } from "./role-decision.js";
@@ -58,8 +58,7 @@ export class RoleChanges {
   }
 
   private asResourceFailure(err: unknown): unknown {
-    const errno = typeof (err as { code?: unknown } | null)?.code === "string";
-    if (err instanceof MarsError || !errno) return err;
+    if (!isIoFailure(err)) return err;
     this.hooks.fatal(err);
     return new OperatorError("RESOURCE_FAILED", `${this.core.name} failed: ${errorMessage(err)}`);
   }

@@ -147,6 +147,11 @@ export function isErrno(err: unknown, code: string): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
 }
 
+/** A system call failed (an errno code: EIO, ENOSPC...); a MarsError is about something else. */
+export function isIoFailure(err: unknown): boolean {
+  return !(err instanceof MarsError) && typeof (err as { code?: unknown } | null)?.code === "string";
+}
+
 /**
  * Errors an operator can cause and fix (unknown resource, conflicting
  * parameters, unusable disk...). The RPC layer maps each code to a stable

@@ -5,8 +5,8 @@
  * (from promise chains still settling) never runs. Time keeps flowing for
  * the other nodes.
  */
-import { abortReason, type Clock, type TimerHandle } from "../../src/platform/clock.js";
-import type { SimClock } from "./sim-clock.js";
+import type { Clock, TimerHandle } from "../../src/platform/clock.js";
+import { sleepOn, timeoutSignalOn, type SimClock } from "./sim-clock.js";
 
 const DEAD_HANDLE: TimerHandle = {
   cancel() {},
@@ -57,29 +57,11 @@ export class NodeClock implements Clock {
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const onAbort = () => {
-        timer.cancel();
-        reject(abortReason(signal));
-      };
-      const timer = this.setTimer(delayMs, () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return sleepOn(this, delayMs, signal);
   }
 
   timeoutSignal(delayMs: number): AbortSignal {
-    const controller = new AbortController();
-    this.setTimer(delayMs, () =>
-      controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
-    );
-    return controller.signal;
+    return timeoutSignalOn(this, delayMs);
   }
 
   /** The process died: nothing it scheduled runs any more. */

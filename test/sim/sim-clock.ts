@@ -90,29 +90,11 @@ export class SimClock implements Clock {
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const onAbort = () => {
-        timer.cancel();
-        reject(abortReason(signal));
-      };
-      const timer = this.setTimer(delayMs, () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return sleepOn(this, delayMs, signal);
   }
 
   timeoutSignal(delayMs: number): AbortSignal {
-    const controller = new AbortController();
-    this.setTimer(delayMs, () =>
-      controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
-    );
-    return controller.signal;
+    return timeoutSignalOn(this, delayMs);
   }
 
   /** An NTP step: wall time jumps by `deltaMs` (negative: back), monotonic time does not move. */
@@ -287,4 +269,32 @@ function nodeDelayMs(delayMs: number): number {
  */
 export function drainMicrotasks(): Promise<void> {
   return new Promise<void>((resolve) => systemClock.nextTurn(resolve));
+}
+
+/** Clock.sleep on any clock's setTimer (the simulated clocks share it). */
+export function sleepOn(time: Pick<Clock, "setTimer">, delayMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = () => {
+      timer.cancel();
+      reject(abortReason(signal));
+    };
+    const timer = time.setTimer(delayMs, () => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Clock.timeoutSignal on any clock's setTimer. */
+export function timeoutSignalOn(time: Pick<Clock, "setTimer">, delayMs: number): AbortSignal {
+  const controller = new AbortController();
+  time.setTimer(delayMs, () =>
+    controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+  );
+  return controller.signal;
 }
