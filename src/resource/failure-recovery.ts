@@ -50,7 +50,7 @@ export function recoveryDelayMs(attempt: number, backoff: RecoveryBackoff): numb
 export function markFailed(core: ResourceCore, err: unknown): void {
   core.state = "failed";
   core.failure = errorMessage(err);
-  core.primary?.volume.stopWrites(new VolumeFailedError(`${core.name} failed: ${core.failure}`));
+  core.primary?.volume.stopAll(new VolumeFailedError(`${core.name} failed: ${core.failure}`));
   core.deps.metrics.resourceFailed.labels(core.name).set(1);
   core.deps.logger.error({ resource: core.name, err }, "resource failed");
 }

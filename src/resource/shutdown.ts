@@ -23,7 +23,7 @@ export async function closeCleanly(core: ResourceCore, stopStatus: () => void): 
   stopStatus();
   const primary = core.primary;
   if (primary) {
-    primary.volume.stopWrites(new ClosedError(`${core.name} is stopping`));
+    primary.volume.stopAll(new ClosedError(`${core.name} is stopping`));
     await primary.volume.idle();
     await primary.log.close();
   }

@@ -44,6 +44,8 @@ export const MAX_APPLY_BACKLOG_OPS = 1024;
 export class PrimaryVolume implements BlockVolume {
   private accepting = true;
   private refusal: Error | undefined;
+  /** Set once the files are about to close: reads are refused too, with this. */
+  private closing: Error | undefined;
   private active = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -72,6 +74,16 @@ export class PrimaryVolume implements BlockVolume {
     this.refusal = reason;
   }
 
+  /**
+   * Refuse every new operation, reads included, with `reason`: the backing
+   * file is about to be closed (failure, shutdown), and a read admitted
+   * after that would fail with a raw EBADF instead of saying why.
+   */
+  stopAll(reason: Error): void {
+    this.stopWrites(reason);
+    this.closing = reason;
+  }
+
   /** Resolves when no operation is in progress. */
   idle(): Promise<void> {
     if (this.active === 0) return Promise.resolve();
@@ -80,6 +92,7 @@ export class PrimaryVolume implements BlockVolume {
 
   async read(offsetBytes: number, target: Uint8Array): Promise<void> {
     this.checkRange(offsetBytes, target.length);
+    if (this.closing) throw this.closing;
     const n = await this.track(this.readApplied(offsetBytes, target));
     // A file-backed disk may be shorter than the volume (sparse tail): reads as zeroes.
     if (n < target.length) target.fill(0, n);

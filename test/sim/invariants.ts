@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto";
 import { BLOCK_BYTES, decodeBlock } from "../helpers/versioned-blocks.js";
 import type { History, Image, WriteRecord } from "./history.js";
+import { VolumeFailedError } from "../../src/resource/block-volume.js";
 import { NodeDownError, type SimNode } from "./sim-node.js";
 import { RESOURCE, type Simulator } from "./simulator.js";
 
@@ -182,6 +183,8 @@ export class Invariants {
         image = await this.sim.settled(`reading ${host}'s volume`, readImage(node, this.sim.blocks));
       } catch (err) {
         if (err instanceof NodeDownError) return; // it died first; its restart is checked again
+        // Its resource failed under the read (an injected fault): recovered in place, it is checked again.
+        if (err instanceof VolumeFailedError) return;
         throw err;
       }
       this.takeovers.delete(host);

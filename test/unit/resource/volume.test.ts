@@ -5,7 +5,7 @@ import { LamportClock } from "../../../src/log/lamport-clock.js";
 import { systemClock } from "../../../src/platform/clock.js";
 import { LogStream } from "../../../src/log/log-stream.js";
 import { ApplyQueue } from "../../../src/resource/apply-queue.js";
-import { ReadOnlyError } from "../../../src/resource/block-volume.js";
+import { ReadOnlyError, VolumeFailedError } from "../../../src/resource/block-volume.js";
 import { DEFAULT_VOLUME_OPTIONS, PrimaryVolume, type VolumeOptions } from "../../../src/resource/volume.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import type { Storage } from "../../../src/platform/storage/types.js";
@@ -143,6 +143,16 @@ describe("primary volume (write path)", () => {
     const tail = Buffer.alloc(10);
     await v.read(SIZE - 10, tail);
     assert.deepEqual(tail, pattern(10, 1), "reads still work");
+    await close();
+  });
+
+  it("refuses reads too, with the reason, once its files are about to close (no raw EBADF)", async () => {
+    const { v, close } = await volume();
+    await v.write(0, pattern(10, 1));
+    v.stopAll(new VolumeFailedError("r0 failed: injected"));
+    assert.equal(v.writable, false);
+    await assert.rejects(v.read(0, Buffer.alloc(10)), VolumeFailedError);
+    await assert.rejects(v.write(0, pattern(10, 2)), VolumeFailedError);
     await close();
   });
 
