@@ -58,6 +58,7 @@ export const ERROR_RPC_CODES: Record<ErrorCode, number> = {
   OUT_OF_RANGE: 1033,
   LOG_FAILED: 1034,
   LOG_CORRUPT: 1035,
+  DIRTY_MAP_FAILED: 1036,
   // Frontends (1040-1049)
   NBD_PROTOCOL: 1040,
   UBLK_FAILED: 1041,

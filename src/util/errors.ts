@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   "LOG_FAILED",
   /** LogCorruptError */
   "LOG_CORRUPT",
+  /** DirtyMapFailedError (src/resource/dirty-map.ts) */
+  "DIRTY_MAP_FAILED",
   /** OutOfRangeError */
   "OUT_OF_RANGE",
   /** ClosedError */

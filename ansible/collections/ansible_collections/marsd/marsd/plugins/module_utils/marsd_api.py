@@ -88,6 +88,7 @@ ERROR_NAMES = {
     1033: "OutOfRange",
     1034: "LogFailed",
     1035: "LogCorrupt",
+    1036: "DirtyMapFailed",
     1040: "NbdProtocol",
     1041: "UblkFailed",
     1050: "ConfigInvalid",
