@@ -79,6 +79,12 @@ export async function loadConfig(
       "invalid configuration: nbd.maxBufferedBytesTotal must be at least nbd.maxBufferedBytesPerConnection",
     );
   }
+  const granularity = config.emergency.dirtyGranularityBytes;
+  if ((granularity & (granularity - 1)) !== 0) {
+    throw new ConfigError(
+      `invalid configuration: emergency.dirtyGranularityBytes ${granularity} is not a power of two`,
+    );
+  }
   for (const [name, expression] of Object.entries(config.jobs) as Array<[string, string]>) {
     if (!isValidSchedule(expression)) {
       throw new ConfigError(`invalid configuration: jobs.${name} "${expression}" is not a cron expression`);

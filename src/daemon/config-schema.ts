@@ -34,6 +34,7 @@ const schema = {
     "jobs",
     "ublk",
     "resourceRecovery",
+    "emergency",
   ],
   properties: {
     host: { type: "string", pattern: HOST_PATTERN },
@@ -182,6 +183,16 @@ const schema = {
       properties: {
         initialBackoffMs: { type: "integer", minimum: 10, maximum: 3600000 },
         maxBackoffMs: { type: "integer", minimum: 10, maximum: 3600000 },
+      },
+    },
+    emergency: {
+      type: "object",
+      additionalProperties: false,
+      required: ["dirtyGranularityBytes", "retryMs"],
+      properties: {
+        // A power of two from 4 KiB to 64 MiB (checked in config-loader.ts).
+        dirtyGranularityBytes: { type: "integer", minimum: 4096, maximum: 67108864 },
+        retryMs: { type: "integer", minimum: 100, maximum: 3600000 },
       },
     },
     ublk: {

@@ -118,6 +118,8 @@ export interface DaemonConfig {
   };
   /** A failed resource is recovered from disk after initialBackoffMs, doubling up to maxBackoffMs. */
   resourceRecovery: { initialBackoffMs: number; maxBackoffMs: number };
+  /** Emergency mode (log area full): dirty-map granularity and how often logging is retried. */
+  emergency: { dirtyGranularityBytes: number; retryMs: number };
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
   jobs: JobSchedules;
   /** The ublk frontend's queues (used when it is available and chosen). */
@@ -205,6 +207,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       initialBackoffMs: DEFAULT_RECOVERY_BACKOFF.initialMs,
       maxBackoffMs: DEFAULT_RECOVERY_BACKOFF.maxMs,
     },
+    emergency: { dirtyGranularityBytes: 1024 * 1024, retryMs: 5_000 },
   };
 }
 

@@ -263,6 +263,8 @@ export class NodeCore implements NodeServices {
           initialMs: config.resourceRecovery.initialBackoffMs,
           maxMs: Math.max(config.resourceRecovery.initialBackoffMs, config.resourceRecovery.maxBackoffMs),
         },
+        dirtyGranularityBytes: config.emergency.dirtyGranularityBytes,
+        emergencyRetryMs: config.emergency.retryMs,
       },
       cluster: {
         state: cluster.state,
@@ -318,6 +320,7 @@ export class NodeCore implements NodeServices {
         return resource && volume ? { volume, durablePosition: () => resource.durablePosition() } : undefined;
       },
       this.metrics,
+      (name) => this.resources.get(name)?.dirtyRegions() ?? Promise.resolve(undefined),
     );
   }
 }

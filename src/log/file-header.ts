@@ -20,6 +20,22 @@ export interface LogFileHeader {
    * the resource's genesis version): the link of the version chain.
    */
   prevVersion: string;
+  /**
+   * Set when this file does not carry every write made since the previous
+   * file: its writer ran in emergency mode in between (log space ran out)
+   * and wrote straight to its disk, recording the regions in its dirty map.
+   * A replica may replay into this file only after copying those regions
+   * from `gap.host` (a region resync); the writer's own disk holds them.
+   */
+  gap?: LogGap;
+}
+
+export interface LogGap {
+  reason: "emergency";
+  /** The node whose dirty map holds the regions written in the gap. */
+  host: string;
+  /** The last file written before the gap. */
+  afterFile: string;
 }
 
 export function encodeFileHeaderRecord(header: LogFileHeader): Buffer[] {
@@ -54,9 +70,21 @@ export function parseFileHeaderPayload(payload: Buffer): LogFileHeader | string 
     !Number.isSafeInteger(h.fileNumber) ||
     !Number.isSafeInteger(h.streamStartBytes) ||
     !Number.isSafeInteger(h.createdStampUs) ||
-    typeof h.prevVersion !== "string"
+    typeof h.prevVersion !== "string" ||
+    (h.gap !== undefined && !isLogGap(h.gap))
   ) {
     return "file header has missing or invalid fields";
   }
   return h as LogFileHeader;
+}
+
+function isLogGap(value: unknown): value is LogGap {
+  const g = value as Partial<LogGap> | null;
+  return (
+    typeof g === "object" &&
+    g !== null &&
+    g.reason === "emergency" &&
+    typeof g.host === "string" &&
+    typeof g.afterFile === "string"
+  );
 }

@@ -10,9 +10,10 @@ import path from "node:path";
 import type { LamportClock } from "./lamport-clock.js";
 import type { Clock } from "../platform/clock.js";
 import type { Storage } from "../platform/storage/types.js";
-import type { LogFileHeader } from "./file-header.js";
+import type { LogFileHeader, LogGap } from "./file-header.js";
 import { formatLogName, type LogName } from "./log-name.js";
 import { makeVersionEntry, type VersionEntry } from "./version.js";
+import { LogFailedError, errorMessage } from "../util/errors.js";
 import {
   DEFAULT_PREALLOCATE_BYTES,
   DEFAULT_WRITER_LIMITS,
@@ -71,6 +72,8 @@ export interface LogStreamOptions {
 export class LogStream {
   private writer: LogWriter;
   private rotating: Promise<void> | undefined;
+  /** A rotation failed after the old file was finished: no writer takes appends. */
+  private rotationFailure: LogFailedError | undefined;
 
   private constructor(
     private readonly options: LogStreamOptions,
@@ -81,14 +84,19 @@ export class LogStream {
     options.onFileStarted?.(writer);
   }
 
-  /** Starts a new log file with the given number and stream start. */
+  /**
+   * Starts a new log file with the given number and stream start. `gap`:
+   * writes since the previous file bypassed the log (emergency mode; see
+   * LogFileHeader.gap).
+   */
   static async start(
     options: LogStreamOptions,
     fileNumber: number,
     streamStartBytes: number,
     prevVersion: string,
+    gap?: LogGap,
   ): Promise<LogStream> {
-    const writer = await LogStream.createWriter(options, fileNumber, streamStartBytes, prevVersion);
+    const writer = await LogStream.createWriter(options, fileNumber, streamStartBytes, prevVersion, gap);
     return new LogStream(options, writer);
   }
 
@@ -97,6 +105,7 @@ export class LogStream {
     fileNumber: number,
     streamStartBytes: number,
     prevVersion: string,
+    gap?: LogGap,
   ) {
     const header: LogFileHeader = {
       format: 1,
@@ -106,6 +115,7 @@ export class LogStream {
       streamStartBytes,
       createdStampUs: options.clock.now(),
       prevVersion,
+      ...(gap ? { gap } : {}),
     };
     const file = path.join(options.dir, formatLogName({ fileNumber, host: options.host }));
     return LogWriter.create(
@@ -148,6 +158,7 @@ export class LogStream {
 
   async append(entries: readonly AppendEntry[]): Promise<StreamAppendResult> {
     while (this.rotating) await this.rotating;
+    if (this.rotationFailure) throw this.rotationFailure;
     const writer = this.writer;
     const result = await writer.append(entries);
     if (writer === this.writer && writer.projectedEndBytes >= this.options.rotateBytes && !this.rotating) {
@@ -183,12 +194,22 @@ export class LogStream {
     try {
       const old = this.writer;
       const finished = await this.finishWriter(old);
-      this.writer = await LogStream.createWriter(
-        this.options,
-        old.header.fileNumber + 1,
-        old.header.streamStartBytes + finished.lengthBytes,
-        finished.versionEntry.version,
-      );
+      try {
+        this.writer = await LogStream.createWriter(
+          this.options,
+          old.header.fileNumber + 1,
+          old.header.streamStartBytes + finished.lengthBytes,
+          finished.versionEntry.version,
+        );
+      } catch (err) {
+        // The old file is finished and the new one does not exist: appends
+        // are refused with this (its cause says why: ENOSPC, EIO, ...).
+        this.rotationFailure = new LogFailedError(
+          `starting log file ${old.header.fileNumber + 1} failed: ${errorMessage(err)}`,
+          { cause: err },
+        );
+        throw this.rotationFailure;
+      }
       this.watch(this.writer);
       this.options.onFileStarted?.(this.writer);
       this.options.onFileFinished?.(finished);

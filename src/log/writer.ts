@@ -78,6 +78,12 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   private durableBytes: number;
   private lastAppend: QueuedAppend | undefined;
   private closed = false;
+  /**
+   * Every write and sync issued and not yet settled, failed batches' too:
+   * abandon() waits for them, so no late write lands in the file after its
+   * owner has cut it to the durable end (emergency mode does that).
+   */
+  private readonly issuedIo = new Set<Promise<unknown>>();
   private launchScheduled = false;
   private failure: LogFailedError | undefined;
   private readonly preallocator: LogPreallocator | undefined;
@@ -235,12 +241,15 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
    * a crash (a preallocated or torn tail is cut off then).
    */
   async abandon(): Promise<void> {
+    // Finished or abandoned already: the file is closed (a second close would fail).
+    if (this.closed) return;
     this.closed = true;
     this.preallocator?.halt();
     const reason = this.failure ?? new ClosedError("log file abandoned");
     for (const item of [...this.queue.splice(0), ...this.admission.splice(0)]) item.done.reject(reason);
     try {
       await this.preallocator?.stop();
+      await Promise.all(this.issuedIo);
     } finally {
       await this.file.close();
     }
@@ -321,6 +330,12 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     const synced = this.file.syncWrites
       ? written
       : written.then(() => (this.failure ? Promise.reject(this.failure) : this.file.datasync()));
+    const settled = synced.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.issuedIo.add(settled);
+    void settled.then(() => this.issuedIo.delete(settled));
     synced.then(
       () => {
         batch.synced = true;

@@ -26,6 +26,9 @@ export interface ResourceMetricSource {
   paused(): { sync: boolean; fetch: boolean; replay: boolean };
   logFiles(): number;
   splitBrain(): boolean;
+  dirtyBytes(): number;
+  dirtyMapBytes(): number;
+  membersNeedingResync(): number;
 }
 
 export class MetricFactory {

@@ -18,6 +18,7 @@ import type { LogWriterObserver } from "../log/writer-settings.js";
 import { BUILD } from "../platform/build-info.js";
 import { MetricFactory, type ClusterGaugeValues, type ResourceMetricSource } from "./metric-factory.js";
 import { logMetrics, logObserver } from "./log-metrics.js";
+import { emergencyMetrics } from "./emergency-metrics.js";
 import { resourceMetrics } from "./resource-metrics.js";
 import { nbdMetrics } from "./nbd-metrics.js";
 import { replicationMetrics } from "./replication-metrics.js";
@@ -72,6 +73,13 @@ export class Metrics {
   readonly resourceRecoveries = this.resource.resourceRecoveries;
   readonly resourceRecoveryAttempts = this.resource.resourceRecoveryAttempts;
   readonly resourceRecoveredBytes = this.resource.resourceRecoveredBytes;
+  private readonly emergency = emergencyMetrics(this.make);
+  readonly resourceEmergency = this.emergency.resourceEmergency;
+  readonly resourceEmergencyEntries = this.emergency.resourceEmergencyEntries;
+  readonly resourceDirectWrites = this.emergency.resourceDirectWrites;
+  readonly resourceDirtyBytes = this.emergency.resourceDirtyBytes;
+  readonly resourceDirtyMapBytes = this.emergency.resourceDirtyMapBytes;
+  readonly resourceMembersNeedingResync = this.emergency.resourceMembersNeedingResync;
 
   private readonly nbd = nbdMetrics(this.make);
   readonly nbdRequests = this.nbd.nbdRequests;

@@ -1,5 +1,7 @@
 /**
- * Full sync: a joining secondary copies the primary's disk.
+ * Sync: a secondary copies the primary's disk, all of it (a joining
+ * member: full sync) or a list of regions (a region resync: the regions
+ * a gap in the log skipped, see LogFileHeader.gap), through the same code.
  *
  * The secondary walks its disk in chunks and sends, for a window of chunks,
  * the SHA-256 of what it already holds; the primary reads the same chunks
@@ -29,8 +31,14 @@ import type { ResponseWriter } from "../platform/transport.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
 import { PeerProtocolError, readPeerErrorBody, type PeerErrorBody } from "../peer/error-codes.js";
 import { FrameDecoder, FrameEncoder, FrameType } from "./frames.js";
+import {
+  MAX_SYNC_REGIONS,
+  SYNC_CHUNK_BYTES,
+  syncedBytesBelow,
+  type DirtyRegionsAnswer,
+  type SyncRegions,
+} from "./sync-regions.js";
 
-export const SYNC_CHUNK_BYTES = 1024 * 1024;
 /** Chunks per request: the unit of progress and of a resumed sync. */
 export const SYNC_WINDOW_CHUNKS = 16;
 
@@ -56,8 +64,24 @@ export class SyncServer {
     server: PeerServer,
     private readonly lookup: (resource: string) => SyncSource | undefined,
     private readonly metrics: Metrics,
+    /** The regions this node's dirty map holds for a resource (it wrote a gap), if any. */
+    dirtyRegionsOf: (resource: string) => Promise<DirtyRegionsAnswer | undefined>,
   ) {
     server.routeStream("POST /peer/v1/sync/window", (req, res, secret) => this.window(req, res, secret));
+    server.route("POST /peer/v1/sync/regions", async (req) => {
+      let body: { resource?: unknown };
+      try {
+        body = JSON.parse(req.body.toString("utf8")) as typeof body;
+      } catch {
+        throw new PeerError(400, "bad-request", "body must be JSON");
+      }
+      const answer = typeof body.resource === "string" ? await dirtyRegionsOf(body.resource) : undefined;
+      if (!answer) throw new PeerError(404, "no-resource", "no dirty map of that resource here");
+      if (answer.regions.length > MAX_SYNC_REGIONS) {
+        throw new PeerError(409, "too-many-regions", `${answer.regions.length} regions: sync the whole disk`);
+      }
+      return answer;
+    });
   }
 
   private async window(req: PeerRequest, res: ResponseWriter, secret: string): Promise<void> {
@@ -126,6 +150,8 @@ export interface SyncClientDeps {
   source: () => { host: string; address: string } | undefined;
   /** Persists progress after each window (the disk is synced first). */
   saveProgress: (doneBytes: number, syncEnd: LogPosition | undefined) => Promise<void>;
+  /** Copy only these (a region resync); undefined: the whole disk. doneBytes is then a cursor over the disk. */
+  regions?: SyncRegions;
   metrics: Metrics;
   logger: Logger;
   retryMaxMs: number;
@@ -169,6 +195,24 @@ export class SyncClient {
     this.running ??= this.loop();
   }
 
+  /** Where the copy ends: the disk's end, or the last region's. */
+  private get endBytes(): number {
+    const last = this.deps.regions?.[this.deps.regions.length - 1];
+    return this.deps.regions ? (last ? last[0] + last[1] : 0) : this.deps.sizeBytes;
+  }
+
+  /** The next window: from the cursor (or the next region's start) to at most the end of that region. */
+  private nextWindow(): { startBytes: number; endBytes: number } {
+    const { regions, sizeBytes } = this.deps;
+    if (!regions) return { startBytes: this.doneBytes, endBytes: sizeBytes };
+    for (const [offset, length] of regions) {
+      if (offset + length > this.doneBytes) {
+        return { startBytes: Math.max(offset, this.doneBytes), endBytes: offset + length };
+      }
+    }
+    return { startBytes: this.doneBytes, endBytes: this.doneBytes };
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.windowAbort.abort();
@@ -184,7 +228,7 @@ export class SyncClient {
 
   private async loop(): Promise<void> {
     let failures = 0;
-    while (!this.stopped && this.doneBytes < this.deps.sizeBytes) {
+    while (!this.stopped && this.doneBytes < this.endBytes) {
       if (this.paused) {
         this.state = "paused";
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -216,7 +260,7 @@ export class SyncClient {
         });
       }
     }
-    if (!this.stopped && this.doneBytes >= this.deps.sizeBytes && this.syncEnd) {
+    if (!this.stopped && this.doneBytes >= this.endBytes && this.syncEnd) {
       this.state = "done";
       this.onDone(this.syncEnd);
     }
@@ -228,9 +272,9 @@ export class SyncClient {
     if (!source) throw new OperatorError("PRIMARY_UNREACHABLE", "the primary is not reachable");
     const credentials = deps.credentials();
     if (!credentials) throw new OperatorError("NOT_IN_CLUSTER", "this node is not in a cluster");
-    const start = this.doneBytes;
+    const { startBytes: start, endBytes: windowEnd } = this.nextWindow();
     const hashes: string[] = [];
-    for (let at = start; at < deps.sizeBytes && hashes.length < SYNC_WINDOW_CHUNKS; at += SYNC_CHUNK_BYTES) {
+    for (let at = start; at < windowEnd && hashes.length < SYNC_WINDOW_CHUNKS; at += SYNC_CHUNK_BYTES) {
       const chunk = Buffer.alloc(Math.min(SYNC_CHUNK_BYTES, deps.sizeBytes - at));
       const n = await deps.disk.read(chunk, at);
       if (n < chunk.length) chunk.fill(0, n);
@@ -276,13 +320,15 @@ export class SyncClient {
           const syncEnd = JSON.parse(frame.payload.toString("utf8")) as LogPosition;
           await deps.disk.datasync();
           this.doneBytes = at;
-          if (at >= deps.sizeBytes) this.syncEnd = syncEnd;
+          if (at >= this.endBytes) this.syncEnd = syncEnd;
           await deps.saveProgress(this.doneBytes, this.syncEnd);
           const nowMs = deps.time.monotonicMs();
           this.rateWindow.push({ atMs: nowMs, doneBytes: at });
           while (this.rateWindow.length > 2 && nowMs - (this.rateWindow[0]?.atMs ?? 0) > 60_000)
             this.rateWindow.shift();
-          deps.metrics.replicationSyncDoneBytes.labels(deps.resource).set(at);
+          deps.metrics.replicationSyncDoneBytes
+            .labels(deps.resource)
+            .set(syncedBytesBelow(deps.regions, deps.sizeBytes, at));
           return;
         } else if (frame.type === FrameType.Error) {
           const e = readPeerErrorBody(JSON.parse(frame.payload.toString("utf8")), "sync refused");

@@ -26,12 +26,13 @@ import type { LogPosition } from "../log/log-stream.js";
 import { RECORD_HEADER_BYTES, RecordKind } from "../log/record.js";
 import { scanLogFile } from "../log/scanner.js";
 import type { VersionEntry } from "../log/version.js";
+import type { LogFileHeader } from "../log/file-header.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
 import { LogCorruptError, MarsError, errorMessage, isIoFailure } from "../util/errors.js";
 import type { LocalLogs } from "./local-logs.js";
 
-export type ReplayState = "replaying" | "caught-up" | "paused" | "blocked" | "stopped";
+export type ReplayState = "replaying" | "caught-up" | "paused" | "blocked" | "gap" | "stopped";
 
 /**
  * What the replayer needs of the ordered apply (resource/apply-queue.ts
@@ -70,11 +71,19 @@ export interface ReplayerDeps {
    * an error blocks the replay like a broken chain.
    */
   onIoFailure?: (err: unknown) => void;
+  /**
+   * Whether replay may go on into the next file `file`. False when the file
+   * follows a gap (LogFileHeader.gap) this disk lacks, or when this disk
+   * holds writes that are in no log. Without it no gap is crossed.
+   */
+  mayEnter?: (file: string, header: LogFileHeader) => boolean;
 }
 
 export interface ReplayerEvents {
   state: [state: ReplayState];
   progress: [position: LogPosition];
+  /** Stopped before `file`: a resync must come first (see ReplayerDeps.mayEnter). */
+  gap: [file: string, header: LogFileHeader];
 }
 
 export class ReplayBlockedError extends MarsError {
@@ -94,6 +103,8 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
   /** The last file whose version onFileReplayed reported. */
   private reportedFile: string | undefined;
   blockedReason: string | undefined;
+  /** The file after the applied one, which may not be entered before a resync (state "gap"). */
+  pendingGap: { file: string; header: LogFileHeader } | undefined;
   /** Lamport stamp of the last record applied. */
   lastAppliedStampUs = 0;
   /** Log bytes applied by this replayer. */
@@ -171,6 +182,12 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
 
   resume(): void {
     this.paused = false;
+    this.resumeWaiter?.();
+  }
+
+  /** A region resync covered the pending gap: replay goes on into the file after it. */
+  gapResynced(): void {
+    this.pendingGap = undefined;
     this.resumeWaiter?.();
   }
 
@@ -252,7 +269,23 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
         );
       }
       await this.deps.applier.idle();
-      if (this.reportedFile !== name) this.deps.onFileReplayed(ours);
+      if (this.reportedFile !== name) {
+        this.reportedFile = name;
+        this.deps.onFileReplayed(ours);
+      }
+      const mayEnter = this.deps.mayEnter ? this.deps.mayEnter(candidate.name, header) : !header.gap;
+      if (!mayEnter) {
+        // Applying past the gap would put newer writes on a disk that lacks
+        // the ones the gap skipped: not a prefix of the history any more.
+        const known = this.pendingGap?.file === candidate.name;
+        this.pendingGap = { file: candidate.name, header };
+        if (!follow) return;
+        this.setState("gap");
+        if (!known) this.emit("gap", candidate.name, header);
+        await this.waitResume();
+        continue;
+      }
+      this.pendingGap = undefined;
       this.position = {
         fileNumber: header.fileNumber,
         host: header.host,

@@ -10,7 +10,7 @@ import type { LogPosition } from "../log/log-stream.js";
 import type { Clock, TimerHandle } from "../platform/clock.js";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
-import { LogCorruptError } from "../util/errors.js";
+import { LogCorruptError, isErrno } from "../util/errors.js";
 
 export interface Checkpoint extends LogPosition {
   format: 1;
@@ -74,7 +74,7 @@ export class Checkpointer {
   start(): void {
     this.timer ??= this.time
       .setRepeating(this.intervalMs, () => {
-        this.checkpointNow().catch((err: unknown) => this.onError(err));
+        this.checkpointNow({ tolerateNoSpace: true }).catch((err: unknown) => this.onError(err));
       })
       .unref();
   }
@@ -85,14 +85,28 @@ export class Checkpointer {
     await this.running?.catch(() => undefined);
   }
 
-  /** Syncs the backing disk and persists the applied position, if it moved. One at a time. */
-  async checkpointNow(): Promise<void> {
+  /**
+   * Syncs the backing disk and persists the applied position, if it moved.
+   * One at a time. `tolerateNoSpace`: a checkpoint file that cannot be
+   * written for lack of space (ENOSPC, EDQUOT: a fresh temporary file each
+   * time, so nothing is retried on a failed descriptor) leaves the older
+   * checkpoint in force (replay starts earlier, nothing is lost) and
+   * resolves false; a failed sync of the disk always throws.
+   */
+  async checkpointNow(options: { tolerateNoSpace?: boolean } = {}): Promise<boolean> {
     while (this.running) await this.running.catch(() => undefined);
     const position = this.appliedPosition();
-    if (!position || samePosition(position, this.persisted)) return;
+    if (!position || samePosition(position, this.persisted)) return true;
+    let written = true;
     this.running = (async () => {
       await this.backing.datasync();
-      await writeCheckpoint(this.dir, position, this.storage);
+      try {
+        await writeCheckpoint(this.dir, position, this.storage);
+      } catch (err) {
+        if (!options.tolerateNoSpace || !(isErrno(err, "ENOSPC") || isErrno(err, "EDQUOT"))) throw err;
+        written = false;
+        return;
+      }
       this.persisted = position;
       this.onPersisted(position);
     })();
@@ -101,5 +115,6 @@ export class Checkpointer {
     } finally {
       this.running = undefined;
     }
+    return written;
   }
 }

@@ -69,6 +69,9 @@ export async function releaseFiles(core: ResourceCore): Promise<void> {
   await stopSecondary(core);
   await core.checkpointer.stop();
   await core.applier.idle();
+  // The map is read again from disk by the recovery (a failed mark was never acknowledged).
+  await core.dirtyMap?.close().catch(() => undefined);
+  core.dirtyMap = undefined;
   await core.backing.close();
 }
 

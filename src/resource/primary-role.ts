@@ -17,7 +17,19 @@
  * Both run inside the façade's serialised role changes.
  */
 import { formatLogName } from "../log/log-name.js";
-import { LogStream, type FinishedLogFile, type LogPosition } from "../log/log-stream.js";
+import {
+  LogStream,
+  type FinishedLogFile,
+  type LogPosition,
+  type LogStreamOptions,
+} from "../log/log-stream.js";
+import {
+  enterEmergency,
+  mayEnterFile,
+  isLogSpaceFailure,
+  noteGapStarted,
+  removeLaterFiles,
+} from "./emergency.js";
 import { genesisVersion, type VersionEntry } from "../log/version.js";
 import { writeCheckpoint } from "./checkpoint.js";
 import { recover } from "./recovery.js";
@@ -54,7 +66,14 @@ export async function takeOver(
       logger: deps.logger,
       maxInFlight: deps.settings.replayMaxInFlight,
       onFileReplayed: (v) => core.view.publishVersion(v),
+      mayEnter: mayEnterFile(core),
     });
+    if (recovered.stoppedAtGap) {
+      throw new OperatorError(
+        "NOT_CONSISTENT",
+        `${recovered.stoppedAtGap} follows a gap in the log (emergency mode) that this disk has not resynced yet`,
+      );
+    }
     const position = recovered.endPosition as LogPosition;
     const lastVersion = recovered.lastVersion as VersionEntry;
     core.recovery = { replayedBytes: recovered.replayedBytes, tornBytes: recovered.tornBytes };
@@ -78,31 +97,16 @@ export async function takeOver(
     prevVersion = lastVersion.version;
   }
   const log = await LogStream.start(
-    {
-      dir: core.dir,
-      resource: name,
-      host: core.host,
-      storage: deps.storage,
-      clock: deps.clock,
-      time: deps.time,
-      limits: deps.settings.writerLimits,
-      rotateBytes: deps.settings.logRotateBytes,
-      observer: deps.metrics.logObserver(name, deps.settings.writerLimits.maxPendingBytes),
-      onFileFinished: (file) => fileFinished(core, file),
-      onFailed: (err) => hooks.fatal(err),
-      onFileStarted: (writer) => {
-        const fileName = formatLogName(writer.header);
-        logs.add(fileName, writer.durableOffsetBytes);
-        writer.on("durable", (end) => {
-          logs.grow(fileName, end);
-          deps.metrics.logDurablePosition.labels(name).set(writer.header.streamStartBytes + end);
-        });
-      },
-    },
+    primaryLogOptions(core, hooks),
     nextNumber,
     streamStart,
     prevVersion,
+    core.emergencyFile?.active
+      ? { reason: "emergency", host: core.host, afterFile: core.emergencyFile.afterFile }
+      : undefined,
   );
+  // Restarted in emergency mode: logging resumes after the gap, the members resync its regions.
+  if (core.emergencyFile?.active) await noteGapStarted(core, formatLogName(log.current));
   // A forced failover: the history goes on through this cut (see publishCut).
   if (options.cut && cutVersion) core.view.publishCut(cutVersion, formatLogName(log.current));
   const volume = new PrimaryVolume(
@@ -114,6 +118,7 @@ export async function takeOver(
     deps.settings.volume,
     (err) => hooks.fatal(err),
   );
+  volume.setEmergencySwitch({ isLogSpaceFailure, enter: (cause) => enterEmergency(core, hooks, cause) });
   core.applier.markApplied(log.durablePosition());
   core.primary = { log, volume };
   core.role = "primary";
@@ -127,6 +132,78 @@ export async function takeOver(
   });
   deps.logger.info({ resource: name, file: formatLogName(log.current), cut: options.cut }, "primary");
   await hooks.attach(volume);
+}
+
+/** How the primary's log stream is set up (take-over, and leaving emergency mode). */
+export function primaryLogOptions(core: ResourceCore, hooks: RoleHooks): LogStreamOptions {
+  const { deps, name, logs } = core;
+  return {
+    dir: core.dir,
+    resource: name,
+    host: core.host,
+    storage: deps.storage,
+    clock: deps.clock,
+    time: deps.time,
+    limits: deps.settings.writerLimits,
+    rotateBytes: deps.settings.logRotateBytes,
+    observer: deps.metrics.logObserver(name, deps.settings.writerLimits.maxPendingBytes),
+    onFileFinished: (file) => fileFinished(core, file),
+    // A full log area is not a failure: the volume writes straight to the
+    // disk instead (emergency mode), entered now rather than on the next write.
+    onFailed: (err) => {
+      if (!isLogSpaceFailure(err) || !core.primary) hooks.fatal(err);
+      else core.primary.volume.writeDirect(err).catch((e: unknown) => hooks.fatal(e));
+    },
+    onFileStarted: (writer) => {
+      const fileName = formatLogName(writer.header);
+      logs.add(fileName, writer.durableOffsetBytes);
+      writer.on("durable", (end) => {
+        logs.grow(fileName, end);
+        deps.metrics.logDurablePosition.labels(name).set(writer.header.streamStartBytes + end);
+      });
+    },
+  };
+}
+
+/**
+ * Leaves emergency mode: the next log file starts after the gap (its
+ * header names this node and the last file before it) and the volume logs
+ * again. Fails (and stays in emergency mode) while the log area is still
+ * full; the caller retries.
+ */
+export async function leaveEmergency(core: ResourceCore, hooks: RoleHooks): Promise<void> {
+  const parts = core.primary;
+  const emergency = core.emergencyFile;
+  if (!parts || !emergency?.active || !parts.volume.writingDirect) return;
+  const last = core.logs.get(emergency.afterFile);
+  if (!last)
+    throw new OperatorError(
+      "NOT_CONSISTENT",
+      `${emergency.afterFile}, the last file before the gap, is gone`,
+    );
+  const lastVersion = await core.logs.version(last.name);
+  const header = await core.logs.header(last.name);
+  await removeLaterFiles(core, last.fileNumber);
+  await parts.volume.resumeLogging(async () => {
+    const log = await LogStream.start(
+      primaryLogOptions(core, hooks),
+      last.fileNumber + 1,
+      header.streamStartBytes + last.lengthBytes,
+      lastVersion.version,
+      { reason: "emergency", host: core.host, afterFile: last.name },
+    );
+    parts.log = log;
+    core.applier.markApplied(log.durablePosition());
+    return log;
+  });
+  await noteGapStarted(core, formatLogName(parts.log.current));
+  await core.files.writeFetch({
+    file: formatLogName(parts.log.current),
+    verifiedBytes: 0,
+    nextSeq: 0,
+    finished: false,
+  });
+  hooks.publishStatus(true);
 }
 
 function fileFinished(core: ResourceCore, file: FinishedLogFile): void {
@@ -148,6 +225,7 @@ function fileFinished(core: ResourceCore, file: FinishedLogFile): void {
  */
 export async function stepDown(
   core: ResourceCore,
+  hooks: RoleHooks,
   parts: PrimaryParts,
   detach: () => Promise<void>,
 ): Promise<void> {
@@ -158,6 +236,9 @@ export async function stepDown(
   parts.volume.stopWrites();
   await detach();
   await parts.volume.idle();
+  // In emergency mode the last writes are in no log: the file we finish is
+  // the gap file, so the new primary resyncs their regions before it serves.
+  if (parts.volume.writingDirect) await leaveEmergency(core, hooks);
   const finished = await parts.log.close();
   // The version of our last file goes out before (or with) the status that
   // says we stepped down: the new primary waits for exactly this version.

@@ -22,6 +22,7 @@ import { pino, type Logger } from "pino";
 import type { LogPosition } from "../log/log-stream.js";
 import type { Clock } from "../platform/clock.js";
 import type { VersionEntry } from "../log/version.js";
+import type { LogFileHeader } from "../log/file-header.js";
 import { Metrics } from "../metrics/metrics.js";
 import { LocalLogs, type LoadedLogs } from "../replication/local-logs.js";
 import { Replayer } from "../replication/replayer.js";
@@ -38,6 +39,8 @@ export interface RecoveryResult {
   replayedBytes: number;
   /** Bytes of torn records cut off the last file (preallocated zeroes are not counted). */
   tornBytes: number;
+  /** Recovery stopped before this file: its gap is not on this disk (a region resync must come first). */
+  stoppedAtGap?: string;
 }
 
 export interface RecoveryOptions {
@@ -53,6 +56,8 @@ export interface RecoveryOptions {
   maxInFlight: number;
   /** Called for every file replayed to its end that the next file continues (version entries). */
   onFileReplayed?: (version: VersionEntry) => void;
+  /** Whether replay may enter a file (Replayer's mayEnter); without it recovery stops at a gap. */
+  mayEnter?: (file: string, header: LogFileHeader) => boolean;
 }
 
 /** Replays everything present locally; the caller has loaded `logs`. */
@@ -79,6 +84,7 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryResult>
       logger: options.logger,
       onFileReplayed: options.onFileReplayed ?? (() => undefined),
       maxInFlight: options.maxInFlight,
+      ...(options.mayEnter ? { mayEnter: options.mayEnter } : {}),
     },
     start,
   );
@@ -88,6 +94,7 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryResult>
     lastVersion,
     replayedBytes: replayer.replayedBytes,
     tornBytes: replayer.tornBytes,
+    ...(replayer.pendingGap ? { stoppedAtGap: replayer.pendingGap.file } : {}),
   };
 }
 
@@ -116,6 +123,8 @@ export async function recoverLog(options: {
     metrics: options.metrics ?? new Metrics({ defaultMetrics: false }),
     logger: pino({ level: "silent" }),
     maxInFlight: 64,
+    // This node's own gaps are on its disk (it wrote them straight there).
+    mayEnter: (_file, header) => !header.gap || header.gap.host === (options.host ?? logs.newest()?.host),
     ...(options.onFileReplayed ? { onFileReplayed: options.onFileReplayed } : {}),
   });
   await applier.idle();

@@ -36,7 +36,8 @@ import { Checkpointer } from "./checkpoint.js";
 import type { RecoveryBackoff } from "./failure-recovery.js";
 import { ClusterView } from "./cluster-view.js";
 import type { ResourceConfig } from "./resource-config.js";
-import { ResourceFiles, type PauseFile, type SyncFile } from "./resource-files.js";
+import type { DirtyMap } from "./dirty-map.js";
+import { ResourceFiles, type EmergencyFile, type PauseFile, type SyncFile } from "./resource-files.js";
 import type { LoadedResource } from "./resource-layout.js";
 import type { Resource } from "./resource.js";
 import type { Role } from "./status-model.js";
@@ -57,6 +58,10 @@ export interface ResourceSettings {
   statusPublishMs: number;
   /** Delays between recovery attempts of a failed resource. */
   recoveryBackoff: RecoveryBackoff;
+  /** Bytes of disk per bit of the dirty-region map (emergency mode). */
+  dirtyGranularityBytes: number;
+  /** How often a primary in emergency mode tries to log again (and a served map is checked for clearing). */
+  emergencyRetryMs: number;
 }
 
 /** What a resource needs of the cluster layer. */
@@ -98,6 +103,8 @@ export interface ResourceDeps {
    * closed its files (failure-recovery.ts); the manager recovers it.
    */
   onFailed: (resource: Resource, err: unknown) => void;
+  /** The node's log space monitor: whether a resource's log area has room (emergency mode leaves then). */
+  logSpace?: { mayLog(resource: string): boolean };
 }
 
 export type ResourceState = "running" | "failed" | "closed";
@@ -144,6 +151,10 @@ export interface ResourceCore {
   syncFile: SyncFile;
   pauseFile: PauseFile;
   recovery: RecoveryCounts;
+  /** Emergency mode's record (emergency.ts); undefined when none is active or pending. */
+  emergencyFile: EmergencyFile | undefined;
+  /** The dirty-region map, once opened. */
+  dirtyMap: DirtyMap | undefined;
 }
 
 /** What the role modules call back into the façade for. */
@@ -208,5 +219,7 @@ export function assembleCore(
     syncFile: loaded.syncFile,
     pauseFile: loaded.pauseFile,
     recovery: { replayedBytes: 0, tornBytes: 0 },
+    emergencyFile: loaded.emergencyFile,
+    dirtyMap: undefined,
   };
 }

@@ -21,6 +21,12 @@ export interface SyncFile {
   syncEnd?: LogPosition;
   /** Replay has passed syncEnd: the disk is a consistent prefix of the primary's. */
   consistent: boolean;
+  /** A region resync: only these chunk-aligned [offset, length] ranges (doneBytes is a cursor). */
+  regions?: Array<[number, number]>;
+  /** The gap file this region resync is for (LogFileHeader.gap). */
+  gapFile?: string;
+  /** The last gap a completed resync covered: replay may enter that file. */
+  gapCleared?: string;
 }
 
 export interface FetchFile {
@@ -34,6 +40,17 @@ export interface PauseFile {
   sync: boolean;
   fetch: boolean;
   replay: boolean;
+}
+
+/** Emergency mode's record (resource/emergency.ts): present from its entry until every member passed the gap. */
+export interface EmergencyFile {
+  /** Writes go straight to the disk (no log) since entering. */
+  active: boolean;
+  /** The last log file before the gap. */
+  afterFile: string;
+  enteredMs: number;
+  /** The first file after the gap, once logging resumed. */
+  gapFile?: string;
 }
 
 export const NOT_PAUSED: PauseFile = { sync: false, fetch: false, replay: false };
@@ -74,6 +91,20 @@ export class ResourceFiles {
 
   writePause(value: PauseFile): Promise<void> {
     return this.write("pause.json", value);
+  }
+
+  readEmergency(): Promise<EmergencyFile | undefined> {
+    return this.read<EmergencyFile>("emergency.json");
+  }
+
+  /** Durable when it resolves (the first direct write may follow). */
+  writeEmergency(value: EmergencyFile): Promise<void> {
+    return this.write("emergency.json", value);
+  }
+
+  async removeEmergency(): Promise<void> {
+    await this.storage.remove(path.join(this.dir, "emergency.json"));
+    await this.storage.syncDirectory(this.dir);
   }
 }
 

@@ -26,7 +26,13 @@ import {
   writeResourceConfig,
   type ResourceConfig,
 } from "./resource-config.js";
-import { ResourceFiles, SYNC_DONE, type PauseFile, type SyncFile } from "./resource-files.js";
+import {
+  ResourceFiles,
+  SYNC_DONE,
+  type EmergencyFile,
+  type PauseFile,
+  type SyncFile,
+} from "./resource-files.js";
 import { InternalError, MalformedFileError, MarsError, OperatorError } from "../util/errors.js";
 
 /** Writes a new resource's directory, this node its primary: the disk's content is the initial content. */
@@ -75,6 +81,7 @@ export interface LoadedResource {
   checkpoint: Checkpoint | undefined;
   syncFile: SyncFile;
   pauseFile: PauseFile;
+  emergencyFile: EmergencyFile | undefined;
 }
 
 export async function loadLayout(storage: Storage, dir: string): Promise<LoadedResource> {
@@ -98,6 +105,7 @@ export async function loadLayout(storage: Storage, dir: string): Promise<LoadedR
     checkpoint: await readCheckpoint(dir, storage),
     syncFile: (await files.readSync()) ?? SYNC_DONE(config.sizeBytes),
     pauseFile: await files.readPause(),
+    emergencyFile: await files.readEmergency(),
   };
 }
 

@@ -25,7 +25,7 @@
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
-import { detectForks, type Fork } from "../replication/history.js";
+import type { Fork } from "../replication/history.js";
 import type { LocalLogs } from "../replication/local-logs.js";
 import { OperatorError } from "../util/errors.js";
 import {
@@ -44,9 +44,14 @@ import { RoleChanges } from "./role-changes.js";
 import { checkConsistent, setPaused } from "./secondary-role.js";
 import { closeCleanly } from "./shutdown.js";
 import { StatusPublisher } from "./status-publisher.js";
-import { memberHistories, ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";
+import { ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";
 import type { PrimaryVolume } from "./volume.js";
 import { waitForChange } from "./wait-for.js";
+import { dirtyRegionsAnswer } from "./emergency.js";
+import { forksOf, metricSource } from "./resource-metric-source.js";
+import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
+import { watchEmergency } from "./emergency-watch.js";
+import type { TimerHandle } from "../platform/clock.js";
 
 export type {
   FrontendHooks,
@@ -75,6 +80,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private diskProblem: Error | undefined;
   /** A failed resource's files are being (or were) closed. */
   private released: Promise<void> | undefined;
+  /** Emergency mode's retries and map clearing (emergency-watch.ts). */
+  private emergencyWatch: TimerHandle | undefined;
 
   private constructor(
     loaded: LoadedResource,
@@ -92,7 +99,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
       applied: (p) => this.checkConsistent(p),
       fatal: (err) => this.fatal(err),
     });
-    const { applier, backing, logs } = this.core;
     this.status = new StatusPublisher(this.core, deps.time, deps.settings.statusPublishMs, deps.logger);
     this.hooks = {
       fatal: (err) => this.fatal(err),
@@ -109,15 +115,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
       this.exported = false;
       await deps.frontend.detach(name);
     });
-    deps.metrics.watchResource(name, deps.settings.volume.maxApplyBacklogBytes, {
-      applyBacklogBytes: () => applier.inFlightBytes,
-      applyDirectIo: () => backing.directWrites === true,
-      role: () => this.core.role,
-      paused: () => this.core.pauseFile,
-      logFiles: () => logs.list().length,
-      splitBrain: () => this.splitBrain() !== undefined,
-    });
-    logs.on("finished", () => this.progressed());
+    deps.metrics.watchResource(name, deps.settings.volume.maxApplyBacklogBytes, metricSource(this.core));
+    this.core.logs.on("finished", () => this.progressed());
   }
 
   get name(): string {
@@ -210,6 +209,10 @@ export class Resource extends EventEmitter<ResourceEvents> {
       }
     });
     this.status.start();
+    this.emergencyWatch = watchEmergency(this.core, this.hooks, {
+      enqueue: (work) => this.roles.enqueue(work),
+      mayLog: () => this.deps.logSpace?.mayLog(this.name) ?? true,
+    });
     this.publishStatus(true);
     if (this.core.becomingPrimary) this.roles.reconsider();
   }
@@ -231,12 +234,12 @@ export class Resource extends EventEmitter<ResourceEvents> {
 
   /** Every fork among the members' histories (src/replication/history.ts) that this node can see. */
   forks(): Fork[] {
-    return detectForks(memberHistories(this.core));
+    return forksOf(this.core);
   }
 
   /** The first fork, if any. */
   splitBrain(): Fork | undefined {
-    return this.forks()[0];
+    return forksOf(this.core)[0];
   }
 
   /** Called by the manager for every change under resource/<name>/. */
@@ -316,6 +319,11 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return ownStatus(this.core);
   }
 
+  /** The regions of our dirty map (peers resyncing a gap we wrote ask for them). */
+  dirtyRegions(): Promise<DirtyRegionsAnswer | undefined> {
+    return dirtyRegionsAnswer(this.core);
+  }
+
   /** Live numbers for resource.status. */
   detail(): ReturnType<typeof statusDetail> {
     return statusDetail(this.core);
@@ -343,6 +351,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   // --- failures and shutdown -------------------------------------------------
 
   private markFailed(err: unknown): void {
+    this.emergencyWatch?.cancel();
     markFailed(this.core, err);
     this.publishStatus(true);
   }
@@ -378,6 +387,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
    */
   async close(): Promise<void> {
     if (this.core.state === "closed") return;
+    this.emergencyWatch?.cancel();
     if (this.core.state === "failed") {
       this.status.stop();
       return this.release();

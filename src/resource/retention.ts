@@ -37,8 +37,10 @@ export function logFloor(core: ResourceCore): number | undefined {
 export async function deleteReplayedLogs(
   core: ResourceCore,
 ): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
-  // Our floor is the persisted checkpoint (a restart replays from there): bring it up to date first.
-  await core.checkpointer.checkpointNow();
+  // Our floor is the persisted checkpoint (a restart replays from there):
+  // brought up to date first. With no room for it, the older one decides
+  // (deleting frees the space the next one needs).
+  await core.checkpointer.checkpointNow({ tolerateNoSpace: true });
   const floor = logFloor(core);
   if (floor === undefined) return { deleted: [], floorFileNumber: undefined };
   const inUse = new Set<string>();

@@ -133,7 +133,7 @@ export class RoleChanges {
       case "step-down": {
         const parts = core.primary;
         if (!parts) return;
-        await stepDown(core, parts, this.detach);
+        await stepDown(core, this.hooks, parts, this.detach);
         await startSecondary(core, this.hooks);
         return;
       }

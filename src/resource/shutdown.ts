@@ -25,11 +25,15 @@ export async function closeCleanly(core: ResourceCore, stopStatus: () => void): 
   if (primary) {
     primary.volume.stopAll(new ClosedError(`${core.name} is stopping`));
     await primary.volume.idle();
-    await primary.log.close();
+    // In emergency mode the log is closed already; emergency.json makes the
+    // restart begin the next file after the gap.
+    if (!primary.volume.writingDirect) await primary.log.close();
   }
   await stopSecondary(core);
   await core.checkpointer.stop();
   await core.applier.idle();
   await core.checkpointer.checkpointNow();
+  await core.dirtyMap?.close();
+  core.dirtyMap = undefined;
   await core.backing.close();
 }

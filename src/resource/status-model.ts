@@ -14,6 +14,8 @@
 import { formatLogName, parseLogName } from "../log/log-name.js";
 import type { LogPosition } from "../log/log-stream.js";
 import { detectForks, type MemberHistory } from "../replication/history.js";
+import { syncedBytesBelow } from "../replication/sync-regions.js";
+import { emergencyDetail } from "./emergency.js";
 import type { ResourceCore } from "./resource-core.js";
 
 export type DiskState = "UpToDate" | "Outdated" | "Inconsistent" | "Detached";
@@ -60,6 +62,8 @@ export interface PublishedStatus {
   /** Lamport stamp of the newest record written (primary) or applied (secondary). */
   stampUs?: number;
   sync?: { doneBytes: number; totalBytes: number };
+  /** Primary: writes go straight to the disk, the log area is full (emergency mode). */
+  emergency?: boolean;
   error?: string;
 }
 
@@ -87,6 +91,8 @@ export interface SecondaryFacts {
   replayLagBytes: number;
   /** Our applied position has reached what the primary last published as durable. */
   caughtUpWithPrimary: boolean;
+  /** The primary writes without logging (emergency mode): whatever we hold, we are behind. */
+  primaryInEmergency: boolean;
 }
 
 export function secondaryStates(f: SecondaryFacts): { diskState: DiskState; replState: ReplState } {
@@ -226,6 +232,8 @@ export function secondaryFacts(core: ResourceCore): SecondaryFacts {
       core.applier.appliedPosition,
       designated ? core.view.publishedStatusOf(designated)?.durable : undefined,
     ),
+    primaryInEmergency:
+      designated !== undefined && core.view.publishedStatusOf(designated)?.emergency === true,
   };
 }
 
@@ -250,6 +258,7 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
       consistent: true,
       ...(applied ? { applied } : {}),
       durable: positionStatus(core.primary.log.durablePosition()),
+      ...(core.primary.volume.writingDirect ? { emergency: true } : {}),
     };
   }
   const states = secondaryStates(secondaryFacts(core));
@@ -267,9 +276,15 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
       : {}),
     ...(stampUs ? { stampUs } : {}),
     ...(core.syncFile.state === "syncing"
-      ? { sync: { doneBytes: core.syncFile.doneBytes, totalBytes: core.syncFile.totalBytes } }
+      ? { sync: { doneBytes: syncDoneBytes(core), totalBytes: core.syncFile.totalBytes } }
       : {}),
   };
+}
+
+/** Bytes of the sync in progress already copied (a region resync's doneBytes is a cursor over the disk). */
+function syncDoneBytes(core: ResourceCore): number {
+  const { regions, doneBytes } = core.syncFile;
+  return syncedBytesBelow(regions, core.config.sizeBytes, doneBytes);
 }
 
 /** Live numbers for resource.status. */
@@ -300,17 +315,20 @@ export function statusDetail(core: ResourceCore) {
           state: parts.replayer.state,
           lagBytes: replayLagBytes(core.logs.list(), core.applier.appliedPosition),
           ...(parts.replayer.blockedReason ? { blockedReason: parts.replayer.blockedReason } : {}),
+          ...(parts.replayer.pendingGap ? { waitingBefore: parts.replayer.pendingGap.file } : {}),
         }
       : undefined,
     sync:
       syncFile.state === "syncing"
         ? {
-            doneBytes: syncFile.doneBytes,
+            kind: syncFile.regions ? "regions" : "full",
+            ...(syncFile.gapFile ? { gapFile: syncFile.gapFile } : {}),
+            doneBytes: syncDoneBytes(core),
             totalBytes: syncFile.totalBytes,
             rateBytesPerSec: Math.round(sync?.rateBytesPerSec ?? 0),
             etaSeconds:
               sync && sync.rateBytesPerSec > 0
-                ? Math.round((syncFile.totalBytes - syncFile.doneBytes) / sync.rateBytesPerSec)
+                ? Math.round((syncFile.totalBytes - syncDoneBytes(core)) / sync.rateBytesPerSec)
                 : undefined,
             sameBytes: sync?.sameBytes ?? 0,
             ...(sync?.lastError ? { lastError: sync.lastError } : {}),
@@ -324,6 +342,7 @@ export function statusDetail(core: ResourceCore) {
       checkpoint: positionStatus(core.checkpointer.position),
       pendingBytes: log ? log.currentWriter.projectedEndBytes - log.currentWriter.durableOffsetBytes : 0,
     },
+    emergency: emergencyDetail(core),
     error: core.failure,
   };
 }

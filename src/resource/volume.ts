@@ -11,6 +11,11 @@
  * backlog of unapplied writes is bounded: beyond maxApplyBacklogBytes (or
  * MAX_APPLY_BACKLOG_OPS) a write is acknowledged only after its own apply
  * (backpressure).
+ *
+ * Emergency mode (resource/emergency.ts): when an append fails because the
+ * log area is full, the volume does not fail: the write, and every write
+ * after it, goes straight to the disk through DirectWrites (durable, its
+ * region recorded in the dirty map) until logging resumes.
  */
 import { RecordKind } from "../log/record.js";
 import type { LogStream } from "../log/log-stream.js";
@@ -19,6 +24,15 @@ import type { RandomAccessFile } from "../platform/storage/types.js";
 import { OutOfRangeError } from "../util/errors.js";
 import type { ApplyQueue } from "./apply-queue.js";
 import { ReadOnlyError, type BlockVolume } from "./block-volume.js";
+import type { DirectWrites } from "./direct-writes.js";
+
+/** How the volume changes to and from writing straight to the disk (resource/emergency.ts). */
+export interface EmergencySwitch {
+  /** Whether a failed append means "the log area is full" (writes then go on without the log). */
+  isLogSpaceFailure(err: unknown): boolean;
+  /** Stops logging and prepares the direct path (called once per entry; writes wait meanwhile). */
+  enter(cause: unknown): Promise<DirectWrites>;
+}
 
 export interface VolumeOptions {
   /** Writes larger than this are split into several records. */
@@ -48,12 +62,18 @@ export class PrimaryVolume implements BlockVolume {
   private closing: Error | undefined;
   private active = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Set while writes go straight to the disk (emergency mode). */
+  private direct: DirectWrites | undefined;
+  /** A switch to or from the direct path in progress: new writes wait for it. */
+  private switching: Promise<unknown> | undefined;
+  private entering: Promise<DirectWrites> | undefined;
+  private emergency: EmergencySwitch | undefined;
 
   constructor(
     readonly name: string,
     readonly sizeBytes: number,
     private readonly backing: RandomAccessFile,
-    private readonly log: LogStream,
+    private log: LogStream,
     private readonly applier: ApplyQueue,
     private readonly options: VolumeOptions,
     /** Called when the log or the disk failed for good. */
@@ -62,6 +82,42 @@ export class PrimaryVolume implements BlockVolume {
 
   get writable(): boolean {
     return this.accepting;
+  }
+
+  /** Whether writes go straight to the disk (emergency mode). */
+  get writingDirect(): boolean {
+    return this.direct !== undefined;
+  }
+
+  /** What to do when the log area is full; without it a failed append fails the resource. */
+  setEmergencySwitch(emergency: EmergencySwitch): void {
+    this.emergency = emergency;
+  }
+
+  /** Enters emergency mode now (free space below the last level): the same path as a full log. */
+  writeDirect(cause: unknown): Promise<DirectWrites> {
+    return this.toDirect(cause);
+  }
+
+  /**
+   * Leaves emergency mode: new writes wait, the direct ones in flight end,
+   * then `start` opens the new log (after the gap) and writes use it.
+   */
+  async resumeLogging(start: () => Promise<LogStream>): Promise<void> {
+    const direct = this.direct;
+    if (!direct) return;
+    while (this.switching) await this.switching;
+    const switched = (async () => {
+      await direct.idle();
+      this.log = await start();
+      this.direct = undefined;
+    })();
+    this.switching = switched;
+    try {
+      await switched;
+    } finally {
+      this.switching = undefined;
+    }
   }
 
   /**
@@ -112,7 +168,7 @@ export class PrimaryVolume implements BlockVolume {
         payload,
       });
     }
-    await this.track(this.logAndApply(entries, { offsetBytes, lengthBytes: data.length, data }));
+    await this.track(this.writeOp(entries, { offsetBytes, lengthBytes: data.length, data }));
   }
 
   async writeZeroes(offsetBytes: number, lengthBytes: number): Promise<void> {
@@ -127,7 +183,7 @@ export class PrimaryVolume implements BlockVolume {
         lengthBytes: Math.min(max, lengthBytes - at),
       });
     }
-    await this.track(this.logAndApply(entries, { offsetBytes, lengthBytes }));
+    await this.track(this.writeOp(entries, { offsetBytes, lengthBytes }));
   }
 
   trim(offsetBytes: number, lengthBytes: number): Promise<void> {
@@ -148,7 +204,9 @@ export class PrimaryVolume implements BlockVolume {
     // writes, not yet acknowledged) would make every flush pay for them and
     // serialise clients that flush after each write. A failed log is still
     // reported, so a client learns that the device is broken.
-    const failure = this.log.currentWriter.failed;
+    // Direct writes are durable when acknowledged, like logged ones; the
+    // failed log behind them is what made the volume write direct.
+    const failure = this.direct ? this.direct.failed : this.log.currentWriter.failed;
     return failure ? Promise.reject(failure) : Promise.resolve();
   }
 
@@ -156,6 +214,50 @@ export class PrimaryVolume implements BlockVolume {
     const pending = this.applier.rangeApplied(offsetBytes, target.length);
     if (pending) await pending;
     return this.backing.read(target, offsetBytes);
+  }
+
+  private async writeOp(
+    entries: AppendEntry[],
+    op: { offsetBytes: number; lengthBytes: number; data?: Uint8Array },
+  ): Promise<void> {
+    while (this.switching) await this.switching;
+    if (this.direct) return this.writeDirectly(this.direct, op);
+    return this.logAndApply(entries, op);
+  }
+
+  private async writeDirectly(
+    direct: DirectWrites,
+    op: { offsetBytes: number; lengthBytes: number; data?: Uint8Array },
+  ): Promise<void> {
+    try {
+      await direct.write(op);
+    } catch (err) {
+      this.onFatal(err);
+      throw err;
+    }
+  }
+
+  /** One switch to the direct path; the writes that found the log full share it. */
+  private toDirect(cause: unknown): Promise<DirectWrites> {
+    if (this.direct) return Promise.resolve(this.direct);
+    if (this.entering) return this.entering;
+    const emergency = this.emergency;
+    if (!emergency) return Promise.reject(cause instanceof Error ? cause : new Error(String(cause)));
+    const entering = emergency.enter(cause).then((direct) => {
+      this.direct = direct;
+      return direct;
+    });
+    const settled = entering.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.entering = entering;
+    this.switching = settled;
+    void settled.then(() => {
+      this.entering = undefined;
+      if (this.switching === settled) this.switching = undefined;
+    });
+    return entering;
   }
 
   private async logAndApply(
@@ -166,6 +268,19 @@ export class PrimaryVolume implements BlockVolume {
     try {
       appended = await this.log.append(entries);
     } catch (err) {
+      // A full log area, or any append the switch to the direct path cut off.
+      const redo = this.emergency?.isLogSpaceFailure(err) || this.entering !== undefined || this.direct;
+      if (redo && this.accepting) {
+        // Not acknowledged yet: written straight to the disk instead.
+        let direct: DirectWrites;
+        try {
+          direct = await this.toDirect(err);
+        } catch (switchErr) {
+          this.onFatal(switchErr);
+          throw switchErr;
+        }
+        return this.writeDirectly(direct, op);
+      }
       this.onFatal(err);
       throw err;
     }

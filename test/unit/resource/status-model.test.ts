@@ -106,6 +106,7 @@ describe("status model: a secondary's states", () => {
     fetchLagBytes: 0,
     replayLagBytes: 0,
     caughtUpWithPrimary: true,
+    primaryInEmergency: false,
   };
   const cases: Array<[string, Partial<SecondaryFacts>, string, string]> = [
     ["caught up with a live primary", {}, "UpToDate", "Replicating"],
@@ -124,6 +125,12 @@ describe("status model: a secondary's states", () => {
     ["primary unreachable", { primaryAlive: false }, "Outdated", "PrimaryUnreachable"],
     ["fetching", { fetchLagBytes: 1 }, "Outdated", "Fetching"],
     ["replaying", { replayLagBytes: 1 }, "Outdated", "Replaying"],
+    [
+      "the primary writes without logging (emergency mode)",
+      { primaryInEmergency: true },
+      "Outdated",
+      "Replicating",
+    ],
     [
       "not caught up with the primary's last published position",
       { caughtUpWithPrimary: false },

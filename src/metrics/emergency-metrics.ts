@@ -1,0 +1,41 @@
+/**
+ * Metrics of emergency mode (resource/emergency.ts): whether a resource
+ * writes straight to its disk, how often it had to, and its dirty-region
+ * map (regions the members still have to copy, and the map's own size).
+ */
+import { type MetricFactory } from "./metric-factory.js";
+
+export function emergencyMetrics(f: MetricFactory) {
+  return {
+    resourceEmergency: f.gauge(
+      "marsd_resource_emergency",
+      "1 while the resource's log area is full and writes go straight to the disk (emergency mode).",
+      ["resource"],
+    ),
+    resourceEmergencyEntries: f.counter(
+      "marsd_resource_emergency_entries_total",
+      "Times the resource entered emergency mode.",
+      ["resource"],
+    ),
+    resourceDirectWrites: f.counter(
+      "marsd_resource_direct_writes_total",
+      "Writes acknowledged in emergency mode (straight to the disk, region marked dirty).",
+      ["resource"],
+    ),
+    resourceDirtyBytes: f.perResource(
+      "marsd_resource_dirty_bytes",
+      "Bytes of the disk in regions of the dirty map: what members that missed a gap in the log copy.",
+      (s) => s.dirtyBytes(),
+    ),
+    resourceDirtyMapBytes: f.perResource(
+      "marsd_resource_dirty_map_bytes",
+      "Size of the persisted dirty-region map (bounded by disk size / granularity).",
+      (s) => s.dirtyMapBytes(),
+    ),
+    resourceMembersNeedingResync: f.perResource(
+      "marsd_resource_members_needing_resync",
+      "Members that have not replayed past the last gap in the log yet (they need a region resync).",
+      (s) => s.membersNeedingResync(),
+    ),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The regions of a region resync: the list a sync copies when only part of
+ * the disk can differ (a gap in the log, see LogFileHeader.gap), how its
+ * progress is counted, and how a member asks the gap's writer for them.
+ *
+ * Contract: a region list is chunk-aligned (SYNC_CHUNK_BYTES), sorted,
+ * disjoint and bounded (MAX_SYNC_REGIONS); a longer one is not taken, the
+ * member copies the whole disk instead (digests skip what is equal), so
+ * neither side holds an unbounded list.
+ */
+import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
+import { PeerProtocolError } from "../peer/error-codes.js";
+
+/** The unit a sync digests, compares and sends. */
+export const SYNC_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Bound on the regions one region resync takes: beyond it the member
+ * copies the whole disk instead (digests skip what is equal), so neither
+ * side holds an unbounded list.
+ */
+export const MAX_SYNC_REGIONS = 65_536;
+
+/** Regions to copy, chunk-aligned, sorted and disjoint: [offsetBytes, lengthBytes]. */
+export type SyncRegions = ReadonlyArray<readonly [number, number]>;
+
+/** Whole chunks covering `regions`, merged, within a disk of `sizeBytes`. */
+export function chunkAlignedRegions(
+  regions: ReadonlyArray<{ offsetBytes: number; lengthBytes: number }>,
+  sizeBytes: number,
+): SyncRegions {
+  const out: Array<[number, number]> = [];
+  const sorted = [...regions].sort((a, b) => a.offsetBytes - b.offsetBytes);
+  for (const r of sorted) {
+    if (r.lengthBytes <= 0) continue;
+    const start = Math.floor(r.offsetBytes / SYNC_CHUNK_BYTES) * SYNC_CHUNK_BYTES;
+    const end = Math.min(
+      sizeBytes,
+      Math.ceil((r.offsetBytes + r.lengthBytes) / SYNC_CHUNK_BYTES) * SYNC_CHUNK_BYTES,
+    );
+    if (start >= end) continue;
+    const last = out[out.length - 1];
+    if (last && start <= last[0] + last[1]) last[1] = Math.max(last[1], end - last[0]);
+    else out.push([start, end - start]);
+  }
+  return out;
+}
+
+/** Bytes of `regions` (the whole disk when undefined) below the cursor `atBytes`. */
+export function syncedBytesBelow(
+  regions: SyncRegions | undefined,
+  sizeBytes: number,
+  atBytes: number,
+): number {
+  if (!regions) return Math.min(atBytes, sizeBytes);
+  let bytes = 0;
+  for (const [offset, length] of regions) bytes += Math.max(0, Math.min(offset + length, atBytes) - offset);
+  return bytes;
+}
+
+/** Bytes a sync of `regions` copies in all. */
+export function syncTotalBytes(regions: SyncRegions | undefined, sizeBytes: number): number {
+  return syncedBytesBelow(regions, sizeBytes, Number.MAX_SAFE_INTEGER);
+}
+
+/** What a node answers for POST /peer/v1/sync/regions: its dirty map's regions of a resource. */
+export interface DirtyRegionsAnswer {
+  granularityBytes: number;
+  regions: Array<[number, number]>;
+}
+
+/**
+ * Asks `source` for the regions its dirty map holds (the node that wrote a
+ * gap). Undefined when it has none or too many (sync the whole disk then).
+ */
+export async function fetchDirtyRegions(
+  client: PeerClient,
+  credentials: PeerCredentials,
+  source: { host: string; address: string },
+  resource: string,
+  sizeBytes: number,
+): Promise<SyncRegions | undefined> {
+  try {
+    const { body } = await client.call<DirtyRegionsAnswer>(
+      credentials,
+      source.address,
+      "POST",
+      "/peer/v1/sync/regions",
+      { resource },
+      source.host,
+    );
+    const valid =
+      Array.isArray(body.regions) &&
+      body.regions.every(
+        (r) =>
+          Array.isArray(r) &&
+          r.length === 2 &&
+          Number.isSafeInteger(r[0]) &&
+          Number.isSafeInteger(r[1]) &&
+          r[0] >= 0 &&
+          r[1] > 0,
+      );
+    if (!valid || body.regions.length > MAX_SYNC_REGIONS) {
+      throw new PeerProtocolError("malformed dirty regions answer");
+    }
+    return chunkAlignedRegions(
+      body.regions.map(([offsetBytes, lengthBytes]) => ({ offsetBytes, lengthBytes })),
+      sizeBytes,
+    );
+  } catch (err) {
+    if (err instanceof PeerCallError && (err.code === "no-resource" || err.code === "too-many-regions")) {
+      return undefined;
+    }
+    throw err;
+  }
+}
