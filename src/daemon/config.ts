@@ -17,6 +17,7 @@ import {
 } from "../log/writer-settings.js";
 import { DEFAULT_VOLUME_OPTIONS } from "../resource/volume.js";
 import { DEFAULT_RECOVERY_BACKOFF } from "../resource/failure-recovery.js";
+import { DEFAULT_LOG_SPACE_SETTINGS, type LogSpaceSettings } from "../resource/log-space-levels.js";
 import { DEFAULT_UBLK_OPTIONS, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
@@ -118,6 +119,8 @@ export interface DaemonConfig {
   };
   /** A failed resource is recovered from disk after initialBackoffMs, doubling up to maxBackoffMs. */
   resourceRecovery: { initialBackoffMs: number; maxBackoffMs: number };
+  /** Free space levels of the filesystems holding logs (src/resource/log-space-levels.ts). */
+  logSpace: LogSpaceSettings;
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
   jobs: JobSchedules;
   /** The ublk frontend's queues (used when it is available and chosen). */
@@ -205,6 +208,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       initialBackoffMs: DEFAULT_RECOVERY_BACKOFF.initialMs,
       maxBackoffMs: DEFAULT_RECOVERY_BACKOFF.maxMs,
     },
+    logSpace: structuredClone(DEFAULT_LOG_SPACE_SETTINGS),
   };
 }
 
