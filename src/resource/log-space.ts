@@ -16,9 +16,10 @@
  *   another filesystem under a running daemon) and forgotten with it.
  * - The `filesystem` of a sample (its metric label, its name in events) is
  *   the first root on it, else the smallest resource directory on it.
- * - Never throws from the timer: a failed stat or statfs is logged and
- *   counted (marsd_log_space_sample_errors_total), and the filesystem
- *   keeps its previous level and numbers.
+ * - Never throws, from the timer or sampleNow(): a failed stat or statfs
+ *   (or anything else that fails a sample) is logged and counted
+ *   (marsd_log_space_sample_errors_total), and the filesystem keeps its
+ *   previous level and numbers.
  * - Level changes go to the onLevel listeners (a throwing listener is
  *   logged, the others still run), before any deletion of that sample.
  * - At warning level or worse, `deleteReplayedLogs` runs for every
@@ -154,9 +155,15 @@ export class LogSpaceMonitor {
   }
 
   private sample(): Promise<void> {
-    const run = this.sampleOnce().finally(() => {
-      if (this.running === run) this.running = undefined;
-    });
+    const run = this.sampleOnce()
+      .catch((err: unknown) => {
+        // Anything unexpected (the resource list, a metric) fails this sample only, never the process.
+        this.options.metrics.logSpaceSampleErrors.inc();
+        this.options.logger.error({ err: errorMessage(err) }, "log space: sample failed");
+      })
+      .finally(() => {
+        if (this.running === run) this.running = undefined;
+      });
     this.running = run;
     return run;
   }

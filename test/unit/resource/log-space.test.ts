@@ -185,6 +185,28 @@ describe("log space monitor", () => {
     await s.monitor.stop();
   });
 
+  it("a sample that fails unexpectedly (the resource list throws) is counted, not thrown", async () => {
+    const s = setup();
+    await s.monitor.sampleNow();
+    const broken = new LogSpaceMonitor({
+      time: s.time,
+      storage: s.storage,
+      logger: pino({ level: "silent" }),
+      metrics: s.metrics,
+      settings: SETTINGS,
+      roots: [root],
+      resources: () => {
+        throw new Error("not started");
+      },
+      deleteReplayedLogs: () => Promise.resolve({ deleted: [] }),
+    });
+    broken.start();
+    await broken.settled();
+    await broken.sampleNow();
+    assert.equal(await metric(s.metrics, "marsd_log_space_sample_errors_total"), 2);
+    await broken.stop();
+  });
+
   it("a directory whose stat fails is an error of that sample; the others are still sampled", async () => {
     const s = setup();
     s.resources.push({ name: "gone", dir: tmp.join("resources", "gone") });
