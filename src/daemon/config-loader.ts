@@ -85,6 +85,16 @@ export async function loadConfig(
       `invalid configuration: emergency.dirtyGranularityBytes ${granularity} is not a power of two`,
     );
   }
+  const { warning, cut, emergency } = config.logSpace;
+  for (const key of ["freeBytes", "freePercent"] as const) {
+    // A worse level must not apply with more free space than a milder one (0 = criterion off).
+    const [w, c, e] = [warning[key], cut[key], emergency[key]];
+    if ((c > 0 && w > 0 && c > w) || (e > 0 && c > 0 && e > c) || (e > 0 && w > 0 && e > w)) {
+      throw new ConfigError(
+        `invalid configuration: logSpace thresholds must not grow from warning to cut to emergency (${key}: ${w}, ${c}, ${e})`,
+      );
+    }
+  }
   for (const [name, expression] of Object.entries(config.jobs) as Array<[string, string]>) {
     if (!isValidSchedule(expression)) {
       throw new ConfigError(`invalid configuration: jobs.${name} "${expression}" is not a cron expression`);

@@ -13,6 +13,17 @@ import { MIN_NBD_BUFFERED_BYTES } from "./config.js";
 const HOST_PATTERN = "^[a-z][a-z0-9-]{0,62}$";
 const ADDRESS_PATTERN = "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$";
 
+/** A log space threshold: free bytes and percent of the size (0 turns a criterion off). */
+const SPACE_THRESHOLD = {
+  type: "object",
+  additionalProperties: false,
+  required: ["freeBytes", "freePercent"],
+  properties: {
+    freeBytes: { type: "integer", minimum: 0, maximum: 2 ** 53 },
+    freePercent: { type: "number", minimum: 0, maximum: 100 },
+  },
+} as const;
+
 const schema = {
   type: "object",
   additionalProperties: false,
@@ -35,6 +46,7 @@ const schema = {
     "ublk",
     "resourceRecovery",
     "emergency",
+    "logSpace",
   ],
   properties: {
     host: { type: "string", pattern: HOST_PATTERN },
@@ -193,6 +205,18 @@ const schema = {
         // A power of two from 4 KiB to 64 MiB (checked in config-loader.ts).
         dirtyGranularityBytes: { type: "integer", minimum: 4096, maximum: 67108864 },
         retryMs: { type: "integer", minimum: 100, maximum: 3600000 },
+      },
+    },
+    logSpace: {
+      type: "object",
+      additionalProperties: false,
+      required: ["sampleIntervalMs", "warning", "cut", "emergency", "hysteresisPercent"],
+      properties: {
+        sampleIntervalMs: { type: "integer", minimum: 100, maximum: 3600000 },
+        warning: SPACE_THRESHOLD,
+        cut: SPACE_THRESHOLD,
+        emergency: SPACE_THRESHOLD,
+        hysteresisPercent: { type: "number", minimum: 0, maximum: 50 },
       },
     },
     ublk: {

@@ -17,6 +17,7 @@ import {
 } from "../log/writer-settings.js";
 import { DEFAULT_VOLUME_OPTIONS } from "../resource/volume.js";
 import { DEFAULT_RECOVERY_BACKOFF } from "../resource/failure-recovery.js";
+import { DEFAULT_LOG_SPACE_SETTINGS, type LogSpaceSettings } from "../resource/log-space-levels.js";
 import { DEFAULT_UBLK_OPTIONS, type UblkOptions } from "../frontend/ublk/device.js";
 import { DEFAULT_JOB_SCHEDULES, type JobSchedules } from "./jobs.js";
 import type { LogLevel } from "./logger.js";
@@ -120,6 +121,8 @@ export interface DaemonConfig {
   resourceRecovery: { initialBackoffMs: number; maxBackoffMs: number };
   /** Emergency mode (log area full): dirty-map granularity and how often logging is retried. */
   emergency: { dirtyGranularityBytes: number; retryMs: number };
+  /** Free space levels of the filesystems holding logs (src/resource/log-space-levels.ts). */
+  logSpace: LogSpaceSettings;
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
   jobs: JobSchedules;
   /** The ublk frontend's queues (used when it is available and chosen). */
@@ -208,6 +211,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       maxBackoffMs: DEFAULT_RECOVERY_BACKOFF.maxMs,
     },
     emergency: { dirtyGranularityBytes: 1024 * 1024, retryMs: 5_000 },
+    logSpace: structuredClone(DEFAULT_LOG_SPACE_SETTINGS),
   };
 }
 

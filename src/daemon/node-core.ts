@@ -32,6 +32,7 @@ import type { DeviceInfo } from "../frontend/frontend.js";
 import type { FrontendSet } from "../frontend/frontend-set.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { ResourceManager } from "../resource/manager.js";
+import { LogSpaceMonitor } from "../resource/log-space.js";
 import { RpcEndpoint } from "../rpc/endpoint.js";
 import { nodeMethods } from "../rpc/methods/node.js";
 import { resourceMethods } from "../rpc/methods/resource.js";
@@ -80,6 +81,7 @@ export class NodeCore implements NodeServices {
   private peerServer: PeerServer | undefined;
   private peerClient: PeerClient | undefined;
   private endpoint: RpcEndpoint<NodeServices> | undefined;
+  private logSpaceMonitor: LogSpaceMonitor | undefined;
   private stopping = false;
 
   constructor(private readonly options: NodeCoreOptions) {
@@ -116,6 +118,12 @@ export class NodeCore implements NodeServices {
     return this.peerServer?.port ?? 0;
   }
 
+  /** Free space levels of the log filesystems (read-only use: levelOf, lastSamples, onLevel). */
+  get logSpace(): LogSpaceMonitor {
+    if (!this.logSpaceMonitor) throw new NotStartedError("the log space monitor is not started");
+    return this.logSpaceMonitor;
+  }
+
   deviceOf(resource: string): DeviceInfo | undefined {
     return this.frontends.device(resource);
   }
@@ -134,6 +142,14 @@ export class NodeCore implements NodeServices {
     this.cluster.leaveBlocker = () => this.resources.leaveBlocker();
     this.startReplicationRoutes();
     await this.resources.loadAll();
+    this.logSpaceMonitor = this.createLogSpaceMonitor();
+    // Below the last level a primary stops logging before its log writes fail (emergency mode).
+    this.logSpaceMonitor.onLevel((change) => {
+      if (change.level !== "emergency") return;
+      for (const name of change.resources)
+        this.resources.get(name)?.enterEmergency("log space below the emergency level");
+    });
+    this.logSpaceMonitor.start();
     this.endpoint = new RpcEndpoint<NodeServices>(
       compileValidators(loadOpenRpcDocument()),
       { "rpc.discover": () => loadOpenRpcDocument(), ...nodeMethods, ...resourceMethods, ...clusterMethods },
@@ -152,6 +168,7 @@ export class NodeCore implements NodeServices {
   async stop(): Promise<void> {
     this.stopping = true;
     this.logServer?.closeAll();
+    await this.logSpaceMonitor?.stop();
     await this.resourceManager?.closeAll();
     await this.clusterService?.stop();
     await this.peerServer?.close();
@@ -287,10 +304,29 @@ export class NodeCore implements NodeServices {
         },
         detach: (name) => this.frontends.detach(name),
       },
+      // Emergency mode leaves only once the log area is out of the emergency level (with hysteresis).
+      logSpace: { mayLog: (name) => this.logSpaceMonitor?.levelOf(name) !== "emergency" },
       onResourceFailed: (resource, err) => {
         // Its log files are closed: streams of them would follow a dead instance forever.
         this.logServer?.closeResource(resource);
         this.options.onResourceFailed?.(resource, err);
+      },
+    });
+  }
+
+  private createLogSpaceMonitor(): LogSpaceMonitor {
+    return new LogSpaceMonitor({
+      time: this.time,
+      storage: this.storage,
+      logger: this.logger,
+      metrics: this.metrics,
+      settings: this.config.logSpace,
+      roots: [path.join(this.config.dataDir, "resources")],
+      resources: () => this.resources.list().map((r) => ({ name: r.name, dir: r.dir })),
+      // Only a running resource decides on its files (a failed one has them closed).
+      deleteReplayedLogs: async (name) => {
+        const resource = this.resources.get(name);
+        return resource?.state === "running" ? resource.deleteReplayedLogs() : { deleted: [] };
       },
     });
   }

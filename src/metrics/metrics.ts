@@ -8,7 +8,7 @@
  * (`..._limit_...` gauges), so saturation is visible on a dashboard.
  *
  * The metrics are defined by domain (log-metrics.ts, resource-metrics.ts,
- * nbd-metrics.ts, replication-metrics.ts, rpc-metrics.ts, peer-metrics.ts,
+ * log-space-metrics.ts, nbd-metrics.ts, replication-metrics.ts, rpc-metrics.ts, peer-metrics.ts,
  * cluster-metrics.ts, made by metric-factory.ts); this class composes them
  * into one object whose fields the rest of the daemon uses, and handles the
  * per-resource lifecycle (watch, forget).
@@ -25,6 +25,7 @@ import { replicationMetrics } from "./replication-metrics.js";
 import { rpcMetrics, adminMetrics } from "./rpc-metrics.js";
 import { peerListenerMetrics, peerLinkMetrics } from "./peer-metrics.js";
 import { clusterMetrics } from "./cluster-metrics.js";
+import { logSpaceMetrics } from "./log-space-metrics.js";
 
 export type { ClusterGaugeValues, ResourceMetricSource } from "./metric-factory.js";
 
@@ -80,6 +81,16 @@ export class Metrics {
   readonly resourceDirtyBytes = this.emergency.resourceDirtyBytes;
   readonly resourceDirtyMapBytes = this.emergency.resourceDirtyMapBytes;
   readonly resourceMembersNeedingResync = this.emergency.resourceMembersNeedingResync;
+
+  private readonly logSpace = logSpaceMetrics(this.make);
+  readonly logFsSizeBytes = this.logSpace.logFsSizeBytes;
+  readonly logFsFreeBytes = this.logSpace.logFsFreeBytes;
+  readonly logFsFreeRatio = this.logSpace.logFsFreeRatio;
+  readonly logSpaceLevel = this.logSpace.logSpaceLevel;
+  readonly logSpaceThresholdBytes = this.logSpace.logSpaceThresholdBytes;
+  readonly resourceLogSpaceLevel = this.logSpace.resourceLogSpaceLevel;
+  readonly logSpaceSampleErrors = this.logSpace.logSpaceSampleErrors;
+  readonly logSpaceDeletedFiles = this.logSpace.logSpaceDeletedFiles;
 
   private readonly nbd = nbdMetrics(this.make);
   readonly nbdRequests = this.nbd.nbdRequests;

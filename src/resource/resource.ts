@@ -319,6 +319,17 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return ownStatus(this.core);
   }
 
+  /** A serving primary stops logging (the log space monitor's last level); anything else ignores it. */
+  enterEmergency(reason: string): void {
+    // Inside the role changes: never half-way through a take-over or step-down.
+    this.roles
+      .enqueue(async () => {
+        const volume = this.core.state === "running" ? this.core.primary?.volume : undefined;
+        if (volume?.writable && !volume.writingDirect) await volume.writeDirect(new Error(reason));
+      })
+      .catch((err: unknown) => this.fatal(err));
+  }
+
   /** The regions of our dirty map (peers resyncing a gap we wrote ask for them). */
   dirtyRegions(): Promise<DirtyRegionsAnswer | undefined> {
     return dirtyRegionsAnswer(this.core);

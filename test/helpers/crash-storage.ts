@@ -18,6 +18,7 @@ import path from "node:path";
 import { nodeStorage } from "../../src/platform/storage/node-file.js";
 import type {
   FileFacts,
+  FilesystemSpace,
   OpenMode,
   OpenOptions,
   RandomAccessFile,
@@ -141,6 +142,11 @@ export class CrashStorage implements Storage {
   async stat(filePath: string, options?: { followLinks?: boolean }): Promise<FileFacts> {
     this.refuseIfCrashed("stat", filePath);
     return this.inner.stat(filePath, options);
+  }
+
+  async statfs(filePath: string): Promise<FilesystemSpace> {
+    this.refuseIfCrashed("statfs", filePath);
+    return this.inner.statfs(filePath);
   }
 
   async realPath(filePath: string): Promise<string> {

@@ -12,6 +12,7 @@
 import { nodeStorage } from "../../src/platform/storage/node-file.js";
 import type {
   FileFacts,
+  FilesystemSpace,
   OpenMode,
   OpenOptions,
   RandomAccessFile,
@@ -45,6 +46,12 @@ export interface FaultPlan {
   ) => Promise<void> | void;
   /** Called after a writev or datasync on a matching file succeeded (n as in beforeOp). */
   afterOp?: (op: FaultOp, path: string, n: number) => void;
+  /**
+   * What statfs reports instead of the real filesystem's numbers (a full
+   * log area without filling a disk); `fail` makes it fail with EIO. Read
+   * at every call, so a test may change it between samples.
+   */
+  statfs?: { sizeBytes?: number; availableBytes?: number; fail?: boolean };
 }
 
 export function injectedError(syscall: string, path: string): NodeJS.ErrnoException {
@@ -97,6 +104,17 @@ export class FaultyStorage implements Storage {
 
   stat(path: string, options?: { followLinks?: boolean }): Promise<FileFacts> {
     return this.inner.stat(path, options);
+  }
+
+  /** The real filesystem's numbers, with the plan's overrides (free = available when overridden). */
+  async statfs(path: string): Promise<FilesystemSpace> {
+    const override = this.plan.statfs;
+    if (override?.fail) throw injectedError("statfs", path);
+    const real = await this.inner.statfs(path);
+    if (!override) return real;
+    const sizeBytes = override.sizeBytes ?? real.sizeBytes;
+    if (override.availableBytes === undefined) return { ...real, sizeBytes };
+    return { sizeBytes, freeBytes: override.availableBytes, availableBytes: override.availableBytes };
   }
 
   realPath(path: string): Promise<string> {

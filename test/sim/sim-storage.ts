@@ -39,6 +39,7 @@ import path from "node:path";
 import type {
   FileFacts,
   FileKind,
+  FilesystemSpace,
   OpenMode,
   OpenOptions,
   RandomAccessFile,
@@ -59,6 +60,9 @@ import { DirNode, FileNode, type Node } from "./sim-nodes.js";
 
 export type { SimFaultPlan, SimFaultRule, SimOp, SimStorageOptions, TearMode } from "./sim-disk.js";
 export { posixError } from "./sim-disk.js";
+
+/** The size statfs reports for a disk without a capacity (1 TiB: far from any threshold). */
+export const SIM_UNBOUNDED_BYTES = 2 ** 40;
 
 export class SimStorage implements Storage {
   private readonly disk: SimDisk;
@@ -231,6 +235,19 @@ export class SimStorage implements Storage {
         node.durableEntries = new Map(node.entries);
       });
     });
+  }
+
+  /**
+   * The disk's capacity and what its files take (SIM_UNBOUNDED_BYTES
+   * without a capacity). Not an operation: it neither counts nor faults,
+   * so sampling free space does not change which operation a planned
+   * crash or fault hits (seeds replay as before).
+   */
+  statfs(): Promise<FilesystemSpace> {
+    if (!this.alive) return never();
+    const sizeBytes = this.disk.plan.capacityBytes ?? SIM_UNBOUNDED_BYTES;
+    const free = Math.max(0, sizeBytes - this.disk.usedBytes());
+    return Promise.resolve({ sizeBytes, freeBytes: free, availableBytes: free });
   }
 
   /**

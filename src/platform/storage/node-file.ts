@@ -4,7 +4,7 @@
  * hot path (one threadpool round trip, no FileHandle bookkeeping).
  */
 import fs from "node:fs";
-import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat, statfs } from "node:fs/promises";
 import { ClosedError } from "../../util/errors.js";
 import { rangeWriterPool } from "./range-writer-pool.js";
 import type { FileKind, OpenMode, OpenOptions, RandomAccessFile, Storage, WriteRange } from "./types.js";
@@ -206,5 +206,13 @@ export const nodeStorage: Storage = {
     } finally {
       await handle.close();
     }
+  },
+  statfs: async (path) => {
+    const st = await statfs(path);
+    return {
+      sizeBytes: st.bsize * st.blocks,
+      freeBytes: st.bsize * st.bfree,
+      availableBytes: st.bsize * st.bavail,
+    };
   },
 };

@@ -88,6 +88,16 @@ export interface FileFacts {
   modifiedMs: number;
 }
 
+/** What statfs(2) says about the filesystem holding a path. */
+export interface FilesystemSpace {
+  /** Total size of the filesystem. */
+  sizeBytes: number;
+  /** Free blocks, including those reserved for root. */
+  freeBytes: number;
+  /** Free blocks an unprivileged process may use (statfs f_bavail): what space decisions go by. */
+  availableBytes: number;
+}
+
 /**
  * Failures are Errors with a POSIX `code` (ENOENT, EEXIST, EIO, ENOSPC,
  * EACCES, ...), as Node's fs reports them; `isErrno` tests them.
@@ -121,6 +131,8 @@ export interface Storage {
    * survive a crash. Without it a new file (or a removal) may not.
    */
   syncDirectory(dir: string): Promise<void>;
+  /** statfs(2) of the filesystem that holds `path`. */
+  statfs(path: string): Promise<FilesystemSpace>;
 }
 
 /** Offsets and lengths of O_DIRECT writes are multiples of this (the largest common logical block size). */

@@ -134,4 +134,23 @@ describe("daemon configuration", () => {
     await assert.rejects(loadConfig(nodeStorage, await configFile("[1,2]"), {}), /must hold a JSON object/);
     await assert.rejects(loadConfig(nodeStorage, await configFile("null"), {}), /must hold a JSON object/);
   });
+  it("validates logSpace: thresholds must not grow from warning to cut to emergency", async () => {
+    const config = await loadConfig(nodeStorage, undefined, {});
+    assert.deepEqual(config.logSpace.warning, { freeBytes: 0, freePercent: 20 });
+    const ok = await loadConfig(
+      nodeStorage,
+      await configFile({ logSpace: { emergency: { freeBytes: 1073741824 }, sampleIntervalMs: 1000 } }),
+      {},
+    );
+    assert.deepEqual(ok.logSpace.emergency, { freeBytes: 1073741824, freePercent: 5 });
+    assert.equal(ok.logSpace.sampleIntervalMs, 1000);
+    await assert.rejects(
+      loadConfig(nodeStorage, await configFile({ logSpace: { cut: { freePercent: 30 } } }), {}),
+      (err: unknown) => err instanceof ConfigError && /logSpace thresholds/.test(err.message),
+    );
+    await assert.rejects(
+      loadConfig(nodeStorage, await configFile({ logSpace: { warning: { freePercent: 120 } } }), {}),
+      (err: unknown) => err instanceof ConfigError && /logSpace\/warning\/freePercent/.test(err.message),
+    );
+  });
 });

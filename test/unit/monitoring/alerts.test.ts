@@ -34,6 +34,9 @@ const REQUIRED_ALERTS = [
   "MarsdLogPendingNearLimit",
   "MarsdFsyncSlow",
   "MarsdPeerAuthRejections",
+  "MarsdLogSpaceLow",
+  "MarsdLogSpaceFillingUp",
+  "MarsdLogSpaceCritical",
 ];
 
 interface RuleTests {

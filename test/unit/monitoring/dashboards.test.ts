@@ -102,6 +102,11 @@ describe("Grafana dashboards", () => {
     assert.match(exprsOf("Cluster members"), /marsd_cluster_members/);
     assert.match(exprsOf("Peer requests rejected by reason"), /by \(instance, reason\)/);
     assert.match(exprsOf("RPC errors by code"), /code!="0"/);
+    assert.match(
+      exprsOf("Log filesystem free space"),
+      /marsd_log_fs_free_bytes[\s\S]*marsd_log_space_threshold_bytes/,
+    );
+    assert.match(exprsOf("Log filesystem free ratio"), /marsd_log_fs_free_ratio/);
   });
 
   it("are provisioned from files with the Prometheus data source", async () => {
