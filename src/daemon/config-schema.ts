@@ -200,8 +200,9 @@ const schema = {
     emergency: {
       type: "object",
       additionalProperties: false,
-      required: ["dirtyGranularityBytes", "retryMs"],
+      required: ["enabled", "dirtyGranularityBytes", "retryMs"],
       properties: {
+        enabled: { type: "boolean" },
         // A power of two from 4 KiB to 64 MiB (checked in config-loader.ts).
         dirtyGranularityBytes: { type: "integer", minimum: 4096, maximum: 67108864 },
         retryMs: { type: "integer", minimum: 100, maximum: 3600000 },

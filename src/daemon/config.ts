@@ -119,8 +119,11 @@ export interface DaemonConfig {
   };
   /** A failed resource is recovered from disk after initialBackoffMs, doubling up to maxBackoffMs. */
   resourceRecovery: { initialBackoffMs: number; maxBackoffMs: number };
-  /** Emergency mode (log area full): dirty-map granularity and how often logging is retried. */
-  emergency: { dirtyGranularityBytes: number; retryMs: number };
+  /**
+   * Emergency mode (log area full): on (else a full log area fails the
+   * resource), dirty-map granularity, how often logging is retried.
+   */
+  emergency: { enabled: boolean; dirtyGranularityBytes: number; retryMs: number };
   /** Free space levels of the filesystems holding logs (src/resource/log-space-levels.ts). */
   logSpace: LogSpaceSettings;
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
@@ -210,7 +213,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       initialBackoffMs: DEFAULT_RECOVERY_BACKOFF.initialMs,
       maxBackoffMs: DEFAULT_RECOVERY_BACKOFF.maxMs,
     },
-    emergency: { dirtyGranularityBytes: 1024 * 1024, retryMs: 5_000 },
+    emergency: { enabled: true, dirtyGranularityBytes: 1024 * 1024, retryMs: 5_000 },
     logSpace: structuredClone(DEFAULT_LOG_SPACE_SETTINGS),
   };
 }

@@ -280,6 +280,7 @@ export class NodeCore implements NodeServices {
           initialMs: config.resourceRecovery.initialBackoffMs,
           maxMs: Math.max(config.resourceRecovery.initialBackoffMs, config.resourceRecovery.maxBackoffMs),
         },
+        emergencyEnabled: config.emergency.enabled,
         dirtyGranularityBytes: config.emergency.dirtyGranularityBytes,
         emergencyRetryMs: config.emergency.retryMs,
       },

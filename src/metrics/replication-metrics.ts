@@ -19,12 +19,12 @@ export function replicationMetrics(f: MetricFactory) {
     ),
     replicationSyncTransferredBytes: f.counter(
       "marsd_replication_sync_transferred_bytes_total",
-      "Disk bytes copied during full sync (chunks that differed).",
+      "Disk bytes copied by syncs, full or of regions (chunks that differed).",
       ["resource"],
     ),
     replicationSyncDoneBytes: f.gauge(
       "marsd_replication_sync_done_bytes",
-      "Full sync progress: bytes of the disk compared or copied.",
+      "Sync progress: bytes compared or copied (of the regions, for a region resync).",
       ["resource"],
     ),
     replicationSyncTotalBytes: f.gauge(

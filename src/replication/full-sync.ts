@@ -228,7 +228,9 @@ export class SyncClient {
 
   private async loop(): Promise<void> {
     let failures = 0;
-    while (!this.stopped && this.doneBytes < this.endBytes) {
+    // Until the primary has said where its log stood at the end (syncEnd):
+    // an empty region list still takes one (empty) window for it.
+    while (!this.stopped && (this.doneBytes < this.endBytes || !this.syncEnd)) {
       if (this.paused) {
         this.state = "paused";
         await new Promise<void>((resolve) => (this.wake = resolve));

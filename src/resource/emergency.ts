@@ -95,10 +95,8 @@ export async function enterEmergency(
   const writer = parts.log.currentWriter;
   const last = formatLogName(parts.log.current);
   const durableBytes = writer.durableOffsetBytes;
-  deps.logger.warn(
-    { resource: name, file: last, err: cause },
-    "log area full: emergency mode, writes go straight to the disk",
-  );
+  const startMs = deps.time.monotonicMs();
+  deps.logger.warn({ resource: name, file: last, err: cause }, "log area full: entering emergency mode");
   // No write or sync is issued to the failed file again; its records past
   // the durable end were never acknowledged and are cut (a fresh handle).
   await parts.log.abandon();
@@ -142,13 +140,18 @@ export async function enterEmergency(
   deps.metrics.resourceEmergency.labels(name).set(1);
   deps.metrics.resourceEmergencyEntries.labels(name).inc();
   hooks.publishStatus(true);
+  // Writes wait from the failed append to here: the stall the application sees.
+  deps.logger.warn(
+    { resource: name, afterFile: last, stallMs: Math.round(deps.time.monotonicMs() - startMs) },
+    "emergency mode: writes go straight to the disk",
+  );
   return new DirectWrites(core.backing, map, () => deps.time.monotonicMs(), {
     synced: (writes) => deps.metrics.resourceDirectWrites.labels(name).inc(writes),
   });
 }
 
 /** Logging starts again in `gapFile` (a file with a gap header): remembered until every member passed it. */
-export async function noteGapStarted(core: ResourceCore, gapFile: string): Promise<void> {
+export async function noteGapStarted(core: ResourceCore, gapFile: string, stallMs?: number): Promise<void> {
   const previous = core.emergencyFile;
   if (!previous) return;
   core.emergencyFile = {
@@ -160,7 +163,12 @@ export async function noteGapStarted(core: ResourceCore, gapFile: string): Promi
   await core.files.writeEmergency(core.emergencyFile);
   core.deps.metrics.resourceEmergency.labels(core.name).set(0);
   core.deps.logger.info(
-    { resource: core.name, gapFile, afterFile: previous.afterFile },
+    {
+      resource: core.name,
+      gapFile,
+      afterFile: previous.afterFile,
+      ...(stallMs !== undefined ? { stallMs } : {}),
+    },
     "emergency mode over: logging again; members resync the dirty regions",
   );
 }
@@ -199,7 +207,7 @@ export async function dirtyRegionsAnswer(core: ResourceCore): Promise<DirtyRegio
 /** resource.status's emergency block: the mode, the gap, the map, who still has to resync. */
 export function emergencyDetail(core: ResourceCore) {
   const e = core.emergencyFile;
-  if (!e) return { active: false };
+  if (!e) return undefined;
   const dirtyBytes = core.dirtyMap?.dirtyBytes ?? 0;
   const reason = e.gapFile
     ? `missed the writes made without logging before ${e.gapFile}`

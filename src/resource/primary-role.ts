@@ -28,6 +28,7 @@ import {
   mayEnterFile,
   isLogSpaceFailure,
   noteGapStarted,
+  openDirtyMap,
   removeLaterFiles,
 } from "./emergency.js";
 import { genesisVersion, type VersionEntry } from "../log/version.js";
@@ -107,6 +108,7 @@ export async function takeOver(
   );
   // Restarted in emergency mode: logging resumes after the gap, the members resync its regions.
   if (core.emergencyFile?.active) await noteGapStarted(core, formatLogName(log.current));
+  if (core.emergencyFile) await openDirtyMap(core);
   // A forced failover: the history goes on through this cut (see publishCut).
   if (options.cut && cutVersion) core.view.publishCut(cutVersion, formatLogName(log.current));
   const volume = new PrimaryVolume(
@@ -118,7 +120,9 @@ export async function takeOver(
     deps.settings.volume,
     (err) => hooks.fatal(err),
   );
-  volume.setEmergencySwitch({ isLogSpaceFailure, enter: (cause) => enterEmergency(core, hooks, cause) });
+  if (deps.settings.emergencyEnabled) {
+    volume.setEmergencySwitch({ isLogSpaceFailure, enter: (cause) => enterEmergency(core, hooks, cause) });
+  }
   core.applier.markApplied(log.durablePosition());
   core.primary = { log, volume };
   core.role = "primary";
@@ -151,7 +155,7 @@ export function primaryLogOptions(core: ResourceCore, hooks: RoleHooks): LogStre
     // A full log area is not a failure: the volume writes straight to the
     // disk instead (emergency mode), entered now rather than on the next write.
     onFailed: (err) => {
-      if (!isLogSpaceFailure(err) || !core.primary) hooks.fatal(err);
+      if (!isLogSpaceFailure(err) || !core.primary || !deps.settings.emergencyEnabled) hooks.fatal(err);
       else core.primary.volume.writeDirect(err).catch((e: unknown) => hooks.fatal(e));
     },
     onFileStarted: (writer) => {
@@ -184,6 +188,7 @@ export async function leaveEmergency(core: ResourceCore, hooks: RoleHooks): Prom
   const lastVersion = await core.logs.version(last.name);
   const header = await core.logs.header(last.name);
   await removeLaterFiles(core, last.fileNumber);
+  const startMs = core.deps.time.monotonicMs();
   await parts.volume.resumeLogging(async () => {
     const log = await LogStream.start(
       primaryLogOptions(core, hooks),
@@ -196,7 +201,9 @@ export async function leaveEmergency(core: ResourceCore, hooks: RoleHooks): Prom
     core.applier.markApplied(log.durablePosition());
     return log;
   });
-  await noteGapStarted(core, formatLogName(parts.log.current));
+  // Writes wait while the gap file starts: the stall the application sees.
+  const stallMs = Math.round(core.deps.time.monotonicMs() - startMs);
+  await noteGapStarted(core, formatLogName(parts.log.current), stallMs);
   await core.files.writeFetch({
     file: formatLogName(parts.log.current),
     verifiedBytes: 0,

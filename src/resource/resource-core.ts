@@ -58,6 +58,8 @@ export interface ResourceSettings {
   statusPublishMs: number;
   /** Delays between recovery attempts of a failed resource. */
   recoveryBackoff: RecoveryBackoff;
+  /** A full log area makes the primary write straight to the disk (else the resource fails). */
+  emergencyEnabled: boolean;
   /** Bytes of disk per bit of the dirty-region map (emergency mode). */
   dirtyGranularityBytes: number;
   /** How often a primary in emergency mode tries to log again (and a served map is checked for clearing). */

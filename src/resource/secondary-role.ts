@@ -18,15 +18,13 @@ import { parseLogName, formatLogName } from "../log/log-name.js";
 import type { LogPosition } from "../log/log-stream.js";
 import { scanLogFile } from "../log/scanner.js";
 import { Fetcher, type FetchProgress } from "../replication/fetcher.js";
-import { SyncClient } from "../replication/full-sync.js";
-import { fetchDirtyRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
-import type { LogFileHeader } from "../log/file-header.js";
-import { mayEnterFile } from "./emergency.js";
+import { mayEnterFile, openDirtyMap } from "./emergency.js";
 import { Replayer } from "../replication/replayer.js";
-import type { ResourceCore, RoleHooks, SecondaryParts } from "./resource-core.js";
+import type { ResourceCore, RoleHooks } from "./resource-core.js";
+import { makeSyncClient, startRegionResync } from "./secondary-sync.js";
 import { memberHistories } from "./status-model.js";
 import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
-import { LogCorruptError, MalformedFileError, OperatorError, isErrno } from "../util/errors.js";
+import { LogCorruptError, MalformedFileError, isErrno } from "../util/errors.js";
 
 /** Whether a local file is complete (a later file exists, or fetch progress says so). */
 export async function isLocallyFinished(core: ResourceCore, name: string): Promise<boolean> {
@@ -91,6 +89,8 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
   fetcher.on("remote", () => hooks.progressed());
   replayer.on("progress", () => hooks.progressed());
   replayer.on("state", () => hooks.progressed());
+  // A gap this node wrote: its map answers the members' region resyncs (and shows in the metrics).
+  if (core.emergencyFile) await openDirtyMap(core);
   const sync = core.syncFile.state === "syncing" ? makeSyncClient(core, hooks) : undefined;
   replayer.on("gap", (file, header) => {
     startRegionResync(core, hooks, file, header).catch((err: unknown) => hooks.fatal(err));
@@ -108,138 +108,6 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
   }
   core.checkpointer.start();
   hooks.publishStatus(true);
-}
-
-/** The sync client for what sync.json says is to copy (the whole disk, or a gap's regions). */
-function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient {
-  const { deps, name } = core;
-  const { regions } = core.syncFile;
-  return new SyncClient(
-    {
-      resource: name,
-      disk: core.backing,
-      sizeBytes: core.config.sizeBytes,
-      time: deps.time,
-      client: deps.cluster.client,
-      credentials: () => deps.cluster.credentials(),
-      source: () => primarySource(core),
-      saveProgress: async (doneBytes, syncEnd) => {
-        core.syncFile = { ...core.syncFile, doneBytes, ...(syncEnd ? { syncEnd } : {}) };
-        await core.files.writeSync(core.syncFile);
-        hooks.progressed();
-      },
-      metrics: deps.metrics,
-      logger: deps.logger,
-      retryMaxMs: deps.settings.retryMaxMs,
-      ...(regions ? { regions } : {}),
-    },
-    core.syncFile.doneBytes,
-    (syncEnd) => {
-      syncFinished(core, hooks, syncEnd).catch((err: unknown) => hooks.fatal(err));
-    },
-  );
-}
-
-function primarySource(core: ResourceCore): { host: string; address: string } | undefined {
-  const p = core.view.designatedPrimary();
-  const address = p && p !== core.host ? core.deps.cluster.addressOf(p) : undefined;
-  return p && address ? { host: p, address } : undefined;
-}
-
-/**
- * Replay stopped before `file`, whose gap this disk lacks: copy the
- * regions the gap's writer recorded (all of the disk if it cannot say),
- * then replay on into `file`. Retried while the writer is unreachable.
- * A disk with writes in no log (mayEnterFile) is copied whole.
- */
-async function startRegionResync(
-  core: ResourceCore,
-  hooks: RoleHooks,
-  file: string,
-  header: LogFileHeader,
-): Promise<void> {
-  const { deps } = core;
-  const parts = core.secondary;
-  if (!parts || parts.sync || core.state !== "running") return;
-  if (core.emergencyFile?.active) {
-    // The sync is recorded first: until it is done, nothing is replayed.
-    await startSync(core, hooks, parts, file, undefined);
-    return discardUnloggedWrites(core);
-  }
-  const gap = header.gap ?? { reason: "emergency", host: header.host, afterFile: "" };
-  const credentials = deps.cluster.credentials();
-  const address = deps.cluster.addressOf(gap.host);
-  let regions: SyncRegions | undefined;
-  try {
-    if (!credentials || !address)
-      throw new OperatorError("PRIMARY_UNREACHABLE", `${gap.host} is not reachable`);
-    regions = await fetchDirtyRegions(
-      deps.cluster.client,
-      credentials,
-      { host: gap.host, address },
-      core.name,
-      core.config.sizeBytes,
-    );
-  } catch (err) {
-    deps.logger.warn(
-      { resource: core.name, gapHost: gap.host, err },
-      "cannot read the gap's dirty regions yet; retrying",
-    );
-    deps.time.setTimer(deps.settings.retryMaxMs, () => {
-      if (core.secondary === parts && parts.replayer.pendingGap?.file === file) {
-        startRegionResync(core, hooks, file, header).catch((e: unknown) => hooks.fatal(e));
-      }
-    });
-    return;
-  }
-  return startSync(core, hooks, parts, file, regions);
-}
-
-/** Persists and starts a sync before `file` (of `regions`, or the whole disk). */
-async function startSync(
-  core: ResourceCore,
-  hooks: RoleHooks,
-  parts: SecondaryParts,
-  file: string,
-  regions: SyncRegions | undefined,
-): Promise<void> {
-  const { deps } = core;
-  if (core.secondary !== parts || parts.sync) return;
-  const totalBytes = syncTotalBytes(regions, core.config.sizeBytes);
-  core.syncFile = {
-    state: "syncing",
-    doneBytes: 0,
-    totalBytes,
-    consistent: false,
-    gapFile: file,
-    ...(regions ? { regions: regions.map(([o, l]) => [o, l] as [number, number]) } : {}),
-    ...(core.syncFile.gapCleared ? { gapCleared: core.syncFile.gapCleared } : {}),
-  };
-  await core.files.writeSync(core.syncFile);
-  deps.logger.info(
-    { resource: core.name, gapFile: file, regions: regions?.length ?? "whole disk", totalBytes },
-    "a gap in the log: resync before replaying on",
-  );
-  const sync = makeSyncClient(core, hooks);
-  parts.sync = sync;
-  if (core.pauseFile.sync) sync.setPaused(true);
-  sync.start();
-  hooks.publishStatus(true);
-}
-
-/**
- * This node stopped being primary in emergency mode without a gap file
- * (it failed or was cut off): its disk holds writes no log has, which the
- * new primary's history does not. Only a whole-disk copy makes it a
- * replica again (digests skip what is equal).
- */
-async function discardUnloggedWrites(core: ResourceCore): Promise<void> {
-  core.deps.logger.warn(
-    { resource: core.name, since: core.emergencyFile?.afterFile },
-    "stopped being primary in emergency mode: its unlogged writes are not in the primary's history; full sync",
-  );
-  await core.files.removeEmergency();
-  core.emergencyFile = undefined;
 }
 
 /**
@@ -296,32 +164,6 @@ async function prepareFetch(core: ResourceCore): Promise<FetchFile> {
   const progress = { file: newest.name, verifiedBytes: length, nextSeq, finished };
   await core.files.writeFetch(progress);
   return progress;
-}
-
-async function syncFinished(core: ResourceCore, hooks: RoleHooks, syncEnd: LogPosition): Promise<void> {
-  const { gapFile, gapCleared, regions, totalBytes } = core.syncFile;
-  // A gap is crossed only after a copy made once replay stood before it;
-  // a whole-disk copy made then covers it as well as a region resync.
-  const cleared = gapFile ?? gapCleared;
-  core.syncFile = {
-    state: "done",
-    doneBytes: totalBytes,
-    totalBytes,
-    syncEnd,
-    consistent: false,
-    ...(cleared ? { gapCleared: cleared } : {}),
-  };
-  await core.files.writeSync(core.syncFile);
-  core.deps.logger.info(
-    { resource: core.name, syncEnd: formatLogName(syncEnd), regions: regions?.length ?? "whole disk" },
-    "sync done; replaying",
-  );
-  if (core.secondary) {
-    core.secondary.sync = undefined;
-    core.secondary.replayer.gapResynced();
-    if (!core.pauseFile.replay) core.secondary.replayer.follow();
-  }
-  hooks.progressed();
 }
 
 /**

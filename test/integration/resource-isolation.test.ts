@@ -90,6 +90,8 @@ describe(
         config,
         JSON.stringify({
           resourceRecovery: { initialBackoffMs: 200, maxBackoffMs: 1000 },
+          // A full log area fails the resource here (emergency-mode.test.ts has it write on instead).
+          emergency: { enabled: false, dirtyGranularityBytes: 1024 * 1024, retryMs: 5000 },
           // Small preallocation steps: the tmpfs fills with log records, not with one big zero fill.
           log: { preallocateBytes: 256 * 1024 },
           jobs: { logRotate: "", logDelete: "" },

@@ -80,6 +80,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     ...(detail.fetch ? { fetch: detail.fetch } : {}),
     ...(detail.replay ? { replay: detail.replay } : {}),
     ...(detail.sync ? { sync: detail.sync } : {}),
+    ...(detail.emergency ? { emergency: detail.emergency } : {}),
     splitBrain: split
       ? { detected: true, fileNumber: split.fileNumber, versions: split.versions, forks }
       : { detected: own.replState === "SplitBrain" },
