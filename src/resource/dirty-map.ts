@@ -41,9 +41,8 @@
  * expected disk, open() throws DirtyMapHeaderError and the caller decides.
  */
 import type { Clock } from "../platform/clock.js";
-import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
-import { crc32c } from "../util/crc32c.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { ClosedError, OutOfRangeError, errorMessage, isErrno } from "../util/errors.js";
 import {
@@ -55,9 +54,11 @@ import {
   IO_CHUNK_BLOCKS,
   POPCOUNT,
   allRegionsSet,
+  blockIntact,
   checkHeader,
   createMapFile,
   dirtyRuns,
+  encodeBlocks,
   forEachRegionByte,
   geometryOf,
   regionIsSet,
@@ -176,14 +177,7 @@ export class DirtyMap {
 
   /** Marks the regions covering the range dirty; resolves once that is durable. */
   mark(offsetBytes: number, lengthBytes: number): Promise<void> {
-    const refused = this.refusal(offsetBytes, lengthBytes);
-    if (refused) return refused;
-    if (lengthBytes === 0) return RESOLVED;
-    const first = Math.floor(offsetBytes / this.granularityBytes);
-    const last = Math.floor((offsetBytes + lengthBytes - 1) / this.granularityBytes);
-    if (allRegionsSet(this.durable, first, last)) return RESOLVED;
-    this.setRegions(first, last);
-    return this.waitFor(first, last);
+    return this.refusal(offsetBytes, lengthBytes) ?? this.setAndWait(offsetBytes, lengthBytes);
   }
 
   /** mark() for many ranges, durable together (nothing is marked if one is out of range). */
@@ -192,7 +186,13 @@ export class DirtyMap {
       const refused = this.refusal(r.offsetBytes, r.lengthBytes);
       if (refused) return refused;
     }
-    return Promise.all(ranges.map((r) => this.mark(r.offsetBytes, r.lengthBytes))).then(() => undefined);
+    let wait = RESOLVED;
+    for (const r of ranges) {
+      const flush = this.setAndWait(r.offsetBytes, r.lengthBytes);
+      // The next flush ends after the running one: waiting for it covers both.
+      if (flush !== RESOLVED && wait !== this.next?.promise) wait = flush;
+    }
+    return wait;
   }
 
   /** True when every byte of the range lies in a dirty region (true for an empty range). */
@@ -264,6 +264,16 @@ export class DirtyMap {
     return new OutOfRangeError(`${offsetBytes}+${lengthBytes} is outside the ${this.diskBytes}-byte disk`);
   }
 
+  /** The fast path (durable already: no IO, no allocation) or set the bits and join a flush. */
+  private setAndWait(offsetBytes: number, lengthBytes: number): Promise<void> {
+    if (lengthBytes === 0) return RESOLVED;
+    const first = Math.floor(offsetBytes / this.granularityBytes);
+    const last = Math.floor((offsetBytes + lengthBytes - 1) / this.granularityBytes);
+    if (allRegionsSet(this.durable, first, last)) return RESOLVED;
+    this.setRegions(first, last);
+    return this.waitFor(first, last);
+  }
+
   private setRegions(first: number, last: number): void {
     forEachRegionByte(first, last, (index, mask, block) => {
       const added = mask & ~this.memory[index]!;
@@ -315,34 +325,9 @@ export class DirtyMap {
     this.inFlight = done;
     const blocks = this.pendingBlocks.sort((a, b) => a - b);
     this.pendingBlocks = [];
+    for (const block of blocks) this.pendingFlags[block] = 0;
     // A copy: marks made while the flush runs must not change what it writes (nor its CRCs).
-    const snapshot = new Uint8Array(blocks.length * DIRTY_MAP_BLOCK_BYTES);
-    const view = new DataView(snapshot.buffer);
-    const ranges: WriteRange[] = [];
-    blocks.forEach((block, i) => {
-      this.pendingFlags[block] = 0;
-      const at = i * DIRTY_MAP_BLOCK_BYTES;
-      snapshot.set(
-        this.memory.subarray(block * DIRTY_MAP_BLOCK_BYTES, (block + 1) * DIRTY_MAP_BLOCK_BYTES),
-        at,
-      );
-      view.setUint32(at, crc32c(snapshot.subarray(at + CRC_BYTES, at + DIRTY_MAP_BLOCK_BYTES)), true);
-      const offsetBytes = (block + 1) * DIRTY_MAP_BLOCK_BYTES;
-      const previous = ranges[ranges.length - 1];
-      if (previous && previous.offsetBytes + previous.lengthBytes === offsetBytes) {
-        previous.lengthBytes += DIRTY_MAP_BLOCK_BYTES;
-        previous.data = snapshot.subarray(
-          at - previous.lengthBytes + DIRTY_MAP_BLOCK_BYTES,
-          at + DIRTY_MAP_BLOCK_BYTES,
-        );
-      } else {
-        ranges.push({
-          offsetBytes,
-          lengthBytes: DIRTY_MAP_BLOCK_BYTES,
-          data: snapshot.subarray(at, at + DIRTY_MAP_BLOCK_BYTES),
-        });
-      }
-    });
+    const { snapshot, ranges } = encodeBlocks(this.memory, blocks);
     const startMs = this.time.monotonicMs();
     this.file
       .writeRanges(ranges)
@@ -397,12 +382,9 @@ export class DirtyMap {
       );
     }
     const paddingEnd = blockCount * DIRTY_MAP_REGIONS_PER_BLOCK - 1;
-    const view = new DataView(this.memory.buffer);
     for (let block = 0; block < blockCount; block++) {
-      const base = block * DIRTY_MAP_BLOCK_BYTES;
-      const bits = this.memory.subarray(base + CRC_BYTES, base + DIRTY_MAP_BLOCK_BYTES);
-      if (view.getUint32(base, true) === crc32c(bits)) continue;
-      bits.fill(0);
+      if (blockIntact(this.memory, block)) continue;
+      this.memory.fill(0, block * DIRTY_MAP_BLOCK_BYTES, (block + 1) * DIRTY_MAP_BLOCK_BYTES);
       const first = block * DIRTY_MAP_REGIONS_PER_BLOCK;
       const last = Math.min(regionCount, first + DIRTY_MAP_REGIONS_PER_BLOCK) - 1;
       const offsetBytes = first * this.granularityBytes;

@@ -8,7 +8,8 @@
  * case a failure names.
  */
 import assert from "node:assert/strict";
-import { open as openFile, stat, truncate } from "node:fs/promises";
+import { mkdir, open as openFile, readdir, stat, truncate, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { systemClock } from "../../../src/platform/clock.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
@@ -97,7 +98,11 @@ describe("DirtyMap", () => {
     nextFile();
     const g = 64 * KiB;
     const diskBytes = 3 * DIRTY_MAP_REGIONS_PER_BLOCK * g - 5 * g + 1234;
+    // What a crash in the middle of creating it leaves: a temporary copy, never renamed.
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(path.join(path.dirname(file), ".tmp.dirty.map.0"), "partial");
     const map = await open(nodeStorage, diskBytes, g);
+    assert.deepEqual(await readdir(path.dirname(file)), ["dirty.map"]);
     assert.equal(map.mapBytes, 4 * DIRTY_MAP_BLOCK_BYTES);
     assert.equal((await stat(file)).size, map.mapBytes);
     assert.deepEqual(map.regions(), []);
@@ -169,6 +174,38 @@ describe("DirtyMap", () => {
     await waitFor("all marks durable", () => first.settled && sameBit.settled && otherBlock.settled);
     assert.equal(storage.calls.datasync, 3, "the held flush, then one for the marks made during it");
     assert.deepEqual([first.error, sameBit.error, otherBlock.error], [undefined, undefined, undefined]);
+    await map.close();
+  });
+
+  it("resolves markRanges once every range is durable, when they are in different flushes", async () => {
+    nextFile();
+    const storage = counting();
+    const g = 4 * KiB;
+    const map = await open(storage, 4 * DIRTY_MAP_REGIONS_PER_BLOCK * g, g);
+    const held = new Map([
+      [2, new Gate()],
+      [3, new Gate()],
+    ]);
+    storage.plan.beforeOp = (op, _path, n) => (op === "datasync" ? held.get(n)?.wait() : undefined);
+    const first = track(map.mark(0, 1));
+    await waitFor("flush 1 done", () => first.settled);
+    const inFlight = track(map.mark(g, 1));
+    await waitFor("flush 2 at its datasync", () => held.get(2)!.waiting === 1);
+    // Region 1 rides in flush 2, region 2 * 32736 needs flush 3.
+    const both = track(
+      map.markRanges([
+        { offsetBytes: g, lengthBytes: 1 },
+        { offsetBytes: 2 * DIRTY_MAP_REGIONS_PER_BLOCK * g, lengthBytes: 1 },
+      ]),
+    );
+    held.get(2)!.open();
+    await waitFor("flush 3 at its datasync", () => inFlight.settled && held.get(3)!.waiting === 1);
+    await turns();
+    assert.equal(both.settled, false, "the second range is not durable before flush 3");
+    held.get(3)!.open();
+    await waitFor("flush 3 done", () => both.settled);
+    assert.equal(both.error, undefined);
+    assert.equal(storage.calls.datasync, 3);
     await map.close();
   });
 
@@ -439,7 +476,7 @@ async function powerLossCase(seed: number): Promise<void> {
   const regionCount = 1 + below(random() < 0.5 ? 64 : 3 * DIRTY_MAP_REGIONS_PER_BLOCK);
   const diskBytes = (regionCount - 1) * g + 1 + below(g);
   const tear = (["none", "last-write", "any-sectors"] as TearMode[])[below(3)]!;
-  const path = "/var/lib/marsd/r0/dirty.map";
+  const mapPath = "/var/lib/marsd/r0/dirty.map";
   const options = { diskBytes, granularityBytes: g, time: systemClock };
   let storage = new SimStorage({ seed, tear });
   await storage.makeDirectory("/var/lib");
@@ -455,7 +492,7 @@ async function powerLossCase(seed: number): Promise<void> {
     let finished = false;
     let failure: unknown;
     const workload = async (): Promise<void> => {
-      const map = await DirtyMap.open(storage, path, options);
+      const map = await DirtyMap.open(storage, mapPath, options);
       const issued: Promise<void>[] = [];
       // The process dies with the power: it issues nothing after, and sees nothing acknowledged.
       for (let i = below(150); i >= 0 && !crashed; i--) {
@@ -494,7 +531,7 @@ async function powerLossCase(seed: number): Promise<void> {
     assert.equal(failure, undefined, `${at}: the workload failed`);
     const afterLoss = crashed ?? storage.crash();
     const events = recorder();
-    const map = await DirtyMap.open(afterLoss, path, { ...options, observer: events.observer });
+    const map = await DirtyMap.open(afterLoss, mapPath, { ...options, observer: events.observer });
     for (const block of events.corruptBlocks) {
       const first = block * DIRTY_MAP_REGIONS_PER_BLOCK;
       for (let r = first; r < Math.min(regionCount, first + DIRTY_MAP_REGIONS_PER_BLOCK); r++)
@@ -506,6 +543,8 @@ async function powerLossCase(seed: number): Promise<void> {
       if (mayBeDirty[r] === 0) assert.ok(!dirty, `${at}, round ${round}: region ${r} was never marked`);
     }
     await map.close();
+    const names = await afterLoss.list("/var/lib/marsd/r0");
+    assert.deepEqual(names, ["dirty.map"], `${at}, round ${round}: a crash while creating it left a copy`);
     storage = afterLoss;
   }
 }
