@@ -16,7 +16,7 @@ import {
   createTemporaryFile,
   makeDirectoryDurable,
 } from "../platform/storage/atomic-file.js";
-import type { Storage, WriteRange } from "../platform/storage/types.js";
+import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
 import { crc32c } from "../util/crc32c.js";
 import { MalformedFileError, MarsError } from "../util/errors.js";
@@ -275,4 +275,33 @@ export function encodeBlocks(
     }
   });
   return { snapshot, ranges };
+}
+
+/** Reads target.length bytes at positionBytes, 1 MiB per read; a short file is DirtyMapHeaderError "size". */
+export async function readExactly(
+  file: RandomAccessFile,
+  target: Uint8Array,
+  positionBytes: number,
+): Promise<void> {
+  const chunkBytes = IO_CHUNK_BLOCKS * DIRTY_MAP_BLOCK_BYTES;
+  for (let at = 0; at < target.length; at += chunkBytes) {
+    const part = target.subarray(at, Math.min(target.length, at + chunkBytes));
+    if ((await file.read(part, positionBytes + at)) !== part.length) {
+      throw new DirtyMapHeaderError(`dirty map ${file.path}: short read at ${positionBytes + at}`, "size");
+    }
+  }
+}
+
+/** Zeroes the padding bits after the last region (only real regions count) and counts the set regions. */
+export function maskAndCount(image: Uint8Array, g: Geometry): number {
+  const paddingEnd = g.blockCount * DIRTY_MAP_REGIONS_PER_BLOCK - 1;
+  if (paddingEnd >= g.regionCount) {
+    forEachRegionByte(g.regionCount, paddingEnd, (index, mask) => (image[index]! &= ~mask));
+  }
+  let count = 0;
+  for (let block = 0; block < g.blockCount; block++) {
+    const base = block * DIRTY_MAP_BLOCK_BYTES;
+    for (let i = base + CRC_BYTES; i < base + DIRTY_MAP_BLOCK_BYTES; i++) count += POPCOUNT[image[i]!]!;
+  }
+  return count;
 }
