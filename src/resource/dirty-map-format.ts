@@ -11,8 +11,12 @@
  * 8j+b of the block. Padding bits after the last region are zero.
  */
 import path from "node:path";
-import { createTemporaryFile, makeDirectoryDurable } from "../platform/storage/atomic-file.js";
-import type { Storage } from "../platform/storage/types.js";
+import {
+  TEMPORARY_PREFIX,
+  createTemporaryFile,
+  makeDirectoryDurable,
+} from "../platform/storage/atomic-file.js";
+import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
 import { crc32c } from "../util/crc32c.js";
 import { MalformedFileError, MarsError } from "../util/errors.js";
@@ -123,10 +127,15 @@ export function checkHeader(block: Uint8Array, expected: Geometry, file: string)
   }
 }
 
-/** Creates the file complete (header, zeroed blocks) or not at all. */
+/** Creates the file complete (header, zeroed blocks) or not at all: written aside, synced, renamed, directory synced. */
 export async function createMapFile(storage: Storage, file: string, g: Geometry): Promise<void> {
   const dir = path.dirname(file);
   await makeDirectoryDurable(dir, storage);
+  // A crash while creating it may have left a temporary copy (never renamed, so never used).
+  const leftover = `${TEMPORARY_PREFIX}${path.basename(file)}.`;
+  for (const name of await storage.list(dir)) {
+    if (name.startsWith(leftover)) await storage.remove(path.join(dir, name));
+  }
   const chunk = new Uint8Array(Math.min(g.blockCount, IO_CHUNK_BLOCKS) * DIRTY_MAP_BLOCK_BYTES);
   const chunkView = new DataView(chunk.buffer);
   for (let at = 0; at < chunk.length; at += DIRTY_MAP_BLOCK_BYTES)
@@ -198,20 +207,101 @@ export function forEachRegionByte(
 /** The set regions of `image` as merged byte ranges, in disk order, the last clipped to the disk end. */
 export function dirtyRuns(image: Uint8Array, g: Geometry): DirtyRegion[] {
   const runs: DirtyRegion[] = [];
+  const push = (startRegion: number, endRegion: number): void => {
+    const offsetBytes = startRegion * g.granularityBytes;
+    runs.push({
+      offsetBytes,
+      lengthBytes: Math.min(endRegion * g.granularityBytes, g.diskBytes) - offsetBytes,
+    });
+  };
   let runStart = -1;
-  for (let r = 0; r <= g.regionCount; r++) {
-    const set = r < g.regionCount && regionIsSet(image, r);
+  for (let r = 0; r < g.regionCount;) {
+    // Whole bytes at once where they do not end or start a run: one read per 8 regions.
+    if ((r & 7) === 0 && r + 8 <= g.regionCount) {
+      const byte = image[regionByteIndex(r)];
+      if (byte === (runStart < 0 ? 0 : 0xff)) {
+        r += 8;
+        continue;
+      }
+    }
+    const set = regionIsSet(image, r);
     if (set && runStart < 0) runStart = r;
     if (!set && runStart >= 0) {
-      const offsetBytes = runStart * g.granularityBytes;
-      const endBytes = Math.min(r * g.granularityBytes, g.diskBytes);
-      runs.push({ offsetBytes, lengthBytes: endBytes - offsetBytes });
+      push(runStart, r);
       runStart = -1;
     }
-    // Clean bytes are skipped whole: a mostly clean map costs one read per 8 regions.
-    if (!set && (r & 7) === 7) {
-      while (r + 8 < g.regionCount && image[regionByteIndex(r + 1)] === 0) r += 8;
+    r += 1;
+  }
+  if (runStart >= 0) push(runStart, g.regionCount);
+  return runs;
+}
+
+/** Whether data block `block` of a block image (as read from the file) holds its CRC. */
+export function blockIntact(image: Uint8Array, block: number): boolean {
+  const at = block * DIRTY_MAP_BLOCK_BYTES;
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  return view.getUint32(at, true) === crc32c(image.subarray(at + CRC_BYTES, at + DIRTY_MAP_BLOCK_BYTES));
+}
+
+/**
+ * Copies data blocks `blocks` (ascending) of a block image with their
+ * CRCs, and the file ranges to write them at (adjacent blocks in one range).
+ */
+export function encodeBlocks(
+  image: Uint8Array,
+  blocks: readonly number[],
+): { snapshot: Uint8Array; ranges: WriteRange[] } {
+  const snapshot = new Uint8Array(blocks.length * DIRTY_MAP_BLOCK_BYTES);
+  const ranges: WriteRange[] = [];
+  blocks.forEach((block, i) => {
+    const at = i * DIRTY_MAP_BLOCK_BYTES;
+    snapshot.set(image.subarray(block * DIRTY_MAP_BLOCK_BYTES, (block + 1) * DIRTY_MAP_BLOCK_BYTES), at);
+    const crc = crc32c(snapshot.subarray(at + CRC_BYTES, at + DIRTY_MAP_BLOCK_BYTES));
+    new DataView(snapshot.buffer, at, CRC_BYTES).setUint32(0, crc, true);
+    const offsetBytes = (block + 1) * DIRTY_MAP_BLOCK_BYTES;
+    const previous = ranges[ranges.length - 1];
+    if (previous && previous.offsetBytes + previous.lengthBytes === offsetBytes) {
+      previous.lengthBytes += DIRTY_MAP_BLOCK_BYTES;
+      previous.data = snapshot.subarray(
+        at + DIRTY_MAP_BLOCK_BYTES - previous.lengthBytes,
+        at + DIRTY_MAP_BLOCK_BYTES,
+      );
+    } else {
+      ranges.push({
+        offsetBytes,
+        lengthBytes: DIRTY_MAP_BLOCK_BYTES,
+        data: snapshot.subarray(at, at + DIRTY_MAP_BLOCK_BYTES),
+      });
+    }
+  });
+  return { snapshot, ranges };
+}
+
+/** Reads target.length bytes at positionBytes, 1 MiB per read; a short file is DirtyMapHeaderError "size". */
+export async function readExactly(
+  file: RandomAccessFile,
+  target: Uint8Array,
+  positionBytes: number,
+): Promise<void> {
+  const chunkBytes = IO_CHUNK_BLOCKS * DIRTY_MAP_BLOCK_BYTES;
+  for (let at = 0; at < target.length; at += chunkBytes) {
+    const part = target.subarray(at, Math.min(target.length, at + chunkBytes));
+    if ((await file.read(part, positionBytes + at)) !== part.length) {
+      throw new DirtyMapHeaderError(`dirty map ${file.path}: short read at ${positionBytes + at}`, "size");
     }
   }
-  return runs;
+}
+
+/** Zeroes the padding bits after the last region (only real regions count) and counts the set regions. */
+export function maskAndCount(image: Uint8Array, g: Geometry): number {
+  const paddingEnd = g.blockCount * DIRTY_MAP_REGIONS_PER_BLOCK - 1;
+  if (paddingEnd >= g.regionCount) {
+    forEachRegionByte(g.regionCount, paddingEnd, (index, mask) => (image[index]! &= ~mask));
+  }
+  let count = 0;
+  for (let block = 0; block < g.blockCount; block++) {
+    const base = block * DIRTY_MAP_BLOCK_BYTES;
+    for (let i = base + CRC_BYTES; i < base + DIRTY_MAP_BLOCK_BYTES; i++) count += POPCOUNT[image[i]!]!;
+  }
+  return count;
 }

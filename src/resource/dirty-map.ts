@@ -24,7 +24,14 @@
  *   the resource and reopens the map from disk.
  * - Bounded: at most MAX_DIRTY_MAP_REGIONS regions; the file is
  *   `mapBytes` long, memory is twice that (the bits as they are and the
- *   bits known durable). mapBytes and dirtyBytes are the metrics.
+ *   bits known durable). mapBytes and dirtyBytes are the metrics. A bad
+ *   geometry is a bug (InternalError): check configuration with
+ *   dirtyMapGranularityProblem().
+ * - For callers: mark a range and await it BEFORE writing its data to the
+ *   disk (a write-intent bitmap). Written first, a crash could leave data
+ *   on this disk, unacknowledged, in a region no map records, which a
+ *   region resync would then never copy. Clear a region only once the
+ *   member holds it and no write hit it since the resync read it.
  *
  * File layout (dirty-map-format.ts): a header block, then 4 KiB blocks of
  * a CRC32C and 4092 bytes of bits. The file is created whole under a
@@ -41,9 +48,8 @@
  * expected disk, open() throws DirtyMapHeaderError and the caller decides.
  */
 import type { Clock } from "../platform/clock.js";
-import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
+import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
-import { crc32c } from "../util/crc32c.js";
 import { deferred, type Deferred } from "../util/deferred.js";
 import { ClosedError, OutOfRangeError, errorMessage, isErrno } from "../util/errors.js";
 import {
@@ -52,14 +58,17 @@ import {
   DIRTY_MAP_REGIONS_PER_BLOCK,
   DirtyMapFailedError,
   DirtyMapHeaderError,
-  IO_CHUNK_BLOCKS,
   POPCOUNT,
   allRegionsSet,
+  blockIntact,
   checkHeader,
   createMapFile,
   dirtyRuns,
+  encodeBlocks,
   forEachRegionByte,
   geometryOf,
+  maskAndCount,
+  readExactly,
   regionIsSet,
   type DirtyRegion,
   type Geometry,
@@ -176,14 +185,7 @@ export class DirtyMap {
 
   /** Marks the regions covering the range dirty; resolves once that is durable. */
   mark(offsetBytes: number, lengthBytes: number): Promise<void> {
-    const refused = this.refusal(offsetBytes, lengthBytes);
-    if (refused) return refused;
-    if (lengthBytes === 0) return RESOLVED;
-    const first = Math.floor(offsetBytes / this.granularityBytes);
-    const last = Math.floor((offsetBytes + lengthBytes - 1) / this.granularityBytes);
-    if (allRegionsSet(this.durable, first, last)) return RESOLVED;
-    this.setRegions(first, last);
-    return this.waitFor(first, last);
+    return this.refusal(offsetBytes, lengthBytes) ?? this.setAndWait(offsetBytes, lengthBytes);
   }
 
   /** mark() for many ranges, durable together (nothing is marked if one is out of range). */
@@ -192,7 +194,13 @@ export class DirtyMap {
       const refused = this.refusal(r.offsetBytes, r.lengthBytes);
       if (refused) return refused;
     }
-    return Promise.all(ranges.map((r) => this.mark(r.offsetBytes, r.lengthBytes))).then(() => undefined);
+    let wait = RESOLVED;
+    for (const r of ranges) {
+      const flush = this.setAndWait(r.offsetBytes, r.lengthBytes);
+      // The next flush ends after the running one: waiting for it covers both.
+      if (flush !== RESOLVED && wait !== this.next?.promise) wait = flush;
+    }
+    return wait;
   }
 
   /** True when every byte of the range lies in a dirty region (true for an empty range). */
@@ -227,14 +235,7 @@ export class DirtyMap {
     const first = Math.ceil(offsetBytes / g);
     const last = (endBytes === this.diskBytes ? this.regionCount : Math.floor(endBytes / g)) - 1;
     if (last < first) return RESOLVED;
-    forEachRegionByte(first, last, (index, mask, block) => {
-      const cleared = this.memory[index]! & mask;
-      if (cleared === 0) return;
-      this.memory[index]! &= ~mask;
-      this.durable[index]! &= ~mask;
-      this.regionsSet -= POPCOUNT[cleared]!;
-      this.makePending(block);
-    });
+    this.clearBits(first, last);
     return this.waitFor(first, last);
   }
 
@@ -262,6 +263,27 @@ export class DirtyMap {
       return undefined;
     }
     return new OutOfRangeError(`${offsetBytes}+${lengthBytes} is outside the ${this.diskBytes}-byte disk`);
+  }
+
+  /** The fast path (durable already: no IO, no allocation) or set the bits and join a flush. */
+  private setAndWait(offsetBytes: number, lengthBytes: number): Promise<void> {
+    if (lengthBytes === 0) return RESOLVED;
+    const first = Math.floor(offsetBytes / this.granularityBytes);
+    const last = Math.floor((offsetBytes + lengthBytes - 1) / this.granularityBytes);
+    if (allRegionsSet(this.durable, first, last)) return RESOLVED;
+    this.setRegions(first, last);
+    return this.waitFor(first, last);
+  }
+
+  private clearBits(first: number, last: number): void {
+    forEachRegionByte(first, last, (index, mask, block) => {
+      const cleared = this.memory[index]! & mask;
+      if (cleared === 0) return;
+      this.memory[index]! &= ~mask;
+      this.durable[index]! &= ~mask;
+      this.regionsSet -= POPCOUNT[cleared]!;
+      this.makePending(block);
+    });
   }
 
   private setRegions(first: number, last: number): void {
@@ -315,34 +337,9 @@ export class DirtyMap {
     this.inFlight = done;
     const blocks = this.pendingBlocks.sort((a, b) => a - b);
     this.pendingBlocks = [];
+    for (const block of blocks) this.pendingFlags[block] = 0;
     // A copy: marks made while the flush runs must not change what it writes (nor its CRCs).
-    const snapshot = new Uint8Array(blocks.length * DIRTY_MAP_BLOCK_BYTES);
-    const view = new DataView(snapshot.buffer);
-    const ranges: WriteRange[] = [];
-    blocks.forEach((block, i) => {
-      this.pendingFlags[block] = 0;
-      const at = i * DIRTY_MAP_BLOCK_BYTES;
-      snapshot.set(
-        this.memory.subarray(block * DIRTY_MAP_BLOCK_BYTES, (block + 1) * DIRTY_MAP_BLOCK_BYTES),
-        at,
-      );
-      view.setUint32(at, crc32c(snapshot.subarray(at + CRC_BYTES, at + DIRTY_MAP_BLOCK_BYTES)), true);
-      const offsetBytes = (block + 1) * DIRTY_MAP_BLOCK_BYTES;
-      const previous = ranges[ranges.length - 1];
-      if (previous && previous.offsetBytes + previous.lengthBytes === offsetBytes) {
-        previous.lengthBytes += DIRTY_MAP_BLOCK_BYTES;
-        previous.data = snapshot.subarray(
-          at - previous.lengthBytes + DIRTY_MAP_BLOCK_BYTES,
-          at + DIRTY_MAP_BLOCK_BYTES,
-        );
-      } else {
-        ranges.push({
-          offsetBytes,
-          lengthBytes: DIRTY_MAP_BLOCK_BYTES,
-          data: snapshot.subarray(at, at + DIRTY_MAP_BLOCK_BYTES),
-        });
-      }
-    });
+    const { snapshot, ranges } = encodeBlocks(this.memory, blocks);
     const startMs = this.time.monotonicMs();
     this.file
       .writeRanges(ranges)
@@ -382,54 +379,29 @@ export class DirtyMap {
 
   /** Reads and checks the header and every block; corrupt blocks become all dirty and are rewritten. */
   private async load(): Promise<void> {
-    const { blockCount, regionCount } = this.geometry;
     const header = new Uint8Array(DIRTY_MAP_BLOCK_BYTES);
-    await this.readFully(header, 0);
+    await readExactly(this.file, header, 0);
     checkHeader(header, this.geometry, this.path);
     if ((await this.file.sizeBytes()) !== this.mapBytes) {
       throw new DirtyMapHeaderError(`dirty map ${this.path} is not ${this.mapBytes} bytes long`, "size");
     }
-    for (let block = 0; block < blockCount; block += IO_CHUNK_BLOCKS) {
-      const end = Math.min(blockCount, block + IO_CHUNK_BLOCKS) * DIRTY_MAP_BLOCK_BYTES;
-      await this.readFully(
-        this.memory.subarray(block * DIRTY_MAP_BLOCK_BYTES, end),
-        (block + 1) * DIRTY_MAP_BLOCK_BYTES,
-      );
-    }
-    const paddingEnd = blockCount * DIRTY_MAP_REGIONS_PER_BLOCK - 1;
-    const view = new DataView(this.memory.buffer);
-    for (let block = 0; block < blockCount; block++) {
-      const base = block * DIRTY_MAP_BLOCK_BYTES;
-      const bits = this.memory.subarray(base + CRC_BYTES, base + DIRTY_MAP_BLOCK_BYTES);
-      if (view.getUint32(base, true) === crc32c(bits)) continue;
-      bits.fill(0);
+    await readExactly(this.file, this.memory, DIRTY_MAP_BLOCK_BYTES);
+    this.regionsSet = maskAndCount(this.memory, this.geometry);
+    for (let block = 0; block < this.geometry.blockCount; block++) {
+      if (blockIntact(this.memory, block)) continue;
       const first = block * DIRTY_MAP_REGIONS_PER_BLOCK;
-      const last = Math.min(regionCount, first + DIRTY_MAP_REGIONS_PER_BLOCK) - 1;
+      const last = Math.min(this.regionCount, first + DIRTY_MAP_REGIONS_PER_BLOCK) - 1;
       const offsetBytes = first * this.granularityBytes;
       const lengthBytes = Math.min((last + 1) * this.granularityBytes, this.diskBytes) - offsetBytes;
       this.observer?.corruptBlock({ path: this.path, blockIndex: block, offsetBytes, lengthBytes });
-      // Not durable (the disk holds garbage) until the flush below rewrites the block.
+      // Garbage is not bits: count it out, then set every region (not durable until rewritten below).
+      this.clearBits(first, last);
       this.setRegions(first, last);
     }
-    // Only bits of real regions count (the last block's tail is padding, written as zeroes).
-    if (paddingEnd >= regionCount) {
-      forEachRegionByte(regionCount, paddingEnd, (index, mask) => (this.memory[index]! &= ~mask));
-    }
-    this.regionsSet = 0;
-    for (let block = 0; block < blockCount; block++) {
-      const base = block * DIRTY_MAP_BLOCK_BYTES;
-      for (let j = base + CRC_BYTES; j < base + DIRTY_MAP_BLOCK_BYTES; j++)
-        this.regionsSet += POPCOUNT[this.memory[j]!]!;
-      if (this.pendingFlags[block] === 0)
-        this.durable.set(this.memory.subarray(base, base + DIRTY_MAP_BLOCK_BYTES), base);
+    this.durable.set(this.memory);
+    for (const block of this.pendingBlocks) {
+      this.durable.fill(0, block * DIRTY_MAP_BLOCK_BYTES, (block + 1) * DIRTY_MAP_BLOCK_BYTES);
     }
     if (this.pendingBlocks.length > 0) await this.nextFlush();
-  }
-
-  private async readFully(target: Uint8Array, positionBytes: number): Promise<void> {
-    const read = await this.file.read(target, positionBytes);
-    if (read !== target.length) {
-      throw new DirtyMapHeaderError(`dirty map ${this.path}: short read at ${positionBytes}`, "size");
-    }
   }
 }
