@@ -8,7 +8,6 @@
  * area that is still full leaves the resource in emergency mode (retried
  * after retryMs); any other error fails the resource.
  */
-import type { TimerHandle } from "../platform/clock.js";
 import { clearMapIfResynced, isLogSpaceFailure } from "./emergency.js";
 import { leaveEmergency } from "./primary-role.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
@@ -19,11 +18,17 @@ export interface EmergencyWatchOptions {
   mayLog: () => boolean;
 }
 
+export interface EmergencyWatch {
+  cancel(): void;
+  /** A serving primary stops logging now (the log space monitor's last level); anything else ignores it. */
+  enterNow(reason: string): void;
+}
+
 export function watchEmergency(
   core: ResourceCore,
   hooks: RoleHooks,
   options: EmergencyWatchOptions,
-): TimerHandle {
+): EmergencyWatch {
   const { deps } = core;
   let running = false;
   const tick = async (): Promise<void> => {
@@ -40,7 +45,7 @@ export function watchEmergency(
       await clearMapIfResynced(core);
     }
   };
-  return deps.time.setRepeating(deps.settings.emergencyRetryMs, () => {
+  const timer = deps.time.setRepeating(deps.settings.emergencyRetryMs, () => {
     if (running || !core.emergencyFile) return;
     running = true;
     options
@@ -48,4 +53,16 @@ export function watchEmergency(
       .catch((err: unknown) => hooks.fatal(err))
       .finally(() => (running = false));
   });
+  return {
+    cancel: () => timer.cancel(),
+    enterNow: (reason) => {
+      // Inside the role changes: never half-way through a take-over or step-down.
+      options
+        .enqueue(async () => {
+          const volume = core.state === "running" ? core.primary?.volume : undefined;
+          if (volume?.writable && !volume.writingDirect) await volume.writeDirect(new Error(reason));
+        })
+        .catch((err: unknown) => hooks.fatal(err));
+    },
+  };
 }

@@ -2,25 +2,17 @@
  * One resource on this node, in whatever role the cluster state gives it:
  * the façade that manager, rpc and frontend use. It owns the resource's
  * lifecycle (open, start, failure, close) and hands each job to its module
- * (the map is in resource-core.ts).
- *
- * - primary: writes go through the log (durable) to the disk
- *   (PrimaryVolume); the frontend exports the volume (primary-role.ts).
- * - secondary: the fetcher pulls log files into local copies, the replayer
- *   applies them in order, and a joining member first copies the disk
- *   (full sync); the disk is always a prefix of the primary's history,
- *   except during that first copy (secondary-role.ts).
+ * (the map is in resource-core.ts): primary-role.ts (writes logged, then
+ * applied; emergency.ts when the log area is full), secondary-role.ts
+ * (fetch, replay, and secondary-sync.ts's full and region syncs).
  *
  * Both roles share the backing disk, the local log files, the ordered apply
  * queue and the checkpoint (how far the log is applied and synced here).
- * Role changes follow the designated primary in the cluster state
- * (`resource/<res>/primary`), one at a time: the rules (planned handover
- * without loss, forced failover that cuts the last file, confirmation
- * after a restart) are in role-decision.ts.
- *
- * Opening a resource recovers it: replay from the checkpoint (cutting a
- * torn tail of our own last file), and a file that was being written when
- * we crashed is never appended to again.
+ * Role changes follow the designated primary in the cluster state, one at a
+ * time; the rules (planned handover without loss, forced failover that
+ * cuts the last file, confirmation after a restart) are in role-decision.ts.
+ * Opening a resource recovers it: replay from the checkpoint, cutting a
+ * torn tail of our own last file, which is never appended to again.
  */
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
@@ -50,8 +42,7 @@ import { waitForChange } from "./wait-for.js";
 import { dirtyRegionsAnswer } from "./emergency.js";
 import { forksOf, metricSource } from "./resource-metric-source.js";
 import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
-import { watchEmergency } from "./emergency-watch.js";
-import type { TimerHandle } from "../platform/clock.js";
+import { watchEmergency, type EmergencyWatch } from "./emergency-watch.js";
 
 export type {
   FrontendHooks,
@@ -81,7 +72,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** A failed resource's files are being (or were) closed. */
   private released: Promise<void> | undefined;
   /** Emergency mode's retries and map clearing (emergency-watch.ts). */
-  private emergencyWatch: TimerHandle | undefined;
+  private emergencyWatch: EmergencyWatch | undefined;
 
   private constructor(
     loaded: LoadedResource,
@@ -157,10 +148,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
 
   get consistent(): boolean {
     return this.core.syncFile.consistent;
-  }
-
-  get paused(): PauseFile {
-    return { ...this.core.pauseFile };
   }
 
   // --- creation and opening -------------------------------------------------
@@ -321,13 +308,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
 
   /** A serving primary stops logging (the log space monitor's last level); anything else ignores it. */
   enterEmergency(reason: string): void {
-    // Inside the role changes: never half-way through a take-over or step-down.
-    this.roles
-      .enqueue(async () => {
-        const volume = this.core.state === "running" ? this.core.primary?.volume : undefined;
-        if (volume?.writable && !volume.writingDirect) await volume.writeDirect(new Error(reason));
-      })
-      .catch((err: unknown) => this.fatal(err));
+    this.emergencyWatch?.enterNow(reason);
   }
 
   /** The regions of our dirty map (peers resyncing a gap we wrote ask for them). */

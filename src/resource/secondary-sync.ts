@@ -130,6 +130,8 @@ async function startSync(
     ...(core.syncFile.gapCleared ? { gapCleared: core.syncFile.gapCleared } : {}),
   };
   await core.files.writeSync(core.syncFile);
+  deps.metrics.replicationSyncTotalBytes.labels(core.name).set(totalBytes);
+  deps.metrics.replicationSyncDoneBytes.labels(core.name).set(0);
   deps.logger.info(
     { resource: core.name, gapFile: file, regions: regions?.length ?? "whole disk", totalBytes },
     "a gap in the log: resync before replaying on",
