@@ -366,8 +366,16 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       return;
     }
     this.setState("waiting");
+    const askedMs = deps.time.monotonicMs();
     const found = await listNext(deps, this.credentials(), source, current);
-    if (found === undefined) return;
+    if (found === undefined) {
+      // Not listed yet. The source long-polls up to listWaitMs but may answer sooner without it
+      // (it lists only later files, one deleted meanwhile, an older peer): asking again at once
+      // would poll in a tight loop, so at most one list per listWaitMs (none after a stop/pause).
+      const leftMs = deps.listWaitMs - (deps.time.monotonicMs() - askedMs);
+      if (leftMs > 0 && !this.stopped && !this.paused) await this.waitOrWake(leftMs);
+      return;
+    }
     if ("brokenChain" in found) {
       this.splitBrainReason = found.brokenChain;
       deps.logger.error(

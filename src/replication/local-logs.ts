@@ -260,8 +260,27 @@ export class LocalLogs extends EventEmitter<LocalLogsEvents> {
 
   /** Resolves when a file numbered above `fileNumber` appears, or the signal fires. */
   waitForFileAfter(fileNumber: number, signal: AbortSignal): Promise<void> {
+    return this.waitUntil(() => this.list().some((f) => f.fileNumber > fileNumber), signal);
+  }
+
+  /**
+   * Resolves when a file numbered above `fileNumber` has data here, or the
+   * signal fires. A fetched copy is listed from the moment its fetch starts,
+   * with length 0 and possibly not on disk yet: it has nothing to offer
+   * until its first verified bytes (the header) are synced.
+   */
+  waitForDataAfter(fileNumber: number, signal: AbortSignal): Promise<void> {
+    return this.waitUntil(() => this.withDataAfter(fileNumber).length > 0, signal);
+  }
+
+  /** Files numbered above `fileNumber` with a trustworthy length above 0 (see waitForDataAfter). */
+  withDataAfter(fileNumber: number): LocalLogFile[] {
+    return this.list().filter((f) => f.fileNumber > fileNumber && f.lengthBytes > 0);
+  }
+
+  /** Resolves once `check` holds, checked now and at every growth, or when the signal fires. */
+  private waitUntil(check: () => boolean, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const check = (): boolean => this.list().some((f) => f.fileNumber > fileNumber);
       if (check() || signal.aborted) {
         resolve();
         return;

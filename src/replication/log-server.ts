@@ -5,8 +5,9 @@
  *
  * - `POST /peer/v1/log/list {resource, afterFileNumber, waitMs}`: the files
  *   numbered above afterFileNumber, with their length, whether they are
- *   finished, and the version they continue. Long-polls up to waitMs when
- *   there are none yet.
+ *   finished, and the version they continue. Only files with data here
+ *   (a verified or durable length above 0) are listed. Long-polls up to
+ *   waitMs when there are none yet.
  * - `POST /peer/v1/log/stream {resource, file, offsetBytes}`: a framed
  *   stream (frames.ts) of the file from offsetBytes. Only the durable or
  *   verified prefix is ever sent; the stream follows the file as it grows,
@@ -94,12 +95,14 @@ export class LogServer {
     if (!served) throw new PeerError(404, "no-resource", `no resource ${String(body.resource)} here`);
     const after = typeof body.afterFileNumber === "number" ? body.afterFileNumber : 0;
     const waitMs = Math.min(typeof body.waitMs === "number" ? body.waitMs : 0, this.options.maxWaitMs);
-    if (waitMs > 0 && !served.logs.list().some((f) => f.fileNumber > after)) {
-      await served.logs.waitForFileAfter(after, this.options.time.timeoutSignal(waitMs));
+    // The wait and the answer count the same files: a copy whose fetch has just started (length 0,
+    // perhaps not created yet) is not offered, so it must not end the wait either, or the lister gets
+    // an empty answer at once and asks again in a tight loop until the copy has data (seed 90284).
+    if (waitMs > 0 && served.logs.withDataAfter(after).length === 0) {
+      await served.logs.waitForDataAfter(after, this.options.time.timeoutSignal(waitMs));
     }
     const files: LogListEntry[] = [];
-    for (const f of served.logs.list()) {
-      if (f.fileNumber <= after) continue;
+    for (const f of served.logs.withDataAfter(after)) {
       let header;
       try {
         header = await served.logs.header(f.name);

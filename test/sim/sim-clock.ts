@@ -21,11 +21,20 @@
  *   go on past it).
  * - unref() does not change when a timer fires; it only makes runUntilIdle
  *   stop with the timer still pending, as Node would exit with it pending.
+ * - Callbacks take no virtual time, so a loop that never waits on a timer
+ *   (a busy poll over a 0 ms network, nextTurn callbacks that queue more)
+ *   holds time still forever: every timer starves, and what the loop
+ *   allocates piles up. Beyond `maxCallbacksPerInstant` callbacks at one
+ *   virtual time, runNext rejects with SimClockStuckError naming it (a
+ *   simulated run sees tens at most; seed 90284 ran out of memory instead).
  */
 import { abortReason, systemClock, type Clock, type TimerHandle } from "../../src/platform/clock.js";
 
 /** Node turns delays outside [1, 2^31 - 1] ms into 1 ms (with a warning). */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** Default bound of callbacks run without virtual time moving (see the contract). */
+export const DEFAULT_MAX_CALLBACKS_PER_INSTANT = 10_000;
 
 /** 2020-01-01T00:00:00Z: the default epoch, so wall stamps look like real ones. */
 export const DEFAULT_START_WALL_MS = 1_577_836_800_000;
@@ -48,6 +57,8 @@ export class SimClockStuckError extends Error {
 export interface SimClockOptions {
   /** Wall time at monotonic 0 (default DEFAULT_START_WALL_MS; the simulator seeds it). */
   startWallMs?: number;
+  /** Callbacks run at one virtual time before runNext reports a livelock (default 10 000). */
+  maxCallbacksPerInstant?: number;
 }
 
 export class SimClock implements Clock {
@@ -59,9 +70,14 @@ export class SimClock implements Clock {
   private turnQueue: Array<() => void> = [];
   /** Callbacks run so far (timers and turns): a cheap progress measure for the simulator. */
   callbacksRun = 0;
+  private readonly maxCallbacksPerInstant: number;
+  /** The virtual time of the last callback, and how many ran at it. */
+  private instantMs = -1;
+  private callbacksAtInstant = 0;
 
   constructor(options: SimClockOptions = {}) {
     this.wallOffsetMs = options.startWallMs ?? DEFAULT_START_WALL_MS;
+    this.maxCallbacksPerInstant = options.maxCallbacksPerInstant ?? DEFAULT_MAX_CALLBACKS_PER_INSTANT;
   }
 
   nowMs(): number {
@@ -184,6 +200,17 @@ export class SimClock implements Clock {
   }
 
   private async run(callback: () => void): Promise<void> {
+    if (this.monoMs !== this.instantMs) {
+      this.instantMs = this.monoMs;
+      this.callbacksAtInstant = 0;
+    }
+    this.callbacksAtInstant += 1;
+    if (this.callbacksAtInstant > this.maxCallbacksPerInstant) {
+      throw new SimClockStuckError(
+        `livelock: ${this.maxCallbacksPerInstant} callbacks ran at virtual time ${this.monoMs} ms and time ` +
+          `never moved (a loop that does not wait on a timer; ${this.pendingTimers} timers starve)`,
+      );
+    }
     this.callbacksRun += 1;
     callback();
     await drainMicrotasks();

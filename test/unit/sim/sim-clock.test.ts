@@ -166,6 +166,31 @@ describe("SimClock", () => {
     await assert.rejects(clock.runUntilIdle(100), SimClockStuckError);
   });
 
+  it("reports a loop that holds virtual time still (nextTurn or an exchange re-queued forever)", async () => {
+    const clock = new SimClock({ maxCallbacksPerInstant: 100 });
+    let starved = false;
+    clock.setTimer(1, () => (starved = true));
+    let turns = 0;
+    const spin = (): void => {
+      turns += 1;
+      clock.nextTurn(spin);
+    };
+    clock.nextTurn(spin);
+    await assert.rejects(clock.advance(10), (err: unknown) => {
+      assert.ok(err instanceof SimClockStuckError);
+      assert.match(err.message, /livelock: 100 callbacks ran at virtual time 0 ms/);
+      return true;
+    });
+    assert.equal(turns, 100);
+    assert.equal(starved, false);
+    // A callback count spread over moving time is no livelock.
+    const busy = new SimClock({ maxCallbacksPerInstant: 100 });
+    let fired = 0;
+    busy.setRepeating(1, () => (fired += 1));
+    await busy.advance(1_000);
+    assert.equal(fired, 1_000);
+  });
+
   it("runUntil steps to a condition or fails at its virtual deadline", async () => {
     const clock = new SimClock();
     let count = 0;
