@@ -369,9 +369,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const askedMs = deps.time.monotonicMs();
     const found = await listNext(deps, this.credentials(), source, current);
     if (found === undefined) {
-      // Not listed yet. The source long-polls up to listWaitMs but may answer sooner without it
-      // (it lists only later files, one deleted meanwhile, an older peer): asking again at once
-      // would poll in a tight loop, so at most one list per listWaitMs (none after a stop/pause).
+      // Not listed, maybe before listWaitMs: at most one list per listWaitMs (seed 90284's tight loop).
       const leftMs = deps.listWaitMs - (deps.time.monotonicMs() - askedMs);
       if (leftMs > 0 && !this.stopped && !this.paused) await this.waitOrWake(leftMs);
       return;

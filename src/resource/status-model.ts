@@ -101,6 +101,7 @@ export function secondaryStates(f: SecondaryFacts): { diskState: DiskState; repl
     : !f.consistent
       ? "Inconsistent"
       : f.caughtUpWithPrimary &&
+          !f.primaryInEmergency &&
           f.fetchLagBytes === 0 &&
           f.replayLagBytes === 0 &&
           f.primaryAlive &&
