@@ -47,6 +47,7 @@ const schema = {
     "resourceRecovery",
     "emergency",
     "logSpace",
+    "lagging",
   ],
   properties: {
     host: { type: "string", pattern: HOST_PATTERN },
@@ -206,6 +207,15 @@ const schema = {
         // A power of two from 4 KiB to 64 MiB (checked in config-loader.ts).
         dirtyGranularityBytes: { type: "integer", minimum: 4096, maximum: 67108864 },
         retryMs: { type: "integer", minimum: 100, maximum: 3600000 },
+      },
+    },
+    lagging: {
+      type: "object",
+      additionalProperties: false,
+      required: ["maxLagBytes", "maxLagSeconds"],
+      properties: {
+        maxLagBytes: { type: "integer", minimum: 1048576 },
+        maxLagSeconds: { type: "integer", minimum: 1 },
       },
     },
     logSpace: {

@@ -124,6 +124,8 @@ export interface DaemonConfig {
    * resource), dirty-map granularity, how often logging is retried.
    */
   emergency: { enabled: boolean; dirtyGranularityBytes: number; retryMs: number };
+  /** A member whose lag exceeds either is cut loose: it no longer pins log files (resource/cut-loose.ts). */
+  lagging: { maxLagBytes: number; maxLagSeconds: number };
   /** Free space levels of the filesystems holding logs (src/resource/log-space-levels.ts). */
   logSpace: LogSpaceSettings;
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
@@ -214,6 +216,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       maxBackoffMs: DEFAULT_RECOVERY_BACKOFF.maxMs,
     },
     emergency: { enabled: true, dirtyGranularityBytes: 1024 * 1024, retryMs: 5_000 },
+    lagging: { maxLagBytes: 64 * 1024 ** 3, maxLagSeconds: 86_400 },
     logSpace: structuredClone(DEFAULT_LOG_SPACE_SETTINGS),
   };
 }

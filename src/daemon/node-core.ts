@@ -283,6 +283,7 @@ export class NodeCore implements NodeServices {
         emergencyEnabled: config.emergency.enabled,
         dirtyGranularityBytes: config.emergency.dirtyGranularityBytes,
         emergencyRetryMs: config.emergency.retryMs,
+        lagLimits: { ...config.lagging },
       },
       cluster: {
         state: cluster.state,
@@ -306,7 +307,7 @@ export class NodeCore implements NodeServices {
         detach: (name) => this.frontends.detach(name),
       },
       // Emergency mode leaves only once the log area is out of the emergency level (with hysteresis).
-      logSpace: { mayLog: (name) => this.logSpaceMonitor?.levelOf(name) !== "emergency" },
+      logSpace: { levelOf: (name) => this.logSpaceMonitor?.levelOf(name) },
       onResourceFailed: (resource, err) => {
         // Its log files are closed: streams of them would follow a dead instance forever.
         this.logServer?.closeResource(resource);
@@ -357,7 +358,7 @@ export class NodeCore implements NodeServices {
         return resource && volume ? { volume, durablePosition: () => resource.durablePosition() } : undefined;
       },
       this.metrics,
-      (name) => this.resources.get(name)?.dirtyRegions() ?? Promise.resolve(undefined),
+      (name, member) => this.resources.get(name)?.dirtyRegions(member) ?? Promise.resolve(undefined),
     );
   }
 }

@@ -32,6 +32,16 @@ export function emergencyMetrics(f: MetricFactory) {
       "Size of the persisted dirty-region map (bounded by disk size / granularity).",
       (s) => s.dirtyMapBytes(),
     ),
+    resourceMembersCutLoose: f.perResource(
+      "marsd_resource_members_cut_loose",
+      "Members cut loose for lagging too far: they no longer pin log files and will resync the regions they missed.",
+      (s) => s.membersCutLoose(),
+    ),
+    resourceMembersCutLooseTotal: f.counter(
+      "marsd_resource_members_cut_loose_total",
+      "Times this node cut a lagging member loose.",
+      ["resource"],
+    ),
     resourceMembersNeedingResync: f.perResource(
       "marsd_resource_members_needing_resync",
       "Members that have not replayed past the last gap in the log yet (they need a region resync).",

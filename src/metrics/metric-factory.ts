@@ -29,6 +29,7 @@ export interface ResourceMetricSource {
   dirtyBytes(): number;
   dirtyMapBytes(): number;
   membersNeedingResync(): number;
+  membersCutLoose(): number;
 }
 
 export class MetricFactory {

@@ -81,6 +81,8 @@ export class Metrics {
   readonly resourceDirtyBytes = this.emergency.resourceDirtyBytes;
   readonly resourceDirtyMapBytes = this.emergency.resourceDirtyMapBytes;
   readonly resourceMembersNeedingResync = this.emergency.resourceMembersNeedingResync;
+  readonly resourceMembersCutLoose = this.emergency.resourceMembersCutLoose;
+  readonly resourceMembersCutLooseTotal = this.emergency.resourceMembersCutLooseTotal;
 
   private readonly logSpace = logSpaceMetrics(this.make);
   readonly logFsSizeBytes = this.logSpace.logFsSizeBytes;

@@ -65,17 +65,19 @@ export class SyncServer {
     private readonly lookup: (resource: string) => SyncSource | undefined,
     private readonly metrics: Metrics,
     /** The regions this node's dirty map holds for a resource (it wrote a gap), if any. */
-    dirtyRegionsOf: (resource: string) => Promise<DirtyRegionsAnswer | undefined>,
+    dirtyRegionsOf: (resource: string, member: string | undefined) => Promise<DirtyRegionsAnswer | undefined>,
   ) {
     server.routeStream("POST /peer/v1/sync/window", (req, res, secret) => this.window(req, res, secret));
     server.route("POST /peer/v1/sync/regions", async (req) => {
-      let body: { resource?: unknown };
+      let body: { resource?: unknown; member?: unknown };
       try {
         body = JSON.parse(req.body.toString("utf8")) as typeof body;
       } catch {
         throw new PeerError(400, "bad-request", "body must be JSON");
       }
-      const answer = typeof body.resource === "string" ? await dirtyRegionsOf(body.resource) : undefined;
+      const member = typeof body.member === "string" ? body.member : undefined;
+      const answer =
+        typeof body.resource === "string" ? await dirtyRegionsOf(body.resource, member) : undefined;
       if (!answer) throw new PeerError(404, "no-resource", "no dirty map of that resource here");
       if (answer.regions.length > MAX_SYNC_REGIONS) {
         throw new PeerError(409, "too-many-regions", `${answer.regions.length} regions: sync the whole disk`);

@@ -79,6 +79,8 @@ export async function fetchDirtyRegions(
   source: { host: string; address: string },
   resource: string,
   sizeBytes: number,
+  /** The member whose map to read (a member cut loose); without it the gap map. */
+  member?: string,
 ): Promise<SyncRegions | undefined> {
   try {
     const { body } = await client.call<DirtyRegionsAnswer>(
@@ -86,7 +88,7 @@ export async function fetchDirtyRegions(
       source.address,
       "POST",
       "/peer/v1/sync/regions",
-      { resource },
+      member === undefined ? { resource } : { resource, member },
       source.host,
     );
     const valid =

@@ -25,6 +25,36 @@ import { isPublishedStatus, type PublishedStatus, type Role } from "./status-mod
 const MEMBER_KEY = /^resource\/[^/]+\/host\/([^/]+)\/member$/;
 const VERSION_KEY = /^resource\/[^/]+\/host\/([^/]+)\/version\/(\d+)$/;
 const CUT_KEY = /^resource\/[^/]+\/host\/([^/]+)\/cut\/(\d+)$/;
+const LOOSE_KEY = /^resource\/[^/]+\/host\/([^/]+)\/loose\/([^/]+)$/;
+
+/**
+ * A member a primary cut loose (resource/cut-loose.ts): it no longer pins
+ * log files. `resumeFile`: the first file not folded into its dirty map
+ * (files before it may be gone); absent while nothing was folded.
+ */
+export interface LooseEntry {
+  member: string;
+  /** The node that cut it loose and keeps its dirty map. */
+  by: string;
+  sinceMs: number;
+  reason: string;
+  lagBytes: number;
+  resumeFile?: string;
+  /** Stream position where resumeFile starts (the member's applied position when it resumes there). */
+  resumeStreamBytes?: number;
+}
+
+function isLooseValue(v: unknown): v is Omit<LooseEntry, "member" | "by"> {
+  const e = v as Partial<LooseEntry> | null;
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    Number.isSafeInteger(e.sinceMs) &&
+    typeof e.reason === "string" &&
+    Number.isSafeInteger(e.lagBytes) &&
+    (e.resumeFile === undefined || typeof e.resumeFile === "string")
+  );
+}
 
 /** What the cluster knows of a resource (shared key resource/<res>/config). */
 export interface SharedResourceConfig {
@@ -96,8 +126,9 @@ export class ClusterView {
    * primary, a member's history (its versions, status or membership), or
    * neither.
    */
-  changeKind(key: string): "designation" | "history" | undefined {
+  changeKind(key: string): "designation" | "history" | "loose" | undefined {
     if (key === Keys.resourcePrimary(this.resource)) return "designation";
+    if (LOOSE_KEY.test(key)) return "loose";
     if (key.includes("/version/") || key.endsWith("/status") || key.endsWith("/member")) return "history";
     return undefined;
   }
@@ -185,6 +216,29 @@ export class ClusterView {
       version: entry.version,
       firstFile,
     });
+  }
+
+  /** Every member cut loose, by whichever node cut it (a later handover keeps the earlier entries). */
+  looseEntries(): LooseEntry[] {
+    const out: LooseEntry[] = [];
+    for (const e of this.state.list(`resource/${this.resource}/host/`)) {
+      const m = LOOSE_KEY.exec(e.key);
+      if (!m || !isLooseValue(e.value) || this.isEvicted(m[2] as string)) continue;
+      out.push({ ...e.value, by: m[1] as string, member: m[2] as string });
+    }
+    return out;
+  }
+
+  /** Records (or updates) that we cut `entry.member` loose; resolves once durable. */
+  async publishLoose(entry: Omit<LooseEntry, "by">): Promise<void> {
+    const { member, ...value } = entry;
+    this.state.set(Keys.resourceHost(this.resource, this.host, `loose/${member}`), value);
+    await this.state.flush();
+  }
+
+  /** The member caught up again (or left): it pins log files again. */
+  withdrawLoose(member: string): void {
+    this.state.delete(Keys.resourceHost(this.resource, this.host, `loose/${member}`));
   }
 
   /** The versions and first files of forced failovers' cuts, each with the stamp of its cut. */

@@ -36,6 +36,7 @@ import { LogFailedError, isErrno } from "../util/errors.js";
 import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
 import { DirectWrites } from "./direct-writes.js";
 import { DirtyMap } from "./dirty-map.js";
+import { openMemberMap } from "./cut-loose.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import type { EmergencyFile } from "./resource-files.js";
 
@@ -195,9 +196,20 @@ export async function clearMapIfResynced(core: ResourceCore): Promise<boolean> {
 }
 
 /** What this node answers a member resyncing a gap it wrote: its map's regions, while it has a map. */
-export async function dirtyRegionsAnswer(core: ResourceCore): Promise<DirtyRegionsAnswer | undefined> {
-  if (!core.emergencyFile || core.state !== "running") return undefined;
-  const map = await openDirtyMap(core);
+export async function dirtyRegionsAnswer(
+  core: ResourceCore,
+  member?: string,
+): Promise<DirtyRegionsAnswer | undefined> {
+  if (core.state !== "running") return undefined;
+  let map: DirtyMap;
+  if (member !== undefined) {
+    // A member we cut loose: its own map (only while our entry about it stands).
+    if (!core.view.looseEntries().some((e) => e.by === core.host && e.member === member)) return undefined;
+    map = await openMemberMap(core, member);
+  } else {
+    if (!core.emergencyFile) return undefined;
+    map = await openDirtyMap(core);
+  }
   return {
     granularityBytes: core.deps.settings.dirtyGranularityBytes,
     regions: map.regions().map((r): [number, number] => [r.offsetBytes, r.lengthBytes]),

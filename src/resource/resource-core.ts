@@ -62,8 +62,13 @@ export interface ResourceSettings {
   emergencyEnabled: boolean;
   /** Bytes of disk per bit of the dirty-region map (emergency mode). */
   dirtyGranularityBytes: number;
-  /** How often a primary in emergency mode tries to log again (and a served map is checked for clearing). */
+  /**
+   * How often a primary in emergency mode tries to log again, a served map
+   * is checked for clearing, and lagging members are reviewed.
+   */
   emergencyRetryMs: number;
+  /** Beyond either a member is cut loose (resource/cut-loose.ts). */
+  lagLimits: { maxLagBytes: number; maxLagSeconds: number };
 }
 
 /** What a resource needs of the cluster layer. */
@@ -105,8 +110,8 @@ export interface ResourceDeps {
    * closed its files (failure-recovery.ts); the manager recovers it.
    */
   onFailed: (resource: Resource, err: unknown) => void;
-  /** The node's log space monitor: whether a resource's log area has room (emergency mode leaves then). */
-  logSpace?: { mayLog(resource: string): boolean };
+  /** The node's log space monitor: the level of a resource's log area (emergency mode, cutting loose). */
+  logSpace?: { levelOf(resource: string): string | undefined };
 }
 
 export type ResourceState = "running" | "failed" | "closed";
@@ -157,6 +162,8 @@ export interface ResourceCore {
   emergencyFile: EmergencyFile | undefined;
   /** The dirty-region map, once opened. */
   dirtyMap: DirtyMap | undefined;
+  /** The dirty maps of members this node cut loose (resource/cut-loose.ts), once opened. */
+  memberMaps: Map<string, DirtyMap>;
 }
 
 /** What the role modules call back into the façade for. */
@@ -223,5 +230,6 @@ export function assembleCore(
     recovery: { replayedBytes: 0, tornBytes: 0 },
     emergencyFile: loaded.emergencyFile,
     dirtyMap: undefined,
+    memberMaps: new Map(),
   };
 }

@@ -27,6 +27,8 @@ export interface SyncFile {
   gapFile?: string;
   /** The last gap a completed resync covered: replay may enter that file. */
   gapCleared?: string;
+  /** A member cut loose: this resync is for resuming at this file (resource/cut-loose.ts). */
+  resumeFile?: string;
 }
 
 export interface FetchFile {

@@ -24,5 +24,6 @@ export function metricSource(core: ResourceCore): ResourceMetricSource {
     dirtyBytes: () => core.dirtyMap?.dirtyBytes ?? 0,
     dirtyMapBytes: () => core.dirtyMap?.mapBytes ?? 0,
     membersNeedingResync: () => membersBehindGap(core).length,
+    membersCutLoose: () => core.view.looseEntries().length,
   };
 }

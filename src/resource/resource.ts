@@ -42,7 +42,7 @@ import { waitForChange } from "./wait-for.js";
 import { dirtyRegionsAnswer } from "./emergency.js";
 import { forksOf, metricSource } from "./resource-metric-source.js";
 import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
-import { watchEmergency, type EmergencyWatch } from "./emergency-watch.js";
+import { watchSpace, type SpaceWatch } from "./space-watch.js";
 
 export type {
   FrontendHooks,
@@ -71,8 +71,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private diskProblem: Error | undefined;
   /** A failed resource's files are being (or were) closed. */
   private released: Promise<void> | undefined;
-  /** Emergency mode's retries and map clearing (emergency-watch.ts). */
-  private emergencyWatch: EmergencyWatch | undefined;
+  /** Emergency mode's retries, map clearing, cutting members loose (space-watch.ts). */
+  private spaceWatch: SpaceWatch | undefined;
 
   private constructor(
     loaded: LoadedResource,
@@ -196,9 +196,9 @@ export class Resource extends EventEmitter<ResourceEvents> {
       }
     });
     this.status.start();
-    this.emergencyWatch = watchEmergency(this.core, this.hooks, {
+    this.spaceWatch = watchSpace(this.core, this.hooks, {
       enqueue: (work) => this.roles.enqueue(work),
-      mayLog: () => this.deps.logSpace?.mayLog(this.name) ?? true,
+      level: () => this.deps.logSpace?.levelOf(this.name) ?? "ok",
     });
     this.publishStatus(true);
     if (this.core.becomingPrimary) this.roles.reconsider();
@@ -237,6 +237,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
       // Never follow a host that is no longer designated, not even for the rest of a stream.
       this.core.secondary?.fetcher.reconsiderSource();
       this.roles.reconsider();
+    } else if (kind === "loose") {
+      this.spaceWatch?.checkNow();
     } else if (kind === "history") {
       // Another member's history moved: a pending take-over may now complete.
       if (this.core.becomingPrimary && entry.owner !== this.core.host) this.roles.reconsider();
@@ -308,12 +310,12 @@ export class Resource extends EventEmitter<ResourceEvents> {
 
   /** A serving primary stops logging (the log space monitor's last level); anything else ignores it. */
   enterEmergency(reason: string): void {
-    this.emergencyWatch?.enterNow(reason);
+    this.spaceWatch?.enterNow(reason);
   }
 
   /** The regions of our dirty map (peers resyncing a gap we wrote ask for them). */
-  dirtyRegions(): Promise<DirtyRegionsAnswer | undefined> {
-    return dirtyRegionsAnswer(this.core);
+  dirtyRegions(member?: string): Promise<DirtyRegionsAnswer | undefined> {
+    return dirtyRegionsAnswer(this.core, member);
   }
 
   /** Live numbers for resource.status. */
@@ -343,7 +345,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   // --- failures and shutdown -------------------------------------------------
 
   private markFailed(err: unknown): void {
-    this.emergencyWatch?.cancel();
+    this.spaceWatch?.cancel();
     markFailed(this.core, err);
     this.publishStatus(true);
   }
@@ -379,7 +381,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
    */
   async close(): Promise<void> {
     if (this.core.state === "closed") return;
-    this.emergencyWatch?.cancel();
+    this.spaceWatch?.cancel();
     if (this.core.state === "failed") {
       this.status.stop();
       return this.release();

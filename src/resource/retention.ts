@@ -12,14 +12,19 @@
  *   file, are never deleted.
  * - Our version entries are pruned up to the one right before the floor
  *   (the chain must still link to what we hold).
+ * - A member cut loose (cut-loose.ts) pins nothing; before the primary
+ *   deletes a file it has not applied, the file's regions go into its map.
  */
 import { formatLogName, parseLogName } from "../log/log-name.js";
+import { foldBeforeDeleting, looseMembers } from "./cut-loose.js";
 import type { ResourceCore } from "./resource-core.js";
 
 /** The lowest log file number any member still needs (undefined: a member pins everything). */
 export function logFloor(core: ResourceCore): number | undefined {
   let floor: number | undefined;
+  const loose = looseMembers(core);
   for (const host of core.view.members()) {
+    if (loose.has(host) && host !== core.host) continue;
     const applied =
       host === core.host
         ? core.checkpointer.position?.fileNumber
@@ -50,9 +55,10 @@ export async function deleteReplayedLogs(
     inUse.add(core.secondary.fetcher.current.file);
   }
   const newest = core.logs.newest();
+  const doomed = core.logs.list().filter((f) => f.fileNumber < floor && !inUse.has(f.name) && f !== newest);
+  await foldBeforeDeleting(core, doomed);
   const deleted: string[] = [];
-  for (const f of core.logs.list()) {
-    if (f.fileNumber >= floor || inUse.has(f.name) || f === newest) continue;
+  for (const f of doomed) {
     await core.logs.remove(f.name);
     deleted.push(f.name);
   }

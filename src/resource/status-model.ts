@@ -344,6 +344,15 @@ export function statusDetail(core: ResourceCore) {
       pendingBytes: log ? log.currentWriter.projectedEndBytes - log.currentWriter.durableOffsetBytes : 0,
     },
     emergency: emergencyDetail(core),
+    cutLoose: core.view.looseEntries().map((e) => ({
+      host: e.member,
+      by: e.by,
+      sinceMs: e.sinceMs,
+      reason: e.reason,
+      lagBytes: e.lagBytes,
+      dirtyBytes: core.memberMaps.get(e.member)?.dirtyBytes ?? 0,
+      ...(e.resumeFile ? { resumeFile: e.resumeFile } : {}),
+    })),
     error: core.failure,
   };
 }

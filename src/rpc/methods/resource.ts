@@ -81,6 +81,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     ...(detail.replay ? { replay: detail.replay } : {}),
     ...(detail.sync ? { sync: detail.sync } : {}),
     ...(detail.emergency ? { emergency: detail.emergency } : {}),
+    ...(detail.cutLoose.length > 0 ? { cutLoose: detail.cutLoose } : {}),
     splitBrain: split
       ? { detected: true, fileNumber: split.fileNumber, versions: split.versions, forks }
       : { detected: own.replState === "SplitBrain" },

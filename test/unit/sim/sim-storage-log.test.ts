@@ -169,7 +169,9 @@ describe("log writer and scanner on SimStorage", () => {
     }
     console.log(`sim log crash seed ${SEED}: ${RUNS} cases, ${JSON.stringify(totals)}`);
     // The cases must exercise what they claim to: crashes mid-run, torn tails, acknowledged appends.
-    assert.ok(totals.crashedMidRun >= RUNS / 4, `only ${totals.crashedMidRun} crashes landed mid-run`);
+    // About a third of the cases crash mid-run (binomial, n = RUNS): RUNS / 4 failed about one seed
+    // in twenty (MARSD_SIM_SEED=598123: 14 of 60); RUNS / 6 is ~3 standard deviations below the mean.
+    assert.ok(totals.crashedMidRun >= RUNS / 6, `only ${totals.crashedMidRun} crashes landed mid-run`);
     assert.ok(totals.acked > 0 && totals.torn > 0 && totals.overlapped > 0, JSON.stringify(totals));
   });
 

@@ -1,0 +1,217 @@
+/**
+ * Cutting lagging members loose: one dead or very slow member must not pin
+ * log files on every node until the disks fill. MARS needed an operator to
+ * evict such a member (and then a full sync); here the primary cuts it
+ * loose, keeps a dirty map of what it skips, and the member copies only
+ * those regions when it returns.
+ *
+ * Contract:
+ * - The primary cuts a member loose when the log it has not applied
+ *   exceeds lagging.maxLagBytes, when it has been behind for longer than
+ *   lagging.maxLagSeconds, or, at the log space "cut" level, when it is
+ *   unreachable while behind. The entry (`host/<primary>/loose/<member>`,
+ *   cluster-view.ts) is durable before anything relies on it; from then on
+ *   no node keeps log files for that member (retention.ts).
+ * - Before the primary deletes a file such a member has not applied, the
+ *   regions its records touched are added to that member's own dirty map
+ *   (dirty-<member>.map, durable), and the entry's resumeFile moves past
+ *   it: everything before resumeFile that the member lacks is in its map.
+ * - The member, seeing an entry about itself whose resumeFile is beyond
+ *   what it applied, drops its local log files, marks its disk
+ *   inconsistent, copies the map's regions from the node that cut it loose
+ *   (the whole disk if that node cannot say) and replays from the start of
+ *   resumeFile, as a joining member does; it is consistent once replay
+ *   passes the sync end.
+ * - The node that cut a member loose withdraws the entry (and deletes the
+ *   map) once the member is consistent, past resumeFile, and its lag is
+ *   below half of both limits (hysteresis).
+ */
+import path from "node:path";
+import { parseLogName } from "../log/log-name.js";
+import { RecordKind } from "../log/record.js";
+import { scanLogFile } from "../log/scanner.js";
+import type { LocalLogFile } from "../replication/local-logs.js";
+import type { LooseEntry } from "./cluster-view.js";
+import { DirtyMap } from "./dirty-map.js";
+import type { ResourceCore } from "./resource-core.js";
+
+export interface LagLimits {
+  maxLagBytes: number;
+  maxLagSeconds: number;
+}
+
+/** The primary's memory of when each member fell behind (reset when it catches up or we restart). */
+export type BehindSince = Map<string, number>;
+
+export function memberMapPath(core: ResourceCore, member: string): string {
+  return path.join(core.dir, `dirty-${member}.map`);
+}
+
+/** The dirty map of a member we cut loose, opened once (created on first use). */
+export async function openMemberMap(core: ResourceCore, member: string): Promise<DirtyMap> {
+  let map = core.memberMaps.get(member);
+  if (!map) {
+    map = await DirtyMap.open(core.deps.storage, memberMapPath(core, member), {
+      diskBytes: core.config.sizeBytes,
+      granularityBytes: core.deps.settings.dirtyGranularityBytes,
+      time: core.deps.time,
+    });
+    core.memberMaps.set(member, map);
+  }
+  return map;
+}
+
+/** Members that no longer pin log files (cut loose by any node). */
+export function looseMembers(core: ResourceCore): Set<string> {
+  return new Set(core.view.looseEntries().map((e) => e.member));
+}
+
+/** The primary's periodic review: cut loose whoever lags beyond the limits, withdraw who caught up. */
+export async function reviewLagging(
+  core: ResourceCore,
+  limits: LagLimits,
+  behindSince: BehindSince,
+  spaceLevelIsCut: boolean,
+): Promise<void> {
+  const parts = core.primary;
+  if (!parts || core.role !== "primary") return;
+  const durable = parts.log.durablePosition().streamBytes;
+  const nowMs = core.deps.time.monotonicMs();
+  const mine = new Map(
+    core.view
+      .looseEntries()
+      .filter((e) => e.by === core.host)
+      .map((e) => [e.member, e]),
+  );
+  for (const member of core.view.members()) {
+    if (member === core.host) continue;
+    const status = core.view.publishedStatusOf(member);
+    const applied = status?.applied;
+    const lagBytes = applied ? Math.max(0, durable - applied.streamBytes) : undefined;
+    if (lagBytes === 0) behindSince.delete(member);
+    else if (!behindSince.has(member)) behindSince.set(member, nowMs);
+    const behindSeconds = (nowMs - (behindSince.get(member) ?? nowMs)) / 1000;
+    const entry = mine.get(member);
+    if (entry) {
+      await withdrawIfCaughtUp(core, entry, limits, lagBytes, behindSeconds, status?.consistent === true);
+      continue;
+    }
+    let reason: string | undefined;
+    if (lagBytes !== undefined && lagBytes > limits.maxLagBytes) {
+      reason = `${lagBytes} bytes of log not applied (lagging.maxLagBytes ${limits.maxLagBytes})`;
+    } else if (behindSeconds > limits.maxLagSeconds) {
+      reason = `behind for ${Math.round(behindSeconds)} s (lagging.maxLagSeconds ${limits.maxLagSeconds})`;
+    } else if (spaceLevelIsCut && (lagBytes ?? 1) > 0 && !core.deps.cluster.isAlive(member)) {
+      reason = "unreachable and behind while the log area is at the cut level";
+    }
+    if (!reason) continue;
+    await core.view.publishLoose({
+      member,
+      sinceMs: core.deps.time.nowMs(),
+      reason,
+      lagBytes: lagBytes ?? 0,
+    });
+    core.deps.metrics.resourceMembersCutLooseTotal.labels(core.name).inc();
+    core.deps.logger.warn(
+      { resource: core.name, member, reason },
+      "member cut loose: it no longer pins log files",
+    );
+  }
+}
+
+async function withdrawIfCaughtUp(
+  core: ResourceCore,
+  entry: LooseEntry,
+  limits: LagLimits,
+  lagBytes: number | undefined,
+  behindSeconds: number,
+  consistent: boolean,
+): Promise<void> {
+  const applied = parseLogName(core.view.publishedStatusOf(entry.member)?.applied?.file ?? "")?.fileNumber;
+  const resume = entry.resumeFile ? (parseLogName(entry.resumeFile)?.fileNumber ?? 0) : 0;
+  const caughtUp =
+    consistent &&
+    applied !== undefined &&
+    applied >= resume &&
+    lagBytes !== undefined &&
+    lagBytes <= limits.maxLagBytes / 2 &&
+    behindSeconds <= limits.maxLagSeconds / 2;
+  if (!caughtUp) return;
+  core.view.withdrawLoose(entry.member);
+  const map = core.memberMaps.get(entry.member);
+  core.memberMaps.delete(entry.member);
+  await map?.close();
+  await core.deps.storage.remove(memberMapPath(core, entry.member));
+  core.deps.logger.info(
+    { resource: core.name, member: entry.member },
+    "member caught up: it pins log files again",
+  );
+}
+
+/**
+ * Before the primary deletes `files`: for every member it cut loose that
+ * has not applied all of one of them, that file's regions go into the
+ * member's map (durable) and its entry's resumeFile moves past it (durable).
+ */
+export async function foldBeforeDeleting(core: ResourceCore, files: readonly LocalLogFile[]): Promise<void> {
+  if (files.length === 0 || core.role !== "primary") return;
+  for (const entry of core.view.looseEntries()) {
+    if (entry.by !== core.host) continue;
+    const applied =
+      parseLogName(core.view.publishedStatusOf(entry.member)?.applied?.file ?? "")?.fileNumber ?? 0;
+    const missed = files.filter((f) => f.fileNumber >= applied);
+    if (missed.length === 0) continue;
+    const map = await openMemberMap(core, entry.member);
+    for (const f of missed) await map.markRanges(await recordRanges(core, f));
+    const last = Math.max(...missed.map((f) => f.fileNumber));
+    const current = entry.resumeFile ? (parseLogName(entry.resumeFile)?.fileNumber ?? 0) : 0;
+    if (last + 1 <= current) continue;
+    const next = core.logs.list().find((f) => f.fileNumber === last + 1);
+    if (!next) continue;
+    const header = await core.logs.header(next.name);
+    await core.view.publishLoose({
+      member: entry.member,
+      sinceMs: entry.sinceMs,
+      reason: entry.reason,
+      lagBytes: entry.lagBytes,
+      resumeFile: next.name,
+      resumeStreamBytes: header.streamStartBytes,
+    });
+  }
+}
+
+/** The disk ranges the records of one log file write or zero. */
+async function recordRanges(
+  core: ResourceCore,
+  f: LocalLogFile,
+): Promise<Array<{ offsetBytes: number; lengthBytes: number }>> {
+  const ranges: Array<{ offsetBytes: number; lengthBytes: number }> = [];
+  const file = await core.deps.storage.open(f.path, "read");
+  try {
+    await scanLogFile(file, {
+      toOffsetBytes: f.lengthBytes,
+      onRecord: (record) => {
+        if (record.kind === RecordKind.Write || record.kind === RecordKind.Zero) {
+          ranges.push({ offsetBytes: record.offsetBytes, lengthBytes: record.lengthBytes });
+        }
+        return Promise.resolve();
+      },
+    });
+  } finally {
+    await file.close();
+  }
+  return ranges;
+}
+
+/** The entry that says this node must resync before replaying on, if any. */
+export function ownCutLoose(core: ResourceCore): LooseEntry | undefined {
+  const applied = core.applier.appliedPosition;
+  for (const entry of core.view.looseEntries()) {
+    if (entry.member !== core.host || !entry.resumeFile) continue;
+    const resume = parseLogName(entry.resumeFile);
+    if (!resume) continue;
+    if (core.syncFile.state === "syncing" && core.syncFile.resumeFile === entry.resumeFile) continue;
+    if (!applied || applied.fileNumber < resume.fileNumber) return entry;
+  }
+  return undefined;
+}

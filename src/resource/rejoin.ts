@@ -1,0 +1,74 @@
+/**
+ * A member that was cut loose (resource/cut-loose.ts) comes back: the log
+ * files it had not applied are gone, so it joins again from the first file
+ * still present, copying only the regions its dirty map recorded.
+ *
+ * Contract: runs inside the resource's serialised role changes, on a
+ * secondary. sync.json says "syncing, not consistent" before anything else
+ * changes, so a crash half-way leaves a disk marked inconsistent and the
+ * rejoin runs again; the local log files go, fetching and the checkpoint
+ * restart at the start of resumeFile, and the secondary role starts over
+ * (the sync first, then replay from resumeFile; consistent once replay
+ * passes the sync end).
+ */
+import { parseLogName } from "../log/log-name.js";
+import { fetchDirtyRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
+import type { LooseEntry } from "./cluster-view.js";
+import type { ResourceCore, RoleHooks } from "./resource-core.js";
+import { startSecondary, stopSecondary } from "./secondary-role.js";
+
+export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry: LooseEntry): Promise<void> {
+  const { deps, name } = core;
+  const resume = entry.resumeFile ? parseLogName(entry.resumeFile) : undefined;
+  if (!resume || !entry.resumeFile || core.role !== "secondary") return;
+  const credentials = deps.cluster.credentials();
+  const address = deps.cluster.addressOf(entry.by);
+  let regions: SyncRegions | undefined;
+  try {
+    if (!credentials || !address) throw new Error(`${entry.by} is not reachable`);
+    regions = await fetchDirtyRegions(
+      deps.cluster.client,
+      credentials,
+      { host: entry.by, address },
+      name,
+      core.config.sizeBytes,
+      core.host,
+    );
+  } catch (err) {
+    deps.logger.warn(
+      { resource: name, by: entry.by, err },
+      "cut loose: cannot read my dirty regions yet; retrying",
+    );
+    return;
+  }
+  deps.logger.warn(
+    { resource: name, by: entry.by, resumeFile: entry.resumeFile, regions: regions?.length ?? "whole disk" },
+    "cut loose while behind: resyncing the regions I missed, then replaying from the first file still kept",
+  );
+  await stopSecondary(core);
+  const totalBytes = syncTotalBytes(regions, core.config.sizeBytes);
+  core.syncFile = {
+    state: "syncing",
+    doneBytes: 0,
+    totalBytes,
+    consistent: false,
+    resumeFile: entry.resumeFile,
+    ...(regions ? { regions: regions.map(([o, l]): [number, number] => [o, l]) } : {}),
+    ...(core.syncFile.gapCleared ? { gapCleared: core.syncFile.gapCleared } : {}),
+  };
+  await core.files.writeSync(core.syncFile);
+  for (const f of core.logs.list()) await core.logs.remove(f.name);
+  await deps.storage.syncDirectory(core.dir);
+  await core.files.writeFetch({ file: entry.resumeFile, verifiedBytes: 0, nextSeq: 0, finished: false });
+  core.applier.markApplied({
+    fileNumber: resume.fileNumber,
+    host: resume.host,
+    offsetBytes: 0,
+    nextSeq: 0,
+    streamBytes: entry.resumeStreamBytes ?? 0,
+  });
+  await core.checkpointer.checkpointNow();
+  deps.metrics.replicationSyncTotalBytes.labels(name).set(totalBytes);
+  deps.metrics.replicationSyncDoneBytes.labels(name).set(0);
+  await startSecondary(core, hooks);
+}
