@@ -66,15 +66,19 @@ export function looseMembers(core: ResourceCore): Set<string> {
   return new Set(core.view.looseEntries().map((e) => e.member));
 }
 
-/** The primary's periodic review: cut loose whoever lags beyond the limits, withdraw who caught up. */
+/**
+ * The primary's periodic review: cut loose whoever lags beyond the limits,
+ * withdraw who caught up. Returns whether it cut a member loose.
+ */
 export async function reviewLagging(
   core: ResourceCore,
   limits: LagLimits,
   behindSince: BehindSince,
   spaceLevelIsCut: boolean,
-): Promise<void> {
+): Promise<boolean> {
   const parts = core.primary;
-  if (!parts || core.role !== "primary") return;
+  if (!parts || core.role !== "primary") return false;
+  let cut = false;
   const durable = parts.log.durablePosition().streamBytes;
   const nowMs = core.deps.time.monotonicMs();
   const mine = new Map(
@@ -116,7 +120,9 @@ export async function reviewLagging(
       { resource: core.name, member, reason },
       "member cut loose: it no longer pins log files",
     );
+    cut = true;
   }
+  return cut;
 }
 
 async function withdrawIfCaughtUp(

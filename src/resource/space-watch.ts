@@ -15,6 +15,7 @@ import { clearMapIfResynced, isLogSpaceFailure } from "./emergency.js";
 import { ownCutLoose, reviewLagging, type BehindSince } from "./cut-loose.js";
 import { leaveEmergency } from "./primary-role.js";
 import { rejoinAfterCut } from "./rejoin.js";
+import { deleteReplayedLogs } from "./retention.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 
 export interface SpaceWatchOptions {
@@ -50,7 +51,14 @@ export function watchSpace(core: ResourceCore, hooks: RoleHooks, options: SpaceW
       await clearMapIfResynced(core);
     }
     const level = options.level();
-    await reviewLagging(core, deps.settings.lagLimits, behindSince, level === "cut" || level === "emergency");
+    const cut = await reviewLagging(
+      core,
+      deps.settings.lagLimits,
+      behindSince,
+      level === "cut" || level === "emergency",
+    );
+    // What the member pinned goes now, not at the next scheduled deletion.
+    if (cut) await deleteReplayedLogs(core);
   };
   const round = async (): Promise<void> => {
     if (core.state !== "running") return;
