@@ -30,10 +30,12 @@ import path from "node:path";
 import { parseLogName } from "../log/log-name.js";
 import { RecordKind } from "../log/record.js";
 import { scanLogFile } from "../log/scanner.js";
+import { detectForks } from "../replication/history.js";
 import type { LocalLogFile } from "../replication/local-logs.js";
 import type { LooseEntry } from "./cluster-view.js";
 import { DirtyMap } from "./dirty-map.js";
 import type { ResourceCore } from "./resource-core.js";
+import { memberHistories } from "./status-model.js";
 
 export interface LagLimits {
   maxLagBytes: number;
@@ -61,9 +63,28 @@ export async function openMemberMap(core: ResourceCore, member: string): Promise
   return map;
 }
 
-/** Members that no longer pin log files (cut loose by any node). */
+/**
+ * The entries that count: written by the designated primary, or by a node
+ * on the same history (a primary before a planned handover). An entry from
+ * the other side of a split brain is ignored: its resumeFile and its map
+ * belong to another history.
+ */
+export function trustedLooseEntries(core: ResourceCore): LooseEntry[] {
+  const designated = core.view.designatedPrimary();
+  if (!designated) return [];
+  const entries = core.view.looseEntries();
+  if (entries.every((e) => e.by === designated)) return entries;
+  const histories = memberHistories(core);
+  const forked = (a: string, b: string): boolean => {
+    const pair = histories.filter((h) => h.host === a || h.host === b);
+    return pair.length === 2 && detectForks(pair).length > 0;
+  };
+  return entries.filter((e) => e.by === designated || !forked(e.by, designated));
+}
+
+/** Members that no longer pin log files. */
 export function looseMembers(core: ResourceCore): Set<string> {
-  return new Set(core.view.looseEntries().map((e) => e.member));
+  return new Set(trustedLooseEntries(core).map((e) => e.member));
 }
 
 /**
@@ -209,10 +230,19 @@ async function recordRanges(
   return ranges;
 }
 
-/** The entry that says this node must resync before replaying on, if any. */
+/**
+ * The entry that says this node must resync before replaying on, if any.
+ * Never while our own history left the designated primary's (a split
+ * brain): copying regions onto a diverged disk would merge two histories;
+ * the operator resolves that (resource.leave, then join).
+ */
 export function ownCutLoose(core: ResourceCore): LooseEntry | undefined {
   const applied = core.applier.appliedPosition;
-  for (const entry of core.view.looseEntries()) {
+  const designated = core.view.designatedPrimary();
+  if (!designated || designated === core.host) return undefined;
+  const pair = memberHistories(core).filter((h) => h.host === core.host || h.host === designated);
+  if (pair.length === 2 && detectForks(pair).length > 0) return undefined;
+  for (const entry of trustedLooseEntries(core)) {
     if (entry.member !== core.host || !entry.resumeFile) continue;
     const resume = parseLogName(entry.resumeFile);
     if (!resume) continue;

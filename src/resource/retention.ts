@@ -19,10 +19,15 @@ import { formatLogName, parseLogName } from "../log/log-name.js";
 import { foldBeforeDeleting, looseMembers } from "./cut-loose.js";
 import type { ResourceCore } from "./resource-core.js";
 
-/** The lowest log file number any member still needs (undefined: a member pins everything). */
-export function logFloor(core: ResourceCore): number | undefined {
+/**
+ * The lowest log file number any member still needs (undefined: a member
+ * pins everything). Members cut loose need no file; `withLoose` counts them
+ * anyway: our version entries stay down to their positions, the evidence a
+ * fork (a split brain) is found by when they return.
+ */
+export function logFloor(core: ResourceCore, withLoose = false): number | undefined {
   let floor: number | undefined;
-  const loose = looseMembers(core);
+  const loose = withLoose ? new Set<string>() : looseMembers(core);
   for (const host of core.view.members()) {
     if (loose.has(host) && host !== core.host) continue;
     const applied =
@@ -65,6 +70,7 @@ export async function deleteReplayedLogs(
   if (deleted.length > 0) {
     core.deps.logger.info({ resource: core.name, deleted }, "deleted replayed log files");
   }
-  core.view.pruneVersions(floor);
+  const versionFloor = logFloor(core, true);
+  if (versionFloor !== undefined) core.view.pruneVersions(versionFloor);
   return { deleted, floorFileNumber: floor };
 }
