@@ -7,78 +7,12 @@
  */
 import { Command } from "commander";
 import { RpcCallError, RpcClient } from "./rpc-client.js";
+import { view, type StatusView } from "./status-view.js";
 
 interface GlobalOptions {
   url: string;
   tokenFile: string;
   json?: boolean;
-}
-
-function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
-
-interface MemberView {
-  host: string;
-  self: boolean;
-  alive: boolean;
-  role?: string;
-  diskState?: string;
-  replState?: string;
-  lagBytes?: number;
-  lagSeconds?: number;
-  sync?: { doneBytes: number; totalBytes: number };
-}
-
-interface StatusView {
-  name: string;
-  role: string;
-  state: string;
-  error?: string;
-  sizeBytes: number;
-  designatedPrimary?: string | null;
-  diskState?: string;
-  replState?: string;
-  device?: { kind: string; uri?: string; path?: string };
-  splitBrain?: { detected: boolean; fileNumber?: number };
-  members?: MemberView[];
-  sync?: { doneBytes: number; totalBytes: number; rateBytesPerSec: number; etaSeconds?: number };
-  log?: { currentFile?: string; files: unknown[] };
-}
-
-/** One resource in the spirit of `marsadm view`: a line for the resource, then one per member. */
-function view(s: StatusView): string {
-  const device = s.device ? (s.device.uri ?? s.device.path ?? "") : "-";
-  const lines = [
-    `${s.name}  ${bytes(s.sizeBytes)}  primary: ${s.designatedPrimary ?? "(none)"}  here: ${s.role} ${s.diskState ?? ""} ${s.replState ?? ""}  ${device}`,
-  ];
-  if (s.error) lines.push(`  error: ${s.error}`);
-  if (s.splitBrain?.detected)
-    lines.push(`  SPLIT BRAIN at log file ${s.splitBrain.fileNumber ?? "?"}: resolve before handing over`);
-  if (s.sync) {
-    const pct = s.sync.totalBytes > 0 ? ((100 * s.sync.doneBytes) / s.sync.totalBytes).toFixed(1) : "0";
-    lines.push(
-      `  syncing: ${pct}% (${bytes(s.sync.doneBytes)}/${bytes(s.sync.totalBytes)}) rate ${bytes(s.sync.rateBytesPerSec)}/s${s.sync.etaSeconds !== undefined ? ` eta ${s.sync.etaSeconds}s` : ""}`,
-    );
-  }
-  for (const m of s.members ?? []) {
-    const lag =
-      m.lagBytes !== undefined
-        ? ` lag ${bytes(m.lagBytes)}${m.lagSeconds !== undefined ? ` (${m.lagSeconds.toFixed(1)}s)` : ""}`
-        : "";
-    const sync = m.sync ? ` sync ${bytes(m.sync.doneBytes)}/${bytes(m.sync.totalBytes)}` : "";
-    lines.push(
-      `  ${m.self ? "*" : " "} ${m.host.padEnd(16)} ${(m.role ?? "?").padEnd(9)} ${(m.diskState ?? "?").padEnd(12)} ${(m.replState ?? "?").padEnd(18)} ${m.alive ? "alive" : "UNREACHABLE"}${lag}${sync}`,
-    );
-  }
-  return lines.join("\n");
 }
 
 function changed(r: { changed: boolean }, yes: string, no = "unchanged"): string {

@@ -37,6 +37,9 @@ const REQUIRED_ALERTS = [
   "MarsdLogSpaceLow",
   "MarsdLogSpaceFillingUp",
   "MarsdLogSpaceCritical",
+  "MarsdEmergencyMode",
+  "MarsdMembersNeedResync",
+  "MarsdMemberCutLoose",
 ];
 
 interface RuleTests {
@@ -116,6 +119,7 @@ describe("Prometheus alert rules", () => {
     const splitBrain = rules.find((r) => r.alert === "MarsdSplitBrain");
     assert.equal(splitBrain?.for, undefined, "split brain must fire at once");
     assert.equal(rules.find((r) => r.alert === "MarsdReplicationLagHigh")?.for, "10m");
+    assert.ok(critical.includes("MarsdEmergencyMode"), "writes that are not replicated are critical");
   });
 
   it("fail their unit tests when a rule is broken", async () => {

@@ -107,6 +107,12 @@ describe("Grafana dashboards", () => {
       /marsd_log_fs_free_bytes[\s\S]*marsd_log_space_threshold_bytes/,
     );
     assert.match(exprsOf("Log filesystem free ratio"), /marsd_log_fs_free_ratio/);
+    assert.match(exprsOf("Emergency mode"), /marsd_resource_emergency\{/);
+    assert.match(exprsOf("Dirty bytes to resync"), /marsd_resource_dirty_bytes\{/);
+    assert.match(
+      exprsOf("Members cut loose / needing resync"),
+      /marsd_resource_members_cut_loose\{[\s\S]*marsd_resource_members_needing_resync\{/,
+    );
   });
 
   it("are provisioned from files with the Prometheus data source", async () => {
