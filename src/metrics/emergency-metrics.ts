@@ -7,10 +7,10 @@ import { type MetricFactory } from "./metric-factory.js";
 
 export function emergencyMetrics(f: MetricFactory) {
   return {
-    resourceEmergency: f.gauge(
+    resourceEmergency: f.perResource(
       "marsd_resource_emergency",
       "1 while the resource's log area is full and writes go straight to the disk (emergency mode).",
-      ["resource"],
+      (s) => (s.emergency() ? 1 : 0),
     ),
     resourceEmergencyEntries: f.counter(
       "marsd_resource_emergency_entries_total",

@@ -30,6 +30,7 @@ export interface ResourceMetricSource {
   dirtyMapBytes(): number;
   membersNeedingResync(): number;
   membersCutLoose(): number;
+  emergency(): boolean;
 }
 
 export class MetricFactory {

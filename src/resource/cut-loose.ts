@@ -213,6 +213,8 @@ async function recordRanges(
   f: LocalLogFile,
 ): Promise<Array<{ offsetBytes: number; lengthBytes: number }>> {
   const ranges: Array<{ offsetBytes: number; lengthBytes: number }> = [];
+  // Listed but never written (a fetch registers the next file before its first bytes): no records.
+  if (f.lengthBytes === 0) return ranges;
   const file = await core.deps.storage.open(f.path, "read");
   try {
     await scanLogFile(file, {
@@ -228,6 +230,20 @@ async function recordRanges(
     await file.close();
   }
   return ranges;
+}
+
+/** Why this node cannot take over by the planned rule before a resync, if it cannot. */
+export function resyncPending(core: ResourceCore): string | undefined {
+  const gap = core.secondary?.replayer.pendingGap;
+  if (gap) return `replay waits before ${gap.file}, after a gap in the log it has not resynced yet`;
+  const applied = core.applier.appliedPosition;
+  for (const entry of trustedLooseEntries(core)) {
+    const resume = entry.resumeFile ? parseLogName(entry.resumeFile) : undefined;
+    if (entry.member === core.host && resume && (!applied || applied.fileNumber < resume.fileNumber)) {
+      return `cut loose by ${entry.by} (${entry.reason}) and behind ${entry.resumeFile}`;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -21,6 +21,7 @@
  * only for a regular file with several links, once per create/join.
  */
 import path from "node:path";
+import { FailStopFile } from "../platform/storage/fail-stop-file.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { MarsError, OperatorError, errorMessage } from "../util/errors.js";
 
@@ -218,7 +219,9 @@ export async function openResourceDisk(
       `disk ${diskPath} was replaced: it is now ${describeDisk(found.identity)}, the resource was created on ${describeDisk(expected)}`,
     );
   }
-  return storage.open(diskPath, "readwrite", { directWrites: true });
+  // The first failed write or sync is final for this descriptor (FailStopFile):
+  // nothing in the resource may sync it again and call the result durable.
+  return new FailStopFile(await storage.open(diskPath, "readwrite", { directWrites: true }));
 }
 
 /**

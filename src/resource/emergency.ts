@@ -138,7 +138,6 @@ export async function enterEmergency(
   }
   core.emergencyFile = { active: true, afterFile: last, enteredMs: deps.time.nowMs() };
   await core.files.writeEmergency(core.emergencyFile);
-  deps.metrics.resourceEmergency.labels(name).set(1);
   deps.metrics.resourceEmergencyEntries.labels(name).inc();
   hooks.publishStatus(true);
   // Writes wait from the failed append to here: the stall the application sees.
@@ -162,7 +161,6 @@ export async function noteGapStarted(core: ResourceCore, gapFile: string, stallM
     gapFile,
   };
   await core.files.writeEmergency(core.emergencyFile);
-  core.deps.metrics.resourceEmergency.labels(core.name).set(0);
   core.deps.logger.info(
     {
       resource: core.name,

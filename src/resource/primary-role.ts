@@ -38,6 +38,7 @@ import type { PrimaryParts, ResourceCore, RoleHooks } from "./resource-core.js";
 import { isLocallyFinished } from "./secondary-role.js";
 import { PrimaryVolume } from "./volume.js";
 import { OperatorError } from "../util/errors.js";
+import { VolumeFailedError } from "./block-volume.js";
 
 /**
  * Becomes primary with the log present here: apply it all, then start the
@@ -135,6 +136,12 @@ export async function takeOver(
     finished: false,
   });
   deps.logger.info({ resource: name, file: formatLogName(log.current), cut: options.cut }, "primary");
+  // Failed meanwhile (a checkpoint's sync, the log): never export a volume
+  // whose files are about to close; the recovery takes over again.
+  if (core.state !== "running") {
+    volume.stopAll(new VolumeFailedError(`${name} failed: ${core.failure ?? "during the take-over"}`));
+    return;
+  }
   await hooks.attach(volume);
 }
 

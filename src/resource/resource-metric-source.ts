@@ -25,5 +25,6 @@ export function metricSource(core: ResourceCore): ResourceMetricSource {
     dirtyMapBytes: () => core.dirtyMap?.mapBytes ?? 0,
     membersNeedingResync: () => membersBehindGap(core).length,
     membersCutLoose: () => core.view.looseEntries().length,
+    emergency: () => core.primary?.volume.writingDirect === true,
   };
 }

@@ -18,6 +18,7 @@ import { stepDown, takeOver } from "./primary-role.js";
 import type { ResourceCore, ResourceDeps, RoleHooks } from "./resource-core.js";
 import { decideRoleChange, decideStartRole, makePrimaryRefusal } from "./role-decision.js";
 import { appliedNewestFile, isLocallyFinished, startSecondary, stopSecondary } from "./secondary-role.js";
+import { resyncPending } from "./cut-loose.js";
 import { memberHistories } from "./status-model.js";
 
 export class RoleChanges {
@@ -185,8 +186,12 @@ export class RoleChanges {
   async makePrimary(options: { force: boolean; splitBrain: () => boolean }): Promise<boolean> {
     const { core } = this;
     if (core.state !== "running") throw new OperatorError("RESOURCE_FAILED", `${core.name} is ${core.state}`);
+    if (core.role === "primary" && core.view.designatedPrimary() === core.host) return false;
+    // Decide on fresh state: just after a restart this node may not know yet
+    // that it was cut loose (a handover it cannot complete would leave the
+    // resource without a primary).
+    if (!options.force) await this.cluster.catchUp();
     const current = core.view.designatedPrimary();
-    if (core.role === "primary" && current === core.host) return false;
     const refusal = makePrimaryRefusal(core.name, {
       force: options.force,
       host: core.host,
@@ -198,6 +203,7 @@ export class RoleChanges {
           core.secondary?.fetcher.stateValue === "split-brain" ||
           core.secondary?.replayer.state === "blocked"),
       paused: core.pauseFile,
+      resyncPending: resyncPending(core),
       currentPrimaryAlive: current !== undefined && current !== core.host && this.cluster.isAlive(current),
     });
     if (refusal) throw new OperatorError(refusal.code, refusal.message, refusal.data);

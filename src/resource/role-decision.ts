@@ -123,6 +123,12 @@ export interface MakePrimaryFacts {
   paused: { fetch: boolean; replay: boolean; sync: boolean };
   /** The current designated primary (if another host) is alive. */
   currentPrimaryAlive: boolean;
+  /**
+   * Why this disk must resync from the current primary before it can take
+   * over by the planned rule (cut loose while behind, or replay waiting at
+   * a gap in the log); undefined when it need not.
+   */
+  resyncPending?: string | undefined;
 }
 
 export interface Refusal {
@@ -154,6 +160,14 @@ export function makePrimaryRefusal(resource: string, f: MakePrimaryFacts): Refus
       code: "REPLICATION_PAUSED",
       message: `${paused.join(" and ")} paused on this node: resume it first (a handover waits for this node to fetch and replay everything)`,
       data: { paused },
+    };
+  }
+  // The resync needs the current primary serving: asking it to step down
+  // first would leave nobody to copy from.
+  if (f.resyncPending) {
+    return {
+      code: "NOT_CONSISTENT",
+      message: `${resource}: ${f.resyncPending}; it resyncs from the primary by itself, then a handover can follow (force takes over with what is here)`,
     };
   }
   const current = f.designatedPrimary;

@@ -186,6 +186,16 @@ describe("role decision: resource.primary (operator policy)", () => {
       undefined,
     ],
     ["current primary unreachable: refused", { currentPrimaryAlive: false }, "PRIMARY_UNREACHABLE"],
+    [
+      "cut loose and behind (or before a gap): refused",
+      { resyncPending: "cut loose by alpha" },
+      "NOT_CONSISTENT",
+    ],
+    [
+      "cut loose and behind, forced: allowed",
+      { resyncPending: "cut loose by alpha", force: true },
+      undefined,
+    ],
     ["current primary unreachable, force: allowed", { currentPrimaryAlive: false, force: true }, undefined],
     [
       "split brain is reported before pauses and reachability",
