@@ -20,6 +20,12 @@
  * disk after the restart; the bytes the secondary copies stay below the
  * dirty bytes (and far below the disk); both disks end equal.
  *
+ * The second case: one daemon, r0's log area a 6 MiB tmpfs, 6,000 writes
+ * (~25 MiB of log) with the log space monitor deleting replayed files: r0
+ * enters and leaves emergency mode under the writer (each switch stalls it
+ * less than 2 s), while r1 on the same daemon (logs elsewhere) takes 3,000
+ * writes; both verified through nbdcopy.
+ *
  * Runs as root (mount). MARSD_EMERGENCY_SEED replays the writers' choices.
  */
 import assert from "node:assert/strict";
@@ -218,7 +224,7 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
     }),
   );
 
-  it("enters and leaves emergency mode under a running writer, which never sees an error", async () => {
+  it("enters and leaves emergency mode under a writer that never sees an error, while r1 serves on", async () => {
     await requirePythonNbd();
     requireTool("nbdcopy");
     const config = path.join(os.tmpdir(), `marsd-emergency-${process.pid}.json`);
@@ -244,6 +250,8 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
     await run(requireTool("mount"), ["-t", "tmpfs", "-o", "size=6m", "tmpfs", dir]);
     singleMount = dir;
     const r0 = await createVolume(single, "r0", DISK_BYTES);
+    // r1's log area is not on the tmpfs: it serves on while r0 switches back and forth.
+    const r1 = await createVolume(single, "r1", DISK_BYTES);
     const writer = await startPatternWriter({
       uri: r0.uri,
       blocks: BLOCKS,
@@ -252,8 +260,18 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
       stateFile: path.join(single.baseDir, "w3.json"),
       maxWrites: 6000,
     });
+    const other = await startPatternWriter({
+      uri: r1.uri,
+      blocks: BLOCKS,
+      depth: 8,
+      seed: SEED + 3,
+      stateFile: path.join(single.baseDir, "w4.json"),
+      maxWrites: 3000,
+    });
     assert.equal(await writer.exited, 0, `the writer saw an error: ${writer.stderr()}`);
     assert.equal(writer.acks, 6000);
+    assert.equal(await other.exited, 0, `r1's writer saw an error: ${other.stderr()}`);
+    assert.equal(other.acks, 3000);
     const stalls = (msg: string): number[] =>
       single!.output
         .split("\n")
@@ -268,15 +286,25 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
     );
     assert.ok(entering.length >= 1 && leaving.length >= 1, "it entered and left emergency mode");
     assert.ok(Math.max(...entering, ...leaving) < 2000, "no switch stalled the writer for 2 s");
-    const image = path.join(single.baseDir, "r0.readback.img");
-    await run(requireTool("nbdcopy"), [r0.uri, image]);
-    const bytes = await readFile(image);
-    for (const [block, version] of writer.acked) {
-      const found = blockVersion(bytes, block);
-      assert.ok(
-        typeof found === "number" && found >= version,
-        `block ${block}: ${String(found)} < ${version}`,
-      );
+    for (const [name, uri, acked] of [
+      ["r0", r0.uri, writer.acked],
+      ["r1", r1.uri, other.acked],
+    ] as const) {
+      const image = path.join(single.baseDir, `${name}.readback.img`);
+      await run(requireTool("nbdcopy"), [uri, image]);
+      const bytes = await readFile(image);
+      for (const [block, version] of acked) {
+        const found = blockVersion(bytes, block);
+        assert.ok(
+          typeof found === "number" && found >= version,
+          `${name} block ${block}: ${String(found)} < ${version}`,
+        );
+      }
     }
+    const r1Status = await single.rpc.call<{ emergency?: unknown; state: string }>("resource.status", {
+      name: "r1",
+    });
+    assert.equal(r1Status.state, "running");
+    assert.equal(r1Status.emergency, undefined, "r1 never left its log");
   });
 });

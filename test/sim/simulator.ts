@@ -78,7 +78,7 @@ function tune(config: DaemonConfig): void {
   config.peer.requestTimeoutMs = 5_000;
   // Space safety at the same scale: a member down or cut off for a while is cut loose (and
   // rejoins by a region resync), emergency mode retries logging every second.
-  config.lagging = { maxLagBytes: 256 * 1024, maxLagSeconds: 20 };
+  config.lagging = { maxLagBytes: 1024 * 1024, maxLagSeconds: 60 };
   config.emergency = { enabled: true, dirtyGranularityBytes: 16 * 1024, retryMs: 1_000 };
 }
 

@@ -38,7 +38,9 @@ describe("simulator", () => {
   // Seeds that found bugs (test/sim/README.md). The code has moved since, so
   // each now plays a different run; they stay as more fixed seeds.
   it("the seeds that found bugs keep every invariant", async () => {
-    for (const seed of [27, 101, 102, 104, 226, 5007, 5017, 20069, 20122, 20140, 30101, 90149, 90284])
+    for (const seed of [
+      27, 101, 102, 104, 226, 5007, 5017, 20069, 20122, 20140, 30101, 90149, 90284, 13, 14, 28, 57, 91107,
+    ])
       await run({ seed });
   });
 
