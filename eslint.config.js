@@ -46,7 +46,17 @@ const RANDOMNESS = ["node:crypto", "crypto"].map((name) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".cache/", "native/build/", "test/vm/work/", "ansible/**/*.py"] },
+  {
+    ignores: [
+      "dist/",
+      "dist[0-9]/",
+      "node_modules/",
+      ".cache/",
+      "native/build/",
+      "test/vm/work/",
+      "ansible/**/*.py",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -28,8 +28,7 @@
  */
 import path from "node:path";
 import { parseLogName } from "../log/log-name.js";
-import { RecordKind } from "../log/record.js";
-import { scanLogFile } from "../log/scanner.js";
+import { recordRanges } from "../log/record-ranges.js";
 import { detectForks } from "../replication/history.js";
 import type { LocalLogFile } from "../replication/local-logs.js";
 import type { LooseEntry } from "./cluster-view.js";
@@ -189,7 +188,9 @@ export async function foldBeforeDeleting(core: ResourceCore, files: readonly Loc
     const missed = files.filter((f) => f.fileNumber >= applied);
     if (missed.length === 0) continue;
     const map = await openMemberMap(core, entry.member);
-    for (const f of missed) await map.markRanges(await recordRanges(core, f));
+    // (A file listed but never written has no records.)
+    for (const f of missed)
+      await map.markRanges(await recordRanges(core.deps.storage, f.path, f.lengthBytes));
     const last = Math.max(...missed.map((f) => f.fileNumber));
     const current = entry.resumeFile ? (parseLogName(entry.resumeFile)?.fileNumber ?? 0) : 0;
     if (last + 1 <= current) continue;
@@ -205,31 +206,6 @@ export async function foldBeforeDeleting(core: ResourceCore, files: readonly Loc
       resumeStreamBytes: header.streamStartBytes,
     });
   }
-}
-
-/** The disk ranges the records of one log file write or zero. */
-async function recordRanges(
-  core: ResourceCore,
-  f: LocalLogFile,
-): Promise<Array<{ offsetBytes: number; lengthBytes: number }>> {
-  const ranges: Array<{ offsetBytes: number; lengthBytes: number }> = [];
-  // Listed but never written (a fetch registers the next file before its first bytes): no records.
-  if (f.lengthBytes === 0) return ranges;
-  const file = await core.deps.storage.open(f.path, "read");
-  try {
-    await scanLogFile(file, {
-      toOffsetBytes: f.lengthBytes,
-      onRecord: (record) => {
-        if (record.kind === RecordKind.Write || record.kind === RecordKind.Zero) {
-          ranges.push({ offsetBytes: record.offsetBytes, lengthBytes: record.lengthBytes });
-        }
-        return Promise.resolve();
-      },
-    });
-  } finally {
-    await file.close();
-  }
-  return ranges;
 }
 
 /** Why this node cannot take over by the planned rule before a resync, if it cannot. */

@@ -30,7 +30,7 @@
 import path from "node:path";
 import type { LogFileHeader } from "../log/file-header.js";
 import { formatLogName, parseLogName } from "../log/log-name.js";
-import { RecordKind } from "../log/record.js";
+import { recordRanges } from "../log/record-ranges.js";
 import { scanLogFile } from "../log/scanner.js";
 import { LogFailedError, isErrno } from "../util/errors.js";
 import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
@@ -248,23 +248,8 @@ export function membersBehindGap(core: ResourceCore): string[] {
 /** Adds the regions of every record in local files numbered `fromNumber` and up to the map. */
 async function addLoggedRegions(core: ResourceCore, map: DirtyMap, fromNumber: number): Promise<void> {
   for (const f of core.logs.list()) {
-    if (f.fileNumber < fromNumber) continue;
-    const ranges: Array<{ offsetBytes: number; lengthBytes: number }> = [];
-    const file = await core.deps.storage.open(f.path, "read");
-    try {
-      await scanLogFile(file, {
-        toOffsetBytes: f.lengthBytes,
-        onRecord: (record) => {
-          if (record.kind === RecordKind.Write || record.kind === RecordKind.Zero) {
-            ranges.push({ offsetBytes: record.offsetBytes, lengthBytes: record.lengthBytes });
-          }
-          return Promise.resolve();
-        },
-      });
-    } finally {
-      await file.close();
-    }
-    await map.markRanges(ranges);
+    if (f.fileNumber >= fromNumber)
+      await map.markRanges(await recordRanges(core.deps.storage, f.path, f.lengthBytes));
   }
 }
 

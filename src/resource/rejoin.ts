@@ -12,10 +12,11 @@
  * passes the sync end).
  */
 import { parseLogName } from "../log/log-name.js";
-import { fetchDirtyRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
+import { fetchDirtyRegions, type SyncRegions } from "../replication/sync-regions.js";
 import type { LooseEntry } from "./cluster-view.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { startSecondary, stopSecondary } from "./secondary-role.js";
+import { recordSyncStart } from "./secondary-sync.js";
 
 export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry: LooseEntry): Promise<void> {
   const { deps, name } = core;
@@ -46,17 +47,7 @@ export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry
     "cut loose while behind: resyncing the regions I missed, then replaying from the first file still kept",
   );
   await stopSecondary(core);
-  const totalBytes = syncTotalBytes(regions, core.config.sizeBytes);
-  core.syncFile = {
-    state: "syncing",
-    doneBytes: 0,
-    totalBytes,
-    consistent: false,
-    resumeFile: entry.resumeFile,
-    ...(regions ? { regions: regions.map(([o, l]): [number, number] => [o, l]) } : {}),
-    ...(core.syncFile.gapCleared ? { gapCleared: core.syncFile.gapCleared } : {}),
-  };
-  await core.files.writeSync(core.syncFile);
+  await recordSyncStart(core, regions, { resumeFile: entry.resumeFile });
   for (const f of core.logs.list()) await core.logs.remove(f.name);
   await deps.storage.syncDirectory(core.dir);
   await core.files.writeFetch({ file: entry.resumeFile, verifiedBytes: 0, nextSeq: 0, finished: false });
@@ -68,7 +59,5 @@ export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry
     streamBytes: entry.resumeStreamBytes ?? 0,
   });
   await core.checkpointer.checkpointNow();
-  deps.metrics.replicationSyncTotalBytes.labels(name).set(totalBytes);
-  deps.metrics.replicationSyncDoneBytes.labels(name).set(0);
   await startSecondary(core, hooks);
 }

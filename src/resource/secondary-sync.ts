@@ -109,6 +109,32 @@ export async function startRegionResync(
   return startSync(core, hooks, parts, file, regions);
 }
 
+/**
+ * Records a sync about to start (sync.json: syncing, not consistent; the
+ * progress gauges at 0) and returns its size. `why`: the gap file or the
+ * resume file it is for.
+ */
+export async function recordSyncStart(
+  core: ResourceCore,
+  regions: SyncRegions | undefined,
+  why: { gapFile: string } | { resumeFile: string },
+): Promise<number> {
+  const totalBytes = syncTotalBytes(regions, core.config.sizeBytes);
+  core.syncFile = {
+    state: "syncing",
+    doneBytes: 0,
+    totalBytes,
+    consistent: false,
+    ...why,
+    ...(regions ? { regions: regions.map(([o, l]): [number, number] => [o, l]) } : {}),
+    ...(core.syncFile.gapCleared ? { gapCleared: core.syncFile.gapCleared } : {}),
+  };
+  await core.files.writeSync(core.syncFile);
+  core.deps.metrics.replicationSyncTotalBytes.labels(core.name).set(totalBytes);
+  core.deps.metrics.replicationSyncDoneBytes.labels(core.name).set(0);
+  return totalBytes;
+}
+
 /** Persists and starts a sync before `file` (of `regions`, or the whole disk). */
 async function startSync(
   core: ResourceCore,
@@ -119,19 +145,7 @@ async function startSync(
 ): Promise<void> {
   const { deps } = core;
   if (core.secondary !== parts || parts.sync) return;
-  const totalBytes = syncTotalBytes(regions, core.config.sizeBytes);
-  core.syncFile = {
-    state: "syncing",
-    doneBytes: 0,
-    totalBytes,
-    consistent: false,
-    gapFile: file,
-    ...(regions ? { regions: regions.map(([o, l]) => [o, l] as [number, number]) } : {}),
-    ...(core.syncFile.gapCleared ? { gapCleared: core.syncFile.gapCleared } : {}),
-  };
-  await core.files.writeSync(core.syncFile);
-  deps.metrics.replicationSyncTotalBytes.labels(core.name).set(totalBytes);
-  deps.metrics.replicationSyncDoneBytes.labels(core.name).set(0);
+  const totalBytes = await recordSyncStart(core, regions, { gapFile: file });
   deps.logger.info(
     { resource: core.name, gapFile: file, regions: regions?.length ?? "whole disk", totalBytes },
     "a gap in the log: resync before replaying on",
