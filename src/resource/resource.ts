@@ -278,11 +278,11 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return { changed: await this.roles.makeSecondary() };
   }
 
+  /** Serialised with the role changes and the failure handling. */
   async setPaused(what: PauseWhat, paused: boolean): Promise<{ changed: boolean }> {
-    if (this.core.pauseFile[what] === paused) return { changed: false };
-    await setPaused(this.core, what, paused);
-    this.publishStatus(true);
-    return { changed: true };
+    const changed = await this.roles.enqueue(() => setPaused(this.core, what, paused));
+    if (changed) this.publishStatus(true);
+    return { changed };
   }
 
   /** Resolves when `done()` holds, checked whenever the status changes. */

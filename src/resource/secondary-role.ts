@@ -24,7 +24,7 @@ import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { makeSyncClient, startRegionResync } from "./secondary-sync.js";
 import { memberHistories } from "./status-model.js";
 import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
-import { LogCorruptError, MalformedFileError, isErrno } from "../util/errors.js";
+import { LogCorruptError, MalformedFileError, OperatorError, isErrno } from "../util/errors.js";
 
 /** Whether a local file is complete (a later file exists, or fetch progress says so). */
 export async function isLocallyFinished(core: ResourceCore, name: string): Promise<boolean> {
@@ -210,13 +210,23 @@ export async function stopSecondary(core: ResourceCore): Promise<void> {
 
 /**
  * Pauses or resumes one activity (persisted first, so a restart keeps it).
- * A resumed replay waits while a full sync runs: it starts once the copy is done.
+ * A resumed replay waits while a full sync runs: it starts once the copy is
+ * done. Refused while the resource is not running: a failed one's files are
+ * being closed and recovered (simulator seed 300056). Returns whether it changed.
  */
-export async function setPaused(core: ResourceCore, what: keyof PauseFile, paused: boolean): Promise<void> {
+export async function setPaused(
+  core: ResourceCore,
+  what: keyof PauseFile,
+  paused: boolean,
+): Promise<boolean> {
+  if (core.state !== "running") {
+    throw new OperatorError("RESOURCE_FAILED", `${core.name} is ${core.state}: retry once it runs`);
+  }
+  if (core.pauseFile[what] === paused) return false;
   core.pauseFile = { ...core.pauseFile, [what]: paused };
   await core.files.writePause(core.pauseFile);
   const parts = core.secondary;
-  if (!parts) return;
+  if (!parts) return true;
   if (what === "fetch") {
     if (paused) await parts.fetcher.pause();
     else parts.fetcher.resume();
@@ -229,6 +239,7 @@ export async function setPaused(core: ResourceCore, what: keyof PauseFile, pause
       parts.replayer.follow();
     }
   }
+  return true;
 }
 
 async function exists(core: ResourceCore, filePath: string): Promise<boolean> {

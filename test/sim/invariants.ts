@@ -225,6 +225,15 @@ export class Invariants {
       const history = this.sim.newHistory(image, origin);
       this.sim.historyOf.set(host, history);
       if (takeover || previous === this.designated) this.designated = history;
+      // A handover asked before this restart hands over what the restarted primary
+      // acknowledges from now on as well (seed 300049: h1 restarted h0 in between).
+      if (previous && !takeover) {
+        for (const [other, pending] of this.takeovers) {
+          if (pending.kind === "handover" && pending.from === previous) {
+            this.takeovers.set(other, { kind: "handover", from: history });
+          }
+        }
+      }
       this.sim.note(`${host} serves: history h${history.id} (${origin})`);
     } finally {
       this.checking.delete(host);

@@ -264,7 +264,12 @@ export class Workload {
         await sim.invariants.checkSecondary(node, `inspection at step ${sim.step}`);
       }
     } finally {
-      if (node.alive) await node.call("resource.resume", { name: RESOURCE, what: "replay" });
+      // As an operator would: a resume refused while the resource recovers is tried again.
+      for (let attempt = 0; node.alive && attempt < 30; attempt++) {
+        const resumed = await node.call("resource.resume", { name: RESOURCE, what: "replay" });
+        if (!resumed.error) break;
+        await sim.sim.sleep(1_000);
+      }
     }
   }
 
