@@ -9,13 +9,14 @@
  *   with no other primary (we are taking over, or nobody is designated)
  *   does the origin serve its own file. Never this node, never a host
  *   without a known address.
- * - nextSource(): the same source as for the current file; while we take
- *   over, whoever published that they hold the next file.
+ * - nextSources(): the same source as for the current file; while we take
+ *   over, first whoever published that they hold the next file.
  * - listNext(): asks the source for the files after the current one
- *   (waiting up to listWaitMs there) and accepts the next number only if
- *   its header continues our version of the current file (the version
- *   chain); a next file that does not is reported as a broken chain (a
- *   split brain), never fetched.
+ *   (waiting up to `waitMs` there, listWaitMs by default) and accepts the
+ *   next number only if its header continues our version of the current
+ *   file (the version chain); a next file that does not is reported as a
+ *   broken chain (a split brain), never fetched. listNextAt() asks several
+ *   sources in turn.
  */
 import { parseLogName } from "../log/log-name.js";
 import type { PeerCredentials } from "../peer/client.js";
@@ -38,18 +39,26 @@ export function sourceFor(deps: SourceDeps, file: string): string | undefined {
   return undefined;
 }
 
-/** The host to ask for the file after `current`. */
-export function nextSource(deps: SourceDeps, current: string): string | undefined {
+/**
+ * The hosts to ask for the file after `current`, in order. Following a
+ * primary: the same source as for the current file. While we take over
+ * (we are designated, not primary yet), the take-over waits for the writes
+ * the old primaries acknowledged, and the next file's writer need not be
+ * the current file's (a handover at a file boundary: bravo wrote 11 and
+ * handed over to charlie, which wrote 12; bravo lists no 12 with data,
+ * seed 83): first whoever published that they hold the next file, then
+ * the current file's source.
+ */
+export function nextSources(deps: SourceDeps, current: string): string[] {
   const number = parseLogName(current)?.fileNumber ?? 0;
-  // The same source as for the current file. While we take over (we are
-  // designated, not primary yet), the old primary's next file may still
-  // hold writes it acknowledged, and the take-over waits for them: if the
-  // current file is our own, whoever published that they hold the next.
-  const designated = deps.designatedPrimary();
-  return (
-    sourceFor(deps, current) ??
-    (designated === deps.host ? reachable(deps, deps.holderOf(number + 1)) : undefined)
-  );
+  const sources: string[] = [];
+  if (deps.designatedPrimary() === deps.host) {
+    const holder = reachable(deps, deps.holderOf(number + 1));
+    if (holder) sources.push(holder);
+  }
+  const same = sourceFor(deps, current);
+  if (same && !sources.includes(same)) sources.push(same);
+  return sources;
 }
 
 /** The next file, none listed yet (undefined), or why the listed ones break the chain. */
@@ -61,6 +70,7 @@ export async function listNext(
   credentials: PeerCredentials,
   source: string,
   current: string,
+  waitMs = deps.listWaitMs,
 ): Promise<NextFile> {
   const number = parseLogName(current)?.fileNumber ?? 0;
   const result = await deps.client.call<{ files: LogListEntry[] }>(
@@ -68,7 +78,7 @@ export async function listNext(
     deps.addressOf(source) as string,
     "POST",
     "/peer/v1/log/list",
-    { resource: deps.resource, afterFileNumber: number, waitMs: deps.listWaitMs },
+    { resource: deps.resource, afterFileNumber: number, waitMs },
     source,
   );
   const candidates = result.body.files.filter((f) => parseLogName(f.name)?.fileNumber === number + 1);
@@ -81,4 +91,34 @@ export async function listNext(
     };
   }
   return { next };
+}
+
+/**
+ * Asks `sources` in order (see nextSources) for the file after `current`:
+ * the first that continues our version wins. All but the last are asked
+ * without waiting (they published that they hold it, and a member that
+ * does not answer must not hold up the others); the last long-polls. A
+ * broken chain is reported only when no source continues our version.
+ */
+export async function listNextAt(
+  deps: Pick<FetcherDeps, "client" | "addressOf" | "resource" | "listWaitMs" | "logs">,
+  credentials: PeerCredentials,
+  sources: string[],
+  current: string,
+): Promise<NextFile> {
+  let broken: NextFile;
+  for (const [i, source] of sources.entries()) {
+    const last = i === sources.length - 1;
+    let found: NextFile;
+    try {
+      found = await listNext(deps, credentials, source, current, last ? deps.listWaitMs : 0);
+    } catch (err) {
+      // Unreachable or refusing: the next source may still answer.
+      if (last) throw err;
+      continue;
+    }
+    if (found && "next" in found) return found;
+    broken ??= found;
+  }
+  return broken;
 }

@@ -25,7 +25,7 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js";
 import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
-import { listNext, nextSource, sourceFor } from "./fetch-source.js";
+import { listNextAt, nextSources, sourceFor } from "./fetch-source.js";
 import { FrameDecoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
 import { RecordVerifier } from "./record-verifier.js";
@@ -358,8 +358,8 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
   private async findNext(): Promise<void> {
     const { deps } = this;
     const current = this.progress.file;
-    const source = nextSource(deps, current);
-    if (!source) {
+    const sources = nextSources(deps, current);
+    if (sources.length === 0) {
       // Nothing to follow (no other primary, no reachable origin): wait until that changes.
       this.setState("waiting");
       await this.waitOrWake(deps.listWaitMs);
@@ -367,7 +367,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     }
     this.setState("waiting");
     const askedMs = deps.time.monotonicMs();
-    const found = await listNext(deps, this.credentials(), source, current);
+    const found = await listNextAt(deps, this.credentials(), sources, current);
     if (found === undefined) {
       // Not listed, maybe before listWaitMs: at most one list per listWaitMs (seed 90284's tight loop).
       const leftMs = deps.listWaitMs - (deps.time.monotonicMs() - askedMs);

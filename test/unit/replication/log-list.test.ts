@@ -35,19 +35,18 @@ const LOGS = "/var/lib/marsd/resources/r0";
 const LIST_WAIT_MS = 1_000;
 const logger = pino({ level: "silent" });
 
-/** Alpha serves r0's logs from `logs`; bravo's client asks. Every list request alpha gets is counted. */
-async function cluster(linkLatencyMs: number) {
-  const sim = new SimClock({ startWallMs: 1_700_000_000_000 });
-  const network = new SimNetwork({ time: sim, seed: 1 });
-  network.setLink("alpha", "bravo", { latencyMs: linkLatencyMs });
-  network.setLink("bravo", "alpha", { latencyMs: linkLatencyMs });
-  const storage = new SimStorage({ seed: 1 });
-  await makeDirectoryDurable(LOGS, storage);
-  const logs = new LocalLogs(LOGS, storage);
+/** `host` serves r0's logs from `logs` at "<host>:7000"; every list request it gets is counted. */
+async function serveLogs(
+  sim: SimClock,
+  network: SimNetwork,
+  storage: SimStorage,
+  host: string,
+  logs: LocalLogs,
+) {
   const metrics = new Metrics({ defaultMetrics: false });
   const server = new PeerServer({
-    listen: { host: "alpha", port: 7000 },
-    transport: new SimTransport(network, "alpha"),
+    listen: { host, port: 7000 },
+    transport: new SimTransport(network, host),
     auth: {
       clusterId: () => credentials.clusterId,
       secret: () => credentials.secret,
@@ -84,16 +83,35 @@ async function cluster(linkLatencyMs: number) {
   const listening = server.start();
   await sim.runUntil(() => server.port > 0, 1_000);
   await listening;
-  const client = new PeerClient({
-    host: "bravo",
+  return { asked, close: () => void server.close() };
+}
+
+/** A client on `host`. */
+function clientOn(sim: SimClock, network: SimNetwork, metrics: Metrics, host: string): PeerClient {
+  return new PeerClient({
+    host,
     clock: new LamportClock({ wall: sim }),
     time: sim,
     random: seededRandom(2),
     metrics,
-    transport: new SimTransport(network, "bravo"),
+    transport: new SimTransport(network, host),
     timeoutMs: 60_000,
     maxResponseBytes: 1024 * 1024,
   });
+}
+
+/** Alpha serves r0's logs from `logs`; bravo's client asks. Every list request alpha gets is counted. */
+async function cluster(linkLatencyMs: number) {
+  const sim = new SimClock({ startWallMs: 1_700_000_000_000 });
+  const network = new SimNetwork({ time: sim, seed: 1 });
+  network.setLink("alpha", "bravo", { latencyMs: linkLatencyMs });
+  network.setLink("bravo", "alpha", { latencyMs: linkLatencyMs });
+  const storage = new SimStorage({ seed: 1 });
+  await makeDirectoryDurable(LOGS, storage);
+  const logs = new LocalLogs(LOGS, storage);
+  const metrics = new Metrics({ defaultMetrics: false });
+  const { asked, close } = await serveLogs(sim, network, storage, "alpha", logs);
+  const client = clientOn(sim, network, metrics, "bravo");
   /** Writes log file `fileNumber` of alpha (a durable header) and returns its name and durable length. */
   const writeFile = async (fileNumber: number) => {
     const name = `log-${String(fileNumber).padStart(9, "0")}-alpha`;
@@ -108,7 +126,7 @@ async function cluster(linkLatencyMs: number) {
     );
     return { name, lengthBytes: writer.durableOffsetBytes };
   };
-  return { sim, storage, logs, metrics, client, asked, writeFile, close: () => void server.close() };
+  return { sim, storage, logs, metrics, client, asked, writeFile, close };
 }
 
 type Cluster = Awaited<ReturnType<typeof cluster>>;
@@ -227,6 +245,84 @@ describe("fetcher waiting for the next file", () => {
       await c.sim.advance(100);
       await stopping;
       c.close();
+    }
+  });
+});
+
+describe("fetcher of a node taking over", () => {
+  // Simulator seed 83: bravo wrote file 11 and handed over to charlie, which wrote 12; a forced
+  // failover to alpha then failed half-way, and alpha, designated but still a secondary, waits
+  // by the planned rule for charlie's writes. Alpha's fetcher listed the file after 11 at bravo
+  // (11's writer) only: bravo lists no 12 with data, so alpha never fetched 12 and the take-over
+  // never completed. It now lists first at a member that published that it holds the next file.
+  it("lists the next file at the member that holds it, not only at the current file's writer", async () => {
+    const sim = new SimClock({ startWallMs: 1_700_000_000_000 });
+    const network = new SimNetwork({ time: sim, seed: 1 });
+    const storage = new SimStorage({ seed: 1 });
+    const logsOf = async (host: string) => {
+      await makeDirectoryDurable(`/${host}/r0`, storage);
+      return new LocalLogs(`/${host}/r0`, storage);
+    };
+    const alphaLogs = await logsOf("alpha");
+    const bravoLogs = await logsOf("bravo");
+    const charlieLogs = await logsOf("charlie");
+    /** Writes a file's durable header into `logs` and lists it there. */
+    const write = async (logs: LocalLogs, fileNumber: number, host: string, prevVersion?: string) => {
+      const name = `log-${String(fileNumber).padStart(9, "0")}-${host}`;
+      const header = { ...fileHeader(fileNumber), host, ...(prevVersion ? { prevVersion } : {}) };
+      const writer = await LogWriter.create(
+        storage,
+        `${logs.dir}/${name}`,
+        header,
+        new LamportClock({ wall: sim }),
+        sim,
+        { ...DEFAULT_WRITER_LIMITS, preallocateBytes: 0 },
+      );
+      logs.add(name, writer.durableOffsetBytes);
+      return name;
+    };
+    const eleven = await write(alphaLogs, 11, "bravo");
+    await write(bravoLogs, 11, "bravo");
+    const twelve = await write(charlieLogs, 12, "charlie", (await alphaLogs.version(eleven)).version);
+    const bravo = await serveLogs(sim, network, storage, "bravo", bravoLogs);
+    const charlie = await serveLogs(sim, network, storage, "charlie", charlieLogs);
+    const metrics = new Metrics({ defaultMetrics: false });
+    const saved: FetchProgress[] = [];
+    const fetcher = new Fetcher(
+      {
+        resource: "r0",
+        host: "alpha",
+        logs: alphaLogs,
+        storage,
+        time: sim,
+        client: clientOn(sim, network, metrics, "alpha"),
+        credentials: () => credentials,
+        addressOf: (host) => (host === "bravo" || host === "charlie" ? `${host}:7000` : undefined),
+        designatedPrimary: () => "alpha",
+        holderOf: (fileNumber) => (fileNumber === 12 ? "charlie" : undefined),
+        saveProgress: (p) => {
+          saved.push(p);
+          return Promise.resolve();
+        },
+        metrics,
+        logger,
+        syncEveryBytes: 1024 * 1024,
+        listWaitMs: LIST_WAIT_MS,
+        retryMaxMs: 2_000,
+      },
+      { file: eleven, verifiedBytes: alphaLogs.get(eleven)?.lengthBytes ?? 0, nextSeq: 1, finished: true },
+    );
+    try {
+      fetcher.start();
+      await sim.advance(5 * LIST_WAIT_MS);
+      assert.equal(fetcher.current.file, twelve, `still at ${fetcher.current.file}`);
+      assert.ok(saved.some((p) => p.file === twelve));
+    } finally {
+      const stopping = fetcher.stop();
+      await sim.advance(100);
+      await stopping;
+      bravo.close();
+      charlie.close();
     }
   });
 });
