@@ -352,11 +352,8 @@ export class NodeCore implements NodeServices {
     });
     new SyncServer(
       server,
-      (name) => {
-        const resource = this.resources.get(name);
-        const volume = resource?.volume;
-        return resource && volume ? { volume, durablePosition: () => resource.durablePosition() } : undefined;
-      },
+      // The primary, or a consistent secondary (a gap's writer after it stepped down, who cut a member loose).
+      (name) => this.resources.get(name)?.syncSource(),
       this.metrics,
       (name, member) => this.resources.get(name)?.dirtyRegions(member) ?? Promise.resolve(undefined),
     );

@@ -48,9 +48,13 @@ export interface SyncProgress {
 }
 
 export interface SyncSource {
-  /** The primary's volume, read through its ordered apply (resource's PrimaryVolume). */
+  /**
+   * The disk to copy, read through its ordered apply: a primary's volume,
+   * or a consistent secondary's disk (every write visible is before
+   * durablePosition).
+   */
   volume: { readonly sizeBytes: number; read(offsetBytes: number, target: Uint8Array): Promise<void> };
-  /** The primary's durable log position now. */
+  /** The log position every write visible in the copy is before (the primary's durable end). */
   durablePosition: () => LogPosition;
 }
 
@@ -102,7 +106,8 @@ export class SyncServer {
         throw new PeerError(400, "bad-request", "body must be JSON");
       }
       const source = typeof body.resource === "string" ? this.lookup(body.resource) : undefined;
-      if (!source) throw new PeerError(404, "no-resource", "this node is not the primary of that resource");
+      if (!source)
+        throw new PeerError(404, "no-resource", "this node serves no consistent copy of that resource");
       const offset = body.offsetBytes;
       const hashes = body.hashes;
       if (

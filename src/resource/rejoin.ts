@@ -47,7 +47,7 @@ export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry
     "cut loose while behind: resyncing the regions I missed, then replaying from the first file still kept",
   );
   await stopSecondary(core);
-  await recordSyncStart(core, regions, { resumeFile: entry.resumeFile });
+  await recordSyncStart(core, regions, { resumeFile: entry.resumeFile, sourceHost: entry.by });
   for (const f of core.logs.list()) await core.logs.remove(f.name);
   await deps.storage.syncDirectory(core.dir);
   await core.files.writeFetch({ file: entry.resumeFile, verifiedBytes: 0, nextSeq: 0, finished: false });

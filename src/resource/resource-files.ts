@@ -29,6 +29,8 @@ export interface SyncFile {
   gapCleared?: string;
   /** A member cut loose: this resync is for resuming at this file (resource/cut-loose.ts). */
   resumeFile?: string;
+  /** The node to copy from (else the designated primary): the gap's writer, or who cut us loose. */
+  sourceHost?: string;
 }
 
 export interface FetchFile {

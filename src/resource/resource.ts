@@ -19,7 +19,6 @@ import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
 import type { Fork } from "../replication/history.js";
 import type { LocalLogs } from "../replication/local-logs.js";
-import { OperatorError } from "../util/errors.js";
 import {
   assembleCore,
   type ResourceCore,
@@ -34,6 +33,8 @@ import { markFailed, releaseFiles } from "./failure-recovery.js";
 import { deleteReplayedLogsChecked, rotateLog } from "./log-maintenance.js";
 import { RoleChanges } from "./role-changes.js";
 import { checkConsistent, setPaused } from "./secondary-role.js";
+import { secondarySyncSource } from "./secondary-sync.js";
+import type { SyncSource } from "../replication/full-sync.js";
 import { closeCleanly } from "./shutdown.js";
 import { StatusPublisher } from "./status-publisher.js";
 import { ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";
@@ -135,10 +136,15 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return this.core.state === "running" ? this.core.primary?.volume : undefined;
   }
 
-  /** The primary's durable log position (for sync: every write half in a copy is before it). */
-  durablePosition(): LogPosition {
-    if (!this.core.primary) throw new OperatorError("NOT_PRIMARY", `${this.name} is not primary here`);
-    return this.core.primary.log.durablePosition();
+  /**
+   * What a member's sync copies from here: the running primary's volume and
+   * durable position, or a consistent secondary's disk (secondary-sync.ts).
+   */
+  syncSource(): SyncSource | undefined {
+    const { primary } = this.core;
+    if (this.volume && primary)
+      return { volume: this.volume, durablePosition: () => primary.log.durablePosition() };
+    return secondarySyncSource(this.core);
   }
 
   /** Primary here, with the volume exported by its frontend. */
@@ -176,12 +182,10 @@ export class Resource extends EventEmitter<ResourceEvents> {
   }
 
   /**
-   * Recovers and starts the resource in the role the cluster state gives
-   * it. Separate from open() so that the manager registers the resource
-   * first: a change of the designated primary that arrives during recovery
-   * then reaches us instead of being dropped. Never throws for a damaged
-   * log or disk: the resource then comes up "failed" with the reason,
-   * visible in resource.status.
+   * Recovers and starts the resource in the role the cluster state gives it
+   * (separate from open(): the manager registers it first, so a designation
+   * change during recovery reaches us). A damaged log or disk never throws:
+   * the resource comes up "failed" with the reason, in resource.status.
    */
   async start(): Promise<void> {
     await this.roles.enqueue(async () => {

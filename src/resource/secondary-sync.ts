@@ -16,7 +16,7 @@
 import { formatLogName } from "../log/log-name.js";
 import type { LogFileHeader } from "../log/file-header.js";
 import type { LogPosition } from "../log/log-stream.js";
-import { SyncClient } from "../replication/full-sync.js";
+import { SyncClient, type SyncSource } from "../replication/full-sync.js";
 import { fetchDirtyRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
 import { OperatorError } from "../util/errors.js";
 import type { ResourceCore, RoleHooks, SecondaryParts } from "./resource-core.js";
@@ -33,7 +33,7 @@ export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient
       time: deps.time,
       client: deps.cluster.client,
       credentials: () => deps.cluster.credentials(),
-      source: () => primarySource(core),
+      source: () => syncSource(core),
       saveProgress: async (doneBytes, syncEnd) => {
         core.syncFile = { ...core.syncFile, doneBytes, ...(syncEnd ? { syncEnd } : {}) };
         await core.files.writeSync(core.syncFile);
@@ -54,10 +54,40 @@ export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient
   return client;
 }
 
-function primarySource(core: ResourceCore): { host: string; address: string } | undefined {
-  const p = core.view.designatedPrimary();
+/**
+ * Where a sync copies from: the node sync.json names (a region resync
+ * copies from the node that wrote the gap or cut us loose: it holds the
+ * data even when it is no longer primary, or when we are designated),
+ * else the designated primary.
+ */
+function syncSource(core: ResourceCore): { host: string; address: string } | undefined {
+  const p = core.syncFile.sourceHost ?? core.view.designatedPrimary();
   const address = p && p !== core.host ? core.deps.cluster.addressOf(p) : undefined;
   return p && address ? { host: p, address } : undefined;
+}
+
+/**
+ * What this node serves to a member's sync while it is a secondary (the
+ * primary serves from its volume): its disk, read behind the applies in
+ * flight, and where its replay stands (every write visible on the disk is
+ * before it). Only a consistent replica that is not syncing itself serves.
+ */
+export function secondarySyncSource(core: ResourceCore): SyncSource | undefined {
+  const parts = core.secondary;
+  if (core.state !== "running" || !parts || parts.sync || !core.syncFile.consistent) return undefined;
+  const { applier, backing } = core;
+  return {
+    volume: {
+      sizeBytes: core.config.sizeBytes,
+      read: async (offsetBytes, target) => {
+        const pending = applier.rangeApplied(offsetBytes, target.length);
+        if (pending) await pending;
+        const n = await backing.read(target, offsetBytes);
+        if (n < target.length) target.fill(0, n);
+      },
+    },
+    durablePosition: () => parts.replayer.readPosition,
+  };
 }
 
 /**
@@ -77,7 +107,7 @@ export async function startRegionResync(
   if (!parts || parts.sync || core.state !== "running") return;
   if (core.emergencyFile?.active) {
     // The sync is recorded first: until it is done, nothing is replayed.
-    await startSync(core, hooks, parts, file, undefined);
+    await startSync(core, hooks, parts, file, undefined, header.host);
     return discardUnloggedWrites(core);
   }
   const gap = header.gap ?? { reason: "emergency", host: header.host, afterFile: "" };
@@ -106,7 +136,7 @@ export async function startRegionResync(
     });
     return;
   }
-  return startSync(core, hooks, parts, file, regions);
+  return startSync(core, hooks, parts, file, regions, gap.host);
 }
 
 /**
@@ -117,7 +147,7 @@ export async function startRegionResync(
 export async function recordSyncStart(
   core: ResourceCore,
   regions: SyncRegions | undefined,
-  why: { gapFile: string } | { resumeFile: string },
+  why: ({ gapFile: string } | { resumeFile: string }) & { sourceHost: string },
 ): Promise<number> {
   const totalBytes = syncTotalBytes(regions, core.config.sizeBytes);
   core.syncFile = {
@@ -142,10 +172,11 @@ async function startSync(
   parts: SecondaryParts,
   file: string,
   regions: SyncRegions | undefined,
+  sourceHost: string,
 ): Promise<void> {
   const { deps } = core;
   if (core.secondary !== parts || parts.sync) return;
-  const totalBytes = await recordSyncStart(core, regions, { gapFile: file });
+  const totalBytes = await recordSyncStart(core, regions, { gapFile: file, sourceHost });
   deps.logger.info(
     { resource: core.name, gapFile: file, regions: regions?.length ?? "whole disk", totalBytes },
     "a gap in the log: resync before replaying on",
