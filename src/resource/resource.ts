@@ -1,16 +1,10 @@
 /**
  * One resource on this node, in whatever role the cluster state gives it:
- * the façade that manager, rpc and frontend use. It owns the resource's
- * lifecycle (open, start, failure, close) and hands each job to its module
- * (the map is in resource-core.ts): primary-role.ts (writes logged, then
- * applied; emergency.ts when the log area is full), secondary-role.ts
- * (fetch, replay, and secondary-sync.ts's full and region syncs).
- *
- * Both roles share the backing disk, the local log files, the ordered apply
- * queue and the checkpoint (how far the log is applied and synced here).
- * Role changes follow the designated primary in the cluster state, one at a
- * time; the rules (planned handover without loss, forced failover that
- * cuts the last file, confirmation after a restart) are in role-decision.ts.
+ * the façade that manager, rpc and frontend use. It owns the lifecycle
+ * (open, start, failure, close) and hands each job to its module (the map
+ * is in resource-core.ts). Both roles share the backing disk, the local log
+ * files, the ordered apply queue and the checkpoint; role changes follow the
+ * designated primary in the cluster state, one at a time (role-decision.ts).
  * Opening a resource recovers it: replay from the checkpoint, cutting a
  * torn tail of our own last file, which is never appended to again.
  */
