@@ -42,6 +42,8 @@ export interface LooseEntry {
   resumeFile?: string;
   /** Stream position where resumeFile starts (the member's applied position when it resumes there). */
   resumeStreamBytes?: number;
+  /** No map covers what it missed: it copies the whole disk (digests skip what is equal). */
+  wholeDisk?: boolean;
 }
 
 function isLooseValue(v: unknown): v is Omit<LooseEntry, "member" | "by"> {

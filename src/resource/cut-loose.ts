@@ -63,22 +63,15 @@ export async function openMemberMap(core: ResourceCore, member: string): Promise
 }
 
 /**
- * The entries that count: written by the designated primary, or by a node
- * on the same history (a primary before a planned handover). An entry from
- * the other side of a split brain is ignored: its resumeFile and its map
- * belong to another history.
+ * The entries that count: those of the designated primary. An entry of an
+ * earlier primary (before a handover, or the other side of a split brain)
+ * is ignored: whether its history is the one the cluster follows cannot be
+ * told safely. A member such an entry left behind the files still kept is
+ * cut loose again by the current primary, for a whole-disk resync.
  */
 export function trustedLooseEntries(core: ResourceCore): LooseEntry[] {
   const designated = core.view.designatedPrimary();
-  if (!designated) return [];
-  const entries = core.view.looseEntries();
-  if (entries.every((e) => e.by === designated)) return entries;
-  const histories = memberHistories(core);
-  const forked = (a: string, b: string): boolean => {
-    const pair = histories.filter((h) => h.host === a || h.host === b);
-    return pair.length === 2 && detectForks(pair).length > 0;
-  };
-  return entries.filter((e) => e.by === designated || !forked(e.by, designated));
+  return designated ? core.view.looseEntries().filter((e) => e.by === designated) : [];
 }
 
 /** Members that no longer pin log files. */
@@ -121,6 +114,24 @@ export async function reviewLagging(
       continue;
     }
     let reason: string | undefined;
+    const appliedNumber = applied ? parseLogName(applied.file)?.fileNumber : undefined;
+    const oldest = core.logs.list()[0];
+    if (appliedNumber !== undefined && oldest && appliedNumber < oldest.fileNumber) {
+      // It needs files no node keeps for it (deleted while an earlier primary had cut it loose):
+      // only a whole-disk resync (digests skip what is equal) brings it back.
+      const header = await core.logs.header(oldest.name);
+      await core.view.publishLoose({
+        member,
+        sinceMs: core.deps.time.nowMs(),
+        reason: `behind ${oldest.name}, the oldest log file kept: whole-disk resync`,
+        lagBytes: lagBytes ?? 0,
+        resumeFile: oldest.name,
+        resumeStreamBytes: header.streamStartBytes,
+        wholeDisk: true,
+      });
+      cut = true;
+      continue;
+    }
     if (lagBytes !== undefined && lagBytes > limits.maxLagBytes) {
       reason = `${lagBytes} bytes of log not applied (lagging.maxLagBytes ${limits.maxLagBytes})`;
     } else if (behindSeconds > limits.maxLagSeconds) {

@@ -27,14 +27,15 @@ export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry
   let regions: SyncRegions | undefined;
   try {
     if (!credentials || !address) throw new Error(`${entry.by} is not reachable`);
-    regions = await fetchDirtyRegions(
-      deps.cluster.client,
-      credentials,
-      { host: entry.by, address },
-      name,
-      core.config.sizeBytes,
-      core.host,
-    );
+    if (!entry.wholeDisk)
+      regions = await fetchDirtyRegions(
+        deps.cluster.client,
+        credentials,
+        { host: entry.by, address },
+        name,
+        core.config.sizeBytes,
+        core.host,
+      );
   } catch (err) {
     deps.logger.warn(
       { resource: name, by: entry.by, err },
