@@ -216,6 +216,19 @@ const schema = {
       properties: {
         maxLagBytes: { type: "integer", minimum: 1048576 },
         maxLagSeconds: { type: "integer", minimum: 1 },
+        // Per resource: either limit overrides the node's default.
+        resources: {
+          type: "object",
+          maxProperties: 4096,
+          additionalProperties: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              maxLagBytes: { type: "integer", minimum: 1048576 },
+              maxLagSeconds: { type: "integer", minimum: 1 },
+            },
+          },
+        },
       },
     },
     logSpace: {

@@ -124,8 +124,15 @@ export interface DaemonConfig {
    * resource), dirty-map granularity, how often logging is retried.
    */
   emergency: { enabled: boolean; dirtyGranularityBytes: number; retryMs: number };
-  /** A member whose lag exceeds either is cut loose: it no longer pins log files (resource/cut-loose.ts). */
-  lagging: { maxLagBytes: number; maxLagSeconds: number };
+  /**
+   * A member whose lag exceeds either is cut loose: it no longer pins log
+   * files (resource/cut-loose.ts). `resources` overrides them per resource.
+   */
+  lagging: {
+    maxLagBytes: number;
+    maxLagSeconds: number;
+    resources?: Record<string, { maxLagBytes?: number; maxLagSeconds?: number }>;
+  };
   /** Free space levels of the filesystems holding logs (src/resource/log-space-levels.ts). */
   logSpace: LogSpaceSettings;
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */

@@ -283,7 +283,10 @@ export class NodeCore implements NodeServices {
         emergencyEnabled: config.emergency.enabled,
         dirtyGranularityBytes: config.emergency.dirtyGranularityBytes,
         emergencyRetryMs: config.emergency.retryMs,
-        lagLimits: { ...config.lagging },
+        lagLimits: (name) => ({
+          maxLagBytes: config.lagging.resources?.[name]?.maxLagBytes ?? config.lagging.maxLagBytes,
+          maxLagSeconds: config.lagging.resources?.[name]?.maxLagSeconds ?? config.lagging.maxLagSeconds,
+        }),
       },
       cluster: {
         state: cluster.state,

@@ -67,8 +67,8 @@ export interface ResourceSettings {
    * is checked for clearing, and lagging members are reviewed.
    */
   emergencyRetryMs: number;
-  /** Beyond either a member is cut loose (resource/cut-loose.ts). */
-  lagLimits: { maxLagBytes: number; maxLagSeconds: number };
+  /** Beyond either a member of that resource is cut loose (resource/cut-loose.ts). */
+  lagLimits: (resource: string) => { maxLagBytes: number; maxLagSeconds: number };
 }
 
 /** What a resource needs of the cluster layer. */

@@ -53,7 +53,7 @@ export function watchSpace(core: ResourceCore, hooks: RoleHooks, options: SpaceW
     const level = options.level();
     const cut = await reviewLagging(
       core,
-      deps.settings.lagLimits,
+      deps.settings.lagLimits(core.name),
       behindSince,
       level === "cut" || level === "emergency",
     );

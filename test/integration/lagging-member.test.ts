@@ -7,7 +7,8 @@
  * bounded. When bravo comes back it copies only those regions, replays
  * from the first file still kept, and ends with a disk equal to alpha's.
  *
- * Sizes: 64 MiB disks; logs rotate at 1 MiB; lagging.maxLagBytes 4 MiB;
+ * Sizes: 64 MiB disks; logs rotate at 1 MiB; lagging.resources.r0.maxLagBytes
+ * 4 MiB (the node's default is 64 GiB);
  * log deletion every second; dirty map regions of 64 KiB. The writer does
  * 12,000 random 4 KiB writes over the first 2,048 blocks (8 MiB; ~50 MiB of
  * log), two in flight. Bounds checked: alpha's log files never take more
@@ -73,7 +74,12 @@ describe(`a dead member is cut loose and resyncs its regions (seed ${SEED})`, { 
           log: { preallocateBytes: 256 * 1024, rotateBytes: MIB },
           jobs: { logRotate: "", logDelete: "* * * * * *" },
           emergency: { enabled: true, dirtyGranularityBytes: 64 * 1024, retryMs: 300 },
-          lagging: { maxLagBytes: MAX_LAG_BYTES, maxLagSeconds: 3600 },
+          // The node's default stays large; r0's own limit (a per-resource override) is what cuts.
+          lagging: {
+            maxLagBytes: 64 * 1024 * MIB,
+            maxLagSeconds: 3600,
+            resources: { r0: { maxLagBytes: MAX_LAG_BYTES } },
+          },
         },
       });
       await cluster.form();
