@@ -84,6 +84,8 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
    * owner has cut it to the durable end (emergency mode does that).
    */
   private readonly issuedIo = new Set<Promise<unknown>>();
+  /** See durableNextSeq: 1 once the header (seq 0) is durable. */
+  private durableNext = 1;
   private launchScheduled = false;
   private failure: LogFailedError | undefined;
   private readonly preallocator: LogPreallocator | undefined;
@@ -162,6 +164,11 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
 
   get failed(): LogFailedError | undefined {
     return this.failure;
+  }
+
+  /** Sequence number of the record after the last durable one (durableOffsetBytes ends there). */
+  get durableNextSeq(): number {
+    return this.durableNext;
   }
 
   /** Number of records appended (or queued) so far. */
@@ -360,6 +367,7 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       let end = batch.offsetBytes;
       for (const item of batch.items) {
         end += item.bytes;
+        this.durableNext = item.firstSeq + item.entries.length;
         item.done.resolve({ lastSeq: item.firstSeq + item.entries.length - 1, endOffsetBytes: end });
       }
       this.emit("durable", this.durableBytes);

@@ -31,7 +31,6 @@ import path from "node:path";
 import type { LogFileHeader } from "../log/file-header.js";
 import { formatLogName, parseLogName } from "../log/log-name.js";
 import { recordRanges } from "../log/record-ranges.js";
-import { scanLogFile } from "../log/scanner.js";
 import { LogFailedError, isErrno } from "../util/errors.js";
 import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
 import { DirectWrites } from "./direct-writes.js";
@@ -96,18 +95,16 @@ export async function enterEmergency(
   const writer = parts.log.currentWriter;
   const last = formatLogName(parts.log.current);
   const durableBytes = writer.durableOffsetBytes;
+  const nextSeq = writer.durableNextSeq;
   const startMs = deps.time.monotonicMs();
   deps.logger.warn({ resource: name, file: last, err: cause }, "log area full: entering emergency mode");
   // No write or sync is issued to the failed file again; its records past
   // the durable end were never acknowledged and are cut (a fresh handle).
   await parts.log.abandon();
   const file = await deps.storage.open(core.logs.pathOf(last), "readwrite");
-  let nextSeq: number;
   try {
     await file.truncate(durableBytes);
     await file.datasync();
-    const outcome = await scanLogFile(file, {});
-    nextSeq = outcome.nextSeq;
   } finally {
     await file.close();
   }
