@@ -93,6 +93,11 @@ export class SimStorage implements Storage {
     this.disk.plan = { ...this.disk.plan, rules: [...(this.disk.plan.rules ?? []), rule] };
   }
 
+  /** Drops the fault rules not yet fired (the faults end; latency and tearing stay). */
+  clearFaultRules(): void {
+    this.disk.plan = { ...this.disk.plan, rules: [] };
+  }
+
   /** Operations started so far on this disk (every view). */
   get operations(): number {
     return this.disk.operations;

@@ -69,6 +69,8 @@ export class Workload {
     if (sim.busy)
       throw new SimViolation("operator actions still running two minutes after the workload ended");
     this.healAll();
+    // Disk faults armed and not yet fired end too: a fault after "settled" would fail the check.
+    for (const node of sim.nodes) node.storage.clearFaultRules();
     for (const node of sim.nodes) if (!node.alive) await this.restart(node);
     const servingOne = () => {
       const serving = sim.nodes.filter((n) => sim.invariants.serves(n));
