@@ -79,9 +79,10 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
   private lastAppend: QueuedAppend | undefined;
   private closed = false;
   /**
-   * Every write and sync issued and not yet settled, failed batches' too:
-   * abandon() waits for them, so no late write lands in the file after its
-   * owner has cut it to the durable end (emergency mode does that).
+   * Every write and sync issued and not yet settled (with its completion
+   * handled), failed batches' too: abandon() waits for them, so no late
+   * write lands in the file after its owner has cut it to the durable end
+   * (emergency mode does that), and that end is final when it returns.
    */
   private readonly issuedIo = new Set<Promise<unknown>>();
   /** See durableNextSeq: 1 once the header (seq 0) is durable. */
@@ -337,19 +338,16 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
     const synced = this.file.syncWrites
       ? written
       : written.then(() => (this.failure ? Promise.reject(this.failure) : this.file.datasync()));
+    // Tracked until its completion has run: abandon() then sees the final durable end.
     const settled = synced.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.issuedIo.add(settled);
-    void settled.then(() => this.issuedIo.delete(settled));
-    synced.then(
       () => {
         batch.synced = true;
         this.completeInOrder();
       },
       (err: unknown) => this.fail(err),
     );
+    this.issuedIo.add(settled);
+    void settled.then(() => this.issuedIo.delete(settled));
   }
 
   /** Acknowledges the synced batches at the head, then starts the next ones. */

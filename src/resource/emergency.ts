@@ -94,13 +94,16 @@ export async function enterEmergency(
   if (!parts) throw new LogFailedError(`${name}: not primary, no emergency mode`, { cause });
   const writer = parts.log.currentWriter;
   const last = formatLogName(parts.log.current);
-  const durableBytes = writer.durableOffsetBytes;
-  const nextSeq = writer.durableNextSeq;
   const startMs = deps.time.monotonicMs();
   deps.logger.warn({ resource: name, file: last, err: cause }, "log area full: entering emergency mode");
   // No write or sync is issued to the failed file again; its records past
   // the durable end were never acknowledged and are cut (a fresh handle).
+  // The durable end is read once abandon() has waited for the writes in
+  // flight: a batch of a healthy writer (the monitor's entry) may still
+  // become durable, and be acknowledged, until then.
   await parts.log.abandon();
+  const durableBytes = writer.durableOffsetBytes;
+  const nextSeq = writer.durableNextSeq;
   const file = await deps.storage.open(core.logs.pathOf(last), "readwrite");
   try {
     await file.truncate(durableBytes);

@@ -369,4 +369,29 @@ describe("log writer (group commit)", () => {
     await empty.barrier();
     await empty.finish();
   });
+
+  it("abandon waits for the batches in flight: the durable end it leaves is final", async () => {
+    const gate = new Gate();
+    let holding = false;
+    const storage = new FaultyStorage({
+      beforeOp: (op) => (holding && op === "datasync" ? gate.wait() : undefined),
+    });
+    const writer = await openWriter(nextFile(), { storage });
+    holding = true;
+    const acked: number[] = [];
+    const appends = [1, 2, 3].map((i) => writer.append(entry4k(i)).then((r) => acked.push(r.lastSeq)));
+    await waitFor("a batch waiting in its fdatasync", () => Promise.resolve(gate.waiting > 0));
+    const before = writer.durableOffsetBytes;
+    const abandoned = writer.abandon();
+    gate.open();
+    await abandoned;
+    await Promise.allSettled(appends);
+    // Whatever became durable was acknowledged, and is inside the durable end read now.
+    assert.ok(writer.durableOffsetBytes > before, "the batch in flight completed before abandon returned");
+    assert.equal(
+      writer.durableNextSeq,
+      Math.max(...acked) + 1,
+      "every acknowledged record is before the end",
+    );
+  });
 });
