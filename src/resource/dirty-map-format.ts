@@ -13,8 +13,8 @@
 import path from "node:path";
 import {
   TEMPORARY_PREFIX,
-  createTemporaryFile,
   makeDirectoryDurable,
+  replaceFileAtomic,
 } from "../platform/storage/atomic-file.js";
 import type { RandomAccessFile, Storage, WriteRange } from "../platform/storage/types.js";
 import { invariant } from "../util/assert.js";
@@ -140,8 +140,7 @@ export async function createMapFile(storage: Storage, file: string, g: Geometry)
   const chunkView = new DataView(chunk.buffer);
   for (let at = 0; at < chunk.length; at += DIRTY_MAP_BLOCK_BYTES)
     chunkView.setUint32(at, ZERO_BLOCK_CRC, true);
-  const { path: tmp, file: handle } = await createTemporaryFile(file, storage);
-  try {
+  await replaceFileAtomic(file, storage, async (handle) => {
     await handle.writev([encodeHeader(g)], 0);
     for (let block = 0; block < g.blockCount; block += IO_CHUNK_BLOCKS) {
       const blocks = Math.min(IO_CHUNK_BLOCKS, g.blockCount - block);
@@ -150,15 +149,7 @@ export async function createMapFile(storage: Storage, file: string, g: Geometry)
         (block + 1) * DIRTY_MAP_BLOCK_BYTES,
       );
     }
-    await handle.datasync();
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await storage.remove(tmp).catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
-  await storage.rename(tmp, file);
-  await storage.syncDirectory(dir);
+  });
 }
 
 export interface DirtyRegion {

@@ -47,11 +47,24 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   storage: Storage,
 ): Promise<void> {
-  const dir = path.dirname(file);
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  await replaceFileAtomic(file, storage, (handle) => handle.writev([bytes], 0));
+}
+
+/**
+ * writeFileAtomic for content written in pieces (a file too large for one
+ * buffer): `write` fills the temporary file, which is then synced, renamed
+ * over `file`, and the directory synced.
+ */
+export async function replaceFileAtomic(
+  file: string,
+  storage: Storage,
+  write: (handle: RandomAccessFile) => Promise<void>,
+): Promise<void> {
+  const dir = path.dirname(file);
   const { path: tmp, file: handle } = await createTemporaryFile(file, storage);
   try {
-    await handle.writev([bytes], 0);
+    await write(handle);
     // The data must be durable before the rename makes it the file's content.
     await handle.datasync();
   } catch (err) {
