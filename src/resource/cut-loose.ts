@@ -41,9 +41,6 @@ export interface LagLimits {
   maxLagSeconds: number;
 }
 
-/** The primary's memory of when each member fell behind (reset when it catches up or we restart). */
-export type BehindSince = Map<string, number>;
-
 export function memberMapPath(core: ResourceCore, member: string): string {
   return path.join(core.dir, `dirty-${member}.map`);
 }
@@ -86,14 +83,13 @@ export function looseMembers(core: ResourceCore): Set<string> {
 export async function reviewLagging(
   core: ResourceCore,
   limits: LagLimits,
-  behindSince: BehindSince,
   spaceLevelIsCut: boolean,
 ): Promise<boolean> {
   const parts = core.primary;
   if (!parts || core.role !== "primary") return false;
   let cut = false;
   const durable = parts.log.durablePosition().streamBytes;
-  const nowMs = core.deps.time.monotonicMs();
+  const nowUs = core.deps.time.nowMs() * 1000;
   const mine = new Map(
     core.view
       .looseEntries()
@@ -105,9 +101,11 @@ export async function reviewLagging(
     const status = core.view.publishedStatusOf(member);
     const applied = status?.applied;
     const lagBytes = applied ? Math.max(0, durable - applied.streamBytes) : undefined;
-    if (lagBytes === 0) behindSince.delete(member);
-    else if (!behindSince.has(member)) behindSince.set(member, nowMs);
-    const behindSeconds = (nowMs - (behindSince.get(member) ?? nowMs)) / 1000;
+    // Lag in time: how old the newest write it applied is (Lamport stamps are
+    // wall-clock microseconds), while it is behind at all. A healthy member
+    // under steady writes is always a little behind, but never by long.
+    const stampUs = status?.stampUs;
+    const behindSeconds = lagBytes && stampUs ? Math.max(0, (nowUs - stampUs) / 1e6) : 0;
     const entry = mine.get(member);
     if (entry) {
       await withdrawIfCaughtUp(core, entry, limits, lagBytes, behindSeconds, status?.consistent === true);

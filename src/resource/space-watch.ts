@@ -12,7 +12,7 @@
  * mode (retried next round); any other error fails the resource.
  */
 import { clearMapIfResynced, isLogSpaceFailure } from "./emergency.js";
-import { ownCutLoose, reviewLagging, type BehindSince } from "./cut-loose.js";
+import { ownCutLoose, reviewLagging } from "./cut-loose.js";
 import { leaveEmergency } from "./primary-role.js";
 import { rejoinAfterCut } from "./rejoin.js";
 import { deleteReplayedLogs } from "./retention.js";
@@ -34,7 +34,6 @@ export interface SpaceWatch {
 
 export function watchSpace(core: ResourceCore, hooks: RoleHooks, options: SpaceWatchOptions): SpaceWatch {
   const { deps } = core;
-  const behindSince: BehindSince = new Map();
   let running = false;
   const primaryRound = async (): Promise<void> => {
     const emergency = core.emergencyFile;
@@ -54,7 +53,6 @@ export function watchSpace(core: ResourceCore, hooks: RoleHooks, options: SpaceW
     const cut = await reviewLagging(
       core,
       deps.settings.lagLimits(core.name),
-      behindSince,
       level === "cut" || level === "emergency",
     );
     // What the member pinned goes now, not at the next scheduled deletion.
