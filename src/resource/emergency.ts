@@ -37,9 +37,8 @@ import { DirectWrites } from "./direct-writes.js";
 import { DirtyMap } from "./dirty-map.js";
 import { openMemberMap } from "./cut-loose.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
-import type { EmergencyFile } from "./resource-files.js";
 
-export const DIRTY_MAP_FILE = "dirty.map";
+const DIRTY_MAP_FILE = "dirty.map";
 
 /**
  * Whether replay may enter `file`. Never while this disk holds writes that
@@ -268,5 +267,3 @@ export async function removeLaterFiles(core: ResourceCore, lastNumber: number): 
   }
   if (removed) await core.deps.storage.syncDirectory(core.dir);
 }
-
-export type { EmergencyFile };
