@@ -50,7 +50,9 @@ export async function startPatternWriter(options: PatternWriterOptions): Promise
   const writer: PatternWriter = {
     acks: 0,
     acked: new Map(),
-    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+    // "close", not "exit": it comes once stdout is drained, so `acks` and `acked` are complete
+    // (after "exit" the last acknowledgements may still be unread: 5,220 of 6,000 once).
+    exited: new Promise((resolve) => child.once("close", (code) => resolve(code))),
     stderr: () => stderr,
     kill: () => child.kill("SIGTERM"),
   };
