@@ -163,6 +163,17 @@ export class DaemonProcess {
     return `nbd+unix:///${exportName}?socket=${this.nbdSocket}`;
   }
 
+  /**
+   * One sample of /metrics: `name{labels}` (labels as exposed, e.g.
+   * `resource="r0"`), or undefined when absent (a labelled counter appears
+   * with its first increment).
+   */
+  async metric(name: string, labels: string): Promise<number | undefined> {
+    const text = await (await fetch(`${this.adminUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
+    return line === undefined ? undefined : Number(line.split(" ").at(-1));
+  }
+
   private async launch(): Promise<void> {
     this.output = "";
     this.exitCode = null;

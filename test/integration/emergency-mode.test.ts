@@ -29,7 +29,7 @@
  * Runs as root (mount). MARSD_EMERGENCY_SEED replays the writers' choices.
  */
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
@@ -39,7 +39,7 @@ import { makeDisk, nbdUri, resourceDirOf, sha256File, status, waitCaughtUp } fro
 import { createVolume, startNode } from "../helpers/single-node.js";
 import { TestCluster, explainOnFailure } from "../helpers/test-cluster.js";
 import { requirePythonNbd, requireTool, run } from "../helpers/tools.js";
-import { blockVersion } from "../helpers/versioned-blocks.js";
+import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
 
 const SEED = Number(process.env.MARSD_EMERGENCY_SEED ?? Date.now() % 1_000_000);
 const MIB = 1024 * 1024;
@@ -57,13 +57,6 @@ interface EmergencyStatus {
   };
   device?: { uri?: string };
   state: string;
-}
-
-async function metric(cluster: TestCluster, host: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${cluster.node(host).daemon.adminUrl}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
-  // A labelled counter appears with its first increment.
-  return line === undefined ? 0 : Number(line.split(" ").at(-1));
 }
 
 describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { timeout: 240_000 }, () => {
@@ -118,12 +111,10 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
       );
       // Replay paused: bravo pins every log file, so nothing frees space on alpha.
       await cluster.node("bravo").daemon.rpc.call("resource.pause", { name: "r0", what: "replay" });
-      const syncedBefore = await metric(
-        cluster,
-        "bravo",
-        "marsd_replication_sync_transferred_bytes_total",
-        'resource="r0"',
-      );
+      const syncedBefore =
+        (await cluster
+          .node("bravo")
+          .daemon.metric("marsd_replication_sync_transferred_bytes_total", 'resource="r0"')) ?? 0;
       const alphaStatus = (): Promise<EmergencyStatus> =>
         alpha.rpc.call<EmergencyStatus>("resource.status", { name: "r0" });
 
@@ -143,9 +134,14 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
       assert.equal(during.state, "running");
       assert.ok((during.emergency?.dirtyBytes ?? 0) > 0, "the dirty map holds the regions written");
       assert.ok(
-        (await metric(cluster, "alpha", "marsd_resource_emergency_entries_total", 'resource="r0"')) >= 1,
+        ((await cluster
+          .node("alpha")
+          .daemon.metric("marsd_resource_emergency_entries_total", 'resource="r0"')) ?? 0) >= 1,
       );
-      assert.equal(await metric(cluster, "alpha", "marsd_resource_failures_total", 'resource="r0"'), 0);
+      assert.equal(
+        (await cluster.node("alpha").daemon.metric("marsd_resource_failures_total", 'resource="r0"')) ?? 0,
+        0,
+      );
       await waitFor(
         "bravo Outdated while alpha writes without logging",
         async () => (await status(cluster!, "bravo", "r0")).diskState === "Outdated",
@@ -189,14 +185,7 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
       const acked = new Map([...w1.acked, ...w2.acked]);
       const image = path.join(cluster.baseDir, "alpha.readback.img");
       await run(requireTool("nbdcopy"), [nbdUri(cluster, "alpha", "r0"), image]);
-      const bytes = await readFile(image);
-      for (const [block, version] of acked) {
-        const found = blockVersion(bytes, block);
-        assert.ok(
-          typeof found === "number" && found >= version,
-          `block ${block}: ${String(found)} < ${version}`,
-        );
-      }
+      await assertAcknowledgedPresent(image, acked, "alpha after the restart");
 
       // bravo replays up to the gap, resyncs the dirty regions, then replays on; both disks end equal.
       await cluster.node("bravo").daemon.rpc.call("resource.resume", { name: "r0", what: "replay" });
@@ -206,7 +195,9 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
         async () => (await status(cluster!, "bravo", "r0")).diskState === "UpToDate",
       );
       const copied =
-        (await metric(cluster, "bravo", "marsd_replication_sync_transferred_bytes_total", 'resource="r0"')) -
+        ((await cluster
+          .node("bravo")
+          .daemon.metric("marsd_replication_sync_transferred_bytes_total", 'resource="r0"')) ?? 0) -
         syncedBefore;
       const dirty = back.emergency?.dirtyBytes ?? 0;
       console.log(
@@ -292,14 +283,7 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
     ] as const) {
       const image = path.join(single.baseDir, `${name}.readback.img`);
       await run(requireTool("nbdcopy"), [uri, image]);
-      const bytes = await readFile(image);
-      for (const [block, version] of acked) {
-        const found = blockVersion(bytes, block);
-        assert.ok(
-          typeof found === "number" && found >= version,
-          `${name} block ${block}: ${String(found)} < ${version}`,
-        );
-      }
+      await assertAcknowledgedPresent(image, acked, name);
     }
     const r1Status = await single.rpc.call<{ emergency?: unknown; state: string }>("resource.status", {
       name: "r1",

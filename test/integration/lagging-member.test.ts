@@ -53,12 +53,6 @@ async function logBytes(dir: string): Promise<number> {
   return bytes;
 }
 
-async function counter(cluster: TestCluster, host: string, name: string): Promise<number> {
-  const text = await (await fetch(`${cluster.node(host).daemon.adminUrl}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{resource="r0"} `));
-  return line === undefined ? 0 : Number(line.split(" ").at(-1));
-}
-
 describe(`a dead member is cut loose and resyncs its regions (seed ${SEED})`, { timeout: 240_000 }, () => {
   let cluster: TestCluster | undefined;
   after(async () => cluster?.cleanup());
@@ -93,7 +87,10 @@ describe(`a dead member is cut loose and resyncs its regions (seed ${SEED})`, { 
         "bravo UpToDate",
         async () => (await status(cluster!, "bravo", "r0")).diskState === "UpToDate",
       );
-      const copiedBefore = await counter(cluster, "bravo", "marsd_replication_sync_transferred_bytes_total");
+      const copiedBefore =
+        (await cluster
+          .node("bravo")
+          .daemon.metric("marsd_replication_sync_transferred_bytes_total", 'resource="r0"')) ?? 0;
       await bravo.stop();
 
       // alpha takes ~25 MiB of log while bravo is down; its log area is sampled all along.
@@ -152,7 +149,10 @@ describe(`a dead member is cut loose and resyncs its regions (seed ${SEED})`, { 
         async () => (await status(cluster!, "bravo", "r0")).diskState === "UpToDate",
       );
       const copied =
-        (await counter(cluster, "bravo", "marsd_replication_sync_transferred_bytes_total")) - copiedBefore;
+        ((await cluster
+          .node("bravo")
+          .daemon.metric("marsd_replication_sync_transferred_bytes_total", 'resource="r0"')) ?? 0) -
+        copiedBefore;
       console.log(
         `bravo copied ${copied} bytes of a ${DISK_BYTES}-byte disk (${((100 * copied) / DISK_BYTES).toFixed(1)} %)`,
       );

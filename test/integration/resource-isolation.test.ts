@@ -18,7 +18,7 @@
  * Runs as root (mount). MARSD_ISOLATION_SEED replays the writers' choices.
  */
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -26,7 +26,7 @@ import { waitFor, type DaemonProcess } from "../helpers/daemon-process.js";
 import { startPatternWriter, type PatternWriter } from "../helpers/pattern-writer.js";
 import { createVolume, startNode, type NodeWithVolume } from "../helpers/single-node.js";
 import { requirePythonNbd, requireTool, run } from "../helpers/tools.js";
-import { blockVersion } from "../helpers/versioned-blocks.js";
+import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
 
 const SEED = Number(process.env.MARSD_ISOLATION_SEED ?? Date.now() % 1_000_000);
 const MIB = 1024 * 1024;
@@ -41,12 +41,6 @@ interface ResourceStatus {
   device?: { uri?: string };
 }
 
-async function metricValue(daemon: DaemonProcess, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
-  return line === undefined ? NaN : Number(line.split(" ").at(-1));
-}
-
 /** Reads the whole export with nbdcopy and checks every acknowledged block holds its version or a newer one. */
 async function verify(
   daemon: DaemonProcess,
@@ -56,14 +50,7 @@ async function verify(
 ): Promise<void> {
   const image = path.join(daemon.baseDir, `${what}.readback.img`);
   await run(requireTool("nbdcopy"), [uri, image]);
-  const bytes = await readFile(image);
-  for (const [block, version] of acked) {
-    const found = blockVersion(bytes, block);
-    assert.ok(
-      typeof found === "number" && found >= version,
-      `${what} block ${block}: ${String(found)} < ${version}`,
-    );
-  }
+  await assertAcknowledgedPresent(image, acked, what);
 }
 
 describe(
@@ -147,9 +134,9 @@ describe(
       // Counted once its files are closed (the export is gone by then).
       await waitFor(
         "r1's failure counted",
-        async () => (await metricValue(daemon, "marsd_resource_failures_total", 'resource="r1"')) === 1,
+        async () => ((await daemon.metric("marsd_resource_failures_total", 'resource="r1"')) ?? NaN) === 1,
       );
-      assert.equal(await metricValue(daemon, "marsd_resource_failed", 'resource="r1"'), 1);
+      assert.equal((await daemon.metric("marsd_resource_failed", 'resource="r1"')) ?? NaN, 1);
       assert.equal((await status("r1")).device, undefined, "r1's export is gone while it is failed");
 
       // r2 was not disturbed and keeps serving; the admin API answers.
@@ -169,7 +156,7 @@ describe(
       const r2Acked = new Map([...w2.acked, ...w2b.acked]);
       await verify(daemon, r2.uri, r2Acked, "r2");
       assert.equal((await status("r2")).state, "running");
-      assert.equal(await metricValue(daemon, "marsd_resource_failures_total", 'resource="r2"'), 0);
+      assert.equal((await daemon.metric("marsd_resource_failures_total", 'resource="r2"')) ?? NaN, 0);
       const node = await daemon.rpc.call<{ host: string }>("node.info", {});
       assert.equal(node.host, daemon.host);
 
@@ -178,8 +165,8 @@ describe(
       const beforeRemount = await status("r1");
       console.log(
         `before the remount r1 is ${beforeRemount.state} (${elapsed()}); recovery attempts: ` +
-          `${await metricValue(daemon, "marsd_resource_recoveries_total", 'resource="r1",result="failed"')} failed, ` +
-          `${await metricValue(daemon, "marsd_resource_recoveries_total", 'resource="r1",result="succeeded"')} succeeded`,
+          `${(await daemon.metric("marsd_resource_recoveries_total", 'resource="r1",result="failed"')) ?? NaN} failed, ` +
+          `${(await daemon.metric("marsd_resource_recoveries_total", 'resource="r1",result="succeeded"')) ?? NaN} succeeded`,
       );
 
       // Space is back: r1 recovers by itself, exported again, with every write acknowledged before the failure.
@@ -195,11 +182,11 @@ describe(
       );
       console.log(
         `r1 recovered ${Date.now() - remountedAt} ms after the remount (attempts so far: ` +
-          `${await metricValue(daemon, "marsd_resource_recoveries_total", 'resource="r1",result="failed"')} failed, ` +
-          `${await metricValue(daemon, "marsd_resource_recoveries_total", 'resource="r1",result="succeeded"')} succeeded)`,
+          `${(await daemon.metric("marsd_resource_recoveries_total", 'resource="r1",result="failed"')) ?? NaN} failed, ` +
+          `${(await daemon.metric("marsd_resource_recoveries_total", 'resource="r1",result="succeeded"')) ?? NaN} succeeded)`,
       );
       assert.equal(
-        await metricValue(daemon, "marsd_resource_recoveries_total", 'resource="r1",result="succeeded"'),
+        (await daemon.metric("marsd_resource_recoveries_total", 'resource="r1",result="succeeded"')) ?? NaN,
         1,
       );
       // The daemon's own timestamps: the failure, its files closed, the recovery done.
@@ -215,8 +202,8 @@ describe(
           `+${(at("resource recovery scheduled") ?? NaN) - (failedMs ?? NaN)} ms, ` +
           `recovered at +${(at("resource recovered") ?? NaN) - (failedMs ?? NaN)} ms`,
       );
-      assert.equal(await metricValue(daemon, "marsd_resource_failed", 'resource="r1"'), 0);
-      assert.equal(await metricValue(daemon, "marsd_resource_recovery_attempts", 'resource="r1"'), 0);
+      assert.equal((await daemon.metric("marsd_resource_failed", 'resource="r1"')) ?? NaN, 0);
+      assert.equal((await daemon.metric("marsd_resource_recovery_attempts", 'resource="r1"')) ?? NaN, 0);
       await verify(daemon, back.device?.uri ?? r1.uri, w1.acked, "r1");
 
       // r1 takes writes again.
