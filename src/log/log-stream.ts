@@ -74,6 +74,8 @@ export class LogStream {
   private rotating: Promise<void> | undefined;
   /** A rotation failed after the old file was finished: no writer takes appends. */
   private rotationFailure: LogFailedError | undefined;
+  /** abandon() was called: no rotation starts any more (it would finish a file being closed). */
+  private abandoned = false;
 
   private constructor(
     private readonly options: LogStreamOptions,
@@ -161,7 +163,12 @@ export class LogStream {
     if (this.rotationFailure) throw this.rotationFailure;
     const writer = this.writer;
     const result = await writer.append(entries);
-    if (writer === this.writer && writer.projectedEndBytes >= this.options.rotateBytes && !this.rotating) {
+    if (
+      writer === this.writer &&
+      writer.projectedEndBytes >= this.options.rotateBytes &&
+      !this.rotating &&
+      !this.abandoned
+    ) {
       this.rotate().catch((err: unknown) => this.options.onFailed?.(err as Error));
     }
     return {
@@ -188,7 +195,7 @@ export class LogStream {
    */
   async rotate(): Promise<FinishedLogFile | undefined> {
     while (this.rotating) await this.rotating;
-    if (this.writer.recordCount === 0) return undefined;
+    if (this.abandoned || this.writer.recordCount === 0) return undefined;
     let release!: () => void;
     this.rotating = new Promise<void>((resolve) => (release = resolve));
     try {
@@ -230,6 +237,9 @@ export class LogStream {
 
   /** Closes the current file without writing or syncing it (LogWriter.abandon). */
   async abandon(): Promise<void> {
+    // A rotation started by a batch that completes while we wait would finish
+    // (truncate, sync) the file we are closing: none starts from now on.
+    this.abandoned = true;
     while (this.rotating) await this.rotating;
     await this.writer.abandon();
   }

@@ -8,7 +8,8 @@ import { LogStream, type FinishedLogFile, type LogStreamOptions } from "../../..
 import { readLogFileHeader, scanLogFile } from "../../../src/log/scanner.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { ClosedError, LogFailedError } from "../../../src/util/errors.js";
-import { FaultyStorage } from "../../helpers/faulty-file.js";
+import { FaultyStorage, Gate } from "../../helpers/faulty-file.js";
+import { waitFor } from "../../helpers/daemon-process.js";
 import { pattern, writeEntry } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 import { computeFileVersion, genesisVersion } from "../../../src/log/version.js";
@@ -146,5 +147,35 @@ describe("log stream (rotation)", () => {
     assert.equal(failures.length, 1);
     assert.ok(failures[0] instanceof LogFailedError);
     await stream.close().catch(() => undefined);
+  });
+
+  it("starts no rotation once abandoned: a batch completing meanwhile does not finish the file being closed", async () => {
+    const gate = new Gate();
+    let holding = false;
+    const storage = new FaultyStorage({
+      beforeOp: (op) => (holding && op === "datasync" ? gate.wait() : undefined),
+    });
+    // One 4 KiB append reaches rotateBytes: its completion would start a rotation.
+    const { dir, stream, finished, failures } = await start({ storage, rotateBytes: 4 * KIB });
+    holding = true;
+    const append = stream.append([writeEntry(0, pattern(4 * KIB, 1))]).then(
+      () => "acknowledged",
+      () => "refused",
+    );
+    await waitFor("the batch waiting in its fdatasync", () => Promise.resolve(gate.waiting > 0));
+    const abandoned = stream.abandon();
+    gate.open();
+    await abandoned;
+    assert.equal(await append, "acknowledged", "the batch in flight completed");
+    // rotate() waits for a rotation in progress (the append's completion would have started one),
+    // then is refused: nothing is finished after abandon().
+    const rotated = await stream.rotate().then(
+      (r) => r,
+      (err: unknown) => err,
+    );
+    assert.equal(rotated, undefined, `no rotation after abandon: ${String(rotated)}`);
+    assert.deepEqual(failures, [], "no rotation ran into the closed file (EBADF)");
+    assert.equal(finished.length, 0, "nothing was finished");
+    assert.equal((await listLogFiles(nodeStorage, dir)).length, 1, "no next file was started");
   });
 });
