@@ -13,6 +13,9 @@ import { MIN_NBD_BUFFERED_BYTES } from "./config.js";
 const HOST_PATTERN = "^[a-z][a-z0-9-]{0,62}$";
 const ADDRESS_PATTERN = "^(\\[[0-9a-fA-F:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$";
 
+/** A bandwidth limit: bytes per second, 0 for none (up to 100 GB/s). */
+const BYTES_PER_SEC = { type: "integer", minimum: 0, maximum: 100_000_000_000 } as const;
+
 /** A log space threshold: free bytes and percent of the size (0 turns a criterion off). */
 const SPACE_THRESHOLD = {
   type: "object",
@@ -48,6 +51,8 @@ const schema = {
     "emergency",
     "logSpace",
     "lagging",
+    "bandwidth",
+    "sync",
   ],
   properties: {
     host: { type: "string", pattern: HOST_PATTERN },
@@ -229,6 +234,33 @@ const schema = {
             },
           },
         },
+      },
+    },
+    bandwidth: {
+      type: "object",
+      additionalProperties: false,
+      required: ["syncBytesPerSec", "fetchBytesPerSec"],
+      properties: {
+        syncBytesPerSec: BYTES_PER_SEC,
+        fetchBytesPerSec: BYTES_PER_SEC,
+        resources: {
+          type: "object",
+          maxProperties: 4096,
+          additionalProperties: {
+            type: "object",
+            additionalProperties: false,
+            properties: { syncBytesPerSec: BYTES_PER_SEC, fetchBytesPerSec: BYTES_PER_SEC },
+          },
+        },
+      },
+    },
+    sync: {
+      type: "object",
+      additionalProperties: false,
+      required: ["maxConcurrent", "maxInFlightBytes"],
+      properties: {
+        maxConcurrent: { type: "integer", minimum: 1, maximum: 64 },
+        maxInFlightBytes: { type: "integer", minimum: 1048576, maximum: 1073741824 },
       },
     },
     logSpace: {

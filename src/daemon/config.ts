@@ -135,6 +135,18 @@ export interface DaemonConfig {
   };
   /** Free space levels of the filesystems holding logs (src/resource/log-space-levels.ts). */
   logSpace: LogSpaceSettings;
+  /**
+   * Bandwidth limits in bytes per second (0: none) for syncs and fetches,
+   * node-wide and per resource (both apply); changeable at runtime
+   * (node.setBandwidth) until the next restart.
+   */
+  bandwidth: {
+    syncBytesPerSec: number;
+    fetchBytesPerSec: number;
+    resources?: Record<string, { syncBytesPerSec?: number; fetchBytesPerSec?: number }>;
+  };
+  /** Syncs copying at once on this node (the others queue), and each one's data bytes in flight. */
+  sync: { maxConcurrent: number; maxInFlightBytes: number };
   /** Cron schedules of housekeeping jobs ("" disables one; see src/platform/cron.ts). */
   jobs: JobSchedules;
   /** The ublk frontend's queues (used when it is available and chosen). */
@@ -204,7 +216,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       maxUnauthenticatedRequests: 32,
       maxUnauthenticatedBytes: 32 * 1024 * 1024,
       replayLeaseMs: 1000,
-      maxSocketsPerPeer: 4,
+      maxSocketsPerPeer: 16,
       tombstoneMinAgeMs: 3_600_000,
     },
     maxClockFutureMs: DEFAULT_MAX_FUTURE_US / 1000,
@@ -225,6 +237,8 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
     emergency: { enabled: true, dirtyGranularityBytes: 1024 * 1024, retryMs: 5_000 },
     lagging: { maxLagBytes: 64 * 1024 ** 3, maxLagSeconds: 86_400 },
     logSpace: structuredClone(DEFAULT_LOG_SPACE_SETTINGS),
+    bandwidth: { syncBytesPerSec: 0, fetchBytesPerSec: 0 },
+    sync: { maxConcurrent: 2, maxInFlightBytes: 64 * 1024 * 1024 },
   };
 }
 

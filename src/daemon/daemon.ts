@@ -34,6 +34,7 @@ import { systemRandom, type Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { DaemonConfig } from "./config.js";
 import { NodeCore } from "./node-core.js";
+import type { NodeTransfers } from "./transfers.js";
 import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "../rpc/context.js";
@@ -133,6 +134,10 @@ export class Daemon implements NodeServices {
 
   get resources(): ResourceManager {
     return this.core.resources;
+  }
+
+  get transfers(): NodeTransfers {
+    return this.core.transfers;
   }
 
   get cluster(): ClusterService {

@@ -20,13 +20,14 @@
  *   admin and the peer APIs keep serving; `onResourceFailed` is told. The
  *   core never exits the process.
  */
+import { NodeTransfers } from "./transfers.js";
 import path from "node:path";
 import type { Logger } from "pino";
 import { LamportClock } from "../log/lamport-clock.js";
 import { ClusterService } from "../cluster/cluster.js";
 import { PeerClient } from "../peer/client.js";
 import { PeerServer } from "../peer/server.js";
-import { SyncServer } from "../replication/full-sync.js";
+import { SyncServer } from "../replication/sync-server.js";
 import { LogServer } from "../replication/log-server.js";
 import type { DeviceInfo } from "../frontend/frontend.js";
 import type { FrontendSet } from "../frontend/frontend-set.js";
@@ -74,6 +75,8 @@ export class NodeCore implements NodeServices {
   readonly metrics: Metrics;
   readonly frontends: FrontendSet;
   readonly clock: LamportClock;
+  /** Bandwidth limits and sync slots, shared by every resource of the node. */
+  readonly transfers: NodeTransfers;
   private readonly startedMonotonicMs: number;
   private resourceManager: ResourceManager | undefined;
   private clusterService: ClusterService | undefined;
@@ -92,6 +95,7 @@ export class NodeCore implements NodeServices {
     this.metrics = options.metrics;
     this.frontends = options.frontends;
     this.startedMonotonicMs = this.time.monotonicMs();
+    this.transfers = new NodeTransfers(options.config, this.time, this.metrics);
     this.clock =
       options.clock ??
       new LamportClock({ wall: this.time, maxFutureUs: options.config.maxClockFutureMs * 1000 });
@@ -311,6 +315,7 @@ export class NodeCore implements NodeServices {
       },
       // Emergency mode leaves only once the log area is out of the emergency level (with hysteresis).
       logSpace: { levelOf: (name) => this.logSpaceMonitor?.levelOf(name) },
+      transfers: this.transfers,
       onResourceFailed: (resource, err) => {
         // Its log files are closed: streams of them would follow a dead instance forever.
         this.logServer?.closeResource(resource);

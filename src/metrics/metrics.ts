@@ -26,6 +26,7 @@ import { rpcMetrics, adminMetrics } from "./rpc-metrics.js";
 import { peerListenerMetrics, peerLinkMetrics } from "./peer-metrics.js";
 import { clusterMetrics } from "./cluster-metrics.js";
 import { logSpaceMetrics } from "./log-space-metrics.js";
+import { transferMetrics } from "./transfer-metrics.js";
 
 export type { ClusterGaugeValues, ResourceMetricSource } from "./metric-factory.js";
 
@@ -93,6 +94,9 @@ export class Metrics {
   readonly resourceLogSpaceLevel = this.logSpace.resourceLogSpaceLevel;
   readonly logSpaceSampleErrors = this.logSpace.logSpaceSampleErrors;
   readonly logSpaceDeletedFiles = this.logSpace.logSpaceDeletedFiles;
+
+  /** Bandwidth limits and sync slots. */
+  readonly transfer = transferMetrics(this.make);
 
   private readonly nbd = nbdMetrics(this.make);
   readonly nbdRequests = this.nbd.nbdRequests;

@@ -70,6 +70,8 @@ export interface FetcherDeps {
   syncEveryBytes: number;
   listWaitMs: number;
   retryMaxMs: number;
+  /** Waits until `bytes` more may be received (bandwidth limits; TCP then slows the sender). */
+  throttle?: (bytes: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface FetcherEvents {
@@ -273,6 +275,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     try {
       for await (const chunk of response.body) {
         deps.metrics.peerReceivedBytes.labels(source).inc(chunk.length);
+        await deps.throttle?.(chunk.length, signal);
         for (const frame of decoder.push(chunk)) {
           if (frame.type === FrameType.Data) {
             if (frame.offsetBytes !== offset + verifier.pendingBytes) {

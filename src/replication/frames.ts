@@ -7,7 +7,8 @@
  * another stream or cut out of the middle without the receiver noticing.
  *
  *   off size
- *     0   1  type        DATA=1, END=2, HEARTBEAT=3, ERROR=4, SAME=5 (sync: chunk unchanged)
+ *     0   1  type        DATA=1, END=2, HEARTBEAT=3, ERROR=4, SAME=5 (sync: chunk or range
+ *                        unchanged), DIGESTS=6 (sync: the source's leaves of a range)
  *     1   3  reserved    0
  *     4   4  payloadBytes
  *     8   8  offsetBytes  (DATA: where the payload starts in the file)
@@ -18,7 +19,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { InternalError, MarsError } from "../util/errors.js";
 
-export const FrameType = { Data: 1, End: 2, Heartbeat: 3, Error: 4, Same: 5 } as const;
+export const FrameType = { Data: 1, End: 2, Heartbeat: 3, Error: 4, Same: 5, Digests: 6 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 export const FRAME_HEADER_BYTES = 24;
@@ -98,7 +99,8 @@ export class FrameDecoder {
       const head = this.peek(FRAME_HEADER_BYTES);
       const type = head.readUInt8(0);
       const payloadBytes = head.readUInt32LE(4);
-      if (type < 1 || type > 5 || head.readUIntLE(1, 3) !== 0) throw new FrameError(`bad frame type ${type}`);
+      if (type < 1 || type > FrameType.Digests || head.readUIntLE(1, 3) !== 0)
+        throw new FrameError(`bad frame type ${type}`);
       if (payloadBytes > MAX_FRAME_PAYLOAD_BYTES) throw new FrameError(`frame of ${payloadBytes} bytes`);
       const total = FRAME_HEADER_BYTES + payloadBytes + FRAME_MAC_BYTES;
       if (this.buffered < total) break;

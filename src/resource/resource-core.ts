@@ -28,7 +28,9 @@ import type { PeerClient, PeerCredentials } from "../peer/client.js";
 import type { Clock } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import type { Fetcher } from "../replication/fetcher.js";
-import type { SyncClient } from "../replication/full-sync.js";
+import type { BandwidthLimits } from "../replication/bandwidth.js";
+import type { SyncSlots } from "../replication/sync-slots.js";
+import type { SyncClient } from "../replication/sync-client.js";
 import { LocalLogs } from "../replication/local-logs.js";
 import type { Replayer } from "../replication/replayer.js";
 import { ApplyQueue } from "./apply-queue.js";
@@ -112,6 +114,16 @@ export interface ResourceDeps {
   onFailed: (resource: Resource, err: unknown) => void;
   /** The node's log space monitor: the level of a resource's log area (emergency mode, cutting loose). */
   logSpace?: { levelOf(resource: string): string | undefined };
+  /** The node's transfer bounds, shared by its resources. */
+  transfers: Transfers;
+}
+
+/** What every resource's syncs and fetches share on a node. */
+export interface Transfers {
+  limits: BandwidthLimits;
+  syncSlots: SyncSlots;
+  /** Each sync's data bytes requested and not yet written (sync.maxInFlightBytes). */
+  syncInFlightBytes: number;
 }
 
 export type ResourceState = "running" | "failed" | "closed";

@@ -28,7 +28,7 @@ import { deleteReplayedLogsChecked, rotateLog } from "./log-maintenance.js";
 import { RoleChanges } from "./role-changes.js";
 import { checkConsistent, setPaused } from "./secondary-role.js";
 import { secondarySyncSource } from "./secondary-sync.js";
-import type { SyncSource } from "../replication/full-sync.js";
+import type { SyncSource } from "../replication/sync-server.js";
 import { closeCleanly } from "./shutdown.js";
 import { StatusPublisher } from "./status-publisher.js";
 import { ownStatus, statusDetail, type PublishedStatus, type Role } from "./status-model.js";

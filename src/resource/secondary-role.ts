@@ -82,6 +82,7 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       syncEveryBytes: deps.settings.fetchSyncEveryBytes,
       listWaitMs: deps.settings.listWaitMs,
       retryMaxMs: deps.settings.retryMaxMs,
+      throttle: (bytes, signal) => deps.transfers.limits.take("fetch", name, bytes, signal),
     },
     fetch,
   );

@@ -1,6 +1,6 @@
 /**
  * A secondary's syncs, full and of regions, through one SyncClient
- * (replication/full-sync.ts): a joining member copies the whole disk; a
+ * (replication/sync-client.ts): a joining member copies the whole disk; a
  * member whose replay reached a gap in the log (LogFileHeader.gap) copies
  * the regions the gap's writer recorded in its dirty map. Either way the
  * copy is consistent only once replay has passed the sync end.
@@ -16,7 +16,8 @@
 import { formatLogName } from "../log/log-name.js";
 import type { LogFileHeader } from "../log/file-header.js";
 import type { LogPosition } from "../log/log-stream.js";
-import { SyncClient, type SyncSource } from "../replication/full-sync.js";
+import { SyncClient } from "../replication/sync-client.js";
+import type { SyncSource } from "../replication/sync-server.js";
 import { fetchDirtyRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
 import { OperatorError } from "../util/errors.js";
 import type { ResourceCore, RoleHooks, SecondaryParts } from "./resource-core.js";
@@ -42,6 +43,9 @@ export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient
       metrics: deps.metrics,
       logger: deps.logger,
       retryMaxMs: deps.settings.retryMaxMs,
+      throttle: (bytes, signal) => deps.transfers.limits.take("sync", name, bytes, signal),
+      maxInFlightBytes: deps.transfers.syncInFlightBytes,
+      admission: (signal) => deps.transfers.syncSlots.acquire(signal),
       ...(regions ? { regions } : {}),
     },
     core.syncFile.doneBytes,

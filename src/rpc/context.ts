@@ -27,6 +27,11 @@ export interface NodeServices {
   readonly resources: ResourceManager;
   readonly frontends: FrontendSet;
   readonly cluster: ClusterService;
+  /** Bandwidth limits (node.setBandwidth). */
+  readonly transfers: {
+    setBandwidth(kind: "sync" | "fetch", resource: string | undefined, bytesPerSec: number): boolean;
+    bandwidth(): { node: Record<string, number>; resources: Record<string, Record<string, number>> };
+  };
   /** How clients reach a resource's volume, if it is exported. */
   deviceOf(resource: string): DeviceInfo | undefined;
   isStopping(): boolean;

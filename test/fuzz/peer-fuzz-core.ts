@@ -33,6 +33,8 @@ const ROUTES = [
   "/peer/v1/log/list",
   "/peer/v1/log/stream",
   "/peer/v1/sync/window",
+  "/peer/v1/sync/digest",
+  "/peer/v1/sync/regions",
 ];
 const MAX_FAILURES = 20;
 

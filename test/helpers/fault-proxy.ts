@@ -22,8 +22,13 @@ import { prng } from "./prng.js";
 export interface LinkFaults {
   /** One-way delay added to every chunk. */
   latencyMs: number;
-  /** Bytes per second per direction (0 = unlimited). */
+  /** Bytes per second per direction of each connection (0 = unlimited). */
   bandwidthBytesPerSec: number;
+  /**
+   * Bytes per second per direction shared by all connections of the link
+   * (0 = unlimited): a WAN link's capacity, which parallel requests share.
+   */
+  linkBandwidthBytesPerSec: number;
   /** Up to this much extra delay per chunk, drawn from the seed (chunks keep their order). */
   jitterMs: number;
   /** Probability that a chunk triggers a reset of its connection (0..1). */
@@ -38,10 +43,14 @@ const NO_FAULTS: LinkFaults = {
   latencyMs: 0,
   jitterMs: 0,
   bandwidthBytesPerSec: 0,
+  linkBandwidthBytesPerSec: 0,
   resetProbability: 0,
   blackhole: false,
   refuse: false,
 };
+
+/** Node's timers fire at best a millisecond late. */
+const TIMER_SLACK_MS = 2;
 
 /** Bytes queued per direction before the sender is paused. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -50,7 +59,7 @@ class Shaper {
   private readonly queue: Array<{ chunk: Buffer; dueMs: number }> = [];
   private queuedBytes = 0;
   private timer: TimerHandle | undefined;
-  /** When the link is free again (bandwidth accounting). */
+  /** When this connection is free again (bandwidth accounting). */
   private busyUntilMs = 0;
   private ending = false;
 
@@ -60,6 +69,8 @@ class Shaper {
     private readonly faults: () => LinkFaults,
     private readonly onBytes: (n: number) => void,
     private readonly random: () => number,
+    /** When the link (all connections of this direction) is free again. */
+    private readonly link: { busyUntilMs: number },
   ) {}
 
   push(chunk: Buffer): void {
@@ -93,8 +104,11 @@ class Shaper {
     const f = this.faults();
     while (this.queue.length > 0) {
       const head = this.queue[0] as { chunk: Buffer; dueMs: number };
-      const readyAt = Math.max(head.dueMs, this.busyUntilMs);
-      if (readyAt > now) {
+      const readyAt = Math.max(head.dueMs, this.busyUntilMs, this.link.busyUntilMs);
+      // Within the timer's resolution counts as due: waiting a whole timer
+      // turn per chunk would make the link slower than its rate. The
+      // accounting stays exact, so only a burst this short comes early.
+      if (readyAt > now + TIMER_SLACK_MS) {
         this.timer = systemClock.setTimer(readyAt - now, () => {
           this.timer = undefined;
           this.pump();
@@ -106,6 +120,10 @@ class Shaper {
       if (f.bandwidthBytesPerSec > 0) {
         this.busyUntilMs =
           Math.max(this.busyUntilMs, now) + (head.chunk.length * 1000) / f.bandwidthBytesPerSec;
+      }
+      if (f.linkBandwidthBytesPerSec > 0) {
+        this.link.busyUntilMs =
+          Math.max(this.link.busyUntilMs, now) + (head.chunk.length * 1000) / f.linkBandwidthBytesPerSec;
       }
       if (this.to.writable) this.to.write(head.chunk);
       this.onBytes(head.chunk.length);
@@ -141,6 +159,8 @@ export class FaultProxy {
   private readonly random: () => number;
   private readonly connections = new Set<{ client: net.Socket; upstream: net.Socket; shapers: Shaper[] }>();
   private current: LinkFaults = { ...NO_FAULTS };
+  /** The link's shared capacity per direction (linkBandwidthBytesPerSec). */
+  private readonly links = { up: { busyUntilMs: 0 }, down: { busyUntilMs: 0 } };
   /** Bytes forwarded (both directions) since start. */
   forwardedBytes = 0;
   port = 0;
@@ -213,8 +233,8 @@ export class FaultProxy {
     const upstream = net.connect(this.targetPort, this.targetHost);
     const faults = () => this.current;
     const count = (n: number) => (this.forwardedBytes += n);
-    const up = new Shaper(client, upstream, faults, count, this.random);
-    const down = new Shaper(upstream, client, faults, count, this.random);
+    const up = new Shaper(client, upstream, faults, count, this.random, this.links.up);
+    const down = new Shaper(upstream, client, faults, count, this.random, this.links.down);
     const conn = { client, upstream, shapers: [up, down] };
     this.connections.add(conn);
     const maybeReset = (): boolean => {

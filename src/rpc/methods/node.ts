@@ -3,7 +3,24 @@ import { BUILD } from "../../platform/build-info.js";
 import type { NodeServices } from "../context.js";
 import type { MethodTable } from "../endpoint.js";
 
+interface SetBandwidthParams {
+  resource?: string;
+  syncBytesPerSec?: number;
+  fetchBytesPerSec?: number;
+}
+
 export const nodeMethods: MethodTable<NodeServices> = {
+  "node.setBandwidth": (params, node) => {
+    const p = params as SetBandwidthParams;
+    // A limit for a resource this node does not have is most likely a typo.
+    if (p.resource !== undefined) node.resources.require(p.resource);
+    let changed = false;
+    if (p.syncBytesPerSec !== undefined)
+      changed = node.transfers.setBandwidth("sync", p.resource, p.syncBytesPerSec) || changed;
+    if (p.fetchBytesPerSec !== undefined)
+      changed = node.transfers.setBandwidth("fetch", p.resource, p.fetchBytesPerSec) || changed;
+    return { changed, ...node.transfers.bandwidth() };
+  },
   "node.info": (_params, node) => ({
     host: node.config.host,
     version: BUILD.version,

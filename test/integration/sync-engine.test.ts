@@ -1,0 +1,237 @@
+/**
+ * The sync engine with real daemons: an interrupted sync resumes where it
+ * stood (asserted from the bytes sent, not only from the result), and
+ * bandwidth limits hold.
+ *
+ * 1. Resume: alpha's 160 MiB disk holds seeded random data, bravo's is
+ *    zero, so every chunk moves. Syncs are limited to 16 MiB/s with 8 MiB
+ *    in flight (config), so the copy takes ten seconds. Mid-sync: every
+ *    connection of the link is reset; bravo is killed (-9) and restarted;
+ *    alpha is killed (-9) and restarted. The bytes bravo receives are
+ *    counted per incarnation: before its kill they stay within what it
+ *    had copied plus what was in flight at each interruption, and after
+ *    its restart within what was left from its saved progress plus the
+ *    same slack. Starting over would send the whole disk again.
+ * 2. Limits: a sync limited at runtime to 8 MiB/s, then 16 MiB/s, and a
+ *    fetch limited to 8 MiB/s, each measured over ten seconds from the
+ *    receiver's byte counters: within 10 %.
+ *
+ * MARSD_SYNC_SEED replays the disk contents and the kill moments.
+ */
+import assert from "node:assert/strict";
+import { open, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { systemClock } from "../../src/platform/clock.js";
+import { seededRandom } from "../../src/platform/random.js";
+import { waitFor } from "../helpers/daemon-process.js";
+import { makeDisk, resourceDirOf, sha256File, status, waitUntil } from "../helpers/replication.js";
+import { TestCluster, explainOnFailure } from "../helpers/test-cluster.js";
+import { prng } from "../helpers/prng.js";
+import { requireTool, run } from "../helpers/tools.js";
+
+const SEED = Number(process.env.MARSD_SYNC_SEED ?? Date.now() % 1_000_000);
+const MIB = 1024 * 1024;
+const IN_FLIGHT_BYTES = 8 * MIB;
+/** Redone at one interruption at most: the windows in flight, and those done beyond the cursor. */
+const REDO_BYTES = 2 * IN_FLIGHT_BYTES;
+
+async function fillSeeded(file: string, sizeBytes: number, seed: number): Promise<void> {
+  const random = seededRandom(seed);
+  const handle = await open(file, "r+");
+  try {
+    for (let at = 0; at < sizeBytes; at += 16 * MIB)
+      await handle.write(random.bytes(16 * MIB), 0, 16 * MIB, at);
+  } finally {
+    await handle.close();
+  }
+}
+
+describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_000 }, () => {
+  let cluster: TestCluster | undefined;
+  after(async () => cluster?.cleanup());
+
+  it(
+    "a link reset and a kill -9 of either side mid-sync resume without starting over",
+    { timeout: 180_000 },
+    explainOnFailure(async () => {
+      const random = prng(SEED);
+      const DISK_BYTES = 160 * MIB;
+      cluster = await TestCluster.start({
+        hosts: ["alpha", "bravo"],
+        config: {
+          replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 },
+          bandwidth: { syncBytesPerSec: 16 * MIB, fetchBytesPerSec: 0 },
+          sync: { maxConcurrent: 2, maxInFlightBytes: IN_FLIGHT_BYTES },
+        },
+      });
+      await cluster.form();
+      const a = () => cluster!.node("alpha").daemon;
+      const b = () => cluster!.node("bravo").daemon;
+      const diskA = await makeDisk(cluster, "alpha", "r0", DISK_BYTES);
+      const diskB = await makeDisk(cluster, "bravo", "r0", DISK_BYTES);
+      await fillSeeded(diskA, DISK_BYTES, SEED);
+      await a().rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
+      await b().rpc.call("resource.join", { name: "r0", disk: diskB });
+      const syncFile = path.join(resourceDirOf(cluster, "bravo", "r0"), "sync.json");
+      const saved = async () =>
+        JSON.parse(await readFile(syncFile, "utf8").catch(() => "{}")) as {
+          state?: string;
+          doneBytes?: number;
+        };
+      const transferred = async () =>
+        (await b().metric("marsd_replication_sync_transferred_bytes_total", 'resource="r0"')) ?? 0;
+      const doneNow = async () =>
+        (await status(cluster!, "bravo", "r0")) as unknown as { sync?: { doneBytes: number } };
+      const waitSaved = async (atLeast: number, what: string) =>
+        waitFor(
+          `bravo's saved sync progress to reach ${atLeast} bytes (${what})`,
+          async () => {
+            const s = await saved();
+            if (s.state === "done") throw new Error(`the sync ended before ${what}`);
+            return (s.doneBytes ?? 0) >= atLeast ? s : undefined;
+          },
+          60_000,
+          20,
+        );
+
+      // A reset of every connection of the link, both ways.
+      await waitSaved(16 * MIB + Math.floor(random() * 16 * MIB), "the link reset");
+      cluster.proxy("bravo", "alpha").resetAll();
+      cluster.proxy("alpha", "bravo").resetAll();
+
+      // bravo killed: before it, what it received is what it copied plus the redone windows.
+      await waitSaved(48 * MIB + Math.floor(random() * 16 * MIB), "bravo's kill");
+      const copiedBeforeKill = (await doneNow()).sync?.doneBytes ?? 0;
+      const sentBeforeKill = await transferred();
+      await b().kill9();
+      const resumeFrom = (await saved()).doneBytes ?? 0;
+      assert.ok(
+        sentBeforeKill <= copiedBeforeKill + 2 * REDO_BYTES,
+        `before bravo's kill it received ${sentBeforeKill} bytes for ${copiedBeforeKill} copied (a reset costs at most ${REDO_BYTES})`,
+      );
+      await b().relaunch();
+
+      // alpha killed mid-sync: bravo keeps its progress and retries until alpha is back.
+      await waitSaved(resumeFrom + 32 * MIB + Math.floor(random() * 16 * MIB), "alpha's kill");
+      await a().kill9();
+      await a().relaunch();
+      await waitUntil(cluster, "bravo", "r0", "uptodate", 120_000);
+      const sentAfterRestart = await transferred();
+      const left = DISK_BYTES - resumeFrom;
+      assert.ok(
+        sentAfterRestart <= left + REDO_BYTES,
+        `after its restart bravo received ${sentAfterRestart} bytes; ${left} were left from its saved ${resumeFrom} (+${REDO_BYTES} for alpha's kill)`,
+      );
+      assert.ok(
+        sentAfterRestart >= left - 2 * MIB,
+        `bravo copied what was left: ${sentAfterRestart} of ${left}`,
+      );
+      assert.equal(await sha256File(diskB, DISK_BYTES), await sha256File(diskA, DISK_BYTES));
+      console.log(
+        `resume: link reset, then bravo killed having received ${(sentBeforeKill / MIB).toFixed(1)} MiB for ${(copiedBeforeKill / MIB).toFixed(1)} MiB copied, resumed from ${(resumeFrom / MIB).toFixed(1)} MiB and received ${(sentAfterRestart / MIB).toFixed(1)} MiB for the ${(left / MIB).toFixed(1)} MiB left`,
+      );
+      await cluster.cleanup();
+      cluster = undefined;
+    }),
+  );
+
+  it(
+    "sync and fetch bandwidth limits hold within 10 % over 10 s, and change at runtime",
+    { timeout: 180_000 },
+    explainOnFailure(async () => {
+      const DISK_BYTES = 448 * MIB;
+      cluster = await TestCluster.start({
+        hosts: ["alpha", "bravo"],
+        config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 } },
+      });
+      await cluster.form();
+      const a = cluster.node("alpha").daemon;
+      const b = cluster.node("bravo").daemon;
+      const diskA = await makeDisk(cluster, "alpha", "r0", DISK_BYTES);
+      const diskB = await makeDisk(cluster, "bravo", "r0", DISK_BYTES);
+      await fillSeeded(diskA, DISK_BYTES, SEED + 1);
+      await a.rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
+      const set = await b.rpc
+        .call<{ changed: boolean; resources: Record<string, { sync: number }> }>("node.setBandwidth", {
+          resource: "r0",
+          syncBytesPerSec: 8 * MIB,
+        })
+        .catch((err: Error) => err);
+      // r0 does not exist on bravo before it joins: a limit for it is refused as a likely typo.
+      assert.ok(
+        set instanceof Error && /does not exist/.test(set.message),
+        set instanceof Error ? set.message : JSON.stringify(set),
+      );
+      const limited = await b.rpc.call<{ changed: boolean }>("node.setBandwidth", {
+        syncBytesPerSec: 8 * MIB,
+      });
+      assert.equal(limited.changed, true);
+      assert.equal(
+        (await b.rpc.call<{ changed: boolean }>("node.setBandwidth", { syncBytesPerSec: 8 * MIB })).changed,
+        false,
+      );
+      await b.rpc.call("resource.join", { name: "r0", disk: diskB });
+      const counter = async (name: string) => (await b.metric(name, 'resource="r0"')) ?? 0;
+      const rateOver = async (name: string, seconds: number): Promise<number> => {
+        const start = await counter(name);
+        const startedMs = performance.now();
+        // The measurement interval itself (not a wait for a condition).
+        await systemClock.sleep(seconds * 1000);
+        return ((await counter(name)) - start) / ((performance.now() - startedMs) / 1000);
+      };
+      const SYNC = "marsd_replication_sync_transferred_bytes_total";
+      await waitFor("the sync to move", async () => (await counter(SYNC)) >= 8 * MIB, 30_000, 50);
+      const at8 = await rateOver(SYNC, 10);
+      // The resource's own limit is lower than the node's: it applies.
+      await b.rpc.call("node.setBandwidth", { syncBytesPerSec: 64 * MIB });
+      await b.rpc.call("node.setBandwidth", { resource: "r0", syncBytesPerSec: 16 * MIB });
+      // What was paid at the old rate drains first.
+      const changedAt = await counter(SYNC);
+      await waitFor(
+        "16 MiB more at the new rate",
+        async () => (await counter(SYNC)) >= changedAt + 16 * MIB,
+        30_000,
+        50,
+      );
+      const at16 = await rateOver(SYNC, 10);
+      assert.ok(
+        Math.abs(at8 / (8 * MIB) - 1) <= 0.1,
+        `sync at 8 MiB/s limit: ${(at8 / MIB).toFixed(2)} MiB/s`,
+      );
+      assert.ok(
+        Math.abs(at16 / (16 * MIB) - 1) <= 0.1,
+        `sync at 16 MiB/s limit: ${(at16 / MIB).toFixed(2)} MiB/s`,
+      );
+      const metricLimit = await b.metric("marsd_bandwidth_limit_bytes_per_second", 'kind="sync",scope="r0"');
+      assert.equal(metricLimit, 16 * MIB);
+      assert.ok(
+        ((await b.metric("marsd_bandwidth_throttled_seconds_total", 'kind="sync",resource="r0"')) ?? 0) > 1,
+      );
+      await b.rpc.call("node.setBandwidth", { resource: "r0", syncBytesPerSec: 0 });
+      await b.rpc.call("node.setBandwidth", { syncBytesPerSec: 0 });
+      await waitUntil(cluster, "bravo", "r0", "uptodate", 120_000);
+
+      // Fetch: logs written while bravo's fetch is paused, then fetched at 8 MiB/s.
+      const nbdcopy = requireTool("nbdcopy");
+      await b.rpc.call("resource.pause", { name: "r0", what: "fetch" });
+      const data = path.join(cluster.baseDir, "data.bin");
+      await writeFile(data, "");
+      await fillSeeded(data, 160 * MIB, SEED + 2);
+      await run(nbdcopy, [data, a.nbdUri("r0")], { timeoutMs: 120_000 });
+      await b.rpc.call("node.setBandwidth", { fetchBytesPerSec: 8 * MIB });
+      await b.rpc.call("resource.resume", { name: "r0", what: "fetch" });
+      const FETCH = "marsd_replication_fetched_bytes_total";
+      const before = await counter(FETCH);
+      await waitFor("the fetch to move", async () => (await counter(FETCH)) >= before + 4 * MIB, 30_000, 50);
+      const fetchRate = await rateOver(FETCH, 10);
+      assert.ok(
+        Math.abs(fetchRate / (8 * MIB) - 1) <= 0.1,
+        `fetch at 8 MiB/s limit: ${(fetchRate / MIB).toFixed(2)} MiB/s`,
+      );
+      console.log(
+        `limits: sync ${(at8 / MIB).toFixed(2)} MiB/s at 8, ${(at16 / MIB).toFixed(2)} MiB/s at 16; fetch ${(fetchRate / MIB).toFixed(2)} MiB/s at 8`,
+      );
+    }),
+  );
+});
