@@ -6,7 +6,6 @@
  * is the lasting place).
  */
 import type { Metrics } from "../metrics/metrics.js";
-import { bandwidthObserver } from "../metrics/transfer-metrics.js";
 import type { Clock } from "../platform/clock.js";
 import { BandwidthLimits, type BandwidthKind } from "../replication/bandwidth.js";
 import { SyncSlots } from "../replication/sync-slots.js";
@@ -27,7 +26,10 @@ export class NodeTransfers implements Transfers {
     this.limits = new BandwidthLimits(
       time,
       { sync: config.bandwidth.syncBytesPerSec, fetch: config.bandwidth.fetchBytesPerSec },
-      bandwidthObserver(m),
+      {
+        throttled: (kind, resource, waitedMs) =>
+          m.bandwidthThrottled.labels(kind, resource ?? "").inc(waitedMs / 1000),
+      },
     );
     this.syncSlots = new SyncSlots(config.sync.maxConcurrent, {
       changed: (copying, queued, limit) => {

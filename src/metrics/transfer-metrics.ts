@@ -3,7 +3,6 @@
  * (node-wide and per resource), the time transfers waited for them, and
  * the node's sync slots (syncs copying, queued, the limit).
  */
-import type { BandwidthKind, BandwidthObserver } from "../replication/bandwidth.js";
 import type { MetricFactory } from "./metric-factory.js";
 
 export function transferMetrics(f: MetricFactory) {
@@ -23,15 +22,5 @@ export function transferMetrics(f: MetricFactory) {
       "Syncs of this node by state: 'copying', 'queued' (waiting for a slot), 'limit' (sync.maxConcurrent).",
       ["state"],
     ),
-  };
-}
-
-export type TransferMetrics = ReturnType<typeof transferMetrics>;
-
-/** The bandwidth buckets' observer, counting waits. */
-export function bandwidthObserver(m: TransferMetrics): BandwidthObserver {
-  return {
-    throttled: (kind: BandwidthKind, resource: string | undefined, waitedMs: number) =>
-      m.bandwidthThrottled.labels(kind, resource ?? "").inc(waitedMs / 1000),
   };
 }
