@@ -85,7 +85,7 @@ function resourceLines(s: StatusView, ctx: Ctx): string[] {
   const device = s.device ? (s.device.uri ?? s.device.path ?? "") : "-";
   const members = s.members ?? [];
   const lines = [
-    `${s.name} [${members.length} members]  ${bytes(s.sizeBytes)}  primary: ${s.designatedPrimary ?? "(none)"}  ` +
+    `${s.name} [${members.length} member${members.length === 1 ? "" : "s"}]  ${bytes(s.sizeBytes)}  primary: ${s.designatedPrimary ?? "(none)"}  ` +
       `here: ${s.role} ${s.diskState ?? "?"} ${s.replState ?? "?"} ${flags}  ${device}${emergencyFlags(s.emergency)}`,
   ];
   if (s.error) lines.push(`  error: ${s.error}`);
