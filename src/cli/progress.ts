@@ -50,19 +50,46 @@ export function bytes(n: number): string {
   return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
+/** What the next rendering remembers of a counter: its value and when it last moved, by how much. */
+export interface CounterSample {
+  bytes: number;
+  changedAtMs: number;
+  /** The last step: bytes it added and the time since the step before it. */
+  stepBytes?: number;
+  stepMs?: number;
+}
+
 /**
- * Bytes per second between two samples of a growing counter, or undefined
- * when it cannot be known: no earlier sample, no time passed, or the counter
- * went backwards (a restart, a new sync).
+ * The rate of a counter that moves in steps (a sync reports progress once
+ * per window of 16 MiB): between two refreshes it either jumps or stands
+ * still, so the rate between two samples alternates between far too high
+ * and 0. Measured from step to step instead, and lowered while the next
+ * step takes longer than the last one did (a stalled sync goes to 0).
+ * Undefined until the counter was seen twice; a counter that went back
+ * starts over.
  */
-export function rateBytesPerSec(
-  previous: { atMs: number; bytes: number } | undefined,
-  current: { atMs: number; bytes: number },
-): number | undefined {
-  if (!previous) return undefined;
-  const elapsedMs = current.atMs - previous.atMs;
-  if (elapsedMs <= 0 || current.bytes < previous.bytes) return undefined;
-  return ((current.bytes - previous.bytes) * 1000) / elapsedMs;
+export function stepRate(
+  previous: CounterSample | undefined,
+  bytesNow: number,
+  nowMs: number,
+): { rate: number | undefined; sample: CounterSample } {
+  if (!previous || bytesNow < previous.bytes)
+    return { rate: undefined, sample: { bytes: bytesNow, changedAtMs: nowMs } };
+  const sinceMs = nowMs - previous.changedAtMs;
+  if (bytesNow > previous.bytes) {
+    const stepBytes = bytesNow - previous.bytes;
+    const stepMs = Math.max(1, sinceMs);
+    return {
+      rate: (stepBytes * 1000) / stepMs,
+      sample: { bytes: bytesNow, changedAtMs: nowMs, stepBytes, stepMs },
+    };
+  }
+  if (sinceMs <= 0) return { rate: undefined, sample: previous };
+  const rate =
+    previous.stepBytes !== undefined && previous.stepMs !== undefined
+      ? (previous.stepBytes * 1000) / Math.max(previous.stepMs, sinceMs)
+      : 0;
+  return { rate, sample: previous };
 }
 
 /** Seconds until `restBytes` are done at `rate`; undefined when the rate is unknown or 0. */

@@ -23,14 +23,14 @@
  * Another member publishes only one replication state, so its flags show
  * the first paused switch in the order sync, fetch, replay.
  */
-import { etaSeconds, progressLine, rateBytesPerSec, type ProgressLine } from "./progress.js";
+import { etaSeconds, progressLine, stepRate, type CounterSample, type ProgressLine } from "./progress.js";
 import { bytes, cutLooseText, emergencyFlags, type MemberView, type StatusView } from "./status-view.js";
 
 /** Counters of one rendering, compared by the next one to compute rates. */
 export interface ViewSample {
   atMs: number;
-  /** `<res>/<host>/sync`, `<res>/fetch`, `<res>/replay`: bytes done so far. */
-  counters: Record<string, number>;
+  /** `<res>/<host>/sync`, `<res>/fetch`, `<res>/replay`: bytes done so far, and their last step. */
+  counters: Record<string, CounterSample>;
 }
 
 /** One resource: its status, or why it could not be read. */
@@ -71,12 +71,9 @@ interface Ctx {
 
 /** Records `bytes` under `key` and returns its rate since the previous sample. */
 function measure(ctx: Ctx, key: string, bytesNow: number): number | undefined {
-  ctx.sample.counters[key] = bytesNow;
-  const before = ctx.previous?.counters[key];
-  return rateBytesPerSec(
-    before === undefined || !ctx.previous ? undefined : { atMs: ctx.previous.atMs, bytes: before },
-    { atMs: ctx.sample.atMs, bytes: bytesNow },
-  );
+  const { rate, sample } = stepRate(ctx.previous?.counters[key], bytesNow, ctx.sample.atMs);
+  ctx.sample.counters[key] = sample;
+  return rate;
 }
 
 function resourceLines(s: StatusView, ctx: Ctx): string[] {

@@ -8,7 +8,9 @@
  * row: renderView cuts lines to the terminal's width, and a frame taller
  * than the terminal is cut to its height (cursor-up cannot leave the
  * screen). A resize re-wraps what is on screen, so it clears the screen and
- * draws again at once. Ctrl-C (SIGINT) or SIGTERM shows the cursor again
+ * draws again at once (terminals that keep cleared screens in their
+ * scrollback, like tmux and VTE, keep the frame from before the resize
+ * there; the refresh itself never adds to the scrollback). Ctrl-C (SIGINT) or SIGTERM shows the cursor again
  * and exits 0. A daemon that does not answer is a line in the frame, not
  * the end of the watch (a failover is what one watches). Output that is
  * not a terminal gets plain frames one after another.
@@ -19,7 +21,8 @@ import { renderView, type ResourceEntry, type ViewSample } from "./view-render.j
 const CSI = "\x1b[";
 export const HIDE_CURSOR = `${CSI}?25l`;
 export const SHOW_CURSOR = `${CSI}?25h`;
-const CLEAR_SCREEN = `${CSI}H${CSI}2J`;
+/** Home and clear: after a resize the terminal may have re-wrapped the old frame anywhere above. */
+const CLEAR_SCREEN = `${CSI}H${CSI}J`;
 
 /**
  * What to write to replace the previous frame (`previousRows` lines
@@ -62,7 +65,9 @@ export async function watchView(o: WatchOptions): Promise<never> {
   let header = "";
   let rowsOnScreen = 0;
   const draw = (sampleNow: boolean) => {
-    const widthCols = tty ? o.out.columns : undefined;
+    // One column short: a line filling the last column leaves the cursor in the
+    // pending-wrap state, where some terminals' clear-to-end-of-line erases that column.
+    const widthCols = tty ? Math.max(1, o.out.columns - 1) : undefined;
     const rendered = renderView(entries, sampleNow ? previous : undefined, widthCols, o.time.nowMs());
     // A redraw after a resize keeps the sample the rates compare with.
     if (sampleNow) previous = rendered.sample;

@@ -15,7 +15,7 @@ import {
   hms,
   percent,
   progressLine,
-  rateBytesPerSec,
+  stepRate,
 } from "../../../src/cli/progress.js";
 
 const MIB = 1024 * 1024;
@@ -42,13 +42,24 @@ describe("progress bars", () => {
     assert.equal(percent(MIB / 3, MIB), "33.3%");
   });
 
-  it("computes a rate only from two samples of a growing counter", () => {
-    assert.equal(rateBytesPerSec(undefined, { atMs: 1000, bytes: MIB }), undefined);
-    assert.equal(rateBytesPerSec({ atMs: 1000, bytes: 0 }, { atMs: 1500, bytes: 2 * MIB }), 4 * MIB);
-    assert.equal(rateBytesPerSec({ atMs: 1000, bytes: 0 }, { atMs: 1000, bytes: MIB }), undefined);
-    // A counter that went back (a new sync started) has no rate yet.
-    assert.equal(rateBytesPerSec({ atMs: 1000, bytes: 2 * MIB }, { atMs: 2000, bytes: MIB }), undefined);
-    assert.equal(rateBytesPerSec({ atMs: 1000, bytes: MIB }, { atMs: 2000, bytes: MIB }), 0);
+  it("measures a counter that moves in steps from step to step", () => {
+    const first = stepRate(undefined, 0, 1000);
+    assert.equal(first.rate, undefined);
+    // Standing still since it was first seen: 0, observed.
+    const still = stepRate(first.sample, 0, 1300);
+    assert.equal(still.rate, 0);
+    // A 16 MiB window lands 2 s after the counter was first seen: 8 MiB/s, not 16 MiB per 300 ms.
+    const step = stepRate(still.sample, 16 * MIB, 3000);
+    assert.equal(step.rate, 8 * MIB);
+    // While the next window is under way the rate holds...
+    const between = stepRate(step.sample, 16 * MIB, 4000);
+    assert.equal(between.rate, 8 * MIB);
+    // ...and goes down once the wait is longer than the last step took (a stall goes to 0).
+    assert.equal(stepRate(between.sample, 16 * MIB, 7000).rate, 4 * MIB);
+    assert.equal(stepRate(step.sample, 32 * MIB, 5000).rate, 8 * MIB);
+    // A counter that went back (a new sync) starts over.
+    assert.equal(stepRate(step.sample, MIB, 5000).rate, undefined);
+    assert.equal(stepRate(step.sample, 16 * MIB, 3000).rate, undefined);
   });
 
   it("gives a remaining time only for a known, positive rate", () => {

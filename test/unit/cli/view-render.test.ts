@@ -148,7 +148,7 @@ describe("marsadm view all", () => {
       first.lines[bravo + 1] ?? "",
       /^ {6}sync: +\[=+>\.+\] +25\.0% 16\.0 MiB\/64\.0 MiB rate \? remaining --:--:--$/,
     );
-    assert.deepEqual(first.sample.counters, { "r0/bravo/sync": 16 * MIB });
+    assert.deepEqual(first.sample.counters, { "r0/bravo/sync": { bytes: 16 * MIB, changedAtMs: 10_000 } });
     const later = primary({
       members: [
         primary().members?.[0],
@@ -291,7 +291,10 @@ describe("marsadm view all", () => {
   });
 
   it("is a pure function of its inputs", () => {
-    const previous: ViewSample = { atMs: 0, counters: { "r0/bravo/sync": 8 * MIB } };
+    const previous: ViewSample = {
+      atMs: 0,
+      counters: { "r0/bravo/sync": { bytes: 8 * MIB, changedAtMs: 0 } },
+    };
     const a = renderView([primary()], previous, 100, 4000);
     const b = renderView([primary()], previous, 100, 4000);
     assert.deepEqual(a, b);
