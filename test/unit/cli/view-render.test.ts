@@ -269,6 +269,36 @@ describe("marsadm view all", () => {
     assert.ok(pausedReplay.lines.some((l) => /^ {6}replay\(p\): .* 100\.0% /.test(l)));
   });
 
+  it("labels a region resync and names the gap replay waits at", () => {
+    const s = checked({
+      ...(secondary({
+        fetchLagBytes: 0,
+        replayLagBytes: 0,
+        appliedStreamBytes: 8 * MIB,
+        replState: "Syncing",
+      }) as unknown as Record<string, unknown>),
+      diskState: "Inconsistent",
+      consistent: false,
+      replay: { state: "gap", lagBytes: 0, waitingBefore: "log-000000007-alpha" },
+      sync: {
+        kind: "regions",
+        gapFile: "log-000000007-alpha",
+        doneBytes: MIB,
+        totalBytes: 2 * MIB,
+        rateBytesPerSec: 0,
+        sameBytes: 0,
+      },
+    });
+    const { lines } = renderView([s], undefined, 120, 0);
+    assert.ok(
+      lines.some((l) =>
+        /^ {6}resync: +\[=+>\.+\] +50\.0% 1\.0 MiB\/2\.0 MiB rate \? remaining --:--:--$/.test(l),
+      ),
+      lines.join("\n"),
+    );
+    assert.equal(lines.at(-1), "      replay waits at gap log-000000007-alpha");
+  });
+
   it("cuts every line to the terminal's width, and none without one", () => {
     for (const cols of [40, 60, 80, 100]) {
       const { lines } = renderView([primary()], undefined, cols, 0);
