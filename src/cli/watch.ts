@@ -11,7 +11,7 @@
  * draws again at once (terminals that keep cleared screens in their
  * scrollback, like tmux and VTE, keep the frame from before the resize
  * there; the refresh itself never adds to the scrollback). Ctrl-C (SIGINT) or SIGTERM shows the cursor again
- * and exits 0. A daemon that does not answer is a line in the frame, not
+ * and exits 0 (so does a closed pipe). A daemon that does not answer is a line in the frame, not
  * the end of the watch (a failover is what one watches). Output that is
  * not a terminal gets plain frames one after another.
  */
@@ -88,6 +88,8 @@ export async function watchView(o: WatchOptions): Promise<never> {
   };
   process.once("SIGINT", end);
   process.once("SIGTERM", end);
+  // A reader that went away (`view all --watch | head`) ends the watch like Ctrl-C.
+  o.out.on("error", end);
   if (tty) {
     o.out.write(HIDE_CURSOR);
     o.out.on("resize", () => {
