@@ -30,7 +30,7 @@ fi
 # --- Debian packages ----------------------------------------------------------
 # Command-line clients the tests drive (we did not write them), and the tools
 # for real filesystems on our export.
-packages=(nbdkit libnbd-bin python3-libnbd qemu-utils fio e2fsprogs fuse3 util-linux iproute2 procps curl)
+packages=(nbdkit libnbd-bin python3-libnbd qemu-utils fio e2fsprogs fuse3 util-linux iproute2 procps curl tmux)
 # The Ansible collection's tests (ansible/): ansible-playbook and ansible-doc,
 # the json stdout callback (ansible.posix, in Debian's "ansible" bundle),
 # ansible-test's validate-modules run offline (voluptuous), module unit tests.

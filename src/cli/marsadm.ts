@@ -1,19 +1,16 @@
 #!/usr/bin/env node
 /**
  * marsadm: the operator's command line, a thin layer over the JSON-RPC API
- * (every command is one RPC call; scripts that need more should call the
- * API directly). Command names follow MARS's marsadm where there is one.
- * Output is human-readable, or JSON with --json.
+ * (every verb is one RPC call per resource; scripts that need more should
+ * call the API directly). Verbs follow MARS's marsadm (verbs.ts maps each
+ * to its RPC; docs/operations.md has the table and the exit codes); the
+ * verbs marsadm had before stay as aliases. Output is human-readable, or
+ * JSON with --json.
  */
-import { Command } from "commander";
-import { RpcCallError, RpcClient } from "./rpc-client.js";
+import { Command, CommanderError } from "commander";
+import { CliContext, errorText, exitCodeFor, type GlobalOptions } from "./cli-context.js";
+import { registerResourceVerbs } from "./resource-verbs.js";
 import { view, type StatusView } from "./status-view.js";
-
-interface GlobalOptions {
-  url: string;
-  tokenFile: string;
-  json?: boolean;
-}
 
 function changed(r: { changed: boolean }, yes: string, no = "unchanged"): string {
   return r.changed ? yes : no;
@@ -22,6 +19,8 @@ function changed(r: { changed: boolean }, yes: string, no = "unchanged"): string
 async function run(): Promise<void> {
   const program = new Command("marsadm")
     .description("Operate marsd through its JSON-RPC admin API")
+    // Usage errors end with exit code 2 (see exitCodeFor), not commander's process.exit(1).
+    .exitOverride()
     .option("--url <url>", "admin endpoint", process.env.MARSD_URL ?? "http://127.0.0.1:7780")
     .option(
       "--token-file <file>",
@@ -29,19 +28,9 @@ async function run(): Promise<void> {
       process.env.MARSD_TOKEN_FILE ?? "/var/lib/marsd/admin.token",
     )
     .option("--json", "print JSON");
-  const call = async <T>(
-    method: string,
-    params: Record<string, unknown> = {},
-    human?: (v: T) => string,
-  ): Promise<void> => {
-    const opts = program.opts<GlobalOptions>();
-    const client = await RpcClient.fromTokenFile(opts.url, opts.tokenFile);
-    const timeoutMs = typeof params.timeoutMs === "number" ? params.timeoutMs + 10_000 : undefined;
-    const result = await client.call<T>(method, params, timeoutMs);
-    process.stdout.write((opts.json || !human ? JSON.stringify(result, null, 2) : human(result)) + "\n");
-  };
-  const ms = (seconds: string | undefined) =>
-    seconds === undefined ? undefined : Math.round(Number(seconds) * 1000);
+  const cli = new CliContext(() => program.opts<GlobalOptions>());
+  const call = <T>(method: string, params: Record<string, unknown> = {}, human?: (v: T) => string) =>
+    cli.call<T>(method, params, human);
 
   program
     .command("node-info")
@@ -149,58 +138,8 @@ async function run(): Promise<void> {
     .action((name: string, o: { force?: boolean }) =>
       call("resource.delete", { name, ...o }, (r: { changed: boolean }) => changed(r, "deleted")),
     );
-  program
-    .command("primary <name>")
-    .description("make this node primary: planned handover, or --force failover")
-    .option("--force", "the primary is unreachable: take over with the log present here")
-    .option("--timeout <seconds>", "wait at most this long", "60")
-    .action((name: string, o: { force?: boolean; timeout?: string }) =>
-      call(
-        "resource.primary",
-        { name, force: o.force ?? false, timeoutMs: ms(o.timeout) },
-        (r: { changed: boolean }) => changed(r, "primary here", "already primary here"),
-      ),
-    );
-  program
-    .command("secondary <name>")
-    .description("stop being primary; no primary is designated afterwards")
-    .action((name: string) =>
-      call("resource.secondary", { name }, (r: { changed: boolean }) => changed(r, "no longer primary")),
-    );
-  for (const verb of ["pause", "resume"] as const) {
-    program
-      .command(`${verb} <what> <name>`)
-      .description(`${verb} sync, fetch or replay of a resource on this node`)
-      .action((what: string, name: string) =>
-        call(`resource.${verb}`, { name, what }, (r: { changed: boolean }) => changed(r, `${verb}d ${what}`)),
-      );
-  }
-  program
-    .command("view [name]")
-    .description("status of one resource with all its members, or of all resources")
-    .action(async (name?: string) => {
-      if (name) return call<StatusView>("resource.status", { name }, view);
-      return call<{ resources: StatusView[] }>(
-        "resource.list",
-        {},
-        (l) =>
-          l.resources
-            .map(
-              (s) =>
-                `${s.name}  ${s.role} ${s.diskState ?? ""} ${s.replState ?? ""}  primary: ${s.designatedPrimary ?? "(none)"}`,
-            )
-            .join("\n") || "no resources",
-      );
-    });
-  program
-    .command("wait <name> <condition>")
-    .description("wait until primary|secondary|consistent|uptodate|synced|replicated|splitbrain")
-    .option("--timeout <seconds>", "give up after this long", "600")
-    .action((name: string, until: string, o: { timeout?: string }) =>
-      call<{ status: StatusView }>("resource.wait", { name, until, timeoutMs: ms(o.timeout) }, (r) =>
-        view(r.status),
-      ),
-    );
+  registerResourceVerbs(program, cli);
+
   program
     .command("log-rotate <name>")
     .description("finish the current log file and start the next")
@@ -239,14 +178,10 @@ async function run(): Promise<void> {
   try {
     await program.parseAsync();
   } catch (err) {
-    if (err instanceof RpcCallError) {
-      process.stderr.write(
-        `marsadm: ${err.message} (code ${err.code})${err.data ? ` ${JSON.stringify(err.data)}` : ""}\n`,
-      );
-      process.exit(1);
-    }
-    process.stderr.write(`marsadm: ${(err as Error).message}\n`);
-    process.exit(1);
+    const code = exitCodeFor(err);
+    // Commander printed its own usage errors (and help, which "fails" with exit code 0).
+    if (!(err instanceof CommanderError) && code !== 0) process.stderr.write(`${errorText(err)}\n`);
+    process.exit(code);
   }
 }
 

@@ -10,16 +10,9 @@
  * always did (scripts match them); flags are appended at its end.
  */
 
-export function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
+import { bytes } from "./progress.js";
+
+export { bytes };
 
 export interface MemberView {
   host: string;
@@ -30,6 +23,7 @@ export interface MemberView {
   replState?: string;
   lagBytes?: number;
   lagSeconds?: number;
+  consistent?: boolean;
   sync?: { doneBytes: number; totalBytes: number };
 }
 
@@ -71,14 +65,21 @@ export interface StatusView {
     rateBytesPerSec: number;
     etaSeconds?: number;
   };
-  replay?: { state: string; waitingBefore?: string };
+  consistent?: boolean;
+  paused?: { sync: boolean; fetch: boolean; replay: boolean };
+  fetch?: { state: string; file: string; lagBytes: number; lastError?: string };
+  replay?: { state: string; lagBytes?: number; waitingBefore?: string; blockedReason?: string };
   emergency?: EmergencyView;
   cutLoose?: CutLooseView[];
-  log?: { currentFile?: string; files: unknown[] };
+  log?: {
+    currentFile?: string;
+    files: Array<{ name: string; sizeBytes: number }>;
+    applied?: { file: string; offsetBytes: number; streamBytes: number };
+  };
 }
 
 /** EMERGENCY / gap <file> / N need resync, appended to the resource line. */
-function emergencyFlags(e: EmergencyView | undefined): string {
+export function emergencyFlags(e: EmergencyView | undefined): string {
   if (!e) return "";
   const flags = [e.active ? "EMERGENCY" : `gap ${e.gapFile ?? "?"}`];
   const needing = e.membersNeedingResync?.length ?? 0;
@@ -86,7 +87,7 @@ function emergencyFlags(e: EmergencyView | undefined): string {
   return `  ${flags.join("  ")}`;
 }
 
-function cutLooseText(c: CutLooseView): string {
+export function cutLooseText(c: CutLooseView): string {
   const dirty = c.dirtyBytes !== undefined ? `, ${bytes(c.dirtyBytes)} to resync` : "";
   return ` cut loose (by ${c.by}${dirty})`;
 }

@@ -55,7 +55,7 @@ describe("marsadm", { timeout: 120_000 }, () => {
     assert.match((await marsadm("view")).stdout, /^r0 {2}primary UpToDate Replicating {2}primary: alpha$/m);
     assert.match(
       (await marsadm("view", "r0")).stdout,
-      /^ {2}\* alpha +primary +UpToDate +Replicating +alive/m,
+      /^ {2}\* alpha +primary +UpToDate +Replicating +DCAS-R alive$/m,
     );
     const status = JSON.parse((await marsadm("--json", "view", "r0")).stdout) as {
       designatedPrimary: string;
