@@ -15,6 +15,12 @@
  * dead node) marks the host removed, after which its requests are refused
  * and its entries dropped everywhere.
  *
+ * Identity: every node has its own key pair (identity.ts); its public key
+ * is registered in the state at join (`node/<host>/key`) and never changes
+ * while the host is a member (a different key for it is refused here, in
+ * every merge), so peer requests are signed with pair keys only the two
+ * ends know (src/peer/node-key.ts).
+ *
  * This file wires the parts and keeps one PeerLink per other member; the
  * jobs live in membership.ts (create, join, leave), state-routes.ts (the
  * join, pull and push routes), state-pusher.ts (pushing our writes) and
@@ -30,7 +36,8 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { LamportClock } from "../log/lamport-clock.js";
-import { readIdentity } from "./identity.js";
+import { readIdentity, readOrCreateNodeKey } from "./identity.js";
+import { PairKeys, isPublicKey, type PeerKey } from "../peer/node-key.js";
 import { Keys, hostOfKey } from "./keys.js";
 import { Membership } from "./membership.js";
 import { PeerLink } from "./peer-link.js";
@@ -83,6 +90,8 @@ export class ClusterService implements PeerAuthSource {
   private readonly pusher: StatePusher;
   private readonly routes: StateRoutes;
   private readonly membership: Membership;
+  /** Our pair keys with the other members (derived from our key pair and theirs in the state). */
+  private pairKeys!: PairKeys;
   private gcTimer: TimerHandle | undefined;
   private stopped = false;
   private readonly pullListeners: Array<(host: string) => void> = [];
@@ -107,7 +116,7 @@ export class ClusterService implements PeerAuthSource {
       identity: () => this.membership.identity,
       isRemoved: (host) => this.isRemoved(host),
       isAlive: (host) => this.isAlive(host),
-      refuseFromRemoved: this.refuseFromRemoved,
+      refuseFromRemoved: this.refuseEntry,
       noteContact: (host) => this.links.get(host)?.noteContact(),
     });
     this.membership = new Membership({
@@ -123,7 +132,8 @@ export class ClusterService implements PeerAuthSource {
       pusher: this.pusher,
       members: () => this.members(),
       isRemoved: (host) => this.isRemoved(host),
-      refuseFromRemoved: this.refuseFromRemoved,
+      refuseFromRemoved: this.refuseEntry,
+      publicKey: () => this.pairKeys.own.publicKey,
       links: () => [...this.links.values()],
       dropLinks: () => {
         for (const link of this.links.values()) link.stop();
@@ -152,6 +162,14 @@ export class ClusterService implements PeerAuthSource {
     );
     const service = new ClusterService(deps, state, dir);
     service.membership.identity = await readIdentity(deps.storage, dir);
+    const own = await readOrCreateNodeKey(deps.storage, dir, deps.random);
+    service.pairKeys = new PairKeys(
+      own,
+      deps.settings.host,
+      (host) => service.registeredKey(host),
+      () => service.clusterId(),
+    );
+    deps.client.useKeys((peer) => service.pairKeys.toPeer(peer));
     return service;
   }
 
@@ -173,9 +191,41 @@ export class ClusterService implements PeerAuthSource {
     return this.state.value<boolean>(Keys.removed(host)) === true;
   }
 
+  /** The key that verifies requests from `host`, and the fingerprint registered for it. */
+  requestKey(host: string): PeerKey | undefined {
+    return this.isRemoved(host) ? undefined : this.pairKeys.fromPeer(host);
+  }
+
+  /** The public key registered for `host` (undefined: none, or not a valid one). */
+  private registeredKey(host: string): string | undefined {
+    const value = this.state.value<unknown>(Keys.nodeKey(host));
+    return isPublicKey(value) ? value : undefined;
+  }
+
   /** Entries of a removed host are refused (only removal records pass), so stale relays cannot resurrect it. */
   readonly refuseFromRemoved = (entry: StateEntry): boolean =>
     !entry.key.startsWith("cluster/removed/") && this.isRemoved(entry.owner);
+
+  /**
+   * What every merge refuses: entries of removed hosts, and any change of a
+   * registered node key (a member relaying a key of its own making for
+   * another host would let it speak for that host). A host's key changes
+   * only after it was removed (its entries, the key among them, are then
+   * dropped) and joined again.
+   */
+  readonly refuseEntry = (entry: StateEntry): boolean => {
+    if (this.refuseFromRemoved(entry)) return true;
+    if (entry.key !== Keys.nodeKey(entry.owner)) return false;
+    const registered = this.state.value<unknown>(entry.key);
+    const refused =
+      entry.deleted === true ||
+      !isPublicKey(entry.value) ||
+      (registered !== undefined && registered !== entry.value);
+    if (refused && registered !== entry.value) {
+      this.deps.logger.warn({ host: entry.owner }, "refused a change of a registered node key");
+    }
+    return refused;
+  };
 
   private credentials(): PeerCredentials | undefined {
     const identity = this.membership.identity;
@@ -187,6 +237,15 @@ export class ClusterService implements PeerAuthSource {
   start(): void {
     this.routes.register(this.deps.server);
     this.state.on("change", (entry, source) => this.onChange(entry, source));
+    // A member from before per-node keys (or whose key file was lost) registers its key now.
+    const ownKey = Keys.nodeKey(this.host);
+    if (this.membership.identity && this.state.value(ownKey) !== this.pairKeys.own.publicKey) {
+      if (this.state.value(ownKey) !== undefined)
+        this.deps.logger.error(
+          "this node's key differs from the one registered for it: members refuse it until it is removed (leave --force) and joins again",
+        );
+      this.state.set(ownKey, this.pairKeys.own.publicKey);
+    }
     this.reconcileLinks();
     this.gcTimer = this.deps.time.setRepeating(60_000, () => this.collectGarbage()).unref();
     this.deps.metrics.clusterGaugeSource = () => this.gauges();
@@ -348,7 +407,7 @@ export class ClusterService implements PeerAuthSource {
         this.deps.random,
         this.deps.metrics,
         this.deps.logger,
-        this.refuseFromRemoved,
+        this.refuseEntry,
         (h) => {
           for (const listener of this.pullListeners) listener(h);
         },
