@@ -2,10 +2,16 @@
  * Tools for tests that act as an attacker or a careless client against a
  * real daemon: its RSS from /proc, a TCP proxy that records what a client
  * sends (to replay the real bytes later), raw HTTP over a socket (for bodies
- * no HTTP client would send) and the error-level lines of a daemon's log.
+ * no HTTP client would send), the error-level lines of a daemon's log, and
+ * the node keys of daemons (to speak as a member, or as a member that
+ * claims another's name).
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
+import { IDENTITY_FILE, NODE_KEY_FILE } from "../../src/cluster/identity.js";
+import type { PeerClient } from "../../src/peer/client.js";
+import { PairKeys, nodeKeyFromSeed, type NodeKeyPair } from "../../src/peer/node-key.js";
 
 /** Resident set size of a process, from /proc/<pid>/status (VmRSS). */
 export function rssBytes(pid: number): number {
@@ -190,4 +196,41 @@ export function floodPost(port: number, head: string, bodyBytes: number): Promis
     };
     socket.write(head, pump);
   });
+}
+
+/** A daemon's node key pair, read from its data directory (cluster/node-key.json). */
+export function nodeKeyOf(dataDir: string): NodeKeyPair {
+  const file = JSON.parse(readFileSync(path.join(dataDir, "cluster", NODE_KEY_FILE), "utf8")) as {
+    privateKey: string;
+  };
+  return nodeKeyFromSeed(file.privateKey);
+}
+
+/** The cluster id a daemon belongs to (cluster/identity.json). */
+export function clusterIdOf(dataDir: string): string {
+  return (
+    JSON.parse(readFileSync(path.join(dataDir, "cluster", IDENTITY_FILE), "utf8")) as { clusterId: string }
+  ).clusterId;
+}
+
+/**
+ * Makes `client` sign with the node key of the daemon whose data directory
+ * is `keyOf` (default: its own host's), towards the daemons in `peers`
+ * (host -> data directory). With another member's key and the client's own
+ * host name, it is that member claiming to be the client's host.
+ */
+export function useNodeKeys(
+  client: PeerClient,
+  self: { host: string; keyOf: string },
+  peers: Record<string, string>,
+  clusterId: string,
+): void {
+  const publicKeys = new Map(Object.entries(peers).map(([host, dir]) => [host, nodeKeyOf(dir).publicKey]));
+  const keys = new PairKeys(
+    nodeKeyOf(self.keyOf),
+    self.host,
+    (host) => publicKeys.get(host),
+    () => clusterId,
+  );
+  client.useKeys((peer) => keys.toPeer(peer));
 }

@@ -26,7 +26,15 @@ import { HEADER } from "../../src/peer/auth.js";
 import { PeerClient } from "../../src/peer/client.js";
 import { NodeTransport } from "../../src/platform/node-transport.js";
 import { DaemonProcess, freePort, waitFor } from "../helpers/daemon-process.js";
-import { errorLines, floodPost, rawHttp, RecordingProxy, rssBytes, watchRss } from "../helpers/hostile.js";
+import {
+  errorLines,
+  floodPost,
+  rawHttp,
+  RecordingProxy,
+  rssBytes,
+  useNodeKeys,
+  watchRss,
+} from "../helpers/hostile.js";
 import { TestCluster } from "../helpers/test-cluster.js";
 
 const MIB = 1024 * 1024;
@@ -73,6 +81,14 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
       timeoutMs: 10_000,
       maxResponseBytes: 16 * MIB,
     });
+    // node-b's own node key: a member's request is signed with it.
+    const b = cluster.node("node-b");
+    useNodeKeys(
+      client,
+      { host: "node-b", keyOf: b.daemon.dataDir },
+      { "node-a": a.daemon.dataDir },
+      cluster.clusterId,
+    );
     try {
       const pulled = await client.call<{ entries: unknown[] }>(
         { clusterId: cluster.clusterId, secret: cluster.secret },
@@ -80,6 +96,7 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
         "POST",
         "/peer/v1/state/pull",
         { since: {} },
+        "node-a",
       );
       assert.ok(Array.isArray(pulled.body.entries) && pulled.body.entries.length > 0);
     } finally {
