@@ -234,3 +234,98 @@ export function useNodeKeys(
   );
   client.useKeys((peer) => keys.toPeer(peer));
 }
+
+/**
+ * A forwarding TCP proxy that, once armed, flips one byte in the first
+ * frame of the next log stream answers (plain HTTP only: under TLS the
+ * record MAC would catch it first). The byte is in the frame header's
+ * offset field, so only the frame's MAC can tell.
+ */
+export class StreamTamperProxy {
+  /** Answers altered so far. */
+  tampered = 0;
+  private armed = 0;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(target: { host: string; port: number }): Promise<StreamTamperProxy> {
+    const holder: { proxy?: StreamTamperProxy } = {};
+    const server = net.createServer((client) => (holder.proxy as StreamTamperProxy).connect(client, target));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    holder.proxy = new StreamTamperProxy(server, (server.address() as net.AddressInfo).port);
+    return holder.proxy;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** The next `count` log stream answers get one byte flipped. */
+  arm(count = 1): void {
+    this.armed += count;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private connect(client: net.Socket, target: { host: string; port: number }): void {
+    const upstream = net.connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    let tamperNext = false;
+    let held: Buffer | undefined;
+    client.on("data", (d: Buffer) => {
+      // Node's agent sends one request at a time per connection: the next answer is this one's.
+      if (this.armed > 0 && d.toString("latin1").startsWith("POST /peer/v1/log/stream ")) {
+        this.armed--;
+        tamperNext = true;
+      }
+      upstream.write(d);
+    });
+    upstream.on("data", (d: Buffer) => {
+      if (!tamperNext) {
+        client.write(d);
+        return;
+      }
+      held = held ? Buffer.concat([held, d]) : d;
+      const at = firstChunkByte(held, 8);
+      if (at === undefined) return;
+      if (at >= 0) {
+        held = Buffer.from(held);
+        held[at] = (held[at] as number) ^ 0x01;
+        this.tampered++;
+      }
+      client.write(held);
+      held = undefined;
+      tamperNext = false;
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  }
+}
+
+/**
+ * Where byte `k` of the first chunk of a chunked 200 answer is in `bytes`;
+ * undefined while more bytes are needed, -1 if the answer is no chunked 200.
+ */
+function firstChunkByte(bytes: Buffer, k: number): number | undefined {
+  const headEnd = bytes.indexOf("\r\n\r\n");
+  if (headEnd < 0) return undefined;
+  const head = bytes.subarray(0, headEnd).toString("latin1").toLowerCase();
+  if (!head.startsWith("http/1.1 200") || !head.includes("transfer-encoding: chunked")) return -1;
+  const lineEnd = bytes.indexOf("\r\n", headEnd + 4);
+  if (lineEnd < 0) return undefined;
+  const size = parseInt(bytes.subarray(headEnd + 4, lineEnd).toString("latin1"), 16);
+  if (!(size > 0)) return -1;
+  const at = lineEnd + 2 + Math.min(k, size - 1);
+  return at < bytes.length ? at : undefined;
+}
