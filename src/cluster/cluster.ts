@@ -15,11 +15,8 @@
  * dead node) marks the host removed, after which its requests are refused
  * and its entries dropped everywhere.
  *
- * Identity: every node has its own key pair (identity.ts); its public key
- * is registered in the state at join (`node/<host>/key`) and never changes
- * while the host is a member (a different key for it is refused here, in
- * every merge), so peer requests are signed with pair keys only the two
- * ends know (src/peer/node-key.ts).
+ * Identity: every node's own key pair is registered at join and never
+ * changes while it is a member (node-keys.ts, src/peer/node-key.ts).
  *
  * This file wires the parts and keeps one PeerLink per other member; the
  * jobs live in membership.ts (create, join, leave), state-routes.ts (the
@@ -37,7 +34,8 @@ import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { LamportClock } from "../log/lamport-clock.js";
 import { readIdentity, readOrCreateNodeKey } from "./identity.js";
-import { PairKeys, isPublicKey, type PeerKey } from "../peer/node-key.js";
+import type { PeerKey } from "../peer/node-key.js";
+import { ClusterKeys } from "./node-keys.js";
 import { Keys, hostOfKey } from "./keys.js";
 import { Membership } from "./membership.js";
 import { PeerLink } from "./peer-link.js";
@@ -90,8 +88,8 @@ export class ClusterService implements PeerAuthSource {
   private readonly pusher: StatePusher;
   private readonly routes: StateRoutes;
   private readonly membership: Membership;
-  /** Our pair keys with the other members (derived from our key pair and theirs in the state). */
-  private pairKeys!: PairKeys;
+  /** Our node key, the keys registered for the others, and our pair keys with them. */
+  private keys!: ClusterKeys;
   private gcTimer: TimerHandle | undefined;
   private stopped = false;
   private readonly pullListeners: Array<(host: string) => void> = [];
@@ -133,7 +131,7 @@ export class ClusterService implements PeerAuthSource {
       members: () => this.members(),
       isRemoved: (host) => this.isRemoved(host),
       refuseFromRemoved: this.refuseEntry,
-      publicKey: () => this.pairKeys.own.publicKey,
+      publicKey: () => this.keys.publicKey,
       links: () => [...this.links.values()],
       dropLinks: () => {
         for (const link of this.links.values()) link.stop();
@@ -162,14 +160,15 @@ export class ClusterService implements PeerAuthSource {
     );
     const service = new ClusterService(deps, state, dir);
     service.membership.identity = await readIdentity(deps.storage, dir);
-    const own = await readOrCreateNodeKey(deps.storage, dir, deps.random);
-    service.pairKeys = new PairKeys(
-      own,
-      deps.settings.host,
-      (host) => service.registeredKey(host),
-      () => service.clusterId(),
-    );
-    deps.client.useKeys((peer) => service.pairKeys.toPeer(peer));
+    service.keys = new ClusterKeys({
+      host: deps.settings.host,
+      own: await readOrCreateNodeKey(deps.storage, dir, deps.random),
+      state,
+      clusterId: () => service.clusterId(),
+      isRemoved: (host) => service.isRemoved(host),
+      logger: deps.logger,
+    });
+    deps.client.useKeys((peer) => service.keys.toPeer(peer));
     return service;
   }
 
@@ -193,39 +192,16 @@ export class ClusterService implements PeerAuthSource {
 
   /** The key that verifies requests from `host`, and the fingerprint registered for it. */
   requestKey(host: string): PeerKey | undefined {
-    return this.isRemoved(host) ? undefined : this.pairKeys.fromPeer(host);
-  }
-
-  /** The public key registered for `host` (undefined: none, or not a valid one). */
-  private registeredKey(host: string): string | undefined {
-    const value = this.state.value<unknown>(Keys.nodeKey(host));
-    return isPublicKey(value) ? value : undefined;
+    return this.keys.requestKey(host);
   }
 
   /** Entries of a removed host are refused (only removal records pass), so stale relays cannot resurrect it. */
   readonly refuseFromRemoved = (entry: StateEntry): boolean =>
     !entry.key.startsWith("cluster/removed/") && this.isRemoved(entry.owner);
 
-  /**
-   * What every merge refuses: entries of removed hosts, and any change of a
-   * registered node key (a member relaying a key of its own making for
-   * another host would let it speak for that host). A host's key changes
-   * only after it was removed (its entries, the key among them, are then
-   * dropped) and joined again.
-   */
-  readonly refuseEntry = (entry: StateEntry): boolean => {
-    if (this.refuseFromRemoved(entry)) return true;
-    if (entry.key !== Keys.nodeKey(entry.owner)) return false;
-    const registered = this.state.value<unknown>(entry.key);
-    const refused =
-      entry.deleted === true ||
-      !isPublicKey(entry.value) ||
-      (registered !== undefined && registered !== entry.value);
-    if (refused && registered !== entry.value) {
-      this.deps.logger.warn({ host: entry.owner }, "refused a change of a registered node key");
-    }
-    return refused;
-  };
+  /** What every merge refuses: entries of removed hosts, and any change of a registered node key. */
+  readonly refuseEntry = (entry: StateEntry): boolean =>
+    this.refuseFromRemoved(entry) || this.keys.refuses(entry);
 
   private credentials(): PeerCredentials | undefined {
     const identity = this.membership.identity;
@@ -238,14 +214,7 @@ export class ClusterService implements PeerAuthSource {
     this.routes.register(this.deps.server);
     this.state.on("change", (entry, source) => this.onChange(entry, source));
     // A member from before per-node keys (or whose key file was lost) registers its key now.
-    const ownKey = Keys.nodeKey(this.host);
-    if (this.membership.identity && this.state.value(ownKey) !== this.pairKeys.own.publicKey) {
-      if (this.state.value(ownKey) !== undefined)
-        this.deps.logger.error(
-          "this node's key differs from the one registered for it: members refuse it until it is removed (leave --force) and joins again",
-        );
-      this.state.set(ownKey, this.pairKeys.own.publicKey);
-    }
+    if (this.membership.identity) this.keys.registerOwn();
     this.reconcileLinks();
     this.gcTimer = this.deps.time.setRepeating(60_000, () => this.collectGarbage()).unref();
     this.deps.metrics.clusterGaugeSource = () => this.gauges();

@@ -204,6 +204,31 @@ describe("peer identity over mutual TLS", { timeout: 120_000 }, () => {
     }
     assert.equal(await rejected(cluster, "node-a", "certificate-name"), before + 1);
   });
+  test("a client refuses a server whose certificate names another host than the one it dials", async () => {
+    // node-c means to reach node-b, but node-a answers at that address.
+    const client = peerClient("node-c", tls.get("node-c"));
+    useNodeKeys(
+      client,
+      { host: "node-c", keyOf: cluster.node("node-c").daemon.dataDir },
+      { "node-b": cluster.node("node-b").daemon.dataDir },
+      clusterId,
+    );
+    try {
+      await assert.rejects(
+        client.call(
+          { clusterId, secret },
+          cluster.node("node-a").address,
+          "POST",
+          "/peer/v1/state/pull",
+          { since: {} },
+          "node-b",
+        ),
+        (err: Error & { code?: string }) => err.code === "ERR_TLS_CERT_ALTNAME_INVALID",
+      );
+    } finally {
+      client.close();
+    }
+  });
 });
 
 describe("peer identity by node keys (plain HTTP)", { timeout: 120_000 }, () => {
