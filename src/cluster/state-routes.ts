@@ -7,9 +7,11 @@
  * under a new key (that would let any secret holder take its name over):
  * it must be removed first; with the registered key (a join retried) it is
  * answered, but its entries are not taken (anybody can name a public key;
- * the host's own writes reach us signed with its pair key); pull answers a member's request for
- * what it lacks (the full form per owner, or the short form when the digests
- * of every other owner agree); push takes entries a member wrote itself.
+ * the host's own writes reach us signed with its pair key).
+ *
+ * Pull answers a member's request for what it lacks (the full form per
+ * owner, or the short form when the digests of every other owner agree);
+ * push takes entries a member wrote itself.
  * Only entries owned by the sender are accepted from a join or a push, and
  * entries of removed hosts are refused. Each answered request counts as
  * contact with the sender. Malformed bodies answer 400 "bad-request".

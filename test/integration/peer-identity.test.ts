@@ -204,6 +204,7 @@ describe("peer identity over mutual TLS", { timeout: 120_000 }, () => {
     }
     assert.equal(await rejected(cluster, "node-a", "certificate-name"), before + 1);
   });
+
   test("a client refuses a server whose certificate names another host than the one it dials", async () => {
     // node-c means to reach node-b, but node-a answers at that address.
     const client = peerClient("node-c", tls.get("node-c"));
