@@ -98,6 +98,7 @@ async function main(): Promise<void> {
           clusterId: () => holder.cluster?.clusterId(),
           secret: () => holder.cluster?.secret(),
           isRemoved: (h) => holder.cluster?.isRemoved(h) ?? false,
+          requestKey: (h) => holder.cluster?.requestKey(h),
         },
         clock,
         time: systemClock,

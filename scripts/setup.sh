@@ -37,6 +37,8 @@ packages=(nbdkit libnbd-bin python3-libnbd qemu-utils fio e2fsprogs fuse3 util-l
 packages+=(ansible-core ansible python3-voluptuous python3-pytest)
 # The monitoring tests read the dashboard provisioning and alert rules (YAML).
 packages+=(python3-yaml)
+# The peer identity tests make a CA and node certificates with the openssl CLI.
+packages+=(openssl)
 if [ "$want_vm" = 1 ]; then
   # The VM harness (test/vm/), the ublk addon's build (liburing-dev, a C++
   # toolchain, python3 for node-gyp) and the kernel NBD client the ublk

@@ -15,6 +15,9 @@
  * dead node) marks the host removed, after which its requests are refused
  * and its entries dropped everywhere.
  *
+ * Identity: every node's own key pair is registered at join and never
+ * changes while it is a member (node-keys.ts, src/peer/node-key.ts).
+ *
  * This file wires the parts and keeps one PeerLink per other member; the
  * jobs live in membership.ts (create, join, leave), state-routes.ts (the
  * join, pull and push routes), state-pusher.ts (pushing our writes) and
@@ -30,7 +33,9 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { LamportClock } from "../log/lamport-clock.js";
-import { readIdentity } from "./identity.js";
+import { readIdentity, readOrCreateNodeKey } from "./identity.js";
+import type { PeerKey } from "../peer/node-key.js";
+import { ClusterKeys } from "./node-keys.js";
 import { Keys, hostOfKey } from "./keys.js";
 import { Membership } from "./membership.js";
 import { PeerLink } from "./peer-link.js";
@@ -83,6 +88,8 @@ export class ClusterService implements PeerAuthSource {
   private readonly pusher: StatePusher;
   private readonly routes: StateRoutes;
   private readonly membership: Membership;
+  /** Our node key, the keys registered for the others, and our pair keys with them. */
+  private keys!: ClusterKeys;
   private gcTimer: TimerHandle | undefined;
   private stopped = false;
   private readonly pullListeners: Array<(host: string) => void> = [];
@@ -107,7 +114,7 @@ export class ClusterService implements PeerAuthSource {
       identity: () => this.membership.identity,
       isRemoved: (host) => this.isRemoved(host),
       isAlive: (host) => this.isAlive(host),
-      refuseFromRemoved: this.refuseFromRemoved,
+      refuseFromRemoved: this.refuseEntry,
       noteContact: (host) => this.links.get(host)?.noteContact(),
     });
     this.membership = new Membership({
@@ -123,7 +130,8 @@ export class ClusterService implements PeerAuthSource {
       pusher: this.pusher,
       members: () => this.members(),
       isRemoved: (host) => this.isRemoved(host),
-      refuseFromRemoved: this.refuseFromRemoved,
+      refuseFromRemoved: this.refuseEntry,
+      publicKey: () => this.keys.publicKey,
       links: () => [...this.links.values()],
       dropLinks: () => {
         for (const link of this.links.values()) link.stop();
@@ -152,6 +160,15 @@ export class ClusterService implements PeerAuthSource {
     );
     const service = new ClusterService(deps, state, dir);
     service.membership.identity = await readIdentity(deps.storage, dir);
+    service.keys = new ClusterKeys({
+      host: deps.settings.host,
+      own: await readOrCreateNodeKey(deps.storage, dir, deps.random),
+      state,
+      clusterId: () => service.clusterId(),
+      isRemoved: (host) => service.isRemoved(host),
+      logger: deps.logger,
+    });
+    deps.client.useKeys((peer) => service.keys.toPeer(peer));
     return service;
   }
 
@@ -173,9 +190,18 @@ export class ClusterService implements PeerAuthSource {
     return this.state.value<boolean>(Keys.removed(host)) === true;
   }
 
+  /** The key that verifies requests from `host`, and the fingerprint registered for it. */
+  requestKey(host: string): PeerKey | undefined {
+    return this.keys.requestKey(host);
+  }
+
   /** Entries of a removed host are refused (only removal records pass), so stale relays cannot resurrect it. */
   readonly refuseFromRemoved = (entry: StateEntry): boolean =>
     !entry.key.startsWith("cluster/removed/") && this.isRemoved(entry.owner);
+
+  /** What every merge refuses: entries of removed hosts, and any change of a registered node key. */
+  readonly refuseEntry = (entry: StateEntry): boolean =>
+    this.refuseFromRemoved(entry) || this.keys.refuses(entry);
 
   private credentials(): PeerCredentials | undefined {
     const identity = this.membership.identity;
@@ -187,6 +213,8 @@ export class ClusterService implements PeerAuthSource {
   start(): void {
     this.routes.register(this.deps.server);
     this.state.on("change", (entry, source) => this.onChange(entry, source));
+    // A member from before per-node keys (or whose key file was lost) registers its key now.
+    if (this.membership.identity) this.keys.registerOwn();
     this.reconcileLinks();
     this.gcTimer = this.deps.time.setRepeating(60_000, () => this.collectGarbage()).unref();
     this.deps.metrics.clusterGaugeSource = () => this.gauges();
@@ -348,7 +376,7 @@ export class ClusterService implements PeerAuthSource {
         this.deps.random,
         this.deps.metrics,
         this.deps.logger,
-        this.refuseFromRemoved,
+        this.refuseEntry,
         (h) => {
           for (const listener of this.pullListeners) listener(h);
         },

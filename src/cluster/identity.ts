@@ -1,10 +1,18 @@
 /**
- * Which cluster this node belongs to, and the cluster secret. Kept apart
- * from the replicated state (the secret is never replicated) in a file only
- * root can read.
+ * Which cluster this node belongs to, and the cluster secret; and this
+ * node's own key pair (src/peer/node-key.ts). Kept apart from the replicated
+ * state (neither the secret nor the private key is ever replicated) in files
+ * only root can read (0600, in the 0700 cluster directory), written
+ * atomically and durably.
+ *
+ * The node key outlives cluster membership: it is made on first start and
+ * kept when the node leaves, so a node that leaves and joins again keeps
+ * its identity. Losing it (a wiped data directory) makes a new node to the
+ * cluster: its old name must be removed (leave --force) before it joins again.
  */
 import path from "node:path";
 import { readJsonFile, writeFileAtomic } from "../platform/storage/atomic-file.js";
+import { generateNodeKey, nodeKeyFromSeed, type NodeKeyPair } from "../peer/node-key.js";
 import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import { MalformedFileError } from "../util/errors.js";
@@ -50,4 +58,38 @@ export function generateSecret(random: Random): string {
 
 export function generateClusterId(host: string, random: Random): string {
   return `${host}-${random.bytes(4).toString("hex")}`.slice(0, 63);
+}
+
+export const NODE_KEY_FILE = "node-key.json";
+
+interface NodeKeyFile {
+  format: 1;
+  /** The raw X25519 private key, base64url. */
+  privateKey: string;
+}
+
+/**
+ * This node's key pair: read from `dir`, or made from `random` (crypto-grade
+ * outside tests) and written durably on first start.
+ */
+export async function readOrCreateNodeKey(
+  storage: Storage,
+  dir: string,
+  random: Random,
+): Promise<NodeKeyPair> {
+  const file = path.join(dir, NODE_KEY_FILE);
+  const raw = (await readJsonFile(file, storage)) as Partial<NodeKeyFile> | undefined;
+  if (raw) {
+    if (raw.format !== 1 || typeof raw.privateKey !== "string")
+      throw new MalformedFileError(`${file} is malformed`);
+    try {
+      return nodeKeyFromSeed(raw.privateKey);
+    } catch {
+      throw new MalformedFileError(`${file} holds no valid node key`);
+    }
+  }
+  const key = generateNodeKey(random);
+  const content: NodeKeyFile = { format: 1, privateKey: key.privateSeed };
+  await writeFileAtomic(file, JSON.stringify(content) + "\n", storage);
+  return key;
 }

@@ -53,6 +53,8 @@ export function mayWrite(key: string, writer: string): boolean {
 export const Keys = {
   nodeAddress: (host: string) => `node/${host}/address`,
   nodeInfo: (host: string) => `node/${host}/info`,
+  /** The host's public node key (src/peer/node-key.ts): registered once, never changed. */
+  nodeKey: (host: string) => `node/${host}/key`,
   removed: (host: string) => `cluster/removed/${host}`,
   resourcePrimary: (res: string) => `resource/${res}/primary`,
   resourceConfig: (res: string) => `resource/${res}/config`,

@@ -47,6 +47,8 @@ export interface MembershipDeps {
   members: () => string[];
   isRemoved: (host: string) => boolean;
   refuseFromRemoved: (entry: StateEntry) => boolean;
+  /** This node's public key: registered with the cluster at join (`node/<host>/key`). */
+  publicKey: () => string;
   /** The current links to the other members. */
   links: () => PeerLink[];
   /** Stops and forgets every link. */
@@ -111,14 +113,13 @@ export class Membership {
       address: this.deps.advertise,
       entries: state.ownEntriesAfter(0).filter((e) => e.key.startsWith("node/")),
     };
-    if (!request.entries.some((e) => e.key === Keys.nodeAddress(host))) {
-      request.entries.push({
-        key: Keys.nodeAddress(host),
-        value: this.deps.advertise,
-        stampUs: this.deps.clock.now(),
-        owner: host,
-      });
-    }
+    const own = (key: string, value: unknown) => {
+      if (!request.entries.some((e) => e.key === key))
+        request.entries.push({ key, value, stampUs: this.deps.clock.now(), owner: host });
+    };
+    own(Keys.nodeAddress(host), this.deps.advertise);
+    // Proven with the cluster secret: the member we join through registers our key.
+    own(Keys.nodeKey(host), this.deps.publicKey());
     let answer: JoinResponse;
     try {
       const result = await this.deps.client.call<JoinResponse>(
@@ -211,6 +212,8 @@ export class Membership {
     this.identity = identity;
     if (this.deps.isRemoved(host)) state.set(Keys.removed(host), false);
     state.set(Keys.nodeAddress(host), this.deps.advertise);
+    if (state.value(Keys.nodeKey(host)) !== this.deps.publicKey())
+      state.set(Keys.nodeKey(host), this.deps.publicKey());
     await state.flush();
     await this.deps.adopted();
   }

@@ -2,9 +2,16 @@
  * The peer routes that exchange the cluster state: join, pull and push.
  *
  * Join admits a host that proved the cluster secret (the peer server checked
- * it) and answers with the whole state; pull answers a member's request for
- * what it lacks (the full form per owner, or the short form when the digests
- * of every other owner agree); push takes entries a member wrote itself.
+ * it), registers its node key (`node/<host>/key`), and answers with the
+ * whole state. A host whose key is registered already cannot join again
+ * under a new key (that would let any secret holder take its name over):
+ * it must be removed first; with the registered key (a join retried) it is
+ * answered, but its entries are not taken (anybody can name a public key;
+ * the host's own writes reach us signed with its pair key).
+ *
+ * Pull answers a member's request for what it lacks (the full form per
+ * owner, or the short form when the digests of every other owner agree);
+ * push takes entries a member wrote itself.
  * Only entries owned by the sender are accepted from a join or a push, and
  * entries of removed hosts are refused. Each answered request counts as
  * contact with the sender. Malformed bodies answer 400 "bad-request".
@@ -82,12 +89,25 @@ export class StateRoutes {
       throw new PeerError(409, "host-in-use", `a live member is already called ${req.host} (at ${existing})`);
     }
     if (req.host === host) throw new PeerError(409, "host-in-use", `${req.host} is this node's own name`);
+    const keyEntry = body.entries.find((e) => e && typeof e === "object" && e.key === Keys.nodeKey(req.host));
+    const registered = this.deps.isRemoved(req.host)
+      ? undefined
+      : state.value<unknown>(Keys.nodeKey(req.host));
+    if (registered !== undefined && registered !== keyEntry?.value) {
+      throw new PeerError(
+        409,
+        "wrong-host-key",
+        `${req.host} is registered with another node key; remove it first (cluster.leave with force on a member)`,
+      );
+    }
     if (this.deps.isRemoved(req.host)) state.set(Keys.removed(req.host), false);
-    state.merge(
-      body.entries.filter((e) => e && typeof e === "object" && e.owner === req.host),
-      req.host,
-      this.deps.refuseFromRemoved,
-    );
+    if (registered === undefined) {
+      state.merge(
+        body.entries.filter((e) => e && typeof e === "object" && e.owner === req.host),
+        req.host,
+        this.deps.refuseFromRemoved,
+      );
+    }
     this.deps.noteContact(req.host);
     return {
       clusterId: identity.clusterId,

@@ -190,6 +190,7 @@ export class NodeCore implements NodeServices {
         clusterId: () => this.clusterService?.clusterId(),
         secret: () => this.clusterService?.secret(),
         isRemoved: (name) => this.clusterService?.isRemoved(name) ?? false,
+        requestKey: (name) => this.clusterService?.requestKey(name),
       },
       clock: this.clock,
       time: this.time,

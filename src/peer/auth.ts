@@ -1,10 +1,13 @@
 /**
- * Authentication of peer traffic with the cluster secret.
+ * Authentication of peer traffic.
  *
  * MARS had none: anyone who reached its ports could become root. Here every
  * request carries an HMAC-SHA256 over what it does (method, path, body
- * hash), who sends it (cluster id, host), when (wall time, Lamport stamp)
- * and a random nonce. The receiver refuses a bad signature, another
+ * hash), who sends it (cluster id, host, the sender's key fingerprint),
+ * when (wall time, Lamport stamp) and a random nonce. The HMAC key is the
+ * pair key of sender and receiver (node-key.ts), so only the host named in
+ * the request can have made it; a join (and a host without a registered
+ * key) signs with the cluster secret instead, see request-auth.ts. The receiver refuses a bad signature, another
  * cluster, a request outside the time window and a nonce it has already
  * seen inside that window (replay). Responses are signed too (over the
  * request's nonce and the response body), so a man in the middle cannot
@@ -20,6 +23,8 @@ export const HEADER = {
   stamp: "x-mars-stamp",
   nonce: "x-mars-nonce",
   signature: "x-mars-signature",
+  /** The sender's key fingerprint; absent when the request is signed with the cluster secret. */
+  key: "x-mars-key",
 } as const;
 
 export interface SignedRequestFields {
@@ -31,6 +36,8 @@ export interface SignedRequestFields {
   stampUs: number;
   nonce: string;
   bodySha256: string;
+  /** The sender's key fingerprint (signed with its pair key); undefined for the cluster secret. */
+  keyFingerprint?: string | undefined;
 }
 
 export function sha256Hex(data: Uint8Array | string): string {
@@ -47,6 +54,8 @@ function canonical(f: SignedRequestFields): string {
     f.stampUs,
     f.nonce,
     f.bodySha256,
+    // Only when present: a request signed with the cluster secret keeps its old form.
+    ...(f.keyFingerprint === undefined ? [] : [`key=${f.keyFingerprint}`]),
   ].join("\n");
 }
 
@@ -84,7 +93,9 @@ export type RejectReason =
   | "replay"
   | "future-stamp"
   | "unknown-host"
-  | "removed";
+  | "removed"
+  | "wrong-host-key"
+  | "certificate-name";
 
 /**
  * Nonces seen within the time window. Bounded: entries expire with the

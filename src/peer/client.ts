@@ -3,6 +3,14 @@
  * Transport (which owns connections: keep-alive, sockets per peer, TLS).
  * Every response's signature is checked before its body is used, and its
  * Lamport stamp observed.
+ *
+ * Which key signs (see request-auth.ts for the receiving side): a join, the
+ * cluster secret; once this node has a key (`useKeys`), every other request
+ * the pair key with the peer named by `peer` (its host name), or none at
+ * all: a request to a peer whose key is not known yet fails here with
+ * "unknown-host" rather than go out signed with the secret every member
+ * knows. Without keys (tools, tests acting as outsiders) the cluster secret
+ * signs everything, as before per-node keys.
  */
 import type { LamportClock } from "../log/lamport-clock.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -12,6 +20,7 @@ import type { InboundResponse, Transport } from "../platform/transport.js";
 import { MarsError } from "../util/errors.js";
 import { toPeerErrorCode, type PeerErrorCode } from "./error-codes.js";
 import { HEADER, newNonce, sha256Hex, signRequest, signResponse, signaturesEqual } from "./auth.js";
+import type { PeerKey } from "./node-key.js";
 
 /** A peer refused or failed our request; `code` is what it answered (or what was wrong with the answer). */
 export class PeerCallError extends MarsError {
@@ -53,15 +62,52 @@ export interface PeerClientOptions {
   maxResponseBytes: number;
 }
 
+/** Our key with a peer (by host name), or undefined if its key is not known (yet). */
+export type PeerKeySource = (peer: string) => PeerKey | undefined;
+
 export class PeerClient {
+  private keys: PeerKeySource | undefined;
+
   constructor(private readonly options: PeerClientOptions) {}
 
-  /** Builds the signed headers of a request. */
-  signedHeaders(credentials: PeerCredentials, method: string, pathWithQuery: string, body: Buffer) {
+  /** From now on, sign member requests with the pair key of the peer they go to. */
+  useKeys(keys: PeerKeySource): void {
+    this.keys = keys;
+  }
+
+  /**
+   * The key a request to `peer` is signed with (and its answer and frames
+   * verified with). `peer` is the peer's host name; a join's is its address.
+   */
+  private signingKey(
+    credentials: PeerCredentials,
+    pathWithQuery: string,
+    peer: string,
+  ): Partial<PeerKey> & { key: string } {
+    if (credentials.clusterId === "" || !this.keys) return { key: credentials.secret };
+    const key = this.keys(peer);
+    if (!key) {
+      throw new PeerCallError(
+        0,
+        "unknown-host",
+        `no node key of ${peer} is known here yet (${pathWithQuery})`,
+      );
+    }
+    return key;
+  }
+
+  /** Builds the signed headers of a request (signed with the cluster secret when `key` is undefined). */
+  signedHeaders(
+    credentials: PeerCredentials,
+    method: string,
+    pathWithQuery: string,
+    body: Buffer,
+    key: Partial<PeerKey> & { key: string } = { key: credentials.secret },
+  ) {
     const timeMs = this.options.time.nowMs();
     const stampUs = this.options.clock.now();
     const nonce = newNonce(this.options.random);
-    const signature = signRequest(credentials.secret, {
+    const signature = signRequest(key.key, {
       method,
       path: pathWithQuery,
       clusterId: credentials.clusterId,
@@ -70,6 +116,7 @@ export class PeerClient {
       stampUs,
       nonce,
       bodySha256: sha256Hex(body),
+      keyFingerprint: key.fingerprint,
     });
     return {
       nonce,
@@ -80,6 +127,7 @@ export class PeerClient {
         [HEADER.stamp]: String(stampUs),
         [HEADER.nonce]: nonce,
         [HEADER.signature]: signature,
+        ...(key.fingerprint === undefined ? {} : { [HEADER.key]: key.fingerprint }),
       },
     };
   }
@@ -91,6 +139,10 @@ export class PeerClient {
    * response then ends with an error). A caller that stops a stream must
    * use it: an abort that arrives while the head is awaited has no
    * response to destroy yet.
+   *
+   * `peer` is the peer's host name: it labels the metrics, selects the pair
+   * key and, over TLS, is the name the peer's certificate must have. The
+   * answer's `frameKey` is what a streamed body's frames are MAC'd with.
    */
   async open(
     credentials: PeerCredentials,
@@ -98,11 +150,12 @@ export class PeerClient {
     method: string,
     pathWithQuery: string,
     body: Buffer = Buffer.alloc(0),
-    peerLabel = address,
+    peer = address,
     signal?: AbortSignal,
-  ): Promise<{ response: InboundResponse; nonce: string }> {
-    const { headers, nonce } = this.signedHeaders(credentials, method, pathWithQuery, body);
-    this.options.metrics.peerSentBytes.labels(peerLabel).inc(body.length);
+  ): Promise<{ response: InboundResponse; nonce: string; frameKey: string }> {
+    const key = this.signingKey(credentials, pathWithQuery, peer);
+    const { headers, nonce } = this.signedHeaders(credentials, method, pathWithQuery, body, key);
+    this.options.metrics.peerSentBytes.labels(peer).inc(body.length);
     const response = await this.options.transport.request({
       address,
       method,
@@ -111,8 +164,9 @@ export class PeerClient {
       body,
       timeoutMs: this.options.timeoutMs,
       ...(signal ? { signal } : {}),
+      ...(peer !== address ? { peerName: peer } : {}),
     });
-    return { response, nonce };
+    return { response, nonce, frameKey: key.key };
   }
 
   /** A JSON request/response exchange with a verified, signed answer. */
@@ -122,14 +176,21 @@ export class PeerClient {
     method: string,
     pathWithQuery: string,
     payload?: unknown,
-    peerLabel = address,
+    peer = address,
   ): Promise<PeerCallResult<T>> {
     const body = Buffer.from(payload === undefined ? "" : JSON.stringify(payload), "utf8");
     const sentAtMs = this.options.time.nowMs();
-    const { response, nonce } = await this.open(credentials, address, method, pathWithQuery, body, peerLabel);
+    const { response, nonce, frameKey } = await this.open(
+      credentials,
+      address,
+      method,
+      pathWithQuery,
+      body,
+      peer,
+    );
     const text = await response.body.readAll(this.options.maxResponseBytes);
     const receivedAtMs = this.options.time.nowMs();
-    this.options.metrics.peerReceivedBytes.labels(peerLabel).inc(text.length);
+    this.options.metrics.peerReceivedBytes.labels(peer).inc(text.length);
     const status = response.status;
     const signature = response.headers[HEADER.signature];
     if (typeof signature !== "string") {
@@ -141,7 +202,7 @@ export class PeerClient {
         err?.message ?? `unsigned answer, HTTP ${status}`,
       );
     }
-    if (!signaturesEqual(signature, signResponse(credentials.secret, nonce, status, sha256Hex(text)))) {
+    if (!signaturesEqual(signature, signResponse(frameKey, nonce, status, sha256Hex(text)))) {
       throw new PeerCallError(status, "bad-response-signature", `answer from ${address} has a bad signature`);
     }
     const stamp = Number(response.headers[HEADER.stamp]);

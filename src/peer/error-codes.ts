@@ -20,8 +20,10 @@ export const PEER_ERROR_CODES = {
   stale: "the request time is outside the accepted window",
   replay: "the request was seen before (or signed before the peer restarted)",
   "future-stamp": "the Lamport stamp is too far in the future",
-  "unknown-host": "the sender is not a member",
+  "unknown-host": "the sender is not a member (or its node key is not known here yet)",
   removed: "the sender was removed from the cluster",
+  "wrong-host-key": "the request is not signed with the key registered for the host it claims to come from",
+  "certificate-name": "the TLS client certificate names another host than the request claims",
   // Refusals of the peer listener before a route runs.
   "not-found": "no such route",
   "length-required": "the request has no Content-Length",

@@ -9,6 +9,19 @@
  * signature over the body's hash once the body is read, then accepts the
  * nonce, observes the Lamport stamp and refuses removed hosts. Each failure
  * is a Refusal with the HTTP status and the reason counted and answered.
+ *
+ * Which key verifies a request (chosen in `checkHeaders`, before the body):
+ * - a join: the cluster secret (the joiner proves it; it knows no keys yet);
+ * - a request naming a key fingerprint: the pair key with the claimed host
+ *   (node-key.ts). A host with no registered key is refused "unknown-host"
+ *   (or "removed"); a fingerprint that is not the one registered for the
+ *   claimed host, "wrong-host-key";
+ * - a request without a fingerprint from a host that HAS a registered key:
+ *   "wrong-host-key" (a member cannot fall back to the secret every member
+ *   knows); from a host without one (a node of an older version, a tool):
+ *   the cluster secret, as before per-node keys. Such a host can do no more
+ *   than joining under that name could, which the secret allows anyway.
+ * Over TLS the client certificate must also name the claimed host.
  */
 import type { LamportClock } from "../log/lamport-clock.js";
 import type { Clock } from "../platform/clock.js";
@@ -16,6 +29,7 @@ import type { InboundRequest } from "../platform/transport.js";
 import type { PeerErrorCode } from "./error-codes.js";
 import type { ReplayFloors } from "./replay-floor.js";
 import { HEADER, NonceCache, sha256Hex, signRequest, signaturesEqual, type RejectReason } from "./auth.js";
+import type { PeerKey } from "./node-key.js";
 import type { PeerAuthSource, PeerRequest } from "./server.js";
 
 /** Paths that a node may call before it knows the cluster id (it proves the secret instead). */
@@ -35,6 +49,10 @@ export interface SignedHeaders {
   nonce: string;
   signature: string;
   bodyBytes: number;
+  /** The fingerprint the sender named (undefined: signed with the cluster secret). */
+  keyFingerprint: string | undefined;
+  /** The key that verifies the signature: the pair key with the sender, or the cluster secret. */
+  key: string;
 }
 
 export interface RequestAuthOptions {
@@ -94,6 +112,16 @@ export class RequestAuthenticator {
         message: "request already seen (or signed before this node restarted)",
       };
     }
+    if (req.peerNames !== undefined && !req.peerNames.includes(host)) {
+      return {
+        status: 403,
+        reason: "certificate-name",
+        message: `the client certificate names ${req.peerNames.join(", ") || "nobody"}, not ${host}`,
+      };
+    }
+    const keyFingerprint = h(HEADER.key) || undefined;
+    const key = this.keyFor(url, host, keyFingerprint);
+    if (typeof key !== "string") return key;
     // Every peer client sends Content-Length; a chunked body could not be capped before it is read.
     const length = req.headers["content-length"];
     if (length === undefined || req.headers["transfer-encoding"] !== undefined) {
@@ -104,7 +132,36 @@ export class RequestAuthenticator {
     if (!Number.isSafeInteger(bodyBytes) || bodyBytes < 0 || bodyBytes > cap) {
       return { status: 413, reason: "too-large", message: `body exceeds ${cap} bytes` };
     }
-    return { clusterId, host, timeMs, stampUs, nonce, signature, bodyBytes };
+    return { clusterId, host, timeMs, stampUs, nonce, signature, bodyBytes, keyFingerprint, key };
+  }
+
+  /** The key that must have signed a request from `host` naming `fingerprint`, or why there is none. */
+  private keyFor(url: URL, host: string, fingerprint: string | undefined): string | Refusal {
+    const { auth } = this.options;
+    const secret = auth.secret() as string;
+    if (PRE_MEMBERSHIP_PATHS.has(url.pathname)) return secret;
+    const registered: PeerKey | undefined = auth.requestKey?.(host);
+    if (fingerprint === undefined) {
+      if (registered === undefined) return secret;
+      return {
+        status: 401,
+        reason: "wrong-host-key",
+        message: `${host} has a node key; a request in its name must be signed with it`,
+      };
+    }
+    if (registered === undefined) {
+      return auth.isRemoved(host)
+        ? { status: 403, reason: "removed", message: `${host} was removed from the cluster` }
+        : { status: 401, reason: "unknown-host", message: `no node key of ${host} is known here` };
+    }
+    if (!signaturesEqual(fingerprint, registered.fingerprint)) {
+      return {
+        status: 401,
+        reason: "wrong-host-key",
+        message: `the request names key ${fingerprint.slice(0, 12)}, ${host} is registered with another`,
+      };
+    }
+    return registered.key;
   }
 
   /** Checks the signature over the body and accepts the request, or refuses it. */
@@ -113,11 +170,11 @@ export class RequestAuthenticator {
     url: URL,
     headers: SignedHeaders,
     body: Buffer,
-  ): { request: PeerRequest; secret: string } | Refusal {
-    const { clusterId, host, timeMs, stampUs, nonce, signature } = headers;
+  ): { request: PeerRequest; secret: string; requestKey: string } | Refusal {
+    const { clusterId, host, timeMs, stampUs, nonce, signature, keyFingerprint, key } = headers;
     const secret = this.options.auth.secret();
     if (!secret) return { status: 401, reason: "cluster", message: "request is for another cluster" };
-    const expected = signRequest(secret, {
+    const expected = signRequest(key, {
       method: req.method,
       path: url.pathname + url.search,
       clusterId,
@@ -126,6 +183,7 @@ export class RequestAuthenticator {
       stampUs,
       nonce,
       bodySha256: sha256Hex(body),
+      keyFingerprint,
     });
     if (!signaturesEqual(expected, signature))
       return { status: 401, reason: "signature", message: "bad signature" };
@@ -147,6 +205,7 @@ export class RequestAuthenticator {
         body,
       },
       secret,
+      requestKey: key,
     };
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The peer listener (default port 7777, all addresses): cluster state
  * exchange now, log shipping and sync data later. Separate from the admin
- * listener, and every request must be signed with the cluster secret
- * (auth.ts); rejected requests are counted by reason.
+ * listener, and every request must be signed, by its sender's pair key
+ * with this node or, to join, with the cluster secret (auth.ts,
+ * request-auth.ts); rejected requests are counted by reason.
  *
  * Memory is bounded before anybody is authenticated: everything that needs
  * only headers (route, signature headers, cluster, time window, replay
@@ -20,8 +21,9 @@
  *
  * Routes are registered by the layers that use them. A JSON route answers
  * with a signed JSON body; a stream route writes a body whose integrity the
- * route itself protects (frames with their own MACs), because a streamed
- * body cannot be hashed before it is sent.
+ * route itself protects (frames with their own MACs, keyed with the key
+ * that verified the request), because a streamed body cannot be hashed
+ * before it is sent.
  */
 import type { Logger } from "pino";
 import type { LamportClock } from "../log/lamport-clock.js";
@@ -34,6 +36,7 @@ import type { PeerErrorBody, PeerErrorCode } from "./error-codes.js";
 import { ReplayFloors } from "./replay-floor.js";
 import { HEADER, sha256Hex, signResponse } from "./auth.js";
 import { RequestAuthenticator, type Refusal } from "./request-auth.js";
+import type { PeerKey } from "./node-key.js";
 
 export interface PeerAuthSource {
   /** The cluster this node belongs to, or undefined when it has none. */
@@ -41,6 +44,13 @@ export interface PeerAuthSource {
   secret(): string | undefined;
   /** True for a host removed from the cluster (its requests are refused). */
   isRemoved(host: string): boolean;
+  /**
+   * The key that verifies requests from `host` (our pair key with it) and
+   * the fingerprint of the key registered for it; undefined when it has
+   * none. Absent (tools, benchmarks): every request is verified with the
+   * cluster secret, as before per-node keys.
+   */
+  requestKey?(host: string): PeerKey | undefined;
 }
 
 export interface PeerRequest {
@@ -68,8 +78,19 @@ export class PeerError extends MarsError {
 }
 
 export type JsonRoute = (req: PeerRequest) => unknown;
-/** Writes the response itself (status, headers, body); used for long streams. */
-export type StreamRoute = (req: PeerRequest, res: ResponseWriter, secret: string) => Promise<void>;
+/**
+ * Writes the response itself (status, headers, body); used for long streams.
+ * `requestKey` is the key that verified the request (the pair key with the
+ * sender): what its frames should be MAC'd with, so that only the sender can
+ * check them and no other member can forge them. `secret` is the cluster
+ * secret, for routes whose clients still key frames with it.
+ */
+export type StreamRoute = (
+  req: PeerRequest,
+  res: ResponseWriter,
+  secret: string,
+  requestKey: string,
+) => Promise<void>;
 
 export interface PeerServerOptions {
   listen: { host: string; port: number };
@@ -227,11 +248,11 @@ export class PeerServer {
       this.refuseCounted(req, res, url, verified);
       return;
     }
-    const { request, secret } = verified;
+    const { request, secret, requestKey } = verified;
     // Durable before acted on: after a restart this request can then never be accepted again.
     await this.authenticator.floors?.cover(request.host, headers.timeMs);
     if (route.stream) {
-      await route.stream(request, res, secret);
+      await route.stream(request, res, secret, requestKey);
       return;
     }
     let status = 200;
@@ -251,7 +272,7 @@ export class PeerServer {
         "content-type": "application/json",
         [HEADER.stamp]: String(this.options.clock.now()),
         [HEADER.timeMs]: String(this.options.time.nowMs()),
-        [HEADER.signature]: signResponse(secret, request.nonce, status, sha256Hex(text)),
+        [HEADER.signature]: signResponse(requestKey, request.nonce, status, sha256Hex(text)),
       },
       text,
     );

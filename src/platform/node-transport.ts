@@ -2,7 +2,11 @@
  * The real Transport (transport.ts): HTTP/1.1 over TCP, or HTTPS with
  * mutual TLS when certificates are configured (every listener then asks for
  * and verifies the client's certificate against the cluster CA, and every
- * request verifies the server's). TLS material is read once, here.
+ * request verifies the server's). TLS material is read once, here. The
+ * names of a verified client certificate go up with each request
+ * (InboundRequest.peerNames: the peer server checks them against the host
+ * the request claims); a server's certificate must name the peer host the
+ * request is for (OutboundRequest.peerName), else the address's host.
  *
  * Outgoing connections: one keep-alive agent per peer address with a
  * bounded number of sockets, so the requests to one peer share a few
@@ -16,6 +20,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { checkServerIdentity, type PeerCertificate, type TLSSocket } from "node:tls";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
@@ -75,6 +80,9 @@ export class NodeTransport implements Transport {
           target: req.url ?? "/",
           headers: flattenHeaders(req.headers),
           remoteAddress: req.socket.remoteAddress,
+          ...(this.tlsMaterial
+            ? { peerNames: certificateNames((req.socket as TLSSocket).getPeerCertificate()) }
+            : {}),
           body: incomingBody(req),
         },
         responseWriter(req, res),
@@ -133,6 +141,12 @@ export class NodeTransport implements Transport {
           headers: { ...req.headers, "content-length": req.body.length },
           timeout: req.timeoutMs,
           signal: req.signal,
+          ...(this.tlsMaterial && req.peerName !== undefined
+            ? {
+                checkServerIdentity: (_hostname: string, cert: PeerCertificate) =>
+                  checkServerIdentity(req.peerName as string, cert),
+              }
+            : {}),
         },
         (response) =>
           resolve({
@@ -169,6 +183,19 @@ export class NodeTransport implements Transport {
     }
     return agent;
   }
+}
+
+/** The names a certificate gives its holder: subject CN and SAN DNS names. */
+export function certificateNames(cert: PeerCertificate | undefined): string[] {
+  const names = new Set<string>();
+  if (!cert || Object.keys(cert).length === 0) return [];
+  const cn = cert.subject?.CN;
+  for (const name of Array.isArray(cn) ? cn : cn ? [cn] : []) names.add(name);
+  for (const part of (cert.subjectaltname ?? "").split(",")) {
+    const m = /^\s*DNS:(.+)$/.exec(part);
+    if (m?.[1]) names.add(m[1].trim());
+  }
+  return [...names];
 }
 
 function flattenHeaders(headers: http.IncomingHttpHeaders): TransportHeaders {

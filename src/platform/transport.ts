@@ -69,6 +69,11 @@ export interface InboundRequest {
   headers: TransportHeaders;
   /** Who connected, for logs only (never for trust decisions). */
   remoteAddress: string | undefined;
+  /**
+   * Over TLS: the names (subject CN, SAN DNS names) of the client
+   * certificate, which the cluster CA verified. Undefined without TLS.
+   */
+  peerNames?: string[];
   body: IncomingBody;
 }
 
@@ -153,6 +158,11 @@ export interface OutboundRequest {
   /** Bound of every wait on the connection, in every phase. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * The host name the answering node must have: over TLS its certificate
+   * must name it (CN or SAN DNS). Undefined: the address's host name is checked.
+   */
+  peerName?: string;
 }
 
 export interface InboundResponse {

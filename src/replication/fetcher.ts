@@ -247,7 +247,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
     let offset = local.lengthBytes;
     const verifier = new RecordVerifier(offset, this.progress.nextSeq);
-    const { response, nonce } = await deps.client.open(
+    const { response, nonce, frameKey } = await deps.client.open(
       this.credentials(),
       address,
       "POST",
@@ -264,8 +264,8 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         `${source}: HTTP ${response.status}: ${text.toString().slice(0, 200)}`,
       );
     }
-    const secret = this.credentials().secret;
-    const decoder = new FrameDecoder(secret, nonce);
+    // Keyed with the pair key the request was signed with: no other member can forge a frame.
+    const decoder = new FrameDecoder(frameKey, nonce);
     const file: RandomAccessFile = await deps.storage
       .open(local.path, "readwrite")
       .catch(async () => deps.storage.open(local.path, "create"));

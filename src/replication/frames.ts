@@ -1,7 +1,8 @@
 /**
  * Framing of streamed peer answers (log shipping, sync data). A stream
  * cannot be hashed before it is sent, so instead of one response signature
- * every frame carries its own HMAC-SHA256 (cluster secret) over the
+ * every frame carries its own HMAC-SHA256 (keyed with the key that signed
+ * the request: the pair key of the two nodes, src/peer/node-key.ts) over the
  * request's nonce, the frame's index in the stream, its header and its
  * payload: frames cannot be forged, altered, reordered, replayed from
  * another stream or cut out of the middle without the receiver noticing.

@@ -69,8 +69,9 @@ export class LogServer {
 
   constructor(private readonly options: LogServerOptions) {
     options.server.route("POST /peer/v1/log/list", (req) => this.list(req));
-    options.server.routeStream("POST /peer/v1/log/stream", (req, res, secret) =>
-      this.stream(req, res, secret),
+    // Frames keyed with the pair key that verified the request: only the fetcher can check them.
+    options.server.routeStream("POST /peer/v1/log/stream", (req, res, _secret, requestKey) =>
+      this.stream(req, res, requestKey),
     );
   }
 

@@ -15,6 +15,7 @@ import { Metrics } from "../../src/metrics/metrics.js";
 import { PeerClient } from "../../src/peer/client.js";
 import { NodeTransport } from "../../src/platform/node-transport.js";
 import type { TestCluster } from "../helpers/test-cluster.js";
+import { useNodeKeys } from "../helpers/hostile.js";
 import type { PeerFuzzTarget } from "./peer-fuzz-core.js";
 import type { RpcFuzzTarget } from "./rpc-fuzz-core.js";
 
@@ -58,6 +59,14 @@ export function preparePeerTarget(cluster: TestCluster): PeerFuzzTarget & { clos
     timeoutMs: 10_000,
     maxResponseBytes: 64 * 1024 * 1024,
   });
+  // The well-behaved peer signs with node-b's own node key.
+  const b = cluster.node("node-b");
+  useNodeKeys(
+    client,
+    { host: "node-b", keyOf: b.daemon.dataDir },
+    { "node-a": a.daemon.dataDir },
+    cluster.clusterId,
+  );
   return {
     peerPort: a.peerPort,
     pid: a.daemon.child?.pid as number,
@@ -71,6 +80,7 @@ export function preparePeerTarget(cluster: TestCluster): PeerFuzzTarget & { clos
         "POST",
         "/peer/v1/state/pull",
         { since: {} },
+        "node-a",
       );
       if (!Array.isArray(pulled.body.entries)) throw new Error("a pull answered without entries");
       const status = await cluster

@@ -2,10 +2,16 @@
  * Tools for tests that act as an attacker or a careless client against a
  * real daemon: its RSS from /proc, a TCP proxy that records what a client
  * sends (to replay the real bytes later), raw HTTP over a socket (for bodies
- * no HTTP client would send) and the error-level lines of a daemon's log.
+ * no HTTP client would send), the error-level lines of a daemon's log, and
+ * the node keys of daemons (to speak as a member, or as a member that
+ * claims another's name).
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
+import { IDENTITY_FILE, NODE_KEY_FILE } from "../../src/cluster/identity.js";
+import type { PeerClient } from "../../src/peer/client.js";
+import { PairKeys, nodeKeyFromSeed, type NodeKeyPair } from "../../src/peer/node-key.js";
 
 /** Resident set size of a process, from /proc/<pid>/status (VmRSS). */
 export function rssBytes(pid: number): number {
@@ -190,4 +196,136 @@ export function floodPost(port: number, head: string, bodyBytes: number): Promis
     };
     socket.write(head, pump);
   });
+}
+
+/** A daemon's node key pair, read from its data directory (cluster/node-key.json). */
+export function nodeKeyOf(dataDir: string): NodeKeyPair {
+  const file = JSON.parse(readFileSync(path.join(dataDir, "cluster", NODE_KEY_FILE), "utf8")) as {
+    privateKey: string;
+  };
+  return nodeKeyFromSeed(file.privateKey);
+}
+
+/** The cluster id a daemon belongs to (cluster/identity.json). */
+export function clusterIdOf(dataDir: string): string {
+  return (
+    JSON.parse(readFileSync(path.join(dataDir, "cluster", IDENTITY_FILE), "utf8")) as { clusterId: string }
+  ).clusterId;
+}
+
+/**
+ * Makes `client` sign with the node key of the daemon whose data directory
+ * is `keyOf` (default: its own host's), towards the daemons in `peers`
+ * (host -> data directory). With another member's key and the client's own
+ * host name, it is that member claiming to be the client's host.
+ */
+export function useNodeKeys(
+  client: PeerClient,
+  self: { host: string; keyOf: string },
+  peers: Record<string, string>,
+  clusterId: string,
+): void {
+  const publicKeys = new Map(Object.entries(peers).map(([host, dir]) => [host, nodeKeyOf(dir).publicKey]));
+  const keys = new PairKeys(
+    nodeKeyOf(self.keyOf),
+    self.host,
+    (host) => publicKeys.get(host),
+    () => clusterId,
+  );
+  client.useKeys((peer) => keys.toPeer(peer));
+}
+
+/**
+ * A forwarding TCP proxy that, once armed, flips one byte in the first
+ * frame of the next log stream answers (plain HTTP only: under TLS the
+ * record MAC would catch it first). The byte is in the frame header's
+ * offset field, so only the frame's MAC can tell.
+ */
+export class StreamTamperProxy {
+  /** Answers altered so far. */
+  tampered = 0;
+  private armed = 0;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(target: { host: string; port: number }): Promise<StreamTamperProxy> {
+    const holder: { proxy?: StreamTamperProxy } = {};
+    const server = net.createServer((client) => (holder.proxy as StreamTamperProxy).connect(client, target));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    holder.proxy = new StreamTamperProxy(server, (server.address() as net.AddressInfo).port);
+    return holder.proxy;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** The next `count` log stream answers get one byte flipped. */
+  arm(count = 1): void {
+    this.armed += count;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private connect(client: net.Socket, target: { host: string; port: number }): void {
+    const upstream = net.connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    let tamperNext = false;
+    let held: Buffer | undefined;
+    client.on("data", (d: Buffer) => {
+      // Node's agent sends one request at a time per connection: the next answer is this one's.
+      if (this.armed > 0 && d.toString("latin1").startsWith("POST /peer/v1/log/stream ")) {
+        this.armed--;
+        tamperNext = true;
+      }
+      upstream.write(d);
+    });
+    upstream.on("data", (d: Buffer) => {
+      if (!tamperNext) {
+        client.write(d);
+        return;
+      }
+      held = held ? Buffer.concat([held, d]) : d;
+      const at = firstChunkByte(held, 8);
+      if (at === undefined) return;
+      if (at >= 0) {
+        held = Buffer.from(held);
+        held[at] = (held[at] as number) ^ 0x01;
+        this.tampered++;
+      }
+      client.write(held);
+      held = undefined;
+      tamperNext = false;
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  }
+}
+
+/**
+ * Where byte `k` of the first chunk of a chunked 200 answer is in `bytes`;
+ * undefined while more bytes are needed, -1 if the answer is no chunked 200.
+ */
+function firstChunkByte(bytes: Buffer, k: number): number | undefined {
+  const headEnd = bytes.indexOf("\r\n\r\n");
+  if (headEnd < 0) return undefined;
+  const head = bytes.subarray(0, headEnd).toString("latin1").toLowerCase();
+  if (!head.startsWith("http/1.1 200") || !head.includes("transfer-encoding: chunked")) return -1;
+  const lineEnd = bytes.indexOf("\r\n", headEnd + 4);
+  if (lineEnd < 0) return undefined;
+  const size = parseInt(bytes.subarray(headEnd + 4, lineEnd).toString("latin1"), 16);
+  if (!(size > 0)) return -1;
+  const at = lineEnd + 2 + Math.min(k, size - 1);
+  return at < bytes.length ? at : undefined;
 }

@@ -26,7 +26,15 @@ import { HEADER } from "../../src/peer/auth.js";
 import { PeerClient } from "../../src/peer/client.js";
 import { NodeTransport } from "../../src/platform/node-transport.js";
 import { DaemonProcess, freePort, waitFor } from "../helpers/daemon-process.js";
-import { errorLines, floodPost, rawHttp, RecordingProxy, rssBytes, watchRss } from "../helpers/hostile.js";
+import {
+  errorLines,
+  floodPost,
+  rawHttp,
+  RecordingProxy,
+  rssBytes,
+  useNodeKeys,
+  watchRss,
+} from "../helpers/hostile.js";
 import { TestCluster } from "../helpers/test-cluster.js";
 
 const MIB = 1024 * 1024;
@@ -73,6 +81,14 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
       timeoutMs: 10_000,
       maxResponseBytes: 16 * MIB,
     });
+    // node-b's own node key: a member's request is signed with it.
+    const b = cluster.node("node-b");
+    useNodeKeys(
+      client,
+      { host: "node-b", keyOf: b.daemon.dataDir },
+      { "node-a": a.daemon.dataDir },
+      cluster.clusterId,
+    );
     try {
       const pulled = await client.call<{ entries: unknown[] }>(
         { clusterId: cluster.clusterId, secret: cluster.secret },
@@ -80,6 +96,7 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
         "POST",
         "/peer/v1/state/pull",
         { since: {} },
+        "node-a",
       );
       assert.ok(Array.isArray(pulled.body.entries) && pulled.body.entries.length > 0);
     } finally {
@@ -110,9 +127,11 @@ describe("peer listener under a flood of huge unauthenticated POSTs", { timeout:
       const text = await (await fetch(`${a.daemon.adminUrl}/metrics`)).text();
       return Number(/^marsd_peer_unauthenticated_requests (\S+)$/m.exec(text)?.[1] ?? NaN);
     };
+    // In the name of a host without a node key: only the body can tell whether the secret signed it
+    // (a claim to be a member, node-b, without node-b's key is refused from the head alone).
     const forgedHead = (): string =>
       `POST /peer/v1/state/pull HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024}\r\n` +
-      `${HEADER.cluster}: ${cluster.clusterId}\r\n${HEADER.host}: node-b\r\n${HEADER.timeMs}: ${Date.now()}\r\n` +
+      `${HEADER.cluster}: ${cluster.clusterId}\r\n${HEADER.host}: node-z\r\n${HEADER.timeMs}: ${Date.now()}\r\n` +
       `${HEADER.stamp}: 1\r\n${HEADER.nonce}: ${randomBytes(16).toString("hex")}\r\n${HEADER.signature}: ${"0".repeat(64)}\r\n\r\nx`;
     // Each sends its head and one body byte, then nothing: its body is awaited, within the bound.
     const slow = Array.from({ length: 32 }, () => net.connect(a.peerPort, "127.0.0.1"));
