@@ -415,7 +415,7 @@ export class SyncClient {
     onFrame: (frame: Frame) => boolean,
   ): Promise<void> {
     const { deps } = this;
-    const { response, nonce } = await deps.client.open(
+    const { response, nonce, frameKey } = await deps.client.open(
       credentials,
       source.address,
       "POST",
@@ -432,7 +432,7 @@ export class SyncClient {
         `HTTP ${response.status}: ${text.toString().slice(0, 200)}`,
       );
     }
-    const decoder = new FrameDecoder(credentials.secret, nonce);
+    const decoder = new FrameDecoder(frameKey, nonce);
     for await (const data of response.body) {
       deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
       if (throttled) await deps.throttle?.(data.length, signal);

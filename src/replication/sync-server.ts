@@ -59,13 +59,14 @@ export class SyncServer {
     /** The regions this node's dirty map holds for a resource (it wrote a gap), if any. */
     dirtyRegionsOf: (resource: string, member: string | undefined) => Promise<DirtyRegionsAnswer | undefined>,
   ) {
-    server.routeStream("POST /peer/v1/sync/window", (req, res, secret) =>
-      this.answer(req, res, secret, (body, source, send, encoder) =>
+    // Frames are MAC'd with this request's key (the pair's key, see peer/node-key.ts).
+    server.routeStream("POST /peer/v1/sync/window", (req, res, _secret, requestKey) =>
+      this.answer(req, res, requestKey, (body, source, send, encoder) =>
         this.window(body, source, send, encoder, res),
       ),
     );
-    server.routeStream("POST /peer/v1/sync/digest", (req, res, secret) =>
-      this.answer(req, res, secret, (body, source, send, encoder) =>
+    server.routeStream("POST /peer/v1/sync/digest", (req, res, _secret, requestKey) =>
+      this.answer(req, res, requestKey, (body, source, send, encoder) =>
         this.digest(body, source, send, encoder, res),
       ),
     );
@@ -86,7 +87,7 @@ export class SyncServer {
   private async answer(
     req: PeerRequest,
     res: ResponseWriter,
-    secret: string,
+    frameKey: string,
     run: (
       body: Record<string, unknown>,
       source: SyncSource,
@@ -94,7 +95,7 @@ export class SyncServer {
       encoder: FrameEncoder,
     ) => Promise<number>,
   ): Promise<void> {
-    const encoder = new FrameEncoder(secret, req.nonce);
+    const encoder = new FrameEncoder(frameKey, req.nonce);
     res.startStream(200, { "content-type": "application/octet-stream" });
     const send: Send = async (buffers) => {
       this.metrics.peerSentBytes.labels(req.host).inc(buffers.reduce((n, b) => n + b.length, 0));
