@@ -122,7 +122,9 @@ export class PrometheusServer {
   async query(expr: string, atSeconds?: number): Promise<Sample[]> {
     const params = new URLSearchParams({ query: expr });
     if (atSeconds !== undefined) params.set("time", atSeconds.toFixed(3));
-    const data = await this.api<{ resultType: string; result: unknown }>(`/api/v1/query?${params}`);
+    const data = await this.api<{ resultType: string; result: unknown }>(
+      `/api/v1/query?${params.toString()}`,
+    );
     if (data.resultType === "scalar") {
       return [{ metric: {}, value: Number((data.result as [number, string])[1]) }];
     }
