@@ -26,8 +26,7 @@ import { rpcMetrics, adminMetrics } from "./rpc-metrics.js";
 import { peerListenerMetrics, peerLinkMetrics } from "./peer-metrics.js";
 import { clusterMetrics } from "./cluster-metrics.js";
 import { logSpaceMetrics } from "./log-space-metrics.js";
-import { ublkMetrics, ublkObserver } from "./ublk-metrics.js";
-import type { UblkObserver } from "../frontend/ublk/observer.js";
+import { ublkMetrics, ublkObserver, type UblkMetricsObserver } from "./ublk-metrics.js";
 
 export type { ClusterGaugeValues, MemberLag, ResourceMetricSource } from "./metric-factory.js";
 
@@ -182,7 +181,7 @@ export class Metrics {
   }
 
   /** Hooks a resource's ublk device into the metrics. */
-  ublkObserver(resource: string): UblkObserver {
+  ublkObserver(resource: string): UblkMetricsObserver {
     return ublkObserver(this.ublk, resource);
   }
 

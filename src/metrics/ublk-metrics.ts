@@ -1,11 +1,12 @@
 /**
  * Metrics of the ublk frontend: requests, bytes, errors and latency per
  * op, the requests in flight (the queue depth in use) next to its bound
- * (queues × depth, the device's tags). Fed by the frontend's observer
- * (src/frontend/ublk/observer.ts), one per resource.
+ * (queues × depth, the device's tags). ublkObserver() implements the
+ * frontend's UblkObserver (src/frontend/ublk/observer.ts), one per
+ * resource; it matches that interface by shape and does not import it,
+ * because metrics sit below the frontend (the daemon joins the two).
  */
 import { constants } from "node:os";
-import type { UblkObserver } from "../frontend/ublk/observer.js";
 import { LATENCY_BUCKETS_SECONDS, type MetricFactory } from "./metric-factory.js";
 
 /** ublk opcodes (src/frontend/ublk/abi.ts UblkOp) as label values. */
@@ -60,8 +61,15 @@ export function ublkMetrics(f: MetricFactory) {
 
 export type UblkMetrics = ReturnType<typeof ublkMetrics>;
 
+/** What one resource's ublk device reports (the shape of the frontend's UblkObserver). */
+export interface UblkMetricsObserver {
+  queuesStarted(queues: number, depth: number): void;
+  requestStarted(): void;
+  requestFinished(op: number, result: number, durationSeconds: number): void;
+}
+
 /** The observer one resource's ublk device reports to. */
-export function ublkObserver(m: UblkMetrics, resource: string): UblkObserver {
+export function ublkObserver(m: UblkMetrics, resource: string): UblkMetricsObserver {
   const inflight = m.ublkInflightRequests.labels(resource);
   const opName = (op: number) => OP_NAMES[op] ?? "unknown";
   return {
