@@ -31,23 +31,20 @@
 import assert from "node:assert/strict";
 import { open } from "node:fs/promises";
 import { after, describe, it } from "node:test";
-import { Cmd, Errno, Opt, Rep } from "../../src/frontend/nbd/protocol.js";
 import { waitFor } from "../helpers/daemon-process.js";
 import {
-  ALERTS_FILE,
-  alertRules,
-  labelValuesExpr,
-  loadDashboards,
-  queryPanels,
-  variableQuery,
-  type AlertRule,
-} from "../helpers/monitoring.js";
-import { RawNbdClient } from "../helpers/nbd-client.js";
+  evaluateAtPhases,
+  liveQueries,
+  shortenRuleExpr,
+  type Expectation,
+  type LivePlan,
+} from "../helpers/live-queries.js";
+import { ALERTS_FILE, alertRules, loadDashboards, type AlertRule } from "../helpers/monitoring.js";
+import { readPastEnd, startQemuIoWriter } from "../helpers/nbd-traffic.js";
 import { PrometheusServer } from "../helpers/prometheus-server.js";
 import { prng } from "../helpers/prng.js";
-import { makeDisk, nbdUri, waitUntil } from "../helpers/replication.js";
+import { makeDisk, waitUntil } from "../helpers/replication.js";
 import { explainOnFailure, testSeed, TestCluster } from "../helpers/test-cluster.js";
-import { requireTool, run } from "../helpers/tools.js";
 
 const R0 = "r0";
 const MIB = 1024 * 1024;
@@ -68,12 +65,7 @@ type Phase =
   | "split-brain"
   | "down";
 
-/** Where a query should have data; `positive`: and some value above 0. */
-interface Expectation {
-  phase: Phase;
-  positive?: boolean;
-}
-const at = (phase: Phase, positive = false): Expectation => ({ phase, positive });
+const at = (phase: Phase, positive = false): Expectation<Phase> => ({ phase, positive });
 
 /** Grafana's values for the template variables: the job, All instances, one resource. */
 const VARIABLES: Record<string, string> = {
@@ -86,7 +78,7 @@ const VARIABLES: Record<string, string> = {
 };
 
 /** Panel title (or "title#refId" for one target) -> the phase it is meant to show. */
-const PANEL_PHASES: Record<string, Expectation> = {
+const PANEL_PHASES: Record<string, Expectation<Phase>> = {
   // Fleet overview.
   "Daemons down": at("down", true),
   "Cluster members": at("replicating", true),
@@ -163,7 +155,7 @@ const NOT_LIVE_PANELS: Record<string, string> = {
 };
 
 /** Alert -> the phase in which its expression (windows shortened) returns the node it is about. */
-const ALERT_PHASES: Record<string, Expectation> = {
+const ALERT_PHASES: Record<string, Expectation<Phase>> = {
   MarsdDown: at("down"),
   MarsdSplitBrain: at("split-brain", true),
   MarsdReplicationLagHigh: at("paused-fetch", true),
@@ -206,84 +198,22 @@ const LIVE_THRESHOLDS: Record<string, [string, string]> = {
   MarsdMemberLagSecondsHigh: ["> 300", "> 1"],
 };
 
-function substituteVariables(expr: string): string {
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, a?: string, b?: string) => {
-    const value = VARIABLES[(a ?? b) as string];
-    if (value === undefined) throw new Error(`no value for template variable ${whole} in: ${expr}`);
-    return value;
-  });
-}
+const PLAN: LivePlan<Phase> = {
+  variables: VARIABLES,
+  variablePhase: "replicating",
+  panelPhases: PANEL_PHASES,
+  notLivePanels: NOT_LIVE_PANELS,
+  alertPhases: ALERT_PHASES,
+  notProvoked: NOT_PROVOKED,
+  durations: LIVE_DURATIONS,
+  thresholds: LIVE_THRESHOLDS,
+};
 
-function liveRuleExpr(rule: AlertRule): string {
-  let expr = rule.expr.replace(/(\[|offset\s+)(\d+[smhd])\b/g, (whole, before: string, d: string) => {
-    const short = LIVE_DURATIONS[d];
-    if (!short) throw new Error(`alert ${rule.alert}: no live duration for ${d} (add it to LIVE_DURATIONS)`);
-    return `${before}${short}`;
-  });
-  const threshold = LIVE_THRESHOLDS[rule.alert as string];
-  if (threshold) {
-    assert.ok(expr.includes(threshold[0]), `alert ${rule.alert} has no "${threshold[0]}" any more`);
-    expr = expr.replace(threshold[0], threshold[1]);
-  }
-  return expr;
-}
-
-interface LiveQuery {
-  /** "title#refId" for a panel target. */
-  key?: string;
-  what: string;
-  expr: string;
-  expect: Expectation;
-}
-
-/** Writes 64 KiB blocks through NBD with qemu-io, one after the other, until stopped. */
-function startWriter(cluster: TestCluster, host: string, seed: number) {
-  const qemuIo = requireTool("qemu-io");
-  const random = prng(seed);
-  let running = true;
-  let writes = 0;
-  const errors: string[] = [];
-  const done = (async () => {
-    while (running) {
-      const block = Math.floor(random() * (DISK_BYTES / (64 * 1024)));
-      const pattern = 1 + Math.floor(random() * 250);
-      await run(qemuIo, [
-        "-f",
-        "raw",
-        nbdUri(cluster, host, R0),
-        "-c",
-        `write -P ${pattern} ${block * 64}k 64k`,
-      ])
-        .then(() => (writes += 1))
-        .catch((err: Error) => errors.push(err.message));
-    }
-  })();
-  return {
-    get writes() {
-      return writes;
-    },
-    errors,
-    async stop(): Promise<number> {
-      running = false;
-      await done;
-      return writes;
-    },
-  };
-}
-
-/** A read past the end of the export: the daemon answers EINVAL and counts an NBD error. */
-async function badNbdRequest(cluster: TestCluster, host: string): Promise<void> {
-  const c = await RawNbdClient.connect(cluster.node(host).daemon.nbdSocket);
-  try {
-    await c.handshake();
-    c.sendOption(Opt.GO, RawNbdClient.infoRequest(R0));
-    assert.equal((await c.readOptionReply()).type, Rep.INFO);
-    assert.equal((await c.readOptionReply()).type, Rep.ACK);
-    c.sendRequest(Cmd.READ, { cookie: 7n, offset: BigInt(DISK_BYTES), length: 4096 });
-    assert.notEqual((await c.readSimpleReply()).errno, Errno.OK);
-  } finally {
-    c.close();
-  }
+/** An alert's expression as this test evaluates it (windows shortened). */
+function liveRuleExpr(rules: AlertRule[], name: string): string {
+  const rule = rules.find((r) => r.alert === name);
+  assert.ok(rule, `no alert ${name}`);
+  return shortenRuleExpr(rule, PLAN);
 }
 
 describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
@@ -307,58 +237,8 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
         console.log(`phase ${phase} at +${(atSeconds - startedMs / 1000).toFixed(1)} s`);
       };
 
-      // --- the queries and their phases, checked against the files before anything runs
-      const queries: LiveQuery[] = [];
-      const notLive: string[] = [];
-      const seenPanels = new Set<string>();
-      for (const d of dashboards) {
-        const file = d.file.split("/").pop() as string;
-        for (const p of queryPanels(d.dashboard)) {
-          const title = p.title as string;
-          seenPanels.add(title);
-          if (title in NOT_LIVE_PANELS) {
-            notLive.push(`${file} '${title}': ${NOT_LIVE_PANELS[title]}`);
-            continue;
-          }
-          for (const t of p.targets ?? []) {
-            const expect = PANEL_PHASES[`${title}#${t.refId}`] ?? PANEL_PHASES[title];
-            assert.ok(expect, `${file} panel '${title}' ${t.refId} has no phase in PANEL_PHASES`);
-            queries.push({
-              key: `${title}#${t.refId}`,
-              what: `${file} panel '${title}' ${t.refId}`,
-              expr: substituteVariables(t.expr as string),
-              expect,
-            });
-          }
-        }
-        for (const v of d.dashboard.templating?.list ?? []) {
-          const lv = labelValuesExpr(variableQuery(v));
-          if (lv) {
-            queries.push({
-              what: `${file} variable '${v.name}'`,
-              expr: substituteVariables(lv.expr),
-              expect: at("replicating"),
-            });
-          }
-        }
-      }
-      const seenTargets = new Set(queries.map((q) => q.key));
-      for (const key of [...Object.keys(PANEL_PHASES), ...Object.keys(NOT_LIVE_PANELS)]) {
-        const known = key.includes("#") ? seenTargets.has(key) : seenPanels.has(key);
-        assert.ok(known, `the table names '${key}', which no dashboard has`);
-      }
-      for (const rule of rules) {
-        const name = rule.alert as string;
-        const expect = ALERT_PHASES[name];
-        if (expect) queries.push({ what: `alert ${name}`, expr: liveRuleExpr(rule), expect });
-        else assert.ok(name in NOT_PROVOKED, `alert ${name} is in neither ALERT_PHASES nor NOT_PROVOKED`);
-      }
-      for (const name of [...Object.keys(ALERT_PHASES), ...Object.keys(NOT_PROVOKED)]) {
-        assert.ok(
-          rules.some((r) => r.alert === name),
-          `the table names alert ${name}, which alerts.yml does not have`,
-        );
-      }
+      // The queries and their phases, checked against the files before anything runs.
+      const { queries, notes } = liveQueries(dashboards, rules, PLAN);
 
       // --- three daemons, Prometheus scraping them, r0 on alpha and charlie
       cluster = await TestCluster.start({
@@ -414,9 +294,9 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       await waitUntil(c, "bravo", R0, "uptodate", 30_000);
 
       // --- replicating: alpha written to; a failed RPC, a bad NBD request, knocks on the peer port
-      let writer = startWriter(c, "alpha", seed + 1);
+      let writer = startQemuIoWriter(c, "alpha", R0, DISK_BYTES, seed + 1);
       await assert.rejects(rpc("alpha").call("resource.status", { name: "no-such-resource" }));
-      await badNbdRequest(c, "alpha");
+      await readPastEnd(c, "alpha", R0, DISK_BYTES);
       const knock = async () => {
         const res = await fetch(`http://127.0.0.1:${c.node("alpha").peerPort}/peer/v1/state/pull`, {
           method: "POST",
@@ -450,7 +330,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       // --- handover: bravo becomes primary (planned) and is written to
       await writer.stop();
       await rpc("bravo").call("resource.primary", { name: R0 });
-      writer = startWriter(c, "bravo", seed + 2);
+      writer = startQemuIoWriter(c, "bravo", R0, DISK_BYTES, seed + 2);
       mark(
         "handover",
         await prom.waitForData(
@@ -470,7 +350,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
           'marsd_replication_paused{instance="charlie", what="fetch"} == 1' +
             ' and on (resource) marsd_replication_lag_seconds{instance="bravo", member="charlie"} > 1' +
             " and on (resource) (" +
-            liveRuleExpr(rules.find((r) => r.alert === "MarsdReplicationLagHigh") as AlertRule) +
+            liveRuleExpr(rules, "MarsdReplicationLagHigh") +
             ")",
         ),
       );
@@ -484,7 +364,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       await waitFor("more writes on bravo while cut off", () => writer.writes >= bravoWrites + 2, 10_000, 50);
       await writer.stop();
       await rpc("alpha").call("resource.primary", { name: R0, force: true });
-      writer = startWriter(c, "alpha", seed + 3);
+      writer = startQemuIoWriter(c, "alpha", R0, DISK_BYTES, seed + 3);
       mark(
         "partitioned",
         await prom.waitForData(
@@ -503,7 +383,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
           "the split brain and bravo's standstill to show in Prometheus",
           'marsd_resource_split_brain{instance="bravo"} == 1' +
             " and on (resource) (" +
-            liveRuleExpr(rules.find((r) => r.alert === "MarsdReplicationStalled") as AlertRule) +
+            liveRuleExpr(rules, "MarsdReplicationStalled") +
             ")",
           40_000,
         ),
@@ -516,39 +396,18 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       mark("down", await prom.waitForData("charlie to be down in Prometheus", 'up{instance="charlie"} == 0'));
 
       // --- every query at its phase
-      const problems: string[] = [];
-      const table: string[] = [];
-      for (const q of queries) {
-        const atSeconds = phaseAt.get(q.expect.phase) as number;
-        let samples;
-        try {
-          samples = await prom.query(q.expr, atSeconds);
-        } catch (err) {
-          problems.push(`${q.what}: ${(err as Error).message}\n  ${q.expr}`);
-          continue;
-        }
-        const finite = samples.filter((s) => Number.isFinite(s.value));
-        const ok = q.expect.positive ? finite.some((s) => s.value > 0) : finite.length > 0;
-        table.push(`${q.expect.phase.padEnd(13)} ${ok ? "ok " : "NO "} ${q.what} (${finite.length} series)`);
-        if (!ok) {
-          problems.push(
-            `${q.what} returns ${q.expect.positive ? "no positive value" : "no data"} in phase ${q.expect.phase}\n  ${q.expr}\n  got ${JSON.stringify(samples)}`,
-          );
-        }
-      }
+      const { table, problems } = await evaluateAtPhases(prom, queries, phaseAt);
       // Alerts not provoked here: they parse and evaluate without error on the live data.
       for (const rule of rules.filter((r) => (r.alert as string) in NOT_PROVOKED)) {
         await prom
           .query(rule.expr)
           .catch((err: Error) => problems.push(`alert ${rule.alert}: ${err.message}`));
-        table.push(`(not provoked) alert ${rule.alert}: ${NOT_PROVOKED[rule.alert as string]}`);
       }
-      for (const line of notLive) table.push(`(not live)     ${line}`);
       // Prometheus evaluated every rule itself, every second, through all of it.
       for (const r of await prom.rules()) {
         if (r.health !== "ok") problems.push(`rule ${r.name}: health ${r.health} ${r.lastError ?? ""}`);
       }
-      console.log(`${queries.length} queries evaluated:\n${table.join("\n")}`);
+      console.log(`${queries.length} queries evaluated:\n${[...table, ...notes].join("\n")}`);
       assert.deepEqual(problems, []);
       console.log(`prometheus-live took ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
     }),
