@@ -14,6 +14,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { systemClock } from "../../src/platform/clock.js";
 import { reservePorts, waitFor } from "./daemon-process.js";
 import { requireTool, startProcess } from "./tools.js";
 
@@ -141,7 +142,7 @@ export class PrometheusServer {
       return await waitFor(
         what,
         async () => {
-          const atSeconds = Date.now() / 1000;
+          const atSeconds = systemClock.nowMs() / 1000;
           return (await this.query(expr, atSeconds)).length > 0 ? atSeconds : undefined;
         },
         timeoutMs,

@@ -31,6 +31,7 @@
 import assert from "node:assert/strict";
 import { open } from "node:fs/promises";
 import { after, describe, it } from "node:test";
+import { systemClock } from "../../src/platform/clock.js";
 import { waitFor } from "../helpers/daemon-process.js";
 import {
   evaluateAtPhases,
@@ -227,7 +228,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
   it(
     "evaluates every panel query and alert expression in the state it is meant to show",
     explainOnFailure(async () => {
-      const startedMs = Date.now();
+      const startedMs = systemClock.nowMs();
       const seed = testSeed();
       const dashboards = await loadDashboards();
       const rules = await alertRules();
@@ -310,7 +311,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
           "writes, replication and rejected knocks to show in Prometheus",
           async () => {
             await knock();
-            const now = Date.now() / 1000;
+            const now = systemClock.nowMs() / 1000;
             const all = await Promise.all(
               [
                 'rate(marsd_nbd_requests_total{instance="alpha"}[5s]) > 0',
@@ -409,7 +410,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       }
       console.log(`${queries.length} queries evaluated:\n${[...table, ...notes].join("\n")}`);
       assert.deepEqual(problems, []);
-      console.log(`prometheus-live took ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
+      console.log(`prometheus-live took ${((systemClock.nowMs() - startedMs) / 1000).toFixed(1)} s`);
     }),
   );
 });
