@@ -36,6 +36,8 @@ export interface ResourceMetricSource {
    * a secondary, and without members whose applied position is unknown).
    */
   memberLags(): MemberLag[];
+  /** The lag beyond which the primary cuts a member loose (lagging.maxLagBytes / maxLagSeconds). */
+  lagLimits(): { maxLagBytes: number; maxLagSeconds: number };
 }
 
 export interface MemberLag {

@@ -129,6 +129,8 @@ export class Metrics {
   readonly replicationReplayedBytes = this.replication.replicationReplayedBytes;
   readonly replicationLagBytes = this.replication.replicationLagBytes;
   readonly replicationLagSeconds = this.replication.replicationLagSeconds;
+  readonly replicationLagLimitBytes = this.replication.replicationLagLimitBytes;
+  readonly replicationLagLimitSeconds = this.replication.replicationLagLimitSeconds;
 
   private readonly rpc = rpcMetrics(this.make);
   readonly rpcRequests = this.rpc.rpcRequests;

@@ -1,7 +1,7 @@
 /**
  * Metrics of replication: log bytes fetched from peers and replayed, fetch
  * errors, full sync progress, and (on the primary) each member's lag in
- * bytes and in seconds.
+ * bytes and in seconds next to the bounds that cut a member loose.
  */
 import { type MetricFactory } from "./metric-factory.js";
 
@@ -42,6 +42,16 @@ export function replicationMetrics(f: MetricFactory) {
       "marsd_replication_lag_seconds",
       "On the primary: how old the newest write a member applied is while it is behind (0 once it has applied everything); what lagging.maxLagSeconds bounds.",
       (lag) => lag.lagSeconds,
+    ),
+    replicationLagLimitBytes: f.perResource(
+      "marsd_replication_lag_limit_bytes",
+      "Bound on a member's lag in bytes (lagging.maxLagBytes): beyond it the primary cuts the member loose.",
+      (s) => s.lagLimits().maxLagBytes,
+    ),
+    replicationLagLimitSeconds: f.perResource(
+      "marsd_replication_lag_limit_seconds",
+      "Bound on a member's lag in seconds (lagging.maxLagSeconds): beyond it the primary cuts the member loose.",
+      (s) => s.lagLimits().maxLagSeconds,
     ),
     replicationReplayedBytes: f.counter(
       "marsd_replication_replayed_bytes_total",

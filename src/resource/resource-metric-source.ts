@@ -27,6 +27,7 @@ export function metricSource(core: ResourceCore): ResourceMetricSource {
     membersCutLoose: () => core.view.looseEntries().length,
     emergency: () => core.primary?.volume.writingDirect === true,
     memberLags: () => memberLags(core),
+    lagLimits: () => core.deps.settings.lagLimits(core.name),
   };
 }
 

@@ -120,7 +120,10 @@ describe("Grafana dashboards", () => {
     );
     // Resource detail: roles, lag in bytes and seconds, ublk.
     assert.match(exprsOf("Roles"), /marsd_resource_role\{/);
-    assert.match(exprsOf("Replication lag in seconds"), /marsd_replication_lag_seconds\{/);
+    assert.match(
+      exprsOf("Replication lag in seconds"),
+      /marsd_replication_lag_seconds\{[\s\S]*marsd_replication_lag_limit_seconds\{/,
+    );
     assert.match(exprsOf("Replication lag by member (primary's view)"), /marsd_replication_lag_bytes\{/);
     assert.match(
       exprsOf("ublk queue depth in use"),
