@@ -58,17 +58,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# promtool lints our /metrics output. The Debian 'prometheus' package would
-# also install and start a server, so only its binary is unpacked locally.
+# promtool lints our /metrics output and tests the alert rules; the server
+# itself scrapes live daemons in test/integration/prometheus-live.test.ts.
+# The Debian 'prometheus' package would also install and start a server
+# as a service, so its binaries are only unpacked locally.
 tools="$ROOT/.cache/tools"
-if [ ! -x "$tools/bin/promtool" ]; then
-  log "unpacking promtool from Debian's prometheus package"
+if [ ! -x "$tools/bin/promtool" ] || [ ! -x "$tools/bin/prometheus" ]; then
+  log "unpacking promtool and prometheus from Debian's prometheus package"
   mkdir -p "$tools/deb"
   (cd "$tools/deb" && rm -f prometheus_*.deb && apt-get download prometheus >/dev/null 2>&1)
   rm -rf "$tools/root" && dpkg -x "$tools"/deb/prometheus_*.deb "$tools/root"
   mkdir -p "$tools/bin"
   # Relative, so a moved or copied checkout keeps a working link.
   ln -sf ../root/usr/bin/promtool "$tools/bin/promtool"
+  ln -sf ../root/usr/bin/prometheus "$tools/bin/prometheus"
 fi
 
 # --- npm dependencies and build ----------------------------------------------

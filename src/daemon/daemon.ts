@@ -113,7 +113,9 @@ export class Daemon implements NodeServices {
     const ublk = detectUblk();
     if (ublk.available)
       this.frontends.add(
-        new UblkFrontend(ublk.addon, logger, this.time, this.storage, this.random, config.ublk),
+        new UblkFrontend(ublk.addon, logger, this.time, this.storage, this.random, config.ublk, (name) =>
+          this.metrics.ublkObserver(name),
+        ),
       );
     else {
       this.frontends.markUnavailable("ublk", ublk.reason);

@@ -31,6 +31,21 @@ export interface ResourceMetricSource {
   membersNeedingResync(): number;
   membersCutLoose(): number;
   emergency(): boolean;
+  /**
+   * How far each other member is behind, as the primary sees it (empty on
+   * a secondary, and without members whose applied position is unknown).
+   */
+  memberLags(): MemberLag[];
+  /** The lag beyond which the primary cuts a member loose (lagging.maxLagBytes / maxLagSeconds). */
+  lagLimits(): { maxLagBytes: number; maxLagSeconds: number };
+}
+
+export interface MemberLag {
+  member: string;
+  /** Log bytes the primary made durable and the member has not applied. */
+  lagBytes: number;
+  /** How old the newest write the member applied is, while it is behind at all (0 when not). */
+  lagSeconds: number;
 }
 
 export class MetricFactory {
@@ -78,6 +93,27 @@ export class MetricFactory {
       registers: [this.registry],
       collect() {
         for (const [resource, source] of sources()) this.labels(resource).set(read(source));
+      },
+    });
+  }
+
+  /**
+   * A gauge per resource and member, read from the resource when scraped.
+   * Reset first, so a member that left (or a primary that stepped down)
+   * drops out instead of showing its last value for ever.
+   */
+  perMember(name: string, help: string, read: (lag: MemberLag) => number): client.Gauge {
+    const sources = this.resourceSources;
+    return new client.Gauge({
+      name,
+      help,
+      labelNames: ["resource", "member"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [resource, source] of sources()) {
+          for (const lag of source.memberLags()) this.labels(resource, lag.member).set(read(lag));
+        }
       },
     });
   }

@@ -8,7 +8,7 @@
  * (`..._limit_...` gauges), so saturation is visible on a dashboard.
  *
  * The metrics are defined by domain (log-metrics.ts, resource-metrics.ts,
- * log-space-metrics.ts, nbd-metrics.ts, replication-metrics.ts, rpc-metrics.ts, peer-metrics.ts,
+ * log-space-metrics.ts, nbd-metrics.ts, ublk-metrics.ts, replication-metrics.ts, rpc-metrics.ts, peer-metrics.ts,
  * cluster-metrics.ts, made by metric-factory.ts); this class composes them
  * into one object whose fields the rest of the daemon uses, and handles the
  * per-resource lifecycle (watch, forget).
@@ -27,8 +27,9 @@ import { peerListenerMetrics, peerLinkMetrics } from "./peer-metrics.js";
 import { clusterMetrics } from "./cluster-metrics.js";
 import { logSpaceMetrics } from "./log-space-metrics.js";
 import { transferMetrics } from "./transfer-metrics.js";
+import { ublkMetrics, ublkObserver, type UblkMetricsObserver } from "./ublk-metrics.js";
 
-export type { ClusterGaugeValues, ResourceMetricSource } from "./metric-factory.js";
+export type { ClusterGaugeValues, MemberLag, ResourceMetricSource } from "./metric-factory.js";
 
 /** prom-client's default metrics include gauges named `*_total`, which promtool rejects. */
 const MISNAMED_DEFAULT_METRICS = [
@@ -115,6 +116,14 @@ export class Metrics {
   readonly nbdHandshakesDropped = this.nbd.nbdHandshakesDropped;
   readonly nbdConnectionsRefused = this.nbd.nbdConnectionsRefused;
 
+  private readonly ublk = ublkMetrics(this.make);
+  readonly ublkRequests = this.ublk.ublkRequests;
+  readonly ublkRequestBytes = this.ublk.ublkRequestBytes;
+  readonly ublkRequestErrors = this.ublk.ublkRequestErrors;
+  readonly ublkRequestDuration = this.ublk.ublkRequestDuration;
+  readonly ublkInflightRequests = this.ublk.ublkInflightRequests;
+  readonly ublkQueueDepthLimit = this.ublk.ublkQueueDepthLimit;
+
   private readonly replication = replicationMetrics(this.make);
   readonly replicationFetchedBytes = this.replication.replicationFetchedBytes;
   readonly replicationFetchErrors = this.replication.replicationFetchErrors;
@@ -122,6 +131,10 @@ export class Metrics {
   readonly replicationSyncDoneBytes = this.replication.replicationSyncDoneBytes;
   readonly replicationSyncTotalBytes = this.replication.replicationSyncTotalBytes;
   readonly replicationReplayedBytes = this.replication.replicationReplayedBytes;
+  readonly replicationLagBytes = this.replication.replicationLagBytes;
+  readonly replicationLagSeconds = this.replication.replicationLagSeconds;
+  readonly replicationLagLimitBytes = this.replication.replicationLagLimitBytes;
+  readonly replicationLagLimitSeconds = this.replication.replicationLagLimitSeconds;
 
   private readonly rpc = rpcMetrics(this.make);
   readonly rpcRequests = this.rpc.rpcRequests;
@@ -171,6 +184,11 @@ export class Metrics {
   /** Hooks a resource's log writer into the metrics. */
   logObserver(resource: string, limitBytes: number): LogWriterObserver {
     return logObserver(this.log, resource, limitBytes);
+  }
+
+  /** Hooks a resource's ublk device into the metrics. */
+  ublkObserver(resource: string): UblkMetricsObserver {
+    return ublkObserver(this.ublk, resource);
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * Metrics of replication: log bytes fetched from peers and replayed, fetch
- * errors, and full sync progress.
+ * errors, full sync progress, and (on the primary) each member's lag in
+ * bytes and in seconds next to the bounds that cut a member loose.
  */
 import { type MetricFactory } from "./metric-factory.js";
 
@@ -31,6 +32,26 @@ export function replicationMetrics(f: MetricFactory) {
       "marsd_replication_sync_total_bytes",
       "Full sync: bytes to compare or copy in all.",
       ["resource"],
+    ),
+    replicationLagBytes: f.perMember(
+      "marsd_replication_lag_bytes",
+      "On the primary: log bytes made durable that a member has not applied (from the positions members publish).",
+      (lag) => lag.lagBytes,
+    ),
+    replicationLagSeconds: f.perMember(
+      "marsd_replication_lag_seconds",
+      "On the primary: how old the newest write a member applied is while it is behind (0 once it has applied everything); what lagging.maxLagSeconds bounds.",
+      (lag) => lag.lagSeconds,
+    ),
+    replicationLagLimitBytes: f.perResource(
+      "marsd_replication_lag_limit_bytes",
+      "Bound on a member's lag in bytes (lagging.maxLagBytes): beyond it the primary cuts the member loose.",
+      (s) => s.lagLimits().maxLagBytes,
+    ),
+    replicationLagLimitSeconds: f.perResource(
+      "marsd_replication_lag_limit_seconds",
+      "Bound on a member's lag in seconds (lagging.maxLagSeconds): beyond it the primary cuts the member loose.",
+      (s) => s.lagLimits().maxLagSeconds,
     ),
     replicationReplayedBytes: f.counter(
       "marsd_replication_replayed_bytes_total",

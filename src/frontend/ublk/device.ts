@@ -34,6 +34,7 @@ import {
 import { readUblkState, writeUblkState } from "./device-state.js";
 import { UblkIoHandler } from "./io-handler.js";
 import { UblkError, errnoName, type UblkAddon, type UblkDevInfo, type UblkParams } from "./native.js";
+import type { UblkObserver } from "./observer.js";
 import { UblkQueueSet } from "./queues.js";
 
 export interface UblkOptions {
@@ -92,6 +93,8 @@ interface Context {
   storage: Storage;
   /** Draws the owner tags that tell our devices from others'. */
   random: Random;
+  /** Told about the device's queues and requests (the metrics). */
+  observer: UblkObserver;
 }
 
 const POLL_MS = 20;
@@ -311,6 +314,7 @@ export class UblkDevice {
       handler,
       (level, message, context) => logger[level]({ resource: volume.name, ...context }, message),
       ctx.time,
+      ctx.observer,
     );
   }
 

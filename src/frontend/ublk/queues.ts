@@ -14,6 +14,7 @@ import { constants } from "node:os";
 import { QueueEventKind, UblkError, type NativeQueues, type UblkAddon } from "./native.js";
 import type { UblkIoHandler } from "./io-handler.js";
 import type { Clock } from "../../platform/clock.js";
+import { UNOBSERVED, type UblkObserver } from "./observer.js";
 
 const { EINVAL } = constants.errno;
 
@@ -51,6 +52,7 @@ export class UblkQueueSet {
     private readonly handler: UblkIoHandler,
     private readonly log: QueueLogger,
     private readonly time: Clock,
+    private readonly observer: UblkObserver = UNOBSERVED,
   ) {
     this.pending = Array.from({ length: shape.queues }, () => []);
     this.allExited = new Promise((resolve) => (this.resolveExited = resolve));
@@ -105,7 +107,10 @@ export class UblkQueueSet {
         return;
       case QueueEventKind.READY:
         this.ready += 1;
-        if (this.ready === this.shape.queues) this.startWaiter?.resolve();
+        if (this.ready === this.shape.queues) {
+          this.observer.queuesStarted(this.shape.queues, this.shape.depth);
+          this.startWaiter?.resolve();
+        }
         return;
       case QueueEventKind.ERROR:
         if (this.ready < this.shape.queues && this.startWaiter) {
@@ -131,20 +136,27 @@ export class UblkQueueSet {
     for (let i = 0; i + 3 < ios.length; i += 4) {
       const tag = ios[i] as number;
       const buffer = buffers?.[tag];
+      const opFlags = ios[i + 1] as number;
+      const startedMs = this.time.monotonicMs();
       this.inFlight += 1;
+      this.observer.requestStarted();
+      const done = (result: number) => {
+        this.observer.requestFinished(opFlags & 0xff, result, (this.time.monotonicMs() - startedMs) / 1000);
+        this.finish(qid, tag, result);
+      };
       if (!buffer) {
         // Cannot happen with a sane kernel; answered rather than left hanging.
-        this.finish(qid, tag, -EINVAL);
+        done(-EINVAL);
         continue;
       }
       void this.handler
         .serve({
-          opFlags: ios[i + 1] as number,
+          opFlags,
           nrSectors: ios[i + 2] as number,
           startSector: ios[i + 3] as number,
           buffer,
         })
-        .then((result) => this.finish(qid, tag, result));
+        .then(done);
     }
   }
 

@@ -12,6 +12,7 @@ import type { BlockVolume } from "../../resource/block-volume.js";
 import type { DeviceInfo, Frontend } from "../frontend.js";
 import { DEFAULT_UBLK_OPTIONS, UblkDevice, validateUblkOptions, type UblkOptions } from "./device.js";
 import type { UblkAddon } from "./native.js";
+import { UNOBSERVED, type UblkObserver } from "./observer.js";
 
 export class UblkFrontend implements Frontend {
   readonly kind = "ublk" as const;
@@ -26,6 +27,8 @@ export class UblkFrontend implements Frontend {
     private readonly storage: Storage,
     private readonly random: Random,
     private readonly options: UblkOptions = DEFAULT_UBLK_OPTIONS,
+    /** The observer of each resource's device (the daemon's metrics). */
+    private readonly observerFor: (resource: string) => UblkObserver = () => UNOBSERVED,
   ) {
     validateUblkOptions(options);
   }
@@ -44,6 +47,7 @@ export class UblkFrontend implements Frontend {
         time: this.time,
         storage: this.storage,
         random: this.random,
+        observer: this.observerFor(volume.name),
       });
       this.attaching.set(volume.name, pending);
     }

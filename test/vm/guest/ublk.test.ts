@@ -19,6 +19,7 @@ import { systemClock } from "../../../src/platform/clock.js";
 import { systemRandom } from "../../../src/platform/random.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { waitFor } from "../../helpers/daemon-process.js";
+import { parseExposition } from "../../helpers/monitoring.js";
 import {
   SKIP_OUTSIDE_VM,
   backingFile,
@@ -81,6 +82,32 @@ describe("ublk frontend in a real kernel", { skip: SKIP_OUTSIDE_VM }, () => {
         "--verify_state_save=0", // no state files in the project directory
         "--randrepeat=0",
       ]);
+
+      // The frontend's metrics followed that IO (the observer in src/frontend/ublk/queues.ts).
+      const { samples } = parseExposition(
+        await (await fetch(`http://127.0.0.1:${daemon.adminPort}/metrics`)).text(),
+      );
+      const metric = (name: string, labels: Record<string, string>) =>
+        samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
+          ?.value;
+      for (const op of ["read", "write"]) {
+        assert.ok(
+          (metric("marsd_ublk_requests_total", { resource: "vol", op }) ?? 0) > 0,
+          `no ublk ${op}s counted`,
+        );
+        assert.ok((metric("marsd_ublk_request_duration_seconds_count", { op }) ?? 0) > 0, `no ${op} latency`);
+      }
+      assert.ok(
+        (metric("marsd_ublk_request_bytes_total", { resource: "vol", op: "write" }) ?? 0) >= 32 * MiB,
+        "fio wrote 48 MiB (in random-sized blocks): most of it must be counted",
+      );
+      assert.ok((metric("marsd_ublk_queue_depth_limit_requests", { resource: "vol" }) ?? 0) > 0);
+      assert.equal(metric("marsd_ublk_inflight_requests", { resource: "vol" }), 0, "requests left in flight");
+      assert.deepEqual(
+        samples.filter((x) => x.name === "marsd_ublk_request_errors_total" && x.value > 0),
+        [],
+        "ublk requests failed",
+      );
 
       // A filesystem on top: mkfs discards and zeroes, the journal flushes and uses FUA.
       const mnt = path.join(disk.dir, "mnt");
