@@ -17,6 +17,7 @@ import type { LooseEntry } from "./cluster-view.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { startSecondary, stopSecondary } from "./secondary-role.js";
 import { recordSyncStart } from "./secondary-sync.js";
+import { InternalError } from "../util/errors.js";
 
 export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry: LooseEntry): Promise<void> {
   const { deps, name } = core;
@@ -47,17 +48,39 @@ export async function rejoinAfterCut(core: ResourceCore, hooks: RoleHooks, entry
     { resource: name, by: entry.by, resumeFile: entry.resumeFile, regions: regions?.length ?? "whole disk" },
     "cut loose while behind: resyncing the regions I missed, then replaying from the first file still kept",
   );
+  await restartSecondaryFrom(core, hooks, regions, {
+    resumeFile: entry.resumeFile,
+    sourceHost: entry.by,
+    streamBytes: entry.resumeStreamBytes ?? 0,
+  });
+}
+
+/**
+ * Starts this secondary over: a sync of `regions` (the whole disk when
+ * undefined) from `sourceHost`, then replay from the start of
+ * `resumeFile`. sync.json says "syncing, not consistent" before anything
+ * else changes; the local log files go; fetching and the checkpoint move to
+ * the start of resumeFile. Runs inside the serialised role changes.
+ */
+export async function restartSecondaryFrom(
+  core: ResourceCore,
+  hooks: RoleHooks,
+  regions: SyncRegions | undefined,
+  from: { resumeFile: string; sourceHost: string; streamBytes: number },
+): Promise<void> {
+  const resume = parseLogName(from.resumeFile);
+  if (!resume) throw new InternalError(`bad resume file ${from.resumeFile}`);
   await stopSecondary(core);
-  await recordSyncStart(core, regions, { resumeFile: entry.resumeFile, sourceHost: entry.by });
+  await recordSyncStart(core, regions, { resumeFile: from.resumeFile, sourceHost: from.sourceHost });
   for (const f of core.logs.list()) await core.logs.remove(f.name);
-  await deps.storage.syncDirectory(core.dir);
-  await core.files.writeFetch({ file: entry.resumeFile, verifiedBytes: 0, nextSeq: 0, finished: false });
+  await core.deps.storage.syncDirectory(core.dir);
+  await core.files.writeFetch({ file: from.resumeFile, verifiedBytes: 0, nextSeq: 0, finished: false });
   core.applier.markApplied({
     fileNumber: resume.fileNumber,
     host: resume.host,
     offsetBytes: 0,
     nextSeq: 0,
-    streamBytes: entry.resumeStreamBytes ?? 0,
+    streamBytes: from.streamBytes,
   });
   await core.checkpointer.checkpointNow();
   await startSecondary(core, hooks);

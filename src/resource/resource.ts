@@ -8,6 +8,7 @@
  * Opening a resource recovers it: replay from the checkpoint, cutting a
  * torn tail of our own last file, which is never appended to again.
  */
+import { invalidate, invalidationStart } from "./invalidate.js";
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
@@ -279,6 +280,14 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** Serialised with the role changes and the failure handling. */
   async setPaused(what: PauseWhat, paused: boolean): Promise<{ changed: boolean }> {
     const changed = await this.roles.enqueue(() => setPaused(this.core, what, paused));
+    if (changed) this.publishStatus(true);
+    return { changed };
+  }
+
+  /** resource.invalidate: resync from the primary (invalidate.ts). */
+  async invalidate(): Promise<{ changed: boolean }> {
+    const start = await invalidationStart(this.core);
+    const changed = await this.roles.enqueue(() => invalidate(this.core, this.hooks, start));
     if (changed) this.publishStatus(true);
     return { changed };
   }

@@ -137,6 +137,67 @@ describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_0
   );
 
   it(
+    "invalidate: a secondary with damaged blocks copies only the chunks that differ",
+    { timeout: 120_000 },
+    explainOnFailure(async () => {
+      const random = prng(SEED + 3);
+      const DISK_BYTES = 96 * MIB;
+      cluster = await TestCluster.start({
+        hosts: ["alpha", "bravo"],
+        config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 } },
+      });
+      await cluster.form();
+      const a = cluster.node("alpha").daemon;
+      const b = cluster.node("bravo").daemon;
+      const diskA = await makeDisk(cluster, "alpha", "r0", DISK_BYTES);
+      const diskB = await makeDisk(cluster, "bravo", "r0", DISK_BYTES);
+      await fillSeeded(diskA, DISK_BYTES, SEED + 3);
+      await a.rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
+      await b.rpc.call("resource.join", { name: "r0", disk: diskB });
+      await waitUntil(cluster, "bravo", "r0", "uptodate", 60_000);
+      const refused = await a.rpc.call("resource.invalidate", { name: "r0" }).catch((err: Error) => err);
+      assert.ok(
+        refused instanceof Error && /primary/.test(refused.message),
+        "invalidate on the primary is refused",
+      );
+
+      // Three damaged 4 KiB blocks in three different 1 MiB chunks, behind the daemon's back.
+      const chunks = new Set<number>();
+      while (chunks.size < 3) chunks.add(Math.floor(random() * (DISK_BYTES / MIB)));
+      const handle = await open(diskB, "r+");
+      for (const chunk of chunks) {
+        const at = chunk * MIB + Math.floor(random() * 256) * 4096;
+        await handle.write(Buffer.alloc(4096, 0xee), 0, 4096, at);
+      }
+      await handle.close();
+      assert.notEqual(await sha256File(diskB, DISK_BYTES), await sha256File(diskA, DISK_BYTES));
+
+      const SYNC = "marsd_replication_sync_transferred_bytes_total";
+      const before = (await b.metric(SYNC, 'resource="r0"')) ?? 0;
+      await b.rpc.call("resource.pause", { name: "r0", what: "sync" });
+      assert.equal(
+        (await b.rpc.call<{ changed: boolean }>("resource.invalidate", { name: "r0" })).changed,
+        true,
+      );
+      const paused = await status(cluster, "bravo", "r0");
+      assert.equal(paused.consistent, false, "an invalidated replica is not consistent");
+      assert.equal(paused.replState, "PausedSync");
+      // A second call while that sync is under way changes nothing.
+      assert.equal(
+        (await b.rpc.call<{ changed: boolean }>("resource.invalidate", { name: "r0" })).changed,
+        false,
+      );
+      await b.rpc.call("resource.resume", { name: "r0", what: "sync" });
+      await waitUntil(cluster, "bravo", "r0", "uptodate", 60_000);
+      const copied = ((await b.metric(SYNC, 'resource="r0"')) ?? 0) - before;
+      assert.equal(copied, 3 * MIB, `bravo copied ${copied} bytes for three damaged chunks`);
+      assert.equal(await sha256File(diskB, DISK_BYTES), await sha256File(diskA, DISK_BYTES));
+      await cluster.cleanup();
+      cluster = undefined;
+    }),
+  );
+
+  it(
     "sync and fetch bandwidth limits hold within 10 % over 10 s, and change at runtime",
     { timeout: 180_000 },
     explainOnFailure(async () => {

@@ -176,6 +176,12 @@ export const resourceMethods: MethodTable<NodeServices> = {
     return node.resources.require(name).makeSecondary();
   },
 
+  "resource.invalidate": async (params, node) => {
+    throwIfStopping(node);
+    const { name } = params as { name: string };
+    return node.resources.require(name).invalidate();
+  },
+
   "resource.pause": async (params, node) => {
     throwIfStopping(node);
     const { name, what } = params as { name: string; what: PauseWhat };
