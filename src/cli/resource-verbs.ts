@@ -110,6 +110,17 @@ export function registerResourceVerbs(program: Command, cli: CliContext): void {
     );
 
   program
+    .command("invalidate <resource>")
+    .description("this secondary copies the primary's disk again (what is equal is not sent), then replays")
+    .action((target: string) =>
+      cli.onEach(
+        target,
+        (name) => cli.rpc<{ changed: boolean }>("resource.invalidate", { name }),
+        (r) => changed(r, "invalidated: resyncing", "already resyncing"),
+      ),
+    );
+
+  program
     .command("view [resource]")
     .description(
       "one line per resource and member with progress bars (a resource or all); without an argument the old one-line list",
