@@ -37,6 +37,9 @@ packages=(nbdkit libnbd-bin python3-libnbd qemu-utils fio e2fsprogs fuse3 util-l
 packages+=(ansible-core ansible python3-voluptuous python3-pytest)
 # The monitoring tests read the dashboard provisioning and alert rules (YAML).
 packages+=(python3-yaml)
+# The unit's tests: systemd-analyze (verify, security) and systemd-notify,
+# the daemon's sd_notify fallback without the native addon.
+packages+=(systemd)
 if [ "$want_vm" = 1 ]; then
   # The VM harness (test/vm/), the ublk addon's build (liburing-dev, a C++
   # toolchain, python3 for node-gyp) and the kernel NBD client the ublk

@@ -25,12 +25,15 @@
  *    native/build.sh), so without it we run `systemd-notify KEY=VALUE...`,
  *    which ships with systemd itself. systemd-notify(1) warns that its
  *    message may not be attributed to the service once the short-lived tool
- *    has exited; but as root (marsd keeps CAP_SYS_ADMIN for ublk) it sends
- *    its parent's PID, ours, as the credentials (checked with systemd 252:
- *    SCM_CREDENTIALS carry the daemon's PID), so systemd sees the main PID
- *    and the race does not apply. An npm package would have been a third
- *    native build (unix-dgram) or a libsystemd binding (sd-notify) for one
- *    sendto; both need the same compiler the addon needs.
+ *    has exited. Two things close that race here (both checked with
+ *    systemd 252 in test/integration/sd-notify.test.ts): as root (marsd
+ *    keeps CAP_SYS_ADMIN for ublk) it sends its parent's PID, ours, as the
+ *    SCM_CREDENTIALS, so systemd sees the main PID (NotifyAccess=main
+ *    suffices); and it then waits on a BARRIER=1 until the manager has read
+ *    the message. It costs a process per message (one per 15 s ping).
+ * An npm package would have been another native build (unix-dgram) or a
+ * libsystemd binding (sd-notify) for one sendto; both need the compiler and
+ * headers the addon needs, and neither is better kept than the fallback.
  */
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
