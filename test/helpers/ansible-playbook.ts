@@ -30,13 +30,18 @@ export interface HostResult {
 }
 
 export interface PlaybookRun {
-  /** "task name" -> host -> result, in play order. */
-  tasks: Array<{ name: string; hosts: Record<string, HostResult> }>;
+  /** "task name" -> host -> result, in play order; how long the task took over all hosts. */
+  tasks: Array<{ name: string; hosts: Record<string, HostResult>; durationMs?: number }>;
   stats: Record<string, { changed: number; failures: number; unreachable: number; ok: number }>;
 }
 
 export interface JsonCallbackOutput {
-  plays: Array<{ tasks: Array<{ task: { name: string }; hosts: Record<string, HostResult> }> }>;
+  plays: Array<{
+    tasks: Array<{
+      task: { name: string; duration?: { start: string; end?: string } };
+      hosts: Record<string, HostResult>;
+    }>;
+  }>;
   stats: PlaybookRun["stats"];
 }
 
@@ -44,7 +49,13 @@ export function parseJsonOutput(stdout: string): PlaybookRun {
   // The json callback prints one document; anything before it would be a stray warning.
   const out = JSON.parse(stdout.slice(stdout.indexOf("{"))) as JsonCallbackOutput;
   return {
-    tasks: out.plays.flatMap((p) => p.tasks.map((t) => ({ name: t.task.name, hosts: t.hosts }))),
+    tasks: out.plays.flatMap((p) =>
+      p.tasks.map((t) => {
+        const d = t.task.duration;
+        const durationMs = d?.end ? Date.parse(d.end) - Date.parse(d.start) : undefined;
+        return { name: t.task.name, hosts: t.hosts, ...(durationMs === undefined ? {} : { durationMs }) };
+      }),
+    ),
     stats: out.stats,
   };
 }
