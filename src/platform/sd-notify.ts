@@ -58,7 +58,12 @@ export interface ServiceNotifier {
   readonly watchdogIntervalMs: number | undefined;
   /** READY=1 (and STATUS=, if given): the daemon serves. */
   ready(status?: string): Promise<void>;
-  /** STOPPING=1: a clean stop begins; stops the pings. */
+  /**
+   * STOPPING=1: a clean stop begins. The pings go on while the stop drains
+   * (they are unref'd, so they never hold the exit back): the loop still
+   * turns, and a manager that kept the watchdog armed must not kill a
+   * long drain.
+   */
   stopping(status?: string): Promise<void>;
   /** Starts WATCHDOG=1 pings on the clock; a no-op without a watchdog for us. */
   startWatchdog(): void;
@@ -184,10 +189,7 @@ export function createServiceNotifier(options: ServiceNotifierOptions): ServiceN
     via: enabled ? options.sender.kind : "none",
     watchdogIntervalMs: intervalMs,
     ready: (status) => send({ READY: 1, ...(status ? { STATUS: status } : {}) }, "READY"),
-    stopping: (status) => {
-      close();
-      return send({ STOPPING: 1, ...(status ? { STATUS: status } : {}) }, "STOPPING");
-    },
+    stopping: (status) => send({ STOPPING: 1, ...(status ? { STATUS: status } : {}) }, "STOPPING"),
     startWatchdog: () => {
       if (intervalMs === undefined || pings || closed) return;
       // unref: pings never keep a stopping process alive.

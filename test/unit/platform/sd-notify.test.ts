@@ -64,7 +64,7 @@ describe("sd_notify", () => {
     assert.equal(time.pendingTimers, 0);
   });
 
-  it("READY, pings every WATCHDOG_USEC/2 on the clock, STOPPING ends the pings", async () => {
+  it("READY, pings every WATCHDOG_USEC/2 on the clock, through STOPPING until close()", async () => {
     const time = new SimClock();
     const sender = recordingSender();
     const n = createServiceNotifier({
@@ -79,8 +79,11 @@ describe("sd_notify", () => {
     await n.ready("serving");
     n.startWatchdog();
     n.startWatchdog(); // idempotent: still one ping per interval
-    await time.advance(3_500);
+    await time.advance(2_500);
     await n.stopping("stopping on SIGTERM");
+    await time.advance(1_000); // a drain: the loop still turns, the pings go on
+    n.close();
+    n.startWatchdog(); // closed for good
     await time.advance(5_000);
     assert.deepEqual(
       sender.sent.map((s) => s.message),
@@ -88,11 +91,12 @@ describe("sd_notify", () => {
         "READY=1\nSTATUS=serving",
         "WATCHDOG=1",
         "WATCHDOG=1",
-        "WATCHDOG=1",
         "STOPPING=1\nSTATUS=stopping on SIGTERM",
+        "WATCHDOG=1",
       ],
     );
     assert.ok(sender.sent.every((s) => s.socket === "@marsd-test"));
+    assert.equal(time.pendingTimers, 0);
   });
 
   it("reports a failed send and goes on", async () => {
