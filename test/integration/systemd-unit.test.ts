@@ -17,7 +17,7 @@
  * is a unit that would run). Nothing else is changed in the copy.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -85,7 +85,7 @@ describe("systemd/marsd.service", { timeout: 60_000 }, () => {
 
   it("verify's warnings are seen (a misspelt key, bad device rights)", async () => {
     const badDir = path.join(dir, "bad");
-    await run("mkdir", ["-p", badDir]);
+    await mkdir(badDir);
     const bad = path.join(badDir, "marsd.service");
     const text = await readFile(copy, "utf8");
     await writeFile(
