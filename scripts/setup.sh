@@ -33,12 +33,17 @@ fi
 packages=(nbdkit libnbd-bin python3-libnbd qemu-utils fio e2fsprogs fuse3 util-linux iproute2 procps curl tmux)
 # The Ansible collection's tests (ansible/): ansible-playbook and ansible-doc,
 # the json stdout callback (ansible.posix, in Debian's "ansible" bundle),
-# ansible-test's validate-modules run offline (voluptuous), module unit tests.
+# module unit tests, and ansible-test sanity offline (ansible/sanity-offline.py:
+# the linters it would pip-install, from Debian, in a venv on system packages).
 packages+=(ansible-core ansible python3-voluptuous python3-pytest)
+packages+=(python3-venv python3-pycodestyle pylint yamllint)
 # The monitoring tests read the dashboard provisioning and alert rules (YAML).
 packages+=(python3-yaml)
 # The peer identity tests make a CA and node certificates with the openssl CLI.
 packages+=(openssl)
+# The unit's tests: systemd-analyze (verify, security) and systemd-notify,
+# the daemon's sd_notify fallback without the native addon.
+packages+=(systemd)
 if [ "$want_vm" = 1 ]; then
   # The VM harness (test/vm/), the ublk addon's build (liburing-dev, a C++
   # toolchain, python3 for node-gyp) and the kernel NBD client the ublk

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "control.h"
+#include "notify.h"
 #include "queue.h"
 
 namespace marsd_ublk {
@@ -218,6 +219,17 @@ Napi::Value EndRecovery(const Napi::CallbackInfo& info) {
   return SimpleCommand(info, "END_USER_RECOVERY", UBLK_U_CMD_END_USER_RECOVERY, true);
 }
 
+// sdNotify(socketPath, message): one sd_notify datagram, synchronous and
+// non-blocking (notify.cc); throws an Error with errno on failure.
+Napi::Value SdNotifyJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+    throw Napi::TypeError::New(env, "sdNotify(socketPath: string, message: string)");
+  int rc = SdNotify(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+  if (rc < 0) throw ErrnoError(env, "sd_notify", -rc);
+  return env.Undefined();
+}
+
 // The queues of one device: new Queues(devId, queues, depth, bufBytes, onEvent).
 // onEvent(qid, kind, ios: Float64Array | undefined, message: string | undefined)
 // with kind 0 = IO batch, 1 = ready (all fetches posted), 2 = error, 3 = exited.
@@ -364,6 +376,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("startRecovery", Napi::Function::New(env, StartRecovery));
   exports.Set("endRecovery", Napi::Function::New(env, EndRecovery));
   exports.Set("Queues", Queues::Define(env));
+  exports.Set("sdNotify", Napi::Function::New(env, SdNotifyJs));
   return exports;
 }
 

@@ -14,6 +14,7 @@ import { BUILD } from "../platform/build-info.js";
 import { missingGcFlags } from "./gc-tuning.js";
 import { systemClock } from "../platform/clock.js";
 import { nodeStorage } from "../platform/storage/node-file.js";
+import { createServiceNotifier, defaultNotifySender } from "../platform/sd-notify.js";
 
 interface Flags {
   config?: string;
@@ -76,6 +77,14 @@ async function main(): Promise<void> {
     );
   }
   const daemon = new Daemon(config, logger, { time: systemClock, storage: nodeStorage });
+  // systemd's Type=notify (systemd/marsd.service); a no-op without NOTIFY_SOCKET.
+  const notifier = createServiceNotifier({
+    time: systemClock,
+    env: process.env,
+    pid: process.pid,
+    sender: defaultNotifySender(),
+    onError: (message, err) => logger.warn({ err }, message),
+  });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
@@ -84,6 +93,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, "signal received");
+    void notifier.stopping(`stopping on ${signal}`);
     daemon.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -100,6 +110,17 @@ async function main(): Promise<void> {
     logger.fatal({ err }, "start-up failed");
     await daemon.stop().catch(() => undefined);
     process.exit(1);
+  }
+  // Start-up is complete here: the NBD and peer listeners, the admin RPC
+  // listener and every resource run (Daemon.start resolves last of all).
+  if (signals === 0) {
+    await notifier.ready(`serving as ${config.host}`);
+    notifier.startWatchdog();
+    if (notifier.enabled)
+      logger.info(
+        { via: notifier.via, watchdogIntervalMs: notifier.watchdogIntervalMs ?? null },
+        "told systemd: ready",
+      );
   }
 }
 

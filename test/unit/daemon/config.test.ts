@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PROJECT_ROOT } from "../../../src/platform/build-info.js";
@@ -107,22 +107,6 @@ describe("daemon configuration", () => {
     const config = await loadConfig(nodeStorage, path.join(PROJECT_ROOT, "systemd", "marsd.json"), {});
     assert.equal(config.adminListen, "127.0.0.1:7780");
     assert.equal(config.dataDir, "/var/lib/marsd");
-  });
-
-  it("ships a systemd unit that restarts on failure, drains on stop and sizes the thread pool", async () => {
-    const unit = await readFile(path.join(PROJECT_ROOT, "systemd", "marsd.service"), "utf8");
-    for (const line of [
-      /^Type=(exec|simple)$/m,
-      /^ExecStart=.*src\/daemon\/main\.js --config \/etc\/marsd\/marsd\.json$/m,
-      /^Restart=on-failure$/m,
-      /^RestartPreventExitStatus=2$/m,
-      /^KillSignal=SIGTERM$/m,
-      /^TimeoutStopSec=\d+$/m,
-      /^Environment=UV_THREADPOOL_SIZE=\d+$/m,
-      /^LimitNOFILE=\d+$/m,
-    ]) {
-      assert.match(unit, line);
-    }
   });
 
   it("rejects a config file that is missing, not JSON, or not an object", async () => {
