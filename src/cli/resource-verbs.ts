@@ -121,6 +121,18 @@ export function registerResourceVerbs(program: Command, cli: CliContext): void {
     );
 
   program
+    .command("resolve-split-brain <resource>")
+    .description("run on every member: the winner keeps its history, each loser rolls back to the fork")
+    .requiredOption("--winner <host>", "the member whose history wins (the designated primary)")
+    .action((target: string, o: { winner: string }) =>
+      cli.onEach(
+        target,
+        (name) => cli.rpc<{ changed: boolean }>("resource.resolveSplitBrain", { name, winner: o.winner }),
+        (r) => changed(r, "rolled back to the fork: resyncing what diverged", "nothing to roll back here"),
+      ),
+    );
+
+  program
     .command("view [resource]")
     .description(
       "one line per resource and member with progress bars (a resource or all); without an argument the old one-line list",

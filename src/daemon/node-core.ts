@@ -365,6 +365,7 @@ export class NodeCore implements NodeServices {
       (name) => this.resources.get(name)?.syncSource(),
       this.metrics,
       (name, member) => this.resources.get(name)?.dirtyRegions(member) ?? Promise.resolve(undefined),
+      (name, from) => this.resources.get(name)?.historyRegions(from) ?? Promise.resolve(undefined),
     );
   }
 }

@@ -38,6 +38,7 @@ export const PEER_ERROR_CODES = {
   "not-in-cluster": "the answering node is not in a cluster",
   "host-in-use": "a live member already has that name",
   "too-many-regions": "the dirty map holds more regions than a region resync takes: sync the whole disk",
+  "logs-gone": "the log files asked for are not all here any more (deleted): copy the whole disk",
   // Error frames of log and sync streams.
   "no-file": "the log file is not (or no longer) here",
   ahead: "the caller holds more of the file than the answering node: the histories diverged",

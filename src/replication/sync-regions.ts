@@ -91,20 +91,7 @@ export async function fetchDirtyRegions(
       member === undefined ? { resource } : { resource, member },
       source.host,
     );
-    const valid =
-      Array.isArray(body.regions) &&
-      body.regions.every(
-        (r) =>
-          Array.isArray(r) &&
-          r.length === 2 &&
-          Number.isSafeInteger(r[0]) &&
-          Number.isSafeInteger(r[1]) &&
-          r[0] >= 0 &&
-          r[1] > 0,
-      );
-    if (!valid || body.regions.length > MAX_SYNC_REGIONS) {
-      throw new PeerProtocolError("malformed dirty regions answer");
-    }
+    if (!validRegions(body.regions)) throw new PeerProtocolError("malformed dirty regions answer");
     return chunkAlignedRegions(
       body.regions.map(([offsetBytes, lengthBytes]) => ({ offsetBytes, lengthBytes })),
       sizeBytes,
@@ -115,4 +102,57 @@ export async function fetchDirtyRegions(
     }
     throw err;
   }
+}
+
+/** What a node answers for POST /peer/v1/sync/history-regions: its log files' regions from a file number on. */
+export interface HistoryRegionsAnswer {
+  /** The newest file scanned: replay from its start covers every later write. */
+  lastFile: string;
+  regions: Array<[number, number]>;
+}
+
+/**
+ * Asks `source` (a split brain's winner) for the regions its log files
+ * from `fromFileNumber` on write. "logs-gone" when it no longer holds them
+ * all (or they are too many regions): copy the whole disk then.
+ */
+export async function fetchHistoryRegions(
+  client: PeerClient,
+  credentials: PeerCredentials,
+  source: { host: string; address: string },
+  resource: string,
+  fromFileNumber: number,
+): Promise<HistoryRegionsAnswer | "logs-gone"> {
+  try {
+    const { body } = await client.call<HistoryRegionsAnswer>(
+      credentials,
+      source.address,
+      "POST",
+      "/peer/v1/sync/history-regions",
+      { resource, fromFileNumber },
+      source.host,
+    );
+    if (typeof body.lastFile !== "string" || !validRegions(body.regions))
+      throw new PeerProtocolError("malformed history regions answer");
+    return body;
+  } catch (err) {
+    if (err instanceof PeerCallError && err.code === "logs-gone") return "logs-gone";
+    throw err;
+  }
+}
+
+function validRegions(regions: unknown): regions is Array<[number, number]> {
+  return (
+    Array.isArray(regions) &&
+    regions.length <= MAX_SYNC_REGIONS &&
+    regions.every(
+      (r) =>
+        Array.isArray(r) &&
+        r.length === 2 &&
+        Number.isSafeInteger(r[0]) &&
+        Number.isSafeInteger(r[1]) &&
+        (r[0] as number) >= 0 &&
+        (r[1] as number) > 0,
+    )
+  );
 }

@@ -12,7 +12,9 @@
  * - POST /peer/v1/sync/window {resource, offsetBytes, hashes}: per chunk
  *   from offsetBytes, SAME when its leaf equals the given hash, else DATA
  *   (an empty hash: the member knows it differs, send it unhashed);
- * - POST /peer/v1/sync/regions: the regions this node's dirty map holds.
+ * - POST /peer/v1/sync/regions: the regions this node's dirty map holds;
+ * - POST /peer/v1/sync/history-regions: the regions its log files write
+ *   from a file number on (a split brain's winner, for a loser's rollback).
  *
  * Every answer ends with END carrying the source's log position after its
  * last read: every write that may be in what was read is before it.
@@ -27,7 +29,12 @@ import { errorMessage } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import { hashChunk, hashLeaves, rangeDigest, SYNC_RANGE_BYTES } from "./sync-digest.js";
-import { MAX_SYNC_REGIONS, SYNC_CHUNK_BYTES, type DirtyRegionsAnswer } from "./sync-regions.js";
+import {
+  MAX_SYNC_REGIONS,
+  SYNC_CHUNK_BYTES,
+  type DirtyRegionsAnswer,
+  type HistoryRegionsAnswer,
+} from "./sync-regions.js";
 
 /** Chunks per window request at most. */
 export const SYNC_WINDOW_CHUNKS = 16;
@@ -58,6 +65,11 @@ export class SyncServer {
     private readonly metrics: Metrics,
     /** The regions this node's dirty map holds for a resource (it wrote a gap), if any. */
     dirtyRegionsOf: (resource: string, member: string | undefined) => Promise<DirtyRegionsAnswer | undefined>,
+    /** The regions this node's log files of a resource write from a file number on (split brain). */
+    historyRegionsOf: (
+      resource: string,
+      fromFileNumber: number,
+    ) => Promise<HistoryRegionsAnswer | "logs-gone" | undefined>,
   ) {
     // Frames are MAC'd with this request's key (the pair's key, see peer/node-key.ts).
     server.routeStream("POST /peer/v1/sync/window", (req, res, _secret, requestKey) =>
@@ -70,6 +82,20 @@ export class SyncServer {
         this.digest(body, source, send, encoder, res),
       ),
     );
+    server.route("POST /peer/v1/sync/history-regions", async (req) => {
+      const { resource, fromFileNumber } = parseBody(req);
+      if (
+        typeof resource !== "string" ||
+        !Number.isSafeInteger(fromFileNumber) ||
+        (fromFileNumber as number) < 1
+      )
+        throw new PeerError(400, "bad-request", "malformed history regions request");
+      const answer = await historyRegionsOf(resource, fromFileNumber as number);
+      if (!answer) throw new PeerError(404, "no-resource", "no such resource here");
+      if (answer === "logs-gone")
+        throw new PeerError(409, "logs-gone", "the log files from that number on are not all here any more");
+      return answer;
+    });
     server.route("POST /peer/v1/sync/regions", async (req) => {
       const body = parseBody(req);
       const member = typeof body.member === "string" ? body.member : undefined;

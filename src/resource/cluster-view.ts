@@ -256,6 +256,15 @@ export class ClusterView {
     return out;
   }
 
+  /** Withdraws our version entries from `fileNumber` on (a split brain's loser rolling back). */
+  withdrawVersionsFrom(fileNumber: number): void {
+    const prefix = `resource/${this.resource}/host/${this.host}/version/`;
+    for (const e of this.state.list(prefix)) {
+      const n = Number(e.key.slice(prefix.length));
+      if (Number.isSafeInteger(n) && n >= fileNumber) this.state.delete(e.key);
+    }
+  }
+
   /**
    * Drops our version entries of files every member is past, keeping the
    * one right before the floor: the chain must still link to what we hold.

@@ -8,6 +8,8 @@
  * Opening a resource recovers it: replay from the checkpoint, cutting a
  * torn tail of our own last file, which is never appended to again.
  */
+import { applyResolution, planResolution, regionsSince } from "./split-brain.js";
+import type { HistoryRegionsAnswer } from "../replication/sync-regions.js";
 import { invalidate, invalidationStart } from "./invalidate.js";
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
@@ -290,6 +292,22 @@ export class Resource extends EventEmitter<ResourceEvents> {
     const changed = await this.roles.enqueue(() => invalidate(this.core, this.hooks, start));
     if (changed) this.publishStatus(true);
     return { changed };
+  }
+
+  /** resource.resolveSplitBrain (split-brain.ts): the winner keeps its history, a loser rolls back. */
+  async resolveSplitBrain(winner: string): Promise<{ changed: boolean }> {
+    const plan = await planResolution(this.core, winner);
+    if (!plan) return { changed: false };
+    const changed = await this.roles.enqueue(() => applyResolution(this.core, this.hooks, plan));
+    if (changed) this.publishStatus(true);
+    return { changed };
+  }
+
+  /** What a split brain's loser asks the winner for (split-brain.ts regionsSince). */
+  historyRegions(fromFileNumber: number): Promise<HistoryRegionsAnswer | "logs-gone" | undefined> {
+    return this.core.state === "running"
+      ? regionsSince(this.core, fromFileNumber)
+      : Promise.resolve(undefined);
   }
 
   /** Resolves when `done()` holds, checked whenever the status changes. */

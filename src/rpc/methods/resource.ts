@@ -182,6 +182,12 @@ export const resourceMethods: MethodTable<NodeServices> = {
     return node.resources.require(name).invalidate();
   },
 
+  "resource.resolveSplitBrain": async (params, node) => {
+    throwIfStopping(node);
+    const { name, winner } = params as { name: string; winner: string };
+    return node.resources.require(name).resolveSplitBrain(winner);
+  },
+
   "resource.pause": async (params, node) => {
     throwIfStopping(node);
     const { name, what } = params as { name: string; what: PauseWhat };

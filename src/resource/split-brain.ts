@@ -1,0 +1,166 @@
+/**
+ * resource.resolveSplitBrain {winner}: run on every member; the winner
+ * keeps its history, each loser rolls back to the fork point and takes the
+ * winner's history from there.
+ *
+ * Both disks were equal at the fork (the first file number where the
+ * version chains differ, replication/history.ts). Since then the loser
+ * wrote what its own log files from the fork on hold, and the winner what
+ * its files from the fork on hold. So the loser copies exactly those
+ * regions from the winner (a region resync, digests skipping what is
+ * equal), then replays the winner's history from the start of the newest
+ * file the winner scanned: every write after that file began is replayed,
+ * every write before it is in a copied region. Only when a file either
+ * side needs is gone (deleted, or too many regions) does the loser copy
+ * the whole disk instead (digests skip what is equal there too).
+ *
+ * Contract: the winner must be the designated primary (else
+ * RESOURCE_CONFLICT: make it primary first, with force); on the winner,
+ * or on a member whose history does not fork from the winner's, nothing
+ * changes (changed: false). The loser withdraws its version entries from
+ * the fork on, so the fork disappears from everyone's view once its state
+ * spreads. The rollback itself runs inside the serialised role changes
+ * (restartSecondaryFrom: sync.json first, then the local logs go).
+ */
+import { parseLogName } from "../log/log-name.js";
+import { recordRanges, type DiskRange } from "../log/record-ranges.js";
+import { detectForks } from "../replication/history.js";
+import {
+  MAX_SYNC_REGIONS,
+  chunkAlignedRegions,
+  fetchHistoryRegions,
+  type HistoryRegionsAnswer,
+  type SyncRegions,
+} from "../replication/sync-regions.js";
+import { OperatorError } from "../util/errors.js";
+import { restartSecondaryFrom } from "./rejoin.js";
+import type { ResourceCore, RoleHooks } from "./resource-core.js";
+import { memberHistories } from "./status-model.js";
+
+/**
+ * The disk regions this node's log files from `fromFileNumber` on write,
+ * and the newest of them; "logs-gone" when they do not all exist (the
+ * first is not at `fromFileNumber`, or a number is missing), or when they
+ * would be more than MAX_SYNC_REGIONS regions.
+ */
+export async function regionsSince(
+  core: ResourceCore,
+  fromFileNumber: number,
+): Promise<HistoryRegionsAnswer | "logs-gone"> {
+  const files = core.logs.list().filter((f) => f.fileNumber >= fromFileNumber);
+  const last = files.at(-1);
+  if (!last || files[0]?.fileNumber !== fromFileNumber) return "logs-gone";
+  for (let i = 1; i < files.length; i++) {
+    if ((files[i]?.fileNumber ?? 0) - (files[i - 1]?.fileNumber ?? 0) > 1) return "logs-gone";
+  }
+  const ranges: DiskRange[] = [];
+  for (const f of files) ranges.push(...(await recordRanges(core.deps.storage, f.path, f.lengthBytes)));
+  const regions = chunkAlignedRegions(ranges, core.config.sizeBytes);
+  if (regions.length > MAX_SYNC_REGIONS) return "logs-gone";
+  return { lastFile: last.name, regions: regions.map(([o, l]): [number, number] => [o, l]) };
+}
+
+/** What a loser does: the fork, and the regions to copy (undefined: the whole disk). */
+export interface Resolution {
+  winner: string;
+  forkFileNumber: number;
+  regions: SyncRegions | undefined;
+  resumeFile: string;
+}
+
+/** The fork between our history and `winner`'s, if any. */
+function forkWith(core: ResourceCore, winner: string): number | undefined {
+  const histories = memberHistories(core);
+  const ours = histories.find((h) => h.host === core.host);
+  const theirs = histories.find((h) => h.host === winner);
+  if (!ours || !theirs) return undefined;
+  return detectForks([ours, theirs])[0]?.fileNumber;
+}
+
+/**
+ * Works out what this node does (outside the role queue: it asks the
+ * winner over the network). Undefined: nothing to do here.
+ */
+export async function planResolution(core: ResourceCore, winner: string): Promise<Resolution | undefined> {
+  if (!core.view.members().includes(winner) && winner !== core.host)
+    throw new OperatorError("RESOURCE_CONFLICT", `${winner} is not a member of ${core.name}`);
+  const designated = core.view.designatedPrimary();
+  if (designated !== winner) {
+    throw new OperatorError(
+      "RESOURCE_CONFLICT",
+      `the winner must be the designated primary (now ${designated ?? "none"}): make ${winner} primary first (resource.primary with force on it)`,
+    );
+  }
+  if (winner === core.host) return undefined;
+  if (core.state !== "running")
+    throw new OperatorError(
+      "RESOURCE_FAILED",
+      `resource ${core.name} is ${core.state}: it cannot roll back now`,
+    );
+  const fork = forkWith(core, winner);
+  if (fork === undefined) return undefined;
+  const { deps } = core;
+  const credentials = deps.cluster.credentials();
+  const address = deps.cluster.addressOf(winner);
+  if (!credentials || !address) throw new OperatorError("PRIMARY_UNREACHABLE", `${winner} is not reachable`);
+  const theirs = await fetchHistoryRegions(
+    deps.cluster.client,
+    credentials,
+    { host: winner, address },
+    core.name,
+    fork,
+  );
+  const ours = await regionsSince(core, fork);
+  let regions: SyncRegions | undefined;
+  if (theirs !== "logs-gone" && ours !== "logs-gone") {
+    const union = [...theirs.regions, ...ours.regions].map(([offsetBytes, lengthBytes]) => ({
+      offsetBytes,
+      lengthBytes,
+    }));
+    const merged = chunkAlignedRegions(union, core.config.sizeBytes);
+    if (merged.length <= MAX_SYNC_REGIONS) regions = merged;
+  }
+  const resumeFile = theirs !== "logs-gone" ? theirs.lastFile : undefined;
+  return {
+    winner,
+    forkFileNumber: fork,
+    regions,
+    resumeFile: resumeFile ?? (await newestFileOf(core, winner)),
+  };
+}
+
+async function newestFileOf(core: ResourceCore, winner: string): Promise<string> {
+  const { findJoinStart } = await import("./join-start.js");
+  const { primary, start } = await findJoinStart(core.deps.cluster, core.name);
+  if (primary !== winner) throw new OperatorError("RESOURCE_CONFLICT", `the primary changed to ${primary}`);
+  return start.name;
+}
+
+/** Rolls this loser back (inside the role queue); false if the situation changed meanwhile. */
+export async function applyResolution(
+  core: ResourceCore,
+  hooks: RoleHooks,
+  plan: Resolution,
+): Promise<boolean> {
+  if (core.role === "primary" || core.becomingPrimary || core.view.designatedPrimary() !== plan.winner) {
+    throw new OperatorError("RESOURCE_CONFLICT", `${core.name}: the roles changed; run it again`);
+  }
+  if (forkWith(core, plan.winner) !== plan.forkFileNumber) return false;
+  core.deps.logger.warn(
+    {
+      resource: core.name,
+      winner: plan.winner,
+      forkFileNumber: plan.forkFileNumber,
+      regions: plan.regions?.length ?? "whole disk",
+      resumeFile: plan.resumeFile,
+    },
+    "split brain resolved for the winner: rolling back to the fork (copying what either side wrote since), then replaying the winner's history",
+  );
+  core.view.withdrawVersionsFrom(plan.forkFileNumber);
+  await restartSecondaryFrom(core, hooks, plan.regions, {
+    resumeFile: plan.resumeFile,
+    sourceHost: plan.winner,
+    streamBytes: 0,
+  });
+  return parseLogName(plan.resumeFile) !== undefined;
+}
