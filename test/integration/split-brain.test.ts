@@ -54,7 +54,7 @@ async function splitBrain(
   setup: ReplicatedSetup,
   seed: number,
   alphaWrites: number,
-  whileCutOff: () => Promise<void> = async () => undefined,
+  whileCutOff: () => Promise<void> = () => Promise.resolve(),
 ): Promise<Map<number, number>> {
   const { cluster } = setup;
   cluster.partition("alpha");
