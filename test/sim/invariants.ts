@@ -257,7 +257,7 @@ export class Invariants {
   }
 
   /** The end state, once every fault is healed and the cluster had time to settle. */
-  async final(): Promise<void> {
+  async final(options: { splitBrainAllowed: boolean } = { splitBrainAllowed: true }): Promise<void> {
     const primaries = this.sim.nodes.filter((n) => this.serves(n));
     if (primaries.length !== 1) {
       const statuses = [];
@@ -277,6 +277,8 @@ export class Invariants {
       const image = await this.sim.settled(`reading ${node.host}'s disk`, readDisk(node, this.sim.blocks));
       const same = image.every((v, b) => v === primaryImage[b]);
       if (status.splitBrain?.detected) {
+        if (!options.splitBrainAllowed)
+          throw new SimViolation(`${node.host} still reports a split brain after it was resolved`);
         if (!this.sim.histories.some((h) => h.prefix(image).cut)) {
           throw new SimViolation(`${node.host} reports a split brain and holds a merge of histories`);
         }

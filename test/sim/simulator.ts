@@ -296,6 +296,12 @@ export class Simulator {
       this.step += 1;
       await workload.settle(SETTLE_MS);
       await this.invariants.final();
+      // The operator resolves every split brain for the history that serves;
+      // after that every member must follow it, equal to its primary.
+      if (await workload.resolveSplitBrains()) {
+        await workload.settle(SETTLE_MS);
+        await this.invariants.final({ splitBrainAllowed: false });
+      }
     } catch (err) {
       throw this.explain(err);
     } finally {

@@ -101,6 +101,32 @@ export class Workload {
     await this.stateConverged();
   }
 
+  /**
+   * resource.resolveSplitBrain for the node that serves, on every node
+   * (the winner answers changed: false). Whether any node rolled back.
+   */
+  async resolveSplitBrains(): Promise<boolean> {
+    const { sim } = this;
+    const primary = sim.nodes.find((n) => sim.invariants.serves(n));
+    if (!primary) return false;
+    let rolledBack = false;
+    for (const node of sim.nodes) {
+      if (!(await sim.invariants.status(node)).splitBrain?.detected) continue;
+      sim.note(`operator: resolving ${node.host}'s split brain for ${primary.host}`);
+      const answer = await sim.settled(
+        `resource.resolveSplitBrain on ${node.host}`,
+        node.call("resource.resolveSplitBrain", { name: RESOURCE, winner: primary.host }),
+      );
+      if (answer.error)
+        throw new SimViolation(`resolving ${node.host}'s split brain was refused: ${answer.error.message}`);
+      if ((answer.result as { changed: boolean }).changed) {
+        sim.count("resolve-split-brain");
+        rolledBack = true;
+      }
+    }
+    return rolledBack;
+  }
+
   /** If a take-over waits on a split brain with the history a forced failover chose, forces a node of that history. */
   private async forceBlockedHandoverBack(): Promise<boolean> {
     const { sim } = this;
