@@ -121,6 +121,20 @@ export function registerResourceVerbs(program: Command, cli: CliContext): void {
     );
 
   program
+    .command("verify <resource>")
+    .description(
+      "start an online verify of this secondary against its primary (report: view, resource.status)",
+    )
+    .option("--repair", "copy the chunks found different from the primary")
+    .action((target: string, o: { repair?: boolean }) =>
+      cli.onEach(
+        target,
+        (name) => cli.rpc<{ started: boolean }>("resource.verify", { name, repair: o.repair ?? false }),
+        () => "verify started",
+      ),
+    );
+
+  program
     .command("resolve-split-brain <resource>")
     .description("run on every member: the winner keeps its history, each loser rolls back to the fork")
     .requiredOption("--winner <host>", "the member whose history wins (the designated primary)")

@@ -73,6 +73,14 @@ export interface SyncClientDeps {
   maxInFlightBytes?: number;
   /** Waits for one of the node's sync slots (SyncSlots); returns its release. */
   admission?: (signal: AbortSignal) => Promise<() => void>;
+  /**
+   * Compare only (an online verify): chunks that differ are reported here
+   * instead of copied; nothing is written to the disk.
+   */
+  compareOnly?: (startBytes: number, endBytes: number) => void;
+  /** Give up after this many failed attempts in a row (onFailed); default: retry for ever. */
+  maxFailures?: number;
+  onFailed?: (err: unknown) => void;
   metrics: Metrics;
   logger: Logger;
   retryMaxMs: number;
@@ -169,6 +177,12 @@ export class SyncClient {
         if (this.stopped || this.paused) continue;
         failures += 1;
         this.lastError = errorMessage(err);
+        if (this.deps.maxFailures !== undefined && failures >= this.deps.maxFailures) {
+          this.stopped = true;
+          this.state = "stopped";
+          this.deps.onFailed?.(err);
+          break;
+        }
         this.state = "retrying";
         if (failures === 1 || failures % 20 === 0) {
           this.deps.logger.warn(
@@ -344,6 +358,11 @@ export class SyncClient {
       while (j < count && j - i < DATA_WINDOW_CHUNKS && !leafAt(theirs, j).equals(leafAt(mine, j))) j += 1;
       const startBytes = task.startBytes + i * SYNC_CHUNK_BYTES;
       const endBytes = Math.min(task.endBytes, task.startBytes + j * SYNC_CHUNK_BYTES);
+      i = j;
+      if (this.deps.compareOnly) {
+        this.deps.compareOnly(startBytes, endBytes);
+        continue;
+      }
       task.pendingWindows.add(startBytes);
       track(
         this.dataWindow(call, startBytes, endBytes, windows).then(() => {
@@ -351,7 +370,6 @@ export class SyncClient {
           return advance();
         }),
       );
-      i = j;
     }
   }
 

@@ -30,6 +30,7 @@ import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import type { Fetcher } from "../replication/fetcher.js";
 import type { BandwidthLimits } from "../replication/bandwidth.js";
 import type { SyncSlots } from "../replication/sync-slots.js";
+import type { VerifyReport } from "./verify.js";
 import type { SyncClient } from "../replication/sync-client.js";
 import { LocalLogs } from "../replication/local-logs.js";
 import type { Replayer } from "../replication/replayer.js";
@@ -165,6 +166,8 @@ export interface ResourceCore {
   secondary: SecondaryParts | undefined;
   /** Designated here, taking over once the planned rule allows it. */
   becomingPrimary: boolean;
+  /** The last online verify's report (verify.ts), until the next one or a restart. */
+  verify?: VerifyReport;
   /** Why a pending take-over cannot complete yet (shown in status). */
   takeOverBlockedBy: string | undefined;
   syncFile: SyncFile;

@@ -8,6 +8,7 @@
  * Opening a resource recovers it: replay from the checkpoint, cutting a
  * torn tail of our own last file, which is never appended to again.
  */
+import { startVerify } from "./verify.js";
 import { applyResolution, planResolution, regionsSince } from "./split-brain.js";
 import type { HistoryRegionsAnswer } from "../replication/sync-regions.js";
 import { invalidate, invalidationStart } from "./invalidate.js";
@@ -308,6 +309,12 @@ export class Resource extends EventEmitter<ResourceEvents> {
     return this.core.state === "running"
       ? regionsSince(this.core, fromFileNumber)
       : Promise.resolve(undefined);
+  }
+
+  /** resource.verify (verify.ts): starts an online verify here, in the background. */
+  verify(repair: boolean): { started: boolean } {
+    startVerify(this.core, this.hooks, (work) => this.roles.enqueue(work), { repair });
+    return { started: true };
   }
 
   /** Resolves when `done()` holds, checked whenever the status changes. */

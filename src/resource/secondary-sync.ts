@@ -228,7 +228,11 @@ async function syncFinished(core: ResourceCore, hooks: RoleHooks, syncEnd: LogPo
   if (core.secondary) {
     core.secondary.sync = undefined;
     core.secondary.replayer.gapResynced();
-    if (!core.pauseFile.replay) core.secondary.replayer.follow();
+    if (!core.pauseFile.replay) {
+      // A repair (verify.ts) paused it; a gap's resync found it stopped at the gap.
+      core.secondary.replayer.resume();
+      core.secondary.replayer.follow();
+    }
   }
   hooks.progressed();
 }

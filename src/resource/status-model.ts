@@ -353,6 +353,7 @@ export function statusDetail(core: ResourceCore) {
       dirtyBytes: core.memberMaps.get(e.member)?.dirtyBytes ?? 0,
       ...(e.resumeFile ? { resumeFile: e.resumeFile } : {}),
     })),
+    verify: core.verify,
     error: core.failure,
   };
 }

@@ -82,6 +82,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     ...(detail.sync ? { sync: detail.sync } : {}),
     ...(detail.emergency ? { emergency: detail.emergency } : {}),
     ...(detail.cutLoose.length > 0 ? { cutLoose: detail.cutLoose } : {}),
+    ...(detail.verify ? { verify: detail.verify } : {}),
     splitBrain: split
       ? { detected: true, fileNumber: split.fileNumber, versions: split.versions, forks }
       : { detected: own.replState === "SplitBrain" },
@@ -186,6 +187,12 @@ export const resourceMethods: MethodTable<NodeServices> = {
     throwIfStopping(node);
     const { name, winner } = params as { name: string; winner: string };
     return node.resources.require(name).resolveSplitBrain(winner);
+  },
+
+  "resource.verify": async (params, node) => {
+    throwIfStopping(node);
+    const { name, repair } = params as { name: string; repair?: boolean };
+    return node.resources.require(name).verify(repair ?? false);
   },
 
   "resource.pause": async (params, node) => {
