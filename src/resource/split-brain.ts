@@ -3,10 +3,11 @@
  * keeps its history, each loser rolls back to the fork point and takes the
  * winner's history from there.
  *
- * Both disks were equal at the fork (the first file number where the
- * version chains differ, replication/history.ts). Since then the loser
- * wrote what its own log files from the fork on hold, and the winner what
- * its files from the fork on hold. So the loser copies exactly those
+ * Both disks were equal after the last file both hold alike before the
+ * fork (the first file number where the version chains differ,
+ * replication/history.ts): call the next number F. Since then the loser
+ * wrote what its own log files from F on hold, and the winner what its
+ * files from F on hold. So the loser copies exactly those
  * regions from the winner (a region resync, digests skipping what is
  * equal), then replays the winner's history from the start of the newest
  * file the winner scanned: every write after that file began is replayed,
@@ -60,21 +61,40 @@ export async function regionsSince(
   return { lastFile: last.name, regions: regions.map(([o, l]): [number, number] => [o, l]) };
 }
 
-/** What a loser does: the fork, and the regions to copy (undefined: the whole disk). */
+/** What a loser does: where it rolls back from, and the regions to copy (undefined: the whole disk). */
 export interface Resolution {
   winner: string;
+  /** Our version entries from here on go (the first file after the last one both hold alike). */
   forkFileNumber: number;
   regions: SyncRegions | undefined;
   resumeFile: string;
 }
 
-/** The fork between our history and `winner`'s, if any. */
-function forkWith(core: ResourceCore, winner: string): number | undefined {
+/**
+ * Where the loser rolls back from: after the last file number before the
+ * fork at which both hold the same finished version (undefined: none,
+ * copy the whole disk). Not the fork itself: a member with nothing at a
+ * number (its entries pruned, simulator seed 102) contradicts nobody, so
+ * the fork can show later than the first file where the disks differ.
+ * Undefined fork: the histories do not fork.
+ */
+function rollbackPoint(
+  core: ResourceCore,
+  winner: string,
+): { fork: number; fromFileNumber: number | undefined } | undefined {
   const histories = memberHistories(core);
   const ours = histories.find((h) => h.host === core.host);
   const theirs = histories.find((h) => h.host === winner);
   if (!ours || !theirs) return undefined;
-  return detectForks([ours, theirs])[0]?.fileNumber;
+  const fork = detectForks([ours, theirs])[0]?.fileNumber;
+  if (fork === undefined) return undefined;
+  let lastAgreed: number | undefined;
+  for (const [n, v] of ours.versions) {
+    const w = theirs.versions.get(n);
+    if (n < fork && w && w.version === v.version && (lastAgreed === undefined || n > lastAgreed))
+      lastAgreed = n;
+  }
+  return { fork, fromFileNumber: lastAgreed === undefined ? undefined : lastAgreed + 1 };
 }
 
 /**
@@ -97,20 +117,30 @@ export async function planResolution(core: ResourceCore, winner: string): Promis
       "RESOURCE_FAILED",
       `resource ${core.name} is ${core.state}: it cannot roll back now`,
     );
-  const fork = forkWith(core, winner);
-  if (fork === undefined) return undefined;
+  const point = rollbackPoint(core, winner);
+  if (!point) {
+    core.deps.logger.info(
+      { resource: core.name, winner },
+      "split brain: our history does not fork from the winner's",
+    );
+    return undefined;
+  }
   const { deps } = core;
   const credentials = deps.cluster.credentials();
   const address = deps.cluster.addressOf(winner);
   if (!credentials || !address) throw new OperatorError("PRIMARY_UNREACHABLE", `${winner} is not reachable`);
-  const theirs = await fetchHistoryRegions(
-    deps.cluster.client,
-    credentials,
-    { host: winner, address },
-    core.name,
-    fork,
-  );
-  const ours = await regionsSince(core, fork);
+  const from = point.fromFileNumber;
+  const theirs =
+    from === undefined
+      ? "logs-gone"
+      : await fetchHistoryRegions(
+          deps.cluster.client,
+          credentials,
+          { host: winner, address },
+          core.name,
+          from,
+        );
+  const ours = from === undefined ? "logs-gone" : await regionsSince(core, from);
   let regions: SyncRegions | undefined;
   if (theirs !== "logs-gone" && ours !== "logs-gone") {
     const union = [...theirs.regions, ...ours.regions].map(([offsetBytes, lengthBytes]) => ({
@@ -123,7 +153,7 @@ export async function planResolution(core: ResourceCore, winner: string): Promis
   const resumeFile = theirs !== "logs-gone" ? theirs.lastFile : undefined;
   return {
     winner,
-    forkFileNumber: fork,
+    forkFileNumber: from ?? point.fork,
     regions,
     resumeFile: resumeFile ?? (await newestFileOf(core, winner)),
   };
@@ -145,7 +175,8 @@ export async function applyResolution(
   if (core.role === "primary" || core.becomingPrimary || core.view.designatedPrimary() !== plan.winner) {
     throw new OperatorError("RESOURCE_CONFLICT", `${core.name}: the roles changed; run it again`);
   }
-  if (forkWith(core, plan.winner) !== plan.forkFileNumber) return false;
+  // The fork may show later now (entries pruned meanwhile): the plan's start is still before it.
+  if (!rollbackPoint(core, plan.winner)) return false;
   core.deps.logger.warn(
     {
       resource: core.name,

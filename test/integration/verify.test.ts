@@ -91,7 +91,7 @@ describe(`online verify (seed ${SEED}, MARSD_VERIFY_SEED replays)`, { timeout: 1
           100,
         );
       };
-      await waitFor("the writer to be under way", async () => writer.acks >= 100);
+      await waitFor("the writer to be under way", () => Promise.resolve(writer.acks >= 100));
       const first = await runVerify(false);
       assert.deepEqual(first.mismatches, [[damagedChunk * MIB, MIB]], JSON.stringify(first));
       assert.equal(first.mismatchedBytes, MIB);

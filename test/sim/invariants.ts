@@ -278,7 +278,9 @@ export class Invariants {
       const same = image.every((v, b) => v === primaryImage[b]);
       if (status.splitBrain?.detected) {
         if (!options.splitBrainAllowed)
-          throw new SimViolation(`${node.host} still reports a split brain after it was resolved`);
+          throw new SimViolation(
+            `${node.host} still reports a split brain after it was resolved: ${JSON.stringify(status.splitBrain)}`,
+          );
         if (!this.sim.histories.some((h) => h.prefix(image).cut)) {
           throw new SimViolation(`${node.host} reports a split brain and holds a merge of histories`);
         }
@@ -315,5 +317,5 @@ interface NodeResourceStatus {
   consistent: boolean;
   designatedPrimary: string | null;
   takeOverBlockedBy?: string;
-  splitBrain?: { detected: boolean };
+  splitBrain?: { detected: boolean; forks?: unknown[] };
 }

@@ -119,6 +119,7 @@ export class Workload {
       );
       if (answer.error)
         throw new SimViolation(`resolving ${node.host}'s split brain was refused: ${answer.error.message}`);
+      sim.note(`resource.resolveSplitBrain on ${node.host}: ${JSON.stringify(answer.result)}`);
       if ((answer.result as { changed: boolean }).changed) {
         sim.count("resolve-split-brain");
         rolledBack = true;

@@ -189,7 +189,7 @@ export const resourceMethods: MethodTable<NodeServices> = {
     return node.resources.require(name).resolveSplitBrain(winner);
   },
 
-  "resource.verify": async (params, node) => {
+  "resource.verify": (params, node) => {
     throwIfStopping(node);
     const { name, repair } = params as { name: string; repair?: boolean };
     return node.resources.require(name).verify(repair ?? false);
