@@ -46,7 +46,8 @@ import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { Transport } from "../platform/transport.js";
 import { parseHostPort } from "../frontend/nbd/server.js";
-import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
+import { compressionEnabled, derivePeerAdvertise, type DaemonConfig } from "./config.js";
+import type { CompressionPolicy } from "../replication/compression.js";
 
 export interface NodeCoreOptions {
   config: DaemonConfig;
@@ -292,6 +293,7 @@ export class NodeCore implements NodeServices {
           maxLagBytes: config.lagging.resources?.[name]?.maxLagBytes ?? config.lagging.maxLagBytes,
           maxLagSeconds: config.lagging.resources?.[name]?.maxLagSeconds ?? config.lagging.maxLagSeconds,
         }),
+        compressionEnabled: (name) => compressionEnabled(config.compression, name),
       },
       cluster: {
         state: cluster.state,
@@ -358,6 +360,7 @@ export class NodeCore implements NodeServices {
       chunkBytes: this.config.replication.chunkBytes,
       heartbeatMs: this.config.replication.heartbeatMs,
       maxWaitMs: LOG_STREAM_MAX_WAIT_MS,
+      compression: (name) => this.compressionPolicy(name),
     });
     new SyncServer(
       server,
@@ -365,6 +368,15 @@ export class NodeCore implements NodeServices {
       (name) => this.resources.get(name)?.syncSource(),
       this.metrics,
       (name, member) => this.resources.get(name)?.dirtyRegions(member) ?? Promise.resolve(undefined),
+      { policy: (name) => this.compressionPolicy(name), time: this.time },
     );
+  }
+
+  /** How this node compresses the data it serves of a resource (undefined: it does not). */
+  private compressionPolicy(name: string): CompressionPolicy | undefined {
+    const { compression } = this.config;
+    return compressionEnabled(compression, name)
+      ? { codec: compression.codec, level: compression.level }
+      : undefined;
   }
 }

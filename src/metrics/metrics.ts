@@ -27,6 +27,7 @@ import { peerListenerMetrics, peerLinkMetrics } from "./peer-metrics.js";
 import { clusterMetrics } from "./cluster-metrics.js";
 import { logSpaceMetrics } from "./log-space-metrics.js";
 import { transferMetrics } from "./transfer-metrics.js";
+import { compressionMetrics } from "./compression-metrics.js";
 import { ublkMetrics, ublkObserver, type UblkMetricsObserver } from "./ublk-metrics.js";
 
 export type { ClusterGaugeValues, MemberLag, ResourceMetricSource } from "./metric-factory.js";
@@ -98,6 +99,7 @@ export class Metrics {
 
   /** Bandwidth limits and sync slots. */
   readonly transfer = transferMetrics(this.make);
+  readonly compression = compressionMetrics(this.make);
 
   private readonly nbd = nbdMetrics(this.make);
   readonly nbdRequests = this.nbd.nbdRequests;

@@ -14,6 +14,8 @@
  *   sends heartbeats while idle, and ends with an END frame carrying the
  *   file's version once the file is finished. Memory is bounded by one read
  *   chunk: when the peer reads slowly, the transport's write waits for it.
+ *   With `compression: [codecs]` in the request, DATA may come compressed
+ *   (compression.ts).
  */
 import type { Logger } from "pino";
 import { parseLogName } from "../log/log-name.js";
@@ -24,6 +26,8 @@ import type { Storage } from "../platform/storage/types.js";
 import type { ResponseWriter } from "../platform/transport.js";
 import { LogCorruptError, errorMessage, isErrno } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
+import { negotiate, type CompressionPolicy } from "./compression.js";
+import { StreamCompressor } from "./compression-stream.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
 
@@ -51,6 +55,8 @@ export interface LogServerOptions {
   heartbeatMs: number;
   /** Upper bound of a list long-poll. */
   maxWaitMs: number;
+  /** How this node compresses a resource's streams (undefined: it does not). */
+  compression?: (resource: string) => CompressionPolicy | undefined;
 }
 
 function parseBody(req: PeerRequest): Record<string, unknown> {
@@ -173,7 +179,17 @@ export class LogServer {
         );
         return;
       }
-      await this.follow(served, name, offset, closed, encoder, send, (n) => (offset = n));
+      const policy = negotiate(body.compression, this.options.compression?.(body.resource as string));
+      const { time, metrics } = this.options;
+      const compressor = new StreamCompressor(
+        encoder,
+        policy,
+        time,
+        metrics,
+        body.resource as string,
+        "fetch",
+      );
+      await this.follow(served, name, offset, closed, encoder, compressor, send, (n) => (offset = n));
     } catch (err) {
       if (!closed.aborted) {
         this.options.logger.warn({ err: errorMessage(err), peer: req.host }, "log stream failed");
@@ -197,6 +213,7 @@ export class LogServer {
     fromOffset: number,
     signal: AbortSignal,
     encoder: FrameEncoder,
+    compressor: StreamCompressor,
     send: (buffers: Buffer[]) => Promise<void>,
     progress: (offset: number) => void,
   ): Promise<void> {
@@ -220,7 +237,7 @@ export class LogServer {
           const chunk = Buffer.allocUnsafe(want);
           const n = await file.read(chunk, offset);
           if (n < want) throw new LogCorruptError(`${name} is shorter than its known length`);
-          await send(encoder.encode(FrameType.Data, offset, local.lengthBytes, chunk));
+          await send(await compressor.data(offset, local.lengthBytes, chunk));
           offset += n;
           progress(offset);
           continue;

@@ -11,7 +11,8 @@
  *   leaves, so the member knows which chunks to ask for;
  * - POST /peer/v1/sync/window {resource, offsetBytes, hashes}: per chunk
  *   from offsetBytes, SAME when its leaf equals the given hash, else DATA
- *   (an empty hash: the member knows it differs, send it unhashed);
+ *   (an empty hash: the member knows it differs, send it unhashed); with
+ *   `compression: [codecs]`, DATA may come compressed (compression.ts);
  * - POST /peer/v1/sync/regions: the regions this node's dirty map holds.
  *
  * Every answer ends with END carrying the source's log position after its
@@ -25,6 +26,9 @@ import type { LogPosition } from "../log/log-stream.js";
 import type { ResponseWriter } from "../platform/transport.js";
 import { errorMessage } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
+import type { Clock } from "../platform/clock.js";
+import { negotiate, type CompressionPolicy } from "./compression.js";
+import { StreamCompressor } from "./compression-stream.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import { hashChunk, hashLeaves, rangeDigest, SYNC_RANGE_BYTES } from "./sync-digest.js";
 import { MAX_SYNC_REGIONS, SYNC_CHUNK_BYTES, type DirtyRegionsAnswer } from "./sync-regions.js";
@@ -58,6 +62,11 @@ export class SyncServer {
     private readonly metrics: Metrics,
     /** The regions this node's dirty map holds for a resource (it wrote a gap), if any. */
     dirtyRegionsOf: (resource: string, member: string | undefined) => Promise<DirtyRegionsAnswer | undefined>,
+    /** How this node compresses a resource's sync data (none: it does not), and the clock timing it. */
+    private readonly compression?: {
+      policy: (resource: string) => CompressionPolicy | undefined;
+      time: Clock;
+    },
   ) {
     // Frames are MAC'd with this request's key (the pair's key, see peer/node-key.ts).
     server.routeStream("POST /peer/v1/sync/window", (req, res, _secret, requestKey) =>
@@ -137,6 +146,11 @@ export class SyncServer {
     ) {
       throw new PeerError(400, "bad-request", "malformed sync window");
     }
+    const resource = body.resource as string;
+    const policy = negotiate(body.compression, this.compression?.policy(resource));
+    const compressor =
+      this.compression &&
+      new StreamCompressor(encoder, policy, this.compression.time, this.metrics, resource, "sync");
     let at = offset;
     for (const hash of hashes) {
       if (at >= source.volume.sizeBytes || res.signal.aborted) break;
@@ -145,6 +159,7 @@ export class SyncServer {
       await source.volume.read(at, chunk);
       if (hash !== "" && hashChunk(chunk).toString("hex") === hash)
         await send(encoder.encode(FrameType.Same, at, length));
+      else if (compressor) await send(await compressor.data(at, length, chunk));
       else await send(encoder.encode(FrameType.Data, at, length, chunk));
       at += length;
     }
