@@ -35,6 +35,8 @@ export type CompressionKind = "fetch" | "sync";
 export class StreamCompressor {
   private missesInRow = 0;
   private plainLeft = 0;
+  /** Compressions tried in this stream (each one costs CPU, whether it saved or not). */
+  attempts = 0;
 
   constructor(
     private readonly encoder: FrameEncoder,
@@ -54,6 +56,7 @@ export class StreamCompressor {
       if (this.plainLeft > 0) {
         this.plainLeft -= 1;
       } else {
+        this.attempts += 1;
         const startMs = this.time.monotonicMs();
         const packed = await compress(policy, payload);
         m.seconds.labels(this.resource, this.kind).inc((this.time.monotonicMs() - startMs) / 1000);
