@@ -26,7 +26,12 @@ import zlib from "node:zlib";
 import { encodeRecordHeader, RecordKind } from "../src/log/record.js";
 import { Metrics } from "../src/metrics/metrics.js";
 import { systemClock } from "../src/platform/clock.js";
-import { decompressBounded, CODEC_IDS, type CompressionPolicy } from "../src/replication/compression.js";
+import {
+  decompressBounded,
+  threadPoolCompress,
+  CODEC_IDS,
+  type CompressionPolicy,
+} from "../src/replication/compression.js";
 import { StreamCompressor } from "../src/replication/compression-stream.js";
 import { FrameEncoder } from "../src/replication/frames.js";
 import { prng } from "../test/helpers/prng.js";
@@ -153,7 +158,8 @@ console.log("\nStreams of 64 frames through StreamCompressor (thread pool; proce
 for (const policy of [POLICIES[0], POLICIES[2]] as CompressionPolicy[]) {
   for (const [kind, raw] of KINDS) {
     const encoder = new FrameEncoder("k".repeat(64), "n");
-    const c = new StreamCompressor(encoder, policy, systemClock, new Metrics(), "bench", "fetch");
+    const use = { policy, compress: threadPoolCompress };
+    const c = new StreamCompressor(encoder, use, systemClock, new Metrics(), "bench", "fetch");
     let wire = 0;
     const start = process.cpuUsage();
     for (let i = 0; i < 64; i++) for (const b of await c.data(i * MIB, 0, raw)) wire += b.length;

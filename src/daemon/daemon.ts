@@ -39,6 +39,7 @@ import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "../rpc/context.js";
 import { NotStartedError } from "../util/errors.js";
+import { threadPoolCompress } from "../replication/compression.js";
 
 export interface DaemonOptions {
   storage?: Storage;
@@ -92,6 +93,7 @@ export class Daemon implements NodeServices {
       frontends: this.frontends,
       ...(options.clock ? { clock: options.clock } : {}),
       onResourceFailed: (resource, err) => this.options.onResourceFailed?.(resource, err),
+      compress: threadPoolCompress,
     });
     this.nbdServer = new NbdServer({
       socketPath: config.nbd.socket,

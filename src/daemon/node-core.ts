@@ -47,7 +47,7 @@ import type { Storage } from "../platform/storage/types.js";
 import type { Transport } from "../platform/transport.js";
 import { parseHostPort } from "../frontend/nbd/server.js";
 import { compressionEnabled, derivePeerAdvertise, type DaemonConfig } from "./config.js";
-import type { CompressionPolicy } from "../replication/compression.js";
+import type { Compress, CompressionPolicy } from "../replication/compression.js";
 
 export interface NodeCoreOptions {
   config: DaemonConfig;
@@ -63,6 +63,8 @@ export interface NodeCoreOptions {
   clock?: LamportClock;
   /** A resource failed (it recovers by itself; for observers such as tests and the simulator). */
   onResourceFailed?(resource: string, err: unknown): void;
+  /** How served fetch and sync data is compressed (the thread pool in the daemon, inline in the simulator). */
+  compress: Compress;
 }
 
 /** Longest a log-stream request may wait for new records before it answers. */
@@ -360,7 +362,7 @@ export class NodeCore implements NodeServices {
       chunkBytes: this.config.replication.chunkBytes,
       heartbeatMs: this.config.replication.heartbeatMs,
       maxWaitMs: LOG_STREAM_MAX_WAIT_MS,
-      compression: (name) => this.compressionPolicy(name),
+      compression: { policy: (name) => this.compressionPolicy(name), compress: this.options.compress },
     });
     new SyncServer(
       server,
@@ -368,7 +370,7 @@ export class NodeCore implements NodeServices {
       (name) => this.resources.get(name)?.syncSource(),
       this.metrics,
       (name, member) => this.resources.get(name)?.dirtyRegions(member) ?? Promise.resolve(undefined),
-      { policy: (name) => this.compressionPolicy(name), time: this.time },
+      { policy: (name) => this.compressionPolicy(name), compress: this.options.compress, time: this.time },
     );
   }
 

@@ -20,7 +20,7 @@
  */
 import type { Metrics } from "../metrics/metrics.js";
 import type { Clock } from "../platform/clock.js";
-import { CODEC_IDS, compress, type CompressionPolicy } from "./compression.js";
+import { CODEC_IDS, type Compress, type CompressionPolicy } from "./compression.js";
 import { COMPRESSED_PREFIX_BYTES, FrameType, type FrameEncoder } from "./frames.js";
 
 /** Compressed only below this fraction of the raw size. */
@@ -40,7 +40,8 @@ export class StreamCompressor {
 
   constructor(
     private readonly encoder: FrameEncoder,
-    private readonly policy: CompressionPolicy | undefined,
+    /** The negotiated policy and how to compress (undefined: plain frames only). */
+    private readonly use: { policy: CompressionPolicy; compress: Compress } | undefined,
     private readonly time: Clock,
     private readonly metrics: Metrics,
     private readonly resource: string,
@@ -49,23 +50,23 @@ export class StreamCompressor {
 
   /** The frame(s) carrying `payload` at offsetBytes, ready for writev. */
   async data(offsetBytes: number, valueBytes: number, payload: Buffer): Promise<Buffer[]> {
-    const { policy } = this;
+    const { use } = this;
     const m = this.metrics.compression;
     m.rawBytes.labels(this.resource, this.kind).inc(payload.length);
-    if (policy && payload.length >= MIN_COMPRESS_BYTES) {
+    if (use && payload.length >= MIN_COMPRESS_BYTES) {
       if (this.plainLeft > 0) {
         this.plainLeft -= 1;
       } else {
         this.attempts += 1;
         const startMs = this.time.monotonicMs();
-        const packed = await compress(policy, payload);
+        const packed = await use.compress(use.policy, payload);
         m.seconds.labels(this.resource, this.kind).inc((this.time.monotonicMs() - startMs) / 1000);
         const wireBytes = packed.length + COMPRESSED_PREFIX_BYTES;
         if (wireBytes < payload.length * SAVING_RATIO) {
           this.missesInRow = 0;
           m.wireBytes.labels(this.resource, this.kind).inc(wireBytes);
           return this.encoder.compressed(
-            CODEC_IDS[policy.codec],
+            CODEC_IDS[use.policy.codec],
             offsetBytes,
             valueBytes,
             payload.length,

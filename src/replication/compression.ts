@@ -11,8 +11,10 @@
  *   cheaper on compressible data (~0.15 ms/MiB) but worse ratio and 3.9
  *   ms/MiB on random data, not worth a native dependency. Numbers in
  *   docs/performance.md.
- * - Compression runs on libuv's thread pool (async), so a sender's event
- *   loop is not blocked; decompression is synchronous and bounded: it never
+ * - The daemon compresses on libuv's thread pool (threadPoolCompress), so
+ *   a sender's event loop is not blocked; the simulator compresses inline
+ *   (inlineCompress: thread-pool work completes outside virtual time and a
+ *   seed would not replay). Decompression is synchronous and bounded: it never
  *   produces more than the length the (MAC'd) frame announces, at most
  *   MAX_FRAME_PAYLOAD_BYTES, and a frame whose output differs from it is
  *   refused (a decompression bomb costs at most that much memory).
@@ -51,16 +53,31 @@ export class DecompressionError extends MarsError {
 const brotliCompress = promisify(zlib.brotliCompress);
 const deflateRaw = promisify(zlib.deflateRaw);
 
-/** Compresses `raw` on the thread pool. */
-export function compress(policy: CompressionPolicy, raw: Buffer): Promise<Buffer> {
-  if (policy.codec === "deflate") return deflateRaw(raw, { level: policy.level });
-  return brotliCompress(raw, {
+/** How a sender compresses one frame's data (injected: see the contract). */
+export type Compress = (policy: CompressionPolicy, raw: Buffer) => Promise<Buffer>;
+
+function brotliOptions(policy: CompressionPolicy, raw: Buffer): zlib.BrotliOptions {
+  return {
     params: {
       [zlib.constants.BROTLI_PARAM_QUALITY]: policy.level,
       [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
     },
-  });
+  };
 }
+
+/** Compresses on libuv's thread pool (the daemon). */
+export const threadPoolCompress: Compress = (policy, raw) =>
+  policy.codec === "deflate"
+    ? deflateRaw(raw, { level: policy.level })
+    : brotliCompress(raw, brotliOptions(policy, raw));
+
+/** Compresses on the calling thread, settled in a microtask (the simulator, benchmarks of CPU time). */
+export const inlineCompress: Compress = (policy, raw) =>
+  Promise.resolve(
+    policy.codec === "deflate"
+      ? zlib.deflateRawSync(raw, { level: policy.level })
+      : zlib.brotliCompressSync(raw, brotliOptions(policy, raw)),
+  );
 
 /**
  * Decompresses one frame's bytes to exactly `rawBytes` (the caller bounds

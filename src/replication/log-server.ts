@@ -26,7 +26,7 @@ import type { Storage } from "../platform/storage/types.js";
 import type { ResponseWriter } from "../platform/transport.js";
 import { LogCorruptError, errorMessage, isErrno } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
-import { negotiate, type CompressionPolicy } from "./compression.js";
+import { negotiate, type Compress, type CompressionPolicy } from "./compression.js";
 import { StreamCompressor } from "./compression-stream.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
@@ -55,8 +55,8 @@ export interface LogServerOptions {
   heartbeatMs: number;
   /** Upper bound of a list long-poll. */
   maxWaitMs: number;
-  /** How this node compresses a resource's streams (undefined: it does not). */
-  compression?: (resource: string) => CompressionPolicy | undefined;
+  /** How this node compresses a resource's streams (a policy of undefined: it does not). */
+  compression?: { policy: (resource: string) => CompressionPolicy | undefined; compress: Compress };
 }
 
 function parseBody(req: PeerRequest): Record<string, unknown> {
@@ -179,16 +179,10 @@ export class LogServer {
         );
         return;
       }
-      const policy = negotiate(body.compression, this.options.compression?.(body.resource as string));
-      const { time, metrics } = this.options;
-      const compressor = new StreamCompressor(
-        encoder,
-        policy,
-        time,
-        metrics,
-        body.resource as string,
-        "fetch",
-      );
+      const { time, metrics, compression } = this.options;
+      const policy = negotiate(body.compression, compression?.policy(body.resource as string));
+      const use = policy && compression ? { policy, compress: compression.compress } : undefined;
+      const compressor = new StreamCompressor(encoder, use, time, metrics, body.resource as string, "fetch");
       await this.follow(served, name, offset, closed, encoder, compressor, send, (n) => (offset = n));
     } catch (err) {
       if (!closed.aborted) {

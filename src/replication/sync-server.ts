@@ -27,7 +27,7 @@ import type { ResponseWriter } from "../platform/transport.js";
 import { errorMessage } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
 import type { Clock } from "../platform/clock.js";
-import { negotiate, type CompressionPolicy } from "./compression.js";
+import { negotiate, type Compress, type CompressionPolicy } from "./compression.js";
 import { StreamCompressor } from "./compression-stream.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import { hashChunk, hashLeaves, rangeDigest, SYNC_RANGE_BYTES } from "./sync-digest.js";
@@ -65,6 +65,7 @@ export class SyncServer {
     /** How this node compresses a resource's sync data (none: it does not), and the clock timing it. */
     private readonly compression?: {
       policy: (resource: string) => CompressionPolicy | undefined;
+      compress: Compress;
       time: Clock;
     },
   ) {
@@ -148,9 +149,10 @@ export class SyncServer {
     }
     const resource = body.resource as string;
     const policy = negotiate(body.compression, this.compression?.policy(resource));
+    const use = policy && this.compression ? { policy, compress: this.compression.compress } : undefined;
     const compressor =
       this.compression &&
-      new StreamCompressor(encoder, policy, this.compression.time, this.metrics, resource, "sync");
+      new StreamCompressor(encoder, use, this.compression.time, this.metrics, resource, "sync");
     let at = offset;
     for (const hash of hashes) {
       if (at >= source.volume.sizeBytes || res.signal.aborted) break;

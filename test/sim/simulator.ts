@@ -80,8 +80,6 @@ function tune(config: DaemonConfig): void {
   // rejoins by a region resync), emergency mode retries logging every second.
   config.lagging = { maxLagBytes: 1024 * 1024, maxLagSeconds: 60 };
   config.emergency = { enabled: true, dirtyGranularityBytes: 16 * 1024, retryMs: 1_000 };
-  // Compression runs on libuv's thread pool, outside virtual time: a seed would not replay.
-  config.compression.enabled = false;
 }
 
 export class Simulator {

@@ -10,6 +10,7 @@ import {
   CODEC_IDS,
   acceptedCodecs,
   negotiate,
+  threadPoolCompress,
   type CompressionPolicy,
 } from "../../../src/replication/compression.js";
 import {
@@ -50,7 +51,8 @@ function noise(bytes: number, rnd: () => number): Buffer {
 }
 
 function compressor(policy: CompressionPolicy | undefined, encoder = new FrameEncoder(KEY, NONCE)) {
-  return new StreamCompressor(encoder, policy, systemClock, new Metrics(), "r1", "sync");
+  const use = policy && { policy, compress: threadPoolCompress };
+  return new StreamCompressor(encoder, use, systemClock, new Metrics(), "r1", "sync");
 }
 
 /** Feeds the wire bytes to a decoder in seeded random pieces. */
