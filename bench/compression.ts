@@ -28,7 +28,7 @@ import { Metrics } from "../src/metrics/metrics.js";
 import { systemClock } from "../src/platform/clock.js";
 import {
   decompressBounded,
-  threadPoolCompress,
+  threadPoolCompressor,
   CODEC_IDS,
   type CompressionPolicy,
 } from "../src/replication/compression.js";
@@ -158,7 +158,7 @@ console.log("\nStreams of 64 frames through StreamCompressor (thread pool; proce
 for (const policy of [POLICIES[0], POLICIES[2]] as CompressionPolicy[]) {
   for (const [kind, raw] of KINDS) {
     const encoder = new FrameEncoder("k".repeat(64), "n");
-    const use = { policy, compress: threadPoolCompress };
+    const use = { policy, compress: threadPoolCompressor(2) };
     const c = new StreamCompressor(encoder, use, systemClock, new Metrics(), "bench", "fetch");
     let wire = 0;
     const start = process.cpuUsage();

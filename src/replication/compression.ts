@@ -11,8 +11,10 @@
  *   cheaper on compressible data (~0.15 ms/MiB) but worse ratio and 3.9
  *   ms/MiB on random data, not worth a native dependency. Numbers in
  *   docs/performance.md.
- * - The daemon compresses on libuv's thread pool (threadPoolCompress), so
- *   a sender's event loop is not blocked; the simulator compresses inline
+ * - The daemon compresses on libuv's thread pool (threadPoolCompressor), so
+ *   a sender's event loop is not blocked, at most MAX_COMPRESSIONS_IN_FLIGHT
+ *   at once node-wide (the pool also runs every file IO: log writes must
+ *   not queue behind a sync's compressions; the others wait for a slot); the simulator compresses inline
  *   (inlineCompress: thread-pool work completes outside virtual time and a
  *   seed would not replay). Decompression is synchronous and bounded: it never
  *   produces more than the length the (MAC'd) frame announces, at most
@@ -65,11 +67,45 @@ function brotliOptions(policy: CompressionPolicy, raw: Buffer): zlib.BrotliOptio
   };
 }
 
-/** Compresses on libuv's thread pool (the daemon). */
-export const threadPoolCompress: Compress = (policy, raw) =>
+/** Compressions running on the thread pool at once, node-wide (of its 4-16 threads). */
+export const MAX_COMPRESSIONS_IN_FLIGHT = 2;
+
+const poolCompress: Compress = (policy, raw) =>
   policy.codec === "deflate"
     ? deflateRaw(raw, { level: policy.level })
     : brotliCompress(raw, brotliOptions(policy, raw));
+
+/**
+ * Compresses on libuv's thread pool (the daemon), at most `maxInFlight` at
+ * once; the others wait in order. `changed` sees the counts (metrics).
+ */
+export function threadPoolCompressor(
+  maxInFlight: number,
+  changed?: (running: number, waiting: number, limit: number) => void,
+): Compress {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const report = () => changed?.(running, waiting.length, maxInFlight);
+  report();
+  return async (policy, raw) => {
+    if (running < maxInFlight) running += 1;
+    // The slot is handed over by the compression that ends (running stays the same).
+    else
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        report();
+      });
+    report();
+    try {
+      return await poolCompress(policy, raw);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+      report();
+    }
+  };
+}
 
 /** Compresses on the calling thread, settled in a microtask (the simulator, benchmarks of CPU time). */
 export const inlineCompress: Compress = (policy, raw) =>

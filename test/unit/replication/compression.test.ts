@@ -10,7 +10,7 @@ import {
   CODEC_IDS,
   acceptedCodecs,
   negotiate,
-  threadPoolCompress,
+  threadPoolCompressor,
   type CompressionPolicy,
 } from "../../../src/replication/compression.js";
 import {
@@ -51,7 +51,7 @@ function noise(bytes: number, rnd: () => number): Buffer {
 }
 
 function compressor(policy: CompressionPolicy | undefined, encoder = new FrameEncoder(KEY, NONCE)) {
-  const use = policy && { policy, compress: threadPoolCompress };
+  const use = policy && { policy, compress: threadPoolCompressor(2) };
   return new StreamCompressor(encoder, use, systemClock, new Metrics(), "r1", "sync");
 }
 
@@ -163,6 +163,27 @@ describe("compressed frames", () => {
     assert.throws(() => new FrameDecoder(KEY, NONCE).push(Buffer.concat(unknown)), /unknown codec/);
     const short = new FrameEncoder(KEY, NONCE).encode(FrameType.DataCompressed, 0, 0, Buffer.alloc(5));
     assert.throws(() => new FrameDecoder(KEY, NONCE).push(Buffer.concat(short)), /malformed/);
+  });
+});
+
+describe("the thread-pool compressor", () => {
+  it("runs at most its limit at once, the others wait in order, and every result is right", async () => {
+    const rnd = prng(SEED + 2);
+    const seen: Array<[number, number]> = [];
+    const compress = threadPoolCompressor(2, (running, waiting) => seen.push([running, waiting]));
+    const inputs = Array.from({ length: 7 }, () => metadataLike(256 * 1024, rnd));
+    const outputs = await Promise.all(inputs.map((raw) => compress(BROTLI, raw)));
+    for (const [i, out] of outputs.entries())
+      assert.ok(zlib.brotliDecompressSync(out).equals(inputs[i] as Buffer));
+    assert.ok(
+      seen.every(([running]) => running <= 2),
+      JSON.stringify(seen),
+    );
+    assert.ok(
+      seen.some(([, waiting]) => waiting === 5),
+      "five waited while two ran",
+    );
+    assert.deepEqual(seen.at(-1), [0, 0]);
   });
 });
 
