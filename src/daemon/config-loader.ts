@@ -85,6 +85,10 @@ export async function loadConfig(
       `invalid configuration: emergency.dirtyGranularityBytes ${granularity} is not a power of two`,
     );
   }
+  const { codec, level } = config.compression;
+  if (codec === "deflate" && (level < 1 || level > 9)) {
+    throw new ConfigError("invalid configuration: compression.level of deflate is 1 to 9");
+  }
   const { warning, cut, emergency } = config.logSpace;
   for (const key of ["freeBytes", "freePercent"] as const) {
     // A worse level must not apply with more free space than a milder one (0 = criterion off).

@@ -53,6 +53,7 @@ const schema = {
     "lagging",
     "bandwidth",
     "sync",
+    "compression",
   ],
   properties: {
     host: { type: "string", pattern: HOST_PATTERN },
@@ -261,6 +262,26 @@ const schema = {
       properties: {
         maxConcurrent: { type: "integer", minimum: 1, maximum: 64 },
         maxInFlightBytes: { type: "integer", minimum: 1048576, maximum: 1073741824 },
+      },
+    },
+    compression: {
+      type: "object",
+      additionalProperties: false,
+      required: ["enabled", "codec", "level"],
+      properties: {
+        enabled: { type: "boolean" },
+        codec: { enum: ["brotli", "deflate"] },
+        // brotli 0-11, deflate 1-9 (checked in config-loader.ts).
+        level: { type: "integer", minimum: 0, maximum: 11 },
+        resources: {
+          type: "object",
+          maxProperties: 4096,
+          additionalProperties: {
+            type: "object",
+            additionalProperties: false,
+            properties: { enabled: { type: "boolean" } },
+          },
+        },
       },
     },
     logSpace: {

@@ -39,6 +39,8 @@ import { readOrCreateToken } from "./admin-token.js";
 import { acquirePidLock } from "./pid-lock.js";
 import type { NodeServices } from "../rpc/context.js";
 import { NotStartedError } from "../util/errors.js";
+import { MAX_COMPRESSIONS_IN_FLIGHT, threadPoolCompressor } from "../replication/compression.js";
+import { compressionSlots } from "../metrics/compression-metrics.js";
 
 export interface DaemonOptions {
   storage?: Storage;
@@ -92,6 +94,7 @@ export class Daemon implements NodeServices {
       frontends: this.frontends,
       ...(options.clock ? { clock: options.clock } : {}),
       onResourceFailed: (resource, err) => this.options.onResourceFailed?.(resource, err),
+      compress: threadPoolCompressor(MAX_COMPRESSIONS_IN_FLIGHT, compressionSlots(this.metrics.compression)),
     });
     this.nbdServer = new NbdServer({
       socketPath: config.nbd.socket,

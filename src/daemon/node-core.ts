@@ -46,7 +46,8 @@ import type { Random } from "../platform/random.js";
 import type { Storage } from "../platform/storage/types.js";
 import type { Transport } from "../platform/transport.js";
 import { parseHostPort } from "../frontend/nbd/server.js";
-import { derivePeerAdvertise, type DaemonConfig } from "./config.js";
+import { compressionEnabled, derivePeerAdvertise, type DaemonConfig } from "./config.js";
+import type { Compress, CompressionPolicy } from "../replication/compression.js";
 
 export interface NodeCoreOptions {
   config: DaemonConfig;
@@ -62,6 +63,8 @@ export interface NodeCoreOptions {
   clock?: LamportClock;
   /** A resource failed (it recovers by itself; for observers such as tests and the simulator). */
   onResourceFailed?(resource: string, err: unknown): void;
+  /** How served fetch and sync data is compressed (the thread pool in the daemon, inline in the simulator). */
+  compress: Compress;
 }
 
 /** Longest a log-stream request may wait for new records before it answers. */
@@ -292,6 +295,7 @@ export class NodeCore implements NodeServices {
           maxLagBytes: config.lagging.resources?.[name]?.maxLagBytes ?? config.lagging.maxLagBytes,
           maxLagSeconds: config.lagging.resources?.[name]?.maxLagSeconds ?? config.lagging.maxLagSeconds,
         }),
+        compressionEnabled: (name) => compressionEnabled(config.compression, name),
       },
       cluster: {
         state: cluster.state,
@@ -358,6 +362,7 @@ export class NodeCore implements NodeServices {
       chunkBytes: this.config.replication.chunkBytes,
       heartbeatMs: this.config.replication.heartbeatMs,
       maxWaitMs: LOG_STREAM_MAX_WAIT_MS,
+      compression: { policy: (name) => this.compressionPolicy(name), compress: this.options.compress },
     });
     new SyncServer(
       server,
@@ -366,6 +371,15 @@ export class NodeCore implements NodeServices {
       this.metrics,
       (name, member) => this.resources.get(name)?.dirtyRegions(member) ?? Promise.resolve(undefined),
       (name, from) => this.resources.get(name)?.historyRegions(from) ?? Promise.resolve(undefined),
+      { policy: (name) => this.compressionPolicy(name), compress: this.options.compress, time: this.time },
     );
+  }
+
+  /** How this node compresses the data it serves of a resource (undefined: it does not). */
+  private compressionPolicy(name: string): CompressionPolicy | undefined {
+    const { compression } = this.config;
+    return compressionEnabled(compression, name)
+      ? { codec: compression.codec, level: compression.level }
+      : undefined;
   }
 }

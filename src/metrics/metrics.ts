@@ -28,6 +28,7 @@ import { clusterMetrics } from "./cluster-metrics.js";
 import { logSpaceMetrics } from "./log-space-metrics.js";
 import { transferMetrics } from "./transfer-metrics.js";
 import { verifyMetrics } from "./verify-metrics.js";
+import { compressionMetrics } from "./compression-metrics.js";
 import { ublkMetrics, ublkObserver, type UblkMetricsObserver } from "./ublk-metrics.js";
 
 export type { ClusterGaugeValues, MemberLag, ResourceMetricSource } from "./metric-factory.js";
@@ -101,6 +102,7 @@ export class Metrics {
   readonly transfer = transferMetrics(this.make);
   /** Online verifies. */
   readonly verify = verifyMetrics(this.make);
+  readonly compression = compressionMetrics(this.make);
 
   private readonly nbd = nbdMetrics(this.make);
   readonly nbdRequests = this.nbd.nbdRequests;

@@ -26,7 +26,8 @@ import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js";
 import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
 import { listNextAt, nextSources, sourceFor } from "./fetch-source.js";
-import { FrameDecoder, FrameType } from "./frames.js";
+import { openLogStream } from "./fetch-stream.js";
+import { FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
 import { RecordVerifier } from "./record-verifier.js";
 
@@ -72,6 +73,8 @@ export interface FetcherDeps {
   retryMaxMs: number;
   /** Waits until `bytes` more may be received (bandwidth limits; TCP then slows the sender). */
   throttle?: (bytes: number, signal: AbortSignal) => Promise<void>;
+  /** Ask sources for compressed data (this node's compression setting for the resource). */
+  acceptCompression?: () => boolean;
 }
 
 export interface FetcherEvents {
@@ -247,25 +250,18 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
     let offset = local.lengthBytes;
     const verifier = new RecordVerifier(offset, this.progress.nextSeq);
-    const { response, nonce, frameKey } = await deps.client.open(
+    const { response, decoder } = await openLogStream(
+      deps.client,
       this.credentials(),
-      address,
-      "POST",
-      "/peer/v1/log/stream",
-      Buffer.from(JSON.stringify({ resource: deps.resource, file: name, offsetBytes: offset })),
-      source,
+      { host: source, address },
+      {
+        resource: deps.resource,
+        file: name,
+        offsetBytes: offset,
+        acceptCompression: deps.acceptCompression?.() ?? false,
+      },
       signal,
     );
-    if (response.status !== 200) {
-      const text = await response.body.readAll(65536).catch(() => Buffer.alloc(0));
-      throw new PeerCallError(
-        response.status,
-        "refused",
-        `${source}: HTTP ${response.status}: ${text.toString().slice(0, 200)}`,
-      );
-    }
-    // Keyed with the pair key the request was signed with: no other member can forge a frame.
-    const decoder = new FrameDecoder(frameKey, nonce);
     const file: RandomAccessFile = await deps.storage
       .open(local.path, "readwrite")
       .catch(async () => deps.storage.open(local.path, "create"));

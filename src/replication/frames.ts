@@ -9,30 +9,55 @@
  *
  *   off size
  *     0   1  type        DATA=1, END=2, HEARTBEAT=3, ERROR=4, SAME=5 (sync: chunk or range
- *                        unchanged), DIGESTS=6 (sync: the source's leaves of a range)
+ *                        unchanged), DIGESTS=6 (sync: the source's leaves of a range),
+ *                        DATA_COMPRESSED=7 (DATA whose payload is compressed, below)
  *     1   3  reserved    0
  *     4   4  payloadBytes
  *     8   8  offsetBytes  (DATA: where the payload starts in the file)
  *    16   8  valueBytes   (DATA/HEARTBEAT: the sender's durable end of the file)
  *    24   n  payload
  *  24+n  32  mac
+ *
+ * A DATA_COMPRESSED payload starts with its own 8 bytes (MAC'd like the
+ * rest: the MAC covers what is on the wire, the compressed bytes):
+ *     0   1  codec       compression.ts CODEC_IDS
+ *     1   3  reserved    0
+ *     4   4  rawBytes    length after decompression, 1..MAX_FRAME_PAYLOAD_BYTES
+ *     8   m  compressed bytes
+ * offsetBytes and valueBytes mean what they mean in DATA. The decoder
+ * decompresses to exactly rawBytes (never more: see compression.ts) and
+ * hands the frame on as DATA, so consumers see one kind of data frame;
+ * it is sent only to a requester that asked for the codec.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { InternalError, MarsError } from "../util/errors.js";
+import { decompressBounded } from "./compression.js";
 
-export const FrameType = { Data: 1, End: 2, Heartbeat: 3, Error: 4, Same: 5, Digests: 6 } as const;
+export const FrameType = {
+  Data: 1,
+  End: 2,
+  Heartbeat: 3,
+  Error: 4,
+  Same: 5,
+  Digests: 6,
+  DataCompressed: 7,
+} as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 export const FRAME_HEADER_BYTES = 24;
 export const FRAME_MAC_BYTES = 32;
 /** Upper bound of one frame's payload; the decoder refuses anything larger. */
 export const MAX_FRAME_PAYLOAD_BYTES = 4 * 1024 * 1024;
+/** The codec and raw length in front of a DATA_COMPRESSED payload. */
+export const COMPRESSED_PREFIX_BYTES = 8;
 
 export interface Frame {
   type: FrameType;
   offsetBytes: number;
   valueBytes: number;
   payload: Buffer;
+  /** Bytes the payload took on the wire when it came compressed (a DATA_COMPRESSED frame). */
+  compressedBytes?: number;
 }
 
 const TWO_32 = 2 ** 32;
@@ -64,6 +89,26 @@ export class FrameEncoder {
     header.writeUInt32LE(Math.floor(valueBytes / TWO_32), 20);
     const mac = macOf(this.secret, this.nonce, this.index++, header, payload);
     return [header, payload, mac];
+  }
+
+  /** A DATA_COMPRESSED frame: `compressed` holds `rawBytes` bytes of data at offsetBytes, compressed with `codecId`. */
+  compressed(
+    codecId: number,
+    offsetBytes: number,
+    valueBytes: number,
+    rawBytes: number,
+    compressed: Buffer,
+  ): Buffer[] {
+    if (rawBytes > MAX_FRAME_PAYLOAD_BYTES) throw new InternalError("frame payload too large");
+    const prefix = Buffer.alloc(COMPRESSED_PREFIX_BYTES);
+    prefix.writeUInt8(codecId, 0);
+    prefix.writeUInt32LE(rawBytes, 4);
+    return this.encode(
+      FrameType.DataCompressed,
+      offsetBytes,
+      valueBytes,
+      Buffer.concat([prefix, compressed]),
+    );
   }
 
   json(type: FrameType, value: unknown, offsetBytes = 0, valueBytes = 0): Buffer[] {
@@ -100,7 +145,7 @@ export class FrameDecoder {
       const head = this.peek(FRAME_HEADER_BYTES);
       const type = head.readUInt8(0);
       const payloadBytes = head.readUInt32LE(4);
-      if (type < 1 || type > FrameType.Digests || head.readUIntLE(1, 3) !== 0)
+      if (type < 1 || type > FrameType.DataCompressed || head.readUIntLE(1, 3) !== 0)
         throw new FrameError(`bad frame type ${type}`);
       if (payloadBytes > MAX_FRAME_PAYLOAD_BYTES) throw new FrameError(`frame of ${payloadBytes} bytes`);
       const total = FRAME_HEADER_BYTES + payloadBytes + FRAME_MAC_BYTES;
@@ -115,7 +160,8 @@ export class FrameDecoder {
       const valueBytes = header.readUInt32LE(16) + header.readUInt32LE(20) * TWO_32;
       if (!Number.isSafeInteger(offsetBytes) || !Number.isSafeInteger(valueBytes))
         throw new FrameError("frame field out of range");
-      frames.push({ type: type as FrameType, offsetBytes, valueBytes, payload });
+      if (type === FrameType.DataCompressed) frames.push(decompressed(offsetBytes, valueBytes, payload));
+      else frames.push({ type: type as FrameType, offsetBytes, valueBytes, payload });
     }
     return frames;
   }
@@ -133,6 +179,21 @@ export class FrameDecoder {
     this.chunks = rest.length > 0 ? [rest] : [];
     this.buffered = rest.length;
     return out;
+  }
+}
+
+/** A verified DATA_COMPRESSED frame as the DATA frame it carries. */
+function decompressed(offsetBytes: number, valueBytes: number, wire: Buffer): Frame {
+  if (wire.length < COMPRESSED_PREFIX_BYTES || wire.readUIntLE(1, 3) !== 0)
+    throw new FrameError("malformed compressed frame");
+  const rawBytes = wire.readUInt32LE(4);
+  if (rawBytes === 0 || rawBytes > MAX_FRAME_PAYLOAD_BYTES)
+    throw new FrameError(`compressed frame of ${rawBytes} raw bytes`);
+  try {
+    const payload = decompressBounded(wire.readUInt8(0), wire.subarray(COMPRESSED_PREFIX_BYTES), rawBytes);
+    return { type: FrameType.Data, offsetBytes, valueBytes, payload, compressedBytes: wire.length };
+  } catch (err) {
+    throw new FrameError((err as Error).message);
   }
 }
 

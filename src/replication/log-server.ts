@@ -14,6 +14,8 @@
  *   sends heartbeats while idle, and ends with an END frame carrying the
  *   file's version once the file is finished. Memory is bounded by one read
  *   chunk: when the peer reads slowly, the transport's write waits for it.
+ *   With `compression: [codecs]` in the request, DATA may come compressed
+ *   (compression.ts).
  */
 import type { Logger } from "pino";
 import { parseLogName } from "../log/log-name.js";
@@ -24,6 +26,8 @@ import type { Storage } from "../platform/storage/types.js";
 import type { ResponseWriter } from "../platform/transport.js";
 import { LogCorruptError, errorMessage, isErrno } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
+import { negotiate, type Compress, type CompressionPolicy } from "./compression.js";
+import { StreamCompressor } from "./compression-stream.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
 
@@ -51,6 +55,8 @@ export interface LogServerOptions {
   heartbeatMs: number;
   /** Upper bound of a list long-poll. */
   maxWaitMs: number;
+  /** How this node compresses a resource's streams (a policy of undefined: it does not). */
+  compression?: { policy: (resource: string) => CompressionPolicy | undefined; compress: Compress };
 }
 
 function parseBody(req: PeerRequest): Record<string, unknown> {
@@ -173,7 +179,11 @@ export class LogServer {
         );
         return;
       }
-      await this.follow(served, name, offset, closed, encoder, send, (n) => (offset = n));
+      const { time, metrics, compression } = this.options;
+      const policy = negotiate(body.compression, compression?.policy(body.resource as string));
+      const use = policy && compression ? { policy, compress: compression.compress } : undefined;
+      const compressor = new StreamCompressor(encoder, use, time, metrics, body.resource as string, "fetch");
+      await this.follow(served, name, offset, closed, encoder, compressor, send, (n) => (offset = n));
     } catch (err) {
       if (!closed.aborted) {
         this.options.logger.warn({ err: errorMessage(err), peer: req.host }, "log stream failed");
@@ -197,6 +207,7 @@ export class LogServer {
     fromOffset: number,
     signal: AbortSignal,
     encoder: FrameEncoder,
+    compressor: StreamCompressor,
     send: (buffers: Buffer[]) => Promise<void>,
     progress: (offset: number) => void,
   ): Promise<void> {
@@ -220,7 +231,7 @@ export class LogServer {
           const chunk = Buffer.allocUnsafe(want);
           const n = await file.read(chunk, offset);
           if (n < want) throw new LogCorruptError(`${name} is shorter than its known length`);
-          await send(encoder.encode(FrameType.Data, offset, local.lengthBytes, chunk));
+          await send(await compressor.data(offset, local.lengthBytes, chunk));
           offset += n;
           progress(offset);
           continue;

@@ -33,6 +33,7 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile } from "../platform/storage/types.js";
 import { ByteBudget } from "../util/byte-budget.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
+import { acceptedCodecs } from "./compression.js";
 import { FrameDecoder, FrameType, type Frame } from "./frames.js";
 import { DIGEST_BYTES, hashLeaves, leafAt, rangeDigest, rangesFrom, type SyncRange } from "./sync-digest.js";
 import { SYNC_CHUNK_BYTES, syncedBytesBelow, type SyncRegions } from "./sync-regions.js";
@@ -81,6 +82,8 @@ export interface SyncClientDeps {
   /** Give up after this many failed attempts in a row (onFailed); default: retry for ever. */
   maxFailures?: number;
   onFailed?: (err: unknown) => void;
+  /** Ask the source for compressed data windows (this node's compression setting for the resource). */
+  acceptCompression?: () => boolean;
   metrics: Metrics;
   logger: Logger;
   retryMaxMs: number;
@@ -392,7 +395,13 @@ export class SyncClient {
       const written = this.request(
         call,
         "/peer/v1/sync/window",
-        { resource: deps.resource, offsetBytes: startBytes, hashes },
+        // Compressed DATA (if this node accepts it) arrives decompressed: FrameDecoder bounds and expands it.
+        {
+          resource: deps.resource,
+          offsetBytes: startBytes,
+          hashes,
+          compression: acceptedCodecs(!!deps.acceptCompression?.()),
+        },
         true,
         (frame) => {
           if (frame.type === FrameType.End) {

@@ -11,7 +11,8 @@
  *   leaves, so the member knows which chunks to ask for;
  * - POST /peer/v1/sync/window {resource, offsetBytes, hashes}: per chunk
  *   from offsetBytes, SAME when its leaf equals the given hash, else DATA
- *   (an empty hash: the member knows it differs, send it unhashed);
+ *   (an empty hash: the member knows it differs, send it unhashed); with
+ *   `compression: [codecs]`, DATA may come compressed (compression.ts);
  * - POST /peer/v1/sync/regions: the regions this node's dirty map holds;
  * - POST /peer/v1/sync/history-regions: the regions its log files write
  *   from a file number on (a split brain's winner, for a loser's rollback).
@@ -27,6 +28,9 @@ import type { LogPosition } from "../log/log-stream.js";
 import type { ResponseWriter } from "../platform/transport.js";
 import { errorMessage } from "../util/errors.js";
 import type { PeerErrorBody } from "../peer/error-codes.js";
+import type { Clock } from "../platform/clock.js";
+import { negotiate, type Compress, type CompressionPolicy } from "./compression.js";
+import { StreamCompressor } from "./compression-stream.js";
 import { FrameEncoder, FrameType } from "./frames.js";
 import { hashChunk, hashLeaves, rangeDigest, SYNC_RANGE_BYTES } from "./sync-digest.js";
 import {
@@ -70,6 +74,12 @@ export class SyncServer {
       resource: string,
       fromFileNumber: number,
     ) => Promise<HistoryRegionsAnswer | "logs-gone" | undefined>,
+    /** How this node compresses a resource's sync data (none: it does not), and the clock timing it. */
+    private readonly compression?: {
+      policy: (resource: string) => CompressionPolicy | undefined;
+      compress: Compress;
+      time: Clock;
+    },
   ) {
     // Frames are MAC'd with this request's key (the pair's key, see peer/node-key.ts).
     server.routeStream("POST /peer/v1/sync/window", (req, res, _secret, requestKey) =>
@@ -163,6 +173,12 @@ export class SyncServer {
     ) {
       throw new PeerError(400, "bad-request", "malformed sync window");
     }
+    const resource = body.resource as string;
+    const policy = negotiate(body.compression, this.compression?.policy(resource));
+    const use = policy && this.compression ? { policy, compress: this.compression.compress } : undefined;
+    const compressor =
+      this.compression &&
+      new StreamCompressor(encoder, use, this.compression.time, this.metrics, resource, "sync");
     let at = offset;
     for (const hash of hashes) {
       if (at >= source.volume.sizeBytes || res.signal.aborted) break;
@@ -171,6 +187,7 @@ export class SyncServer {
       await source.volume.read(at, chunk);
       if (hash !== "" && hashChunk(chunk).toString("hex") === hash)
         await send(encoder.encode(FrameType.Same, at, length));
+      else if (compressor) await send(await compressor.data(at, length, chunk));
       else await send(encoder.encode(FrameType.Data, at, length, chunk));
       at += length;
     }

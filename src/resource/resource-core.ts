@@ -72,6 +72,8 @@ export interface ResourceSettings {
   emergencyRetryMs: number;
   /** Beyond either a member of that resource is cut loose (resource/cut-loose.ts). */
   lagLimits: (resource: string) => { maxLagBytes: number; maxLagSeconds: number };
+  /** Whether this node asks for compressed fetch and sync data of a resource (unset: it does not). */
+  compressionEnabled?: (resource: string) => boolean;
 }
 
 /** What a resource needs of the cluster layer. */

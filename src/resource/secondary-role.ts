@@ -83,6 +83,7 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       listWaitMs: deps.settings.listWaitMs,
       retryMaxMs: deps.settings.retryMaxMs,
       throttle: (bytes, signal) => deps.transfers.limits.take("fetch", name, bytes, signal),
+      acceptCompression: () => deps.settings.compressionEnabled?.(name) ?? false,
     },
     fetch,
   );

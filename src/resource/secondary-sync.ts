@@ -46,6 +46,7 @@ export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient
       throttle: (bytes, signal) => deps.transfers.limits.take("sync", name, bytes, signal),
       maxInFlightBytes: deps.transfers.syncInFlightBytes,
       admission: (signal) => deps.transfers.syncSlots.acquire(signal),
+      acceptCompression: () => deps.settings.compressionEnabled?.(name) ?? false,
       ...(regions ? { regions } : {}),
     },
     core.syncFile.doneBytes,

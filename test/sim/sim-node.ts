@@ -16,6 +16,7 @@
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import { defaultConfig, type DaemonConfig } from "../../src/daemon/config.js";
+import { inlineCompress } from "../../src/replication/compression.js";
 import { NodeCore } from "../../src/daemon/node-core.js";
 import type { DeviceInfo, Frontend } from "../../src/frontend/frontend.js";
 import { FrontendSet } from "../../src/frontend/frontend-set.js";
@@ -136,6 +137,8 @@ export class SimNode {
         this.log(`--- ${resource} failed: ${String(err)} ---`);
         this.options.onResourceFailed?.(resource, err);
       },
+      // Inline: thread-pool work would complete outside virtual time, and a seed would not replay.
+      compress: inlineCompress,
     });
     this.time = time;
     this.transport = transport;
