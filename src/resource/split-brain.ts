@@ -25,7 +25,7 @@
  */
 import { parseLogName } from "../log/log-name.js";
 import { recordRanges, type DiskRange } from "../log/record-ranges.js";
-import { detectForks } from "../replication/history.js";
+import { detectForks, type MemberHistory } from "../replication/history.js";
 import {
   MAX_SYNC_REGIONS,
   chunkAlignedRegions,
@@ -34,6 +34,7 @@ import {
   type SyncRegions,
 } from "../replication/sync-regions.js";
 import { OperatorError } from "../util/errors.js";
+import { dirtyRegionsAnswer } from "./emergency.js";
 import { restartSecondaryFrom } from "./rejoin.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { memberHistories } from "./status-model.js";
@@ -61,10 +62,19 @@ export async function regionsSince(
   return { lastFile: last.name, regions: regions.map(([o, l]): [number, number] => [o, l]) };
 }
 
+/** Ours since `from`: nothing to scan when we hold no file from there (a stray point past our last file). */
+async function ownRegionsSince(
+  core: ResourceCore,
+  from: number,
+): Promise<HistoryRegionsAnswer | "logs-gone"> {
+  const held = core.logs.list().some((f) => f.fileNumber >= from);
+  return held ? regionsSince(core, from) : { lastFile: "", regions: [] };
+}
+
 /** What a loser does: where it rolls back from, and the regions to copy (undefined: the whole disk). */
 export interface Resolution {
   winner: string;
-  /** Our version entries from here on go (the first file after the last one both hold alike). */
+  /** Our version entries from here on go (the first file after the last one both hold alike; 0: all). */
   forkFileNumber: number;
   regions: SyncRegions | undefined;
   resumeFile: string;
@@ -87,7 +97,7 @@ function rollbackPoint(
   const theirs = histories.find((h) => h.host === winner);
   if (!ours || !theirs) return undefined;
   const fork = detectForks([ours, theirs])[0]?.fileNumber;
-  if (fork === undefined) return undefined;
+  if (fork === undefined) return strayPoint(core, theirs);
   let lastAgreed: number | undefined;
   for (const [n, v] of ours.versions) {
     const w = theirs.versions.get(n);
@@ -95,6 +105,32 @@ function rollbackPoint(
       lastAgreed = n;
   }
   return { fork, fromFileNumber: lastAgreed === undefined ? undefined : lastAgreed + 1 };
+}
+
+/**
+ * Our applied history is a prefix of the winner's, yet this disk or this
+ * log directory holds what the winner's history does not: writes made in
+ * emergency mode here (no log has them; simulator seed 83: the history
+ * they were handed to lost), or fetched files of another lineage that
+ * replay would wait on for ever. Then we roll back from the file after
+ * the one applied, as a loser does; else undefined.
+ */
+function strayPoint(
+  core: ResourceCore,
+  theirs: MemberHistory,
+): { fork: number; fromFileNumber: number } | undefined {
+  const applied = core.applier.appliedPosition;
+  if (!applied) return undefined;
+  const stray = core.logs
+    .list()
+    .some(
+      (f) =>
+        f.fileNumber > applied.fileNumber &&
+        theirs.versions.get(f.fileNumber)?.file !== f.name &&
+        !theirs.positions.some((p) => p.file === f.name),
+    );
+  if (!stray && !core.emergencyFile) return undefined;
+  return { fork: applied.fileNumber + 1, fromFileNumber: applied.fileNumber + 1 };
 }
 
 /**
@@ -140,20 +176,25 @@ export async function planResolution(core: ResourceCore, winner: string): Promis
           core.name,
           from,
         );
-  const ours = from === undefined ? "logs-gone" : await regionsSince(core, from);
+  const ours = from === undefined ? "logs-gone" : await ownRegionsSince(core, from);
+  // Writes made here in emergency mode are in no log: their regions are copied too.
+  const unlogged = core.emergencyFile ? await dirtyRegionsAnswer(core) : { regions: [] };
   let regions: SyncRegions | undefined;
-  if (theirs !== "logs-gone" && ours !== "logs-gone") {
-    const union = [...theirs.regions, ...ours.regions].map(([offsetBytes, lengthBytes]) => ({
-      offsetBytes,
-      lengthBytes,
-    }));
+  if (theirs !== "logs-gone" && ours !== "logs-gone" && unlogged) {
+    const union = [...theirs.regions, ...ours.regions, ...unlogged.regions].map(
+      ([offsetBytes, lengthBytes]) => ({
+        offsetBytes,
+        lengthBytes,
+      }),
+    );
     const merged = chunkAlignedRegions(union, core.config.sizeBytes);
     if (merged.length <= MAX_SYNC_REGIONS) regions = merged;
   }
   const resumeFile = theirs !== "logs-gone" ? theirs.lastFile : undefined;
   return {
     winner,
-    forkFileNumber: from ?? point.fork,
+    // Nothing agreed (the winner's entries are pruned that far): every entry of ours goes.
+    forkFileNumber: from ?? 0,
     regions,
     resumeFile: resumeFile ?? (await newestFileOf(core, winner)),
   };
@@ -193,5 +234,10 @@ export async function applyResolution(
     sourceHost: plan.winner,
     streamBytes: 0,
   });
+  if (core.emergencyFile) {
+    // Our unlogged writes are in the regions being copied (sync.json is durable): they are discarded.
+    await core.files.removeEmergency();
+    core.emergencyFile = undefined;
+  }
   return parseLogName(plan.resumeFile) !== undefined;
 }

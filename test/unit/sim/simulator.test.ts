@@ -40,7 +40,7 @@ describe("simulator", () => {
   it("the seeds that found bugs keep every invariant", async () => {
     for (const seed of [
       27, 101, 102, 104, 226, 5007, 5017, 20069, 20122, 20140, 30101, 90149, 90284, 13, 14, 28, 57, 91107, 83,
-      300049, 300056, 300088, 300095,
+      300049, 300056, 300088, 300095, 467305,
     ])
       await run({ seed });
   });
