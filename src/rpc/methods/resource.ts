@@ -82,6 +82,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     ...(detail.sync ? { sync: detail.sync } : {}),
     ...(detail.emergency ? { emergency: detail.emergency } : {}),
     ...(detail.cutLoose.length > 0 ? { cutLoose: detail.cutLoose } : {}),
+    ...(resource.resizeProblem ? { resize: resource.resizeProblem } : {}),
     splitBrain: split
       ? { detected: true, fileNumber: split.fileNumber, versions: split.versions, forks }
       : { detected: own.replState === "SplitBrain" },
@@ -186,6 +187,12 @@ export const resourceMethods: MethodTable<NodeServices> = {
     throwIfStopping(node);
     const { name, what } = params as { name: string; what: PauseWhat };
     return node.resources.require(name).setPaused(what, false);
+  },
+
+  "resource.resize": async (params, node) => {
+    throwIfStopping(node);
+    const { name, sizeBytes } = params as { name: string; sizeBytes: number };
+    return node.resources.require(name).resize(sizeBytes);
   },
 
   "resource.logRotate": async (params, node) => {
