@@ -212,7 +212,8 @@ export async function growMember(core: ResourceCore, hooks: RoleHooks, retry: ()
       diskBytes,
       reason: `disk ${core.config.disk} has ${diskBytes} bytes, the resource was grown to ${newBytes}: grow the disk; replication goes on at ${oldBytes} bytes until then`,
     });
-    if (first) deps.logger.error({ resource: name, diskBytes, wantedBytes: newBytes }, "disk too small to grow");
+    if (first)
+      deps.logger.error({ resource: name, diskBytes, wantedBytes: newBytes }, "disk too small to grow");
     hooks.publishStatus(true);
     retries.get(core)?.cancel();
     retries.set(core, deps.time.setTimer(deps.settings.retryMaxMs, retry));
@@ -246,7 +247,10 @@ export async function growMember(core: ResourceCore, hooks: RoleHooks, retry: ()
   deps.metrics.replicationSyncTotalBytes.labels(name).set(totalBytes);
   await commitLocalSize(core, newBytes, diskBytes);
   await deps.cluster.state.flush();
-  deps.logger.info({ resource: name, previousBytes: oldBytes, sizeBytes: newBytes }, "grown; copying the new tail");
+  deps.logger.info(
+    { resource: name, previousBytes: oldBytes, sizeBytes: newBytes },
+    "grown; copying the new tail",
+  );
   await startSecondary(core, hooks);
 }
 
