@@ -12,8 +12,9 @@
  *    at least the 4 MiB only alpha had and at most the 16 MiB tail.
  * 3. charlie comes back, grows and ends equal too.
  * 4. A second grow to 48 MiB without growing charlie's disk: charlie
- *    reports `resize` in its status and stays at 32 MiB (bravo grows); once
- *    its disk is grown it retries, grows and ends equal.
+ *    reports `resize` in its status and stays at 32 MiB (bravo grows); its
+ *    replay stops before a write beyond its end; once its disk is grown it
+ *    retries, grows and ends equal.
  *
  * MARSD_RESIZE_SEED replays the writer's choices and the data.
  */
@@ -201,6 +202,10 @@ describe(`resource.resize grows online (seed ${SEED})`, { timeout: 120_000 }, ()
       });
       await writeThroughNewConnection(s, beyond, [40 * MIB]);
       await waitEqual(s, "bravo", LAST_BYTES);
+      // charlie replays up to that write and stops before it: nothing is written past its end.
+      await waitFor("charlie's replay to stop before the write beyond its end", async () =>
+        /beyond this member's size/.test((await sizeStatus(s, "charlie")).replay?.blockedReason ?? ""),
+      );
       const c = await sizeStatus(s, "charlie");
       assert.equal(c.sizeBytes, NEW_BYTES, "charlie keeps its size until its disk is grown");
       assert.match(c.resize?.reason ?? "", /grow the disk/);
