@@ -55,9 +55,9 @@ options:
     description:
       - The size in bytes the resource should have (a multiple of 4096). Larger than now, the primary grows it online
         (C(resource.resize)); each member then grows its own disk's use and copies only the new tail. Grow the backing
-        disks on every node first (lvextend, a larger file): a node whose disk is too small refuses (the primary) or
-        reports C(resize) in its status and keeps the old size (a member).
-      - Smaller than the resource's current size fails: resources never shrink. Equal: no change.
+        disks on every node first (lvextend, a larger file). A primary whose disk is too small refuses; a member whose
+        disk is too small reports C(resize) in its status and keeps the old size until its disk is grown.
+      - Smaller than the resource's current size fails, since resources never shrink. An equal size changes nothing.
       - On a node that is not the primary nothing is called (the primary's task grows the resource); only a shrink fails.
       - When creating, the initial size if I(size_bytes) is not given. Given, I(size_bytes) is then not compared with an
         existing resource's size.
