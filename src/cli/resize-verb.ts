@@ -22,12 +22,14 @@ export function parseSize(text: string): number {
 
 export function registerResizeVerb(program: Command, cli: CliContext): void {
   program
-    .command("resize <resource> <size>")
+    .command("resize")
     .description("grow a resource on its primary (grow the disks on every member first); no shrink")
-    .action((name: string, size: string) =>
+    .argument("<resource>")
+    .argument("<size>", "bytes, or with K, M, G, T (powers of 1024)", parseSize)
+    .action((name: string, sizeBytes: number) =>
       cli.call<{ changed: boolean; sizeBytes: number; previousBytes: number }>(
         "resource.resize",
-        { name, sizeBytes: parseSize(size) },
+        { name, sizeBytes },
         (r) =>
           r.changed
             ? `grown from ${bytes(r.previousBytes)} to ${bytes(r.sizeBytes)}`

@@ -11,7 +11,7 @@
  *    end. bravo ends equal to alpha over the whole 32 MiB, having copied
  *    at least the 4 MiB only alpha had and at most the 16 MiB tail.
  * 3. charlie comes back, grows and ends equal too.
- * 4. A second grow to 48 MiB without growing charlie's disk: charlie
+ * 4. A second grow to 48 MiB (marsadm resize r0 48M; 40M is refused) without growing charlie's disk: charlie
  *    reports `resize` in its status and stays at 32 MiB (bravo grows); its
  *    replay stops before a write beyond its end; once its disk is grown it
  *    retries, grows and ends equal.
@@ -23,7 +23,7 @@ import { open, truncate } from "node:fs/promises";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { RpcCallError } from "../../src/cli/rpc-client.js";
-import { waitFor } from "../helpers/daemon-process.js";
+import { MARSADM_MAIN, waitFor } from "../helpers/daemon-process.js";
 import { startPatternWriter } from "../helpers/pattern-writer.js";
 import { prng } from "../helpers/prng.js";
 import {
@@ -35,7 +35,7 @@ import {
   type ReplicatedSetup,
 } from "../helpers/replication.js";
 import { explainOnFailure } from "../helpers/test-cluster.js";
-import { SYSTEM_PYTHON, requirePythonNbd, run } from "../helpers/tools.js";
+import { RunError, SYSTEM_PYTHON, requirePythonNbd, run } from "../helpers/tools.js";
 
 const SEED = Number(process.env.MARSD_RESIZE_SEED ?? Date.now() % 1_000_000);
 const MIB = 1024 * 1024;
@@ -80,6 +80,25 @@ async function writeThroughNewConnection(
     ...offsets.map(String),
   ]);
   return Number(stdout.trim());
+}
+
+/** marsadm against alpha: [exit code, stdout + stderr]. */
+async function marsadm(setup: ReplicatedSetup, ...args: string[]): Promise<[number, string]> {
+  const daemon = setup.cluster.node("alpha").daemon;
+  const argv = [
+    MARSADM_MAIN,
+    "--url",
+    daemon.adminUrl,
+    "--token-file",
+    path.join(daemon.dataDir, "admin.token"),
+  ];
+  try {
+    const r = await run(process.execPath, [...argv, ...args]);
+    return [0, r.stdout + r.stderr];
+  } catch (err) {
+    if (!(err instanceof RunError)) throw err;
+    return [Number(err.result.code), err.result.stdout + err.result.stderr];
+  }
 }
 
 async function synced(setup: ReplicatedSetup, host: string): Promise<number> {
@@ -195,7 +214,10 @@ describe(`resource.resize grows online (seed ${SEED})`, { timeout: 120_000 }, ()
       // 4. charlie's disk is not grown this time.
       await truncate(s.disks.get("alpha") as string, LAST_BYTES);
       await truncate(s.disks.get("bravo") as string, LAST_BYTES);
-      await alpha.rpc.call("resource.resize", { name: NAME, sizeBytes: LAST_BYTES });
+      assert.deepEqual(await marsadm(s, "resize", NAME, "48M"), [0, "grown from 32.0 MiB to 48.0 MiB\n"]);
+      const [code, shrink] = await marsadm(s, "resize", NAME, "40M");
+      assert.equal(code, 1);
+      assert.match(shrink, /1009|SHRINK_REFUSED|cannot shrink/);
       await waitFor("charlie to report its small disk", async () => {
         const c = await sizeStatus(s, "charlie");
         return c.resize?.wantedBytes === LAST_BYTES && c.resize.diskBytes === NEW_BYTES;
