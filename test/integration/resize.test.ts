@@ -15,6 +15,9 @@
  *    reports `resize` in its status and stays at 32 MiB (bravo grows); its
  *    replay stops before a write beyond its end; once its disk is grown it
  *    retries, grows and ends equal.
+ * 5. bravo leaves and joins again with an empty disk; during its full sync
+ *    (paused, and slowed to 4 MiB/s) alpha grows to 64 MiB: the sync takes
+ *    the new end in, and bravo and charlie end equal over 64 MiB.
  *
  * MARSD_RESIZE_SEED replays the writer's choices and the data.
  */
@@ -42,6 +45,9 @@ const MIB = 1024 * 1024;
 const OLD_BYTES = 16 * MIB;
 const NEW_BYTES = 32 * MIB;
 const LAST_BYTES = 48 * MIB;
+const FINAL_BYTES = 64 * MIB;
+/** Syncs copy at most this fast, so a full sync is still running when the grow comes. */
+const SYNC_BYTES_PER_SEC = 4 * MIB;
 const NAME = "r0";
 
 function randomBytes(next: () => number, n: number): Buffer {
@@ -150,7 +156,10 @@ describe(`resource.resize grows online (seed ${SEED})`, { timeout: 120_000 }, ()
         hosts: ["alpha", "bravo", "charlie"],
         sizeBytes: OLD_BYTES,
         seedBytes: MIB,
-        config: { peer: { retryMaxMs: 500 } },
+        config: {
+          peer: { retryMaxMs: 500 },
+          bandwidth: { syncBytesPerSec: SYNC_BYTES_PER_SEC, fetchBytesPerSec: 0 },
+        },
       });
       const s = setup;
       const alpha = s.cluster.node("alpha").daemon;
@@ -234,6 +243,33 @@ describe(`resource.resize grows online (seed ${SEED})`, { timeout: 120_000 }, ()
       await truncate(s.disks.get("charlie") as string, LAST_BYTES);
       await waitEqual(s, "charlie", LAST_BYTES);
       assert.equal((await sizeStatus(s, "charlie")).resize, undefined);
+
+      // 5. A grow during a member's full sync: the sync takes the new end in.
+      const bravo = s.cluster.node("bravo").daemon;
+      await bravo.rpc.call("resource.leave", { name: NAME });
+      const bravoDisk = s.disks.get("bravo") as string;
+      await truncate(bravoDisk, 0);
+      await truncate(bravoDisk, LAST_BYTES);
+      await bravo.rpc.call("resource.join", { name: NAME, disk: bravoDisk });
+      await bravo.rpc.call("resource.pause", { name: NAME, what: "sync" });
+      const joining = await bravo.rpc.call<{
+        sync?: { kind: string; doneBytes: number; totalBytes: number };
+      }>("resource.status", { name: NAME });
+      assert.equal(joining.sync?.kind, "full", "bravo is in its full sync");
+      assert.ok(joining.sync.doneBytes < joining.sync.totalBytes);
+      for (const disk of s.disks.values()) await truncate(disk, FINAL_BYTES);
+      await alpha.rpc.call("resource.resize", { name: NAME, sizeBytes: FINAL_BYTES });
+      await waitFor("bravo's full sync to cover the new end", async () => {
+        const b = await bravo.rpc.call<{ sizeBytes: number; sync?: { kind: string; totalBytes: number } }>(
+          "resource.status",
+          { name: NAME },
+        );
+        return b.sizeBytes === FINAL_BYTES && b.sync?.kind === "full" && b.sync.totalBytes === FINAL_BYTES;
+      });
+      await writeThroughNewConnection(s, beyond, [60 * MIB]);
+      await bravo.rpc.call("resource.resume", { name: NAME, what: "sync" });
+      await waitEqual(s, "bravo", FINAL_BYTES);
+      await waitEqual(s, "charlie", FINAL_BYTES);
     }),
   );
 });
