@@ -15,7 +15,7 @@
  *   completed by that second call, or by restartRepair at the next start).
  * - Member (growMember): when the shared size exceeds its own, it checks
  *   its disk; too small, it keeps replicating at the old size, reports the
- *   problem (resizeProblem, in resource.status) and retries every
+ *   problem (SizeFollower.problem, in resource.status) and retries every
  *   retryMaxMs, so growing the disk later heals it. Large enough, it stops
  *   its secondary role, makes the new size durable in resource.json, records
  *   a sync of the new tail only ([old, new), chunk-aligned) in sync.json and
@@ -48,11 +48,6 @@ export interface ResizeProblem {
 
 const problems = new WeakMap<ResourceCore, ResizeProblem>();
 const retries = new WeakMap<ResourceCore, { cancel(): void }>();
-
-/** The reason this member still has its old size, if any. */
-export function resizeProblem(core: ResourceCore): ResizeProblem | undefined {
-  return problems.get(core);
-}
 
 /**
  * Checks a requested size against the current one: "unchanged", "grow",
@@ -254,7 +249,11 @@ export async function growMember(core: ResourceCore, hooks: RoleHooks, retry: ()
   await startSecondary(core, hooks);
 }
 
-/** Runs growMember whenever the cluster's size may have changed (and on its retries). */
+/**
+ * A resource's size operations: resource.resize on the primary, and
+ * growMember whenever the cluster's size may have changed (and on its
+ * retries), each inside the resource's serialised role changes.
+ */
 export class SizeFollower {
   private stopped = false;
 
@@ -262,8 +261,18 @@ export class SizeFollower {
     private readonly core: ResourceCore,
     private readonly hooks: RoleHooks,
     /** The resource's serialised role changes. */
-    private readonly enqueue: (work: () => Promise<void>) => Promise<void>,
+    private readonly enqueue: <T>(work: () => Promise<T>) => Promise<T>,
   ) {}
+
+  /** resource.resize on the primary (growPrimary). */
+  grow(sizeBytes: number): ReturnType<typeof growPrimary> {
+    return this.enqueue(() => growPrimary(this.core, this.hooks, sizeBytes));
+  }
+
+  /** Why this member has not grown to the cluster's size yet (its disk is too small). */
+  get problem(): ResizeProblem | undefined {
+    return problems.get(this.core);
+  }
 
   /** A change of the shared config (resource/<name>/config) may be a grow. */
   onStateChange(key: string): void {

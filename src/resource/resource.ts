@@ -38,7 +38,7 @@ import { dirtyRegionsAnswer } from "./emergency.js";
 import { forksOf, metricSource } from "./resource-metric-source.js";
 import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
 import { watchSpace, type SpaceWatch } from "./space-watch.js";
-import { SizeFollower, growPrimary, resizeProblem, type ResizeProblem } from "./resize.js";
+import { SizeFollower } from "./resize.js";
 
 export type {
   FrontendHooks,
@@ -69,7 +69,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private released: Promise<void> | undefined;
   /** Emergency mode's retries, map clearing, cutting members loose (space-watch.ts). */
   private spaceWatch: SpaceWatch | undefined;
-  private readonly sizeFollower: SizeFollower;
+  /** resource.resize, and following the cluster's size as a member (resize.ts). */
+  readonly size: SizeFollower;
 
   private constructor(
     loaded: LoadedResource,
@@ -103,7 +104,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
       this.exported = false;
       await deps.frontend.detach(name);
     });
-    this.sizeFollower = new SizeFollower(this.core, this.hooks, (w) => this.roles.enqueue(w));
+    this.size = new SizeFollower(this.core, this.hooks, (w) => this.roles.enqueue(w));
     deps.metrics.watchResource(name, deps.settings.volume.maxApplyBacklogBytes, metricSource(this.core));
     this.core.logs.on("finished", () => this.progressed());
   }
@@ -203,7 +204,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     });
     this.publishStatus(true);
     if (this.core.becomingPrimary) this.roles.reconsider();
-    this.sizeFollower.check(); // grown while we were away?
+    this.size.check(); // grown while we were away?
   }
 
   // --- cluster state --------------------------------------------------------
@@ -234,7 +235,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** Called by the manager for every change under resource/<name>/. */
   onStateChange(entry: StateEntry): void {
     if (this.core.state !== "running") return;
-    this.sizeFollower.onStateChange(entry.key);
+    this.size.onStateChange(entry.key);
     const kind = this.core.view.changeKind(entry.key);
     if (kind === "designation") {
       // Never follow a host that is no longer designated, not even for the rest of a stream.
@@ -286,16 +287,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
     const changed = await this.roles.enqueue(() => setPaused(this.core, what, paused));
     if (changed) this.publishStatus(true);
     return { changed };
-  }
-
-  /** resource.resize on the primary: grows the volume online (resize.ts). */
-  resize(sizeBytes: number): ReturnType<typeof growPrimary> {
-    return this.roles.enqueue(() => growPrimary(this.core, this.hooks, sizeBytes));
-  }
-
-  /** Why this member has not grown to the cluster's size yet (its disk is too small). */
-  get resizeProblem(): ResizeProblem | undefined {
-    return resizeProblem(this.core);
   }
 
   /** Resolves when `done()` holds, checked whenever the status changes. */
@@ -395,7 +386,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   async close(): Promise<void> {
     if (this.core.state === "closed") return;
     this.spaceWatch?.cancel();
-    this.sizeFollower.stop();
+    this.size.stop();
     if (this.core.state === "failed") {
       this.status.stop();
       return this.release();

@@ -82,7 +82,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     ...(detail.sync ? { sync: detail.sync } : {}),
     ...(detail.emergency ? { emergency: detail.emergency } : {}),
     ...(detail.cutLoose.length > 0 ? { cutLoose: detail.cutLoose } : {}),
-    ...(resource.resizeProblem ? { resize: resource.resizeProblem } : {}),
+    ...(resource.size.problem ? { resize: resource.size.problem } : {}),
     splitBrain: split
       ? { detected: true, fileNumber: split.fileNumber, versions: split.versions, forks }
       : { detected: own.replState === "SplitBrain" },
@@ -192,7 +192,7 @@ export const resourceMethods: MethodTable<NodeServices> = {
   "resource.resize": async (params, node) => {
     throwIfStopping(node);
     const { name, sizeBytes } = params as { name: string; sizeBytes: number };
-    return node.resources.require(name).resize(sizeBytes);
+    return node.resources.require(name).size.grow(sizeBytes);
   },
 
   "resource.logRotate": async (params, node) => {
