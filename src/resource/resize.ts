@@ -23,6 +23,10 @@
  *   goes on (consistent again once it passes the sync end, like any sync).
  *   A sync already running takes the tail in. A member offline during the
  *   grow does this when it comes back.
+ * - Only a secondary grows this way (it copies the tail). A node without a
+ *   role retries until it has one; a primary that took over before it grew
+ *   never copied the tail: it reports that, refuses resource.resize, and
+ *   grows once it is a secondary again.
  * - Replay never writes beyond the member's size (sizeGuardedApplier): a
  *   record past it (it can arrive before the state change that announces
  *   the grow) blocks replay before that record, with the position not
@@ -144,6 +148,14 @@ export async function growPrimary(
   const previousBytes = core.config.sizeBytes;
   const state = deps.cluster.state;
   const shared = readSharedConfig(state, name);
+  if (shared && shared.sizeBytes > previousBytes) {
+    // Its members copied [previousBytes, shared) from the old primary; this disk never did.
+    throw new OperatorError(
+      "RESOURCE_CONFLICT",
+      `${name} has ${shared.sizeBytes} bytes in the cluster but this primary only ${previousBytes} (it took over before it grew): hand over to a grown member`,
+      { sizeBytes: shared.sizeBytes, localBytes: previousBytes },
+    );
+  }
   if (planResize(previousBytes, sizeBytes) === "unchanged") {
     // A grow interrupted after resource.json: publish what is durable here.
     if (shared && shared.sizeBytes < sizeBytes) {
@@ -187,32 +199,41 @@ export async function growMember(core: ResourceCore, hooks: RoleHooks, retry: ()
   const { deps, name } = core;
   const shared = readSharedConfig(deps.cluster.state, name);
   const oldBytes = core.config.sizeBytes;
-  if (core.state === "running" && core.role === "primary" && shared && shared.sizeBytes < oldBytes) {
+  if (core.state !== "running") return;
+  if (core.role === "primary" && shared && shared.sizeBytes < oldBytes) {
     // Restarted between resource.json and the cluster state (growPrimary): finish publishing.
     deps.cluster.state.set(Keys.resourceConfig(name), { ...shared, sizeBytes: oldBytes });
     await deps.cluster.state.flush();
     return;
   }
-  if (core.state !== "running" || core.role !== "secondary" || !core.secondary) return;
   if (!shared || shared.sizeBytes <= oldBytes) {
     problems.delete(core);
     return;
   }
   const newBytes = shared.sizeBytes;
   const diskBytes = await core.backing.sizeBytes();
-  if (diskBytes < newBytes) {
-    const first = problems.get(core)?.wantedBytes !== newBytes;
-    problems.set(core, {
-      wantedBytes: newBytes,
-      diskBytes,
-      reason: `disk ${core.config.disk} has ${diskBytes} bytes, the resource was grown to ${newBytes}: grow the disk; replication goes on at ${oldBytes} bytes until then`,
-    });
-    if (first)
-      deps.logger.error({ resource: name, diskBytes, wantedBytes: newBytes }, "disk too small to grow");
+  const later = (reason: string): void => {
+    const first = problems.get(core)?.reason !== reason;
+    problems.set(core, { wantedBytes: newBytes, diskBytes, reason });
+    if (first) deps.logger.error({ resource: name, diskBytes, wantedBytes: newBytes }, reason);
     hooks.publishStatus(true);
     retries.get(core)?.cancel();
     retries.set(core, deps.time.setTimer(deps.settings.retryMaxMs, retry));
-    return;
+  };
+  if (diskBytes < newBytes) {
+    return later(
+      `disk ${core.config.disk} has ${diskBytes} bytes, the resource was grown to ${newBytes}: grow the disk; replication goes on at ${oldBytes} bytes until then`,
+    );
+  }
+  if (core.role !== "secondary" || !core.secondary) {
+    // Only a replicating member copies the tail: a node with no role yet
+    // grows once it has one; a primary that took over before it grew
+    // never copied the old primary's tail, so it does not grow by itself.
+    return later(
+      core.role === "primary"
+        ? `this primary took over at ${oldBytes} bytes before growing to ${newBytes}: hand over to a grown member`
+        : `not replicating yet: grows to ${newBytes} bytes once it is a secondary`,
+    );
   }
   problems.delete(core);
   retries.get(core)?.cancel();
