@@ -18,6 +18,8 @@
  * 5. bravo leaves and joins again with an empty disk; during its full sync
  *    (paused, and slowed to 4 MiB/s) alpha grows to 64 MiB: the sync takes
  *    the new end in, and bravo and charlie end equal over 64 MiB.
+ * 6. bravo takes over (planned handover); alpha, now a member, refuses a
+ *    resize (1020); bravo grows to 72 MiB and alpha and charlie follow.
  *
  * MARSD_RESIZE_SEED replays the writer's choices and the data.
  */
@@ -46,6 +48,7 @@ const OLD_BYTES = 16 * MIB;
 const NEW_BYTES = 32 * MIB;
 const LAST_BYTES = 48 * MIB;
 const FINAL_BYTES = 64 * MIB;
+const HANDOVER_BYTES = 72 * MIB;
 /** Syncs copy at most this fast, so a full sync is still running when the grow comes. */
 const SYNC_BYTES_PER_SEC = 4 * MIB;
 const NAME = "r0";
@@ -73,6 +76,7 @@ async function writeThroughNewConnection(
   setup: ReplicatedSetup,
   data: Buffer,
   offsets: number[],
+  primary = "alpha",
 ): Promise<number> {
   const file = path.join(setup.cluster.baseDir, "nbd-data.bin");
   const handle = await open(file, "w");
@@ -81,7 +85,7 @@ async function writeThroughNewConnection(
   const { stdout } = await run(SYSTEM_PYTHON, [
     "-c",
     NBD_WRITE,
-    nbdUri(setup.cluster, "alpha", NAME),
+    nbdUri(setup.cluster, primary, NAME),
     file,
     ...offsets.map(String),
   ]);
@@ -126,20 +130,25 @@ function sizeStatus(setup: ReplicatedSetup, host: string): Promise<SizeStatus> {
   return setup.cluster.node(host).daemon.rpc.call<SizeStatus>("resource.status", { name: NAME });
 }
 
-async function waitEqual(setup: ReplicatedSetup, host: string, sizeBytes: number): Promise<void> {
+async function waitEqual(
+  setup: ReplicatedSetup,
+  host: string,
+  sizeBytes: number,
+  primary = "alpha",
+): Promise<void> {
   await waitFor(
     `${host} grown to ${sizeBytes}`,
     async () => (await sizeStatus(setup, host)).sizeBytes === sizeBytes,
   );
-  await waitCaughtUp(setup.cluster, host, "alpha", NAME);
+  await waitCaughtUp(setup.cluster, host, primary, NAME);
   await waitFor(
     `${host} UpToDate`,
     async () => (await status(setup.cluster, host, NAME)).diskState === "UpToDate",
   );
   assert.equal(
     await sha256File(setup.disks.get(host) as string, sizeBytes),
-    await sha256File(setup.disks.get("alpha") as string, sizeBytes),
-    `${host}'s disk equals alpha's over ${sizeBytes} bytes`,
+    await sha256File(setup.disks.get(primary) as string, sizeBytes),
+    `${host}'s disk equals ${primary}'s over ${sizeBytes} bytes`,
   );
 }
 
@@ -270,6 +279,18 @@ describe(`resource.resize grows online (seed ${SEED})`, { timeout: 120_000 }, ()
       await bravo.rpc.call("resource.resume", { name: NAME, what: "sync" });
       await waitEqual(s, "bravo", FINAL_BYTES);
       await waitEqual(s, "charlie", FINAL_BYTES);
+
+      // 6. After a handover, the new primary grows the resource; the old one follows as a member.
+      await bravo.rpc.call("resource.primary", { name: NAME, timeoutMs: 30_000 }, 40_000);
+      for (const disk of s.disks.values()) await truncate(disk, HANDOVER_BYTES);
+      await assert.rejects(
+        alpha.rpc.call("resource.resize", { name: NAME, sizeBytes: HANDOVER_BYTES }),
+        (err: unknown) => err instanceof RpcCallError && err.code === 1020,
+      );
+      await bravo.rpc.call("resource.resize", { name: NAME, sizeBytes: HANDOVER_BYTES });
+      await writeThroughNewConnection(s, beyond, [HANDOVER_BYTES - 64 * 1024], "bravo");
+      await waitEqual(s, "alpha", HANDOVER_BYTES, "bravo");
+      await waitEqual(s, "charlie", HANDOVER_BYTES, "bravo");
     }),
   );
 });
