@@ -10,6 +10,7 @@
 import { Command, CommanderError } from "commander";
 import { CliContext, errorText, exitCodeFor, type GlobalOptions } from "./cli-context.js";
 import { registerResourceVerbs } from "./resource-verbs.js";
+import { registerResizeVerb } from "./resize-verb.js";
 import { view, type StatusView } from "./status-view.js";
 
 function changed(r: { changed: boolean }, yes: string, no = "unchanged"): string {
@@ -139,6 +140,7 @@ async function run(): Promise<void> {
       call("resource.delete", { name, ...o }, (r: { changed: boolean }) => changed(r, "deleted")),
     );
   registerResourceVerbs(program, cli);
+  registerResizeVerb(program, cli);
 
   program
     .command("log-rotate <name>")

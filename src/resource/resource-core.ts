@@ -155,7 +155,8 @@ export interface ResourceCore {
   readonly dir: string;
   readonly deps: ResourceDeps;
   readonly backing: RandomAccessFile;
-  readonly diskSizeBytes: number;
+  /** Read at open; a grow (resize.ts) updates it. */
+  diskSizeBytes: number;
   readonly logs: LocalLogs;
   readonly files: ResourceFiles;
   readonly applier: ApplyQueue;

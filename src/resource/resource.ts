@@ -42,6 +42,7 @@ import { dirtyRegionsAnswer } from "./emergency.js";
 import { forksOf, metricSource } from "./resource-metric-source.js";
 import type { DirtyRegionsAnswer } from "../replication/sync-regions.js";
 import { watchSpace, type SpaceWatch } from "./space-watch.js";
+import { SizeFollower } from "./resize.js";
 
 export type {
   FrontendHooks,
@@ -72,6 +73,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private released: Promise<void> | undefined;
   /** Emergency mode's retries, map clearing, cutting members loose (space-watch.ts). */
   private spaceWatch: SpaceWatch | undefined;
+  /** resource.resize, and following the cluster's size as a member (resize.ts). */
+  readonly size: SizeFollower;
 
   private constructor(
     loaded: LoadedResource,
@@ -105,6 +108,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
       this.exported = false;
       await deps.frontend.detach(name);
     });
+    this.size = new SizeFollower(this.core, this.hooks, (w) => this.roles.enqueue(w));
     deps.metrics.watchResource(name, deps.settings.volume.maxApplyBacklogBytes, metricSource(this.core));
     this.core.logs.on("finished", () => this.progressed());
   }
@@ -204,6 +208,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     });
     this.publishStatus(true);
     if (this.core.becomingPrimary) this.roles.reconsider();
+    this.size.check(); // grown while we were away?
   }
 
   // --- cluster state --------------------------------------------------------
@@ -234,6 +239,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   /** Called by the manager for every change under resource/<name>/. */
   onStateChange(entry: StateEntry): void {
     if (this.core.state !== "running") return;
+    this.size.onStateChange(entry.key);
     const kind = this.core.view.changeKind(entry.key);
     if (kind === "designation") {
       // Never follow a host that is no longer designated, not even for the rest of a stream.
@@ -414,6 +420,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   async close(): Promise<void> {
     if (this.core.state === "closed") return;
     this.spaceWatch?.cancel();
+    this.size.stop();
     if (this.core.state === "failed") {
       this.status.stop();
       return this.release();

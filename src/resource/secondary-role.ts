@@ -22,6 +22,7 @@ import { mayEnterFile, openDirtyMap } from "./emergency.js";
 import { Replayer } from "../replication/replayer.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { makeSyncClient, startRegionResync } from "./secondary-sync.js";
+import { sizeGuardedApplier } from "./resize.js";
 import { memberHistories } from "./status-model.js";
 import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
 import { LogCorruptError, MalformedFileError, OperatorError, isErrno } from "../util/errors.js";
@@ -49,7 +50,7 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       resource: name,
       logs: core.logs,
       storage: deps.storage,
-      applier: core.applier,
+      applier: sizeGuardedApplier(core),
       metrics: deps.metrics,
       logger: deps.logger,
       onFileReplayed: (v) => core.view.publishVersion(v),

@@ -71,7 +71,7 @@ export class PrimaryVolume implements BlockVolume {
 
   constructor(
     readonly name: string,
-    readonly sizeBytes: number,
+    private sizeValue: number,
     private readonly backing: RandomAccessFile,
     private log: LogStream,
     private readonly applier: ApplyQueue,
@@ -82,6 +82,18 @@ export class PrimaryVolume implements BlockVolume {
 
   get writable(): boolean {
     return this.accepting;
+  }
+
+  get sizeBytes(): number {
+    return this.sizeValue;
+  }
+
+  /**
+   * IO may reach `sizeBytes` from now on (resource/resize.ts calls this only
+   * once the new size is durable in the config and the cluster state).
+   */
+  grow(sizeBytes: number): void {
+    if (sizeBytes > this.sizeValue) this.sizeValue = sizeBytes;
   }
 
   /** Whether writes go straight to the disk (emergency mode). */

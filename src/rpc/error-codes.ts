@@ -31,6 +31,7 @@ export const ERROR_RPC_CODES: Record<ErrorCode, number> = {
   SHUTTING_DOWN: 1006,
   FRONTEND_UNAVAILABLE: 1007,
   DISK_REPLACED: 1008,
+  SHRINK_REFUSED: 1009,
   // Cluster membership and peers (1010-1019)
   CLUSTER_CONFLICT: 1010,
   PEER_UNREACHABLE: 1011,

@@ -29,6 +29,7 @@ export const OPERATOR_ERROR_KINDS = [
   "PRIMARY_UNREACHABLE",
   "WAIT_TIMEOUT",
   "REPLICATION_PAUSED",
+  "SHRINK_REFUSED",
 ] as const;
 
 export type OperatorErrorCode = (typeof OPERATOR_ERROR_KINDS)[number];

@@ -251,7 +251,8 @@ export class UblkDevice {
       throw new UblkError(`ublk device ${devId} was created without user recovery and cannot be taken over`);
     }
     const params = await addon.getParams(devId);
-    if (params.devSectors * SECTOR_BYTES !== volume.sizeBytes) {
+    // Smaller: created before the volume grew (resource.resize); the kernel keeps IO inside it.
+    if (params.devSectors * SECTOR_BYTES > volume.sizeBytes) {
       throw new UblkError(
         `ublk device ${devId} has ${params.devSectors * SECTOR_BYTES} bytes, the volume ${volume.sizeBytes}: not taking it over`,
       );

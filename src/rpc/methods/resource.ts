@@ -83,6 +83,7 @@ export function resourceStatus(resource: Resource, node: NodeServices) {
     ...(detail.emergency ? { emergency: detail.emergency } : {}),
     ...(detail.cutLoose.length > 0 ? { cutLoose: detail.cutLoose } : {}),
     ...(detail.verify ? { verify: detail.verify } : {}),
+    ...(resource.size.problem ? { resize: resource.size.problem } : {}),
     splitBrain: split
       ? { detected: true, fileNumber: split.fileNumber, versions: split.versions, forks }
       : { detected: own.replState === "SplitBrain" },
@@ -205,6 +206,12 @@ export const resourceMethods: MethodTable<NodeServices> = {
     throwIfStopping(node);
     const { name, what } = params as { name: string; what: PauseWhat };
     return node.resources.require(name).setPaused(what, false);
+  },
+
+  "resource.resize": async (params, node) => {
+    throwIfStopping(node);
+    const { name, sizeBytes } = params as { name: string; sizeBytes: number };
+    return node.resources.require(name).size.grow(sizeBytes);
   },
 
   "resource.logRotate": async (params, node) => {

@@ -16,6 +16,7 @@ description:
     managed host, through the admin API.
   - I(state=present) creates the resource on the node named by I(creator) (C(resource.create); that node becomes its
     primary) and joins it as a secondary everywhere else (C(resource.join); the disk is overwritten by a full sync).
+  - I(size) grows the resource online on its primary (C(resource.resize)); the members follow by themselves.
   - I(role) makes this node the primary (planned handover, or forced failover with I(force)) or stops it being primary.
   - I(paused) sets exactly which of the full sync, the fetching of log files and their replay are paused on this node.
   - I(wait_for) waits (on the daemon, no polling) until a condition holds, such as the disk being UpToDate.
@@ -49,6 +50,17 @@ options:
     description:
       - Volume size in bytes when creating (a multiple of 4096, at least 1 MiB). Default the disk's size rounded down.
       - Ignored when joining (the size is the resource's). A different size than the existing resource's is a conflict.
+    type: int
+  size:
+    description:
+      - The size in bytes the resource should have (a multiple of 4096). Larger than now, the primary grows it online
+        (C(resource.resize)); each member then grows its own disk's use and copies only the new tail. Grow the backing
+        disks on every node first (lvextend, a larger file). A primary whose disk is too small refuses; a member whose
+        disk is too small reports C(resize) in its status and keeps the old size until its disk is grown.
+      - Smaller than the resource's current size fails, since resources never shrink. An equal size changes nothing.
+      - On a node that is not the primary nothing is called (the primary's task grows the resource); only a shrink fails.
+      - When creating, the initial size if I(size_bytes) is not given. Given, I(size_bytes) is then not compared with an
+        existing resource's size.
     type: int
   frontend:
     description:
@@ -134,7 +146,7 @@ attributes:
         What depends on other nodes (an unreachable primary, a replica that is not consistent) is only found by the real run.
     support: full
   diff_mode:
-    description: Shows presence, disk, size, role, designated primary and pauses before and after.
+    description: Shows presence, disk, size (after a grow with I(size)), role, designated primary and pauses before and after.
     support: full
 """
 
@@ -158,6 +170,11 @@ EXAMPLES = r"""
     role: primary
     force: true
   when: inventory_hostname == 'node-b'
+
+- name: Grow r0 to 20 GiB (after lvextend of /dev/vg0/r0 on every node); the members follow
+  marsd.marsd.marsd_resource:
+    name: r0
+    size: 21474836480
 
 - name: Freeze the secondary's disk for a backup snapshot
   marsd.marsd.marsd_resource:
@@ -271,7 +288,8 @@ class Planner:
                 return
             create = self.creates()
             self.actions.append("create" if create else "join")
-            size = p["size_bytes"] if create else (self.shared["config"] or {}).get("sizeBytes")
+            initial = p["size_bytes"] if p["size_bytes"] is not None else p.get("size")
+            size = initial if create else (self.shared["config"] or {}).get("sizeBytes")
             self.after = dict(
                 present=True,
                 disk=p["disk"],
@@ -286,13 +304,26 @@ class Planner:
             if not same_disk(p["disk"], status["disk"]["path"]):
                 self.conflict("resource %s is already here on disk %s, not %s" % (p["name"], status["disk"]["path"], p["disk"]))
             elif self.creates():
-                if p["size_bytes"] is not None and p["size_bytes"] != status["sizeBytes"]:
+                if p["size_bytes"] is not None and p.get("size") is None and p["size_bytes"] != status["sizeBytes"]:
                     self.conflict("resource %s already exists with %s bytes, not %s" % (p["name"], status["sizeBytes"], p["size_bytes"]))
                 existing = (self.shared["config"] or {}).get("frontend")
                 if p["frontend"] is not None and existing is not None and p["frontend"] != existing:
                     self.conflict("resource %s already exists with frontend %s, not %s" % (p["name"], existing, p["frontend"]))
         self.role()
+        self.resize()
         self.pauses()
+
+    def resize(self):
+        """size: the primary grows the resource (resource.resize); a member follows it by itself; never shrink."""
+        size = self.params.get("size")
+        if size is None or self.status is None:
+            return
+        current = max(self.status["sizeBytes"], (self.shared["config"] or {}).get("sizeBytes") or 0)
+        if size < current:
+            self.conflict("resource %s has %s bytes: it cannot shrink to %s" % (self.params["name"], current, size))
+        elif size > self.after["size_bytes"] and self.after["role"] == "primary":
+            self.actions.append("resize")
+            self.after["size_bytes"] = size
 
     def creates(self):
         """Create here (True) or join (False)?"""
@@ -394,8 +425,8 @@ def apply(client, params, host, planner, done):
     if params["disk"] is not None:
         if planner.creates():
             call = dict(name=name, disk=params["disk"])
-            if params["size_bytes"] is not None:
-                call["sizeBytes"] = params["size_bytes"]
+            if params["size_bytes"] is not None or params["size"] is not None:
+                call["sizeBytes"] = params["size_bytes"] if params["size_bytes"] is not None else params["size"]
             if params["frontend"] is not None:
                 call["frontend"] = params["frontend"]
             run("create", "resource.create", call)
@@ -410,6 +441,9 @@ def apply(client, params, host, planner, done):
         run("primary" if not params["force"] else "primary:force", "resource.primary", call, long_timeout)
     elif params["role"] == "secondary":
         run("secondary", "resource.secondary", dict(name=name))
+    if "resize" in planner.actions:
+        # Only the primary grows the resource; the daemon checks the size again (changed false when equal).
+        run("resize", "resource.resize", dict(name=name, sizeBytes=params["size"]))
     if params["paused"] is not None:
         for method, what in pause_calls(params["paused"]):
             run("%s:%s" % (method.split(".")[1], what), method, dict(name=name, what=what))
@@ -428,6 +462,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         disk=dict(type="path"),
         size_bytes=dict(type="int"),
+        size=dict(type="int"),
         frontend=dict(type="str", choices=["auto", "nbd", "ublk"]),
         creator=dict(type="str"),
         role=dict(type="str", choices=["primary", "secondary"]),
@@ -445,7 +480,7 @@ def main():
     )
     params = module.params
     if params["state"] == "absent":
-        for option in ("role", "paused", "wait_for", "disk", "size_bytes", "frontend", "creator"):
+        for option in ("role", "paused", "wait_for", "disk", "size_bytes", "size", "frontend", "creator"):
             if params[option] is not None:
                 module.fail_json(msg="%s cannot be used with state=absent" % option)
     elif params["delete"] or params["host"]:
