@@ -109,7 +109,9 @@ describe("marsadm view --watch in a terminal", { timeout: 120_000 }, () => {
       assert.equal((await tm("display", "-p", "-t", "watch", "#{cursor_flag}")).trim(), "0", "cursor hidden");
 
       // The sync is slowed by bravo's own limit (its requests run in parallel, so a per-connection cap would not do).
-      await cluster.node("bravo").daemon.rpc.call("node.setBandwidth", { syncBytesPerSec: LINK_BYTES_PER_SEC });
+      await cluster
+        .node("bravo")
+        .daemon.rpc.call("node.setBandwidth", { syncBytesPerSec: LINK_BYTES_PER_SEC });
       await cluster.node("bravo").daemon.rpc.call("resource.join", { name: "r0", disk: bravoDisk });
 
       // Two frames of the same bar with different progress, each alone on the screen.
