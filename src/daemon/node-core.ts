@@ -370,7 +370,7 @@ export class NodeCore implements NodeServices {
       (name) => this.resources.get(name)?.syncSource(),
       this.metrics,
       (name, member) => this.resources.get(name)?.dirtyRegions(member) ?? Promise.resolve(undefined),
-      (name, from) => this.resources.get(name)?.historyRegions(from) ?? Promise.resolve(undefined),
+      (name, from) => this.resources.get(name)?.repairs.historyRegions(from) ?? Promise.resolve(undefined),
       { policy: (name) => this.compressionPolicy(name), compress: this.options.compress, time: this.time },
     );
   }

@@ -8,10 +8,7 @@
  * Opening a resource recovers it: replay from the checkpoint, cutting a
  * torn tail of our own last file, which is never appended to again.
  */
-import { startVerify } from "./verify.js";
-import { applyResolution, planResolution, regionsSince } from "./split-brain.js";
-import type { HistoryRegionsAnswer } from "../replication/sync-regions.js";
-import { invalidate, invalidationStart } from "./invalidate.js";
+import { Repairs } from "./repairs.js";
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
 import type { FinishedLogFile, LogPosition } from "../log/log-stream.js";
@@ -75,6 +72,8 @@ export class Resource extends EventEmitter<ResourceEvents> {
   private spaceWatch: SpaceWatch | undefined;
   /** resource.resize, and following the cluster's size as a member (resize.ts). */
   readonly size: SizeFollower;
+  /** Invalidate, split-brain resolution, verify (repairs.ts). */
+  readonly repairs: Repairs;
 
   private constructor(
     loaded: LoadedResource,
@@ -109,6 +108,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
       await deps.frontend.detach(name);
     });
     this.size = new SizeFollower(this.core, this.hooks, (w) => this.roles.enqueue(w));
+    this.repairs = new Repairs(this.core, this.hooks, (w) => this.roles.enqueue(w));
     deps.metrics.watchResource(name, deps.settings.volume.maxApplyBacklogBytes, metricSource(this.core));
     this.core.logs.on("finished", () => this.progressed());
   }
@@ -291,36 +291,6 @@ export class Resource extends EventEmitter<ResourceEvents> {
     const changed = await this.roles.enqueue(() => setPaused(this.core, what, paused));
     if (changed) this.publishStatus(true);
     return { changed };
-  }
-
-  /** resource.invalidate: resync from the primary (invalidate.ts). */
-  async invalidate(): Promise<{ changed: boolean }> {
-    const start = await invalidationStart(this.core);
-    const changed = await this.roles.enqueue(() => invalidate(this.core, this.hooks, start));
-    if (changed) this.publishStatus(true);
-    return { changed };
-  }
-
-  /** resource.resolveSplitBrain (split-brain.ts): the winner keeps its history, a loser rolls back. */
-  async resolveSplitBrain(winner: string): Promise<{ changed: boolean }> {
-    const plan = await planResolution(this.core, winner);
-    if (!plan) return { changed: false };
-    const changed = await this.roles.enqueue(() => applyResolution(this.core, this.hooks, plan));
-    if (changed) this.publishStatus(true);
-    return { changed };
-  }
-
-  /** What a split brain's loser asks the winner for (split-brain.ts regionsSince). */
-  historyRegions(fromFileNumber: number): Promise<HistoryRegionsAnswer | "logs-gone" | undefined> {
-    return this.core.state === "running"
-      ? regionsSince(this.core, fromFileNumber)
-      : Promise.resolve(undefined);
-  }
-
-  /** resource.verify (verify.ts): starts an online verify here, in the background. */
-  verify(repair: boolean): { started: boolean } {
-    startVerify(this.core, this.hooks, (work) => this.roles.enqueue(work), { repair });
-    return { started: true };
   }
 
   /** Resolves when `done()` holds, checked whenever the status changes. */

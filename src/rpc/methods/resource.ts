@@ -181,19 +181,19 @@ export const resourceMethods: MethodTable<NodeServices> = {
   "resource.invalidate": async (params, node) => {
     throwIfStopping(node);
     const { name } = params as { name: string };
-    return node.resources.require(name).invalidate();
+    return node.resources.require(name).repairs.invalidate();
   },
 
   "resource.resolveSplitBrain": async (params, node) => {
     throwIfStopping(node);
     const { name, winner } = params as { name: string; winner: string };
-    return node.resources.require(name).resolveSplitBrain(winner);
+    return node.resources.require(name).repairs.resolveSplitBrain(winner);
   },
 
   "resource.verify": (params, node) => {
     throwIfStopping(node);
     const { name, repair } = params as { name: string; repair?: boolean };
-    return node.resources.require(name).verify(repair ?? false);
+    return node.resources.require(name).repairs.verify(repair ?? false);
   },
 
   "resource.pause": async (params, node) => {
