@@ -77,6 +77,12 @@ export interface ReplayerDeps {
    * holds writes that are in no log. Without it no gap is crossed.
    */
   mayEnter?: (file: string, header: LogFileHeader) => boolean;
+  /**
+   * While a sync copies into this disk: no record ending past this position
+   * is applied (sync-client.ts replayLimit; undefined: no limit). Replay
+   * waits at it and goes on when limitChanged() says it moved.
+   */
+  limit?: () => LogPosition | undefined;
 }
 
 export interface ReplayerEvents {
@@ -100,6 +106,9 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
   private paused = false;
   private stopped = false;
   private resumeWaiter: (() => void) | undefined;
+  /** The last scan stopped at the limit (ReplayerDeps.limit); limitMoved: it moved since that scan began. */
+  private atLimit = false;
+  private limitMoved = false;
   /** The last file whose version onFileReplayed reported. */
   private reportedFile: string | undefined;
   blockedReason: string | undefined;
@@ -185,6 +194,12 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
     this.resumeWaiter?.();
   }
 
+  /** The limit (ReplayerDeps.limit) moved: a replay waiting at it goes on. */
+  limitChanged(): void {
+    this.limitMoved = true;
+    if (this.atLimit) this.resumeWaiter?.();
+  }
+
   /** A region resync covered the pending gap: replay goes on into the file after it. */
   gapResynced(): void {
     this.pendingGap = undefined;
@@ -228,7 +243,13 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
       }
       if (this.position.offsetBytes < local.lengthBytes) {
         this.setState("replaying");
+        this.atLimit = false;
+        this.limitMoved = false;
         await this.applyFile(name, local.lengthBytes, !follow && cutTornTail && logs.newest()?.name === name);
+        if (this.atLimit) {
+          if (!follow) return;
+          if (!this.stopped && !this.paused && !this.limitMoved) await this.waitResume();
+        }
         continue;
       }
       // At the end of what we hold of this file.
@@ -318,6 +339,12 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
             nextSeq: record.seq + 1,
             streamBytes: streamStart + end,
           };
+          const limit = deps.limit?.();
+          if (limit && !atOrBefore(position, limit)) {
+            // A sync may still write data older than this record here: wait (limitChanged).
+            this.atLimit = true;
+            throw new StopScan();
+          }
           const op =
             record.kind === RecordKind.Write
               ? { offsetBytes: record.offsetBytes, lengthBytes: record.lengthBytes, data: record.payload }
@@ -382,5 +409,10 @@ async function nonZeroTailBytes(file: RandomAccessFile, from: number, to: number
   return end;
 }
 
-/** Thrown inside the scan callback to stop scanning early (pause/stop). */
+/** a ends at or before b in the log (same history). */
+function atOrBefore(a: LogPosition, b: LogPosition): boolean {
+  return a.fileNumber < b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes <= b.offsetBytes);
+}
+
+/** Thrown inside the scan callback to stop scanning early (pause/stop/limit). */
 class StopScan extends Error {}

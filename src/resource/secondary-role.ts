@@ -57,6 +57,8 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       maxInFlight: deps.settings.replayMaxInFlight,
       onIoFailure: (err) => hooks.fatal(err),
       mayEnter: mayEnterFile(core),
+      // While a sync copies: replay only what no data still on its way can predate.
+      limit: () => core.secondary?.sync?.replayLimit(),
     },
     start,
   );
@@ -106,9 +108,9 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
   if (sync) {
     if (core.pauseFile.sync) sync.setPaused(true);
     sync.start();
-  } else if (!core.pauseFile.replay) {
-    replayer.follow();
   }
+  // Also during a sync, up to its replay limit (a replica stuck at a gap waits there).
+  if (!core.pauseFile.replay) replayer.follow();
   core.checkpointer.start();
   hooks.publishStatus(true);
 }
@@ -213,8 +215,7 @@ export async function stopSecondary(core: ResourceCore): Promise<void> {
 
 /**
  * Pauses or resumes one activity (persisted first, so a restart keeps it).
- * A resumed replay waits while a full sync runs: it starts once the copy is
- * done. Refused while the resource is not running: a failed one's files are
+ * A resumed replay runs during a sync too, up to the sync's replay limit. Refused while the resource is not running: a failed one's files are
  * being closed and recovered (simulator seed 300056). Returns whether it changed.
  */
 export async function setPaused(
@@ -237,7 +238,7 @@ export async function setPaused(
   if (what === "sync") parts.sync?.setPaused(paused);
   if (what === "replay") {
     if (paused) await parts.replayer.pause();
-    else if (!parts.sync) {
+    else {
       parts.replayer.resume();
       parts.replayer.follow();
     }

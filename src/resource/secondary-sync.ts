@@ -44,6 +44,7 @@ export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient
       logger: deps.logger,
       retryMaxMs: deps.settings.retryMaxMs,
       throttle: (bytes, signal) => deps.transfers.limits.take("sync", name, bytes, signal),
+      onReplayLimit: () => core.secondary?.replayer.limitChanged(),
       maxInFlightBytes: deps.transfers.syncInFlightBytes,
       admission: (signal) => deps.transfers.syncSlots.acquire(signal),
       acceptCompression: () => deps.settings.compressionEnabled?.(name) ?? false,
