@@ -13,7 +13,7 @@ short_description: Limit the bandwidth of syncs and log fetches on a marsd node
 version_added: 0.1.0
 description:
   - Sets the bandwidth limits of the managed node (C(node.setBandwidth)), node-wide or, with I(resource), for one
-    resource. Both apply: a resource's transfers pass its own limit and then the node's.
+    resource. Both apply; a resource's transfers pass its own limit and then the node's.
   - Only the rates given are set; an omitted rate is left as it is. C(0) lifts a limit.
   - A limit set this way lasts until the daemon restarts; the lasting place is the C(bandwidth) section of the daemon's
     configuration.

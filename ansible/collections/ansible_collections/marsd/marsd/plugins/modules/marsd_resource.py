@@ -157,7 +157,7 @@ options:
         again). Found differences without I(verify_repair) fail the task, with the report in C(verify) (use
         C(failed_when) to only report them). A failed verify fails the task.
       - Fails on the primary, on an inconsistent replica and while a verify runs. Skipped in check mode (nothing to
-        predict: a verify without repair changes nothing, the need for a repair is what it finds out).
+        predict; a verify without repair changes nothing, the need for a repair is what it finds out).
     type: bool
     default: false
   verify_repair:
