@@ -49,7 +49,6 @@ READ_ONLY_METHODS = frozenset(
 )
 
 
-
 def read_only(method, params=None):
     """Whether a call changes nothing: node.setBandwidth without a rate only reports the limits."""
     if method == "node.setBandwidth":

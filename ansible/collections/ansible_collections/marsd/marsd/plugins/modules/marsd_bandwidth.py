@@ -98,7 +98,7 @@ def limits_of(report, resource):
 def predict(current, params):
     """The limits after the task: the given rates replace the current ones."""
     after = dict(current)
-    for key, option, _ in OPTIONS:
+    for key, option, _name in OPTIONS:
         if params[option] is not None:
             after[key] = params[option]
     return after
@@ -113,7 +113,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    for _, option, _ in OPTIONS:
+    for _key, option, _name in OPTIONS:
         if params[option] is not None and params[option] < 0:
             module.fail_json(msg="%s must be 0 (no limit) or more" % option)
     client = MarsdClient(module)
@@ -127,7 +127,7 @@ def main():
             result.update(changed=after != before, limits=after, bandwidth=dict(node=current["node"], resources=current["resources"]))
         else:
             call = dict(read)
-            for _, option, name in OPTIONS:
+            for _key, option, name in OPTIONS:
                 if params[option] is not None:
                     call[name] = params[option]
             report = client.call("node.setBandwidth", call)

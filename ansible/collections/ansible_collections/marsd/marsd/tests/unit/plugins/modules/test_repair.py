@@ -38,8 +38,8 @@ def status(role="secondary", primary="node-a", **extra):
     return s
 
 
-def plan(p, host, st, shared=SHARED_R0):
-    planner = Planner(p, host, st, shared)
+def plan(p, host, st, shared=None):
+    planner = Planner(p, host, st, SHARED_R0 if shared is None else shared)
     planner.present()
     return planner
 
@@ -117,7 +117,7 @@ def test_verify_waits_for_the_report_and_a_clean_one_is_no_change():
     daemon = ScriptedDaemon([report("running"), report("running"), report("done")])
     out, done = run_verify(daemon)
     assert out["state"] == "done" and done == []
-    assert [m for m, _ in daemon.calls] == ["resource.verify"] + ["resource.status"] * 3
+    assert [call[0] for call in daemon.calls] == ["resource.verify"] + ["resource.status"] * 3
     assert daemon.calls[0][1] == dict(name="r0")
 
 
@@ -148,7 +148,7 @@ def test_verify_without_waiting_only_starts_it():
     daemon = ScriptedDaemon([report("running")])
     assert run_verify(daemon, verify_wait=False) == (None, [])
     assert run_verify(ScriptedDaemon([report("running")]), verify_wait=False, verify_repair=True) == (None, ["verify:repair"])
-    assert [m for m, _ in daemon.calls] == ["resource.verify"]
+    assert [call[0] for call in daemon.calls] == ["resource.verify"]
 
 
 def test_bandwidth_limits_and_prediction():

@@ -27,8 +27,8 @@ def status(role, size=4 * MIB):
                 paused=dict(sync=False, fetch=False, replay=False))
 
 
-def plan(p, host, st, shared=SHARED_R0):
-    planner = Planner(p, host, st, shared)
+def plan(p, host, st, shared=None):
+    planner = Planner(p, host, st, SHARED_R0 if shared is None else shared)
     planner.present()
     return planner
 
