@@ -5,14 +5,16 @@
  * task's `changed` through the json stdout callback. A second run of the
  * same playbook must change nothing; --check must predict the change and
  * leave the daemons alone; handover, forced failover with eviction, and
- * teardown (leave, delete, leave the cluster) are checked through the RPC.
+ * teardown (leave, delete, leave the cluster) are checked through the RPC;
+ * so are bandwidth limits, invalidate, verify (of a replica damaged behind
+ * the daemon's back) and resolve_split_brain (without a fork: no change).
  * Also: ansible-doc parses every module's documentation, `ansible-test
  * sanity` passes offline with every test but import (ansible/sanity-offline.py),
  * and the module_utils unit tests pass. The tools come from
  * scripts/setup.sh; a missing one fails the test.
  */
 import assert from "node:assert/strict";
-import { cp, writeFile } from "node:fs/promises";
+import { cp, open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { waitFor } from "../helpers/daemon-process.js";
@@ -37,7 +39,7 @@ const HOSTS = ["node-a", "node-b", "node-c"];
 const COLLECTION = path.join(COLLECTIONS, "ansible_collections", "marsd", "marsd");
 const TEST_PLAYBOOKS = path.join(COLLECTION, "tests", "integration", "playbooks");
 const RESOURCE_TASK = "Create the resource on the first node, join it everywhere else, wait until UpToDate";
-const MODULES = ["marsd_info", "marsd_cluster", "marsd_resource"];
+const MODULES = ["marsd_info", "marsd_cluster", "marsd_resource", "marsd_bandwidth"];
 /** Runs ansible-test sanity offline on the tools Debian packages (see the script's header). */
 const SANITY_OFFLINE = path.join(ANSIBLE_DIR, "sanity-offline.py");
 
@@ -268,6 +270,86 @@ describe("ansible collection marsd.marsd against real daemons", { timeout: 300_0
       fetch: false,
       replay: false,
     });
+  });
+
+  test("repairs and bandwidth: check mode predicts, a real run changes, a second run does not", async () => {
+    const repair = path.join(TEST_PLAYBOOKS, "repair.yml");
+    const step = (vars: Record<string, unknown>, args: string[] = []) =>
+      playbook(repair, ["-l", "node-c", "-e", JSON.stringify(vars), ...args]);
+    const limits = async () =>
+      (await rpc("node-c").call<{ node: { sync: number; fetch: number } }>("node.setBandwidth", {})).node;
+
+    // Node-wide sync limit.
+    const bandwidth = { marsd_step: "bandwidth", marsd_sync_bytes_per_sec: 50_000_000 };
+    const bwCheck = task(await step(bandwidth, ["--check", "--diff"]), "Bandwidth limits")["node-c"];
+    assert.equal(bwCheck?.changed, true);
+    assert.deepEqual(bwCheck?.diff, { before: { sync: 0, fetch: 0 }, after: { sync: 50_000_000, fetch: 0 } });
+    assert.deepEqual(await limits(), { sync: 0, fetch: 0 }, "check mode set nothing");
+    assert.equal(task(await step(bandwidth), "Bandwidth limits")["node-c"]?.changed, true);
+    assert.deepEqual(await limits(), { sync: 50_000_000, fetch: 0 });
+    assertNothingChanged(await step(bandwidth), "same limit again");
+    const lift = { marsd_step: "bandwidth", marsd_sync_bytes_per_sec: 0 };
+    assert.equal(task(await step(lift), "Bandwidth limits")["node-c"]?.changed, true);
+
+    // Invalidate with the sync paused: the whole-disk sync stays under way, so a second run changes nothing.
+    const invalidate = { marsd_step: "invalidate", marsd_paused: ["sync"] };
+    const invCheck = task(await step(invalidate, ["--check"]), "Resync from the primary")["node-c"];
+    assert.deepEqual(invCheck?.actions, ["pause:sync", "invalidate"]);
+    assert.equal(
+      (await status(cluster, "node-c", "r0")).diskState,
+      "UpToDate",
+      "check mode invalidated nothing",
+    );
+    const inv = task(await step(invalidate), "Resync from the primary")["node-c"];
+    assert.deepEqual(inv?.actions, ["pause:sync", "invalidate"]);
+    const syncing = (await status(cluster, "node-c", "r0")) as unknown as { sync?: { kind: string } };
+    assert.equal(syncing.sync?.kind, "full");
+    assertNothingChanged(await step(invalidate, ["--check"]), "invalidate while the sync runs, check mode");
+    assertNothingChanged(await step(invalidate), "invalidate while the sync runs");
+    await playbook(path.join(PLAYBOOKS, "cluster.yml"), [
+      "-l",
+      "node-c",
+      "-e",
+      JSON.stringify({ marsd_paused: [] }),
+    ]);
+    assert.equal((await status(cluster, "node-c", "r0")).diskState, "UpToDate");
+
+    // Verify: node-c's disk is damaged behind the daemon's back; found, repaired, then clean (no change).
+    type VerifyReport = { state: string; mismatchedBytes: number; repair: boolean };
+    const verifyTask = async (vars: Record<string, unknown>, args: string[] = []) =>
+      task(await step({ marsd_step: "verify", ...vars }, args), "Verify against the primary")[
+        "node-c"
+      ] as HostResult;
+    const disk = await open(disks.get("node-c") as string, "r+");
+    await disk.write(Buffer.alloc(4096, 0xa5), 0, 4096, MIB);
+    await disk.sync();
+    await disk.close();
+    const verifiedAtMs = (s: unknown) => (s as { verify?: { startedAtMs: number } }).verify?.startedAtMs;
+    const startedBefore = verifiedAtMs(await status(cluster, "node-c", "r0"));
+    const predicted = await verifyTask({ marsd_verify_repair: true }, ["--check"]);
+    assert.equal(predicted.changed, false);
+    assert.equal(
+      verifiedAtMs(await status(cluster, "node-c", "r0")),
+      startedBefore,
+      "check mode started no verify",
+    );
+    const found = await verifyTask({});
+    assert.equal(found.failed, true);
+    assert.equal(found.rpc_error?.name, "VerifyMismatch");
+    assert.ok((found.verify as VerifyReport).mismatchedBytes >= 4096, "the damaged block is reported");
+    const repaired = await verifyTask({ marsd_verify_repair: true });
+    assert.equal(repaired.changed, true);
+    assert.deepEqual(repaired.actions, ["verify:repair"]);
+    const again = await verifyTask({ marsd_verify_repair: true });
+    assert.equal(again.changed, false, "nothing left to repair");
+    assert.equal((again.verify as VerifyReport).mismatchedBytes, 0);
+
+    // resolve_split_brain without a fork: nothing to roll back on any member, predicted and real.
+    const resolve = ["-e", JSON.stringify({ marsd_step: "resolve", marsd_winner: "node-a" })];
+    const resolveCheck = await playbook(repair, [...resolve, "--check"]);
+    assertNothingChanged(resolveCheck, "resolve without a fork, check mode");
+    assert.deepEqual(Object.keys(task(resolveCheck, "Resolve a split brain")).sort(), HOSTS);
+    assertNothingChanged(await playbook(repair, resolve), "resolve without a fork");
   });
 
   test("errors carry the JSON-RPC error; check mode predicts conflicts", async () => {

@@ -48,6 +48,14 @@ READ_ONLY_METHODS = frozenset(
     ]
 )
 
+
+def read_only(method, params=None):
+    """Whether a call changes nothing: node.setBandwidth without a rate only reports the limits."""
+    if method == "node.setBandwidth":
+        return not any(k in (params or {}) for k in ("syncBytesPerSec", "fetchBytesPerSec"))
+    return method in READ_ONLY_METHODS
+
+
 # JSON-RPC error codes of the admin API and their names in api/openrpc.json.
 ERROR_NAMES = {
     -32700: "ParseError",
@@ -110,6 +118,10 @@ TRANSPORT_ERROR = -1
 PROTOCOL_ERROR = -2
 CHECK_MODE_VIOLATION = -3
 TOKEN_UNREADABLE = -4
+# A verify (resource.verify) that failed, or found differences it was not asked to repair.
+VERIFY_FAILED = -5
+VERIFY_MISMATCH = -6
+WAIT_TIMEOUT = 1024
 
 
 class MarsdError(Exception):
@@ -133,6 +145,10 @@ class MarsdError(Exception):
             return "CheckModeViolation"
         if self.code == TOKEN_UNREADABLE:
             return "TokenUnreadable"
+        if self.code == VERIFY_FAILED:
+            return "VerifyFailed"
+        if self.code == VERIFY_MISMATCH:
+            return "VerifyMismatch"
         return ERROR_NAMES.get(self.code, "Error%s" % self.code)
 
     def describe(self):
@@ -226,7 +242,7 @@ class MarsdClient:
 
     def call(self, method, params=None, timeout=None):
         """The method's result; raises MarsdError. Refuses mutating methods in check mode."""
-        if self.module.check_mode and method not in READ_ONLY_METHODS:
+        if self.module.check_mode and not read_only(method, params):
             raise MarsdError(method, CHECK_MODE_VIOLATION, "refusing to call a mutating method in check mode")
         request = dict(jsonrpc="2.0", id=self._next_id, method=method, params=params or {})
         self._next_id += 1

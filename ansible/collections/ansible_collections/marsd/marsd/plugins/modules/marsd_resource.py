@@ -20,6 +20,8 @@ description:
   - I(role) makes this node the primary (planned handover, or forced failover with I(force)) or stops it being primary.
   - I(paused) sets exactly which of the full sync, the fetching of log files and their replay are paused on this node.
   - I(wait_for) waits (on the daemon, no polling) until a condition holds, such as the disk being UpToDate.
+  - I(resolve_split_brain), I(invalidate) and I(verify) repair a replica (C(resource.resolveSplitBrain),
+    C(resource.invalidate), C(resource.verify)).
   - I(state=absent) makes this node leave the resource (C(resource.leave)), deletes it from the whole cluster with
     I(delete=true) (C(resource.delete)), or evicts a dead member with I(host) and I(force=true).
   - Every API call is idempotent on the daemon, which reports C(changed); the module reports C(changed) when any call
@@ -128,6 +130,48 @@ options:
       - Without it, only this node leaves the resource (C(resource.leave)); the primary cannot leave without I(force).
     type: bool
     default: false
+  resolve_split_brain:
+    description:
+      - The host name of the winner of a split brain; run the task on every member. The winner must be the designated
+        primary (make it primary with I(force) first). A member whose history forks from the winner's rolls back to the
+        fork and takes the winner's history (its writes since the fork are discarded); on the winner and on members
+        without a fork nothing changes. C(changed) is the daemon's; check mode predicts a change when this node's
+        status reports a split brain and it is not the winner.
+      - Runs after I(paused), so a loser's resync can be held with I(paused=[sync]).
+    type: str
+  invalidate:
+    description:
+      - C(true) makes this secondary copy the primary's disk again, then replay from the primary's newest log file
+        (C(resource.invalidate)), for a replica suspected damaged. Digests are compared, so what is equal is not sent.
+        The replica is inconsistent until the copy is done; add I(wait_for=uptodate) to wait for it.
+      - Unchanged while a whole-disk sync is already running (so a task that also pauses the sync with I(paused=[sync])
+        is idempotent). Fails on the primary (check mode too). Runs after I(paused) and I(resolve_split_brain).
+    type: bool
+    default: false
+  verify:
+    description:
+      - C(true) starts an online verify of this secondary against the primary (C(resource.verify)) after everything
+        else (also after I(wait_for)); with I(verify_wait) the module waits (up to I(wait_timeout)) for its report.
+      - A verify only reads, so it is no change; with I(verify_repair) the chunks found different are copied from the
+        primary, and the task is changed when there were any (then it also waits until the replica is consistent
+        again). Found differences without I(verify_repair) fail the task, with the report in C(verify) (use
+        C(failed_when) to only report them). A failed verify fails the task.
+      - Fails on the primary, on an inconsistent replica and while a verify runs. Skipped in check mode (nothing to
+        predict; a verify without repair changes nothing, the need for a repair is what it finds out).
+    type: bool
+    default: false
+  verify_repair:
+    description:
+      - With I(verify), copy the chunks found different from the primary (a region resync).
+    type: bool
+    default: false
+  verify_wait:
+    description:
+      - With I(verify), wait for the verify to finish and return its report. Without waiting the module only starts it
+        (C(changed) then only with I(verify_repair), since it may copy); read the report later with
+        M(marsd.marsd.marsd_info) (C(verify) in the resource status).
+    type: bool
+    default: true
   host:
     description:
       - With I(state=absent) and I(force=true), the host name of a dead member that this node evicts from the resource,
@@ -186,6 +230,25 @@ EXAMPLES = r"""
     name: r0
     paused: []
 
+- name: Verify the secondaries against the primary, repair what differs, report what was found
+  marsd.marsd.marsd_resource:
+    name: r0
+    verify: true
+    verify_repair: true
+  when: inventory_hostname != 'node-a'
+
+- name: Resync a damaged secondary from the primary and wait until it is UpToDate
+  marsd.marsd.marsd_resource:
+    name: r0
+    invalidate: true
+    wait_for: uptodate
+  when: inventory_hostname == 'node-c'
+
+- name: Resolve a split brain for node-b (already made primary with force), on every member
+  marsd.marsd.marsd_resource:
+    name: r0
+    resolve_split_brain: node-b
+
 - name: This node leaves r0 (its disk is kept)
   marsd.marsd.marsd_resource:
     name: r0
@@ -219,6 +282,14 @@ actions:
   type: list
   elements: str
   sample: ["join", "pause:replay"]
+verify:
+  description:
+    - The report of the verify the task ran (C(verify) of C(resource.status)), when it waited for it.
+    - C(state) (done or failed), C(mismatchedBytes), C(mismatches) (chunk-aligned [offset, length] ranges), C(comparedBytes),
+      C(unverifiedBytes), C(repair), C(rounds).
+  returned: when verify and verify_wait, and the verify finished
+  type: dict
+  sample: {"state": "done", "repair": false, "rounds": 1, "comparedBytes": 4194304, "mismatchedBytes": 0, "mismatches": []}
 host:
   description: The marsd host name of the managed node.
   returned: success
@@ -230,10 +301,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.marsd.marsd.plugins.module_utils import marsd_repair
 from ansible_collections.marsd.marsd.plugins.module_utils.marsd_api import (
     MARSD_COMMON_ARGS,
     PRIMARY_UNREACHABLE,
     RESOURCE_NOT_FOUND,
+    VERIFY_FAILED,
+    VERIFY_MISMATCH,
     MarsdClient,
     MarsdError,
     pause_calls,
@@ -312,6 +386,7 @@ class Planner:
         self.role()
         self.resize()
         self.pauses()
+        marsd_repair.plan(self)
 
     def resize(self):
         """size: the primary grows the resource (resource.resize); a member follows it by itself; never shrink."""
@@ -447,12 +522,16 @@ def apply(client, params, host, planner, done):
     if params["paused"] is not None:
         for method, what in pause_calls(params["paused"]):
             run("%s:%s" % (method.split(".")[1], what), method, dict(name=name, what=what))
+    marsd_repair.apply(client, params, done)
     if params["wait_for"]:
         client.call(
             "resource.wait",
             dict(name=name, until=params["wait_for"], timeoutMs=params["wait_timeout"] * 1000),
             timeout=long_timeout,
         )
+    if params["verify"]:
+        return marsd_repair.verify(client, params, done, deadline, long_timeout)
+    return None
 
 
 def main():
@@ -472,6 +551,11 @@ def main():
         wait_timeout=dict(type="int", default=300),
         delete=dict(type="bool", default=False),
         host=dict(type="str"),
+        resolve_split_brain=dict(type="str"),
+        invalidate=dict(type="bool", default=False),
+        verify=dict(type="bool", default=False),
+        verify_repair=dict(type="bool", default=False),
+        verify_wait=dict(type="bool", default=True),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -480,8 +564,11 @@ def main():
     )
     params = module.params
     if params["state"] == "absent":
-        for option in ("role", "paused", "wait_for", "disk", "size_bytes", "size", "frontend", "creator"):
+        for option in ("role", "paused", "wait_for", "disk", "size_bytes", "size", "frontend", "creator", "resolve_split_brain"):
             if params[option] is not None:
+                module.fail_json(msg="%s cannot be used with state=absent" % option)
+        for option in ("invalidate", "verify"):
+            if params[option]:
                 module.fail_json(msg="%s cannot be used with state=absent" % option)
     elif params["delete"] or params["host"]:
         module.fail_json(msg="delete and host only go with state=absent")
@@ -511,7 +598,9 @@ def main():
                 result["resource"] = status
             module.exit_json(**result)
 
-        apply(client, params, host, planner, result["actions"])
+        report = apply(client, params, host, planner, result["actions"])
+        if report is not None:
+            result["verify"] = report
         result["changed"] = bool(result["actions"])
         now = client.resource_status(params["name"])
         if now is not None:
@@ -520,6 +609,8 @@ def main():
             result["diff"]["after"] = view(now)
     except MarsdError as e:
         result["changed"] = bool(result["actions"]) and not module.check_mode
+        if e.code in (VERIFY_FAILED, VERIFY_MISMATCH):
+            result["verify"] = e.data
         client.fail(e, **result)
     module.exit_json(**result)
 

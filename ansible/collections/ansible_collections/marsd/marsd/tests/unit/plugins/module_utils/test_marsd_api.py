@@ -23,6 +23,7 @@ from ansible_collections.marsd.marsd.plugins.module_utils.marsd_api import (
     pause_calls,
     pause_plan,
     paused_list,
+    read_only,
     read_token,
     same_disk,
     shared_view,
@@ -107,7 +108,8 @@ class FakeModule:
 @pytest.mark.parametrize(
     "method",
     ["cluster.create", "cluster.join", "cluster.leave", "resource.create", "resource.join", "resource.leave",
-     "resource.delete", "resource.primary", "resource.secondary", "resource.pause", "resource.resume", "resource.logRotate"],
+     "resource.delete", "resource.primary", "resource.secondary", "resource.pause", "resource.resume", "resource.logRotate",
+     "resource.invalidate", "resource.resolveSplitBrain", "resource.verify"],
 )
 def test_check_mode_refuses_every_mutating_method(method):
     client = MarsdClient(FakeModule(check_mode=True))
@@ -116,6 +118,16 @@ def test_check_mode_refuses_every_mutating_method(method):
         client.call(method, {"name": "r0"})
     assert e.value.code == CHECK_MODE_VIOLATION
     assert client.calls == []
+
+
+def test_set_bandwidth_is_read_only_only_without_a_rate():
+    assert read_only("node.setBandwidth", {"resource": "r0"})
+    assert not read_only("node.setBandwidth", {"syncBytesPerSec": 0})
+    assert not read_only("node.setBandwidth", {"resource": "r0", "fetchBytesPerSec": 10})
+    client = MarsdClient(FakeModule(check_mode=True))
+    with pytest.raises(MarsdError) as e:
+        client.call("node.setBandwidth", {"syncBytesPerSec": 1})
+    assert e.value.code == CHECK_MODE_VIOLATION
 
 
 def test_shared_view_members_without_evicted():
