@@ -64,15 +64,18 @@ export class TokenBucket {
   /** Waits while the bucket is in debt, then takes `bytes`. Returns the time waited. */
   async take(bytes: number, signal?: AbortSignal): Promise<number> {
     const startMs = this.time.monotonicMs();
+    let slept = false;
     for (;;) {
       this.refill();
       if (this.rate <= 0 || this.balanceBytes >= 0) break;
       const waitMs = Math.min(MAX_WAIT_STEP_MS, Math.ceil((-this.balanceBytes * 1000) / this.rate));
       await this.time.sleep(Math.max(1, waitMs), signal);
+      slept = true;
       signal?.throwIfAborted();
     }
     if (this.rate > 0) this.balanceBytes -= bytes;
-    return this.time.monotonicMs() - startMs;
+    // Only time spent asleep counts as throttled (not this call's own microseconds).
+    return slept ? this.time.monotonicMs() - startMs : 0;
   }
 }
 
