@@ -36,6 +36,14 @@ const EXEMPTIONS: Exemption[] = [
     reason:
       "the primary's durable position is read from whichever instance is primary, not only the selected ones",
   },
+  {
+    dashboard: "marsd-resource.json",
+    panel: "Verify runs by outcome",
+    refId: "A",
+    rule: "target-counter-agg",
+    reason:
+      "verifies are rare and their series are born at 1 when the first one finishes, which increase() does not count: the totals since start are shown",
+  },
 ];
 
 const clone = (l: LoadedDashboard): LoadedDashboard => {
