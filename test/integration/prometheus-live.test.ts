@@ -54,6 +54,8 @@ const DISK_BYTES = 48 * MIB;
 const SEED_BYTES = 40 * MIB;
 /** bravo's sync copies SEED_BYTES at this rate (node.setBandwidth): about 5 s. */
 const SYNC_LIMIT_BYTES_PER_SEC = 8 * MIB;
+/** A sync's data window (sync-client.ts): about 1 s at the limit. */
+const SYNC_WINDOW_BYTES = 8 * MIB;
 const HOSTS = ["alpha", "bravo", "charlie"] as const;
 
 type Phase =
@@ -259,7 +261,11 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       cluster = await TestCluster.start({
         hosts: [...HOSTS],
         seed,
-        config: { replication: { statusPublishMs: 200, heartbeatMs: 300, listWaitMs: 1000 } },
+        config: {
+          replication: { statusPublishMs: 200, heartbeatMs: 300, listWaitMs: 1000 },
+          // One data window in flight: bravo's progress moves window by window while limited.
+          sync: { maxConcurrent: 2, maxInFlightBytes: SYNC_WINDOW_BYTES },
+        },
       });
       const c = cluster;
       const rpc = (host: string) => c.node(host).daemon.rpc;
@@ -292,7 +298,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
           "bravo's sync to be under way in Prometheus",
           'marsd_replication_sync_done_bytes{instance="bravo"} > 0 < marsd_replication_sync_total_bytes{instance="bravo"}' +
             ' and rate(marsd_replication_sync_transferred_bytes_total{instance="bravo"}[5s]) > 0' +
-            ' and rate(marsd_bandwidth_throttled_seconds_total{instance="bravo", kind="sync"}[5s]) > 0',
+            ' and on (instance, resource) rate(marsd_bandwidth_throttled_seconds_total{instance="bravo", kind="sync"}[5s]) > 0',
         ),
       );
       // sync-stalled: bravo's links cut mid-sync.
