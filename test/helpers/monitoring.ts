@@ -459,7 +459,8 @@ export function lintDashboard(loaded: LoadedDashboard, exemptions: Exemption[] =
         continue;
       }
       for (const msg of rateIntervalProblems(t.expr)) add(`target-rate-interval: ${where}: ${msg}`);
-      for (const msg of counterProblems(t.expr)) add(`target-counter-agg: ${where}: ${msg}`);
+      for (const msg of counterProblems(t.expr))
+        if (!exempt(p, t, "target-counter-agg")) add(`target-counter-agg: ${where}: ${msg}`);
       for (const label of ["job", "instance"]) {
         const missing = selectors.filter(
           (s) => !s.matchers.some((m) => m.label === label && m.op === "=~" && m.value === `$${label}`),

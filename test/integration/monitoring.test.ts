@@ -37,6 +37,9 @@ const EVENT_ONLY: Record<string, string> = {
   marsd_nbd_request_errors_total: "only after an NBD request failed",
   marsd_replication_fetch_errors_total: "only after a fetch was interrupted or refused",
   marsd_peer_sync_failures_total: "only after a state exchange with a peer failed",
+  // prometheus-live.test.ts runs a verify; verify.test.ts checks the values.
+  marsd_verify_mismatched_bytes: "only after a resource.verify ran",
+  marsd_verify_runs_total: "only after a resource.verify ran",
   // This pair serves NBD; the ublk series exist only where a resource is served over ublk
   // (the VM suite, test/vm, checks them after IO).
   marsd_ublk_inflight_requests: "only with a ublk device",

@@ -3,9 +3,9 @@
  * scraping three live daemons (alpha, bravo, charlie) with a replicating
  * resource. The cluster goes through the states the panels exist for:
  *
- *   sync          bravo joins with 40 MiB to copy over links throttled to 8 MiB/s
+ *   sync          bravo joins with 40 MiB to copy, its sync bandwidth limited to 8 MiB/s
  *   sync-stalled  bravo's links are cut mid-sync: its sync stops moving
- *   replicating   all three UpToDate, alpha written to through NBD
+ *   replicating   all three UpToDate, alpha written to through NBD; charlie verified
  *   handover      bravo made primary (planned) and written to
  *   paused-fetch  charlie's fetch paused while bravo is written to
  *   partitioned   bravo cut off and still written to; alpha forced primary and written to
@@ -52,8 +52,10 @@ const MIB = 1024 * 1024;
 /** Three sync windows (16 MiB each, full-sync.ts): progress moves twice before the sync ends. */
 const DISK_BYTES = 48 * MIB;
 const SEED_BYTES = 40 * MIB;
-/** bravo's sync copies SEED_BYTES at this rate: about 5 s. */
-const SYNC_LINK_BYTES_PER_SEC = 8 * MIB;
+/** bravo's sync copies SEED_BYTES at this rate (node.setBandwidth): about 5 s. */
+const SYNC_LIMIT_BYTES_PER_SEC = 8 * MIB;
+/** A sync's data window (sync-client.ts): about 1 s at the limit. */
+const SYNC_WINDOW_BYTES = 8 * MIB;
 const HOSTS = ["alpha", "bravo", "charlie"] as const;
 
 type Phase =
@@ -129,6 +131,19 @@ const PANEL_PHASES: Record<string, Expectation<Phase>> = {
   "Fetch errors": at("partitioned"),
   "Full sync progress": at("sync", true),
   "Full sync transfer": at("sync", true),
+  // Transfers: bravo's sync is limited and waits for it; alpha compresses what it ships.
+  "Bandwidth limits vs transfer rate#A": at("sync", true),
+  "Bandwidth limits vs transfer rate#B": at("sync", true),
+  "Bandwidth limits vs transfer rate#C": at("replicating", true),
+  "Time throttled by bandwidth limits": at("sync", true),
+  "Sync slots#A": at("sync", true),
+  "Sync slots#B": at("sync", true),
+  "Compression ratio (wire / raw)": at("replicating", true),
+  "Compression CPU": at("replicating", true),
+  // charlie verified equal: no mismatched bytes, one run.
+  "Verify mismatched bytes": at("replicating"),
+  "Verify runs by outcome": at("replicating", true),
+  "Replicas with verify mismatches": at("replicating"),
   "Log fsync latency": at("replicating", true),
   "Group-commit batch size": at("replicating", true),
   "NBD request latency p99": at("replicating", true),
@@ -182,6 +197,7 @@ const NOT_PROVOKED: Record<string, string> = {
   MarsdMemberCutLoose: "a member lagging past lagging.maxLag*: lagging-member.test.ts, alerts.test.yml",
   MarsdUblkRequestErrors: "ublk needs a kernel with ublk (test/vm); fires in alerts.test.yml",
   MarsdUblkQueueSaturated: "ublk needs a kernel with ublk (test/vm); fires in alerts.test.yml",
+  MarsdVerifyMismatch: "a replica differing from its primary: verify.test.ts; fires in alerts.test.yml",
 };
 
 /** The rules' windows, shortened to this test's seconds (order kept: 1m < 5m < 15m < 30m < 1h). */
@@ -245,7 +261,11 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       cluster = await TestCluster.start({
         hosts: [...HOSTS],
         seed,
-        config: { replication: { statusPublishMs: 200, heartbeatMs: 300, listWaitMs: 1000 } },
+        config: {
+          replication: { statusPublishMs: 200, heartbeatMs: 300, listWaitMs: 1000 },
+          // One data window in flight: bravo's progress moves window by window while limited.
+          sync: { maxConcurrent: 2, maxInFlightBytes: SYNC_WINDOW_BYTES },
+        },
       });
       const c = cluster;
       const rpc = (host: string) => c.node(host).daemon.rpc;
@@ -269,16 +289,17 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       // Prometheus scrapes a static target only once its discovery has run (about 5 s after start).
       await prom.waitForData("Prometheus to scrape all three daemons", 'count(up{job="marsd"} == 1) == 3');
 
-      // --- sync: bravo joins with 40 MiB to copy over throttled links
-      for (const other of ["alpha", "charlie"])
-        c.proxy("bravo", other).set({ bandwidthBytesPerSec: SYNC_LINK_BYTES_PER_SEC });
+      // --- sync: bravo joins with 40 MiB to copy, its syncs limited and waiting for the limit
+      // (over 10 % of the time: every transfer counts its few microseconds in take() as waiting)
+      await rpc("bravo").call("node.setBandwidth", { syncBytesPerSec: SYNC_LIMIT_BYTES_PER_SEC });
       await rpc("bravo").call("resource.join", { name: R0, disk: disks.get("bravo") });
       mark(
         "sync",
         await prom.waitForData(
           "bravo's sync to be under way in Prometheus",
           'marsd_replication_sync_done_bytes{instance="bravo"} > 0 < marsd_replication_sync_total_bytes{instance="bravo"}' +
-            ' and rate(marsd_replication_sync_transferred_bytes_total{instance="bravo"}[5s]) > 0',
+            ' and rate(marsd_replication_sync_transferred_bytes_total{instance="bravo"}[5s]) > 0' +
+            ' and on (instance, resource) rate(marsd_bandwidth_throttled_seconds_total{instance="bravo", kind="sync"}[5s]) > 0.1',
         ),
       );
       // sync-stalled: bravo's links cut mid-sync.
@@ -293,9 +314,21 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
       );
       c.healAll();
       await waitUntil(c, "bravo", R0, "uptodate", 30_000);
+      await rpc("bravo").call("node.setBandwidth", { syncBytesPerSec: 0 });
 
-      // --- replicating: alpha written to; a failed RPC, a bad NBD request, knocks on the peer port
+      // --- replicating: alpha written to; a failed RPC, a bad NBD request, knocks on the peer port;
+      // charlie verified against alpha (equal)
       let writer = startQemuIoWriter(c, "alpha", R0, DISK_BYTES, seed + 1);
+      assert.deepEqual(await rpc("charlie").call("resource.verify", { name: R0 }), { started: true });
+      const verifyState = async () => {
+        const status = await rpc("charlie").call<{ verify?: { state: string; error?: string } }>(
+          "resource.status",
+          { name: R0 },
+        );
+        if (status.verify?.state === "failed")
+          throw new Error(`charlie's verify failed: ${status.verify.error}`);
+        return status.verify?.state;
+      };
       await assert.rejects(rpc("alpha").call("resource.status", { name: "no-such-resource" }));
       await readPastEnd(c, "alpha", R0, DISK_BYTES);
       const knock = async () => {
@@ -311,6 +344,7 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
           "writes, replication and rejected knocks to show in Prometheus",
           async () => {
             await knock();
+            if ((await verifyState()) !== "done") return undefined;
             const now = systemClock.nowMs() / 1000;
             const all = await Promise.all(
               [
@@ -319,6 +353,8 @@ describe("Prometheus scraping three live daemons", { timeout: 180_000 }, () => {
                 'rate(marsd_peer_rejected_requests_total{instance="alpha"}[5s]) > 0',
                 'rate(marsd_log_fsync_duration_seconds_count{instance="alpha"}[5s]) > 0',
                 'count(marsd_replication_lag_bytes{instance="alpha"}) == 2',
+                'marsd_verify_runs_total{instance="charlie", outcome="equal"} > 0',
+                'rate(marsd_peer_compression_seconds_total{instance="alpha", kind="fetch"}[5s]) > 0',
               ].map((q) => prom.query(q, now)),
             );
             return all.every((r) => r.length > 0) ? now : undefined;
