@@ -8,6 +8,7 @@
  * Opening a resource recovers it: replay from the checkpoint, cutting a
  * torn tail of our own last file, which is never appended to again.
  */
+import { recheckChains } from "./split-brain.js";
 import { Repairs } from "./repairs.js";
 import { EventEmitter } from "node:events";
 import type { StateEntry } from "../cluster/state-store.js";
@@ -250,6 +251,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
     } else if (kind === "history") {
       // Another member's history moved: a pending take-over may now complete.
       if (this.core.becomingPrimary && entry.owner !== this.core.host) this.roles.reconsider();
+      if (entry.owner !== this.core.host) recheckChains(this.core);
       this.emit("changed");
     }
   }

@@ -35,6 +35,7 @@ import {
 } from "../replication/sync-regions.js";
 import { OperatorError } from "../util/errors.js";
 import { dirtyRegionsAnswer } from "./emergency.js";
+import { forksOf } from "./resource-metric-source.js";
 import { restartSecondaryFrom } from "./rejoin.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { memberHistories } from "./status-model.js";
@@ -159,6 +160,7 @@ export async function planResolution(core: ResourceCore, winner: string): Promis
       { resource: core.name, winner },
       "split brain: our history does not fork from the winner's",
     );
+    recheckChains(core);
     return undefined;
   }
   const { deps } = core;
@@ -240,4 +242,16 @@ export async function applyResolution(
     core.emergencyFile = undefined;
   }
   return parseLogName(plan.resumeFile) !== undefined;
+}
+
+/**
+ * Another member's history changed (a loser rolled back elsewhere): if no
+ * fork is left in our view, a fetch or replay stopped at a broken chain
+ * checks it again (it stops again if the chain is still broken).
+ */
+export function recheckChains(core: ResourceCore): void {
+  const parts = core.secondary;
+  if (!parts || forksOf(core).length > 0) return;
+  if (parts.fetcher.stateValue === "split-brain") parts.fetcher.retry();
+  if (parts.replayer.state === "blocked") parts.replayer.unblock();
 }

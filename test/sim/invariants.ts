@@ -191,6 +191,7 @@ export class Invariants {
       // A resource that failed and recovered in place serves again: checked like a restart.
       this.sim.recovering.delete(host);
       let origin: string;
+      let unasked = false;
       if (takeover?.kind === "handover" && takeover.from) {
         const from = takeover.from;
         const check = from.prefix(image, from.ackedLength);
@@ -219,12 +220,15 @@ export class Invariants {
           throw new SimViolation(`${host} became primary with a disk that is no prefix of any history`);
         }
         origin = `${takeover?.kind ?? "unasked (after a forced failover)"} from h${explained.id}`;
+        // Unasked: a forced failover refused half-way (its resource failed) left it designated;
+        // it took over once recovered, and a later handover starts from its history (seed 810070).
+        unasked = !takeover;
       } else {
         throw new SimViolation(`${host} became primary without an operator asking for it`);
       }
       const history = this.sim.newHistory(image, origin);
       this.sim.historyOf.set(host, history);
-      if (takeover || previous === this.designated) this.designated = history;
+      if (takeover || unasked || previous === this.designated) this.designated = history;
       // A handover asked before this restart hands over what the restarted primary
       // acknowledges from now on as well (seed 300049: h1 restarted h0 in between).
       if (previous && !takeover) {
