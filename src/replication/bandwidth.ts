@@ -105,6 +105,12 @@ export class BandwidthLimits {
     return (resource === undefined ? this.node : this.perResource.get(resource))?.[kind].rateBytesPerSec ?? 0;
   }
 
+  /** The rate a resource's transfers of `kind` get at most: the lower of its limit and the node's (0: none). */
+  effectiveRate(kind: BandwidthKind, resource: string): number {
+    const rates = [this.limitOf(kind), this.limitOf(kind, resource)].filter((r) => r > 0);
+    return rates.length > 0 ? Math.min(...rates) : 0;
+  }
+
   /** The resources with a limit of their own. */
   resources(): string[] {
     return [...this.perResource.entries()]

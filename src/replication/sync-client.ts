@@ -45,6 +45,8 @@ const RANGES_PER_DIGEST = 4;
 const MAX_WINDOWS_IN_FLIGHT = 8;
 /** Chunks per data window: 8 MiB, so that 8 windows fill the default bytes in flight. */
 const DATA_WINDOW_CHUNKS = Math.min(8, SYNC_WINDOW_CHUNKS);
+/** Bytes of one data window at most. */
+export const SYNC_DATA_WINDOW_BYTES = DATA_WINDOW_CHUNKS * SYNC_CHUNK_BYTES;
 /**
  * Ranges hashed and asked about but not yet done: bounds the member's
  * bookkeeping when data moves slower than digests (a different disk on a
@@ -70,8 +72,8 @@ export interface SyncClientDeps {
   regions?: SyncRegions;
   /** Waits until `bytes` more sync data may be received (bandwidth limits). */
   throttle?: (bytes: number, signal: AbortSignal) => Promise<void>;
-  /** Data bytes requested and not yet written; default DEFAULT_SYNC_IN_FLIGHT_BYTES. */
-  maxInFlightBytes?: number;
+  /** Data bytes requested and not yet written (read at each pass); default DEFAULT_SYNC_IN_FLIGHT_BYTES. */
+  maxInFlightBytes?: () => number;
   /** Waits for one of the node's sync slots (SyncSlots); returns its release. */
   admission?: (signal: AbortSignal) => Promise<() => void>;
   /**
@@ -286,7 +288,7 @@ export class SyncClient {
     };
     const digests = new ByteBudget(Number.MAX_SAFE_INTEGER, MAX_DIGESTS_IN_FLIGHT);
     const windows = new ByteBudget(
-      deps.maxInFlightBytes ?? DEFAULT_SYNC_IN_FLIGHT_BYTES,
+      deps.maxInFlightBytes?.() ?? DEFAULT_SYNC_IN_FLIGHT_BYTES,
       MAX_WINDOWS_IN_FLIGHT,
     );
     const ahead = new ByteBudget(MAX_AHEAD_BYTES);

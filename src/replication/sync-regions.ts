@@ -108,6 +108,8 @@ export async function fetchDirtyRegions(
 export interface HistoryRegionsAnswer {
   /** The newest file scanned: replay from its start covers every later write. */
   lastFile: string;
+  /** The version the first file scanned continues (its header): proves the history before it. */
+  prevVersion: string;
   regions: Array<[number, number]>;
 }
 
@@ -132,7 +134,11 @@ export async function fetchHistoryRegions(
       { resource, fromFileNumber },
       source.host,
     );
-    if (typeof body.lastFile !== "string" || !validRegions(body.regions))
+    if (
+      typeof body.lastFile !== "string" ||
+      typeof body.prevVersion !== "string" ||
+      !validRegions(body.regions)
+    )
       throw new PeerProtocolError("malformed history regions answer");
     return body;
   } catch (err) {

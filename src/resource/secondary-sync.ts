@@ -16,7 +16,7 @@
 import { formatLogName } from "../log/log-name.js";
 import type { LogFileHeader } from "../log/file-header.js";
 import type { LogPosition } from "../log/log-stream.js";
-import { SyncClient } from "../replication/sync-client.js";
+import { SYNC_DATA_WINDOW_BYTES, SyncClient } from "../replication/sync-client.js";
 import type { SyncSource } from "../replication/sync-server.js";
 import { fetchDirtyRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
 import { OperatorError } from "../util/errors.js";
@@ -45,7 +45,13 @@ export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient
       retryMaxMs: deps.settings.retryMaxMs,
       throttle: (bytes, signal) => deps.transfers.limits.take("sync", name, bytes, signal),
       onReplayLimit: () => core.secondary?.replayer.limitChanged(),
-      maxInFlightBytes: deps.transfers.syncInFlightBytes,
+      // Under a bandwidth limit, about a second of data in flight: windows then
+      // complete one after the other, and progress (the cursor) moves steadily.
+      maxInFlightBytes: () => {
+        const rate = deps.transfers.limits.effectiveRate("sync", name);
+        const max = deps.transfers.syncInFlightBytes;
+        return rate > 0 ? Math.min(max, Math.max(SYNC_DATA_WINDOW_BYTES, rate)) : max;
+      },
       admission: (signal) => deps.transfers.syncSlots.acquire(signal),
       acceptCompression: () => deps.settings.compressionEnabled?.(name) ?? false,
       ...(regions ? { regions } : {}),

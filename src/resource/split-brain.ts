@@ -3,9 +3,11 @@
  * keeps its history, each loser rolls back to the fork point and takes the
  * winner's history from there.
  *
- * Both disks were equal after the last file both hold alike before the
- * fork (the first file number where the version chains differ,
- * replication/history.ts): call the next number F. Since then the loser
+ * Both disks were equal after some file number F-1 before the fork (the
+ * first number where the version chains differ, replication/history.ts):
+ * proven by the winner's file F continuing the loser's version of F-1 (a
+ * version hashes the whole history before it) with the loser having
+ * applied all of F-1. Since then the loser
  * wrote what its own log files from F on hold, and the winner what its
  * files from F on hold. So the loser copies exactly those
  * regions from the winner (a region resync, digests skipping what is
@@ -24,6 +26,7 @@
  * (restartSecondaryFrom: sync.json first, then the local logs go).
  */
 import { parseLogName } from "../log/log-name.js";
+import { genesisVersion } from "../log/version.js";
 import { recordRanges, type DiskRange } from "../log/record-ranges.js";
 import { detectForks, type MemberHistory } from "../replication/history.js";
 import {
@@ -33,7 +36,7 @@ import {
   type HistoryRegionsAnswer,
   type SyncRegions,
 } from "../replication/sync-regions.js";
-import { OperatorError } from "../util/errors.js";
+import { OperatorError, errorMessage } from "../util/errors.js";
 import { dirtyRegionsAnswer } from "./emergency.js";
 import { forksOf } from "./resource-metric-source.js";
 import { restartSecondaryFrom } from "./rejoin.js";
@@ -51,16 +54,30 @@ export async function regionsSince(
   fromFileNumber: number,
 ): Promise<HistoryRegionsAnswer | "logs-gone"> {
   const files = core.logs.list().filter((f) => f.fileNumber >= fromFileNumber);
+  const first = files[0];
   const last = files.at(-1);
-  if (!last || files[0]?.fileNumber !== fromFileNumber) return "logs-gone";
+  if (!first || !last || first.fileNumber !== fromFileNumber) return "logs-gone";
   for (let i = 1; i < files.length; i++) {
     if ((files[i]?.fileNumber ?? 0) - (files[i - 1]?.fileNumber ?? 0) > 1) return "logs-gone";
   }
-  const ranges: DiskRange[] = [];
-  for (const f of files) ranges.push(...(await recordRanges(core.deps.storage, f.path, f.lengthBytes)));
-  const regions = chunkAlignedRegions(ranges, core.config.sizeBytes);
-  if (regions.length > MAX_SYNC_REGIONS) return "logs-gone";
-  return { lastFile: last.name, regions: regions.map(([o, l]): [number, number] => [o, l]) };
+  try {
+    const ranges: DiskRange[] = [];
+    for (const f of files) ranges.push(...(await recordRanges(core.deps.storage, f.path, f.lengthBytes)));
+    const regions = chunkAlignedRegions(ranges, core.config.sizeBytes);
+    if (regions.length > MAX_SYNC_REGIONS) return "logs-gone";
+    return {
+      lastFile: last.name,
+      prevVersion: (await core.logs.header(first.name)).prevVersion,
+      regions: regions.map(([o, l]): [number, number] => [o, l]),
+    };
+  } catch (err) {
+    // A file cut short or damaged (a fetch that stopped in its header): nothing to prove from; copy everything.
+    core.deps.logger.info(
+      { resource: core.name, fromFileNumber, err: errorMessage(err) },
+      "split brain: log files unreadable for regions",
+    );
+    return "logs-gone";
+  }
 }
 
 /** Ours since `from`: nothing to scan when we hold no file from there (a stray point past our last file). */
@@ -69,7 +86,7 @@ async function ownRegionsSince(
   from: number,
 ): Promise<HistoryRegionsAnswer | "logs-gone"> {
   const held = core.logs.list().some((f) => f.fileNumber >= from);
-  return held ? regionsSince(core, from) : { lastFile: "", regions: [] };
+  return held ? regionsSince(core, from) : { lastFile: "", prevVersion: "", regions: [] };
 }
 
 /** What a loser does: where it rolls back from, and the regions to copy (undefined: the whole disk). */
@@ -82,30 +99,35 @@ export interface Resolution {
 }
 
 /**
- * Where the loser rolls back from: after the last file number before the
- * fork at which both hold the same finished version (undefined: none,
- * copy the whole disk). Not the fork itself: a member with nothing at a
- * number (its entries pruned, simulator seed 102) contradicts nobody, so
- * the fork can show later than the first file where the disks differ.
- * Undefined fork: the histories do not fork.
+ * The fork with the winner (or a stray point, below) and the starts worth
+ * trying, highest first: the fork, the file after the last one both hold
+ * alike, the file applied here. Not the fork alone: a member with nothing
+ * at a number (its entries pruned, simulator seed 102) contradicts nobody,
+ * so the fork can show later than the first file where the disks differ;
+ * planResolution takes only a start it can prove (versionBefore).
+ * Undefined: nothing to roll back.
  */
 function rollbackPoint(
   core: ResourceCore,
   winner: string,
-): { fork: number; fromFileNumber: number | undefined } | undefined {
+): { fork: number; candidates: number[]; ours: MemberHistory } | undefined {
   const histories = memberHistories(core);
   const ours = histories.find((h) => h.host === core.host);
   const theirs = histories.find((h) => h.host === winner);
   if (!ours || !theirs) return undefined;
-  const fork = detectForks([ours, theirs])[0]?.fileNumber;
-  if (fork === undefined) return strayPoint(core, theirs);
+  const fork = detectForks([ours, theirs])[0]?.fileNumber ?? strayPoint(core, theirs);
+  if (fork === undefined) return undefined;
   let lastAgreed: number | undefined;
   for (const [n, v] of ours.versions) {
     const w = theirs.versions.get(n);
     if (n < fork && w && w.version === v.version && (lastAgreed === undefined || n > lastAgreed))
       lastAgreed = n;
   }
-  return { fork, fromFileNumber: lastAgreed === undefined ? undefined : lastAgreed + 1 };
+  const applied = core.applier.appliedPosition?.fileNumber;
+  const candidates = [fork, lastAgreed === undefined ? 0 : lastAgreed + 1, applied ?? 0, fork - 1]
+    .filter((n, k, all) => n >= 1 && n <= fork && all.indexOf(n) === k)
+    .sort((a, b) => b - a);
+  return { fork, candidates, ours };
 }
 
 /**
@@ -116,10 +138,7 @@ function rollbackPoint(
  * replay would wait on for ever. Then we roll back from the file after
  * the one applied, as a loser does; else undefined.
  */
-function strayPoint(
-  core: ResourceCore,
-  theirs: MemberHistory,
-): { fork: number; fromFileNumber: number } | undefined {
+function strayPoint(core: ResourceCore, theirs: MemberHistory): number | undefined {
   const applied = core.applier.appliedPosition;
   if (!applied) return undefined;
   const stray = core.logs
@@ -131,7 +150,7 @@ function strayPoint(
         !theirs.positions.some((p) => p.file === f.name),
     );
   if (!stray && !core.emergencyFile) return undefined;
-  return { fork: applied.fileNumber + 1, fromFileNumber: applied.fileNumber + 1 };
+  return applied.fileNumber + 1;
 }
 
 /**
@@ -167,39 +186,75 @@ export async function planResolution(core: ResourceCore, winner: string): Promis
   const credentials = deps.cluster.credentials();
   const address = deps.cluster.addressOf(winner);
   if (!credentials || !address) throw new OperatorError("PRIMARY_UNREACHABLE", `${winner} is not reachable`);
-  const from = point.fromFileNumber;
-  const theirs =
-    from === undefined
-      ? "logs-gone"
-      : await fetchHistoryRegions(
-          deps.cluster.client,
-          credentials,
-          { host: winner, address },
-          core.name,
-          from,
-        );
-  const ours = from === undefined ? "logs-gone" : await ownRegionsSince(core, from);
+  // The highest start that is proven: both hold the history before it alike
+  // (the winner's first file there continues our version of the one before,
+  // the version chain hashes everything before), we applied all of that, and
+  // both still hold their files from there on.
+  let chosen: { from: number; theirs: HistoryRegionsAnswer; ours: HistoryRegionsAnswer } | undefined;
+  for (const from of point.candidates) {
+    if (!appliedThrough(core, from - 1)) continue;
+    const theirs = await fetchHistoryRegions(
+      deps.cluster.client,
+      credentials,
+      { host: winner, address },
+      core.name,
+      from,
+    );
+    if (theirs === "logs-gone") continue;
+    const ours = await ownRegionsSince(core, from);
+    if (ours === "logs-gone" || theirs.prevVersion !== (await versionBefore(core, point.ours, from)))
+      continue;
+    chosen = { from, theirs, ours };
+    break;
+  }
   // Writes made here in emergency mode are in no log: their regions are copied too.
   const unlogged = core.emergencyFile ? await dirtyRegionsAnswer(core) : { regions: [] };
   let regions: SyncRegions | undefined;
-  if (theirs !== "logs-gone" && ours !== "logs-gone" && unlogged) {
-    const union = [...theirs.regions, ...ours.regions, ...unlogged.regions].map(
-      ([offsetBytes, lengthBytes]) => ({
-        offsetBytes,
-        lengthBytes,
-      }),
+  if (chosen && unlogged) {
+    const union = [...chosen.theirs.regions, ...chosen.ours.regions, ...unlogged.regions].map(
+      ([offsetBytes, lengthBytes]) => ({ offsetBytes, lengthBytes }),
     );
     const merged = chunkAlignedRegions(union, core.config.sizeBytes);
     if (merged.length <= MAX_SYNC_REGIONS) regions = merged;
   }
-  const resumeFile = theirs !== "logs-gone" ? theirs.lastFile : undefined;
   return {
     winner,
-    // Nothing agreed (the winner's entries are pruned that far): every entry of ours goes.
-    forkFileNumber: from ?? 0,
+    // Nothing proven (entries pruned, files deleted): the whole disk, and every entry of ours goes.
+    forkFileNumber: regions ? (chosen?.from ?? 0) : 0,
     regions,
-    resumeFile: resumeFile ?? (await newestFileOf(core, winner)),
+    resumeFile: chosen?.theirs.lastFile ?? (await newestFileOf(core, winner)),
   };
+}
+
+/** Our disk holds everything of our files up to and including `fileNumber`. */
+function appliedThrough(core: ResourceCore, fileNumber: number): boolean {
+  if (fileNumber < 1) return true;
+  const applied = core.applier.appliedPosition;
+  if (!applied) return false;
+  if (applied.fileNumber > fileNumber) return true;
+  const held = core.logs.withNumber(fileNumber);
+  const file = held[0];
+  return (
+    applied.fileNumber === fileNumber &&
+    held.length === 1 &&
+    file !== undefined &&
+    core.logs.isFinished(file.name) &&
+    applied.offsetBytes >= file.lengthBytes
+  );
+}
+
+/** Our version of file `from - 1` (the genesis before the first file), if we can say. */
+async function versionBefore(
+  core: ResourceCore,
+  ours: MemberHistory,
+  from: number,
+): Promise<string | undefined> {
+  if (from <= 1) return genesisVersion(core.name, core.config.createdStampUs);
+  const held = core.logs.withNumber(from - 1);
+  const file = held[0];
+  if (held.length === 1 && file && core.logs.isFinished(file.name))
+    return (await core.logs.version(file.name)).version;
+  return ours.versions.get(from - 1)?.version;
 }
 
 async function newestFileOf(core: ResourceCore, winner: string): Promise<string> {
@@ -218,7 +273,7 @@ export async function applyResolution(
   if (core.role === "primary" || core.becomingPrimary || core.view.designatedPrimary() !== plan.winner) {
     throw new OperatorError("RESOURCE_CONFLICT", `${core.name}: the roles changed; run it again`);
   }
-  // The fork may show later now (entries pruned meanwhile): the plan's start is still before it.
+  // The fork may show later now (entries pruned meanwhile): the plan's start is proven anyway.
   if (!rollbackPoint(core, plan.winner)) return false;
   core.deps.logger.warn(
     {
