@@ -1,9 +1,9 @@
 /**
- * Opens a log stream (POST /peer/v1/log/stream, served by log-server.ts)
- * for the fetcher: the signed request, asking for compressed data when
- * this node accepts it (compression.ts), and the frame decoder keyed with
- * the request's pair key. A refusal (any status but 200) throws a
- * PeerCallError with the start of its text.
+ * Opens a streamed peer answer of MAC'd frames (frames.ts): a log stream
+ * (POST /peer/v1/log/stream, served by log-server.ts) for the fetcher, or a
+ * sync request (sync-server.ts) for the sync client. The signed request,
+ * and the frame decoder keyed with the request's pair key; a refusal (any
+ * status but 200) throws a PeerCallError with the start of its text.
  */
 import type { InboundResponse } from "../platform/transport.js";
 import { PeerCallError, type PeerClient, type PeerCredentials } from "../peer/client.js";
@@ -18,7 +18,7 @@ export interface LogStreamRequest {
   acceptCompression: boolean;
 }
 
-export async function openLogStream(
+export function openLogStream(
   client: PeerClient,
   credentials: PeerCredentials,
   source: { host: string; address: string },
@@ -27,12 +27,30 @@ export async function openLogStream(
 ): Promise<{ response: InboundResponse; decoder: FrameDecoder }> {
   const { resource, file, offsetBytes } = request;
   const compression = acceptedCodecs(request.acceptCompression);
+  return openFrameStream(
+    client,
+    credentials,
+    source,
+    "/peer/v1/log/stream",
+    { resource, file, offsetBytes, ...(compression ? { compression } : {}) },
+    signal,
+  );
+}
+
+export async function openFrameStream(
+  client: PeerClient,
+  credentials: PeerCredentials,
+  source: { host: string; address: string },
+  path: string,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<{ response: InboundResponse; decoder: FrameDecoder }> {
   const { response, nonce, frameKey } = await client.open(
     credentials,
     source.address,
     "POST",
-    "/peer/v1/log/stream",
-    Buffer.from(JSON.stringify({ resource, file, offsetBytes, ...(compression ? { compression } : {}) })),
+    path,
+    Buffer.from(JSON.stringify(body)),
     source.host,
     signal,
   );

@@ -34,7 +34,8 @@ import type { RandomAccessFile } from "../platform/storage/types.js";
 import { ByteBudget } from "../util/byte-budget.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
 import { acceptedCodecs } from "./compression.js";
-import { FrameDecoder, FrameType, type Frame } from "./frames.js";
+import { FrameType, type Frame } from "./frames.js";
+import { openFrameStream } from "./fetch-stream.js";
 import { DIGEST_BYTES, hashLeaves, leafAt, rangeDigest, rangesFrom, type SyncRange } from "./sync-digest.js";
 import { SYNC_CHUNK_BYTES, syncedBytesBelow, type SyncRegions } from "./sync-regions.js";
 import { SYNC_DIGEST_RANGES, SYNC_WINDOW_CHUNKS } from "./sync-server.js";
@@ -498,24 +499,7 @@ export class SyncClient {
     onFrame: (frame: Frame) => boolean,
   ): Promise<void> {
     const { deps } = this;
-    const { response, nonce, frameKey } = await deps.client.open(
-      credentials,
-      source.address,
-      "POST",
-      path,
-      Buffer.from(JSON.stringify(body)),
-      source.host,
-      signal,
-    );
-    if (response.status !== 200) {
-      const text = await response.body.readAll(65536).catch(() => Buffer.alloc(0));
-      throw new PeerCallError(
-        response.status,
-        "refused",
-        `HTTP ${response.status}: ${text.toString().slice(0, 200)}`,
-      );
-    }
-    const decoder = new FrameDecoder(frameKey, nonce);
+    const { response, decoder } = await openFrameStream(deps.client, credentials, source, path, body, signal);
     for await (const data of response.body) {
       deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
       if (throttled) await deps.throttle?.(data.length, signal);

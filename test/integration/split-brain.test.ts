@@ -124,6 +124,13 @@ async function resolve(setup: ReplicatedSetup): Promise<{ copiedBytes: number; s
   return { copiedBytes: ((await a.metric(SYNC, 'resource="r0"')) ?? 0) - before, syncTotalBytes };
 }
 
+/** alpha's disk equals bravo's and holds every write bravo acknowledged. */
+async function assertFollowsWinner(setup: ReplicatedSetup, acked: Map<number, number>): Promise<void> {
+  const [diskA, diskB] = [setup.disks.get("alpha") as string, setup.disks.get("bravo") as string];
+  assert.equal(await sha256File(diskA, DISK_BYTES), await sha256File(diskB, DISK_BYTES));
+  await assertAcknowledgedPresent(diskA, acked, "bravo's writes are on alpha");
+}
+
 describe(`split brain resolution (seed ${SEED}, MARSD_SPLIT_SEED replays)`, { timeout: 300_000 }, () => {
   let setup: ReplicatedSetup | undefined;
   after(async () => setup?.cluster.cleanup());
@@ -145,9 +152,7 @@ describe(`split brain resolution (seed ${SEED}, MARSD_SPLIT_SEED replays)`, { ti
         `a region resync of ${syncTotalBytes} bytes`,
       );
       assert.ok(copiedBytes <= WRITTEN_SPAN_BYTES, `alpha copied ${copiedBytes} bytes`);
-      const [diskA, diskB] = [setup.disks.get("alpha") as string, setup.disks.get("bravo") as string];
-      assert.equal(await sha256File(diskA, DISK_BYTES), await sha256File(diskB, DISK_BYTES));
-      await assertAcknowledgedPresent(diskA, acked, "bravo's writes are on alpha");
+      await assertFollowsWinner(setup, acked);
       console.log(
         `exact: alpha copied ${(copiedBytes / MIB).toFixed(1)} MiB of a ${DISK_BYTES / MIB} MiB disk (${((copiedBytes / DISK_BYTES) * 100).toFixed(1)} %), a sync of ${(syncTotalBytes / MIB).toFixed(1)} MiB of regions`,
       );
@@ -191,9 +196,7 @@ describe(`split brain resolution (seed ${SEED}, MARSD_SPLIT_SEED replays)`, { ti
       const { copiedBytes, syncTotalBytes } = await resolve(s);
       assert.equal(syncTotalBytes, DISK_BYTES, "the whole disk is compared");
       assert.ok(copiedBytes <= WRITTEN_SPAN_BYTES, `alpha copied ${copiedBytes} bytes`);
-      const [diskA, diskB] = [s.disks.get("alpha") as string, s.disks.get("bravo") as string];
-      assert.equal(await sha256File(diskA, DISK_BYTES), await sha256File(diskB, DISK_BYTES));
-      await assertAcknowledgedPresent(diskA, acked, "bravo's writes are on alpha");
+      await assertFollowsWinner(s, acked);
       console.log(
         `fallback: alpha compared all ${DISK_BYTES / MIB} MiB and copied ${(copiedBytes / MIB).toFixed(1)} MiB (${((copiedBytes / DISK_BYTES) * 100).toFixed(1)} %)`,
       );

@@ -47,8 +47,30 @@ async function fillSeeded(file: string, sizeBytes: number, seed: number): Promis
   }
 }
 
+/** alpha and bravo formed, r0 created on alpha over `diskBytes` of seeded data; bravo's disk zero, not joined yet. */
+async function pairWithR0(
+  diskBytes: number,
+  seed: number,
+  config: Record<string, unknown> = {},
+): Promise<{ cluster: TestCluster; diskA: string; diskB: string }> {
+  const cluster = await TestCluster.start({
+    hosts: ["alpha", "bravo"],
+    config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 }, ...config },
+  });
+  await cluster.form();
+  const diskA = await makeDisk(cluster, "alpha", "r0", diskBytes);
+  const diskB = await makeDisk(cluster, "bravo", "r0", diskBytes);
+  await fillSeeded(diskA, diskBytes, seed);
+  await cluster
+    .node("alpha")
+    .daemon.rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
+  return { cluster, diskA, diskB };
+}
+
 describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_000 }, () => {
   let cluster: TestCluster | undefined;
+  let diskA = "";
+  let diskB = "";
   after(async () => cluster?.cleanup());
 
   it(
@@ -57,21 +79,12 @@ describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_0
     explainOnFailure(async () => {
       const random = prng(SEED);
       const DISK_BYTES = 160 * MIB;
-      cluster = await TestCluster.start({
-        hosts: ["alpha", "bravo"],
-        config: {
-          replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 },
-          bandwidth: { syncBytesPerSec: 16 * MIB, fetchBytesPerSec: 0 },
-          sync: { maxConcurrent: 2, maxInFlightBytes: IN_FLIGHT_BYTES },
-        },
-      });
-      await cluster.form();
+      ({ cluster, diskA, diskB } = await pairWithR0(DISK_BYTES, SEED, {
+        bandwidth: { syncBytesPerSec: 16 * MIB, fetchBytesPerSec: 0 },
+        sync: { maxConcurrent: 2, maxInFlightBytes: IN_FLIGHT_BYTES },
+      }));
       const a = () => cluster!.node("alpha").daemon;
       const b = () => cluster!.node("bravo").daemon;
-      const diskA = await makeDisk(cluster, "alpha", "r0", DISK_BYTES);
-      const diskB = await makeDisk(cluster, "bravo", "r0", DISK_BYTES);
-      await fillSeeded(diskA, DISK_BYTES, SEED);
-      await a().rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
       await b().rpc.call("resource.join", { name: "r0", disk: diskB });
       const syncFile = path.join(resourceDirOf(cluster, "bravo", "r0"), "sync.json");
       const saved = async () =>
@@ -142,17 +155,9 @@ describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_0
     explainOnFailure(async () => {
       const random = prng(SEED + 3);
       const DISK_BYTES = 96 * MIB;
-      cluster = await TestCluster.start({
-        hosts: ["alpha", "bravo"],
-        config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 } },
-      });
-      await cluster.form();
+      ({ cluster, diskA, diskB } = await pairWithR0(DISK_BYTES, SEED + 3));
       const a = cluster.node("alpha").daemon;
       const b = cluster.node("bravo").daemon;
-      const diskA = await makeDisk(cluster, "alpha", "r0", DISK_BYTES);
-      const diskB = await makeDisk(cluster, "bravo", "r0", DISK_BYTES);
-      await fillSeeded(diskA, DISK_BYTES, SEED + 3);
-      await a.rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
       await b.rpc.call("resource.join", { name: "r0", disk: diskB });
       await waitUntil(cluster, "bravo", "r0", "uptodate", 60_000);
       const refused = await a.rpc.call("resource.invalidate", { name: "r0" }).catch((err: Error) => err);
@@ -202,17 +207,9 @@ describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_0
     { timeout: 180_000 },
     explainOnFailure(async () => {
       const DISK_BYTES = 448 * MIB;
-      cluster = await TestCluster.start({
-        hosts: ["alpha", "bravo"],
-        config: { replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 } },
-      });
-      await cluster.form();
+      ({ cluster, diskA, diskB } = await pairWithR0(DISK_BYTES, SEED + 1));
       const a = cluster.node("alpha").daemon;
       const b = cluster.node("bravo").daemon;
-      const diskA = await makeDisk(cluster, "alpha", "r0", DISK_BYTES);
-      const diskB = await makeDisk(cluster, "bravo", "r0", DISK_BYTES);
-      await fillSeeded(diskA, DISK_BYTES, SEED + 1);
-      await a.rpc.call("resource.create", { name: "r0", disk: diskA, frontend: "nbd" });
       const set = await b.rpc
         .call<{ changed: boolean; resources: Record<string, { sync: number }> }>("node.setBandwidth", {
           resource: "r0",
