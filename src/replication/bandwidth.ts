@@ -128,7 +128,8 @@ export class BandwidthLimits {
     const waited =
       (await this.bucketsOf(resource)[kind].take(bytes, signal)) +
       (await this.node[kind].take(bytes, signal));
-    if (waited > 0) this.observer.throttled(kind, resource, waited);
+    // Also 0: the series exists from the first transfer on (a dashboard shows 0, not "no data").
+    this.observer.throttled(kind, resource, waited);
   }
 
   private bucketsOf(resource: string): Record<BandwidthKind, TokenBucket> {

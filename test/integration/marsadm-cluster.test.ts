@@ -252,6 +252,33 @@ describe("marsadm: MARS verbs against live daemons", { timeout: 180_000 }, () =>
   );
 
   test(
+    "repairs: invalidate, verify and resolve-split-brain on a secondary",
+    explainOnFailure(async () => {
+      await ok(cluster, "bravo", "wait-resource", "r0", "uptodate", "--timeout", "30");
+      // No fork: nothing to roll back, on either side.
+      for (const host of ["alpha", "bravo"])
+        assert.equal(
+          await ok(cluster, host, "resolve-split-brain", "r0", "--winner", "alpha"),
+          "nothing to roll back here",
+        );
+      const wrongWinner = await marsadm(cluster, "bravo", "resolve-split-brain", "r0", "--winner", "bravo");
+      assert.equal(wrongWinner.code, 1);
+      assert.match(wrongWinner.stderr, /designated primary/);
+      assert.equal(await ok(cluster, "bravo", "verify", "r0"), "verify started");
+      await waitFor("bravo's verify to finish", async () => {
+        const v = (await statusOf(cluster, "bravo")) as unknown as {
+          verify?: { state: string; mismatchedBytes: number };
+        };
+        return v.verify?.state === "done" && v.verify.mismatchedBytes === 0;
+      });
+      const onPrimary = await marsadm(cluster, "alpha", "invalidate", "r0");
+      assert.equal(onPrimary.code, 1);
+      assert.equal(await ok(cluster, "bravo", "invalidate", "r0"), "invalidated: resyncing");
+      await ok(cluster, "bravo", "wait-resource", "r0", "uptodate", "--timeout", "30");
+    }),
+  );
+
+  test(
     "planned handover: primary on the secondary",
     explainOnFailure(async () => {
       await write(100, 3);
