@@ -36,6 +36,7 @@ import { OperatorError, errorMessage } from "../util/errors.js";
 import { acceptedCodecs } from "./compression.js";
 import { FrameType, type Frame } from "./frames.js";
 import { openFrameStream } from "./fetch-stream.js";
+import { ReplayLimit, endPosition } from "./replay-limit.js";
 import { DIGEST_BYTES, hashLeaves, leafAt, rangeDigest, rangesFrom, type SyncRange } from "./sync-digest.js";
 import { SYNC_CHUNK_BYTES, syncedBytesBelow, type SyncRegions } from "./sync-regions.js";
 import { SYNC_DIGEST_RANGES, SYNC_WINDOW_CHUNKS } from "./sync-server.js";
@@ -117,12 +118,8 @@ export class SyncClient {
   sameBytes = 0;
   private rateWindow: Array<{ atMs: number; doneBytes: number }> = [];
   private lastSaveMs = 0;
-  /** The source this client last copied from, and the highest log position it reported (END frames). */
-  private sourceHost: string | undefined;
-  private sourcePosition: LogPosition | undefined;
-  /** Data windows requested and not yet written, each with the source position known when it was asked. */
-  private readonly writing = new Map<number, LogPosition | undefined>();
-  private windowIds = 0;
+  /** How far replay may apply meanwhile (replay-limit.ts). */
+  private readonly limit = new ReplayLimit(() => this.deps.onReplayLimit?.());
   /** Gives the node's sync slot back (held from the first pass until done, paused or stopped). */
   private releaseSlot: (() => void) | undefined;
 
@@ -147,39 +144,9 @@ export class SyncClient {
     this.running ??= this.loop();
   }
 
-  /**
-   * How far replay may apply while this sync copies (Replayer's limit):
-   * every record ending at or before it is in whatever the source reads
-   * from now on, and in every data window not yet written here, so none of
-   * them can bring older data over a record replayed. The lowest source
-   * position known when a window in flight was asked, else the highest the
-   * source reported; nothing before the source has reported one. The
-   * result stays a consistent prefix only together with the sync end rule.
-   */
+  /** How far replay may apply while this sync copies (replay-limit.ts). */
   replayLimit(): LogPosition {
-    let limit = this.sourcePosition ?? NOTHING;
-    for (const asked of this.writing.values()) {
-      const bound = asked ?? NOTHING;
-      if (
-        bound.fileNumber < limit.fileNumber ||
-        (bound.fileNumber === limit.fileNumber && bound.offsetBytes < limit.offsetBytes)
-      )
-        limit = bound;
-    }
-    return limit;
-  }
-
-  /** The source said where its log stands (after its reads). */
-  private sourceReported(position: LogPosition): void {
-    const known = this.sourcePosition;
-    if (
-      !known ||
-      position.fileNumber > known.fileNumber ||
-      (position.fileNumber === known.fileNumber && position.offsetBytes > known.offsetBytes)
-    ) {
-      this.sourcePosition = position;
-      this.deps.onReplayLimit?.();
-    }
+    return this.limit.position;
   }
 
   /** Where the copy ends: the disk's end, or the last region's. */
@@ -269,12 +236,7 @@ export class SyncClient {
     if (!source) throw new OperatorError("PRIMARY_UNREACHABLE", "the primary is not reachable");
     const credentials = deps.credentials();
     if (!credentials) throw new OperatorError("NOT_IN_CLUSTER", "this node is not in a cluster");
-    if (source.host !== this.sourceHost) {
-      // Another node's positions say nothing about what this one reads: start over.
-      this.sourceHost = source.host;
-      this.sourcePosition = undefined;
-      deps.onReplayLimit?.();
-    }
+    this.limit.sourceIs(source.host);
     const call = { source, credentials, signal };
     const tasks: RangeTask[] = [];
     const work = new Set<Promise<void>>();
@@ -439,8 +401,7 @@ export class SyncClient {
     const bytes = endBytes - startBytes;
     await windows.acquire(bytes, call.signal);
     // Registered before it is asked: the source reads it at or after the position known now.
-    const id = ++this.windowIds;
-    this.writing.set(id, this.sourcePosition);
+    const id = this.limit.asking();
     try {
       const hashes = new Array<string>(Math.ceil(bytes / SYNC_CHUNK_BYTES)).fill("");
       let at = startBytes;
@@ -484,8 +445,7 @@ export class SyncClient {
       if (failed) throw failed.reason;
     } finally {
       windows.release(bytes);
-      this.writing.delete(id);
-      deps.onReplayLimit?.();
+      this.limit.written(id);
     }
   }
 
@@ -504,7 +464,7 @@ export class SyncClient {
       deps.metrics.peerReceivedBytes.labels(source.host).inc(data.length);
       if (throttled) await deps.throttle?.(data.length, signal);
       for (const frame of decoder.push(data)) {
-        if (frame.type === FrameType.End) this.sourceReported(endPosition(frame.payload));
+        if (frame.type === FrameType.End) this.limit.reported(endPosition(frame.payload));
         if (frame.type === FrameType.Error) {
           const e = readPeerErrorBody(JSON.parse(frame.payload.toString("utf8")), "sync refused");
           throw new PeerCallError(200, e.code, e.message);
@@ -558,17 +518,6 @@ export class SyncClient {
       });
     return this.savePending;
   }
-}
-
-/** Before any log: a limit that lets nothing be replayed. */
-const NOTHING: LogPosition = { fileNumber: 0, host: "", offsetBytes: 0, nextSeq: 0, streamBytes: 0 };
-
-/** An END frame's position, checked before it bounds anything. */
-function endPosition(payload: Buffer): LogPosition {
-  const p = JSON.parse(payload.toString("utf8")) as Partial<LogPosition> | null;
-  if (!p || !Number.isSafeInteger(p.fileNumber) || !Number.isSafeInteger(p.offsetBytes))
-    throw new PeerProtocolError("sync END without a log position");
-  return p as LogPosition;
 }
 
 interface Call {
