@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: fio through marsd's NBD export and through `nbdkit file`
+ * on identical, fully allocated backing files, in the same run, both over a
+ * Unix socket with fio's libnbd engine. Prints IOPS, bandwidth, latency and
+ * the ratio marsd/nbdkit per workload, each server's CPU time per IO (on a
+ * 2-CPU machine the servers and fio share the CPUs, so this is what
+ * bounds IOPS), plus marsd's group-commit figures (records per batch,
+ * time per batch) from its /metrics.
+ *
+ * marsd makes every write durable (log writev + fdatasync) before it
+ * acknowledges it; nbdkit's file plugin acknowledges writes from the page
+ * cache and syncs only on flush. The fsync=1 rows are the fair comparison
+ * of durable writes: fio sends a flush after every write.
+ *
+ * Every run starts after a `sync`, so no run pays for the write-back of
+ * the one before; each workload runs BENCH_REPEAT times per target
+ * (alternating targets) and the run with the median IOPS is reported, since
+ * a busy 2-CPU machine easily moves single runs by 20%.
+ *
+ * Environment: BENCH_RUNTIME_S (default 10), BENCH_REPEAT (default 3), BENCH_SIZE_MIB (default 512),
+ * BENCH_ONLY (substring filter on workload names), BENCH_TARGETS
+ * ("marsd,nbdkit"), MARSD_NODE_ARGS (node options for the
+ * daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it), UV_THREADPOOL_SIZE
+ * (passed to the daemon; unset = the daemon's own default), MARSD_CONFIG_JSON
+ * (a marsd config file's content, e.g. '{"log":{"checkpointIntervalMs":5000}}'),
+ * BENCH_DROP_CACHE=1 (evict each backing file from the page cache once it is
+ * written: 4 KiB writes then find small folios instead of the large ones
+ * the 4 MiB fill leaves; see docs/performance.md).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { runFio } from "./fio.js";
+import { createAllocatedFile, startMarsd, startNbdkit } from "./targets.js";
+const KIB = 1024;
+const MIB = 1024 * 1024;
+const RAMP_S = 1;
+const WORKLOADS = [
+    { name: "4k randwrite QD1", rw: "randwrite", blockBytes: 4 * KIB, iodepth: 1 },
+    { name: "4k randwrite QD32", rw: "randwrite", blockBytes: 4 * KIB, iodepth: 32 },
+    { name: "4k randread QD32", rw: "randread", blockBytes: 4 * KIB, iodepth: 32 },
+    { name: "1M seqwrite QD8", rw: "write", blockBytes: MIB, iodepth: 8 },
+    { name: "4k randwrite fsync=1 QD1", rw: "randwrite", blockBytes: 4 * KIB, iodepth: 1, fsyncEvery: 1 },
+    { name: "4k randwrite fsync=1 QD32", rw: "randwrite", blockBytes: 4 * KIB, iodepth: 32, fsyncEvery: 1 },
+    // Eight clients that each flush after every write: where group commit merges flushes.
+    {
+        name: "4k randwrite fsync=1 8 jobs",
+        rw: "randwrite",
+        blockBytes: 4 * KIB,
+        iodepth: 1,
+        fsyncEvery: 1,
+        jobs: 8,
+    },
+];
+function env(name, fallback) {
+    return process.env[name] ?? fallback;
+}
+function fmt(n, digits = 0) {
+    return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+async function main() {
+    const runtimeS = Number(env("BENCH_RUNTIME_S", "10"));
+    const repeat = Math.max(1, Number(env("BENCH_REPEAT", "3")));
+    const sizeBytes = Number(env("BENCH_SIZE_MIB", "512")) * MIB;
+    const only = process.env.BENCH_ONLY;
+    const dropCache = process.env.BENCH_DROP_CACHE === "1";
+    const targetNames = env("BENCH_TARGETS", "marsd,nbdkit").split(",");
+    const workloads = WORKLOADS.filter((w) => !only || w.name.includes(only));
+    const nodeArgs = (process.env.MARSD_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+    const baseDir = await mkdtemp(path.join(os.tmpdir(), "marsd-bench-"));
+    const targets = [];
+    let marsd;
+    try {
+        if (targetNames.includes("marsd")) {
+            const disk = path.join(baseDir, "marsd-disk.img");
+            await createAllocatedFile(disk, sizeBytes, dropCache);
+            const marsdDir = path.join(baseDir, "marsd");
+            const extraArgs = [];
+            if (process.env.MARSD_CONFIG_JSON) {
+                await mkdir(marsdDir, { recursive: true });
+                const configFile = path.join(marsdDir, "marsd.json");
+                await writeFile(configFile, process.env.MARSD_CONFIG_JSON);
+                extraArgs.push("--config", configFile);
+            }
+            marsd = await startMarsd(marsdDir, disk, nodeArgs, extraArgs);
+            targets.push(marsd);
+        }
+        if (targetNames.includes("nbdkit")) {
+            const disk = path.join(baseDir, "nbdkit-disk.img");
+            await createAllocatedFile(disk, sizeBytes, dropCache);
+            targets.push(await startNbdkit(baseDir, disk));
+        }
+        console.log(`fio --ioengine=nbd over Unix sockets, ${runtimeS} s per run, ${sizeBytes / MIB} MiB backing files, ${os.cpus().length} CPUs`);
+        const rows = [];
+        for (const [index, workload] of workloads.entries()) {
+            const row = { workload, results: new Map() };
+            const runs = new Map();
+            for (let round = 0; round < repeat; round++) {
+                // Alternate who goes first, so neither always runs on a cache the other warmed.
+                const ordered = (index + round) % 2 === 0 ? targets : [...targets].reverse();
+                for (const target of ordered) {
+                    execFileSync("sync");
+                    const before = target === marsd ? await marsd.logCounters() : undefined;
+                    const cpuBeforeS = target.cpuSeconds();
+                    const fio = await runFio(target.uri, workload, { runtimeS, rampS: RAMP_S, sizeBytes });
+                    // CPU over the whole fio run (ramp included) per IO of the measured part, scaled to the whole run.
+                    const cpuUsPerIo = ((target.cpuSeconds() - cpuBeforeS) * 1e6) / (fio.iops * (runtimeS + RAMP_S));
+                    const result = { ...fio, cpuUsPerIo };
+                    let batch;
+                    if (before && marsd) {
+                        const after = await marsd.logCounters();
+                        const batches = after.batches - before.batches;
+                        if (batches > 0) {
+                            batch = {
+                                recordsPerBatch: (after.records - before.records) / batches,
+                                msPerBatch: ((after.fsyncSeconds - before.fsyncSeconds) / batches) * 1000,
+                            };
+                        }
+                    }
+                    runs.set(target.name, [...(runs.get(target.name) ?? []), { result, batch }]);
+                    console.log(`  ${workload.name.padEnd(28)} ${target.name.padEnd(7)} ${fmt(result.iops).padStart(8)} IOPS ${fmt(result.bandwidthBytesPerS / MIB, 1).padStart(8)} MiB/s ${fmt(result.meanLatencyUs).padStart(7)} us ${fmt(result.cpuUsPerIo).padStart(5)} CPU us/IO`);
+                }
+            }
+            for (const [name, list] of runs) {
+                const median = [...list].sort((a, b) => a.result.iops - b.result.iops)[Math.floor(list.length / 2)];
+                if (!median)
+                    continue;
+                row.results.set(name, median.result);
+                if (median.batch)
+                    row.batch = median.batch;
+            }
+            rows.push(row);
+        }
+        printTable(rows);
+    }
+    finally {
+        for (const target of targets)
+            await target.stop().catch(() => undefined);
+        if (marsd && nodeArgs.length > 0)
+            console.log(`daemon output kept in ${baseDir}`);
+        else
+            await rm(baseDir, { recursive: true, force: true });
+    }
+}
+function printTable(rows) {
+    console.log("");
+    console.log("| workload | marsd IOPS | nbdkit IOPS | ratio | marsd MiB/s | nbdkit MiB/s | marsd lat us | nbdkit lat us | marsd CPU us/IO | nbdkit CPU us/IO | records/batch | ms/batch |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const row of rows) {
+        const m = row.results.get("marsd");
+        const k = row.results.get("nbdkit");
+        const cell = (r, f) => (r ? f(r) : "-");
+        console.log(`| ${row.workload.name} | ${cell(m, (r) => fmt(r.iops))} | ${cell(k, (r) => fmt(r.iops))} | ${m && k ? `${fmt(m.iops / k.iops, 2)}x` : "-"} | ${cell(m, (r) => fmt(r.bandwidthBytesPerS / MIB, 1))} | ${cell(k, (r) => fmt(r.bandwidthBytesPerS / MIB, 1))} | ${cell(m, (r) => fmt(r.meanLatencyUs))} | ${cell(k, (r) => fmt(r.meanLatencyUs))} | ${cell(m, (r) => fmt(r.cpuUsPerIo))} | ${cell(k, (r) => fmt(r.cpuUsPerIo))} | ${row.batch ? fmt(row.batch.recordsPerBatch, 1) : "-"} | ${row.batch ? fmt(row.batch.msPerBatch, 3) : "-"} |`);
+    }
+}
+main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+});
+//# sourceMappingURL=nbd-vs-nbdkit.js.map

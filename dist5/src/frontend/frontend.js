@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=frontend.js.map

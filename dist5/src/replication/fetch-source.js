@@ -1,0 +1,102 @@
+/**
+ * Where a secondary's fetcher fetches from, and which file comes next.
+ *
+ * Contract:
+ * - sourceFor(): another designated primary is the only history a
+ *   secondary may follow: after a forced failover the file's origin may
+ *   have gone on writing past the point where the new primary cut it, so
+ *   we never fetch from the origin while another host is designated. Only
+ *   with no other primary (we are taking over, or nobody is designated)
+ *   does the origin serve its own file. Never this node, never a host
+ *   without a known address.
+ * - nextSources(): the same source as for the current file; while we take
+ *   over, first whoever published that they hold the next file.
+ * - listNext(): asks the source for the files after the current one
+ *   (waiting up to `waitMs` there, listWaitMs by default) and accepts the
+ *   next number only if its header continues our version of the current
+ *   file (the version chain); a next file that does not is reported as a
+ *   broken chain (a split brain), never fetched. listNextAt() asks several
+ *   sources in turn.
+ */
+import { parseLogName } from "../log/log-name.js";
+/** `host` if it is another node with a known address. */
+function reachable(deps, host) {
+    return host !== undefined && host !== deps.host && deps.addressOf(host) ? host : undefined;
+}
+/** The host to fetch `file` from (see the contract). */
+export function sourceFor(deps, file) {
+    const origin = parseLogName(file)?.host;
+    const primary = deps.designatedPrimary();
+    if (primary && primary !== deps.host)
+        return deps.addressOf(primary) ? primary : undefined;
+    if (origin && origin !== deps.host && deps.addressOf(origin))
+        return origin;
+    return undefined;
+}
+/**
+ * The hosts to ask for the file after `current`, in order. Following a
+ * primary: the same source as for the current file. While we take over
+ * (we are designated, not primary yet), the take-over waits for the writes
+ * the old primaries acknowledged, and the next file's writer need not be
+ * the current file's (a handover at a file boundary: bravo wrote 11 and
+ * handed over to charlie, which wrote 12; bravo lists no 12 with data,
+ * seed 83): first whoever published that they hold the next file, then
+ * the current file's source.
+ */
+export function nextSources(deps, current) {
+    const number = parseLogName(current)?.fileNumber ?? 0;
+    const sources = [];
+    if (deps.designatedPrimary() === deps.host) {
+        const holder = reachable(deps, deps.holderOf(number + 1));
+        if (holder)
+            sources.push(holder);
+    }
+    const same = sourceFor(deps, current);
+    if (same && !sources.includes(same))
+        sources.push(same);
+    return sources;
+}
+/** Lists the files after `current` on `source` and picks the one that continues our version. */
+export async function listNext(deps, credentials, source, current, waitMs = deps.listWaitMs) {
+    const number = parseLogName(current)?.fileNumber ?? 0;
+    const result = await deps.client.call(credentials, deps.addressOf(source), "POST", "/peer/v1/log/list", { resource: deps.resource, afterFileNumber: number, waitMs }, source);
+    const candidates = result.body.files.filter((f) => parseLogName(f.name)?.fileNumber === number + 1);
+    if (candidates.length === 0)
+        return undefined;
+    const ours = await deps.logs.version(current);
+    const next = candidates.find((c) => c.prevVersion === ours.version);
+    if (!next) {
+        return {
+            brokenChain: `${candidates.map((c) => c.name).join(", ")} on ${source} do not continue our ${current} (version ${ours.version.slice(0, 12)})`,
+        };
+    }
+    return { next };
+}
+/**
+ * Asks `sources` in order (see nextSources) for the file after `current`:
+ * the first that continues our version wins. All but the last are asked
+ * without waiting (they published that they hold it, and a member that
+ * does not answer must not hold up the others); the last long-polls. A
+ * broken chain is reported only when no source continues our version.
+ */
+export async function listNextAt(deps, credentials, sources, current) {
+    let broken;
+    for (const [i, source] of sources.entries()) {
+        const last = i === sources.length - 1;
+        let found;
+        try {
+            found = await listNext(deps, credentials, source, current, last ? deps.listWaitMs : 0);
+        }
+        catch (err) {
+            // Unreachable or refusing: the next source may still answer.
+            if (last)
+                throw err;
+            continue;
+        }
+        if (found && "next" in found)
+            return found;
+        broken ??= found;
+    }
+    return broken;
+}
+//# sourceMappingURL=fetch-source.js.map

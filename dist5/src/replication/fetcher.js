@@ -1,0 +1,313 @@
+/**
+ * The shipper on a secondary: pulls log files, in order, into local copies.
+ *
+ * For the current file it opens a stream from the file's origin host (or,
+ * if that host is unreachable, from the designated primary) starting at the
+ * local verified length, so an interrupted transfer resumes exactly where
+ * it stopped. Every record is verified (CRC, sequence) before it is written;
+ * written bytes become visible to the replayer only after an fdatasync.
+ * When the stream ends with the file's version, the local copy must have
+ * the same version: then the file is finished and the fetcher looks for the
+ * next one, which it accepts only if its header continues our version of
+ * the current file (the version chain). A next file that does not continue
+ * our history means a split brain: fetching stops and says so.
+ *
+ * Memory is bounded: one frame at a time is in flight through this code,
+ * and we do not read from the stream while writing and syncing (the
+ * transport's backpressure reaches the sender).
+ */
+import { EventEmitter } from "node:events";
+import { PeerCallError } from "../peer/client.js";
+import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js";
+import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
+import { listNextAt, nextSources, sourceFor } from "./fetch-source.js";
+import { openLogStream } from "./fetch-stream.js";
+import { FrameType } from "./frames.js";
+import { RecordVerifier } from "./record-verifier.js";
+export class Fetcher extends EventEmitter {
+    deps;
+    stopped = false;
+    paused = false;
+    running;
+    abort = new AbortController();
+    wake;
+    failures = 0;
+    stateValue = "idle";
+    lastError;
+    splitBrainReason;
+    /** The newest length of the current file the source told us about. */
+    remoteLengthBytes = 0;
+    progress;
+    /** The host of the stream request in progress, from its sending on (undefined between requests). */
+    streamSource;
+    /** Settles when the fetch or list request in progress has ended (see pause()). */
+    busy = Promise.resolve();
+    /** The stream was cut because another host is to be followed: no failure, no back-off. */
+    switchingSource = false;
+    constructor(deps, start) {
+        super();
+        this.deps = deps;
+        this.progress = { ...start };
+    }
+    get current() {
+        return { ...this.progress };
+    }
+    start() {
+        this.running ??= this.loop();
+    }
+    async stop() {
+        this.stopped = true;
+        this.abort.abort();
+        this.wake?.();
+        await this.running;
+        this.running = undefined;
+    }
+    /**
+     * Stops fetching and resolves once the fetch in progress has ended: from
+     * then on the local copy does not grow (an operator, or a test, that
+     * pauses and then compares positions sees them hold still).
+     */
+    async pause() {
+        this.paused = true;
+        this.abort.abort();
+        await this.busy;
+    }
+    /** Fetches again (starting the loop if it was paused from the start). */
+    resume() {
+        this.paused = false;
+        this.wake?.();
+        this.start();
+    }
+    /** Resolves after `delayMs`, or sooner when woken (stop, unpause, retry). */
+    waitOrWake(delayMs) {
+        return new Promise((resolve) => {
+            const timer = this.deps.time.setTimer(delayMs, resolve);
+            this.wake = () => {
+                timer.cancel();
+                resolve();
+            };
+        });
+    }
+    setState(state) {
+        if (this.stateValue !== state) {
+            this.stateValue = state;
+            this.emit("state", state);
+        }
+    }
+    async loop() {
+        while (!this.stopped) {
+            if (this.paused) {
+                this.setState("paused");
+                await new Promise((resolve) => (this.wake = resolve));
+                continue;
+            }
+            if (this.stateValue === "split-brain") {
+                await new Promise((resolve) => (this.wake = resolve));
+                continue;
+            }
+            this.abort = new AbortController();
+            this.switchingSource = false;
+            const work = this.progress.finished ? this.findNext() : this.fetchCurrent();
+            this.busy = work.then(() => undefined, () => undefined);
+            try {
+                await work;
+                this.failures = 0;
+                this.lastError = undefined;
+            }
+            catch (err) {
+                if (this.stopped || this.paused)
+                    continue;
+                if (this.switchingSource) {
+                    this.switchingSource = false;
+                    continue;
+                }
+                this.failures += 1;
+                this.lastError = errorMessage(err);
+                this.deps.metrics.replicationFetchErrors.labels(this.deps.resource).inc();
+                if (this.failures === 1 || this.failures % 20 === 0) {
+                    this.deps.logger.warn({ resource: this.deps.resource, file: this.progress.file, err: this.lastError }, "fetch failed, retrying");
+                }
+                this.setState("retrying");
+                const delayMs = Math.min(this.deps.retryMaxMs, 100 * 2 ** Math.min(this.failures, 10));
+                await this.waitOrWake(delayMs);
+            }
+        }
+    }
+    /**
+     * The designated primary changed: a stream from a host that is no longer
+     * the one to follow is cut at once (it would otherwise go on delivering
+     * the old primary's writes), and fetching resumes from the right source.
+     */
+    reconsiderSource() {
+        if (this.streamSource === undefined)
+            return;
+        if (sourceFor(this.deps, this.progress.file) === this.streamSource)
+            return;
+        this.switchingSource = true;
+        this.abort.abort();
+    }
+    credentials() {
+        const c = this.deps.credentials();
+        if (!c)
+            throw new OperatorError("NOT_IN_CLUSTER", "this node is not in a cluster");
+        return c;
+    }
+    async fetchCurrent() {
+        const { deps } = this;
+        const name = this.progress.file;
+        const source = sourceFor(deps, name);
+        if (!source)
+            throw new OperatorError("PEER_UNREACHABLE", `no reachable node holds ${name}`);
+        const address = deps.addressOf(source);
+        // The signal ends the request in every phase (stop, pause and a source switch abort it);
+        // an abort while the head is awaited would otherwise leave a stream that never ends.
+        const signal = this.abort.signal;
+        // From the request on, not only once its answer streams: a frozen primary never answers,
+        // and the failover that designates another one must cut the wait (reconsiderSource).
+        this.streamSource = source;
+        this.setState("connecting");
+        try {
+            await this.stream(name, source, address, signal);
+        }
+        finally {
+            this.streamSource = undefined;
+        }
+    }
+    async stream(name, source, address, signal) {
+        const { deps } = this;
+        const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
+        let offset = local.lengthBytes;
+        const verifier = new RecordVerifier(offset, this.progress.nextSeq);
+        const { response, decoder } = await openLogStream(deps.client, this.credentials(), { host: source, address }, {
+            resource: deps.resource,
+            file: name,
+            offsetBytes: offset,
+            acceptCompression: deps.acceptCompression?.() ?? false,
+        }, signal);
+        const file = await deps.storage
+            .open(local.path, "readwrite")
+            .catch(async () => deps.storage.open(local.path, "create"));
+        this.setState("fetching");
+        let unsynced = 0;
+        let lastSaveMs = deps.time.monotonicMs();
+        try {
+            for await (const chunk of response.body) {
+                deps.metrics.peerReceivedBytes.labels(source).inc(chunk.length);
+                await deps.throttle?.(chunk.length, signal);
+                for (const frame of decoder.push(chunk)) {
+                    if (frame.type === FrameType.Data) {
+                        if (frame.offsetBytes !== offset + verifier.pendingBytes) {
+                            throw new PeerProtocolError(`data for offset ${frame.offsetBytes} where ${offset + verifier.pendingBytes} was expected`);
+                        }
+                        this.noteRemote(name, frame.valueBytes);
+                        const verified = verifier.push(frame.payload);
+                        if (verified.bytes.length > 0) {
+                            await file.writev([verified.bytes], verified.offsetBytes);
+                            offset += verified.bytes.length;
+                            unsynced += verified.bytes.length;
+                            deps.metrics.replicationFetchedBytes.labels(deps.resource).inc(verified.bytes.length);
+                        }
+                    }
+                    else if (frame.type === FrameType.Heartbeat) {
+                        this.noteRemote(name, frame.valueBytes);
+                    }
+                    else if (frame.type === FrameType.End) {
+                        if (verifier.pendingBytes > 0 || offset !== frame.valueBytes) {
+                            throw new PeerProtocolError(`${name} ended at ${frame.valueBytes} but we hold ${offset} (+${verifier.pendingBytes} partial)`);
+                        }
+                        await this.sync(file, name, offset, verifier.nextSeq);
+                        unsynced = 0;
+                        const theirs = JSON.parse(frame.payload.toString("utf8"));
+                        const ours = await deps.logs.version(name);
+                        if (ours.version !== theirs.version) {
+                            throw new LogCorruptError(`${name}: our copy has version ${ours.version.slice(0, 12)}, ${source} says ${String(theirs.version).slice(0, 12)}`);
+                        }
+                        this.progress = { file: name, verifiedBytes: offset, nextSeq: verifier.nextSeq, finished: true };
+                        await deps.saveProgress(this.progress);
+                        deps.logs.markFinished(name);
+                        deps.onFileComplete?.(name, ours);
+                        return;
+                    }
+                    else {
+                        const err = readPeerErrorBody(JSON.parse(frame.payload.toString("utf8")), "");
+                        if (err.code === "ahead") {
+                            this.splitBrainReason = `we hold more of ${name} than ${source}: ${err.message}`;
+                            deps.logger.error({ resource: deps.resource, reason: this.splitBrainReason }, "histories diverged: not fetching further");
+                            this.setState("split-brain");
+                            return;
+                        }
+                        throw new PeerCallError(200, err.code, `${source}: ${err.message || "stream error"}`);
+                    }
+                }
+                if (unsynced > 0 && (unsynced >= deps.syncEveryBytes || response.body.bufferedBytes === 0)) {
+                    await this.sync(file, name, offset, verifier.nextSeq);
+                    unsynced = 0;
+                    if (deps.time.monotonicMs() - lastSaveMs > 2000) {
+                        lastSaveMs = deps.time.monotonicMs();
+                        await deps.saveProgress(this.progress);
+                    }
+                }
+            }
+            if (unsynced > 0)
+                await this.sync(file, name, offset, verifier.nextSeq);
+            if (!signal.aborted)
+                throw new PeerProtocolError(`stream of ${name} from ${source} ended early`);
+        }
+        finally {
+            await file.close();
+            await deps.saveProgress(this.progress).catch(() => undefined);
+        }
+    }
+    async sync(file, name, offset, nextSeq) {
+        await file.datasync();
+        this.progress = { file: name, verifiedBytes: offset, nextSeq, finished: false };
+        this.deps.logs.grow(name, offset);
+    }
+    noteRemote(name, lengthBytes) {
+        if (lengthBytes !== this.remoteLengthBytes) {
+            this.remoteLengthBytes = lengthBytes;
+            this.emit("remote", name, lengthBytes);
+        }
+    }
+    /** Looks for the file after the current one and starts it, if it continues our history (fetch-source.ts). */
+    async findNext() {
+        const { deps } = this;
+        const current = this.progress.file;
+        const sources = nextSources(deps, current);
+        if (sources.length === 0) {
+            // Nothing to follow (no other primary, no reachable origin): wait until that changes.
+            this.setState("waiting");
+            await this.waitOrWake(deps.listWaitMs);
+            return;
+        }
+        this.setState("waiting");
+        const askedMs = deps.time.monotonicMs();
+        const found = await listNextAt(deps, this.credentials(), sources, current);
+        if (found === undefined) {
+            // Not listed, maybe before listWaitMs: at most one list per listWaitMs (seed 90284's tight loop).
+            const leftMs = deps.listWaitMs - (deps.time.monotonicMs() - askedMs);
+            if (leftMs > 0 && !this.stopped && !this.paused)
+                await this.waitOrWake(leftMs);
+            return;
+        }
+        if ("brokenChain" in found) {
+            this.splitBrainReason = found.brokenChain;
+            deps.logger.error({ resource: deps.resource, reason: this.splitBrainReason }, "version chain broken: not fetching further");
+            this.setState("split-brain");
+            return;
+        }
+        deps.logs.add(found.next.name, 0);
+        this.progress = { file: found.next.name, verifiedBytes: 0, nextSeq: 0, finished: false };
+        this.remoteLengthBytes = 0;
+        await deps.saveProgress(this.progress);
+    }
+    /** Re-checks the chain after an operator action (e.g. after a split brain was resolved elsewhere). */
+    retry() {
+        if (this.stateValue === "split-brain") {
+            this.splitBrainReason = undefined;
+            this.setState("idle");
+        }
+        this.wake?.();
+    }
+}
+//# sourceMappingURL=fetcher.js.map

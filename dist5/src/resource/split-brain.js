@@ -1,0 +1,265 @@
+/**
+ * resource.resolveSplitBrain {winner}: run on every member; the winner
+ * keeps its history, each loser rolls back to the fork point and takes the
+ * winner's history from there.
+ *
+ * Both disks were equal after some file number F-1 before the fork (the
+ * first number where the version chains differ, replication/history.ts):
+ * proven by the winner's file F continuing the loser's version of F-1 (a
+ * version hashes the whole history before it) with the loser having
+ * applied all of F-1. Since then the loser
+ * wrote what its own log files from F on hold, and the winner what its
+ * files from F on hold. So the loser copies exactly those
+ * regions from the winner (a region resync, digests skipping what is
+ * equal), then replays the winner's history from the start of the newest
+ * file the winner scanned: every write after that file began is replayed,
+ * every write before it is in a copied region. Only when a file either
+ * side needs is gone (deleted, or too many regions) does the loser copy
+ * the whole disk instead (digests skip what is equal there too).
+ *
+ * Contract: the winner must be the designated primary (else
+ * RESOURCE_CONFLICT: make it primary first, with force); on the winner,
+ * or on a member whose history does not fork from the winner's, nothing
+ * changes (changed: false). The loser withdraws its version entries from
+ * the fork on, so the fork disappears from everyone's view once its state
+ * spreads. The rollback itself runs inside the serialised role changes
+ * (restartSecondaryFrom: sync.json first, then the local logs go).
+ */
+import { parseLogName } from "../log/log-name.js";
+import { genesisVersion } from "../log/version.js";
+import { recordRanges } from "../log/record-ranges.js";
+import { detectForks } from "../replication/history.js";
+import { MAX_SYNC_REGIONS, chunkAlignedRegions, fetchHistoryRegions, } from "../replication/sync-regions.js";
+import { OperatorError, errorMessage } from "../util/errors.js";
+import { dirtyRegionsAnswer } from "./emergency.js";
+import { forksOf } from "./resource-metric-source.js";
+import { restartSecondaryFrom } from "./rejoin.js";
+import { memberHistories } from "./status-model.js";
+/**
+ * The disk regions this node's log files from `fromFileNumber` on write,
+ * and the newest of them; "logs-gone" when they do not all exist (the
+ * first is not at `fromFileNumber`, or a number is missing), or when they
+ * would be more than MAX_SYNC_REGIONS regions.
+ */
+export async function regionsSince(core, fromFileNumber) {
+    const files = core.logs.list().filter((f) => f.fileNumber >= fromFileNumber);
+    const first = files[0];
+    const last = files.at(-1);
+    if (!first || !last || first.fileNumber !== fromFileNumber)
+        return "logs-gone";
+    for (let i = 1; i < files.length; i++) {
+        if ((files[i]?.fileNumber ?? 0) - (files[i - 1]?.fileNumber ?? 0) > 1)
+            return "logs-gone";
+    }
+    try {
+        const ranges = [];
+        for (const f of files)
+            ranges.push(...(await recordRanges(core.deps.storage, f.path, f.lengthBytes)));
+        const regions = chunkAlignedRegions(ranges, core.config.sizeBytes);
+        if (regions.length > MAX_SYNC_REGIONS)
+            return "logs-gone";
+        return {
+            lastFile: last.name,
+            prevVersion: (await core.logs.header(first.name)).prevVersion,
+            regions: regions.map(([o, l]) => [o, l]),
+        };
+    }
+    catch (err) {
+        // A file cut short or damaged (a fetch that stopped in its header): nothing to prove from; copy everything.
+        core.deps.logger.info({ resource: core.name, fromFileNumber, err: errorMessage(err) }, "split brain: log files unreadable for regions");
+        return "logs-gone";
+    }
+}
+/** Ours since `from`: nothing to scan when we hold no file from there (a stray point past our last file). */
+async function ownRegionsSince(core, from) {
+    const held = core.logs.list().some((f) => f.fileNumber >= from);
+    return held ? regionsSince(core, from) : { lastFile: "", prevVersion: "", regions: [] };
+}
+/**
+ * The fork with the winner (or a stray point, below) and the starts worth
+ * trying, highest first: the fork, the file after the last one both hold
+ * alike, the file applied here. Not the fork alone: a member with nothing
+ * at a number (its entries pruned, simulator seed 102) contradicts nobody,
+ * so the fork can show later than the first file where the disks differ;
+ * planResolution takes only a start it can prove (versionBefore).
+ * Undefined: nothing to roll back.
+ */
+function rollbackPoint(core, winner) {
+    const histories = memberHistories(core);
+    const ours = histories.find((h) => h.host === core.host);
+    const theirs = histories.find((h) => h.host === winner);
+    if (!ours || !theirs)
+        return undefined;
+    const fork = detectForks([ours, theirs])[0]?.fileNumber ?? strayPoint(core, theirs);
+    if (fork === undefined)
+        return undefined;
+    let lastAgreed;
+    for (const [n, v] of ours.versions) {
+        const w = theirs.versions.get(n);
+        if (n < fork && w && w.version === v.version && (lastAgreed === undefined || n > lastAgreed))
+            lastAgreed = n;
+    }
+    const applied = core.applier.appliedPosition?.fileNumber;
+    const candidates = [fork, lastAgreed === undefined ? 0 : lastAgreed + 1, applied ?? 0, fork - 1]
+        .filter((n, k, all) => n >= 1 && n <= fork && all.indexOf(n) === k)
+        .sort((a, b) => b - a);
+    return { fork, candidates, ours };
+}
+/**
+ * Our applied history is a prefix of the winner's, yet this disk or this
+ * log directory holds what the winner's history does not: writes made in
+ * emergency mode here (no log has them; simulator seed 83: the history
+ * they were handed to lost), or fetched files of another lineage that
+ * replay would wait on for ever. Then we roll back from the file after
+ * the one applied, as a loser does; else undefined.
+ */
+function strayPoint(core, theirs) {
+    const applied = core.applier.appliedPosition;
+    if (!applied)
+        return undefined;
+    const stray = core.logs
+        .list()
+        .some((f) => f.fileNumber > applied.fileNumber &&
+        theirs.versions.get(f.fileNumber)?.file !== f.name &&
+        !theirs.positions.some((p) => p.file === f.name));
+    if (!stray && !core.emergencyFile)
+        return undefined;
+    return applied.fileNumber + 1;
+}
+/**
+ * Works out what this node does (outside the role queue: it asks the
+ * winner over the network). Undefined: nothing to do here.
+ */
+export async function planResolution(core, winner) {
+    if (!core.view.members().includes(winner) && winner !== core.host)
+        throw new OperatorError("RESOURCE_CONFLICT", `${winner} is not a member of ${core.name}`);
+    const designated = core.view.designatedPrimary();
+    if (designated !== winner) {
+        throw new OperatorError("RESOURCE_CONFLICT", `the winner must be the designated primary (now ${designated ?? "none"}): make ${winner} primary first (resource.primary with force on it)`);
+    }
+    if (winner === core.host)
+        return undefined;
+    if (core.state !== "running")
+        throw new OperatorError("RESOURCE_FAILED", `resource ${core.name} is ${core.state}: it cannot roll back now`);
+    const point = rollbackPoint(core, winner);
+    if (!point) {
+        core.deps.logger.info({ resource: core.name, winner }, "split brain: our history does not fork from the winner's");
+        recheckChains(core);
+        return undefined;
+    }
+    const { deps } = core;
+    const credentials = deps.cluster.credentials();
+    const address = deps.cluster.addressOf(winner);
+    if (!credentials || !address)
+        throw new OperatorError("PRIMARY_UNREACHABLE", `${winner} is not reachable`);
+    // The highest start that is proven: both hold the history before it alike
+    // (the winner's first file there continues our version of the one before,
+    // the version chain hashes everything before), we applied all of that, and
+    // both still hold their files from there on.
+    let chosen;
+    for (const from of point.candidates) {
+        if (!appliedThrough(core, from - 1))
+            continue;
+        const theirs = await fetchHistoryRegions(deps.cluster.client, credentials, { host: winner, address }, core.name, from);
+        if (theirs === "logs-gone")
+            continue;
+        const ours = await ownRegionsSince(core, from);
+        if (ours === "logs-gone" || theirs.prevVersion !== (await versionBefore(core, point.ours, from)))
+            continue;
+        chosen = { from, theirs, ours };
+        break;
+    }
+    // Writes made here in emergency mode are in no log: their regions are copied too.
+    const unlogged = core.emergencyFile ? await dirtyRegionsAnswer(core) : { regions: [] };
+    let regions;
+    if (chosen && unlogged) {
+        const union = [...chosen.theirs.regions, ...chosen.ours.regions, ...unlogged.regions].map(([offsetBytes, lengthBytes]) => ({ offsetBytes, lengthBytes }));
+        const merged = chunkAlignedRegions(union, core.config.sizeBytes);
+        if (merged.length <= MAX_SYNC_REGIONS)
+            regions = merged;
+    }
+    return {
+        winner,
+        // Nothing proven (entries pruned, files deleted): the whole disk, and every entry of ours goes.
+        forkFileNumber: regions ? (chosen?.from ?? 0) : 0,
+        regions,
+        resumeFile: chosen?.theirs.lastFile ?? (await newestFileOf(core, winner)),
+    };
+}
+/** Our disk holds everything of our files up to and including `fileNumber`. */
+function appliedThrough(core, fileNumber) {
+    if (fileNumber < 1)
+        return true;
+    const applied = core.applier.appliedPosition;
+    if (!applied)
+        return false;
+    if (applied.fileNumber > fileNumber)
+        return true;
+    const held = core.logs.withNumber(fileNumber);
+    const file = held[0];
+    return (applied.fileNumber === fileNumber &&
+        held.length === 1 &&
+        file !== undefined &&
+        core.logs.isFinished(file.name) &&
+        applied.offsetBytes >= file.lengthBytes);
+}
+/** Our version of file `from - 1` (the genesis before the first file), if we can say. */
+async function versionBefore(core, ours, from) {
+    if (from <= 1)
+        return genesisVersion(core.name, core.config.createdStampUs);
+    const held = core.logs.withNumber(from - 1);
+    const file = held[0];
+    if (held.length === 1 && file && core.logs.isFinished(file.name))
+        return (await core.logs.version(file.name)).version;
+    return ours.versions.get(from - 1)?.version;
+}
+async function newestFileOf(core, winner) {
+    const { findJoinStart } = await import("./join-start.js");
+    const { primary, start } = await findJoinStart(core.deps.cluster, core.name);
+    if (primary !== winner)
+        throw new OperatorError("RESOURCE_CONFLICT", `the primary changed to ${primary}`);
+    return start.name;
+}
+/** Rolls this loser back (inside the role queue); false if the situation changed meanwhile. */
+export async function applyResolution(core, hooks, plan) {
+    if (core.role === "primary" || core.becomingPrimary || core.view.designatedPrimary() !== plan.winner) {
+        throw new OperatorError("RESOURCE_CONFLICT", `${core.name}: the roles changed; run it again`);
+    }
+    // The fork may show later now (entries pruned meanwhile): the plan's start is proven anyway.
+    if (!rollbackPoint(core, plan.winner))
+        return false;
+    core.deps.logger.warn({
+        resource: core.name,
+        winner: plan.winner,
+        forkFileNumber: plan.forkFileNumber,
+        regions: plan.regions?.length ?? "whole disk",
+        resumeFile: plan.resumeFile,
+    }, "split brain resolved for the winner: rolling back to the fork (copying what either side wrote since), then replaying the winner's history");
+    core.view.withdrawVersionsFrom(plan.forkFileNumber);
+    await restartSecondaryFrom(core, hooks, plan.regions, {
+        resumeFile: plan.resumeFile,
+        sourceHost: plan.winner,
+        streamBytes: 0,
+    });
+    if (core.emergencyFile) {
+        // Our unlogged writes are in the regions being copied (sync.json is durable): they are discarded.
+        await core.files.removeEmergency();
+        core.emergencyFile = undefined;
+    }
+    return parseLogName(plan.resumeFile) !== undefined;
+}
+/**
+ * Another member's history changed (a loser rolled back elsewhere): if no
+ * fork is left in our view, a fetch or replay stopped at a broken chain
+ * checks it again (it stops again if the chain is still broken).
+ */
+export function recheckChains(core) {
+    const parts = core.secondary;
+    if (!parts || forksOf(core).length > 0)
+        return;
+    if (parts.fetcher.stateValue === "split-brain")
+        parts.fetcher.retry();
+    if (parts.replayer.state === "blocked")
+        parts.replayer.unblock();
+}
+//# sourceMappingURL=split-brain.js.map

@@ -1,0 +1,279 @@
+/**
+ * The status model: the replication states of a resource member, in the
+ * spirit of `marsadm view` (what its disk holds, diskState, and what it is
+ * doing about it, replState), the status each member publishes about
+ * itself (`resource/<res>/host/<host>/status`, so any node can show all
+ * members), resource.status's live detail, and the lag arithmetic between
+ * a member and the primary.
+ *
+ * Contract: everything here is computed from what the resource holds and
+ * what the cluster state says now; nothing here writes or waits. Lags are
+ * never negative; a lag that cannot be known (no position published, or a
+ * position from before stream offsets were published) is undefined, not 0.
+ */
+import { formatLogName, parseLogName } from "../log/log-name.js";
+import { detectForks } from "../replication/history.js";
+import { syncedBytesBelow } from "../replication/sync-regions.js";
+import { emergencyDetail } from "./emergency.js";
+export function positionStatus(p) {
+    return p && { file: formatLogName(p), offsetBytes: p.offsetBytes, streamBytes: p.streamBytes };
+}
+export function isPublishedStatus(value) {
+    const v = value;
+    return (typeof v === "object" &&
+        v !== null &&
+        (v.role === "primary" || v.role === "secondary") &&
+        typeof v.diskState === "string");
+}
+export function secondaryStates(f) {
+    const diskState = f.failed
+        ? "Detached"
+        : !f.consistent
+            ? "Inconsistent"
+            : f.caughtUpWithPrimary &&
+                !f.primaryInEmergency &&
+                f.fetchLagBytes === 0 &&
+                f.replayLagBytes === 0 &&
+                f.primaryAlive &&
+                !f.splitBrain
+                ? "UpToDate"
+                : "Outdated";
+    let replState;
+    if (f.failed)
+        replState = "Failed";
+    else if (f.splitBrain)
+        replState = "SplitBrain";
+    else if (f.syncing)
+        replState = f.syncPaused ? "PausedSync" : "Syncing";
+    else if (f.fetchPaused)
+        replState = "PausedFetch";
+    else if (f.replayPaused)
+        replState = "PausedReplay";
+    else if (!f.designatedPrimary)
+        replState = "NoPrimaryDesignated";
+    else if (!f.primaryAlive)
+        replState = "PrimaryUnreachable";
+    else if (f.fetchLagBytes > 0)
+        replState = "Fetching";
+    else if (f.replayLagBytes > 0)
+        replState = "Replaying";
+    else
+        replState = "Replicating";
+    return { diskState, replState };
+}
+// --- lag arithmetic ------------------------------------------------------------
+/** Bytes of local log files not yet applied: the rest of the applied file and every later one. */
+export function replayLagBytes(files, applied) {
+    let lagBytes = 0;
+    if (!applied || files.length === 0)
+        return 0;
+    for (const f of files) {
+        if (f.fileNumber > applied.fileNumber)
+            lagBytes += f.lengthBytes;
+        else if (f.fileNumber === applied.fileNumber)
+            lagBytes += Math.max(0, f.lengthBytes - applied.offsetBytes);
+    }
+    return lagBytes;
+}
+/** Whether `applied` has reached the durable position `primary` last published. */
+export function caughtUp(applied, durable) {
+    if (!durable || !applied)
+        return false;
+    const target = parseLogName(durable.file);
+    if (!target)
+        return false;
+    if (applied.fileNumber !== target.fileNumber)
+        return applied.fileNumber > target.fileNumber;
+    return applied.host === target.host && applied.offsetBytes >= durable.offsetBytes;
+}
+/** How far one member is behind the primary, from the two published statuses. */
+export function memberLag(status, primaryStatus) {
+    const head = primaryStatus?.durable;
+    const headNumber = head ? (parseLogName(head.file)?.fileNumber ?? 0) : 0;
+    const applied = status?.applied;
+    const behindFiles = applied && head ? headNumber - (parseLogName(applied.file)?.fileNumber ?? 0) : undefined;
+    const lagBytes = applied && head && head.streamBytes > 0 && applied.streamBytes > 0
+        ? Math.max(0, head.streamBytes - applied.streamBytes)
+        : undefined;
+    const lagSeconds = status?.stampUs !== undefined &&
+        primaryStatus?.stampUs !== undefined &&
+        lagBytes !== undefined &&
+        lagBytes > 0
+        ? Math.max(0, (primaryStatus.stampUs - status.stampUs) / 1e6)
+        : lagBytes === 0
+            ? 0
+            : undefined;
+    return {
+        ...(lagBytes !== undefined ? { lagBytes } : {}),
+        ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+        ...(behindFiles !== undefined ? { behindFiles: Math.max(0, behindFiles) } : {}),
+    };
+}
+/** Every member's history as this node knows it, ours from what we hold now. */
+export function memberHistories(core) {
+    const positions = [];
+    if (core.applier.appliedPosition)
+        positions.push(core.applier.appliedPosition);
+    if (core.primary)
+        positions.push(core.primary.log.durablePosition());
+    return core.view.memberHistories({ positions, role: core.role });
+}
+// --- one resource's own status -----------------------------------------------------
+/** Bytes the designated primary has in the file we fetch and we do not (yet). */
+function fetchLagBytes(core) {
+    const fetcher = core.secondary?.fetcher;
+    const fetchedFile = fetcher?.current.file;
+    const fetched = fetchedFile ? core.logs.get(fetchedFile) : undefined;
+    return fetcher && fetched ? Math.max(0, fetcher.remoteLengthBytes - fetched.lengthBytes) : 0;
+}
+/**
+ * Whether this node's own history left the designated primary's: at the
+ * first file number where members' versions differ, ours is not the
+ * primary's. A split brain elsewhere (another member diverged) does not
+ * make this replica any less up to date.
+ */
+function ownHistoryDiverged(core, primary) {
+    if (!primary || primary === core.host)
+        return false;
+    const histories = memberHistories(core);
+    const ours = histories.find((h) => h.host === core.host);
+    const theirs = histories.find((h) => h.host === primary);
+    return ours !== undefined && theirs !== undefined && detectForks([ours, theirs]).length > 0;
+}
+export function secondaryFacts(core) {
+    const parts = core.secondary;
+    const designated = core.view.designatedPrimary();
+    return {
+        failed: core.state === "failed",
+        syncing: core.syncFile.state === "syncing",
+        syncPaused: core.pauseFile.sync,
+        consistent: core.syncFile.consistent,
+        fetchPaused: core.pauseFile.fetch,
+        replayPaused: core.pauseFile.replay,
+        splitBrain: ownHistoryDiverged(core, designated) ||
+            parts?.fetcher.stateValue === "split-brain" ||
+            parts?.replayer.state === "blocked",
+        designatedPrimary: designated,
+        primaryAlive: designated !== undefined && designated !== core.host && core.deps.cluster.isAlive(designated),
+        fetchLagBytes: fetchLagBytes(core),
+        replayLagBytes: replayLagBytes(core.logs.list(), core.applier.appliedPosition),
+        caughtUpWithPrimary: caughtUp(core.applier.appliedPosition, designated ? core.view.publishedStatusOf(designated)?.durable : undefined),
+        primaryInEmergency: designated !== undefined && core.view.publishedStatusOf(designated)?.emergency === true,
+    };
+}
+/** This node's own view, as published to the cluster. */
+export function ownStatus(core) {
+    const applied = positionStatus(core.applier.appliedPosition);
+    if (core.state === "failed") {
+        return {
+            role: core.role,
+            diskState: "Detached",
+            replState: "Failed",
+            consistent: core.syncFile.consistent,
+            ...(applied ? { applied } : {}),
+            ...(core.failure ? { error: core.failure } : {}),
+        };
+    }
+    if (core.role === "primary" && core.primary) {
+        return {
+            role: "primary",
+            diskState: "UpToDate",
+            replState: "Replicating",
+            consistent: true,
+            ...(applied ? { applied } : {}),
+            durable: positionStatus(core.primary.log.durablePosition()),
+            ...(core.primary.volume.writingDirect ? { emergency: true } : {}),
+        };
+    }
+    const states = secondaryStates(secondaryFacts(core));
+    const fetchedFile = core.secondary?.fetcher.current.file;
+    const fetchedLocal = fetchedFile ? core.logs.get(fetchedFile) : undefined;
+    const stampUs = core.secondary?.replayer.lastAppliedStampUs;
+    return {
+        role: "secondary",
+        diskState: states.diskState,
+        replState: core.becomingPrimary ? "NotYetPrimary" : states.replState,
+        consistent: core.syncFile.consistent,
+        ...(applied ? { applied } : {}),
+        ...(fetchedLocal
+            ? { fetched: { file: fetchedLocal.name, offsetBytes: fetchedLocal.lengthBytes, streamBytes: 0 } }
+            : {}),
+        ...(stampUs ? { stampUs } : {}),
+        ...(core.syncFile.state === "syncing"
+            ? { sync: { doneBytes: syncDoneBytes(core), totalBytes: core.syncFile.totalBytes } }
+            : {}),
+    };
+}
+/** Bytes of the sync in progress already copied (a region resync's doneBytes is a cursor over the disk). */
+function syncDoneBytes(core) {
+    const { regions, doneBytes } = core.syncFile;
+    return syncedBytesBelow(regions, core.config.sizeBytes, doneBytes);
+}
+/** Live numbers for resource.status. */
+export function statusDetail(core) {
+    const parts = core.secondary;
+    const sync = parts?.sync;
+    const { syncFile } = core;
+    const log = core.primary?.log;
+    return {
+        role: core.role,
+        becomingPrimary: core.becomingPrimary,
+        takeOverBlockedBy: core.becomingPrimary ? core.takeOverBlockedBy : undefined,
+        consistent: syncFile.consistent,
+        paused: { ...core.pauseFile },
+        recovery: core.recovery,
+        disk: { path: core.config.disk, sizeBytes: core.diskSizeBytes },
+        fetch: parts
+            ? {
+                state: parts.fetcher.stateValue,
+                file: parts.fetcher.current.file,
+                lagBytes: fetchLagBytes(core),
+                ...(parts.fetcher.lastError ? { lastError: parts.fetcher.lastError } : {}),
+                ...(parts.fetcher.splitBrainReason ? { splitBrainReason: parts.fetcher.splitBrainReason } : {}),
+            }
+            : undefined,
+        replay: parts
+            ? {
+                state: parts.replayer.state,
+                lagBytes: replayLagBytes(core.logs.list(), core.applier.appliedPosition),
+                ...(parts.replayer.blockedReason ? { blockedReason: parts.replayer.blockedReason } : {}),
+                ...(parts.replayer.pendingGap ? { waitingBefore: parts.replayer.pendingGap.file } : {}),
+            }
+            : undefined,
+        sync: syncFile.state === "syncing"
+            ? {
+                kind: syncFile.regions ? "regions" : "full",
+                ...(syncFile.gapFile ? { gapFile: syncFile.gapFile } : {}),
+                doneBytes: syncDoneBytes(core),
+                totalBytes: syncFile.totalBytes,
+                rateBytesPerSec: Math.round(sync?.rateBytesPerSec ?? 0),
+                etaSeconds: sync && sync.rateBytesPerSec > 0
+                    ? Math.round((syncFile.totalBytes - syncDoneBytes(core)) / sync.rateBytesPerSec)
+                    : undefined,
+                sameBytes: sync?.sameBytes ?? 0,
+                ...(sync?.lastError ? { lastError: sync.lastError } : {}),
+            }
+            : undefined,
+        log: {
+            currentFile: log ? formatLogName(log.current) : undefined,
+            files: core.logs.list().map((f) => ({ name: f.name, sizeBytes: f.lengthBytes })),
+            durable: positionStatus(log?.durablePosition()),
+            applied: positionStatus(core.applier.appliedPosition),
+            checkpoint: positionStatus(core.checkpointer.position),
+            pendingBytes: log ? log.currentWriter.projectedEndBytes - log.currentWriter.durableOffsetBytes : 0,
+        },
+        emergency: emergencyDetail(core),
+        cutLoose: core.view.looseEntries().map((e) => ({
+            host: e.member,
+            by: e.by,
+            sinceMs: e.sinceMs,
+            reason: e.reason,
+            lagBytes: e.lagBytes,
+            dirtyBytes: core.memberMaps.get(e.member)?.dirtyBytes ?? 0,
+            ...(e.resumeFile ? { resumeFile: e.resumeFile } : {}),
+        })),
+        verify: core.verify,
+        error: core.failure,
+    };
+}
+//# sourceMappingURL=status-model.js.map

@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { chain } from "../../helpers/version-chain.js";
+import { decideRoleChange, decideStartRole, makePrimaryRefusal, } from "../../../src/resource/role-decision.js";
+const A1 = ["log-000000001-alpha", 100];
+const A2 = ["log-000000002-alpha", 200];
+const C2 = ["log-000000002-charlie", 50];
+function other(host, versions, extra = {}) {
+    return { host, versions, positions: [], role: "secondary", ...extra };
+}
+/** bravo, designated, has applied alpha's two files; alpha stepped down. */
+const READY = {
+    runningAsSecondary: true,
+    unheardMembers: [],
+    consistent: true,
+    ownVersions: chain(A1, A2),
+    appliedNewestFile: true,
+    others: [other("alpha", chain(A1, A2))],
+    cutStampOf: () => undefined,
+};
+const STAY = { kind: "stay", abandonTakeOver: false };
+const ABANDON = { kind: "stay", abandonTakeOver: true };
+const SECONDARY = { kind: "become-secondary", confirmTakeOver: false };
+const CONFIRM = { kind: "become-secondary", confirmTakeOver: true };
+const PRIMARY = { kind: "become-primary" };
+describe("role decision: at start", () => {
+    const base = {
+        host: "bravo",
+        designatedPrimary: "bravo",
+        otherMembers: [],
+        handoverPending: false,
+    };
+    const cases = [
+        ["designated elsewhere: secondary", { designatedPrimary: "alpha", otherMembers: ["alpha"] }, SECONDARY],
+        ["nobody designated: secondary", { designatedPrimary: undefined }, SECONDARY],
+        ["designated here, sole member, nothing pending: primary at once", {}, PRIMARY],
+        [
+            "designated here with other members: secondary, confirm before exporting",
+            { otherMembers: ["alpha"] },
+            CONFIRM,
+        ],
+        [
+            "designated here, sole member, a hand-over not complete here: confirm",
+            { handoverPending: true },
+            CONFIRM,
+        ],
+    ];
+    for (const [name, facts, expected] of cases) {
+        it(name, () => assert.deepEqual(decideStartRole({ ...base, ...facts }), expected));
+    }
+});
+describe("role decision: on a change", () => {
+    const base = {
+        host: "bravo",
+        active: true,
+        role: "secondary",
+        designatedPrimary: "bravo",
+        takeOver: () => READY,
+    };
+    const blocked = (reason) => ({ kind: "block", reason });
+    const cases = [
+        [
+            "not started (or failed, closed): nothing",
+            { active: false, role: "primary", designatedPrimary: "alpha" },
+            STAY,
+        ],
+        [
+            "primary, designated elsewhere: step down",
+            { role: "primary", designatedPrimary: "alpha" },
+            { kind: "step-down" },
+        ],
+        [
+            "primary, nobody designated: step down",
+            { role: "primary", designatedPrimary: undefined },
+            { kind: "step-down" },
+        ],
+        ["primary, designated here: stay", { role: "primary" }, STAY],
+        ["secondary, designated elsewhere: stay, no take-over pending", { designatedPrimary: "alpha" }, ABANDON],
+        ["secondary, nobody designated: stay, no take-over pending", { designatedPrimary: undefined }, ABANDON],
+        ["secondary, designated here, everything applied: take over", {}, PRIMARY],
+        [
+            "designated here, fetcher/replayer not running: block",
+            { takeOver: () => ({ ...READY, runningAsSecondary: false }) },
+            blocked("not running as a secondary"),
+        ],
+        [
+            "designated here, a member not heard since start: block, naming it",
+            { takeOver: () => ({ ...READY, unheardMembers: ["alpha", "charlie"] }) },
+            (d) => {
+                assert.equal(d.kind, "block");
+                assert.match(d.reason, /waiting to hear from alpha, charlie/);
+            },
+        ],
+        [
+            "designated here, not consistent: block",
+            { takeOver: () => ({ ...READY, consistent: false }) },
+            blocked("not consistent here"),
+        ],
+        [
+            "designated here, the old primary still primary: block",
+            { takeOver: () => ({ ...READY, others: [other("alpha", chain(A1, A2), { role: "primary" })] }) },
+            blocked("alpha is still primary"),
+        ],
+        [
+            "designated here, the old primary's last file not applied here: block",
+            { takeOver: () => ({ ...READY, ownVersions: chain(A1), others: [other("alpha", chain(A1, A2))] }) },
+            blocked("alpha's log-000000002-alpha is not applied here"),
+        ],
+        [
+            "designated here, newest local file not applied to its end: block",
+            { takeOver: () => ({ ...READY, appliedNewestFile: false }) },
+            blocked("the newest log file here is not applied to its end"),
+        ],
+        [
+            "designated here, a member on another fork does not hold us back",
+            { takeOver: () => ({ ...READY, others: [other("charlie", chain(A1, C2), { role: "primary" })] }) },
+            PRIMARY,
+        ],
+    ];
+    for (const [name, facts, expected] of cases) {
+        it(name, () => {
+            const decision = decideRoleChange({ ...base, ...facts });
+            if (typeof expected === "function")
+                expected(decision);
+            else
+                assert.deepEqual(decision, expected);
+        });
+    }
+    it("asks for the take-over facts only when designated here as a secondary", () => {
+        let asked = 0;
+        const takeOver = () => {
+            asked++;
+            return READY;
+        };
+        decideRoleChange({ ...base, takeOver, designatedPrimary: "alpha" });
+        decideRoleChange({ ...base, takeOver, role: "primary" });
+        decideRoleChange({ ...base, takeOver, active: false });
+        assert.equal(asked, 0);
+        decideRoleChange({ ...base, takeOver });
+        assert.equal(asked, 1);
+    });
+});
+describe("role decision: resource.primary (operator policy)", () => {
+    const base = {
+        force: false,
+        host: "bravo",
+        designatedPrimary: "alpha",
+        consistent: true,
+        splitBrain: false,
+        paused: { fetch: false, replay: false, sync: false },
+        currentPrimaryAlive: true,
+    };
+    const cases = [
+        ["planned handover from a live primary: allowed", {}, undefined],
+        ["nobody designated: allowed", { designatedPrimary: undefined, currentPrimaryAlive: false }, undefined],
+        ["not consistent: refused", { consistent: false }, "NOT_CONSISTENT"],
+        ["not consistent: refused even by force", { consistent: false, force: true }, "NOT_CONSISTENT"],
+        ["split brain: refused", { splitBrain: true }, "SPLIT_BRAIN"],
+        ["split brain with force: allowed", { splitBrain: true, force: true }, undefined],
+        ["fetch paused: refused", { paused: { fetch: true, replay: false, sync: false } }, "REPLICATION_PAUSED"],
+        ["replay paused: refused", { paused: { fetch: false, replay: true, sync: false } }, "REPLICATION_PAUSED"],
+        [
+            "paused with force: allowed",
+            { force: true, paused: { fetch: true, replay: true, sync: true } },
+            undefined,
+        ],
+        ["current primary unreachable: refused", { currentPrimaryAlive: false }, "PRIMARY_UNREACHABLE"],
+        [
+            "cut loose and behind (or before a gap): refused",
+            { resyncPending: "cut loose by alpha" },
+            "NOT_CONSISTENT",
+        ],
+        [
+            "cut loose and behind, forced: allowed",
+            { resyncPending: "cut loose by alpha", force: true },
+            undefined,
+        ],
+        ["current primary unreachable, force: allowed", { currentPrimaryAlive: false, force: true }, undefined],
+        [
+            "split brain is reported before pauses and reachability",
+            { splitBrain: true, currentPrimaryAlive: false, paused: { fetch: true, replay: false, sync: false } },
+            "SPLIT_BRAIN",
+        ],
+    ];
+    for (const [name, facts, code] of cases) {
+        it(name, () => assert.equal(makePrimaryRefusal("r0", { ...base, ...facts })?.code, code));
+    }
+    it("names what is paused", () => {
+        const refusal = makePrimaryRefusal("r0", { ...base, paused: { fetch: true, replay: true, sync: false } });
+        assert.deepEqual(refusal?.data, { paused: ["fetch", "replay"] });
+        assert.match(refusal?.message ?? "", /^fetch and replay paused on this node/);
+    });
+});
+//# sourceMappingURL=role-decision.test.js.map
