@@ -33,7 +33,7 @@ export class Repairs {
   /** What a split brain's loser asks the winner for (regionsSince). */
   historyRegions(fromFileNumber: number): Promise<HistoryRegionsAnswer | "logs-gone" | undefined> {
     return this.core.state === "running"
-      ? regionsSince(this.core, fromFileNumber)
+      ? regionsSince(this.core, fromFileNumber, true)
       : Promise.resolve(undefined);
   }
 

@@ -25,7 +25,7 @@
  * spreads. The rollback itself runs inside the serialised role changes
  * (restartSecondaryFrom: sync.json first, then the local logs go).
  */
-import { parseLogName } from "../log/log-name.js";
+import { formatLogName, parseLogName } from "../log/log-name.js";
 import { genesisVersion } from "../log/version.js";
 import { recordRanges, type DiskRange } from "../log/record-ranges.js";
 import { detectForks, type MemberHistory } from "../replication/history.js";
@@ -52,8 +52,12 @@ import { memberHistories } from "./status-model.js";
 export async function regionsSince(
   core: ResourceCore,
   fromFileNumber: number,
+  /** The winner answering: only the files of its own history (a stray file of another lineage is not served). */
+  ownLineage = false,
 ): Promise<HistoryRegionsAnswer | "logs-gone"> {
-  const files = core.logs.list().filter((f) => f.fileNumber >= fromFileNumber);
+  const held = core.logs.list().filter((f) => f.fileNumber >= fromFileNumber);
+  const files = ownLineage ? lineage(core, held) : held;
+  if (!files) return "logs-gone";
   const first = files[0];
   const last = files.at(-1);
   if (!first || !last || first.fileNumber !== fromFileNumber) return "logs-gone";
@@ -78,6 +82,34 @@ export async function regionsSince(
     );
     return "logs-gone";
   }
+}
+
+/**
+ * Of files held, one per number: the one our version entry or our log
+ * position names where a number has more than one (a file fetched from
+ * another lineage before a forced failover, simulator seed 820135);
+ * undefined when that cannot be told.
+ */
+function lineage<T extends { name: string; fileNumber: number }>(
+  core: ResourceCore,
+  held: T[],
+): T[] | undefined {
+  const own = memberHistories(core).find((h) => h.host === core.host);
+  const positions = [core.applier.appliedPosition, core.primary?.log.durablePosition()];
+  const out: T[] = [];
+  for (const f of held) {
+    const same = held.filter((g) => g.fileNumber === f.fileNumber);
+    if (same.length === 1) {
+      out.push(f);
+      continue;
+    }
+    const named =
+      own?.versions.get(f.fileNumber)?.file ??
+      positions.map((p) => (p && p.fileNumber === f.fileNumber ? formatLogName(p) : undefined)).find(Boolean);
+    if (named === undefined) return undefined;
+    if (f.name === named) out.push(f);
+  }
+  return out;
 }
 
 /** Ours since `from`: nothing to scan when we hold no file from there (a stray point past our last file). */

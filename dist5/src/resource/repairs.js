@@ -25,7 +25,7 @@ export class Repairs {
     /** What a split brain's loser asks the winner for (regionsSince). */
     historyRegions(fromFileNumber) {
         return this.core.state === "running"
-            ? regionsSince(this.core, fromFileNumber)
+            ? regionsSince(this.core, fromFileNumber, true)
             : Promise.resolve(undefined);
     }
     /** resource.verify: starts an online verify here, in the background. */
