@@ -333,12 +333,12 @@ export async function applyResolution(
 
 /**
  * Another member's history changed (a loser rolled back elsewhere): if no
- * fork is left in our view, a fetch or replay stopped at a broken chain
- * checks it again (it stops again if the chain is still broken).
+ * fork is left in our view, a fetch stopped at a broken chain checks it
+ * again (it stops again if the chain is still broken).
  */
 export function recheckChains(core: ResourceCore): void {
   const parts = core.secondary;
   if (!parts || forksOf(core).length > 0) return;
+  // Only the fetch: a replay blocks for other reasons too (a record beyond a member's size, resize.ts).
   if (parts.fetcher.stateValue === "split-brain") parts.fetcher.retry();
-  if (parts.replayer.state === "blocked") parts.replayer.unblock();
 }
