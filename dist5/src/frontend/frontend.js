@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=frontend.js.map
