@@ -247,8 +247,14 @@ export function membersBehindGap(core: ResourceCore): string[] {
 /** Adds the regions of every record in local files numbered `fromNumber` and up to the map. */
 async function addLoggedRegions(core: ResourceCore, map: DirtyMap, fromNumber: number): Promise<void> {
   for (const f of core.logs.list()) {
-    if (f.fileNumber >= fromNumber)
-      await map.markRanges(await recordRanges(core.deps.storage, f.path, f.lengthBytes));
+    if (f.fileNumber < fromNumber) continue;
+    const ranges = await recordRanges(core.deps.storage, f.path, f.lengthBytes).catch((err: unknown) => {
+      // Deleted meanwhile (the log space monitor or retention): a file goes only once every
+      // member replayed it, or after its regions went into a cut-loose member's own map.
+      if (isErrno(err, "ENOENT")) return [];
+      throw err;
+    });
+    await map.markRanges(ranges);
   }
 }
 
