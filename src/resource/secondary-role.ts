@@ -108,12 +108,9 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
   if (sync) {
     if (core.pauseFile.sync) sync.setPaused(true);
     sync.start();
-  } else if (!core.pauseFile.replay) {
-    // Replay waits for a sync to end (syncFinished starts it). Replaying up to the
-    // sync's replay limit meanwhile is built (replay-limit.ts) but not switched on:
-    // with it, a member too small for a grow never reached its size guard (resize test).
-    replayer.follow();
   }
+  // Also during a sync, up to its replay limit (a replica stuck at a gap waits there).
+  if (!core.pauseFile.replay) replayer.follow();
   core.checkpointer.start();
   hooks.publishStatus(true);
 }
@@ -218,7 +215,7 @@ export async function stopSecondary(core: ResourceCore): Promise<void> {
 
 /**
  * Pauses or resumes one activity (persisted first, so a restart keeps it).
- * A resumed replay waits while a sync runs: it starts once the copy is done. Refused while the resource is not running: a failed one's files are
+ * A resumed replay runs during a sync too, up to the sync's replay limit. Refused while the resource is not running: a failed one's files are
  * being closed and recovered (simulator seed 300056). Returns whether it changed.
  */
 export async function setPaused(
@@ -241,7 +238,7 @@ export async function setPaused(
   if (what === "sync") parts.sync?.setPaused(paused);
   if (what === "replay") {
     if (paused) await parts.replayer.pause();
-    else if (!parts.sync) {
+    else {
       parts.replayer.resume();
       parts.replayer.follow();
     }

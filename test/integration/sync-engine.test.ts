@@ -241,6 +241,33 @@ describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_0
       const SYNC = "marsd_replication_sync_transferred_bytes_total";
       await waitFor("the sync to move", async () => (await counter(SYNC)) >= 8 * MIB, 30_000, 50);
       const at8 = await rateOver(SYNC, 10);
+      // Replay does not wait for the whole sync: a write made now on alpha is applied on bravo while it still syncs.
+      const nbdcopy = requireTool("nbdcopy");
+      const early = path.join(cluster.baseDir, "early.bin");
+      await writeFile(early, "");
+      await fillSeeded(early, 4 * MIB, SEED + 4);
+      await run(nbdcopy, [early, a.nbdUri("r0")], { timeoutMs: 60_000 });
+      const durable = (
+        await a.rpc.call<{ log: { durable?: { file: string; offsetBytes: number } } }>("resource.status", {
+          name: "r0",
+        })
+      ).log.durable;
+      assert.ok(durable, "alpha reports its durable position");
+      const appliedDuringSync = await waitFor(
+        "bravo to apply alpha's new writes during its sync",
+        async () => {
+          const st = await status(cluster!, "bravo", "r0");
+          const applied = st.log.applied;
+          if (!applied) return undefined;
+          const reached =
+            applied.file > durable.file ||
+            (applied.file === durable.file && applied.offsetBytes >= durable.offsetBytes);
+          return reached ? st : undefined;
+        },
+        30_000,
+        100,
+      );
+      assert.equal(appliedDuringSync.replState, "Syncing", "bravo applied them before its sync ended");
       // The resource's own limit is lower than the node's: it applies.
       await b.rpc.call("node.setBandwidth", { syncBytesPerSec: 64 * MIB });
       await b.rpc.call("node.setBandwidth", { resource: "r0", syncBytesPerSec: 16 * MIB });
@@ -271,7 +298,6 @@ describe(`sync engine (seed ${SEED}, MARSD_SYNC_SEED replays)`, { timeout: 300_0
       await waitUntil(cluster, "bravo", "r0", "uptodate", 120_000);
 
       // Fetch: logs written while bravo's fetch is paused, then fetched at 8 MiB/s.
-      const nbdcopy = requireTool("nbdcopy");
       await b.rpc.call("resource.pause", { name: "r0", what: "fetch" });
       const data = path.join(cluster.baseDir, "data.bin");
       await writeFile(data, "");
