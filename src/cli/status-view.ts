@@ -25,6 +25,8 @@ export interface MemberView {
   lagSeconds?: number;
   consistent?: boolean;
   sync?: { doneBytes: number; totalBytes: number };
+  /** Not grown to the cluster's size yet (resource.resize): its disk is too small. */
+  resize?: { wantedBytes: number; diskBytes: number; reason: string };
 }
 
 export interface EmergencyView {
@@ -103,6 +105,14 @@ function selfDetail(s: StatusView, m: MemberView): string {
   return text;
 }
 
+/** What a member line says after its lag: cut loose, needing a resync after emergency mode, a disk too small for a grow. */
+export function memberMarks(s: StatusView, m: MemberView): string {
+  const c = s.cutLoose?.find((x) => x.host === m.host);
+  const needsResync = s.emergency?.membersNeedingResync?.some((n) => n.host === m.host) ?? false;
+  const small = m.resize ? ` disk too small for ${bytes(m.resize.wantedBytes)}` : "";
+  return `${c ? cutLooseText(c) : ""}${needsResync ? " needs resync" : ""}${small}`;
+}
+
 export function view(s: StatusView): string {
   const device = s.device ? (s.device.uri ?? s.device.path ?? "") : "-";
   const lines = [
@@ -120,8 +130,6 @@ export function view(s: StatusView): string {
       `  syncing${kind}: ${pct}% (${bytes(s.sync.doneBytes)}/${bytes(s.sync.totalBytes)}) rate ${bytes(s.sync.rateBytesPerSec)}/s${s.sync.etaSeconds !== undefined ? ` eta ${s.sync.etaSeconds}s` : ""}`,
     );
   }
-  const cut = new Map((s.cutLoose ?? []).map((c) => [c.host, c]));
-  const needing = new Set((s.emergency?.membersNeedingResync ?? []).map((n) => n.host));
   const shown = new Set<string>();
   for (const m of s.members ?? []) {
     shown.add(m.host);
@@ -134,8 +142,7 @@ export function view(s: StatusView): string {
       : m.sync
         ? ` sync ${bytes(m.sync.doneBytes)}/${bytes(m.sync.totalBytes)}`
         : "";
-    const c = cut.get(m.host);
-    const marks = `${c ? cutLooseText(c) : ""}${needing.has(m.host) ? " needs resync" : ""}`;
+    const marks = memberMarks(s, m);
     lines.push(
       `  ${m.self ? "*" : " "} ${m.host.padEnd(16)} ${(m.role ?? "?").padEnd(9)} ${(m.diskState ?? "?").padEnd(12)} ${(m.replState ?? "?").padEnd(18)} ${m.alive ? "alive" : "UNREACHABLE"}${lag}${sync}${marks}`,
     );

@@ -24,7 +24,14 @@
  * the first paused switch in the order sync, fetch, replay.
  */
 import { etaSeconds, progressLine, stepRate, type CounterSample, type ProgressLine } from "./progress.js";
-import { bytes, cutLooseText, emergencyFlags, type MemberView, type StatusView } from "./status-view.js";
+import {
+  bytes,
+  cutLooseText,
+  emergencyFlags,
+  memberMarks,
+  type MemberView,
+  type StatusView,
+} from "./status-view.js";
 
 /** Counters of one rendering, compared by the next one to compute rates. */
 export interface ViewSample {
@@ -88,13 +95,10 @@ function resourceLines(s: StatusView, ctx: Ctx): string[] {
   if (s.error) lines.push(`  error: ${s.error}`);
   if (s.splitBrain?.detected)
     lines.push(`  SPLIT BRAIN at log file ${s.splitBrain.fileNumber ?? "?"}: resolve before handing over`);
-  const cut = new Map((s.cutLoose ?? []).map((c) => [c.host, c]));
-  const needing = new Set((s.emergency?.membersNeedingResync ?? []).map((n) => n.host));
   const shown = new Set<string>();
   for (const m of members) {
     shown.add(m.host);
-    const c = cut.get(m.host);
-    const marks = `${c ? cutLooseText(c) : ""}${needing.has(m.host) ? " needs resync" : ""}`;
+    const marks = memberMarks(s, m);
     const lag =
       m.lagBytes !== undefined && m.lagBytes > 0
         ? ` lag ${bytes(m.lagBytes)}${m.lagSeconds !== undefined ? ` (${m.lagSeconds.toFixed(1)}s)` : ""}`

@@ -40,17 +40,10 @@ import { OperatorError } from "../util/errors.js";
 import { readSharedConfig } from "./cluster-view.js";
 import { MIN_RESOURCE_BYTES, RESOURCE_ALIGN_BYTES } from "./disk-admission.js";
 import type { ResourceCore, RoleHooks } from "./resource-core.js";
+import type { ResizeProblem } from "./status-model.js";
 import { writeResourceConfig } from "./resource-config.js";
 import { startSecondary, stopSecondary } from "./secondary-role.js";
 
-/** Why a member has not grown to the cluster's size yet (shown in resource.status). */
-export interface ResizeProblem {
-  wantedBytes: number;
-  diskBytes: number;
-  reason: string;
-}
-
-const problems = new WeakMap<ResourceCore, ResizeProblem>();
 const retries = new WeakMap<ResourceCore, { cancel(): void }>();
 
 /**
@@ -207,14 +200,14 @@ export async function growMember(core: ResourceCore, hooks: RoleHooks, retry: ()
     return;
   }
   if (!shared || shared.sizeBytes <= oldBytes) {
-    problems.delete(core);
+    core.sizeProblem = undefined;
     return;
   }
   const newBytes = shared.sizeBytes;
   const diskBytes = await core.backing.sizeBytes();
   const later = (reason: string): void => {
-    const first = problems.get(core)?.reason !== reason;
-    problems.set(core, { wantedBytes: newBytes, diskBytes, reason });
+    const first = core.sizeProblem?.reason !== reason;
+    core.sizeProblem = { wantedBytes: newBytes, diskBytes, reason };
     if (first) deps.logger.error({ resource: name, diskBytes, wantedBytes: newBytes }, reason);
     hooks.publishStatus(true);
     retries.get(core)?.cancel();
@@ -235,7 +228,7 @@ export async function growMember(core: ResourceCore, hooks: RoleHooks, retry: ()
         : `not replicating yet: grows to ${newBytes} bytes once it is a secondary`,
     );
   }
-  problems.delete(core);
+  core.sizeProblem = undefined;
   retries.get(core)?.cancel();
   retries.delete(core);
   await stopSecondary(core);
@@ -292,7 +285,7 @@ export class SizeFollower {
 
   /** Why this member has not grown to the cluster's size yet (its disk is too small). */
   get problem(): ResizeProblem | undefined {
-    return problems.get(this.core);
+    return this.core.sizeProblem;
   }
 
   /** A change of the shared config (resource/<name>/config) may be a grow. */

@@ -43,7 +43,7 @@ import type { DirtyMap } from "./dirty-map.js";
 import { ResourceFiles, type EmergencyFile, type PauseFile, type SyncFile } from "./resource-files.js";
 import type { LoadedResource } from "./resource-layout.js";
 import type { Resource } from "./resource.js";
-import type { Role } from "./status-model.js";
+import type { ResizeProblem, Role } from "./status-model.js";
 import type { PrimaryVolume, VolumeOptions } from "./volume.js";
 
 export interface ResourceSettings {
@@ -173,6 +173,8 @@ export interface ResourceCore {
   verify?: VerifyReport;
   /** Why a pending take-over cannot complete yet (shown in status). */
   takeOverBlockedBy: string | undefined;
+  /** Why this member has not grown to the cluster's size yet (resize.ts); published with its status. */
+  sizeProblem: ResizeProblem | undefined;
   syncFile: SyncFile;
   pauseFile: PauseFile;
   recovery: RecoveryCounts;
@@ -243,6 +245,7 @@ export function assembleCore(
     secondary: undefined,
     becomingPrimary: false,
     takeOverBlockedBy: undefined,
+    sizeProblem: undefined,
     syncFile: loaded.syncFile,
     pauseFile: loaded.pauseFile,
     recovery: { replayedBytes: 0, tornBytes: 0 },

@@ -47,6 +47,13 @@ export function positionStatus(p: LogPosition | undefined): PositionStatus | und
   return p && { file: formatLogName(p), offsetBytes: p.offsetBytes, streamBytes: p.streamBytes };
 }
 
+/** Why a member has not grown to the cluster's size yet (resize.ts; in resource.status and published). */
+export interface ResizeProblem {
+  wantedBytes: number;
+  diskBytes: number;
+  reason: string;
+}
+
 /** What a member publishes about itself. */
 export interface PublishedStatus {
   role: Role;
@@ -64,6 +71,8 @@ export interface PublishedStatus {
   sync?: { doneBytes: number; totalBytes: number };
   /** Primary: writes go straight to the disk, the log area is full (emergency mode). */
   emergency?: boolean;
+  /** Not grown to the cluster's size yet: the primary's operator sees why (resize.ts). */
+  resize?: ResizeProblem;
   error?: string;
 }
 
@@ -260,6 +269,7 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
       ...(applied ? { applied } : {}),
       durable: positionStatus(core.primary.log.durablePosition()),
       ...(core.primary.volume.writingDirect ? { emergency: true } : {}),
+      ...(core.sizeProblem ? { resize: core.sizeProblem } : {}),
     };
   }
   const states = secondaryStates(secondaryFacts(core));
@@ -279,6 +289,7 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
     ...(core.syncFile.state === "syncing"
       ? { sync: { doneBytes: syncDoneBytes(core), totalBytes: core.syncFile.totalBytes } }
       : {}),
+    ...(core.sizeProblem ? { resize: core.sizeProblem } : {}),
   };
 }
 

@@ -124,6 +124,7 @@ interface SizeStatus {
   diskState: string;
   resize?: { wantedBytes: number; diskBytes: number; reason: string };
   replay?: { state: string; blockedReason?: string };
+  members: Array<{ host: string; resize?: { wantedBytes: number; diskBytes: number; reason: string } }>;
 }
 
 function sizeStatus(setup: ReplicatedSetup, host: string): Promise<SizeStatus> {
@@ -240,6 +241,11 @@ describe(`resource.resize grows online (seed ${SEED})`, { timeout: 120_000 }, ()
         const c = await sizeStatus(s, "charlie");
         return c.resize?.wantedBytes === LAST_BYTES && c.resize.diskBytes === NEW_BYTES;
       });
+      // The primary's operator sees it too (published with charlie's status).
+      await waitFor("alpha to list charlie's small disk", async () => {
+        const m = (await sizeStatus(s, "alpha")).members.find((x) => x.host === "charlie");
+        return m?.resize?.diskBytes === NEW_BYTES && /grow the disk/.test(m.resize.reason);
+      });
       await writeThroughNewConnection(s, beyond, [40 * MIB]);
       await waitEqual(s, "bravo", LAST_BYTES);
       // charlie replays up to that write and stops before it: nothing is written past its end.
@@ -252,6 +258,9 @@ describe(`resource.resize grows online (seed ${SEED})`, { timeout: 120_000 }, ()
       await truncate(s.disks.get("charlie") as string, LAST_BYTES);
       await waitEqual(s, "charlie", LAST_BYTES);
       assert.equal((await sizeStatus(s, "charlie")).resize, undefined);
+      await waitFor("alpha to see charlie grown", async () =>
+        (await sizeStatus(s, "alpha")).members.some((x) => x.host === "charlie" && x.resize === undefined),
+      );
 
       // 5. A grow during a member's full sync: the sync takes the new end in.
       const bravo = s.cluster.node("bravo").daemon;

@@ -39,6 +39,7 @@ function members(resource: Resource, node: NodeServices) {
             ...(status.applied ? { applied: status.applied } : {}),
             ...(status.durable ? { durable: status.durable } : {}),
             ...(status.sync ? { sync: status.sync } : {}),
+            ...(status.resize ? { resize: status.resize } : {}),
             ...(status.error ? { error: status.error } : {}),
           }
         : {}),

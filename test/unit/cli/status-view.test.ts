@@ -106,6 +106,17 @@ describe("marsadm view", () => {
     assert.doesNotMatch(lines[1] ?? "", /resync/);
   });
 
+  it("marks a member whose disk is too small for a grow (as it published it)", () => {
+    const base = status({}) as { members: Array<Record<string, unknown>> };
+    const reason = "disk /dev/vg/r0 has 33554432 bytes, the resource was grown to 50331648: grow the disk";
+    const members = base.members.map((m) =>
+      m.host === "bravo" ? { ...m, resize: { wantedBytes: 48 * MIB, diskBytes: 32 * MIB, reason } } : m,
+    );
+    const lines = render(status({ members }));
+    assert.match(lines[2] ?? "", /^ {4}bravo .* lag 3\.0 MiB disk too small for 48\.0 MiB$/);
+    assert.doesNotMatch(lines[1] ?? "", /too small/);
+  });
+
   it("names the gap once logging resumed, and drops the count when every member passed it", () => {
     const gap = (needing: unknown[]) =>
       status({
