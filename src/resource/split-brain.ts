@@ -36,6 +36,7 @@ import {
   type HistoryRegionsAnswer,
   type SyncRegions,
 } from "../replication/sync-regions.js";
+import { TransportError } from "../platform/transport.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
 import { dirtyRegionsAnswer } from "./emergency.js";
 import { forksOf } from "./resource-metric-source.js";
@@ -225,12 +226,8 @@ export async function planResolution(core: ResourceCore, winner: string): Promis
   let chosen: { from: number; theirs: HistoryRegionsAnswer; ours: HistoryRegionsAnswer } | undefined;
   for (const from of point.candidates) {
     if (!appliedThrough(core, from - 1)) continue;
-    const theirs = await fetchHistoryRegions(
-      deps.cluster.client,
-      credentials,
-      { host: winner, address },
-      core.name,
-      from,
+    const theirs = await retryTransient(core, () =>
+      fetchHistoryRegions(deps.cluster.client, credentials, { host: winner, address }, core.name, from),
     );
     if (theirs === "logs-gone") continue;
     const ours = await ownRegionsSince(core, from);
@@ -276,6 +273,31 @@ function appliedThrough(core: ResourceCore, fileNumber: number): boolean {
 }
 
 /** Our version of file `from - 1` (the genesis before the first file), if we can say. */
+/** Attempts at asking the winner before a broken connection is the operator's error. */
+const WINNER_ATTEMPTS = 4;
+const WINNER_RETRY_MS = 500;
+
+/**
+ * Asks the winner again after a broken connection (a reset or timeout on a
+ * WAN link), so that one lost connection does not fail the operator's
+ * command; what the winner refuses is never retried.
+ */
+async function retryTransient<T>(core: ResourceCore, ask: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ask();
+    } catch (err) {
+      if (!(err instanceof TransportError) || err.code === "too-large" || attempt >= WINNER_ATTEMPTS)
+        throw err;
+      core.deps.logger.warn(
+        { resource: core.name, attempt, err: errorMessage(err) },
+        "asking the winner again",
+      );
+      await core.deps.time.sleep(WINNER_RETRY_MS * attempt);
+    }
+  }
+}
+
 async function versionBefore(
   core: ResourceCore,
   ours: MemberHistory,

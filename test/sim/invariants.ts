@@ -50,7 +50,8 @@ export class SimViolation extends Error {
   }
 }
 
-type Takeover = { kind: "create" } | { kind: "handover"; from: History | undefined } | { kind: "force" };
+export type Takeover =
+  { kind: "create" } | { kind: "handover"; from: History | undefined } | { kind: "force" };
 
 /** Reads every block of `node`'s volume (a primary's: reads see every acknowledged write). */
 async function readImage(node: SimNode, blocks: number): Promise<number[]> {

@@ -13,7 +13,7 @@
  * Every RPC goes through the real JSON-RPC endpoint; an answer -32603
  * (internal error) is a violation: an expected refusal has its own code.
  */
-import { SimViolation } from "./invariants.js";
+import { SimViolation, type Takeover } from "./invariants.js";
 import type { SimNode } from "./sim-node.js";
 import type { SimOp } from "./sim-storage.js";
 import { RESOURCE, type Simulator } from "./simulator.js";
@@ -187,8 +187,12 @@ export class Workload {
       case "handover": {
         const target = this.any(secondaries);
         if (!target) return;
-        sim.invariants.takeovers.set(target.host, { kind: "handover", from: sim.invariants.designated });
-        this.rpcAction(action, target, "resource.primary", { name: RESOURCE, timeoutMs: 20_000 });
+        this.askPrimary(
+          action,
+          target,
+          { kind: "handover", from: sim.invariants.designated },
+          { timeoutMs: 20_000 },
+        );
         return;
       }
       case "force": {
@@ -196,8 +200,7 @@ export class Workload {
         if (!target || !primary) return;
         for (const other of sim.nodes) if (other !== primary) this.cut(primary.host, other.host, true);
         sim.invariants.forceActive = true;
-        sim.invariants.takeovers.set(target.host, { kind: "force" });
-        this.rpcAction(action, target, "resource.primary", { name: RESOURCE, force: true });
+        this.askPrimary(action, target, { kind: "force" }, { force: true });
         return;
       }
       case "crash": {
@@ -260,8 +263,36 @@ export class Workload {
     }
   }
 
+  /**
+   * resource.primary on `node`, expecting `takeover`. Refused outright,
+   * nothing changed: the take-over expected before it stands again (a
+   * handover done but not yet served, its resource failed and recovering,
+   * then a second request refused for that: seed 840050).
+   */
+  private askPrimary(
+    action: Action,
+    node: SimNode,
+    takeover: Takeover,
+    params: Record<string, unknown>,
+  ): void {
+    const { takeovers } = this.sim.invariants;
+    const before = takeovers.get(node.host);
+    takeovers.set(node.host, takeover);
+    this.rpcAction(action, node, "resource.primary", { name: RESOURCE, ...params }, () => {
+      if (takeovers.get(node.host) !== takeover) return;
+      if (before) takeovers.set(node.host, before);
+      else takeovers.delete(node.host);
+    });
+  }
+
   /** An operator command; refusals are fine, an internal error is not. */
-  private rpcAction(action: Action, node: SimNode, method: string, params: Record<string, unknown>): void {
+  private rpcAction(
+    action: Action,
+    node: SimNode,
+    method: string,
+    params: Record<string, unknown>,
+    refused?: () => void,
+  ): void {
     const { sim } = this;
     sim.count(action);
     sim.note(`${action}: ${method} ${JSON.stringify(params)} on ${node.host}`);
@@ -275,8 +306,7 @@ export class Workload {
         }
         sim.note(`${method} on ${node.host} refused: ${answer.error.code} ${answer.error.message}`);
         // Refused outright, nothing changed; after a timed-out wait the designation stands.
-        if (method === "resource.primary" && answer.error.code !== WAIT_TIMEOUT)
-          sim.invariants.takeovers.delete(node.host);
+        if (answer.error.code !== WAIT_TIMEOUT) refused?.();
       } else sim.note(`${method} on ${node.host}: done`);
     });
   }
