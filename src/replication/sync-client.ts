@@ -41,8 +41,14 @@ import { DIGEST_BYTES, hashLeaves, leafAt, rangeDigest, rangesFrom, type SyncRan
 import { SYNC_CHUNK_BYTES, syncedBytesBelow, type SyncRegions } from "./sync-regions.js";
 import { SYNC_DIGEST_RANGES, SYNC_WINDOW_CHUNKS } from "./sync-server.js";
 
-const MAX_DIGESTS_IN_FLIGHT = 2;
-/** Ranges per digest request (256 MiB): few round trips for equal disks, still a fine pipeline. */
+/** Three: at a 200 ms round trip one request's hashing and trip still hide behind the others. */
+const MAX_DIGESTS_IN_FLIGHT = 3;
+/**
+ * Ranges per digest request (256 MiB): few round trips for equal disks,
+ * still a fine pipeline. A pass starts with one range and doubles up to
+ * this, so the first data moves after hashing 64 MiB, not 256 MiB, on each
+ * side (it shows on small region resyncs and short syncs over long links).
+ */
 const RANGES_PER_DIGEST = 4;
 const MAX_WINDOWS_IN_FLIGHT = 8;
 /** Chunks per data window: 8 MiB, so that 8 windows fill the default bytes in flight. */
@@ -258,7 +264,13 @@ export class SyncClient {
     const advance = (): Promise<void> => this.advance(tasks, false, ahead);
 
     const ranges = rangesFrom(deps.regions, deps.sizeBytes, this.doneBytes);
-    for (let batch = takeBatch(ranges); batch.length > 0 && !signal.aborted; batch = takeBatch(ranges)) {
+    let batchRanges = 1;
+    for (
+      let batch = takeBatch(ranges, batchRanges);
+      batch.length > 0 && !signal.aborted;
+      batch = takeBatch(ranges, batchRanges)
+    ) {
+      batchRanges = Math.min(batchRanges * 2, RANGES_PER_DIGEST, SYNC_DIGEST_RANGES);
       const leaves: Buffer[] = [];
       for (const range of batch) {
         await ahead.acquire(range.endBytes - range.startBytes, signal).catch(() => undefined);
@@ -527,9 +539,9 @@ interface Call {
 }
 
 /** The next ranges for one digest request. */
-function takeBatch(ranges: Generator<SyncRange>): SyncRange[] {
+function takeBatch(ranges: Generator<SyncRange>, count: number): SyncRange[] {
   const batch: SyncRange[] = [];
-  while (batch.length < Math.min(RANGES_PER_DIGEST, SYNC_DIGEST_RANGES)) {
+  while (batch.length < count) {
     const r = ranges.next();
     if (r.done) break;
     batch.push(r.value);

@@ -14,9 +14,15 @@
  *   (the chain must still link to what we hold).
  * - A member cut loose (cut-loose.ts) pins nothing; before the primary
  *   deletes a file it has not applied, the file's regions go into its map.
+ * - During a split brain nothing from the file before the first fork on is
+ *   deleted or pruned, whatever the positions say: positions on two
+ *   branches are not comparable (a winner's log-6-bravo is not "past" a
+ *   loser's log-5-alpha), and the resolution needs both sides' files and
+ *   the version before the fork to copy only what diverged.
  */
 import { formatLogName, parseLogName } from "../log/log-name.js";
 import { foldBeforeDeleting, looseMembers } from "./cut-loose.js";
+import { forksOf } from "./resource-metric-source.js";
 import type { ResourceCore } from "./resource-core.js";
 
 /**
@@ -37,14 +43,30 @@ export function logFloor(core: ResourceCore, withLoose = false): number | undefi
     if (applied === undefined) return undefined;
     floor = floor === undefined ? applied : Math.min(floor, applied);
   }
-  return floor;
+  const fork = forksOf(core)[0];
+  return fork && floor !== undefined ? Math.min(floor, fork.fileNumber - 1) : floor;
 }
 
 /**
  * Deletes local log files that every member has replayed past (the
  * lowest file any member still applies is kept, and everything after).
  */
-export async function deleteReplayedLogs(
+export function deleteReplayedLogs(
+  core: ResourceCore,
+): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
+  // One at a time per resource: the job, resource.logDelete and a cut loose
+  // (space-watch.ts) may ask at once, and two runs choosing the same files
+  // would fail the resource on a file the other removed (ENOENT).
+  const previous = deleting.get(core) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => deleteOnce(core));
+  deleting.set(core, run);
+  return run;
+}
+
+/** The run in progress (or the last one) per resource, so a new one waits for it. */
+const deleting = new WeakMap<ResourceCore, Promise<unknown>>();
+
+async function deleteOnce(
   core: ResourceCore,
 ): Promise<{ deleted: string[]; floorFileNumber: number | undefined }> {
   // Our floor is the persisted checkpoint (a restart replays from there):

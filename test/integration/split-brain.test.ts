@@ -7,7 +7,9 @@
  * 1. Exact: alpha copies from bravo only the regions either side wrote
  *    since the fork (both sides' writes fall in the first 8 MiB of a
  *    128 MiB disk of random data), far below the disk size; the disks end
- *    equal and every write bravo acknowledged is on alpha.
+ *    equal and every write bravo acknowledged is on alpha. Log deletion
+ *    asked during the split brain (twice at once on each node) deletes
+ *    nothing from the fork on and fails nothing.
  * 2. Fallback: alpha ran long enough alone to cut bravo loose and delete
  *    its own files from the fork on (lagging limit 1 MiB, log deletion
  *    every second); the rollback then compares the whole disk by digests
@@ -144,8 +146,17 @@ describe(`split brain resolution (seed ${SEED}, MARSD_SPLIT_SEED replays)`, { ti
         hosts: ["alpha", "bravo"],
         sizeBytes: DISK_BYTES,
         seedBytes: DISK_BYTES,
+        // Several files on alpha's side of the fork, so that log deletion has some to choose from.
+        config: { log: { rotateBytes: 1 * MIB } },
       });
-      const acked = await splitBrain(setup, SEED, 300);
+      const acked = await splitBrain(setup, SEED, 1200);
+      // Log deletion during the split brain (the job, an operator; twice at once) keeps
+      // both sides' files from the fork on: positions on two branches are not comparable.
+      for (const host of ["alpha", "bravo"]) {
+        const rpc = setup.cluster.node(host).daemon.rpc;
+        await Promise.all([0, 1].map(() => rpc.call("resource.logDelete", { name: "r0" })));
+        assert.equal((await status(setup.cluster, host, "r0")).state, "running", `${host} still runs`);
+      }
       const { copiedBytes, syncTotalBytes } = await resolve(setup);
       assert.ok(
         syncTotalBytes > 0 && syncTotalBytes <= WRITTEN_SPAN_BYTES,
