@@ -2,8 +2,8 @@
  * One volume served as /dev/ublkbN: creating the device, taking it over
  * again after the daemon crashed (user recovery), and removing it.
  *
- * Create: ADD_DEV (with USER_RECOVERY and, where the kernel has it,
- * USER_RECOVERY_REISSUE) -> remember id + owner tag -> SET_PARAMS -> every
+ * Create: ADD_DEV (with USER_RECOVERY and, where the kernel has them,
+ * USER_RECOVERY_REISSUE and UPDATE_SIZE) -> remember id + owner tag -> SET_PARAMS -> every
  * queue posts its fetches -> START_DEV (which reads the partition table
  * through the running queues).
  *
@@ -11,7 +11,11 @@
  * its IO (including what the dead daemon had taken but not answered, with
  * REISSUE). Once the kernel has quiesced the device: START_USER_RECOVERY ->
  * queues post their fetches -> END_USER_RECOVERY, and the parked IO flows
- * again. The filesystem above sees a pause, never an error.
+ * again. The filesystem above sees a pause, never an error. A device
+ * smaller than the volume (it grew meanwhile) is then grown (device-size.ts).
+ *
+ * Resize (followVolume): after the volume grew, UPDATE_SIZE where the device
+ * has it; otherwise it keeps its size until created again (device-size.ts).
  *
  * Remove (clean stop): STOP_DEV (waits for in-flight IO, which we keep
  * serving) -> queue threads end -> DEL_DEV.
@@ -31,6 +35,7 @@ import {
   UblkFeature,
   UblkState,
 } from "./abi.js";
+import { followVolumeSize, deviceBytesFor, type UblkResizeResult } from "./device-size.js";
 import { readUblkState, writeUblkState } from "./device-state.js";
 import { UblkIoHandler } from "./io-handler.js";
 import { UblkError, errnoName, type UblkAddon, type UblkDevInfo, type UblkParams } from "./native.js";
@@ -128,6 +133,8 @@ function processAlive(pid: number): boolean {
 
 export class UblkDevice {
   private removed: Promise<void> | undefined;
+  /** Size changes one at a time (resource.resize is serialised anyway; this keeps deviceBytes right). */
+  private resizing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly ctx: Context,
@@ -135,7 +142,37 @@ export class UblkDevice {
     private readonly queues: UblkQueueSet,
     /** True when this device was taken over from a previous daemon process. */
     readonly recovered: boolean,
-  ) {}
+    /** UblkFeature bits the kernel accepted at ADD_DEV. */
+    readonly flags: number,
+    /** The device's size as the kernel knows it. */
+    private deviceBytes: number,
+  ) {
+    ctx.observer.deviceSize(deviceBytes);
+  }
+
+  get sizeBytes(): number {
+    return this.deviceBytes;
+  }
+
+  /** The volume grew: the device follows where the kernel can (device-size.ts). Never throws. */
+  followVolume(): Promise<UblkResizeResult> {
+    const next = this.resizing.then(async () => {
+      const { addon, volume, logger, observer } = this.ctx;
+      const result = await followVolumeSize({
+        addon,
+        devId: this.devId,
+        flags: this.flags,
+        deviceBytes: this.deviceBytes,
+        volume,
+        logger,
+        observer,
+      });
+      this.deviceBytes = result.deviceBytes;
+      return result;
+    });
+    this.resizing = next;
+    return next;
+  }
 
   get path(): string {
     return `/dev/ublkb${this.devId}`;
@@ -196,7 +233,9 @@ export class UblkDevice {
         "this kernel's ublk has no user recovery; marsd needs it to survive its own restarts",
       );
     }
-    const flags = UblkFeature.USER_RECOVERY | (features & UblkFeature.USER_RECOVERY_REISSUE);
+    // Only what the kernel offers (an older one refuses unknown flags or drops them silently).
+    const flags =
+      UblkFeature.USER_RECOVERY | (features & (UblkFeature.USER_RECOVERY_REISSUE | UblkFeature.UPDATE_SIZE));
     const ownerTag = ctx.random.int(1, 2 ** 47);
     const add = (devId: number) =>
       addon.addDevice({
@@ -241,7 +280,7 @@ export class UblkDevice {
       },
       "ublk device started",
     );
-    return new UblkDevice(ctx, devId, queues, false);
+    return new UblkDevice(ctx, devId, queues, false, info.flags, deviceBytesFor(volume));
   }
 
   private static async recover(ctx: Context, found: UblkDevInfo): Promise<UblkDevice> {
@@ -251,7 +290,8 @@ export class UblkDevice {
       throw new UblkError(`ublk device ${devId} was created without user recovery and cannot be taken over`);
     }
     const params = await addon.getParams(devId);
-    // Smaller: created before the volume grew (resource.resize); the kernel keeps IO inside it.
+    // Smaller: created before the volume grew (resource.resize); the kernel
+    // keeps IO inside it, and it is grown once it runs (where it can be).
     if (params.devSectors * SECTOR_BYTES > volume.sizeBytes) {
       throw new UblkError(
         `ublk device ${devId} has ${params.devSectors * SECTOR_BYTES} bytes, the volume ${volume.sizeBytes}: not taking it over`,
@@ -300,7 +340,9 @@ export class UblkDevice {
       { resource: volume.name, devId, state: UBLK_STATE_NAMES[found.state] },
       "ublk device recovered",
     );
-    return new UblkDevice(ctx, devId, queues, true);
+    const device = new UblkDevice(ctx, devId, queues, true, found.flags, params.devSectors * SECTOR_BYTES);
+    await device.followVolume();
+    return device;
   }
 
   private static queueSet(ctx: Context, info: UblkDevInfo): UblkQueueSet {
