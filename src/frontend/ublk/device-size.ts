@@ -87,3 +87,22 @@ export async function followVolumeSize(d: LiveDevice): Promise<UblkResizeResult>
   );
   return { outcome: "updated", deviceBytes: wantedBytes };
 }
+
+/** One device's size: reported at once, changed one UPDATE_SIZE at a time. */
+export class UblkDeviceSize {
+  private changes: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly device: LiveDevice) {
+    device.observer.deviceSize(device.deviceBytes);
+  }
+
+  follow(): Promise<UblkResizeResult> {
+    const next = this.changes.then(async () => {
+      const result = await followVolumeSize(this.device);
+      this.device.deviceBytes = result.deviceBytes;
+      return result;
+    });
+    this.changes = next;
+    return next;
+  }
+}

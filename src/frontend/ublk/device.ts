@@ -11,11 +11,9 @@
  * its IO (including what the dead daemon had taken but not answered, with
  * REISSUE). Once the kernel has quiesced the device: START_USER_RECOVERY ->
  * queues post their fetches -> END_USER_RECOVERY, and the parked IO flows
- * again. The filesystem above sees a pause, never an error. A device
- * smaller than the volume (it grew meanwhile) is then grown (device-size.ts).
+ * again. The filesystem above sees a pause, never an error.
  *
- * Resize (followVolume): after the volume grew, UPDATE_SIZE where the device
- * has it; otherwise it keeps its size until created again (device-size.ts).
+ * Resize (followVolume, also after a recovery): device-size.ts.
  *
  * Remove (clean stop): STOP_DEV (waits for in-flight IO, which we keep
  * serving) -> queue threads end -> DEL_DEV.
@@ -35,7 +33,7 @@ import {
   UblkFeature,
   UblkState,
 } from "./abi.js";
-import { followVolumeSize, deviceBytesFor, type UblkResizeResult } from "./device-size.js";
+import { UblkDeviceSize, deviceBytesFor, type UblkResizeResult } from "./device-size.js";
 import { readUblkState, writeUblkState } from "./device-state.js";
 import { UblkIoHandler } from "./io-handler.js";
 import { UblkError, errnoName, type UblkAddon, type UblkDevInfo, type UblkParams } from "./native.js";
@@ -133,8 +131,7 @@ function processAlive(pid: number): boolean {
 
 export class UblkDevice {
   private removed: Promise<void> | undefined;
-  /** Size changes one at a time (resource.resize is serialised anyway; this keeps deviceBytes right). */
-  private resizing: Promise<unknown> = Promise.resolve();
+  private readonly size: UblkDeviceSize;
 
   private constructor(
     private readonly ctx: Context,
@@ -142,36 +139,17 @@ export class UblkDevice {
     private readonly queues: UblkQueueSet,
     /** True when this device was taken over from a previous daemon process. */
     readonly recovered: boolean,
-    /** UblkFeature bits the kernel accepted at ADD_DEV. */
-    readonly flags: number,
-    /** The device's size as the kernel knows it. */
-    private deviceBytes: number,
+    /** UblkFeature bits the kernel accepted at ADD_DEV; the device's size as the kernel knows it. */
+    flags: number,
+    deviceBytes: number,
   ) {
-    ctx.observer.deviceSize(deviceBytes);
-  }
-
-  get sizeBytes(): number {
-    return this.deviceBytes;
+    const { addon, volume, logger, observer } = ctx;
+    this.size = new UblkDeviceSize({ addon, devId, flags, deviceBytes, volume, logger, observer });
   }
 
   /** The volume grew: the device follows where the kernel can (device-size.ts). Never throws. */
   followVolume(): Promise<UblkResizeResult> {
-    const next = this.resizing.then(async () => {
-      const { addon, volume, logger, observer } = this.ctx;
-      const result = await followVolumeSize({
-        addon,
-        devId: this.devId,
-        flags: this.flags,
-        deviceBytes: this.deviceBytes,
-        volume,
-        logger,
-        observer,
-      });
-      this.deviceBytes = result.deviceBytes;
-      return result;
-    });
-    this.resizing = next;
-    return next;
+    return this.size.follow();
   }
 
   get path(): string {
