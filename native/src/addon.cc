@@ -219,6 +219,18 @@ Napi::Value EndRecovery(const Napi::CallbackInfo& info) {
   return SimpleCommand(info, "END_USER_RECOVERY", UBLK_U_CMD_END_USER_RECOVERY, true);
 }
 
+// updateSize(devId, devSectors): UPDATE_SIZE (Linux >= 6.16, only for a
+// device added with UBLK_F_UPDATE_SIZE, which the caller checks). The
+// kernel sets the disk's capacity and tells udev; it never waits for IO.
+Napi::Value UpdateSize(const Napi::CallbackInfo& info) {
+  auto devId = static_cast<uint32_t>(IntArg(info[0], "devId", 0, kMaxDevId));
+  auto devSectors = static_cast<uint64_t>(IntArg(info[1], "devSectors", 1, (1LL << 53) - 1));
+  return RunControl(
+      info.Env(), "UPDATE_SIZE",
+      [=](ControlResult* r) { r->rc = ControlCommand(UBLK_U_CMD_UPDATE_SIZE, devId, nullptr, 0, devSectors); },
+      Undefined);
+}
+
 // sdNotify(socketPath, message): one sd_notify datagram, synchronous and
 // non-blocking (notify.cc); throws an Error with errno on failure.
 Napi::Value SdNotifyJs(const Napi::CallbackInfo& info) {
@@ -375,6 +387,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("deleteDevice", Napi::Function::New(env, DeleteDevice));
   exports.Set("startRecovery", Napi::Function::New(env, StartRecovery));
   exports.Set("endRecovery", Napi::Function::New(env, EndRecovery));
+  exports.Set("updateSize", Napi::Function::New(env, UpdateSize));
   exports.Set("Queues", Queues::Define(env));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotifyJs));
   return exports;

@@ -317,6 +317,7 @@ export class NodeCore implements NodeServices {
           logger.info({ resource: resource.name, device }, "resource exported");
         },
         detach: (name) => this.frontends.detach(name),
+        resized: (name) => this.frontends.resized(name),
       },
       // Emergency mode leaves only once the log area is out of the emergency level (with hysteresis).
       logSpace: { levelOf: (name) => this.logSpaceMonitor?.levelOf(name) },

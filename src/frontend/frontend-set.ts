@@ -64,6 +64,11 @@ export class FrontendSet {
     await frontend?.detach(name);
   }
 
+  /** An attached volume grew: its frontend updates the device where it can. */
+  async resized(name: string): Promise<void> {
+    await this.attached.get(name)?.resized?.(name);
+  }
+
   device(name: string): DeviceInfo | undefined {
     return this.attached.get(name)?.device(name);
   }

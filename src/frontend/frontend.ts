@@ -18,6 +18,11 @@ export interface Frontend {
   attach(volume: BlockVolume, stateDir: string): Promise<DeviceInfo>;
   /** Stops serving a volume: clients are answered and disconnected (NBD) or the device removed (ublk). */
   detach(name: string): Promise<void>;
+  /**
+   * An attached volume grew (resource.resize): make the device show it.
+   * Never throws. NBD needs none: each new connection reads the size.
+   */
+  resized?(name: string): Promise<void>;
   /** How clients reach an attached volume. */
   device(name: string): DeviceInfo | undefined;
 }

@@ -56,6 +56,11 @@ export function ublkMetrics(f: MetricFactory) {
       "Bound on ublk requests in flight for a device: hardware queues × tags per queue.",
       ["resource"],
     ),
+    ublkDeviceSize: f.gauge(
+      "marsd_ublk_device_size_bytes",
+      "Size of the resource's /dev/ublkbN as the kernel knows it; below the resource's size after a grow the kernel could not apply live (no UPDATE_SIZE).",
+      ["resource"],
+    ),
   };
 }
 
@@ -66,6 +71,7 @@ export interface UblkMetricsObserver {
   queuesStarted(queues: number, depth: number): void;
   requestStarted(): void;
   requestFinished(op: number, result: number, durationSeconds: number): void;
+  deviceSize(bytes: number): void;
 }
 
 /** The observer one resource's ublk device reports to. */
@@ -89,6 +95,9 @@ export function ublkObserver(m: UblkMetrics, resource: string): UblkMetricsObser
       } else if (result > 0) {
         m.ublkRequestBytes.labels(resource, name).inc(result);
       }
+    },
+    deviceSize(bytes) {
+      m.ublkDeviceSize.labels(resource).set(bytes);
     },
   };
 }

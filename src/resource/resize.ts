@@ -10,7 +10,8 @@
  *   then made durable in resource.json, then in the cluster state (shared
  *   config and our member entry, flushed), and only then does the volume
  *   accept IO up to it. So no record beyond the old size exists before the
- *   size that allows it is durable here and published. Same size again:
+ *   size that allows it is durable here and published. Then the frontend
+ *   is told: a ublk device grows live where the kernel can (UPDATE_SIZE). Same size again:
  *   changed false (a half-done grow, config written but state not, is
  *   completed by that second call, or by restartRepair at the next start).
  * - Member (growMember): when the shared size exceeds its own, it checks
@@ -179,6 +180,8 @@ export async function growPrimary(
   // Only now may writes reach the new end.
   volume.grow(sizeBytes);
   deps.logger.info({ resource: name, previousBytes, sizeBytes }, "resource grown");
+  // A ublk device grows live where the kernel can (UPDATE_SIZE); NBD clients see it on connecting.
+  await deps.frontend.resized(name);
   hooks.publishStatus(true);
   return { changed: true, sizeBytes, previousBytes };
 }

@@ -95,6 +95,8 @@ export interface ResourceCluster {
 export interface FrontendHooks {
   attach(resource: Resource, volume: PrimaryVolume): Promise<void>;
   detach(name: string): Promise<void>;
+  /** The exported volume grew (resize.ts): the device shows it where the frontend can. Never throws. */
+  resized(name: string): Promise<void>;
 }
 
 export interface ResourceDeps {

@@ -31,6 +31,8 @@ export const UblkFeature = {
   USER_RECOVERY_REISSUE: 1 << 4,
   CMD_IOCTL_ENCODE: 1 << 6,
   USER_RECOVERY_FAIL_IO: 1 << 9,
+  /** Linux >= 6.16: UPDATE_SIZE changes a live device's size (resource.resize). */
+  UPDATE_SIZE: 1 << 10,
 } as const;
 
 /** Device attributes (SET_PARAMS basic.attrs). */

@@ -2,8 +2,8 @@
  * One volume served as /dev/ublkbN: creating the device, taking it over
  * again after the daemon crashed (user recovery), and removing it.
  *
- * Create: ADD_DEV (with USER_RECOVERY and, where the kernel has it,
- * USER_RECOVERY_REISSUE) -> remember id + owner tag -> SET_PARAMS -> every
+ * Create: ADD_DEV (with USER_RECOVERY and, where the kernel has them,
+ * USER_RECOVERY_REISSUE and UPDATE_SIZE) -> remember id + owner tag -> SET_PARAMS -> every
  * queue posts its fetches -> START_DEV (which reads the partition table
  * through the running queues).
  *
@@ -12,6 +12,8 @@
  * REISSUE). Once the kernel has quiesced the device: START_USER_RECOVERY ->
  * queues post their fetches -> END_USER_RECOVERY, and the parked IO flows
  * again. The filesystem above sees a pause, never an error.
+ *
+ * Resize (followVolume, also after a recovery): device-size.ts.
  *
  * Remove (clean stop): STOP_DEV (waits for in-flight IO, which we keep
  * serving) -> queue threads end -> DEL_DEV.
@@ -31,6 +33,7 @@ import {
   UblkFeature,
   UblkState,
 } from "./abi.js";
+import { UblkDeviceSize, deviceBytesFor, type UblkResizeResult } from "./device-size.js";
 import { readUblkState, writeUblkState } from "./device-state.js";
 import { UblkIoHandler } from "./io-handler.js";
 import { UblkError, errnoName, type UblkAddon, type UblkDevInfo, type UblkParams } from "./native.js";
@@ -128,6 +131,7 @@ function processAlive(pid: number): boolean {
 
 export class UblkDevice {
   private removed: Promise<void> | undefined;
+  private readonly size: UblkDeviceSize;
 
   private constructor(
     private readonly ctx: Context,
@@ -135,7 +139,18 @@ export class UblkDevice {
     private readonly queues: UblkQueueSet,
     /** True when this device was taken over from a previous daemon process. */
     readonly recovered: boolean,
-  ) {}
+    /** UblkFeature bits the kernel accepted at ADD_DEV; the device's size as the kernel knows it. */
+    flags: number,
+    deviceBytes: number,
+  ) {
+    const { addon, volume, logger, observer } = ctx;
+    this.size = new UblkDeviceSize({ addon, devId, flags, deviceBytes, volume, logger, observer });
+  }
+
+  /** The volume grew: the device follows where the kernel can (device-size.ts). Never throws. */
+  followVolume(): Promise<UblkResizeResult> {
+    return this.size.follow();
+  }
 
   get path(): string {
     return `/dev/ublkb${this.devId}`;
@@ -196,7 +211,9 @@ export class UblkDevice {
         "this kernel's ublk has no user recovery; marsd needs it to survive its own restarts",
       );
     }
-    const flags = UblkFeature.USER_RECOVERY | (features & UblkFeature.USER_RECOVERY_REISSUE);
+    // Only what the kernel offers (an older one refuses unknown flags or drops them silently).
+    const flags =
+      UblkFeature.USER_RECOVERY | (features & (UblkFeature.USER_RECOVERY_REISSUE | UblkFeature.UPDATE_SIZE));
     const ownerTag = ctx.random.int(1, 2 ** 47);
     const add = (devId: number) =>
       addon.addDevice({
@@ -241,7 +258,7 @@ export class UblkDevice {
       },
       "ublk device started",
     );
-    return new UblkDevice(ctx, devId, queues, false);
+    return new UblkDevice(ctx, devId, queues, false, info.flags, deviceBytesFor(volume));
   }
 
   private static async recover(ctx: Context, found: UblkDevInfo): Promise<UblkDevice> {
@@ -251,7 +268,8 @@ export class UblkDevice {
       throw new UblkError(`ublk device ${devId} was created without user recovery and cannot be taken over`);
     }
     const params = await addon.getParams(devId);
-    // Smaller: created before the volume grew (resource.resize); the kernel keeps IO inside it.
+    // Smaller: created before the volume grew (resource.resize); the kernel
+    // keeps IO inside it, and it is grown once it runs (where it can be).
     if (params.devSectors * SECTOR_BYTES > volume.sizeBytes) {
       throw new UblkError(
         `ublk device ${devId} has ${params.devSectors * SECTOR_BYTES} bytes, the volume ${volume.sizeBytes}: not taking it over`,
@@ -300,7 +318,9 @@ export class UblkDevice {
       { resource: volume.name, devId, state: UBLK_STATE_NAMES[found.state] },
       "ublk device recovered",
     );
-    return new UblkDevice(ctx, devId, queues, true);
+    const device = new UblkDevice(ctx, devId, queues, true, found.flags, params.devSectors * SECTOR_BYTES);
+    await device.followVolume();
+    return device;
   }
 
   private static queueSet(ctx: Context, info: UblkDevInfo): UblkQueueSet {

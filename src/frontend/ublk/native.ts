@@ -91,6 +91,8 @@ export interface UblkAddon {
   deleteDevice(devId: number, async: boolean): Promise<void>;
   startRecovery(devId: number): Promise<void>;
   endRecovery(devId: number): Promise<void>;
+  /** UPDATE_SIZE: only for a started device added with UblkFeature.UPDATE_SIZE. */
+  updateSize(devId: number, devSectors: number): Promise<void>;
   Queues: new (
     devId: number,
     queues: number,

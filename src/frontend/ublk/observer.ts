@@ -2,7 +2,7 @@
  * What the ublk frontend tells whoever watches it (the daemon's metrics,
  * src/metrics/ublk-metrics.ts): each device's tag count when its queues
  * start, each request when the kernel hands it over and when its result is
- * handed back (every request started finishes: the handler never rejects). The frontend never imports the metrics; the daemon passes
+ * handed back, and the device's size (every request started finishes: the handler never rejects). The frontend never imports the metrics; the daemon passes
  * one observer per resource. Calls are synchronous and must not throw.
  */
 
@@ -16,6 +16,8 @@ export interface UblkObserver {
    * the bytes transferred or -errno, `durationSeconds` from hand-over to result.
    */
   requestFinished(op: number, result: number, durationSeconds: number): void;
+  /** The device's size as the kernel knows it: at start, take-over and after UPDATE_SIZE. */
+  deviceSize(bytes: number): void;
 }
 
 /** For a frontend nobody watches (tools, tests of other parts). */
@@ -23,4 +25,5 @@ export const UNOBSERVED: UblkObserver = {
   queuesStarted: () => undefined,
   requestStarted: () => undefined,
   requestFinished: () => undefined,
+  deviceSize: () => undefined,
 };

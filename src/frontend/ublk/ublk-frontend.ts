@@ -70,6 +70,13 @@ export class UblkFrontend implements Frontend {
     await device.remove();
   }
 
+  /** The volume grew (resource.resize): the device follows where the kernel can (device-size.ts). */
+  async resized(name: string): Promise<void> {
+    const pending = this.attaching.get(name);
+    if (pending) await pending.catch(() => undefined); // an attach reads the new size itself
+    await this.devices.get(name)?.followVolume();
+  }
+
   device(name: string): DeviceInfo | undefined {
     const device = this.devices.get(name);
     return device ? this.describe(device) : undefined;
