@@ -140,13 +140,15 @@ async function cycle(
   const loserData = data.subarray(0, perSide * MIB);
   await writeRegions(nbdUri(cluster, loser, name), offsets.slice(0, perSide), loserData);
   if (c.fallback) {
-    // Cutting bravo loose deletes what it pinned at once; a later file may need a deletion run.
+    // Cutting bravo loose deletes what it pinned at once; a file still in use then needs a
+    // deletion run, asked for only well after the cut's own one (two deletions at once can
+    // fail the resource on a file the other removed: reported).
     const dir = resourceDirOf(cluster, loser, name);
     const waitStarted = systemClock.monotonicMs();
     await waitFor(
       `${loser} to delete its ${name} log files from the fork on`,
       async () => {
-        if (secondsSince(waitStarted) > 5) await l.rpc.call("resource.logDelete", { name });
+        if (secondsSince(waitStarted) > 10) await l.rpc.call("resource.logDelete", { name });
         return (await logFileNumbers(dir)).every((n) => n >= (winnerFile ?? 0) + 2);
       },
       120_000,

@@ -59,6 +59,7 @@ async function equalAndDifferent(options: BenchOptions): Promise<string> {
   const doDifferent = options.sections.has("different");
   const cluster = await TestCluster.start({
     hosts: ["primary", "member"],
+    seed,
     config: {
       jobs: { logRotate: "", logDelete: "" },
       replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 },
