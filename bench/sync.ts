@@ -1,104 +1,65 @@
 /**
  * Sync benchmark (a benchmark, not a test; `npm run bench:sync`): two real
  * daemons with a fault proxy between them, at 0, 50 and 200 ms round trip.
+ * Each figure is printed against a baseline measured in the same run:
  *
- * 1. Equal disks: the member's disk already holds the primary's bytes
- *    (random data, so nothing is sparse); it leaves and joins again, and
- *    the sync only confirms equality. Reported against single-core SHA-256
- *    speed measured in this process just before each run.
- * 2. Fully different disks through a link capped at LINK_MIB_PER_SEC (the
- *    proxy's shared link capacity): reported against what a plain TCP
- *    bulk transfer (8 connections, through the same kind of proxy with the
- *    same faults) reaches in the same run: the link as the proxy makes it.
+ * 1. equal: the member's disk already holds the primary's bytes (random
+ *    data, so nothing is sparse); it leaves and joins again, and the sync
+ *    only confirms equality. Against single-core SHA-256 speed measured in
+ *    this process just before each run.
+ * 2. different: fully different disks through a link capped at
+ *    linkMiBPerSec (the proxy's shared link capacity), against what a plain
+ *    TCP bulk transfer (8 connections, through the same kind of proxy with
+ *    the same faults) reaches in the same run: the link as the proxy makes it.
+ * 3. splitbrain (bench/sync-split-brain.ts): bytes a split-brain resolution
+ *    copies, exact and fallback, against the disk size.
+ * 4. compression (bench/sync-compression.ts): wire/data ratio, rate and
+ *    daemon CPU per MiB of a sync and a fetch with compression on, against
+ *    the same with it off.
  *
- * Each case alternates with its baseline and repeats REPEATS times; the
- * median is printed.
+ * Each case alternates with its baseline and repeats BENCH_REPEATS (3)
+ * times; medians are printed, as markdown tables.
  *
- * Usage: node dist/bench/sync.js [equalMiB=2048] [differentMiB=256]
+ * Usage: node dist/bench/sync.js [equalMiB=2048] [differentMiB=256] [splitMiB=512]
+ *          [divergedMiBPerSide=8] [compressMiB=256] [fetchMiB=64]
+ * (or BENCH_EQUAL_MIB, BENCH_DIFFERENT_MIB, BENCH_SPLIT_MIB, BENCH_DIVERGED_MIB,
+ * BENCH_COMPRESS_MIB, BENCH_FETCH_MIB). Parts: BENCH_SECTIONS=equal,different,
+ * splitbrain,compression (default all), BENCH_RTTS=0,50,200 (round trips, ms),
+ * BENCH_COMPRESS_DATA=text,half (default text), BENCH_SEED replays the data.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { copyFile, open } from "node:fs/promises";
-import { performance } from "node:perf_hooks";
 import { waitFor } from "../test/helpers/daemon-process.js";
 import { makeDisk, waitUntil } from "../test/helpers/replication.js";
 import { TestCluster } from "../test/helpers/test-cluster.js";
-import { FaultProxy, type LinkFaults } from "../test/helpers/fault-proxy.js";
-import net from "node:net";
+import { systemClock } from "../src/platform/clock.js";
+import {
+  MIB,
+  benchOptions,
+  fillFiles,
+  hashMiBps,
+  linkAt,
+  linkMiBps,
+  markdownTable,
+  median,
+  secondsSince,
+  seededStream,
+  type BenchOptions,
+} from "./sync-common.js";
+import { compressionSection } from "./sync-compression.js";
+import { splitBrainSection } from "./sync-split-brain.js";
 
-const MIB = 1024 * 1024;
-const EQUAL_MIB = Number(process.argv[2] ?? 2048);
-const DIFFERENT_MIB = Number(process.argv[3] ?? 256);
-const LINK_MIB_PER_SEC = 64;
-const ROUND_TRIPS_MS = [0, 50, 200];
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-
-/** Single-core SHA-256 over 256 MiB in 1 MiB chunks, MiB/s. */
-function hashMiBps(): number {
-  const chunk = randomBytes(MIB);
-  const started = performance.now();
-  for (let i = 0; i < 256; i++) createHash("sha256").update(chunk).digest();
-  return 256 / ((performance.now() - started) / 1000);
+interface Measured {
+  rate: number;
+  base: number;
 }
 
-async function fillRandom(file: string, sizeMiB: number): Promise<void> {
-  const handle = await open(file, "r+");
-  try {
-    for (let i = 0; i < sizeMiB; i += 16) await handle.write(randomBytes(16 * MIB), 0, 16 * MIB, i * MIB);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A plain bulk transfer of `sizeMiB` over 8 connections through a proxy with `faults`, MiB/s. */
-async function linkMiBps(faults: Partial<LinkFaults>, sizeMiB: number): Promise<number> {
-  const connections = 8;
-  const perConnection = (sizeMiB * MIB) / connections;
-  const server = net.createServer((socket) => {
-    socket.on("error", () => undefined);
-    const block = randomBytes(MIB);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < perConnection) {
-        sent += MIB;
-        if (!socket.write(block)) return void socket.once("drain", pump);
-      }
-      socket.end();
-    };
-    pump();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  const proxy = await FaultProxy.start(`127.0.0.1:${port}`, faults, { seed: 1 });
-  try {
-    const started = performance.now();
-    await Promise.all(
-      Array.from(
-        { length: connections },
-        () =>
-          new Promise<void>((resolve, reject) => {
-            const socket = net.connect(proxy.port, "127.0.0.1");
-            socket.on("data", () => undefined);
-            socket.on("end", resolve);
-            socket.on("error", reject);
-          }),
-      ),
-    );
-    return sizeMiB / ((performance.now() - started) / 1000);
-  } finally {
-    await proxy.close();
-    server.close();
-  }
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-async function main(): Promise<void> {
+/** Sections 1 and 2 (either or both): one table, a row per round trip. */
+async function equalAndDifferent(options: BenchOptions): Promise<string> {
+  const { equalMiB, differentMiB, linkMiBPerSec, repeats, seed } = options;
+  const doEqual = options.sections.has("equal");
+  const doDifferent = options.sections.has("different");
   const cluster = await TestCluster.start({
     hosts: ["primary", "member"],
+    seed,
     config: {
       jobs: { logRotate: "", logDelete: "" },
       replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 },
@@ -108,17 +69,19 @@ async function main(): Promise<void> {
     await cluster.form();
     const p = cluster.node("primary").daemon.rpc;
     const m = cluster.node("member").daemon.rpc;
-    const disks = {
-      equalP: await makeDisk(cluster, "primary", "eq", EQUAL_MIB * MIB),
-      equalM: await makeDisk(cluster, "member", "eq", EQUAL_MIB * MIB),
-      diffP: await makeDisk(cluster, "primary", "diff", DIFFERENT_MIB * MIB),
-      diffM: await makeDisk(cluster, "member", "diff", DIFFERENT_MIB * MIB),
-    };
-    await fillRandom(disks.equalP, EQUAL_MIB);
-    await copyFile(disks.equalP, disks.equalM);
-    await fillRandom(disks.diffP, DIFFERENT_MIB);
-    await p.call("resource.create", { name: "eq", disk: disks.equalP, frontend: "nbd" });
-    await p.call("resource.create", { name: "diff", disk: disks.diffP, frontend: "nbd" });
+    let [equalM, diffM] = ["", ""];
+    if (doEqual) {
+      const equalP = await makeDisk(cluster, "primary", "eq", equalMiB * MIB);
+      equalM = await makeDisk(cluster, "member", "eq", equalMiB * MIB);
+      await fillFiles([equalP, equalM], equalMiB, seededStream(seed, "equal"));
+      await p.call("resource.create", { name: "eq", disk: equalP, frontend: "nbd" });
+    }
+    if (doDifferent) {
+      const diffP = await makeDisk(cluster, "primary", "diff", differentMiB * MIB);
+      diffM = await makeDisk(cluster, "member", "diff", differentMiB * MIB);
+      await fillFiles([diffP], differentMiB, seededStream(seed, "different"));
+      await p.call("resource.create", { name: "diff", disk: diffP, frontend: "nbd" });
+    }
     // From the moment the member's sync has started (the join's own set-up is not the sync's rate).
     const timeJoin = async (name: string, disk: string): Promise<number> => {
       await m.call("resource.join", { name, disk });
@@ -128,41 +91,73 @@ async function main(): Promise<void> {
         60_000,
         5,
       );
-      const started = performance.now();
+      const started = systemClock.monotonicMs();
       await waitUntil(cluster, "member", name, "uptodate", 1_800_000);
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = secondsSince(started);
       await m.call("resource.leave", { name });
       return seconds;
     };
-    const rows: string[] = [];
-    for (const rttMs of ROUND_TRIPS_MS) {
-      const equal: Array<{ rate: number; base: number }> = [];
-      const different: Array<{ rate: number; base: number }> = [];
-      for (let r = 0; r < REPEATS; r++) {
-        cluster.setAllLinks({ latencyMs: rttMs / 2, linkBandwidthBytesPerSec: 0 });
-        const base = hashMiBps();
-        equal.push({ rate: EQUAL_MIB / (await timeJoin("eq", disks.equalM)), base });
-        const capped = { latencyMs: rttMs / 2, linkBandwidthBytesPerSec: LINK_MIB_PER_SEC * MIB };
-        cluster.setAllLinks(capped);
-        await fillRandom(disks.diffM, DIFFERENT_MIB);
-        const linkBase = await linkMiBps(capped, Math.min(DIFFERENT_MIB, 256));
-        different.push({ rate: DIFFERENT_MIB / (await timeJoin("diff", disks.diffM)), base: linkBase });
+    const rows: string[][] = [];
+    for (const rttMs of options.roundTripsMs) {
+      const equal: Measured[] = [];
+      const different: Measured[] = [];
+      for (let r = 0; r < repeats; r++) {
+        if (doEqual) {
+          cluster.setAllLinks(linkAt(rttMs, 0));
+          const base = hashMiBps();
+          equal.push({ rate: equalMiB / (await timeJoin("eq", equalM)), base });
+        }
+        if (doDifferent) {
+          const capped = linkAt(rttMs, linkMiBPerSec);
+          cluster.setAllLinks(capped);
+          await fillFiles([diffM], differentMiB, seededStream(seed, `different-member-${rttMs}-${r}`));
+          const linkBase = await linkMiBps(capped, Math.min(differentMiB, 256));
+          different.push({ rate: differentMiB / (await timeJoin("diff", diffM)), base: linkBase });
+        }
       }
-      const eqRatio = median(equal.map((e) => e.rate / e.base));
-      rows.push(
-        `| ${rttMs} ms | ${median(equal.map((e) => e.rate)).toFixed(0)} MiB/s | ${median(equal.map((e) => e.base)).toFixed(0)} MiB/s | ${eqRatio.toFixed(2)}x | ${median(different.map((d) => d.rate)).toFixed(1)} MiB/s | ${median(different.map((d) => d.base)).toFixed(1)} MiB/s | ${median(different.map((d) => d.rate / d.base)).toFixed(2)}x |`,
-      );
-      console.log(rows[rows.length - 1]);
+      const cells = (runs: Measured[], digits: number): string[] =>
+        runs.length === 0
+          ? ["-", "-", "-"]
+          : [
+              `${median(runs.map((e) => e.rate)).toFixed(digits)} MiB/s`,
+              `${median(runs.map((e) => e.base)).toFixed(digits)} MiB/s`,
+              `${median(runs.map((e) => e.rate / e.base)).toFixed(2)}x`,
+            ];
+      rows.push([`${rttMs} ms`, ...cells(equal, 0), ...cells(different, 1)]);
+      console.log(rows[rows.length - 1]?.join(" | "));
     }
-    console.log(
-      `\nsync, equal ${EQUAL_MIB} MiB disks and different ${DIFFERENT_MIB} MiB disks, median of ${REPEATS}:\n` +
-        `| round trip | equal: sync rate | SHA-256 one core | ratio | different: sync rate | link (TCP, cap ${LINK_MIB_PER_SEC} MiB/s) | ratio |\n` +
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" +
-        rows.join("\n"),
+    return (
+      `sync, equal ${equalMiB} MiB disks and different ${differentMiB} MiB disks, median of ${repeats}:\n` +
+      markdownTable(
+        [
+          "round trip",
+          "equal: sync rate",
+          "SHA-256 one core",
+          "ratio",
+          "different: sync rate",
+          `link (TCP, cap ${linkMiBPerSec} MiB/s)`,
+          "ratio",
+        ],
+        rows,
+      )
     );
   } finally {
     await cluster.cleanup();
   }
+}
+
+async function main(): Promise<void> {
+  const options = benchOptions();
+  console.log(
+    `bench:sync seed ${options.seed} (BENCH_SEED replays), sections ${[...options.sections].join(",")}, ` +
+      `round trips ${options.roundTripsMs.join(",")} ms, ${options.repeats} repeats, node ${process.version}`,
+  );
+  const tables: string[] = [];
+  if (options.sections.has("equal") || options.sections.has("different"))
+    tables.push(await equalAndDifferent(options));
+  if (options.sections.has("splitbrain")) tables.push(await splitBrainSection(options));
+  if (options.sections.has("compression")) tables.push(...(await compressionSection(options)));
+  console.log(`\n${tables.join("\n\n")}`);
 }
 
 main().catch((err: unknown) => {
