@@ -10,6 +10,7 @@
  */
 import { createCipheriv, createHash } from "node:crypto";
 import net from "node:net";
+import { Worker } from "node:worker_threads";
 import { systemClock } from "../src/platform/clock.js";
 import { nodeStorage } from "../src/platform/storage/node-file.js";
 import { FaultProxy, type LinkFaults } from "../test/helpers/fault-proxy.js";
@@ -164,6 +165,42 @@ export function hashMiBps(): number {
   const started = systemClock.monotonicMs();
   for (let i = 0; i < 256; i++) createHash("sha256").update(chunk).digest();
   return 256 / secondsSince(started);
+}
+
+/**
+ * What each end of a sync can reach when both run on this machine: two
+ * threads at once, each reading `file` (its first `sizeMiB`) in 4 MiB
+ * blocks and hashing every 1 MiB chunk, as each daemon does. MiB/s per
+ * thread. On a machine with two cores this is below hashMiBps: the reads'
+ * copies out of the page cache take CPU from the other end's hashing.
+ */
+export async function twoEndsMiBps(file: string, sizeMiB: number): Promise<number> {
+  // A thread reads through node:fs directly: a baseline outside marsd's seams.
+  const script = `
+    const { openSync, readSync, closeSync } = require("node:fs");
+    const { createHash } = require("node:crypto");
+    const { workerData, parentPort } = require("node:worker_threads");
+    const block = Buffer.allocUnsafe(4 << 20);
+    const fd = openSync(workerData.file, "r");
+    const started = performance.now();
+    for (let at = 0; at < workerData.bytes; at += block.length) {
+      const n = readSync(fd, block, 0, block.length, at);
+      for (let i = 0; i < n; i += 1 << 20) createHash("sha256").update(block.subarray(i, i + (1 << 20))).digest();
+    }
+    closeSync(fd);
+    parentPort.postMessage(performance.now() - started);`;
+  const bytes = sizeMiB * MIB;
+  const elapsedMs = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const worker = new Worker(script, { eval: true, workerData: { file, bytes } });
+          worker.once("message", (ms: number) => resolve(ms));
+          worker.once("error", reject);
+        }),
+    ),
+  );
+  return sizeMiB / (Math.max(...elapsedMs) / 1000);
 }
 
 /** A plain bulk transfer of `sizeMiB` over 8 connections through a proxy with `faults`, MiB/s. */

@@ -36,6 +36,7 @@ import {
   benchOptions,
   fillFiles,
   hashMiBps,
+  twoEndsMiBps,
   linkAt,
   linkMiBps,
   markdownTable,
@@ -50,6 +51,8 @@ import { splitBrainSection } from "./sync-split-brain.js";
 interface Measured {
   rate: number;
   base: number;
+  /** Equal disks: what each end reaches reading and hashing at once on this machine (twoEndsMiBps). */
+  bothEnds?: number;
 }
 
 /** Sections 1 and 2 (either or both): one table, a row per round trip. */
@@ -105,7 +108,8 @@ async function equalAndDifferent(options: BenchOptions): Promise<string> {
         if (doEqual) {
           cluster.setAllLinks(linkAt(rttMs, 0));
           const base = hashMiBps();
-          equal.push({ rate: equalMiB / (await timeJoin("eq", equalM)), base });
+          const bothEnds = await twoEndsMiBps(equalM, Math.min(equalMiB, 1024));
+          equal.push({ rate: equalMiB / (await timeJoin("eq", equalM)), base, bothEnds });
         }
         if (doDifferent) {
           const capped = linkAt(rttMs, linkMiBPerSec);
@@ -123,7 +127,14 @@ async function equalAndDifferent(options: BenchOptions): Promise<string> {
               `${median(runs.map((e) => e.base)).toFixed(digits)} MiB/s`,
               `${median(runs.map((e) => e.rate / e.base)).toFixed(2)}x`,
             ];
-      rows.push([`${rttMs} ms`, ...cells(equal, 0), ...cells(different, 1)]);
+      const machine =
+        equal.length === 0
+          ? ["-", "-"]
+          : [
+              `${median(equal.map((e) => e.bothEnds ?? 0)).toFixed(0)} MiB/s`,
+              `${median(equal.map((e) => e.rate / (e.bothEnds ?? 1))).toFixed(2)}x`,
+            ];
+      rows.push([`${rttMs} ms`, ...cells(equal, 0), ...machine, ...cells(different, 1)]);
       console.log(rows[rows.length - 1]?.join(" | "));
     }
     return (
@@ -133,6 +144,8 @@ async function equalAndDifferent(options: BenchOptions): Promise<string> {
           "round trip",
           "equal: sync rate",
           "SHA-256 one core",
+          "ratio",
+          "read + hash, both ends at once here",
           "ratio",
           "different: sync rate",
           `link (TCP, cap ${linkMiBPerSec} MiB/s)`,

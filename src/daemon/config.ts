@@ -237,7 +237,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
       maxUnauthenticatedRequests: 32,
       maxUnauthenticatedBytes: 32 * 1024 * 1024,
       replayLeaseMs: 1000,
-      maxSocketsPerPeer: 16,
+      maxSocketsPerPeer: 24,
       tombstoneMinAgeMs: 3_600_000,
     },
     maxClockFutureMs: DEFAULT_MAX_FUTURE_US / 1000,
@@ -259,7 +259,7 @@ export function defaultConfig(overrides: { dataDir?: string; runDir?: string } =
     lagging: { maxLagBytes: 64 * 1024 ** 3, maxLagSeconds: 86_400 },
     logSpace: structuredClone(DEFAULT_LOG_SPACE_SETTINGS),
     bandwidth: { syncBytesPerSec: 0, fetchBytesPerSec: 0 },
-    sync: { maxConcurrent: 2, maxInFlightBytes: 64 * 1024 * 1024 },
+    sync: { maxConcurrent: 2, maxInFlightBytes: 96 * 1024 * 1024 },
     // On: brotli at quality 1 costs ~0.5 ms per MiB of compressible data and ~1 ms of incompressible
     // data (docs/performance.md), a few percent of a core at LAN rates, and saves most of a WAN link.
     compression: { enabled: true, codec: "brotli", level: DEFAULT_COMPRESSION_LEVEL.brotli },
