@@ -13,7 +13,9 @@ import net from "node:net";
 import { Worker } from "node:worker_threads";
 import { systemClock } from "../src/platform/clock.js";
 import { nodeStorage } from "../src/platform/storage/node-file.js";
+import { waitFor } from "../test/helpers/daemon-process.js";
 import { FaultProxy, type LinkFaults } from "../test/helpers/fault-proxy.js";
+import { waitUntil } from "../test/helpers/replication.js";
 import type { TestCluster } from "../test/helpers/test-cluster.js";
 
 export const MIB = 1024 * 1024;
@@ -201,6 +203,25 @@ export async function twoEndsMiBps(file: string, sizeMiB: number): Promise<numbe
     ),
   );
   return sizeMiB / (Math.max(...elapsedMs) / 1000);
+}
+
+/**
+ * `member` joins `name` with `disk`; the seconds from the moment its sync
+ * has started (the join's own set-up is not the sync's rate) until it is
+ * UpToDate.
+ */
+export async function timedJoin(cluster: TestCluster, name: string, disk: string): Promise<number> {
+  const m = cluster.node("member").daemon.rpc;
+  await m.call("resource.join", { name, disk });
+  await waitFor(
+    `${name}: the sync to start`,
+    async () => (await m.call<{ sync?: unknown }>("resource.status", { name })).sync !== undefined,
+    60_000,
+    5,
+  );
+  const started = systemClock.monotonicMs();
+  await waitUntil(cluster, "member", name, "uptodate", 1_800_000);
+  return secondsSince(started);
 }
 
 /** A plain bulk transfer of `sizeMiB` over 8 connections through a proxy with `faults`, MiB/s. */

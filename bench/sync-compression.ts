@@ -30,9 +30,8 @@
  *   chunk is all zero, so nothing is skipped as equal to a fresh disk).
  */
 import { systemClock } from "../src/platform/clock.js";
-import { waitFor } from "../test/helpers/daemon-process.js";
 import { prng } from "../test/helpers/prng.js";
-import { makeDisk, nbdUri, waitCaughtUp, waitUntil } from "../test/helpers/replication.js";
+import { makeDisk, nbdUri, waitCaughtUp } from "../test/helpers/replication.js";
 import { TestCluster } from "../test/helpers/test-cluster.js";
 import { requireTool, run } from "../test/helpers/tools.js";
 import {
@@ -43,8 +42,8 @@ import {
   linkAt,
   markdownTable,
   median,
-  secondsSince,
   seededStream,
+  timedJoin,
   zeroFile,
   type BenchOptions,
   type CompressibleKind,
@@ -142,17 +141,11 @@ async function syncAndFetch(
   const m = cluster.node("member").daemon.rpc;
   const sizeBytes = options.compressMiB * MIB;
   await zeroFile(disks.member, sizeBytes);
+  // A joiner replays from the start of the primary's newest log file: a fresh
+  // one, so that the time measured is the copy's, not the fetch of earlier rounds' logs.
+  await cluster.node("primary").daemon.rpc.call("resource.logRotate", { name });
   const syncBefore = await sample(cluster, name, "sync");
-  await m.call("resource.join", { name, disk: disks.member });
-  await waitFor(
-    `${name}: the sync to start`,
-    async () => (await m.call<{ sync?: unknown }>("resource.status", { name })).sync !== undefined,
-    60_000,
-    5,
-  );
-  const started = systemClock.monotonicMs();
-  await waitUntil(cluster, "member", name, "uptodate", 1_800_000);
-  const syncSeconds = secondsSince(started);
+  const syncSeconds = await timedJoin(cluster, name, disks.member);
   const sync = step(syncBefore, await sample(cluster, name, "sync"), syncSeconds, options.compressMiB);
 
   const fetchBefore = await sample(cluster, name, "fetch");

@@ -27,10 +27,8 @@
  * splitbrain,compression (default all), BENCH_RTTS=0,50,200 (round trips, ms),
  * BENCH_COMPRESS_DATA=text,half (default text), BENCH_SEED replays the data.
  */
-import { waitFor } from "../test/helpers/daemon-process.js";
-import { makeDisk, waitUntil } from "../test/helpers/replication.js";
+import { makeDisk } from "../test/helpers/replication.js";
 import { TestCluster } from "../test/helpers/test-cluster.js";
-import { systemClock } from "../src/platform/clock.js";
 import {
   MIB,
   benchOptions,
@@ -41,8 +39,8 @@ import {
   linkMiBps,
   markdownTable,
   median,
-  secondsSince,
   seededStream,
+  timedJoin,
   type BenchOptions,
 } from "./sync-common.js";
 import { compressionSection } from "./sync-compression.js";
@@ -85,18 +83,8 @@ async function equalAndDifferent(options: BenchOptions): Promise<string> {
       await fillFiles([diffP], differentMiB, seededStream(seed, "different"));
       await p.call("resource.create", { name: "diff", disk: diffP, frontend: "nbd" });
     }
-    // From the moment the member's sync has started (the join's own set-up is not the sync's rate).
     const timeJoin = async (name: string, disk: string): Promise<number> => {
-      await m.call("resource.join", { name, disk });
-      await waitFor(
-        `${name}: the sync to start`,
-        async () => (await m.call<{ sync?: unknown }>("resource.status", { name })).sync !== undefined,
-        60_000,
-        5,
-      );
-      const started = systemClock.monotonicMs();
-      await waitUntil(cluster, "member", name, "uptodate", 1_800_000);
-      const seconds = secondsSince(started);
+      const seconds = await timedJoin(cluster, name, disk);
       await m.call("resource.leave", { name });
       return seconds;
     };
