@@ -100,6 +100,12 @@ export interface SecondaryFacts {
   replayLagBytes: number;
   /** Our applied position has reached what the primary last published as durable. */
   caughtUpWithPrimary: boolean;
+  /**
+   * We pulled the primary's state since this process started: before that,
+   * its published position is the one from before our restart, and being
+   * "caught up" with it says nothing (simulator seed 700090).
+   */
+  primaryHeardSinceStart: boolean;
   /** The primary writes without logging (emergency mode): whatever we hold, we are behind. */
   primaryInEmergency: boolean;
 }
@@ -110,6 +116,7 @@ export function secondaryStates(f: SecondaryFacts): { diskState: DiskState; repl
     : !f.consistent
       ? "Inconsistent"
       : f.caughtUpWithPrimary &&
+          f.primaryHeardSinceStart &&
           !f.primaryInEmergency &&
           f.fetchLagBytes === 0 &&
           f.replayLagBytes === 0 &&
@@ -242,6 +249,7 @@ export function secondaryFacts(core: ResourceCore): SecondaryFacts {
       core.applier.appliedPosition,
       designated ? core.view.publishedStatusOf(designated)?.durable : undefined,
     ),
+    primaryHeardSinceStart: designated !== undefined && core.deps.cluster.exchangedSinceStart(designated),
     primaryInEmergency:
       designated !== undefined && core.view.publishedStatusOf(designated)?.emergency === true,
   };

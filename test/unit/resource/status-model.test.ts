@@ -106,6 +106,7 @@ describe("status model: a secondary's states", () => {
     fetchLagBytes: 0,
     replayLagBytes: 0,
     caughtUpWithPrimary: true,
+    primaryHeardSinceStart: true,
     primaryInEmergency: false,
   };
   const cases: Array<[string, Partial<SecondaryFacts>, string, string]> = [
@@ -134,6 +135,12 @@ describe("status model: a secondary's states", () => {
     [
       "not caught up with the primary's last published position",
       { caughtUpWithPrimary: false },
+      "Outdated",
+      "Replicating",
+    ],
+    [
+      "restarted: caught up with the primary's position from before, its state not pulled since",
+      { primaryHeardSinceStart: false },
       "Outdated",
       "Replicating",
     ],
