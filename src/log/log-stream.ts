@@ -35,6 +35,14 @@ export interface LogPosition {
   streamBytes: number;
 }
 
+/** a is at or after b in the log (same history assumed: only file numbers and offsets are compared). */
+export function positionAtOrAfter(
+  a: { fileNumber: number; offsetBytes: number },
+  b: { fileNumber: number; offsetBytes: number },
+): boolean {
+  return a.fileNumber > b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes >= b.offsetBytes);
+}
+
 export interface StreamAppendResult extends AppendResult {
   position: LogPosition;
 }

@@ -10,14 +10,14 @@
  * nothing about what this one reads). Replay up to the limit keeps the
  * disk a mix that converges; consistency still needs the sync end rule.
  */
-import type { LogPosition } from "../log/log-stream.js";
+import { positionAtOrAfter, type LogPosition } from "../log/log-stream.js";
 import { PeerProtocolError } from "../peer/error-codes.js";
 
 /** Before any log: a limit that lets nothing be replayed. */
 const NOTHING: LogPosition = { fileNumber: 0, host: "", offsetBytes: 0, nextSeq: 0, streamBytes: 0 };
 
 function before(a: LogPosition, b: LogPosition): boolean {
-  return a.fileNumber < b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes < b.offsetBytes);
+  return !positionAtOrAfter(a, b);
 }
 
 export class ReplayLimit {

@@ -22,7 +22,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { formatLogName } from "../log/log-name.js";
-import type { LogPosition } from "../log/log-stream.js";
+import { positionAtOrAfter, type LogPosition } from "../log/log-stream.js";
 import { RECORD_HEADER_BYTES, RecordKind } from "../log/record.js";
 import { scanLogFile } from "../log/scanner.js";
 import type { VersionEntry } from "../log/version.js";
@@ -340,7 +340,7 @@ export class Replayer extends EventEmitter<ReplayerEvents> {
             streamBytes: streamStart + end,
           };
           const limit = deps.limit?.();
-          if (limit && !atOrBefore(position, limit)) {
+          if (limit && !positionAtOrAfter(limit, position)) {
             // A sync may still write data older than this record here: wait (limitChanged).
             this.atLimit = true;
             throw new StopScan();
@@ -407,11 +407,6 @@ async function nonZeroTailBytes(file: RandomAccessFile, from: number, to: number
   let end = n;
   while (end > 0 && tail[end - 1] === 0) end -= 1;
   return end;
-}
-
-/** a ends at or before b in the log (same history). */
-function atOrBefore(a: LogPosition, b: LogPosition): boolean {
-  return a.fileNumber < b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes <= b.offsetBytes);
 }
 
 /** Thrown inside the scan callback to stop scanning early (pause/stop/limit). */

@@ -112,14 +112,6 @@ export class ResourceFiles {
   }
 }
 
-/** a is at or after b in the log (same history assumed). */
-export function positionAtOrAfter(
-  a: { fileNumber: number; offsetBytes: number },
-  b: { fileNumber: number; offsetBytes: number },
-): boolean {
-  return a.fileNumber > b.fileNumber || (a.fileNumber === b.fileNumber && a.offsetBytes >= b.offsetBytes);
-}
-
 /** A resource directory's state files hold the content of the initial disk (the creator's). */
 export const SYNC_DONE = (sizeBytes: number): SyncFile => ({
   state: "done",

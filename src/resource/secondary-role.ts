@@ -15,7 +15,7 @@
  * - stopSecondary returns once nothing fetches, syncs or applies any more.
  */
 import { parseLogName, formatLogName } from "../log/log-name.js";
-import type { LogPosition } from "../log/log-stream.js";
+import { positionAtOrAfter, type LogPosition } from "../log/log-stream.js";
 import { scanLogFile } from "../log/scanner.js";
 import { Fetcher, type FetchProgress } from "../replication/fetcher.js";
 import { mayEnterFile, openDirtyMap } from "./emergency.js";
@@ -24,7 +24,7 @@ import type { ResourceCore, RoleHooks } from "./resource-core.js";
 import { makeSyncClient, startRegionResync } from "./secondary-sync.js";
 import { sizeGuardedApplier } from "./resize.js";
 import { memberHistories } from "./status-model.js";
-import { positionAtOrAfter, type FetchFile, type PauseFile } from "./resource-files.js";
+import type { FetchFile, PauseFile } from "./resource-files.js";
 import { LogCorruptError, MalformedFileError, OperatorError, isErrno } from "../util/errors.js";
 
 /** Whether a local file is complete (a later file exists, or fetch progress says so). */

@@ -255,24 +255,6 @@ export async function planResolution(core: ResourceCore, winner: string): Promis
   };
 }
 
-/** Our disk holds everything of our files up to and including `fileNumber`. */
-function appliedThrough(core: ResourceCore, fileNumber: number): boolean {
-  if (fileNumber < 1) return true;
-  const applied = core.applier.appliedPosition;
-  if (!applied) return false;
-  if (applied.fileNumber > fileNumber) return true;
-  const held = core.logs.withNumber(fileNumber);
-  const file = held[0];
-  return (
-    applied.fileNumber === fileNumber &&
-    held.length === 1 &&
-    file !== undefined &&
-    core.logs.isFinished(file.name) &&
-    applied.offsetBytes >= file.lengthBytes
-  );
-}
-
-/** Our version of file `from - 1` (the genesis before the first file), if we can say. */
 /** Attempts at asking the winner before a broken connection is the operator's error. */
 const WINNER_ATTEMPTS = 4;
 const WINNER_RETRY_MS = 500;
@@ -298,16 +280,32 @@ async function retryTransient<T>(core: ResourceCore, ask: () => Promise<T>): Pro
   }
 }
 
+/** Our disk holds everything of our files up to and including `fileNumber`. */
+function appliedThrough(core: ResourceCore, fileNumber: number): boolean {
+  if (fileNumber < 1) return true;
+  const applied = core.applier.appliedPosition;
+  if (!applied) return false;
+  if (applied.fileNumber > fileNumber) return true;
+  const file = soleFinishedFile(core, fileNumber);
+  return applied.fileNumber === fileNumber && file !== undefined && applied.offsetBytes >= file.lengthBytes;
+}
+
+/** Our only local file with number `n`, if it is finished (two at one number: a stray of another lineage). */
+function soleFinishedFile(core: ResourceCore, n: number): { name: string; lengthBytes: number } | undefined {
+  const held = core.logs.withNumber(n);
+  const file = held[0];
+  return held.length === 1 && file && core.logs.isFinished(file.name) ? file : undefined;
+}
+
+/** Our version of file `from - 1` (the genesis before the first file), if we can say. */
 async function versionBefore(
   core: ResourceCore,
   ours: MemberHistory,
   from: number,
 ): Promise<string | undefined> {
   if (from <= 1) return genesisVersion(core.name, core.config.createdStampUs);
-  const held = core.logs.withNumber(from - 1);
-  const file = held[0];
-  if (held.length === 1 && file && core.logs.isFinished(file.name))
-    return (await core.logs.version(file.name)).version;
+  const file = soleFinishedFile(core, from - 1);
+  if (file) return (await core.logs.version(file.name)).version;
   return ours.versions.get(from - 1)?.version;
 }
 
