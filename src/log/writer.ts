@@ -239,7 +239,10 @@ export class LogWriter extends EventEmitter<LogWriterEvents> {
       await this.preallocator?.stop();
       await this.file.close();
     }
-    // Reached only without a failure (barrier throws): every record written is durable.
+    // The preallocator's last fill can fail after the barrier passed: the
+    // file is then not finished (its tail was not cut, nothing may sync it).
+    if (this.failure) throw this.failure;
+    // Every record written is durable.
     return { lengthBytes: this.durableBytes, recordsDigest: this.digest.digest() };
   }
 

@@ -5,7 +5,8 @@
  * if that host is unreachable, from the designated primary) starting at the
  * local verified length, so an interrupted transfer resumes exactly where
  * it stopped. Every record is verified (CRC, sequence) before it is written;
- * written bytes become visible to the replayer only after an fdatasync.
+ * written bytes become visible to the replayer only after an fdatasync
+ * (and a new file's only once its directory entry is synced too).
  * When the stream ends with the file's version, the local copy must have
  * the same version: then the file is finished and the fetcher looks for the
  * next one, which it accepts only if its header continues our version of
@@ -265,6 +266,16 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     const file: RandomAccessFile = await deps.storage
       .open(local.path, "readwrite")
       .catch(async () => deps.storage.open(local.path, "create"));
+    if (offset === 0) {
+      // The file's name is durable before any of its records is visible to
+      // the replayer: a power loss must not take away a file whose writes
+      // reached the disk (simulator seed 870116: the disk had a torn write
+      // from a file that was gone after the restart, and said consistent).
+      await deps.storage.syncDirectory(deps.logs.dir).catch(async (err: unknown) => {
+        await file.close();
+        throw err;
+      });
+    }
     this.setState("fetching");
     let unsynced = 0;
     let lastSaveMs = deps.time.monotonicMs();

@@ -49,9 +49,20 @@ const DIRTY_MAP_FILE = "dirty.map";
  */
 export function mayEnterFile(core: ResourceCore): (file: string, header: LogFileHeader) => boolean {
   return (file, header) => {
-    if (core.emergencyFile?.active) return false;
+    if (core.emergencyFile?.active) return isOwnGapFile(core, header);
     return !header.gap || header.gap.host === core.host || core.syncFile.gapCleared === file;
   };
+}
+
+/**
+ * Whether `header` is of the gap file this node started to leave its
+ * active emergency: a crash after the file started and before
+ * emergency.json said so (noteGapStarted) leaves both, and the file may
+ * hold acknowledged writes. It continues this disk's history.
+ */
+export function isOwnGapFile(core: ResourceCore, header: LogFileHeader): boolean {
+  const e = core.emergencyFile;
+  return e?.active === true && header.gap?.host === core.host && header.gap.afterFile === e.afterFile;
 }
 
 /** Whether a failed append means "the log area is full" (not a broken disk). */
@@ -91,16 +102,23 @@ export async function enterEmergency(
   const { deps, name } = core;
   const parts = core.primary;
   if (!parts) throw new LogFailedError(`${name}: not primary, no emergency mode`, { cause });
-  const writer = parts.log.currentWriter;
-  const last = formatLogName(parts.log.current);
   const startMs = deps.time.monotonicMs();
-  deps.logger.warn({ resource: name, file: last, err: cause }, "log area full: entering emergency mode");
+  deps.logger.warn(
+    { resource: name, file: formatLogName(parts.log.current), err: cause },
+    "log area full: entering emergency mode",
+  );
   // No write or sync is issued to the failed file again; its records past
   // the durable end were never acknowledged and are cut (a fresh handle).
   // The durable end is read once abandon() has waited for the writes in
   // flight: a batch of a healthy writer (the monitor's entry) may still
-  // become durable, and be acknowledged, until then.
+  // become durable, and be acknowledged, until then. The last file is the
+  // current one after abandon() waited for a rotation in progress: one
+  // that started the next file makes that file the last before the gap
+  // (simulator seed 880031: read before, the gap file later took the
+  // started file's number and failed with EEXIST).
   await parts.log.abandon();
+  const writer = parts.log.currentWriter;
+  const last = formatLogName(parts.log.current);
   const durableBytes = writer.durableOffsetBytes;
   const nextSeq = writer.durableNextSeq;
   const file = await deps.storage.open(core.logs.pathOf(last), "readwrite");

@@ -25,6 +25,7 @@ import {
 } from "../log/log-stream.js";
 import {
   enterEmergency,
+  isOwnGapFile,
   mayEnterFile,
   isLogSpaceFailure,
   noteGapStarted,
@@ -89,6 +90,10 @@ export async function takeOver(
         `${newest.name} is not complete here; only a forced failover may cut it`,
       );
     }
+    // Restarted after the gap file started and before emergency.json said so.
+    if (core.emergencyFile?.active && isOwnGapFile(core, await logs.header(newest.name))) {
+      await noteGapStarted(core, newest.name);
+    }
     await core.checkpointer.checkpointNow();
     await writeCheckpoint(core.dir, position, deps.storage);
     logs.markFinished(lastVersion.file);
@@ -125,6 +130,8 @@ export async function takeOver(
     volume.setEmergencySwitch({ isLogSpaceFailure, enter: (cause) => enterEmergency(core, hooks, cause) });
   }
   core.applier.markApplied(log.durablePosition());
+  // Every local record is applied: the disk is a prefix of the history.
+  core.repairUntil = undefined;
   core.primary = { log, volume };
   core.role = "primary";
   core.becomingPrimary = false;

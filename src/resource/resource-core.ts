@@ -179,6 +179,14 @@ export interface ResourceCore {
   sizeProblem: ResizeProblem | undefined;
   syncFile: SyncFile;
   pauseFile: PauseFile;
+  /**
+   * Set when a secondary starts (after a restart or an in-place recovery)
+   * behind the end of its local log: any of the writes up to there may have
+   * reached the disk before, some torn, and the disk is a prefix of the
+   * history again only once replay has passed this (secondary-role.ts).
+   * Infinite from loading until a role is taken up.
+   */
+  repairUntil: { fileNumber: number; offsetBytes: number } | undefined;
   recovery: RecoveryCounts;
   /** Emergency mode's record (emergency.ts); undefined when none is active or pending. */
   emergencyFile: EmergencyFile | undefined;
@@ -186,6 +194,11 @@ export interface ResourceCore {
   dirtyMap: DirtyMap | undefined;
   /** The dirty maps of members this node cut loose (resource/cut-loose.ts), once opened. */
   memberMaps: Map<string, DirtyMap>;
+}
+
+/** The disk is a prefix of the history: synced (or never needed it) and repaired after a restart. */
+export function diskConsistent(core: ResourceCore): boolean {
+  return core.syncFile.consistent && core.repairUntil === undefined;
 }
 
 /** What the role modules call back into the façade for. */
@@ -250,6 +263,9 @@ export function assembleCore(
     sizeProblem: undefined,
     syncFile: loaded.syncFile,
     pauseFile: loaded.pauseFile,
+    // Unknown until a role is taken up (startSecondary, takeOver): a status
+    // asked during start-up must not call the disk consistent yet.
+    repairUntil: { fileNumber: Number.POSITIVE_INFINITY, offsetBytes: 0 },
     recovery: { replayedBytes: 0, tornBytes: 0 },
     emergencyFile: loaded.emergencyFile,
     dirtyMap: undefined,

@@ -44,6 +44,12 @@ export interface PauseFile {
   sync: boolean;
   fetch: boolean;
   replay: boolean;
+  /**
+   * Replay paused, and a checkpoint written since it stopped: everything
+   * applied is on the disk (synced), and nothing is applied while it
+   * stays paused, so a restart finds the disk exactly at the checkpoint.
+   */
+  replayCheckpointed?: boolean;
 }
 
 /** Emergency mode's record (resource/emergency.ts): present from its entry until every member passed the gap. */

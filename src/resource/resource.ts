@@ -17,6 +17,7 @@ import type { Fork } from "../replication/history.js";
 import type { LocalLogs } from "../replication/local-logs.js";
 import {
   assembleCore,
+  diskConsistent,
   type ResourceCore,
   type ResourceDeps,
   type ResourceState,
@@ -156,7 +157,7 @@ export class Resource extends EventEmitter<ResourceEvents> {
   }
 
   get consistent(): boolean {
-    return this.core.syncFile.consistent;
+    return diskConsistent(this.core);
   }
 
   // --- creation and opening -------------------------------------------------

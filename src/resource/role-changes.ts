@@ -12,6 +12,7 @@
  *   current primary is asked to step down (the designation moves).
  */
 import type { Logger } from "pino";
+import { parseLogName } from "../log/log-name.js";
 import type { MemberHistory } from "../replication/history.js";
 import { MarsError, OperatorError, errorMessage, isIoFailure } from "../util/errors.js";
 import { stepDown, takeOver } from "./primary-role.js";
@@ -127,6 +128,12 @@ export class RoleChanges {
           appliedNewestFile: appliedNewestFile(core),
           others: histories.filter((h) => h.host !== core.host),
           cutStampOf: (version) => cuts.get(version),
+          appliedFileNumber: core.applier.appliedPosition?.fileNumber ?? 0,
+          unloggedWrites: core.view.members().flatMap((host) => {
+            const after = host === core.host ? undefined : core.view.publishedStatusOf(host)?.unloggedAfter;
+            const afterFileNumber = after ? parseLogName(after)?.fileNumber : undefined;
+            return afterFileNumber === undefined ? [] : [{ host, afterFileNumber }];
+          }),
         };
       },
     });
@@ -212,16 +219,31 @@ export class RoleChanges {
       await this.enqueue(() => this.reconcile());
       return true;
     }
-    await this.enqueue(async () => {
-      await core.view.designate(core.host);
-      if (core.role === "primary") return;
+    let designated = false;
+    try {
+      await this.enqueue(async () => {
+        await core.view.designate(core.host);
+        designated = true;
+        if (core.role === "primary") return;
+        this.logger.warn(
+          { resource: core.name, previous: current ?? null },
+          "forced failover: taking over with the log present here",
+        );
+        await stopSecondary(core);
+        await takeOver(core, this.hooks, { cut: true });
+      });
+    } catch (err) {
+      // Designated here (and maybe the cut published): the failover has
+      // taken effect, and the recovery that follows the failure takes over
+      // again. Answering a refusal would tell the operator that nothing
+      // changed (simulator seed 860216: the old primary's later writes were
+      // dropped by a failover the operator had been told was refused).
+      if (!designated || core.state === "running") throw err;
       this.logger.warn(
-        { resource: core.name, previous: current ?? null },
-        "forced failover: taking over with the log present here",
+        { resource: core.name, err },
+        "forced failover: designated here; the take-over failed and follows the resource's recovery",
       );
-      await stopSecondary(core);
-      await takeOver(core, this.hooks, { cut: true });
-    });
+    }
     return true;
   }
 

@@ -43,6 +43,10 @@ export interface TakeOverFacts {
   others: MemberHistory[];
   /** The stamp of the forced failover that cut the history at a version, if one did. */
   cutStampOf: (version: string) => number | undefined;
+  /** The file number our applied position is in (0: none yet). */
+  appliedFileNumber: number;
+  /** Members whose disks hold emergency-mode writes after a file, in no log yet (PublishedStatus.unloggedAfter). */
+  unloggedWrites: { host: string; afterFileNumber: number }[];
 }
 
 export interface StartFacts {
@@ -104,6 +108,15 @@ export function takeOverBlocker(host: string, f: TakeOverFacts): string | undefi
   if (!f.runningAsSecondary) return "not running as a secondary";
   if (f.unheardMembers.length > 0) {
     return `waiting to hear from ${f.unheardMembers.join(", ")} since this node started (the designated primary may have moved meanwhile); force takes over without them`;
+  }
+  // Acknowledged writes that follow our history's end but are in no log:
+  // taking over here would drop them (simulator seed 880031). Their node
+  // logs them (a gap file) once it runs as primary again or steps down. A
+  // history that goes on past that file has them behind a gap or was cut
+  // by force, and does not wait.
+  const unlogged = f.unloggedWrites.filter((u) => u.afterFileNumber >= f.appliedFileNumber);
+  if (unlogged.length > 0) {
+    return `${unlogged.map((u) => u.host).join(", ")} holds writes made in emergency mode that no log has yet; they are logged once it runs as primary again (force takes over without them)`;
   }
   return plannedTakeOverBlocker(
     { host, consistent: f.consistent, versions: f.ownVersions, appliedNewestFile: f.appliedNewestFile },

@@ -20,7 +20,7 @@ import { SYNC_DATA_WINDOW_BYTES, SyncClient } from "../replication/sync-client.j
 import type { SyncSource } from "../replication/sync-server.js";
 import { fetchDirtyRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
 import { OperatorError } from "../util/errors.js";
-import type { ResourceCore, RoleHooks, SecondaryParts } from "./resource-core.js";
+import { diskConsistent, type ResourceCore, type RoleHooks, type SecondaryParts } from "./resource-core.js";
 
 /** The sync client for what sync.json says is to copy (the whole disk, or a gap's regions). */
 export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient {
@@ -86,7 +86,7 @@ function syncSource(core: ResourceCore): { host: string; address: string } | und
  */
 export function secondarySyncSource(core: ResourceCore): SyncSource | undefined {
   const parts = core.secondary;
-  if (core.state !== "running" || !parts || parts.sync || !core.syncFile.consistent) return undefined;
+  if (core.state !== "running" || !parts || parts.sync || !diskConsistent(core)) return undefined;
   const { applier, backing } = core;
   return {
     volume: {

@@ -16,7 +16,7 @@ import type { LogPosition } from "../log/log-stream.js";
 import { detectForks, type MemberHistory } from "../replication/history.js";
 import { syncedBytesBelow } from "../replication/sync-regions.js";
 import { emergencyDetail } from "./emergency.js";
-import type { ResourceCore } from "./resource-core.js";
+import { diskConsistent, type ResourceCore } from "./resource-core.js";
 
 export type DiskState = "UpToDate" | "Outdated" | "Inconsistent" | "Detached";
 
@@ -71,6 +71,13 @@ export interface PublishedStatus {
   sync?: { doneBytes: number; totalBytes: number };
   /** Primary: writes go straight to the disk, the log area is full (emergency mode). */
   emergency?: boolean;
+  /**
+   * This disk holds writes made in emergency mode after this file that no
+   * log has yet (in any role: a primary that failed or restarted keeps
+   * them until it starts the gap file). A planned take-over that would
+   * continue the history at this file waits for them (role-decision.ts).
+   */
+  unloggedAfter?: string;
   /** Not grown to the cluster's size yet: the primary's operator sees why (resize.ts). */
   resize?: ResizeProblem;
   error?: string;
@@ -233,7 +240,7 @@ export function secondaryFacts(core: ResourceCore): SecondaryFacts {
     failed: core.state === "failed",
     syncing: core.syncFile.state === "syncing",
     syncPaused: core.pauseFile.sync,
-    consistent: core.syncFile.consistent,
+    consistent: diskConsistent(core),
     fetchPaused: core.pauseFile.fetch,
     replayPaused: core.pauseFile.replay,
     splitBrain:
@@ -255,6 +262,11 @@ export function secondaryFacts(core: ResourceCore): SecondaryFacts {
   };
 }
 
+function unloggedAfter(core: ResourceCore): { unloggedAfter?: string } {
+  const e = core.emergencyFile;
+  return e?.active ? { unloggedAfter: e.afterFile } : {};
+}
+
 /** This node's own view, as published to the cluster. */
 export function ownStatus(core: ResourceCore): PublishedStatus {
   const applied = positionStatus(core.applier.appliedPosition);
@@ -265,6 +277,7 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
       replState: "Failed",
       consistent: core.syncFile.consistent,
       ...(applied ? { applied } : {}),
+      ...unloggedAfter(core),
       ...(core.failure ? { error: core.failure } : {}),
     };
   }
@@ -277,6 +290,7 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
       ...(applied ? { applied } : {}),
       durable: positionStatus(core.primary.log.durablePosition()),
       ...(core.primary.volume.writingDirect ? { emergency: true } : {}),
+      ...unloggedAfter(core),
       ...(core.sizeProblem ? { resize: core.sizeProblem } : {}),
     };
   }
@@ -288,7 +302,7 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
     role: "secondary",
     diskState: states.diskState,
     replState: core.becomingPrimary ? "NotYetPrimary" : states.replState,
-    consistent: core.syncFile.consistent,
+    consistent: diskConsistent(core),
     ...(applied ? { applied } : {}),
     ...(fetchedLocal
       ? { fetched: { file: fetchedLocal.name, offsetBytes: fetchedLocal.lengthBytes, streamBytes: 0 } }
@@ -297,6 +311,7 @@ export function ownStatus(core: ResourceCore): PublishedStatus {
     ...(core.syncFile.state === "syncing"
       ? { sync: { doneBytes: syncDoneBytes(core), totalBytes: core.syncFile.totalBytes } }
       : {}),
+    ...unloggedAfter(core),
     ...(core.sizeProblem ? { resize: core.sizeProblem } : {}),
   };
 }
@@ -317,8 +332,8 @@ export function statusDetail(core: ResourceCore) {
     role: core.role,
     becomingPrimary: core.becomingPrimary,
     takeOverBlockedBy: core.becomingPrimary ? core.takeOverBlockedBy : undefined,
-    consistent: syncFile.consistent,
-    paused: { ...core.pauseFile },
+    consistent: diskConsistent(core),
+    paused: { sync: core.pauseFile.sync, fetch: core.pauseFile.fetch, replay: core.pauseFile.replay },
     recovery: core.recovery,
     disk: { path: core.config.disk, sizeBytes: core.diskSizeBytes },
     fetch: parts

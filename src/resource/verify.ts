@@ -27,7 +27,7 @@ import type { LogPosition } from "../log/log-stream.js";
 import { SyncClient } from "../replication/sync-client.js";
 import { chunkAlignedRegions, syncTotalBytes, type SyncRegions } from "../replication/sync-regions.js";
 import { OperatorError, errorMessage } from "../util/errors.js";
-import type { ResourceCore, RoleHooks, SecondaryParts } from "./resource-core.js";
+import { diskConsistent, type ResourceCore, type RoleHooks, type SecondaryParts } from "./resource-core.js";
 import { makeSyncClient, recordSyncStart } from "./secondary-sync.js";
 
 const MAX_ROUNDS = 3;
@@ -66,7 +66,7 @@ export function startVerify(
       "RESOURCE_CONFLICT",
       `${core.name}: verify runs on a secondary, against its primary`,
     );
-  if (!core.syncFile.consistent || parts.sync)
+  if (!diskConsistent(core) || parts.sync)
     throw new OperatorError("NOT_CONSISTENT", `${core.name} is not consistent here: nothing to verify yet`);
   if (core.verify?.state === "running")
     throw new OperatorError("RESOURCE_CONFLICT", `${core.name}: a verify is already running`);

@@ -190,10 +190,20 @@ export class Invariants {
       }
       this.takeovers.delete(host);
       // A resource that failed and recovered in place serves again: checked like a restart.
-      this.sim.recovering.delete(host);
+      const recovered = this.sim.recovering.delete(host);
+      // Recovered in place as the primary it was (designated here in its own
+      // view) while a handover request to it was pending: its own history
+      // goes on, and the request is still to be answered (seed 870046: a
+      // partitioned old primary that never heard of a forced failover).
+      const resumedOwn =
+        recovered &&
+        previous !== undefined &&
+        takeover?.kind === "handover" &&
+        previous.prefix(image, previous.ackedLength).problem === undefined;
+      if (resumedOwn) this.takeovers.set(host, takeover);
       let origin: string;
       let unasked = false;
-      if (takeover?.kind === "handover" && takeover.from) {
+      if (takeover?.kind === "handover" && takeover.from && !resumedOwn) {
         const from = takeover.from;
         const check = from.prefix(image, from.ackedLength);
         if (check.problem) {
@@ -203,7 +213,7 @@ export class Invariants {
         }
         this.handedOver.set(from, { host, image });
         origin = `handover from h${from.id}`;
-      } else if (previous && !takeover) {
+      } else if (previous && (!takeover || resumedOwn)) {
         const check = previous.prefix(image, previous.ackedLength);
         if (check.problem) {
           throw new SimViolation(
@@ -229,10 +239,10 @@ export class Invariants {
       }
       const history = this.sim.newHistory(image, origin);
       this.sim.historyOf.set(host, history);
-      if (takeover || unasked || previous === this.designated) this.designated = history;
+      if ((takeover && !resumedOwn) || unasked || previous === this.designated) this.designated = history;
       // A handover asked before this restart hands over what the restarted primary
       // acknowledges from now on as well (seed 300049: h1 restarted h0 in between).
-      if (previous && !takeover) {
+      if (previous && (!takeover || resumedOwn)) {
         for (const [other, pending] of this.takeovers) {
           if (pending.kind === "handover" && pending.from === previous) {
             this.takeovers.set(other, { kind: "handover", from: history });

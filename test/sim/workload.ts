@@ -272,11 +272,15 @@ export class Workload {
   private askPrimary(
     action: Action,
     node: SimNode,
-    takeover: Takeover,
+    requested: Takeover,
     params: Record<string, unknown>,
   ): void {
     const { takeovers } = this.sim.invariants;
     const before = takeovers.get(node.host);
+    // Designated here by a forced failover that has not served yet: a
+    // planned request changes nothing, the take-over still goes through the
+    // cut (simulator seed 860216).
+    const takeover = before?.kind === "force" && requested.kind === "handover" ? before : requested;
     takeovers.set(node.host, takeover);
     this.rpcAction(action, node, "resource.primary", { name: RESOURCE, ...params }, () => {
       if (takeovers.get(node.host) !== takeover) return;
@@ -285,7 +289,12 @@ export class Workload {
     });
   }
 
-  /** An operator command; refusals are fine, an internal error is not. */
+  /**
+   * An operator command; refusals are fine, an internal error is not.
+   * `refused` runs when nothing changed: refused outright, or done with
+   * `changed: false` (already primary in its own view: seed 870046, a
+   * partitioned old primary that never heard of a forced failover).
+   */
   private rpcAction(
     action: Action,
     node: SimNode,
@@ -307,7 +316,11 @@ export class Workload {
         sim.note(`${method} on ${node.host} refused: ${answer.error.code} ${answer.error.message}`);
         // Refused outright, nothing changed; after a timed-out wait the designation stands.
         if (answer.error.code !== WAIT_TIMEOUT) refused?.();
-      } else sim.note(`${method} on ${node.host}: done`);
+      } else {
+        const changed = (answer.result as { changed?: unknown } | undefined)?.changed;
+        sim.note(`${method} on ${node.host}: done${changed === false ? " (nothing changed)" : ""}`);
+        if (changed === false) refused?.();
+      }
     });
   }
 

@@ -6,7 +6,7 @@ import type { LogWriterObserver } from "../../../src/log/writer-settings.js";
 import { nodeStorage } from "../../../src/platform/storage/node-file.js";
 import { scanLogFile } from "../../../src/log/scanner.js";
 import { ClosedError, LogFailedError } from "../../../src/util/errors.js";
-import { FaultyStorage, Gate } from "../../helpers/faulty-file.js";
+import { FaultyStorage, Gate, injectedError } from "../../helpers/faulty-file.js";
 import { openWriter, pattern, readLogRecords, writeEntry } from "../../helpers/log-fixtures.js";
 import { makeTempDir, type TempDir } from "../../helpers/temp-dir.js";
 import { waitFor } from "../../helpers/daemon-process.js";
@@ -354,6 +354,26 @@ describe("log writer (group commit)", () => {
     const { records } = await readLogRecords(file);
     assert.equal(records.length, 151);
     for (const r of records) assert.deepEqual(r.payload, pattern(4 * KIB, r.seq - 1));
+  });
+
+  it("finish() fails when a zero fill it waits for fails: the file is not finished", async () => {
+    // Simulator seed 880031: a rotation took such a file for finished and
+    // started the next one while the log failed into emergency mode.
+    const chunk = 256 * KIB;
+    const fillGate = new Gate();
+    const storage = new FaultyStorage({
+      beforeOp: async (op, path, _n, range) => {
+        if (op !== "writev" || range?.lengthBytes !== chunk) return;
+        await fillGate.wait();
+        throw injectedError("writev", path);
+      },
+    });
+    const writer = await openWriter(nextFile(), { storage, limits: { preallocateBytes: chunk } });
+    await writer.append(entry4k(0));
+    await waitFor("the first fill to start", () => fillGate.waiting === 1);
+    const finishing = writer.finish();
+    fillGate.open();
+    await assert.rejects(finishing, LogFailedError);
   });
 
   it("finish() waits for queued appends, then refuses new ones", async () => {

@@ -35,6 +35,8 @@ const READY: TakeOverFacts = {
   appliedNewestFile: true,
   others: [other("alpha", chain(A1, A2))],
   cutStampOf: () => undefined,
+  appliedFileNumber: 2,
+  unloggedWrites: [],
 };
 
 const STAY: RoleDecision = { kind: "stay", abandonTakeOver: false };
@@ -131,6 +133,25 @@ describe("role decision: on a change", () => {
       "designated here, newest local file not applied to its end: block",
       { takeOver: () => ({ ...READY, appliedNewestFile: false }) },
       blocked("the newest log file here is not applied to its end"),
+    ],
+    [
+      "designated here, a member holds emergency-mode writes after our last file: block, naming it",
+      { takeOver: () => ({ ...READY, unloggedWrites: [{ host: "alpha", afterFileNumber: 2 }] }) },
+      (d) => {
+        assert.equal(d.kind, "block");
+        assert.match((d as { reason: string }).reason, /^alpha holds writes made in emergency mode/);
+      },
+    ],
+    [
+      "designated here, a member's emergency-mode writes are behind our history (a gap or a cut past them)",
+      {
+        takeOver: () => ({
+          ...READY,
+          appliedFileNumber: 3,
+          unloggedWrites: [{ host: "alpha", afterFileNumber: 2 }],
+        }),
+      },
+      PRIMARY,
     ],
     [
       "designated here, a member on another fork does not hold us back",
