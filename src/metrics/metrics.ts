@@ -208,11 +208,13 @@ export class Metrics {
   /** Drops every series of a deleted resource so it disappears from /metrics. */
   async forgetResource(resource: string): Promise<void> {
     this.resourceSources.delete(resource);
-    const ours = Object.values(this).filter(
-      (m): m is client.Counter | client.Gauge | client.Histogram =>
-        m instanceof client.Counter || m instanceof client.Gauge || m instanceof client.Histogram,
+    const isMetric = (m: unknown): m is client.Counter | client.Gauge | client.Histogram =>
+      m instanceof client.Counter || m instanceof client.Gauge || m instanceof client.Histogram;
+    // Direct fields, and the groups kept whole (transfer, verify, compression).
+    const ours = Object.values(this).flatMap((v: unknown) =>
+      isMetric(v) ? [v] : typeof v === "object" && v !== null ? Object.values(v).filter(isMetric) : [],
     );
-    for (const metric of ours) {
+    for (const metric of new Set(ours)) {
       const { values } = await metric.get();
       const seen = new Set<string>();
       for (const { labels } of values) {
