@@ -40,6 +40,9 @@ export interface FetchFile {
   finished: boolean;
 }
 
+/** What an operator pauses and resumes. */
+export type PauseWhat = "sync" | "fetch" | "replay";
+
 export interface PauseFile {
   sync: boolean;
   fetch: boolean;

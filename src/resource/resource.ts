@@ -24,7 +24,7 @@ import {
   type RoleHooks,
 } from "./resource-core.js";
 import type { ResourceConfig } from "./resource-config.js";
-import type { PauseFile, ResourceFiles } from "./resource-files.js";
+import type { PauseWhat, ResourceFiles } from "./resource-files.js";
 import { createLayout, joinLayout, loadLayout, type LoadedResource } from "./resource-layout.js";
 import { markFailed, releaseFiles } from "./failure-recovery.js";
 import { deleteReplayedLogsChecked, rotateLog } from "./log-maintenance.js";
@@ -50,7 +50,7 @@ export type {
   ResourceSettings,
   ResourceState,
 } from "./resource-core.js";
-export type PauseWhat = keyof PauseFile;
+export type { PauseWhat } from "./resource-files.js";
 
 export interface ResourceEvents {
   /** Something visible in the status changed. */
@@ -291,7 +291,9 @@ export class Resource extends EventEmitter<ResourceEvents> {
 
   /** Serialised with the role changes and the failure handling. */
   async setPaused(what: PauseWhat, paused: boolean): Promise<{ changed: boolean }> {
-    const changed = await this.roles.enqueue(() => setPaused(this.core, what, paused));
+    const changed = await this.roles.enqueue(() =>
+      setPaused(this.core, what, paused, (err) => this.fatal(err)),
+    );
     if (changed) this.publishStatus(true);
     return { changed };
   }

@@ -20,11 +20,11 @@ import { scanLogFile } from "../log/scanner.js";
 import { Fetcher, type FetchProgress } from "../replication/fetcher.js";
 import { mayEnterFile, openDirtyMap } from "./emergency.js";
 import { Replayer } from "../replication/replayer.js";
-import type { ResourceCore, RoleHooks } from "./resource-core.js";
+import type { ResourceCore, RoleHooks, SecondaryParts } from "./resource-core.js";
 import { makeSyncClient, startRegionResync } from "./secondary-sync.js";
 import { sizeGuardedApplier } from "./resize.js";
 import { memberHistories } from "./status-model.js";
-import type { FetchFile, PauseFile } from "./resource-files.js";
+import type { FetchFile, PauseWhat } from "./resource-files.js";
 import { LogCorruptError, MalformedFileError, OperatorError, isErrno } from "../util/errors.js";
 
 /** Whether a local file is complete (a later file exists, or fetch progress says so). */
@@ -262,13 +262,17 @@ export async function stopSecondary(core: ResourceCore): Promise<void> {
 
 /**
  * Pauses or resumes one activity (persisted first, so a restart keeps it).
- * A resumed replay runs during a sync too, up to the sync's replay limit. Refused while the resource is not running: a failed one's files are
- * being closed and recovered (simulator seed 300056). Returns whether it changed.
+ * A resumed replay runs during a sync too, up to the sync's replay limit.
+ * Refused while the resource is not running: a failed one's files are
+ * being closed and recovered (simulator seed 300056). Returns whether it
+ * changed. A paused replay is checkpointed after: `fatal` gets a failure
+ * of that (the pause stands; the resource recovers, paused).
  */
 export async function setPaused(
   core: ResourceCore,
-  what: keyof PauseFile,
+  what: PauseWhat,
   paused: boolean,
+  fatal: (err: unknown) => void,
 ): Promise<boolean> {
   if (core.state !== "running") {
     throw new OperatorError("RESOURCE_FAILED", `${core.name} is ${core.state}: retry once it runs`);
@@ -287,19 +291,28 @@ export async function setPaused(
   if (what === "replay") {
     if (paused) {
       await parts.replayer.pause();
-      await core.applier.idle();
-      // Not written for lack of space: the flag stays off (a restart then replays to the log's end).
-      const written = await core.checkpointer.checkpointNow({ tolerateNoSpace: true });
-      if (written && core.pauseFile.replay && core.secondary === parts) {
-        core.pauseFile = { ...core.pauseFile, replayCheckpointed: true };
-        await core.files.writePause(core.pauseFile);
-      }
+      await checkpointPausedReplay(core, parts).catch(fatal);
     } else {
       parts.replayer.resume();
       parts.replayer.follow();
     }
   }
   return true;
+}
+
+/**
+ * Replay stopped: the checkpoint catches up with it, and pause.json says
+ * so (PauseFile.replayCheckpointed: a restart finds the disk exactly at
+ * the checkpoint). A checkpoint not written for lack of space leaves the
+ * flag off (a restart then replays to the log's end first).
+ */
+async function checkpointPausedReplay(core: ResourceCore, parts: SecondaryParts): Promise<void> {
+  await core.applier.idle();
+  const written = await core.checkpointer.checkpointNow({ tolerateNoSpace: true });
+  if (written && core.pauseFile.replay && core.secondary === parts) {
+    core.pauseFile = { ...core.pauseFile, replayCheckpointed: true };
+    await core.files.writePause(core.pauseFile);
+  }
 }
 
 async function exists(core: ResourceCore, filePath: string): Promise<boolean> {
