@@ -17,6 +17,13 @@
  * (alternating targets) and the run with the median IOPS is reported, since
  * a busy 2-CPU machine easily moves single runs by 20%.
  *
+ * A second table follows the main one: for the QD1 write rows (`4k
+ * randwrite QD1`, `4k randwrite fsync=1 QD1`), fio's completion latency
+ * (mean, p50, p99, p99.9, from clat_ns with --percentile_list=50:99:99.9)
+ * per target, and what marsd adds per write: its p50 minus nbdkit's, its
+ * mean minus nbdkit's (from the same runs as the main table). fio times
+ * the write alone: in the fsync=1 row the flush after it is not included.
+ *
  * Environment: BENCH_RUNTIME_S (default 10), BENCH_REPEAT (default 3), BENCH_SIZE_MIB (default 512),
  * BENCH_ONLY (substring filter on workload names), BENCH_TARGETS
  * ("marsd,nbdkit"), MARSD_NODE_ARGS (node options for the
@@ -152,11 +159,45 @@ async function main(): Promise<void> {
       rows.push(row);
     }
     printTable(rows);
+    printLatencyTable(rows);
   } finally {
     for (const target of targets) await target.stop().catch(() => undefined);
     if (marsd && nodeArgs.length > 0) console.log(`daemon output kept in ${baseDir}`);
     else await rm(baseDir, { recursive: true, force: true });
   }
+}
+
+/** Completion latency of the QD1 write rows, per target, and what marsd adds to nbdkit's. */
+function printLatencyTable(rows: Row[]): void {
+  const qd1 = rows.filter(
+    (r) =>
+      r.workload.iodepth === 1 &&
+      (r.workload.jobs ?? 1) === 1 &&
+      r.workload.rw !== "read" &&
+      r.workload.rw !== "randread",
+  );
+  const lines: string[] = [];
+  for (const row of qd1) {
+    const k = row.results.get("nbdkit")?.completionLatency;
+    for (const [target, result] of [...row.results].sort(([a], [b]) => a.localeCompare(b))) {
+      const lat = result.completionLatency;
+      if (!lat) continue;
+      const added =
+        target === "marsd" && k ? { p50: lat.p50Us - k.p50Us, mean: lat.meanUs - k.meanUs } : undefined;
+      lines.push(
+        `| ${row.workload.name} | ${target} | ${fmt(lat.meanUs)} | ${fmt(lat.p50Us)} | ${fmt(lat.p99Us)} | ${fmt(lat.p999Us)} | ${
+          added ? fmt(added.p50) : "-"
+        } | ${added ? fmt(added.mean) : "-"} |`,
+      );
+    }
+  }
+  if (lines.length === 0) return;
+  console.log("");
+  console.log(
+    "| workload | target | clat mean us | clat p50 us | clat p99 us | clat p99.9 us | marsd adds, p50 us | marsd adds, mean us |",
+  );
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const line of lines) console.log(line);
 }
 
 function printTable(rows: Row[]): void {
