@@ -17,12 +17,22 @@
  * (alternating targets) and the run with the median IOPS is reported, since
  * a busy 2-CPU machine easily moves single runs by 20%.
  *
- * A second table follows the main one: for the QD1 write rows (`4k
- * randwrite QD1`, `4k randwrite fsync=1 QD1`), fio's completion latency
- * (mean, p50, p99, p99.9, from clat_ns with --percentile_list=50:99:99.9)
- * per target, and what marsd adds per write: its p50 minus nbdkit's, its
- * mean minus nbdkit's (from the same runs as the main table). fio times
- * the write alone: in the fsync=1 row the flush after it is not included.
+ * Two more tables follow the main one:
+ * - QD1 write latency: for the QD1 write rows (`4k randwrite QD1`, `4k
+ *   randwrite fsync=1 QD1`), fio's completion latency (mean, p50, p99,
+ *   p99.9, from clat_ns with --percentile_list=50:99:99.9) per target, and
+ *   what marsd adds per write: its p50 minus nbdkit's, its mean minus
+ *   nbdkit's (from the same runs as the main table). fio times the write
+ *   alone: in the fsync=1 row the flush after it is not included.
+ * - `4k randwrite QD32, 2 resources`: a second resource on the same marsd
+ *   daemon (its own backing file, same size, created when this row runs,
+ *   after the others), two fio processes at once (one per export), their
+ *   IOPS summed, against the same workload on one resource of the same
+ *   daemon, alternating, BENCH_REPEAT times each (median). Ratio = two /
+ *   one: above 1, the data path uses more than one core. marsd only.
+ * The two-resource row is selected by BENCH_ONLY like the others (note
+ * that "randwrite QD32" also selects it) and runs only when BENCH_TARGETS
+ * includes marsd.
  *
  * Environment: BENCH_RUNTIME_S (default 10), BENCH_REPEAT (default 3), BENCH_SIZE_MIB (default 512),
  * BENCH_ONLY (substring filter on workload names), BENCH_TARGETS
@@ -68,6 +78,27 @@ const WORKLOADS: Workload[] = [
   },
 ];
 
+/** Two resources of one daemon, one fio per export at once, against one resource alone. */
+const TWO_RESOURCES: Workload = {
+  name: "4k randwrite QD32, 2 resources",
+  rw: "randwrite",
+  blockBytes: 4 * KIB,
+  iodepth: 32,
+};
+
+/** Figures summed over fio processes run at once. */
+interface AggregateRun {
+  iops: number;
+  bandwidthBytesPerS: number;
+  /** The server's CPU time per IO of all the processes together. */
+  cpuUsPerIo: number;
+}
+
+interface TwoResourcesRow {
+  two: AggregateRun;
+  one: AggregateRun;
+}
+
 interface Row {
   workload: Workload;
   results: Map<string, MeasuredRun>;
@@ -89,7 +120,9 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   const dropCache = process.env.BENCH_DROP_CACHE === "1";
   const targetNames = env("BENCH_TARGETS", "marsd,nbdkit").split(",");
-  const workloads = WORKLOADS.filter((w) => !only || w.name.includes(only));
+  const selected = (name: string): boolean => !only || name.includes(only);
+  const workloads = WORKLOADS.filter((w) => selected(w.name));
+  const twoResources = targetNames.includes("marsd") && selected(TWO_RESOURCES.name);
 
   const nodeArgs = (process.env.MARSD_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const baseDir = await mkdtemp(path.join(os.tmpdir(), "marsd-bench-"));
@@ -158,13 +191,73 @@ async function main(): Promise<void> {
       }
       rows.push(row);
     }
-    printTable(rows);
+    let twoRow: TwoResourcesRow | undefined;
+    if (twoResources && marsd) {
+      twoRow = await measureTwoResources(marsd, {
+        disk: path.join(baseDir, "marsd-disk-2.img"),
+        dropCache,
+        repeat,
+        runtimeS,
+        sizeBytes,
+      });
+    }
+    if (rows.length > 0) printTable(rows);
     printLatencyTable(rows);
+    if (twoRow) printTwoResourcesTable(twoRow);
   } finally {
     for (const target of targets) await target.stop().catch(() => undefined);
     if (marsd && nodeArgs.length > 0) console.log(`daemon output kept in ${baseDir}`);
     else await rm(baseDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * TWO_RESOURCES: creates a second resource on `marsd` (backing file
+ * `disk`, same size) and runs the workload on both exports at once and on
+ * the first alone, alternating, `repeat` times each; the median by IOPS.
+ */
+async function measureTwoResources(
+  marsd: MarsdTarget,
+  options: { disk: string; dropCache: boolean; repeat: number; runtimeS: number; sizeBytes: number },
+): Promise<TwoResourcesRow> {
+  await createAllocatedFile(options.disk, options.sizeBytes, options.dropCache);
+  const secondUri = await marsd.addResource("bench2", options.disk);
+  const variants = { one: [marsd.uri], two: [marsd.uri, secondUri] };
+  const runs: Record<keyof typeof variants, AggregateRun[]> = { one: [], two: [] };
+  for (let round = 0; round < options.repeat; round++) {
+    const order: Array<keyof typeof variants> = round % 2 === 0 ? ["one", "two"] : ["two", "one"];
+    for (const variant of order) {
+      execFileSync("sync");
+      const cpuBeforeS = marsd.cpuSeconds();
+      // Both fio processes start now and run for the same time; wait for both.
+      const results = await Promise.all(
+        variants[variant].map((uri) =>
+          runFio(uri, TWO_RESOURCES, {
+            runtimeS: options.runtimeS,
+            rampS: RAMP_S,
+            sizeBytes: options.sizeBytes,
+          }),
+        ),
+      );
+      const iops = results.reduce((sum, r) => sum + r.iops, 0);
+      const run: AggregateRun = {
+        iops,
+        bandwidthBytesPerS: results.reduce((sum, r) => sum + r.bandwidthBytesPerS, 0),
+        cpuUsPerIo: ((marsd.cpuSeconds() - cpuBeforeS) * 1e6) / (iops * (options.runtimeS + RAMP_S)),
+      };
+      runs[variant].push(run);
+      const label = variant === "two" ? "marsd, 2 resources" : "marsd, 1 resource";
+      console.log(
+        `  ${TWO_RESOURCES.name.padEnd(28)} ${label.padEnd(18)} ${fmt(run.iops).padStart(8)} IOPS ${fmt(run.bandwidthBytesPerS / MIB, 1).padStart(8)} MiB/s ${fmt(run.cpuUsPerIo).padStart(5)} CPU us/IO`,
+      );
+    }
+  }
+  const median = (list: AggregateRun[]): AggregateRun => {
+    const run = [...list].sort((a, b) => a.iops - b.iops)[Math.floor(list.length / 2)];
+    if (!run) throw new Error("no run measured");
+    return run;
+  };
+  return { two: median(runs.two), one: median(runs.one) };
 }
 
 /** Completion latency of the QD1 write rows, per target, and what marsd adds to nbdkit's. */
@@ -198,6 +291,17 @@ function printLatencyTable(rows: Row[]): void {
   );
   console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const line of lines) console.log(line);
+}
+
+function printTwoResourcesTable(row: TwoResourcesRow): void {
+  console.log("");
+  console.log(
+    "| workload | marsd IOPS, 2 resources | marsd IOPS, 1 resource | ratio | marsd CPU us/IO, 2 resources | marsd CPU us/IO, 1 resource |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log(
+    `| ${TWO_RESOURCES.name} | ${fmt(row.two.iops)} | ${fmt(row.one.iops)} | ${fmt(row.two.iops / row.one.iops, 2)}x | ${fmt(row.two.cpuUsPerIo)} | ${fmt(row.one.cpuUsPerIo)} |`,
+  );
 }
 
 function printTable(rows: Row[]): void {
