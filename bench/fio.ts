@@ -2,7 +2,8 @@
  * Runs one fio job against an NBD URI (fio --ioengine=nbd, libnbd inside
  * fio) and extracts the figures the benchmark compares: IOPS, bandwidth,
  * mean latency, and the completion latency's mean and p50 / p99 / p99.9
- * (fio --percentile_list=50:99:99.9, from clat_ns in its JSON).
+ * (fio --percentile_list=50:99:99.9, from clat_ns in its JSON). Time-based
+ * by default; with `once`, one pass over `sizeBytes`.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -62,7 +63,15 @@ function completionLatency(side: FioSide): CompletionLatency | undefined {
 export async function runFio(
   uri: string,
   workload: Workload,
-  options: { runtimeS: number; rampS: number; sizeBytes: number },
+  options: {
+    runtimeS: number;
+    rampS: number;
+    sizeBytes: number;
+    /** Write or read `sizeBytes` once instead of looping for runtimeS (runtimeS and rampS are then ignored). */
+    once?: boolean;
+    /** The fio binary (default: fio on PATH). */
+    fio?: string;
+  },
 ): Promise<FioResult> {
   const args = [
     "--output-format=json",
@@ -73,16 +82,16 @@ export async function runFio(
     `--bs=${workload.blockBytes}`,
     `--iodepth=${workload.iodepth}`,
     `--size=${options.sizeBytes}`,
-    "--time_based=1",
-    `--runtime=${options.runtimeS}`,
-    `--ramp_time=${options.rampS}`,
+    ...(options.once
+      ? []
+      : ["--time_based=1", `--runtime=${options.runtimeS}`, `--ramp_time=${options.rampS}`]),
     "--randrepeat=0",
     "--norandommap=1",
     `--percentile_list=${PERCENTILES.join(":")}`,
   ];
   if (workload.fsyncEvery) args.push(`--fsync=${workload.fsyncEvery}`);
   if (workload.jobs && workload.jobs > 1) args.push(`--numjobs=${workload.jobs}`, "--group_reporting=1");
-  const { stdout } = await run("fio", args, { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(options.fio ?? "fio", args, { maxBuffer: 64 * 1024 * 1024 });
   // fio may print notices before the JSON document.
   const json = JSON.parse(stdout.slice(stdout.indexOf("{"))) as FioJson;
   const job = json.jobs[0];

@@ -17,7 +17,7 @@
  * (alternating targets) and the run with the median IOPS is reported, since
  * a busy 2-CPU machine easily moves single runs by 20%.
  *
- * Two more tables follow the main one:
+ * Three more tables follow the main one:
  * - QD1 write latency: for the QD1 write rows (`4k randwrite QD1`, `4k
  *   randwrite fsync=1 QD1`), fio's completion latency (mean, p50, p99,
  *   p99.9, from clat_ns with --percentile_list=50:99:99.9) per target, and
@@ -30,9 +30,17 @@
  *   IOPS summed, against the same workload on one resource of the same
  *   daemon, alternating, BENCH_REPEAT times each (median). Ratio = two /
  *   one: above 1, the data path uses more than one core. marsd only.
- * The two-resource row is selected by BENCH_ONLY like the others (note
- * that "randwrite QD32" also selects it) and runs only when BENCH_TARGETS
- * includes marsd.
+ * - `ship+replay`: bench/ship-replay.ts (section 1 of `npm run
+ *   bench:replication`) on two fresh daemons, after the targets above are
+ *   stopped, once: shipping + replay of BENCH_SHIP_MIB MiB on loopback
+ *   against the local sequential write speed and against the primary's own
+ *   1M seqwrite QD8 rate (fio through its NBD export, N MiB, secondary's
+ *   fetch paused); >= 1 against the primary: a secondary keeps up. Its
+ *   daemons run bench/ship-replay.ts's config: MARSD_CONFIG_JSON and
+ *   MARSD_NODE_ARGS do not apply to them.
+ * Both extra rows are selected by BENCH_ONLY like the others (note that
+ * "randwrite QD32" also selects the two-resource row) and run only when
+ * BENCH_TARGETS includes marsd.
  *
  * Environment: BENCH_RUNTIME_S (default 10), BENCH_REPEAT (default 3), BENCH_SIZE_MIB (default 512),
  * BENCH_ONLY (substring filter on workload names), BENCH_TARGETS
@@ -42,13 +50,21 @@
  * (a marsd config file's content, e.g. '{"log":{"checkpointIntervalMs":5000}}'),
  * BENCH_DROP_CACHE=1 (evict each backing file from the page cache once it is
  * written: 4 KiB writes then find small folios instead of the large ones
- * the 4 MiB fill leaves; see docs/performance.md).
+ * the 4 MiB fill leaves; see docs/performance.md), BENCH_SHIP_MIB (default 512: what the
+ * ship+replay row writes and ships).
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { requireTool } from "../test/helpers/tools.js";
 import { runFio, type FioResult, type Workload } from "./fio.js";
+import {
+  measureShipReplay,
+  startShipReplayPair,
+  type ShipReplayPair,
+  type ShipReplayResult,
+} from "./ship-replay.js";
 import { createAllocatedFile, startMarsd, startNbdkit, type MarsdTarget, type Target } from "./targets.js";
 
 const KIB = 1024;
@@ -85,6 +101,7 @@ const TWO_RESOURCES: Workload = {
   blockBytes: 4 * KIB,
   iodepth: 32,
 };
+const SHIP_REPLAY = "ship+replay";
 
 /** Figures summed over fio processes run at once. */
 interface AggregateRun {
@@ -97,6 +114,10 @@ interface AggregateRun {
 interface TwoResourcesRow {
   two: AggregateRun;
   one: AggregateRun;
+}
+
+interface ShipReplayRow extends ShipReplayResult {
+  localMiBps: number;
 }
 
 interface Row {
@@ -123,13 +144,17 @@ async function main(): Promise<void> {
   const selected = (name: string): boolean => !only || name.includes(only);
   const workloads = WORKLOADS.filter((w) => selected(w.name));
   const twoResources = targetNames.includes("marsd") && selected(TWO_RESOURCES.name);
+  const shipReplay = targetNames.includes("marsd") && selected(SHIP_REPLAY);
+  const shipMiB = Number(env("BENCH_SHIP_MIB", "512"));
 
   const nodeArgs = (process.env.MARSD_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const baseDir = await mkdtemp(path.join(os.tmpdir(), "marsd-bench-"));
   const targets: Target[] = [];
   let marsd: MarsdTarget | undefined;
+  // The ship+replay row starts daemons of its own: the targets only serve fio.
+  const fioRows = workloads.length > 0 || twoResources;
   try {
-    if (targetNames.includes("marsd")) {
+    if (fioRows && targetNames.includes("marsd")) {
       const disk = path.join(baseDir, "marsd-disk.img");
       await createAllocatedFile(disk, sizeBytes, dropCache);
       const marsdDir = path.join(baseDir, "marsd");
@@ -143,7 +168,7 @@ async function main(): Promise<void> {
       marsd = await startMarsd(marsdDir, disk, nodeArgs, extraArgs);
       targets.push(marsd);
     }
-    if (targetNames.includes("nbdkit")) {
+    if (workloads.length > 0 && targetNames.includes("nbdkit")) {
       const disk = path.join(baseDir, "nbdkit-disk.img");
       await createAllocatedFile(disk, sizeBytes, dropCache);
       targets.push(await startNbdkit(baseDir, disk));
@@ -201,9 +226,16 @@ async function main(): Promise<void> {
         sizeBytes,
       });
     }
+    let shipRow: ShipReplayRow | undefined;
+    if (shipReplay) {
+      // On a machine of its own: the targets above are idle but still hold memory and timers.
+      for (const target of targets.splice(0)) await target.stop();
+      shipRow = await shipAndReplay(path.join(baseDir, "ship-replay"), shipMiB);
+    }
     if (rows.length > 0) printTable(rows);
     printLatencyTable(rows);
     if (twoRow) printTwoResourcesTable(twoRow);
+    if (shipRow) printShipReplayTable(shipRow);
   } finally {
     for (const target of targets) await target.stop().catch(() => undefined);
     if (marsd && nodeArgs.length > 0) console.log(`daemon output kept in ${baseDir}`);
@@ -260,6 +292,23 @@ async function measureTwoResources(
   return { two: median(runs.two), one: median(runs.one) };
 }
 
+/** SHIP_REPLAY: two fresh daemons (bench/ship-replay.ts), `mib` MiB shipped and replayed, once. */
+async function shipAndReplay(scratch: string, mib: number): Promise<ShipReplayRow> {
+  const fio = requireTool("fio");
+  const nbdcopy = requireTool("nbdcopy");
+  await mkdir(scratch, { recursive: true });
+  const pair: ShipReplayPair = await startShipReplayPair({ mib, fio, scratch });
+  try {
+    const result = await measureShipReplay(pair, { mib, fio, nbdcopy, scratch });
+    console.log(
+      `  ${SHIP_REPLAY.padEnd(28)} ${fmt(result.shippedMiBps).padStart(8)} MiB/s shipped and replayed (${mib} MiB in ${fmt(result.seconds, 2)} s), local disk ${fmt(pair.localMiBps)} MiB/s, primary ${fmt(result.primaryMiBps)} MiB/s`,
+    );
+    return { ...result, localMiBps: pair.localMiBps };
+  } finally {
+    await pair.cluster.cleanup();
+  }
+}
+
 /** Completion latency of the QD1 write rows, per target, and what marsd adds to nbdkit's. */
 function printLatencyTable(rows: Row[]): void {
   const qd1 = rows.filter(
@@ -301,6 +350,17 @@ function printTwoResourcesTable(row: TwoResourcesRow): void {
   console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
   console.log(
     `| ${TWO_RESOURCES.name} | ${fmt(row.two.iops)} | ${fmt(row.one.iops)} | ${fmt(row.two.iops / row.one.iops, 2)}x | ${fmt(row.two.cpuUsPerIo)} | ${fmt(row.one.cpuUsPerIo)} |`,
+  );
+}
+
+function printShipReplayTable(row: ShipReplayRow): void {
+  console.log("");
+  console.log(
+    "| workload | ship+replay MiB/s | local seq write MiB/s | ratio | primary 1M seqwrite QD8 MiB/s | ratio to primary |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log(
+    `| ${SHIP_REPLAY} (${row.mib} MiB) | ${fmt(row.shippedMiBps)} | ${fmt(row.localMiBps)} | ${fmt(row.shippedMiBps / row.localMiBps, 2)}x | ${fmt(row.primaryMiBps)} | ${fmt(row.shippedMiBps / row.primaryMiBps, 2)}x |`,
   );
 }
 
