@@ -2,11 +2,15 @@
  * Replication benchmark, two real daemons on loopback with a fault proxy
  * between them (a benchmark, not a test; `npm run bench:replication`):
  *
- * 1. shipping + replay throughput: the secondary's fetch is paused while
- *    the primary writes N MiB; then fetch resumes and we time how long the
- *    secondary takes to hold and apply all of it. Reported against this
- *    machine's sequential write speed to a local file (fio, O_DIRECT, same
- *    filesystem, same run), as a ratio.
+ * 1. shipping + replay throughput (bench/ship-replay.ts, shared with the
+ *    `ship+replay` row of `npm run bench`): the secondary's fetch is paused
+ *    while the primary writes N MiB; then fetch resumes and we time how
+ *    long the secondary takes to hold and apply all of it. Reported against
+ *    this machine's sequential write speed to a local file (fio, O_DIRECT,
+ *    same filesystem, same run) and against the primary's own sequential
+ *    write rate (fio, 1 MiB, QD8, N MiB through its NBD export while the
+ *    secondary's fetch is paused), as ratios (>= 1 against the primary: a
+ *    secondary keeps up).
  * 2. replication lag at a steady write rate through a bandwidth-capped
  *    link: fio writes at RATE while we sample both positions; the lag of a
  *    sample is how long ago the primary had made durable what the secondary
@@ -18,9 +22,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { makeDisk, nbdUri, waitCaughtUp } from "../test/helpers/replication.js";
-import { TestCluster } from "../test/helpers/test-cluster.js";
-import { requireTool, run, startProcess } from "../test/helpers/tools.js";
+import { requireTool, startProcess } from "../test/helpers/tools.js";
+import { measureShipReplay, SHIP_REPLAY_RESOURCE, startShipReplayPair } from "./ship-replay.js";
 
 const MIB = 1024 * 1024;
 const THROUGHPUT_MIB = Number(process.argv[2] ?? 512);
@@ -39,75 +42,34 @@ function percentile(sorted: number[], p: number): number {
     : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
 }
 
-async function localSequentialWriteMiBps(fio: string, dir: string): Promise<number> {
-  const { stdout } = await run(
-    fio,
-    [
-      "--name=local",
-      `--filename=${path.join(dir, "local-seq.bin")}`,
-      "--rw=write",
-      "--bs=1M",
-      "--size=1G",
-      "--direct=1",
-      "--ioengine=libaio",
-      "--iodepth=8",
-      "--end_fsync=1",
-      "--output-format=json",
-    ],
-    { timeoutMs: 300_000 },
-  );
-  const json = JSON.parse(stdout.slice(stdout.indexOf("{"))) as {
-    jobs: Array<{ write: { bw_bytes: number } }>;
-  };
-  await rm(path.join(dir, "local-seq.bin"), { force: true });
-  return (json.jobs[0]?.write.bw_bytes ?? 0) / MIB;
-}
-
 async function main(): Promise<void> {
   const fio = requireTool("fio");
   const nbdcopy = requireTool("nbdcopy");
   const scratch = await mkdtemp(path.join(os.tmpdir(), "marsd-bench-repl-"));
-  const cluster = await TestCluster.start({
-    hosts: ["primary", "secondary"],
-    config: {
-      log: { rotateBytes: 256 * MIB },
-      jobs: { logRotate: "", logDelete: "" },
-      replication: { statusPublishMs: 500, heartbeatMs: 500, listWaitMs: 2000 },
+  const pair = await startShipReplayPair({ mib: THROUGHPUT_MIB, fio, scratch }).catch(
+    async (err: unknown) => {
+      await rm(scratch, { recursive: true, force: true });
+      throw err;
     },
-  });
+  );
+  const { cluster, uri, localMiBps } = pair;
   try {
-    const localMiBps = await localSequentialWriteMiBps(fio, scratch);
-    await cluster.form();
-    const size = THROUGHPUT_MIB * MIB + 64 * MIB;
-    const diskP = await makeDisk(cluster, "primary", "r0", size);
-    const diskS = await makeDisk(cluster, "secondary", "r0", size);
     const p = cluster.node("primary").daemon.rpc;
     const s = cluster.node("secondary").daemon.rpc;
-    await p.call("resource.create", { name: "r0", disk: diskP, frontend: "nbd" });
-    await s.call("resource.join", { name: "r0", disk: diskS });
-    await waitCaughtUp(cluster, "secondary", "primary", "r0", 300_000);
-    const uri = nbdUri(cluster, "primary", "r0");
 
     // 1. Shipping + replay throughput.
-    await s.call("resource.pause", { name: "r0", what: "fetch" });
-    const data = path.join(scratch, "data.bin");
-    await run("dd", ["if=/dev/urandom", `of=${data}`, "bs=1M", `count=${THROUGHPUT_MIB}`, "status=none"], {
-      timeoutMs: 300_000,
-    });
-    await run(nbdcopy, [data, uri], { timeoutMs: 600_000 });
-    await rm(data);
-    const started = performance.now();
-    await s.call("resource.resume", { name: "r0", what: "fetch" });
-    await waitCaughtUp(cluster, "secondary", "primary", "r0", 600_000);
-    const seconds = (performance.now() - started) / 1000;
-    const shippedMiBps = THROUGHPUT_MIB / seconds;
+    const shipped = await measureShipReplay(pair, { mib: THROUGHPUT_MIB, fio, nbdcopy, scratch });
 
     // 2. Lag at a steady rate through a capped link.
     cluster.setAllLinks({ bandwidthBytesPerSec: LINK_BYTES_PER_SEC, latencyMs: 20 });
     const positions = async (): Promise<Positions> => {
       const [ps, ss] = await Promise.all([
-        p.call<{ log: { durable?: { streamBytes: number } } }>("resource.status", { name: "r0" }),
-        s.call<{ log: { applied?: { streamBytes: number } } }>("resource.status", { name: "r0" }),
+        p.call<{ log: { durable?: { streamBytes: number } } }>("resource.status", {
+          name: SHIP_REPLAY_RESOURCE,
+        }),
+        s.call<{ log: { applied?: { streamBytes: number } } }>("resource.status", {
+          name: SHIP_REPLAY_RESOURCE,
+        }),
       ]);
       return {
         primaryDurable: ps.log.durable?.streamBytes ?? 0,
@@ -173,7 +135,10 @@ async function main(): Promise<void> {
       `local sequential write (fio, 1 MiB, O_DIRECT, same filesystem): ${localMiBps.toFixed(0)} MiB/s`,
     );
     console.log(
-      `shipping + replay of ${THROUGHPUT_MIB} MiB on loopback: ${shippedMiBps.toFixed(0)} MiB/s in ${seconds.toFixed(1)} s = ${(shippedMiBps / localMiBps).toFixed(2)}x the local disk`,
+      `shipping + replay of ${THROUGHPUT_MIB} MiB on loopback: ${shipped.shippedMiBps.toFixed(0)} MiB/s in ${shipped.seconds.toFixed(1)} s = ${(shipped.shippedMiBps / localMiBps).toFixed(2)}x the local disk`,
+    );
+    console.log(
+      `the primary's own sequential write (fio, 1 MiB, QD8, ${THROUGHPUT_MIB} MiB through its NBD export, fetch paused): ${shipped.primaryMiBps.toFixed(0)} MiB/s; shipping + replay = ${(shipped.shippedMiBps / shipped.primaryMiBps).toFixed(2)}x of it`,
     );
     console.log(
       `replication lag at ${WRITE_RATE_BYTES_PER_SEC / MIB} MiB/s through a ${LINK_BYTES_PER_SEC / MIB} MiB/s link (20 ms): p50 ${percentile(lags, 50).toFixed(2)} s, p99 ${percentile(lags, 99).toFixed(2)} s (${lags.length} samples)`,

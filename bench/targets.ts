@@ -2,6 +2,8 @@
  * The two NBD servers the benchmark compares, each on its own fully
  * allocated backing file (same size, same content): marsd (durable log,
  * group commit) and `nbdkit file` (page cache; durable only on flush).
+ * marsd serves one resource ("bench") from the start; addResource() creates
+ * more on the same daemon, each with its own backing file and NBD export.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -58,6 +60,8 @@ function processCpuSeconds(pid: number | undefined): number {
 
 export interface MarsdTarget extends Target {
   daemon: DaemonProcess;
+  /** Creates one more resource on this daemon over `backing` and returns its NBD URI. */
+  addResource(name: string, backing: string): Promise<string>;
   /** Group-commit counters from /metrics (cumulative). */
   logCounters(): Promise<{ batches: number; records: number; fsyncSeconds: number }>;
 }
@@ -69,17 +73,22 @@ export async function startMarsd(
   extraArgs: string[] = [],
 ): Promise<MarsdTarget> {
   const daemon = await DaemonProcess.start({ baseDir, nodeArgs, extraArgs });
-  const created = await daemon.rpc.call<{ resource: { device?: { uri: string } } }>("resource.create", {
-    name: "bench",
-    disk: backing,
-    frontend: "nbd",
-  });
-  const uri = created.resource.device?.uri;
-  if (!uri) throw new Error("marsd did not export the bench resource");
+  const createResource = async (name: string, disk: string): Promise<string> => {
+    const created = await daemon.rpc.call<{ resource: { device?: { uri: string } } }>("resource.create", {
+      name,
+      disk,
+      frontend: "nbd",
+    });
+    const uri = created.resource.device?.uri;
+    if (!uri) throw new Error(`marsd did not export the ${name} resource`);
+    return uri;
+  };
+  const uri = await createResource("bench", backing);
   return {
     name: "marsd",
     uri,
     daemon,
+    addResource: createResource,
     cpuSeconds: () => processCpuSeconds(daemon.child?.pid),
     async logCounters() {
       const text = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
