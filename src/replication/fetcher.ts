@@ -13,8 +13,9 @@
  * the current file (the version chain). A next file that does not continue
  * our history means a split brain: fetching stops and says so.
  *
- * Memory is bounded: one frame at a time is in flight through this code,
- * and we do not read from the stream while writing and syncing (the
+ * Memory is bounded: one frame at a time is decoded; the records written
+ * but not yet synced (pipelined-writes.ts) are at most syncEveryBytes plus
+ * a frame; and we do not read from the stream while syncing (the
  * transport's backpressure reaches the sender).
  */
 import { EventEmitter } from "node:events";
@@ -28,6 +29,7 @@ import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js"
 import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
 import { listNextAt, nextSources, sourceFor } from "./fetch-source.js";
 import { openLogStream } from "./fetch-stream.js";
+import { PipelinedWrites } from "./pipelined-writes.js";
 import { FrameType } from "./frames.js";
 import type { LocalLogs } from "./local-logs.js";
 import { RecordVerifier } from "./record-verifier.js";
@@ -279,6 +281,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
         throw err;
       });
     }
+    const writes = new PipelinedWrites(file);
     this.setState("fetching");
     let unsynced = 0;
     let lastSaveMs = deps.time.monotonicMs();
@@ -297,7 +300,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             this.noteRemote(name, frame.valueBytes);
             const verified = verifier.push(frame.payload);
             if (verified.bytes.length > 0) {
-              await file.writev([verified.bytes], verified.offsetBytes);
+              writes.issue(verified.bytes, verified.offsetBytes);
               offset += verified.bytes.length;
               unsynced += verified.bytes.length;
               deps.metrics.replicationFetchedBytes.labels(deps.resource).inc(verified.bytes.length);
@@ -310,7 +313,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
                 `${name} ended at ${frame.valueBytes} but we hold ${offset} (+${verifier.pendingBytes} partial)`,
               );
             }
-            await this.sync(file, name, offset, verifier.nextSeq);
+            await this.sync(file, writes, name, offset, verifier.nextSeq);
             unsynced = 0;
             const theirs = JSON.parse(frame.payload.toString("utf8")) as VersionEntry;
             const ours = await deps.logs.version(name);
@@ -351,7 +354,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
             (caughtUp && response.body.bufferedBytes === 0) ||
             deps.time.monotonicMs() - lastSyncMs >= SYNC_AFTER_MS)
         ) {
-          await this.sync(file, name, offset, verifier.nextSeq);
+          await this.sync(file, writes, name, offset, verifier.nextSeq);
           lastSyncMs = deps.time.monotonicMs();
           unsynced = 0;
           if (deps.time.monotonicMs() - lastSaveMs > 2000) {
@@ -360,15 +363,23 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
           }
         }
       }
-      if (unsynced > 0) await this.sync(file, name, offset, verifier.nextSeq);
+      if (unsynced > 0) await this.sync(file, writes, name, offset, verifier.nextSeq);
       if (!signal.aborted) throw new PeerProtocolError(`stream of ${name} from ${source} ended early`);
     } finally {
+      await writes.settle().catch(() => undefined);
       await file.close();
       await deps.saveProgress(this.progress).catch(() => undefined);
     }
   }
 
-  private async sync(file: RandomAccessFile, name: string, offset: number, nextSeq: number): Promise<void> {
+  private async sync(
+    file: RandomAccessFile,
+    writes: PipelinedWrites,
+    name: string,
+    offset: number,
+    nextSeq: number,
+  ): Promise<void> {
+    await writes.settle();
     await file.datasync();
     this.progress = { file: name, verifiedBytes: offset, nextSeq, finished: false };
     this.deps.logs.grow(name, offset);
