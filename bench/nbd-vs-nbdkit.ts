@@ -188,9 +188,10 @@ async function main(): Promise<void> {
           const before = target === marsd ? await marsd.logCounters() : undefined;
           const cpuBeforeS = target.cpuSeconds();
           const fio = await runFio(target.uri, workload, { runtimeS, rampS: RAMP_S, sizeBytes });
-          // CPU over the whole fio run (ramp included) per IO of the measured part, scaled to the whole run.
-          const cpuUsPerIo = ((target.cpuSeconds() - cpuBeforeS) * 1e6) / (fio.iops * (runtimeS + RAMP_S));
-          const result: MeasuredRun = { ...fio, cpuUsPerIo };
+          const result: MeasuredRun = {
+            ...fio,
+            cpuUsPerIo: cpuUsPerIo(target.cpuSeconds() - cpuBeforeS, fio.iops, runtimeS),
+          };
           let batch: Row["batch"];
           if (before && marsd) {
             const after = await marsd.logCounters();
@@ -209,8 +210,7 @@ async function main(): Promise<void> {
         }
       }
       for (const [name, list] of runs) {
-        const median = [...list].sort((a, b) => a.result.iops - b.result.iops)[Math.floor(list.length / 2)];
-        if (!median) continue;
+        const median = medianByIops(list, (r) => r.result.iops);
         row.results.set(name, median.result);
         if (median.batch) row.batch = median.batch;
       }
@@ -241,6 +241,18 @@ async function main(): Promise<void> {
     if (marsd && nodeArgs.length > 0) console.log(`daemon output kept in ${baseDir}`);
     else await rm(baseDir, { recursive: true, force: true });
   }
+}
+
+/** The run with the median IOPS (a busy 2-CPU machine moves single runs by 20%). */
+function medianByIops<T>(list: T[], iops: (run: T) => number): T {
+  const run = [...list].sort((a, b) => iops(a) - iops(b))[Math.floor(list.length / 2)];
+  if (run === undefined) throw new Error("no run measured");
+  return run;
+}
+
+/** A server's CPU over a whole fio run (ramp included) per IO of the measured part, scaled to the whole run. */
+function cpuUsPerIo(cpuSeconds: number, iops: number, runtimeS: number): number {
+  return (cpuSeconds * 1e6) / (iops * (runtimeS + RAMP_S));
 }
 
 /**
@@ -275,7 +287,7 @@ async function measureTwoResources(
       const run: AggregateRun = {
         iops,
         bandwidthBytesPerS: results.reduce((sum, r) => sum + r.bandwidthBytesPerS, 0),
-        cpuUsPerIo: ((marsd.cpuSeconds() - cpuBeforeS) * 1e6) / (iops * (options.runtimeS + RAMP_S)),
+        cpuUsPerIo: cpuUsPerIo(marsd.cpuSeconds() - cpuBeforeS, iops, options.runtimeS),
       };
       runs[variant].push(run);
       const label = variant === "two" ? "marsd, 2 resources" : "marsd, 1 resource";
@@ -284,12 +296,7 @@ async function measureTwoResources(
       );
     }
   }
-  const median = (list: AggregateRun[]): AggregateRun => {
-    const run = [...list].sort((a, b) => a.iops - b.iops)[Math.floor(list.length / 2)];
-    if (!run) throw new Error("no run measured");
-    return run;
-  };
-  return { two: median(runs.two), one: median(runs.one) };
+  return { two: medianByIops(runs.two, (r) => r.iops), one: medianByIops(runs.one, (r) => r.iops) };
 }
 
 /** SHIP_REPLAY: two fresh daemons (bench/ship-replay.ts), `mib` MiB shipped and replayed, once. */
