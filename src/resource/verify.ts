@@ -85,7 +85,6 @@ export function startVerify(
   const metrics = core.deps.metrics.verify;
   verify(core, parts, primary, report)
     .then(async (damaged) => {
-      report.state = "done";
       metrics.mismatchedBytes.labels(core.name).set(report.mismatchedBytes);
       metrics.runs.labels(core.name, damaged.length > 0 ? "mismatch" : "equal").inc();
       core.deps.logger[damaged.length > 0 ? "error" : "info"](
@@ -100,6 +99,10 @@ export function startVerify(
         report.repairing = true;
         await enqueue(() => repair(core, hooks, parts, primary, damaged));
       }
+      // Done once the repair's sync is recorded: a caller that sees "done"
+      // and waits for UpToDate must not find the state from before it (the
+      // verify test once verified again at once and was refused: syncing).
+      report.state = "done";
     })
     .catch((err: unknown) => {
       report.state = "failed";
