@@ -9,6 +9,9 @@
  *   with no other primary (we are taking over, or nobody is designated)
  *   does the origin serve its own file. Never this node, never a host
  *   without a known address.
+ * - currentSources(): sourceFor(), and while we take over (or nobody is
+ *   designated) then whoever published that they hold that file: the
+ *   origin may have deleted it (it had cut us loose while it was primary).
  * - nextSources(): the same source as for the current file; while we take
  *   over, first whoever published that they hold the next file.
  * - listNext(): asks the source for the files after the current one
@@ -37,6 +40,24 @@ export function sourceFor(deps: SourceDeps, file: string): string | undefined {
   if (primary && primary !== deps.host) return deps.addressOf(primary) ? primary : undefined;
   if (origin && origin !== deps.host && deps.addressOf(origin)) return origin;
   return undefined;
+}
+
+/**
+ * The hosts to fetch `file` from, in order. Following a primary: only it.
+ * Taking over: the origin first (it wrote the file), then a member that
+ * published that it holds it. Simulator seed 920155: bravo, primary, cut
+ * charlie loose and deleted files 17-19; alpha, forced, kept them; charlie,
+ * designated by a handover, asked only bravo for 17 and waited for ever.
+ */
+export function currentSources(deps: SourceDeps, file: string): string[] {
+  const first = sourceFor(deps, file);
+  const sources = first ? [first] : [];
+  const primary = deps.designatedPrimary();
+  if (primary && primary !== deps.host) return sources;
+  const fileNumber = parseLogName(file)?.fileNumber;
+  const holder = fileNumber === undefined ? undefined : reachable(deps, deps.holderOf(fileNumber, first));
+  if (holder && !sources.includes(holder)) sources.push(holder);
+  return sources;
 }
 
 /**

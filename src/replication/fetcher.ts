@@ -27,7 +27,7 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js";
 import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
-import { listNextAt, nextSources, sourceFor } from "./fetch-source.js";
+import { currentSources, listNextAt, nextSources } from "./fetch-source.js";
 import { openLogStream } from "./fetch-stream.js";
 import { PipelinedWrites } from "./pipelined-writes.js";
 import { FrameType } from "./frames.js";
@@ -64,9 +64,10 @@ export interface FetcherDeps {
   /**
    * Another member known to hold log file number `fileNumber` (from its
    * published status): where a node taking over looks for files after its
-   * own last one, which no primary lists for it any more.
+   * own last one, which no primary lists for it any more; and for a file
+   * its origin no longer has. `except`: a host not to name.
    */
-  holderOf: (fileNumber: number) => string | undefined;
+  holderOf: (fileNumber: number, except?: string) => string | undefined;
   /** Persists progress (called at least at every file boundary). */
   saveProgress: (progress: FetchProgress) => Promise<void>;
   /** Called with the version of a file once it is complete here. */
@@ -220,7 +221,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
    */
   reconsiderSource(): void {
     if (this.streamSource === undefined) return;
-    if (sourceFor(this.deps, this.progress.file) === this.streamSource) return;
+    if (currentSources(this.deps, this.progress.file).includes(this.streamSource)) return;
     this.switchingSource = true;
     this.abort.abort();
   }
@@ -234,20 +235,25 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
   private async fetchCurrent(): Promise<void> {
     const { deps } = this;
     const name = this.progress.file;
-    const source = sourceFor(deps, name);
-    if (!source) throw new OperatorError("PEER_UNREACHABLE", `no reachable node holds ${name}`);
-    const address = deps.addressOf(source) as string;
+    const sources = currentSources(deps, name);
+    if (sources.length === 0) throw new OperatorError("PEER_UNREACHABLE", `no reachable node holds ${name}`);
     // The signal ends the request in every phase (stop, pause and a source switch abort it);
     // an abort while the head is awaited would otherwise leave a stream that never ends.
     const signal = this.abort.signal;
-    // From the request on, not only once its answer streams: a frozen primary never answers,
-    // and the failover that designates another one must cut the wait (reconsiderSource).
-    this.streamSource = source;
-    this.setState("connecting");
-    try {
-      await this.stream(name, source, address, signal);
-    } finally {
-      this.streamSource = undefined;
+    for (const [i, source] of sources.entries()) {
+      // From the request on, not only once its answer streams: a frozen primary never answers,
+      // and the failover that designates another one must cut the wait (reconsiderSource).
+      this.streamSource = source;
+      this.setState("connecting");
+      try {
+        await this.stream(name, source, deps.addressOf(source) as string, signal);
+        return;
+      } catch (err) {
+        // Only "I do not have it" moves on to the next source; any other failure is retried.
+        if (!(err instanceof PeerCallError && err.code === "no-file") || i === sources.length - 1) throw err;
+      } finally {
+        this.streamSource = undefined;
+      }
     }
   }
 

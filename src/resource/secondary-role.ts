@@ -85,10 +85,11 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       credentials: () => deps.cluster.credentials(),
       addressOf: (h) => deps.cluster.addressOf(h),
       designatedPrimary: () => core.view.designatedPrimary(),
-      holderOf: (fileNumber) =>
+      holderOf: (fileNumber, except) =>
         memberHistories(core).find(
           (m) =>
             m.host !== core.host &&
+            m.host !== except &&
             (m.versions.has(fileNumber) || m.positions.some((p) => p.fileNumber === fileNumber)),
         )?.host,
       saveProgress: (p: FetchProgress) => core.files.writeFetch(p),

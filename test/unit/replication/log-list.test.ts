@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import { LamportClock } from "../../../src/log/lamport-clock.js";
+import { RecordKind } from "../../../src/log/record.js";
 import { DEFAULT_WRITER_LIMITS, LogWriter } from "../../../src/log/writer.js";
 import { Metrics } from "../../../src/metrics/metrics.js";
 import { PeerClient } from "../../../src/peer/client.js";
@@ -255,7 +256,8 @@ describe("fetcher of a node taking over", () => {
   // by the planned rule for charlie's writes. Alpha's fetcher listed the file after 11 at bravo
   // (11's writer) only: bravo lists no 12 with data, so alpha never fetched 12 and the take-over
   // never completed. It now lists first at a member that published that it holds the next file.
-  it("lists the next file at the member that holds it, not only at the current file's writer", async () => {
+  /** Three nodes' log directories on one simulated disk and network. */
+  async function threeNodes() {
     const sim = new SimClock({ startWallMs: 1_700_000_000_000 });
     const network = new SimNetwork({ time: sim, seed: 1 });
     const storage = new SimStorage({ seed: 1 });
@@ -263,11 +265,8 @@ describe("fetcher of a node taking over", () => {
       await makeDirectoryDurable(`/${host}/r0`, storage);
       return new LocalLogs(`/${host}/r0`, storage);
     };
-    const alphaLogs = await logsOf("alpha");
-    const bravoLogs = await logsOf("bravo");
-    const charlieLogs = await logsOf("charlie");
-    /** Writes a file's durable header into `logs` and lists it there. */
-    const write = async (logs: LocalLogs, fileNumber: number, host: string, prevVersion?: string) => {
+    /** Writes a file's durable header and `records` 4 KiB writes into `logs` and lists it there. */
+    const write = async (logs: LocalLogs, fileNumber: number, host: string, prevVersion?: string, records = 0) => {
       const name = `log-${String(fileNumber).padStart(9, "0")}-${host}`;
       const header = { ...fileHeader(fileNumber), host, ...(prevVersion ? { prevVersion } : {}) };
       const writer = await LogWriter.create(
@@ -278,9 +277,34 @@ describe("fetcher of a node taking over", () => {
         sim,
         { ...DEFAULT_WRITER_LIMITS, preallocateBytes: 0 },
       );
+      if (records > 0) {
+        const appended = writer.append(
+          Array.from({ length: records }, (_, i) => ({
+            kind: RecordKind.Write,
+            offsetBytes: i * 4096,
+            lengthBytes: 4096,
+            payload: new Uint8Array(4096).fill(i + 1),
+          })),
+        );
+        await sim.advance(100);
+        await appended;
+      }
       logs.add(name, writer.durableOffsetBytes);
       return name;
     };
+    return {
+      sim,
+      network,
+      storage,
+      write,
+      alphaLogs: await logsOf("alpha"),
+      bravoLogs: await logsOf("bravo"),
+      charlieLogs: await logsOf("charlie"),
+    };
+  }
+
+  it("lists the next file at the member that holds it, not only at the current file's writer", async () => {
+    const { sim, network, storage, write, alphaLogs, bravoLogs, charlieLogs } = await threeNodes();
     const eleven = await write(alphaLogs, 11, "bravo");
     await write(bravoLogs, 11, "bravo");
     const twelve = await write(charlieLogs, 12, "charlie", (await alphaLogs.version(eleven)).version);
@@ -323,6 +347,53 @@ describe("fetcher of a node taking over", () => {
       await stopping;
       bravo.close();
       charlie.close();
+    }
+  });
+
+  // Simulator seed 920155: bravo, primary, had cut charlie loose and deleted files 17-19; alpha,
+  // forced later, kept them. A handover designated charlie, whose fetcher asked only bravo (the
+  // files' writer) for 17 and was told "no log file" for ever: nobody served. A node taking over
+  // now fetches a file its writer no longer has from a member that published that it holds it.
+  it("fetches the current file from a member that holds it when its writer no longer has it", async () => {
+    const { sim, network, storage, write, alphaLogs, bravoLogs, charlieLogs } = await threeNodes();
+    const twelve = await write(alphaLogs, 12, "bravo", undefined, 3);
+    alphaLogs.markFinished(twelve);
+    const bravo = await serveLogs(sim, network, storage, "bravo", bravoLogs);
+    const alpha = await serveLogs(sim, network, storage, "alpha", alphaLogs);
+    const metrics = new Metrics({ defaultMetrics: false });
+    const fetcher = new Fetcher(
+      {
+        resource: "r0",
+        host: "charlie",
+        logs: charlieLogs,
+        storage,
+        time: sim,
+        client: clientOn(sim, network, metrics, "charlie"),
+        credentials: () => credentials,
+        addressOf: (host) => (host === "alpha" || host === "bravo" ? `${host}:7000` : undefined),
+        designatedPrimary: () => "charlie",
+        holderOf: (fileNumber, except) => (fileNumber === 12 && except !== "alpha" ? "alpha" : undefined),
+        saveProgress: () => Promise.resolve(),
+        metrics,
+        logger,
+        syncEveryBytes: 1024 * 1024,
+        listWaitMs: LIST_WAIT_MS,
+        retryMaxMs: 2_000,
+      },
+      { file: twelve, verifiedBytes: 0, nextSeq: 0, finished: false },
+    );
+    try {
+      fetcher.start();
+      await sim.advance(5 * LIST_WAIT_MS);
+      assert.equal(charlieLogs.get(twelve)?.lengthBytes, alphaLogs.get(twelve)?.lengthBytes, `fetcher ${fetcher.stateValue}: ${fetcher.lastError ?? ""}`);
+      assert.ok((alphaLogs.get(twelve)?.lengthBytes ?? 0) > 3 * 4096);
+      assert.ok(charlieLogs.isFinished(twelve), `fetcher ${fetcher.stateValue}: ${fetcher.lastError ?? ""}`);
+    } finally {
+      const stopping = fetcher.stop();
+      await sim.advance(2 * LIST_WAIT_MS);
+      await stopping;
+      alpha.close();
+      bravo.close();
     }
   });
 });
