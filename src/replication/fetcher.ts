@@ -246,7 +246,7 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       this.streamSource = source;
       this.setState("connecting");
       try {
-        await this.stream(name, source, deps.addressOf(source) as string, signal);
+        await this.stream(name, source, deps.addressOf(source) as string, signal, i > 0);
         return;
       } catch (err) {
         // Only "I do not have it" moves on to the next source; any other failure is retried.
@@ -257,7 +257,21 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
     }
   }
 
-  private async stream(name: string, source: string, address: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Streams `name` from `source`. `holder`: not the file's writer but a
+   * member holding a copy (currentSources()): once it has nothing more to
+   * send and its copy is not finished, we go back to the writer. Following
+   * it would wait for ever if it follows us (simulator seed 930103: bravo,
+   * taking over while alpha recovered, streamed from charlie, which
+   * streamed from bravo).
+   */
+  private async stream(
+    name: string,
+    source: string,
+    address: string,
+    signal: AbortSignal,
+    holder: boolean,
+  ): Promise<void> {
     const { deps } = this;
     const local = deps.logs.get(name) ?? deps.logs.add(name, 0);
     let offset = local.lengthBytes;
@@ -312,6 +326,12 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
               deps.metrics.replicationFetchedBytes.labels(deps.resource).inc(verified.bytes.length);
             }
           } else if (frame.type === FrameType.Heartbeat) {
+            if (holder) {
+              throw new OperatorError(
+                "PEER_UNREACHABLE",
+                `${source} holds no more of ${name} and its copy is not finished: asking the writer again`,
+              );
+            }
             this.noteRemote(name, frame.valueBytes);
           } else if (frame.type === FrameType.End) {
             if (verifier.pendingBytes > 0 || offset !== frame.valueBytes) {

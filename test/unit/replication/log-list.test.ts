@@ -36,13 +36,17 @@ const LOGS = "/var/lib/marsd/resources/r0";
 const LIST_WAIT_MS = 1_000;
 const logger = pino({ level: "silent" });
 
-/** `host` serves r0's logs from `logs` at "<host>:7000"; every list request it gets is counted. */
+/**
+ * `host` serves r0's logs from `logs` at "<host>:7000"; every list request it gets is counted.
+ * While `running()` is false, r0 is not served (as a failed resource is not).
+ */
 async function serveLogs(
   sim: SimClock,
   network: SimNetwork,
   storage: SimStorage,
   host: string,
   logs: LocalLogs,
+  running: () => boolean = () => true,
 ) {
   const metrics = new Metrics({ defaultMetrics: false });
   const server = new PeerServer({
@@ -73,7 +77,7 @@ async function serveLogs(
     metrics,
     logger,
     lookup: (name) => {
-      if (name !== "r0") return undefined;
+      if (name !== "r0" || !running()) return undefined;
       asked.lists += 1;
       return { logs };
     },
@@ -266,7 +270,13 @@ describe("fetcher of a node taking over", () => {
       return new LocalLogs(`/${host}/r0`, storage);
     };
     /** Writes a file's durable header and `records` 4 KiB writes into `logs` and lists it there. */
-    const write = async (logs: LocalLogs, fileNumber: number, host: string, prevVersion?: string, records = 0) => {
+    const write = async (
+      logs: LocalLogs,
+      fileNumber: number,
+      host: string,
+      prevVersion?: string,
+      records = 0,
+    ) => {
       const name = `log-${String(fileNumber).padStart(9, "0")}-${host}`;
       const header = { ...fileHeader(fileNumber), host, ...(prevVersion ? { prevVersion } : {}) };
       const writer = await LogWriter.create(
@@ -350,29 +360,21 @@ describe("fetcher of a node taking over", () => {
     }
   });
 
-  // Simulator seed 920155: bravo, primary, had cut charlie loose and deleted files 17-19; alpha,
-  // forced later, kept them. A handover designated charlie, whose fetcher asked only bravo (the
-  // files' writer) for 17 and was told "no log file" for ever: nobody served. A node taking over
-  // now fetches a file its writer no longer has from a member that published that it holds it.
-  it("fetches the current file from a member that holds it when its writer no longer has it", async () => {
-    const { sim, network, storage, write, alphaLogs, bravoLogs, charlieLogs } = await threeNodes();
-    const twelve = await write(alphaLogs, 12, "bravo", undefined, 3);
-    alphaLogs.markFinished(twelve);
-    const bravo = await serveLogs(sim, network, storage, "bravo", bravoLogs);
-    const alpha = await serveLogs(sim, network, storage, "alpha", alphaLogs);
+  /** Charlie's fetcher, designated (taking over), at the start of `file`; `holder` published that it holds it. */
+  function charlieTakingOver(c: Awaited<ReturnType<typeof threeNodes>>, file: string, holder: string) {
     const metrics = new Metrics({ defaultMetrics: false });
-    const fetcher = new Fetcher(
+    return new Fetcher(
       {
         resource: "r0",
         host: "charlie",
-        logs: charlieLogs,
-        storage,
-        time: sim,
-        client: clientOn(sim, network, metrics, "charlie"),
+        logs: c.charlieLogs,
+        storage: c.storage,
+        time: c.sim,
+        client: clientOn(c.sim, c.network, metrics, "charlie"),
         credentials: () => credentials,
         addressOf: (host) => (host === "alpha" || host === "bravo" ? `${host}:7000` : undefined),
         designatedPrimary: () => "charlie",
-        holderOf: (fileNumber, except) => (fileNumber === 12 && except !== "alpha" ? "alpha" : undefined),
+        holderOf: (fileNumber, except) => (fileNumber === 12 && except !== holder ? holder : undefined),
         saveProgress: () => Promise.resolve(),
         metrics,
         logger,
@@ -380,17 +382,70 @@ describe("fetcher of a node taking over", () => {
         listWaitMs: LIST_WAIT_MS,
         retryMaxMs: 2_000,
       },
-      { file: twelve, verifiedBytes: 0, nextSeq: 0, finished: false },
+      { file, verifiedBytes: 0, nextSeq: 0, finished: false },
     );
+  }
+
+  // Simulator seed 920155: bravo, primary, had cut charlie loose and deleted files 17-19; alpha,
+  // forced later, kept them. A handover designated charlie, whose fetcher asked only bravo (the
+  // files' writer) for 17 and was told "no log file" for ever: nobody served. A node taking over
+  // now fetches a file its writer no longer has from a member that published that it holds it.
+  it("fetches the current file from a member that holds it when its writer no longer has it", async () => {
+    const c = await threeNodes();
+    const twelve = await c.write(c.alphaLogs, 12, "bravo", undefined, 3);
+    c.alphaLogs.markFinished(twelve);
+    const bravo = await serveLogs(c.sim, c.network, c.storage, "bravo", c.bravoLogs);
+    const alpha = await serveLogs(c.sim, c.network, c.storage, "alpha", c.alphaLogs);
+    const fetcher = charlieTakingOver(c, twelve, "alpha");
     try {
       fetcher.start();
-      await sim.advance(5 * LIST_WAIT_MS);
-      assert.equal(charlieLogs.get(twelve)?.lengthBytes, alphaLogs.get(twelve)?.lengthBytes, `fetcher ${fetcher.stateValue}: ${fetcher.lastError ?? ""}`);
-      assert.ok((alphaLogs.get(twelve)?.lengthBytes ?? 0) > 3 * 4096);
-      assert.ok(charlieLogs.isFinished(twelve), `fetcher ${fetcher.stateValue}: ${fetcher.lastError ?? ""}`);
+      await c.sim.advance(5 * LIST_WAIT_MS);
+      const why = `fetcher ${fetcher.stateValue}: ${fetcher.lastError ?? ""}`;
+      assert.ok((c.alphaLogs.get(twelve)?.lengthBytes ?? 0) > 3 * 4096);
+      assert.equal(c.charlieLogs.get(twelve)?.lengthBytes, c.alphaLogs.get(twelve)?.lengthBytes, why);
+      assert.ok(c.charlieLogs.isFinished(twelve), why);
     } finally {
       const stopping = fetcher.stop();
-      await sim.advance(2 * LIST_WAIT_MS);
+      await c.sim.advance(2 * LIST_WAIT_MS);
+      await stopping;
+      alpha.close();
+      bravo.close();
+    }
+  });
+
+  // Simulator seed 930103 (with the fallback above): alpha, the writer, was recovering from a
+  // failure and said "no log file"; bravo, taking over, streamed from charlie, whose unfinished
+  // copy followed bravo: each waited for the other for ever. Once a holder has nothing more and
+  // its copy is not finished, the fetcher goes back to the writer.
+  it("goes back to the writer once a holder's unfinished copy has nothing more", async () => {
+    const c = await threeNodes();
+    const twelve = await c.write(c.alphaLogs, 12, "alpha", undefined, 3);
+    const lengthBytes = c.alphaLogs.get(twelve)?.lengthBytes ?? 0;
+    // Bravo holds the same bytes, not finished there; alpha does not serve r0 (recovering).
+    const copy = await c.storage.open(c.bravoLogs.pathOf(twelve), "create");
+    await copy.writev([await c.storage.readFile(c.alphaLogs.pathOf(twelve))], 0);
+    await copy.datasync();
+    await copy.close();
+    c.bravoLogs.add(twelve, lengthBytes);
+    let alphaRunning = false;
+    const bravo = await serveLogs(c.sim, c.network, c.storage, "bravo", c.bravoLogs);
+    const alpha = await serveLogs(c.sim, c.network, c.storage, "alpha", c.alphaLogs, () => alphaRunning);
+    const fetcher = charlieTakingOver(c, twelve, "bravo");
+    try {
+      fetcher.start();
+      await c.sim.advance(2 * LIST_WAIT_MS);
+      assert.equal(c.charlieLogs.get(twelve)?.lengthBytes, lengthBytes, "bravo's copy not fetched");
+      // Alpha has recovered, its file finished.
+      c.alphaLogs.markFinished(twelve);
+      alphaRunning = true;
+      await c.sim.advance(5 * LIST_WAIT_MS);
+      assert.ok(
+        c.charlieLogs.isFinished(twelve),
+        `fetcher ${fetcher.stateValue}: ${fetcher.lastError ?? ""}`,
+      );
+    } finally {
+      const stopping = fetcher.stop();
+      await c.sim.advance(2 * LIST_WAIT_MS);
       await stopping;
       alpha.close();
       bravo.close();
