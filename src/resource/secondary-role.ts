@@ -39,8 +39,14 @@ export async function isLocallyFinished(core: ResourceCore, name: string): Promi
 export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Promise<void> {
   const { deps, name } = core;
   const fetch = await prepareFetch(core);
+  // No checkpoint yet (a primary that lost power before its first one,
+  // restarted as a secondary): the disk may hold any part of every local
+  // file's writes, so replay starts at the oldest, not at the file fetched
+  // (simulator seed 940020: a torn block from file 1 stayed torn, replay
+  // began at file 2).
+  const oldest = core.logs.list()[0];
   const start = core.applier.appliedPosition ?? {
-    ...(parseLogName(fetch.file) as { fileNumber: number; host: string }),
+    ...(parseLogName(oldest?.name ?? fetch.file) as { fileNumber: number; host: string }),
     offsetBytes: 0,
     nextSeq: 0,
     streamBytes: 0,

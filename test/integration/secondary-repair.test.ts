@@ -1,5 +1,5 @@
 /**
- * A secondary restarted behind the end of its local log: the writes
+ * A node restarted behind the end of its local log: the writes
  * between its checkpoint and that end may be on its disk in part (after a
  * power loss some torn), so it says consistent only once replay has passed
  * that end again (simulator seed 870116). A replay pause that reached its
@@ -8,10 +8,16 @@
  *
  * The crash between a pause and its checkpoint is made by removing the
  * flag from pause.json while the daemon is down (what that crash leaves).
+ *
+ * A primary that lost power before its first checkpoint has none: on its
+ * restart (a secondary until it has heard the other members) replay
+ * starts at its oldest local file, not at the newest (simulator seed
+ * 940020). The power loss is made by a kill -9, a torn block written into
+ * its disk and checkpoint.json removed while it is down.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../helpers/daemon-process.js";
@@ -40,7 +46,7 @@ interface Detail {
   replay?: { lagBytes: number };
 }
 
-describe("a secondary restarted behind its local log", { timeout: 300_000 }, () => {
+describe("a node restarted behind its local log", { timeout: 300_000 }, () => {
   let setup: ReplicatedSetup;
   let tmp: TempDir;
 
@@ -118,6 +124,41 @@ describe("a secondary restarted behind its local log", { timeout: 300_000 }, () 
       await waitCaughtUp(setup.cluster, "bravo", "alpha", "r0");
       const digests = await diskDigests(setup);
       assert.equal(digests.get("bravo"), digests.get("alpha"));
+    }),
+  );
+
+  it(
+    "a primary restarted with no checkpoint replays every local file, the oldest first",
+    explainOnFailure(async () => {
+      const alpha = () => setup.cluster.node("alpha").daemon;
+      const data = path.join(tmp.path, "first-file.bin");
+      await writeFile(data, randomBytes(MIB));
+      await run(requireTool("nbdcopy"), [data, nbdUri(setup.cluster, "alpha", "r0")], { timeoutMs: 60_000 });
+      // The write is in a file older than the newest one.
+      await alpha().rpc.call("resource.logRotate", { name: "r0" });
+      await waitCaughtUp(setup.cluster, "bravo", "alpha", "r0");
+      await alpha().kill9();
+      // What a power loss before the first checkpoint leaves: a torn block, no checkpoint.
+      const disk = await open(setup.disks.get("alpha") as string, "r+");
+      try {
+        await disk.write(randomBytes(4096), 0, 4096, 8192);
+        await disk.sync();
+      } finally {
+        await disk.close();
+      }
+      await rm(path.join(resourceDirOf(setup.cluster, "alpha", "r0"), "checkpoint.json"));
+      await alpha().relaunch();
+      await waitFor("alpha to serve again", async () => {
+        const d = await alpha().rpc.call<Detail>("resource.status", { name: "r0" });
+        return d.state === "running" && d.role === "primary";
+      });
+      await waitCaughtUp(setup.cluster, "bravo", "alpha", "r0");
+      const digests = await diskDigests(setup);
+      assert.equal(
+        digests.get("alpha"),
+        digests.get("bravo"),
+        "the torn block is repaired from the oldest file",
+      );
     }),
   );
 });
