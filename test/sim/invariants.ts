@@ -134,7 +134,8 @@ export class Invariants {
       // Serving in a new process counts as starting to serve, even if no look saw it stop.
       if (now && (!before || !sameProcess)) await this.becamePrimary(node);
       // Not serving any more in the same process: it stepped down (a restart is no step-down).
-      const failedInPlace = this.sim.recovering.has(node.host);
+      // Failed: the export goes away a moment before the failure is reported (seed 950142).
+      const failedInPlace = this.sim.recovering.has(node.host) || node.resourceFailed(RESOURCE);
       if (
         !now &&
         before &&

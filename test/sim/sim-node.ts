@@ -110,6 +110,14 @@ export class SimNode {
     return this.core ? this.frontend.volumes.get(name) : undefined;
   }
 
+  /**
+   * Whether `name` has failed in this process (before the manager reports
+   * it: the failed resource stops exporting, closes its files, then says so).
+   */
+  resourceFailed(name: string): boolean {
+    return this.core?.resources.get(name)?.state === "failed";
+  }
+
   /** Runs the real start-up: cluster state, peer listener, every resource recovered. */
   async start(): Promise<void> {
     this.generation += 1;
