@@ -3,12 +3,15 @@
  * joining member: full sync) or a list of regions (a region resync), only
  * where it differs, resumable.
  *
- * Pipelined, in two levels (sync-digest.ts): the member hashes its ranges
- * and sends their digests, several requests ahead; the source answers
- * SAME for an equal range, or its leaves, and the member then asks for the
- * differing chunks (data windows), several at once. So neither the round
- * trip nor one side's hashing bounds the rate: equal disks move at hashing
- * speed, different ones at the link's.
+ * Pipelined, in two levels (sync-digest.ts): the member asks the source
+ * for the leaves of a batch of ranges and hashes the same ranges while
+ * the source does, several requests ahead; where the leaves differ it asks
+ * for those chunks (data windows), several at once. So neither the round
+ * trip nor one side's hashing bounds the rate, and both ends hash at once
+ * from the first batch to the last: equal disks move at hashing speed,
+ * different ones at the link's. (Sending our range digests and getting
+ * SAME back would cost 32 bytes per range instead of 32 per chunk, but the
+ * source could only start hashing once we had finished.)
  *
  * Bounds: MAX_DIGESTS_IN_FLIGHT digest requests, and data windows within
  * `maxInFlightBytes` and MAX_WINDOWS_IN_FLIGHT (each request is a
@@ -37,12 +40,16 @@ import { acceptedCodecs } from "./compression.js";
 import { FrameType, type Frame } from "./frames.js";
 import { openFrameStream } from "./fetch-stream.js";
 import { ReplayLimit, endPosition } from "./replay-limit.js";
-import { DIGEST_BYTES, hashLeaves, leafAt, rangeDigest, rangesFrom, type SyncRange } from "./sync-digest.js";
+import { DIGEST_BYTES, hashLeaves, leafAt, rangesFrom, type SyncRange } from "./sync-digest.js";
 import { SYNC_CHUNK_BYTES, syncedBytesBelow, type SyncRegions } from "./sync-regions.js";
 import { SYNC_DIGEST_RANGES, SYNC_WINDOW_CHUNKS } from "./sync-server.js";
 
-/** Three: at a 200 ms round trip one request's hashing and trip still hide behind the others. */
-const MAX_DIGESTS_IN_FLIGHT = 3;
+/**
+ * Four: a request is sent when we start hashing its batch and answered
+ * after the source hashed it too; at a 200 ms round trip that is about two
+ * batches' hashing later, and we hash on meanwhile.
+ */
+const MAX_DIGESTS_IN_FLIGHT = 4;
 /**
  * Ranges per digest request (256 MiB): few round trips for equal disks,
  * still a fine pipeline. A pass starts with one range and doubles up to
@@ -277,23 +284,36 @@ export class SyncClient {
       batch = takeBatch(ranges, batchRanges)
     ) {
       batchRanges = Math.min(batchRanges * 2, RANGES_PER_DIGEST, SYNC_DIGEST_RANGES);
+      await digests.acquire(0, signal).catch(() => undefined);
+      for (const range of batch)
+        await ahead.acquire(range.endBytes - range.startBytes, signal).catch(() => undefined);
+      if (signal.aborted) break;
+      const batchTasks = batch.map((r): RangeTask => ({ ...r, pendingWindows: new Set(), answered: false }));
+      tasks.push(...batchTasks);
+      // Asked before we hash: the source hashes the batch while we do, so
+      // neither end hashes alone at the start or the end of a sync (and the
+      // round trip hides behind our hashing).
+      const answer = this.digestRequest(call, batchTasks);
+      // Handled from now on (not only once tracked below): a failure ends the pass, and our hashing.
+      answer.catch((err: unknown) => {
+        failure ??= { err };
+        abort.abort();
+      });
       const leaves: Buffer[] = [];
       for (const range of batch) {
-        await ahead.acquire(range.endBytes - range.startBytes, signal).catch(() => undefined);
-        if (signal.aborted) break;
         const l = await hashLeaves((at, t) => this.readLocal(at, t), range, signal);
         if (!l) break;
         leaves.push(l);
       }
-      if (signal.aborted) break;
-      await digests.acquire(0, signal).catch(() => undefined);
-      if (signal.aborted) break;
-      const batchTasks = batch.map((r): RangeTask => ({ ...r, pendingWindows: new Set(), answered: false }));
-      tasks.push(...batchTasks);
       track(
-        this.digestRequest(call, batchTasks, leaves, (task, theirs, mine) =>
-          this.fetchDiffering(call, task, theirs, mine, windows, track, advance),
-        )
+        answer
+          .then((theirs) => {
+            // Our hashing stopped (the pass is ending): nothing is compared.
+            if (leaves.length < batchTasks.length) return;
+            batchTasks.forEach((task, i) => {
+              this.compare(call, task, theirs[i], leaves[i] as Buffer, windows, track, advance);
+            });
+          })
           .then(advance)
           .finally(() => digests.release(0)),
       );
@@ -308,13 +328,7 @@ export class SyncClient {
     // ended with would save this round trip; it lost acknowledged writes
     // in a simulated handover, simulator seed 20069, and is not used.)
     let end: LogPosition | undefined;
-    await this.digestRequest(
-      call,
-      [],
-      [],
-      () => undefined,
-      (position) => (end = position),
-    );
+    await this.digestRequest(call, [], (position) => (end = position));
     if (!end) throw new PeerProtocolError("sync end missing");
     this.syncEnd = end;
     await this.save(true);
@@ -326,27 +340,30 @@ export class SyncClient {
     if (n < target.length) target.fill(0, n);
   }
 
-  /** Sends the ranges' digests; calls `differs` for each range the source holds differently. */
+  /**
+   * Asks the source for the leaves of `tasks`' ranges (undefined where it
+   * answers SAME). The digest sent is empty, so every source answers with
+   * its leaves (one that compared a real digest would have needed ours
+   * first); `ended` gets the source's log position after its reads.
+   */
   private async digestRequest(
     call: Call,
     tasks: RangeTask[],
-    leaves: Buffer[],
-    differs: (task: RangeTask, theirs: Buffer, mine: Buffer) => void,
     ended: (position: LogPosition) => void = () => undefined,
-  ): Promise<void> {
+  ): Promise<Array<Buffer | undefined>> {
     const body = {
       resource: this.deps.resource,
-      ranges: tasks.map((t, i) => ({
+      ranges: tasks.map((t) => ({
         offsetBytes: t.startBytes,
         lengthBytes: t.endBytes - t.startBytes,
-        digest: rangeDigest(leaves[i] as Buffer).toString("hex"),
+        digest: "",
       })),
     };
-    let next = 0;
+    const theirs: Array<Buffer | undefined> = [];
     await this.request(call, "/peer/v1/sync/digest", body, false, (frame) => {
-      const task = tasks[next];
+      const task = tasks[theirs.length];
       if (frame.type === FrameType.End) {
-        if (next !== tasks.length) throw new PeerProtocolError("digest answer ended early");
+        if (theirs.length !== tasks.length) throw new PeerProtocolError("digest answer ended early");
         ended(endPosition(frame.payload));
         return true;
       }
@@ -356,20 +373,34 @@ export class SyncClient {
         frame.valueBytes !== task.endBytes - task.startBytes
       )
         throw new PeerProtocolError(`digest answer for ${frame.offsetBytes}, expected ${task?.startBytes}`);
-      next += 1;
       if (frame.type === FrameType.Same) {
-        this.sameBytes += task.endBytes - task.startBytes;
+        theirs.push(undefined);
       } else if (frame.type === FrameType.Digests) {
-        const mine = leaves[next - 1] as Buffer;
-        if (frame.payload.length !== mine.length)
+        const chunks = Math.ceil((task.endBytes - task.startBytes) / SYNC_CHUNK_BYTES);
+        if (frame.payload.length !== chunks * DIGEST_BYTES)
           throw new PeerProtocolError("digest answer of another size");
-        differs(task, frame.payload, mine);
+        theirs.push(frame.payload);
       } else {
         throw new PeerProtocolError(`unexpected frame ${frame.type} in a digest answer`);
       }
-      task.answered = true;
       return false;
     });
+    return theirs;
+  }
+
+  /** Both ends' leaves of `task` are known: equal, or the differing chunks are fetched. */
+  private compare(
+    call: Call,
+    task: RangeTask,
+    theirs: Buffer | undefined,
+    mine: Buffer,
+    windows: ByteBudget,
+    track: (p: Promise<void>) => void,
+    advance: () => Promise<void>,
+  ): void {
+    if (theirs === undefined || theirs.equals(mine)) this.sameBytes += task.endBytes - task.startBytes;
+    else this.fetchDiffering(call, task, theirs, mine, windows, track, advance);
+    task.answered = true;
   }
 
   /** Requests the chunks of `task` whose leaves differ, in windows of consecutive chunks. */

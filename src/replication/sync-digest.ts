@@ -5,9 +5,10 @@
  * Two levels: a leaf is the SHA-256 of one chunk (SYNC_CHUNK_BYTES, the
  * unit that is sent); a range is up to SYNC_RANGE_CHUNKS consecutive chunks
  * inside one region, and its digest is the SHA-256 of its leaves in order
- * (a Merkle tree of height two). When a range's digests differ, the source
- * answers with its leaves, so the member learns which chunks to fetch
- * without hashing anything twice.
+ * (a Merkle tree of height two). When a range's digests differ (or the
+ * asker sent none, to have both ends hash at once: sync-client.ts), the
+ * source answers with its leaves, so the member learns which chunks to
+ * fetch without hashing anything twice.
  *
  * SHA-256 because equal digests mean "not sent": a collision would leave a
  * replica silently different, and with SHA extensions it hashes at

@@ -8,7 +8,8 @@
  * - POST /peer/v1/sync/digest {resource, ranges: [{offsetBytes,
  *   lengthBytes, digest}]}: per range, SAME when the source's range digest
  *   (sync-digest.ts) equals the member's, else DIGESTS with the source's
- *   leaves, so the member knows which chunks to ask for;
+ *   leaves, so the member knows which chunks to ask for (an empty digest:
+ *   the member hashes at the same time and compares the leaves itself);
  * - POST /peer/v1/sync/window {resource, offsetBytes, hashes}: per chunk
  *   from offsetBytes, SAME when its leaf equals the given hash, else DATA
  *   (an empty hash: the member knows it differs, send it unhashed); with
