@@ -360,6 +360,18 @@ describe("fetcher of a node taking over", () => {
     }
   });
 
+  /** Stops `fetcher` (a list it waits on ends in virtual time) and the log servers. */
+  async function stopAll(
+    c: Awaited<ReturnType<typeof threeNodes>>,
+    fetcher: Fetcher,
+    servers: Array<{ close: () => void }>,
+  ) {
+    const stopping = fetcher.stop();
+    await c.sim.advance(2 * LIST_WAIT_MS);
+    await stopping;
+    for (const server of servers) server.close();
+  }
+
   /** Charlie's fetcher, designated (taking over), at the start of `file`; `holder` published that it holds it. */
   function charlieTakingOver(c: Awaited<ReturnType<typeof threeNodes>>, file: string, holder: string) {
     const metrics = new Metrics({ defaultMetrics: false });
@@ -405,11 +417,7 @@ describe("fetcher of a node taking over", () => {
       assert.equal(c.charlieLogs.get(twelve)?.lengthBytes, c.alphaLogs.get(twelve)?.lengthBytes, why);
       assert.ok(c.charlieLogs.isFinished(twelve), why);
     } finally {
-      const stopping = fetcher.stop();
-      await c.sim.advance(2 * LIST_WAIT_MS);
-      await stopping;
-      alpha.close();
-      bravo.close();
+      await stopAll(c, fetcher, [alpha, bravo]);
     }
   });
 
@@ -444,11 +452,7 @@ describe("fetcher of a node taking over", () => {
         `fetcher ${fetcher.stateValue}: ${fetcher.lastError ?? ""}`,
       );
     } finally {
-      const stopping = fetcher.stop();
-      await c.sim.advance(2 * LIST_WAIT_MS);
-      await stopping;
-      alpha.close();
-      bravo.close();
+      await stopAll(c, fetcher, [alpha, bravo]);
     }
   });
 });
