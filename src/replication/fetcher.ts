@@ -27,7 +27,7 @@ import type { Clock, TimerHandle } from "../platform/clock.js";
 import type { RandomAccessFile, Storage } from "../platform/storage/types.js";
 import { LogCorruptError, OperatorError, errorMessage } from "../util/errors.js";
 import { PeerProtocolError, readPeerErrorBody } from "../peer/error-codes.js";
-import { currentSources, listNextAt, nextSources } from "./fetch-source.js";
+import { currentSources, listNextAt, nextSources, sourceFor } from "./fetch-source.js";
 import { openLogStream } from "./fetch-stream.js";
 import { PipelinedWrites } from "./pipelined-writes.js";
 import { FrameType } from "./frames.js";
@@ -246,7 +246,8 @@ export class Fetcher extends EventEmitter<FetcherEvents> {
       this.streamSource = source;
       this.setState("connecting");
       try {
-        await this.stream(name, source, deps.addressOf(source) as string, signal, i > 0);
+        const holder = source !== sourceFor(deps, name);
+        await this.stream(name, source, deps.addressOf(source) as string, signal, holder);
         return;
       } catch (err) {
         // Only "I do not have it" moves on to the next source; any other failure is retried.

@@ -31,6 +31,7 @@ import type { SimNetwork } from "./sim-network.js";
 import type { SimStorage } from "./sim-storage.js";
 import { type TearMode } from "./sim-storage.js";
 import { SimTransport } from "./sim-transport.js";
+import { NotStartedError } from "../../src/util/errors.js";
 
 const SIM_PEER_PORT = 7700;
 
@@ -115,7 +116,13 @@ export class SimNode {
    * it: the failed resource stops exporting, closes its files, then says so).
    */
   resourceFailed(name: string): boolean {
-    return this.core?.resources.get(name)?.state === "failed";
+    try {
+      return this.core?.resources.get(name)?.state === "failed";
+    } catch (err) {
+      // Starting: no resource is loaded yet.
+      if (err instanceof NotStartedError) return false;
+      throw err;
+    }
   }
 
   /** Runs the real start-up: cluster state, peer listener, every resource recovered. */

@@ -29,6 +29,7 @@ import { SimClock } from "./sim-clock.js";
 import { SimNetwork } from "./sim-network.js";
 import { SimStorage, type TearMode } from "./sim-storage.js";
 import { NodeDownError, SimNode } from "./sim-node.js";
+import { NotStartedError } from "../../src/util/errors.js";
 import { History, type WriteRecord } from "./history.js";
 import { Invariants, SimViolation } from "./invariants.js";
 import { Workload } from "./workload.js";
@@ -390,11 +391,22 @@ export class Simulator {
         n.host,
         [
           // Who each node believes is designated, and since when (the entry that decides roles).
-          `designation entry: ${JSON.stringify(n.core?.cluster.state.get(`resource/${RESOURCE}/primary`) ?? "(down)")}`,
+          `designation entry: ${designationEntry(n)}`,
           ...n.recentLog(40),
         ],
       ]),
     );
     return violation;
+  }
+}
+
+/** What `node` holds as the designation (the entry that decides roles), for a failure's explanation. */
+function designationEntry(node: SimNode): string {
+  try {
+    return JSON.stringify(node.core?.cluster.state.get(`resource/${RESOURCE}/primary`) ?? "(down)");
+  } catch (err) {
+    // Restarting: its cluster layer is not up yet (an explanation must not fail itself).
+    if (err instanceof NotStartedError) return "(starting)";
+    throw err;
   }
 }
