@@ -27,6 +27,7 @@
  * after every read: `syncEnd`. The replica is consistent only once its
  * replay has passed that point (MARS's syncpos).
  */
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { LogPosition } from "../log/log-stream.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -75,6 +76,12 @@ export const SYNC_DATA_WINDOW_BYTES = DATA_WINDOW_CHUNKS * SYNC_CHUNK_BYTES;
  */
 const MAX_AHEAD_BYTES = 2 * 1024 * 1024 * 1024;
 export const DEFAULT_SYNC_IN_FLIGHT_BYTES = 96 * 1024 * 1024;
+/**
+ * Listeners on a pass's abort signal at most: each request in flight (its
+ * socket, a bandwidth wait) and each budget wait adds some. Node warns
+ * past 10 (MaxListenersExceededWarning in the log on every sync).
+ */
+const PASS_SIGNAL_LISTENERS = 4 * (MAX_DIGESTS_IN_FLIGHT + MAX_WINDOWS_IN_FLIGHT);
 const PROGRESS_INTERVAL_MS = 1000;
 
 export interface SyncClientDeps {
@@ -201,6 +208,7 @@ export class SyncClient {
       }
       try {
         this.passAbort = new AbortController();
+        setMaxListeners(PASS_SIGNAL_LISTENERS, this.passAbort.signal);
         if (!this.releaseSlot && this.deps.admission) {
           this.state = "queued";
           this.releaseSlot = await this.deps.admission(this.passAbort.signal);
