@@ -111,6 +111,12 @@ export interface SyncClientDeps {
   compareOnly?: (startBytes: number, endBytes: number) => void;
   /** The replay limit (replayLimit) moved. */
   onReplayLimit?: () => void;
+  /**
+   * A write or sync of the local disk failed: the sync stops (it is never
+   * retried on the same file; the owner fails the resource, which recovers
+   * from disk and resumes from the saved progress).
+   */
+  onDiskFailure?: (err: unknown) => void;
   /** Give up after this many failed attempts in a row (onFailed); default: retry for ever. */
   maxFailures?: number;
   onFailed?: (err: unknown) => void;
@@ -137,6 +143,8 @@ export class SyncClient {
   private wake: (() => void) | undefined;
   /** Aborts the pass in progress (every request of it, see PeerClient.open). */
   private passAbort = new AbortController();
+  /** The local disk's first failed write or sync (see onDiskFailure). */
+  private diskFailure: unknown;
   state: SyncClientState = "syncing";
   lastError: string | undefined;
   syncEnd: LogPosition | undefined;
@@ -217,6 +225,13 @@ export class SyncClient {
         await this.pass(this.passAbort);
         failures = 0;
       } catch (err) {
+        if (this.diskFailure !== undefined) {
+          this.stopped = true;
+          this.state = "stopped";
+          this.lastError = errorMessage(this.diskFailure);
+          this.deps.onDiskFailure?.(this.diskFailure);
+          break;
+        }
         if (this.stopped || this.paused) continue;
         failures += 1;
         this.lastError = errorMessage(err);
@@ -491,7 +506,11 @@ export class SyncClient {
           const length = frame.type === FrameType.Data ? frame.payload.length : frame.valueBytes;
           if (length <= 0 || at + length > endBytes) throw new PeerProtocolError("sync chunk out of range");
           if (frame.type === FrameType.Data) {
-            writes.push(deps.disk.writev([frame.payload], at));
+            const write = deps.disk.writev([frame.payload], at);
+            // Handled now (awaited below, once the stream has ended): a failed
+            // write must not be an unhandled rejection, which ends the process.
+            write.catch((err: unknown) => (this.diskFailure ??= err));
+            writes.push(write);
             deps.metrics.replicationSyncTransferredBytes.labels(deps.resource).inc(length);
           } else {
             this.sameBytes += length;
@@ -500,8 +519,13 @@ export class SyncClient {
           return false;
         },
       );
-      const settled = await Promise.allSettled([written, ...writes]);
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      // `writes` is complete only once the stream has ended (simulator seed
+      // 980081: it was read before the first frame, so no write was ever
+      // awaited; a failed one ended the process, and the cursor could pass
+      // a window whose writes had not landed).
+      const [streamed] = await Promise.allSettled([written]);
+      const settled = [streamed, ...(await Promise.allSettled(writes))];
+      const failed = settled.find((s): s is PromiseRejectedResult => s?.status === "rejected");
       if (failed) throw failed.reason;
     } finally {
       windows.release(bytes);
@@ -573,7 +597,10 @@ export class SyncClient {
     this.savePending = this.savePending
       .catch(() => undefined)
       .then(async () => {
-        await deps.disk.datasync();
+        await deps.disk.datasync().catch((err: unknown) => {
+          this.diskFailure ??= err;
+          throw err;
+        });
         await deps.saveProgress(doneBytes, doneBytes >= this.endBytes ? this.syncEnd : undefined);
       });
     return this.savePending;

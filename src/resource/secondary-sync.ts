@@ -53,6 +53,7 @@ export function makeSyncClient(core: ResourceCore, hooks: RoleHooks): SyncClient
         return rate > 0 ? Math.min(max, Math.max(SYNC_DATA_WINDOW_BYTES, rate)) : max;
       },
       admission: (signal) => deps.transfers.syncSlots.acquire(signal),
+      onDiskFailure: (err) => hooks.fatal(err),
       acceptCompression: () => deps.settings.compressionEnabled?.(name) ?? false,
       ...(regions ? { regions } : {}),
     },
