@@ -523,9 +523,8 @@ export class SyncClient {
       // 980081: it was read before the first frame, so no write was ever
       // awaited; a failed one ended the process, and the cursor could pass
       // a window whose writes had not landed).
-      const [streamed] = await Promise.allSettled([written]);
-      const settled = [streamed, ...(await Promise.allSettled(writes))];
-      const failed = settled.find((s): s is PromiseRejectedResult => s?.status === "rejected");
+      const settled = [...(await Promise.allSettled([written])), ...(await Promise.allSettled(writes))];
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
       if (failed) throw failed.reason;
     } finally {
       windows.release(bytes);
