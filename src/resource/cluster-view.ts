@@ -123,6 +123,11 @@ export class ClusterView {
     return typeof value === "string" ? value : undefined;
   }
 
+  /** The Lamport stamp of the designation entry: tells one designation from a later one of the same host. */
+  designationStampUs(): number | undefined {
+    return this.state.get(Keys.resourcePrimary(this.resource))?.stampUs;
+  }
+
   /**
    * What a changed key under `resource/<res>/` is about: the designated
    * primary, a member's history (its versions, status or membership), or

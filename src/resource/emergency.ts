@@ -65,6 +65,15 @@ export function isOwnGapFile(core: ResourceCore, header: LogFileHeader): boolean
   return e?.active === true && header.gap?.host === core.host && header.gap.afterFile === e.afterFile;
 }
 
+/**
+ * This node is a secondary and its disk holds writes it made as primary in
+ * emergency mode, in no log yet: it owes the gap file its step-down did
+ * not write (role-decision.ts mayCloseGap says when it may).
+ */
+export function owesGapFile(core: ResourceCore): boolean {
+  return core.emergencyFile?.active === true && core.role === "secondary";
+}
+
 /** Whether a failed append means "the log area is full" (not a broken disk). */
 export function isLogSpaceFailure(err: unknown): boolean {
   const cause = err instanceof LogFailedError ? err.cause : err;

@@ -193,24 +193,10 @@ export async function leaveEmergency(core: ResourceCore, hooks: RoleHooks): Prom
   const parts = core.primary;
   const emergency = core.emergencyFile;
   if (!parts || !emergency?.active || !parts.volume.writingDirect) return;
-  const last = core.logs.get(emergency.afterFile);
-  if (!last)
-    throw new OperatorError(
-      "NOT_CONSISTENT",
-      `${emergency.afterFile}, the last file before the gap, is gone`,
-    );
-  const lastVersion = await core.logs.version(last.name);
-  const header = await core.logs.header(last.name);
-  await removeLaterFiles(core, last.fileNumber);
+  const startGapFile = await prepareGapFile(core, hooks, emergency.afterFile);
   const startMs = core.deps.time.monotonicMs();
   await parts.volume.resumeLogging(async () => {
-    const log = await LogStream.start(
-      primaryLogOptions(core, hooks),
-      last.fileNumber + 1,
-      header.streamStartBytes + last.lengthBytes,
-      lastVersion.version,
-      { reason: "emergency", host: core.host, afterFile: last.name },
-    );
+    const log = await startGapFile();
     parts.log = log;
     core.applier.markApplied(log.durablePosition());
     return log;
@@ -225,6 +211,57 @@ export async function leaveEmergency(core: ResourceCore, hooks: RoleHooks): Prom
     finished: false,
   });
   hooks.publishStatus(true);
+}
+
+/**
+ * Writes the gap file a step-down in emergency mode would have written,
+ * as a secondary (the secondary parts stopped): the step-down's own gap
+ * file failed, or the node crashed, and the designation moved meanwhile
+ * (simulator seed 980143). The file is empty and finished at once; the
+ * disk's unlogged writes are then behind a gap of this node's history,
+ * and the designated primary, which waits for them, resyncs their regions
+ * from this node's map and takes over. role-decision.ts says when.
+ */
+export async function closeGapAsSecondary(core: ResourceCore, hooks: RoleHooks): Promise<void> {
+  const emergency = core.emergencyFile;
+  if (core.primary || core.secondary || !emergency?.active) return;
+  const log = await (await prepareGapFile(core, hooks, emergency.afterFile))();
+  await noteGapStarted(core, formatLogName(log.current));
+  core.applier.markApplied(log.durablePosition());
+  const finished = await log.close();
+  core.logs.rememberVersion(finished.versionEntry);
+  core.view.publishVersion(finished.versionEntry);
+  await core.checkpointer.checkpointNow();
+  await core.files.writeFetch({
+    file: formatLogName(finished.name),
+    verifiedBytes: finished.lengthBytes,
+    nextSeq: 0,
+    finished: true,
+  });
+}
+
+/**
+ * Checks that the last file before the gap is here, removes a later file
+ * a failed start left behind, and returns how to start the gap file.
+ */
+async function prepareGapFile(
+  core: ResourceCore,
+  hooks: RoleHooks,
+  afterFile: string,
+): Promise<() => Promise<LogStream>> {
+  const last = core.logs.get(afterFile);
+  if (!last) throw new OperatorError("NOT_CONSISTENT", `${afterFile}, the last file before the gap, is gone`);
+  const lastVersion = await core.logs.version(last.name);
+  const header = await core.logs.header(last.name);
+  await removeLaterFiles(core, last.fileNumber);
+  return () =>
+    LogStream.start(
+      primaryLogOptions(core, hooks),
+      last.fileNumber + 1,
+      header.streamStartBytes + last.lengthBytes,
+      lastVersion.version,
+      { reason: "emergency", host: core.host, afterFile: last.name },
+    );
 }
 
 function fileFinished(core: ResourceCore, file: FinishedLogFile): void {

@@ -66,6 +66,17 @@ export interface EmergencyFile {
   gapFile?: string;
 }
 
+/**
+ * A forced failover designated this node and has not completed its
+ * take-over yet (role-changes.ts makePrimary): a failure on the way, or a
+ * crash, is followed by the same forced take-over, not by the planned rule,
+ * which would wait for the writes the force chose to drop (simulator seed
+ * 970151). Only while the designation is still the one the force wrote.
+ */
+export interface ForcedFile {
+  designationStampUs: number;
+}
+
 export const NOT_PAUSED: PauseFile = { sync: false, fetch: false, replay: false };
 
 export class ResourceFiles {
@@ -116,7 +127,25 @@ export class ResourceFiles {
   }
 
   async removeEmergency(): Promise<void> {
-    await this.storage.remove(path.join(this.dir, "emergency.json"));
+    await this.remove("emergency.json");
+  }
+
+  readForced(): Promise<ForcedFile | undefined> {
+    return this.read<ForcedFile>("forced.json");
+  }
+
+  /** Durable when it resolves. */
+  writeForced(value: ForcedFile): Promise<void> {
+    return this.write("forced.json", value);
+  }
+
+  /** Gone (durably) when it resolves; no error if there was none. */
+  async removeForced(): Promise<void> {
+    if (await this.readForced()) await this.remove("forced.json");
+  }
+
+  private async remove(name: string): Promise<void> {
+    await this.storage.remove(path.join(this.dir, name));
     await this.storage.syncDirectory(this.dir);
   }
 }

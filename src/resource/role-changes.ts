@@ -78,6 +78,7 @@ export class RoleChanges {
     const newest = core.logs.newest();
     const designated = core.view.designatedPrimary();
     const otherMembers = core.view.members().filter((h) => h !== core.host);
+    const forced = await core.files.readForced();
     const decision = decideStartRole({
       host: core.host,
       designatedPrimary: designated,
@@ -87,11 +88,24 @@ export class RoleChanges {
         newest !== undefined &&
         newest.host !== core.host &&
         !(await isLocallyFinished(core, newest.name)),
+      forcedTakeOverPending:
+        forced !== undefined &&
+        designated === core.host &&
+        forced.designationStampUs === core.view.designationStampUs(),
     });
     if (decision.kind === "become-primary") {
-      await takeOver(core, this.hooks, { cut: false });
+      if (decision.cut) {
+        this.logger.warn(
+          { resource: core.name },
+          "forced failover: completing the take-over that failed before (with the log present here)",
+        );
+      }
+      await takeOver(core, this.hooks, { cut: decision.cut === true });
+      await core.files.removeForced();
       return;
     }
+    // Designated elsewhere since, or a later designation here: the force is over.
+    if (forced) await core.files.removeForced();
     await startSecondary(core, this.hooks);
     if (decision.kind === "become-secondary" && decision.confirmTakeOver) {
       // Designated here when we stopped. The designation may have moved while
@@ -229,13 +243,16 @@ export class RoleChanges {
           { resource: core.name, previous: current ?? null },
           "forced failover: taking over with the log present here",
         );
+        // A failure from here on is followed by this same take-over (startRole).
+        await core.files.writeForced({ designationStampUs: core.view.designationStampUs() ?? 0 });
         await stopSecondary(core);
         await takeOver(core, this.hooks, { cut: true });
+        await core.files.removeForced();
       });
     } catch (err) {
       // Designated here (and maybe the cut published): the failover has
-      // taken effect, and the recovery that follows the failure takes over
-      // again. Answering a refusal would tell the operator that nothing
+      // taken effect, and the recovery that follows the failure completes
+      // the forced take-over (forced.json, startRole). Answering a refusal would tell the operator that nothing
       // changed (simulator seed 860216: the old primary's later writes were
       // dropped by a failover the operator had been told was refused).
       if (!designated || core.state === "running") throw err;

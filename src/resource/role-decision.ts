@@ -8,8 +8,10 @@
  * Role changes follow the designated primary in the cluster state:
  *
  * - at start: designated elsewhere (or nowhere) -> secondary. Designated
- *   here -> primary at once only for a sole member with no hand-over
- *   pending (the newest local file is our own, or finished here);
+ *   here by a forced failover whose take-over did not complete -> the
+ *   forced take-over (cut), at once. Designated here otherwise -> primary
+ *   at once only for a sole member with no hand-over pending (the newest
+ *   local file is our own, or finished here);
  *   otherwise the designation may have moved while we were down (a forced
  *   failover elsewhere): start as a secondary, export nothing, and confirm
  *   with every other member first, then take over by the planned rule.
@@ -56,6 +58,8 @@ export interface StartFacts {
   otherMembers: string[];
   /** The newest local file is another host's and not complete here (a hand-over to finish). */
   handoverPending: boolean;
+  /** A forced failover designated us, this very designation, and its take-over did not complete (ForcedFile). */
+  forcedTakeOverPending: boolean;
 }
 
 export interface ChangeFacts {
@@ -68,9 +72,24 @@ export interface ChangeFacts {
   takeOver: () => TakeOverFacts;
 }
 
+/** A secondary whose disk holds emergency-mode writes it made as primary, in no log yet (emergency.ts owesGapFile). */
+export interface GapFacts {
+  host: string;
+  designatedPrimary: string | undefined;
+  /** The last file before the gap. */
+  afterFileNumber: number;
+  /** We exchanged state with the designated primary since this process started: its status is current. */
+  designatedHeard: boolean;
+  designatedRole: Role | undefined;
+  /** Every other member's history. */
+  others: MemberHistory[];
+  /** A forced failover started a history after the last file before the gap (a cut's first file is later). */
+  cutBeyond: boolean;
+}
+
 export type RoleDecision =
-  /** Take up the primary role now (after stopping the secondary parts, if any). */
-  | { kind: "become-primary" }
+  /** Take up the primary role now (after stopping the secondary parts, if any); `cut`: as a forced failover. */
+  | { kind: "become-primary"; cut?: true }
   /** Take up the secondary role; `confirmTakeOver`: then take over once confirmed (see start). */
   | { kind: "become-secondary"; confirmTakeOver: boolean }
   | { kind: "step-down" }
@@ -82,6 +101,7 @@ export type RoleDecision =
 /** The role to take up at start, after recovery. */
 export function decideStartRole(f: StartFacts): RoleDecision {
   if (f.designatedPrimary !== f.host) return { kind: "become-secondary", confirmTakeOver: false };
+  if (f.forcedTakeOverPending) return { kind: "become-primary", cut: true };
   if (f.otherMembers.length === 0 && !f.handoverPending) return { kind: "become-primary" };
   return { kind: "become-secondary", confirmTakeOver: true };
 }
@@ -96,6 +116,26 @@ export function decideRoleChange(f: ChangeFacts): RoleDecision {
     return reason === undefined ? { kind: "become-primary" } : { kind: "block", reason };
   }
   return { kind: "stay", abandonTakeOver: !designatedHere };
+}
+
+/**
+ * Whether a secondary may write the gap file its step-down in emergency
+ * mode did not (the gap file failed, or a crash, while the designation
+ * moved): the designated primary waits for those writes (takeOverBlocker)
+ * and would wait for ever (simulator seed 980143). Only while nobody has
+ * gone on from the last file before the gap: the designated primary is
+ * heard and not primary, no member's history has a later file, no forced
+ * failover cut there. Otherwise the writes were dropped by force, and this
+ * disk is copied whole from the new primary (secondary-sync.ts).
+ */
+export function mayCloseGap(f: GapFacts): boolean {
+  if (f.designatedPrimary === undefined || f.designatedPrimary === f.host) return false;
+  if (!f.designatedHeard || f.designatedRole !== "secondary" || f.cutBeyond) return false;
+  return f.others.every(
+    (h) =>
+      [...h.versions.keys()].every((n) => n <= f.afterFileNumber) &&
+      h.positions.every((p) => p.fileNumber <= f.afterFileNumber),
+  );
 }
 
 /**

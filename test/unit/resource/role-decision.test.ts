@@ -6,8 +6,10 @@ import type { MemberHistory } from "../../../src/replication/history.js";
 import {
   decideRoleChange,
   decideStartRole,
+  mayCloseGap,
   makePrimaryRefusal,
   type ChangeFacts,
+  type GapFacts,
   type MakePrimaryFacts,
   type RoleDecision,
   type StartFacts,
@@ -39,6 +41,20 @@ const READY: TakeOverFacts = {
   unloggedWrites: [],
 };
 
+/** bravo, a secondary now, wrote in emergency mode after A2 as primary; alpha (designated, heard) waits for it. */
+const OWN_GAP: GapFacts = {
+  host: "bravo",
+  designatedPrimary: "alpha",
+  afterFileNumber: 2,
+  designatedHeard: true,
+  designatedRole: "secondary",
+  others: [
+    other("alpha", chain(A1, A2)),
+    other("charlie", chain(A1), { positions: [{ fileNumber: 2, file: A2[0], offsetBytes: 10 }] }),
+  ],
+  cutBeyond: false,
+};
+
 const STAY: RoleDecision = { kind: "stay", abandonTakeOver: false };
 const ABANDON: RoleDecision = { kind: "stay", abandonTakeOver: true };
 const SECONDARY: RoleDecision = { kind: "become-secondary", confirmTakeOver: false };
@@ -51,6 +67,7 @@ describe("role decision: at start", () => {
     designatedPrimary: "bravo",
     otherMembers: [],
     handoverPending: false,
+    forcedTakeOverPending: false,
   };
   const cases: Array<[string, Partial<StartFacts>, RoleDecision]> = [
     ["designated elsewhere: secondary", { designatedPrimary: "alpha", otherMembers: ["alpha"] }, SECONDARY],
@@ -65,6 +82,16 @@ describe("role decision: at start", () => {
       "designated here, sole member, a hand-over not complete here: confirm",
       { handoverPending: true },
       CONFIRM,
+    ],
+    [
+      "designated here by a forced failover whose take-over failed: the forced take-over, without confirming",
+      { otherMembers: ["alpha"], handoverPending: true, forcedTakeOverPending: true },
+      { kind: "become-primary", cut: true },
+    ],
+    [
+      "designated elsewhere since a forced failover here: secondary",
+      { designatedPrimary: "alpha", otherMembers: ["alpha"], forcedTakeOverPending: true },
+      SECONDARY,
     ],
   ];
   for (const [name, facts, expected] of cases) {
@@ -180,6 +207,40 @@ describe("role decision: on a change", () => {
     decideRoleChange({ ...base, takeOver });
     assert.equal(asked, 1);
   });
+});
+
+describe("role decision: a secondary owing a gap file for its unlogged emergency writes", () => {
+  const cases: Array<[string, Partial<GapFacts>, boolean]> = [
+    ["nobody went on past the last file before the gap: write it", {}, true],
+    ["the designated primary not heard since we started: wait", { designatedHeard: false }, false],
+    [
+      "the designated primary serves already: the writes were dropped by force",
+      { designatedRole: "primary" },
+      false,
+    ],
+    [
+      "a member has a later file: dropped",
+      { others: [other("alpha", chain(A1, A2, ["log-000000003-alpha", 9]))] },
+      false,
+    ],
+    [
+      "a member is writing or applying a later file: dropped",
+      {
+        others: [
+          other("alpha", chain(A1, A2), {
+            positions: [{ fileNumber: 3, file: "log-000000003-alpha", offsetBytes: 0 }],
+          }),
+        ],
+      },
+      false,
+    ],
+    ["a forced failover started a later history: dropped", { cutBeyond: true }, false],
+    ["no primary designated: nobody waits", { designatedPrimary: undefined }, false],
+    ["designated here: the take-over writes it", { designatedPrimary: "bravo" }, false],
+  ];
+  for (const [name, facts, expected] of cases) {
+    it(name, () => assert.equal(mayCloseGap({ ...OWN_GAP, ...facts }), expected));
+  }
 });
 
 describe("role decision: resource.primary (operator policy)", () => {
