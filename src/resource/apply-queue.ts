@@ -12,7 +12,13 @@
  *
  * After a failed write nothing more is written and the applied position
  * stays where it was for good: the disk's content past it is unknown, and
- * only recovery from the log (after a restart) can repair it.
+ * only recovery from the log (after a restart) can repair it. The failure
+ * goes to `onFailed` when it happens: a caller that issued the write
+ * without waiting for it (replay issues a file's records and moves on)
+ * would otherwise never learn of it, and the resource would go on as if
+ * applying had stopped for no reason (simulator seed 1000043: a secondary
+ * stayed behind for ever, running). `assertHealthy` lets a caller that
+ * waited with idle() check that everything landed.
  */
 import type { LogPosition } from "../log/log-stream.js";
 import type { Clock } from "../platform/clock.js";
@@ -53,6 +59,8 @@ export class ApplyQueue {
     initialPosition?: LogPosition,
     /** Called whenever the applied position moves (metrics; the checkpointer polls instead). */
     private readonly onApplied?: (position: LogPosition) => void,
+    /** Called once, when a write fails (the owner fails the resource, which recovers). */
+    private readonly onFailed?: (err: Error) => void,
   ) {
     this.applied = initialPosition;
   }
@@ -115,6 +123,11 @@ export class ApplyQueue {
       return;
     }
     void this.enqueue({ op: undefined, position }).catch(() => undefined);
+  }
+
+  /** Throws the failure of a write, if one failed: the disk lacks what was issued. */
+  assertHealthy(): void {
+    if (this.failure) throw this.failure;
   }
 
   /** Resolves when everything issued so far has been written (or has failed). */
@@ -196,6 +209,7 @@ export class ApplyQueue {
     group.done.reject(this.failure);
     this.pendingDone?.reject(this.failure);
     this.pendingDone = undefined;
+    this.onFailed?.(this.failure);
   }
 
   private advance(position: LogPosition): void {

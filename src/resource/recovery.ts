@@ -89,6 +89,10 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryResult>
     start,
   );
   const { position, lastVersion } = await replayer.catchUp({ cutTornTail: newest.host === options.host });
+  // The last records' writes may still be in flight, or failed unseen: the
+  // caller checkpoints at the end position, which must be on the disk.
+  await options.applier.idle();
+  options.applier.assertHealthy();
   return {
     endPosition: position,
     lastVersion,

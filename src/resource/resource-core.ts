@@ -225,10 +225,16 @@ export function assembleCore(
   const { config, dir, backing, checkpoint } = loaded;
   const name = config.name;
   const appliedGauge = deps.metrics.resourceAppliedPosition.labels(name);
-  const applier = new ApplyQueue(deps.time, backing, checkpoint, (p) => {
-    appliedGauge.set(p.streamBytes);
-    on.applied(p);
-  });
+  const applier = new ApplyQueue(
+    deps.time,
+    backing,
+    checkpoint,
+    (p) => {
+      appliedGauge.set(p.streamBytes);
+      on.applied(p);
+    },
+    (err) => on.fatal(err),
+  );
   const checkpointer = new Checkpointer(
     deps.time,
     deps.storage,

@@ -313,7 +313,8 @@ export class Invariants {
             `(${status.replState}) and its disk ${same ? "equals" : "differs from"} ${primary.host}'s` +
             (prefix.problem
               ? `; it is not even a prefix of ${primary.host}'s history: ${prefix.problem}`
-              : ""),
+              : "") +
+            `\n${node.host}: ${JSON.stringify(status)}`,
         );
       }
     }

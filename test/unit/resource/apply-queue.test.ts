@@ -158,6 +158,28 @@ describe("apply queue", () => {
     assert.equal(queue.inFlightCount, 0);
     const reading = queue.rangeApplied(100, 10);
     assert.equal(reading, undefined, "the failed write is no longer in flight");
+    assert.throws(() => queue.assertHealthy(), /EIO/);
+    await backing.close();
+  });
+
+  it("reports a failed write that nobody waited for, once", async () => {
+    const storage = new FaultyStorage({ failWritevFrom: 1 });
+    const backing = await disk(storage);
+    const failures: Error[] = [];
+    const queue = new ApplyQueue(systemClock, backing, position(0), undefined, (err) => failures.push(err));
+    queue.assertHealthy();
+    // Issued and not awaited, as replay issues the records of a file and moves on.
+    void queue
+      .apply({ offsetBytes: 0, lengthBytes: 10, data: pattern(10, 1) }, position(1))
+      .catch(() => undefined);
+    void queue
+      .apply({ offsetBytes: 100, lengthBytes: 10, data: pattern(10, 2) }, position(2))
+      .catch(() => undefined);
+    await queue.idle();
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]?.message ?? "", /EIO/);
+    assert.throws(() => queue.assertHealthy(), /EIO/);
+    assert.deepEqual(queue.appliedPosition, position(0));
     await backing.close();
   });
 });
