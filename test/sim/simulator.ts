@@ -169,6 +169,13 @@ export class Simulator {
     }
   }
 
+  /** No link resets a connection any more (the end of the faults). */
+  endResets(): void {
+    for (const from of this.nodes)
+      for (const to of this.nodes)
+        if (from !== to) this.network.setLink(from.host, to.host, { resetProbability: 0 });
+  }
+
   node(host: string): SimNode {
     const n = this.nodes.find((x) => x.host === host);
     if (!n) throw new Error(`no node ${host}`);

@@ -69,6 +69,10 @@ export class Workload {
     if (sim.busy)
       throw new SimViolation("operator actions still running two minutes after the workload ended");
     this.healAll();
+    // Connection resets end too: at the rate some runs draw (one per 500 packets,
+    // cut into segments of a few hundred bytes) no 1 MiB chunk of a resync ever
+    // got through, however long the cluster had (seed 1010164).
+    sim.endResets();
     // Disk faults armed and not yet fired end too: a fault after "settled" would fail the check.
     for (const node of sim.nodes) node.storage.clearFaultRules();
     for (const node of sim.nodes) if (!node.alive) await this.restart(node);

@@ -110,6 +110,19 @@ describe("history: planned take-over", () => {
     assert.match(why ?? "", /charlie holds log-000000002-bravo up to 150/);
   });
 
+  it("a member at the very start of a file the candidate lacks holds none of it (simulator seed 1010129)", () => {
+    // charlie resyncs towards alpha's file 2 and has none of its records: nothing to wait for.
+    const others = (offsetBytes: number) => [
+      member("alpha", chain(A1)),
+      member("charlie", new Map(), { positions: [pos(2, "log-000000002-alpha", offsetBytes)] }),
+    ];
+    assert.equal(plannedTakeOverBlocker(candidate(chain(A1)), others(0)), undefined);
+    assert.match(
+      plannedTakeOverBlocker(candidate(chain(A1)), others(300)) ?? "",
+      /charlie holds log-000000002-alpha up to 300/,
+    );
+  });
+
   it("refused when inconsistent and before the newest file is applied", () => {
     assert.match(
       plannedTakeOverBlocker({ ...candidate(chain(A1)), consistent: false }, []) ?? "",
