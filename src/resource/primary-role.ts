@@ -220,7 +220,8 @@ export async function leaveEmergency(core: ResourceCore, hooks: RoleHooks): Prom
  * (simulator seed 980143). The file is empty and finished at once; the
  * disk's unlogged writes are then behind a gap of this node's history,
  * and the designated primary, which waits for them, resyncs their regions
- * from this node's map and takes over. role-decision.ts says when.
+ * from this node's map and takes over. space-watch.ts runs it when
+ * role-decision.ts mayCloseGap allows.
  */
 export async function closeGapAsSecondary(core: ResourceCore, hooks: RoleHooks): Promise<void> {
   const emergency = core.emergencyFile;

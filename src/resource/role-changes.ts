@@ -93,6 +93,7 @@ export class RoleChanges {
         designated === core.host &&
         forced.designationStampUs === core.view.designationStampUs(),
     });
+    let refused = false;
     if (decision.kind === "become-primary") {
       if (decision.cut) {
         this.logger.warn(
@@ -100,14 +101,23 @@ export class RoleChanges {
           "forced failover: completing the take-over that failed before (with the log present here)",
         );
       }
-      await takeOver(core, this.hooks, { cut: decision.cut === true });
-      await core.files.removeForced();
-      return;
+      try {
+        await takeOver(core, this.hooks, { cut: decision.cut === true });
+        await core.files.removeForced();
+        return;
+      } catch (err) {
+        // Refused here (a gap this disk lacks, say; an IO failure fails the
+        // resource and comes back here): asking again at every recovery
+        // would not change that. Wait by the planned rule instead.
+        if (!decision.cut || !(err instanceof MarsError)) throw err;
+        this.logger.warn({ resource: core.name, err }, "forced failover: the take-over is refused here");
+        refused = true;
+      }
     }
-    // Designated elsewhere since, or a later designation here: the force is over.
+    // Done, refused, designated elsewhere since, or a later designation here: the force is over.
     if (forced) await core.files.removeForced();
     await startSecondary(core, this.hooks);
-    if (decision.kind === "become-secondary" && decision.confirmTakeOver) {
+    if (refused || (decision.kind === "become-secondary" && decision.confirmTakeOver)) {
       // Designated here when we stopped. The designation may have moved while
       // we were down (a forced failover elsewhere): export nothing until we
       // have heard every other member, then take over only by the planned
@@ -252,9 +262,10 @@ export class RoleChanges {
     } catch (err) {
       // Designated here (and maybe the cut published): the failover has
       // taken effect, and the recovery that follows the failure completes
-      // the forced take-over (forced.json, startRole). Answering a refusal would tell the operator that nothing
-      // changed (simulator seed 860216: the old primary's later writes were
-      // dropped by a failover the operator had been told was refused).
+      // the forced take-over (forced.json, startRole). Answering a refusal
+      // would tell the operator that nothing changed (simulator seed
+      // 860216: the old primary's later writes were dropped by a failover
+      // the operator had been told was refused).
       if (!designated || core.state === "running") throw err;
       this.logger.warn(
         { resource: core.name, err },
