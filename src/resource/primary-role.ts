@@ -229,9 +229,18 @@ export async function closeGapAsSecondary(core: ResourceCore, hooks: RoleHooks):
   const log = await (await prepareGapFile(core, hooks, emergency.afterFile))();
   await noteGapStarted(core, formatLogName(log.current));
   core.applier.markApplied(log.durablePosition());
-  const finished = await log.close();
+  await ownFileFinished(core, await log.close());
+}
+
+/**
+ * Our last file is finished: its version goes out (before, or with, the
+ * status that says we are a secondary: a new primary waits for exactly
+ * this version), and fetching resumes after it.
+ */
+async function ownFileFinished(core: ResourceCore, finished: FinishedLogFile): Promise<void> {
   core.logs.rememberVersion(finished.versionEntry);
   core.view.publishVersion(finished.versionEntry);
+  await core.applier.idle();
   await core.checkpointer.checkpointNow();
   await core.files.writeFetch({
     file: formatLogName(finished.name),
@@ -299,18 +308,7 @@ export async function stepDown(
   // the gap file, so the new primary resyncs their regions before it serves.
   if (parts.volume.writingDirect) await leaveEmergency(core, hooks);
   const finished = await parts.log.close();
-  // The version of our last file goes out before (or with) the status that
-  // says we stepped down: the new primary waits for exactly this version.
-  core.logs.rememberVersion(finished.versionEntry);
-  core.view.publishVersion(finished.versionEntry);
   core.primary = undefined;
-  await core.applier.idle();
-  await core.checkpointer.checkpointNow();
-  await core.files.writeFetch({
-    file: formatLogName(finished.name),
-    verifiedBytes: finished.lengthBytes,
-    nextSeq: 0,
-    finished: true,
-  });
+  await ownFileFinished(core, finished);
   core.role = "secondary";
 }

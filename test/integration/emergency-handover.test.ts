@@ -26,6 +26,7 @@ import { startPatternWriter } from "../helpers/pattern-writer.js";
 import { makeDisk, nbdUri, resourceDirOf, sha256File, status, waitCaughtUp } from "../helpers/replication.js";
 import { TestCluster, explainOnFailure } from "../helpers/test-cluster.js";
 import { requirePythonNbd, requireTool, run } from "../helpers/tools.js";
+import { smallLogAreaConfig } from "../helpers/emergency-config.js";
 import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
 
 const SEED = Number(process.env.MARSD_EMERGENCY_SEED ?? Date.now() % 1_000_000);
@@ -73,16 +74,7 @@ describe(`emergency mode: a handover away from a full log area (seed ${SEED})`, 
         hosts: ["alpha", "bravo", "charlie"],
         config: {
           replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 },
-          log: { preallocateBytes: 256 * 1024, rotateBytes: MIB },
-          jobs: { logRotate: "", logDelete: "" },
-          emergency: { dirtyGranularityBytes: 64 * 1024, retryMs: 300 },
-          logSpace: {
-            sampleIntervalMs: 200,
-            warning: { freeBytes: 0, freePercent: 0 },
-            cut: { freeBytes: 0, freePercent: 0 },
-            emergency: { freeBytes: MIB, freePercent: 0 },
-            hysteresisPercent: 10,
-          },
+          ...smallLogAreaConfig(64 * 1024),
         },
       });
       const c = cluster;

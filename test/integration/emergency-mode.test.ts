@@ -39,6 +39,7 @@ import { makeDisk, nbdUri, resourceDirOf, sha256File, status, waitCaughtUp } fro
 import { createVolume, startNode } from "../helpers/single-node.js";
 import { TestCluster, explainOnFailure } from "../helpers/test-cluster.js";
 import { requirePythonNbd, requireTool, run } from "../helpers/tools.js";
+import { smallLogAreaConfig } from "../helpers/emergency-config.js";
 import { assertAcknowledgedPresent } from "../helpers/versioned-blocks.js";
 
 const SEED = Number(process.env.MARSD_EMERGENCY_SEED ?? Date.now() % 1_000_000);
@@ -79,20 +80,11 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
       requireTool("nbdcopy");
       cluster = await TestCluster.start({
         hosts: ["alpha", "bravo"],
+        // ENOSPC starts emergency mode (the monitor's levels would rather see
+        // 1 MiB free); it ends once the remount leaves 1 MiB + 10 % free.
         config: {
           replication: { statusPublishMs: 200, heartbeatMs: 500, listWaitMs: 2000 },
-          log: { preallocateBytes: 256 * 1024, rotateBytes: MIB },
-          jobs: { logRotate: "", logDelete: "" },
-          emergency: { dirtyGranularityBytes: GRANULARITY_BYTES, retryMs: 300 },
-          // ENOSPC starts emergency mode (the monitor's levels would rather see
-          // 1 MiB free); it ends once the remount leaves 1 MiB + 10 % free.
-          logSpace: {
-            sampleIntervalMs: 200,
-            warning: { freeBytes: 0, freePercent: 0 },
-            cut: { freeBytes: 0, freePercent: 0 },
-            emergency: { freeBytes: MIB, freePercent: 0 },
-            hysteresisPercent: 10,
-          },
+          ...smallLogAreaConfig(GRANULARITY_BYTES),
         },
       });
       await cluster.form();
@@ -237,19 +229,8 @@ describe(`emergency mode: a full log area on the primary (seed ${SEED})`, { time
     const config = path.join(os.tmpdir(), `marsd-emergency-${process.pid}.json`);
     await writeFile(
       config,
-      JSON.stringify({
-        log: { preallocateBytes: 256 * 1024, rotateBytes: MIB },
-        jobs: { logRotate: "", logDelete: "" },
-        emergency: { enabled: true, dirtyGranularityBytes: GRANULARITY_BYTES, retryMs: 300 },
-        // Below 1 MiB free: emergency mode, and the monitor deletes replayed logs; back above 1.6 MiB: logging.
-        logSpace: {
-          sampleIntervalMs: 200,
-          warning: { freeBytes: 0, freePercent: 0 },
-          cut: { freeBytes: 0, freePercent: 0 },
-          emergency: { freeBytes: MIB, freePercent: 0 },
-          hysteresisPercent: 10,
-        },
-      }),
+      // Below 1 MiB free: emergency mode, and the monitor deletes replayed logs; back above 1.6 MiB: logging.
+      JSON.stringify(smallLogAreaConfig(GRANULARITY_BYTES)),
     );
     single = await startNode({ extraArgs: ["--config", config] });
     const dir = path.join(single.dataDir, "resources", "r0");
