@@ -10,10 +10,10 @@
  *   does the origin serve its own file. Never this node, never a host
  *   without a known address.
  * - currentSources(): sourceFor(), and while we take over (or nobody is
- *   designated) then whoever published that they hold that file: the
+ *   designated) then whoever published that they held that file: the
  *   origin may have deleted it (it had cut us loose while it was primary).
  * - nextSources(): the same source as for the current file; while we take
- *   over, first whoever published that they hold the next file.
+ *   over, first whoever published that they held the next file.
  * - listNext(): asks the source for the files after the current one
  *   (waiting up to `waitMs` there, listWaitMs by default) and accepts the
  *   next number only if its header continues our version of the current
@@ -26,11 +26,13 @@ import type { PeerCredentials } from "../peer/client.js";
 import type { FetcherDeps } from "./fetcher.js";
 import type { LogListEntry } from "./log-server.js";
 
-export type SourceDeps = Pick<FetcherDeps, "host" | "addressOf" | "designatedPrimary" | "holderOf">;
+export type SourceDeps = Pick<FetcherDeps, "host" | "addressOf" | "designatedPrimary" | "holdersOf">;
 
-/** `host` if it is another node with a known address. */
-function reachable(deps: SourceDeps, host: string | undefined): string | undefined {
-  return host !== undefined && host !== deps.host && deps.addressOf(host) ? host : undefined;
+/** The other members that published they held file `fileNumber`, reachable ones only, not in `sources` yet. */
+function holders(deps: SourceDeps, fileNumber: number, sources: string[]): string[] {
+  return deps
+    .holdersOf(fileNumber)
+    .filter((h) => h !== deps.host && deps.addressOf(h) && !sources.includes(h));
 }
 
 /** The host to fetch `file` from (see the contract). */
@@ -44,8 +46,8 @@ export function sourceFor(deps: SourceDeps, file: string): string | undefined {
 
 /**
  * The hosts to fetch `file` from, in order. Following a primary: only it.
- * Taking over: the origin first (it wrote the file), then a member that
- * published that it holds it. Simulator seed 920155: bravo, primary, cut
+ * Taking over: the origin first (it wrote the file), then the members that
+ * published that they held it. Simulator seed 920155: bravo, primary, cut
  * charlie loose and deleted files 17-19; alpha, forced, kept them; charlie,
  * designated by a handover, asked only bravo for 17 and waited for ever.
  */
@@ -55,9 +57,7 @@ export function currentSources(deps: SourceDeps, file: string): string[] {
   const primary = deps.designatedPrimary();
   if (primary && primary !== deps.host) return sources;
   const fileNumber = parseLogName(file)?.fileNumber;
-  const holder = fileNumber === undefined ? undefined : reachable(deps, deps.holderOf(fileNumber, first));
-  if (holder && !sources.includes(holder)) sources.push(holder);
-  return sources;
+  return fileNumber === undefined ? sources : [...sources, ...holders(deps, fileNumber, sources)];
 }
 
 /**
@@ -67,16 +67,13 @@ export function currentSources(deps: SourceDeps, file: string): string[] {
  * the old primaries acknowledged, and the next file's writer need not be
  * the current file's (a handover at a file boundary: bravo wrote 11 and
  * handed over to charlie, which wrote 12; bravo lists no 12 with data,
- * seed 83): first whoever published that they hold the next file, then
- * the current file's source.
+ * seed 83): first whoever published that they held the next file (each:
+ * the first may have deleted it since, seed 1070040), then the current
+ * file's source.
  */
 export function nextSources(deps: SourceDeps, current: string): string[] {
   const number = parseLogName(current)?.fileNumber ?? 0;
-  const sources: string[] = [];
-  if (deps.designatedPrimary() === deps.host) {
-    const holder = reachable(deps, deps.holderOf(number + 1));
-    if (holder) sources.push(holder);
-  }
+  const sources = deps.designatedPrimary() === deps.host ? holders(deps, number + 1, []) : [];
   const same = sourceFor(deps, current);
   if (same && !sources.includes(same)) sources.push(same);
   return sources;

@@ -62,12 +62,14 @@ export interface FetcherDeps {
   addressOf: (host: string) => string | undefined;
   designatedPrimary: () => string | undefined;
   /**
-   * Another member known to hold log file number `fileNumber` (from its
-   * published status): where a node taking over looks for files after its
-   * own last one, which no primary lists for it any more; and for a file
-   * its origin no longer has. `except`: a host not to name.
+   * The other members known to have held log file number `fileNumber`
+   * (from their published histories), in member order: where a node taking
+   * over looks for files after its own last one, which no primary lists
+   * for it any more; and for a file its origin no longer has. A history
+   * says a member had the file, not that it still has it (it may have
+   * deleted it since), so each is asked in turn.
    */
-  holderOf: (fileNumber: number, except?: string) => string | undefined;
+  holdersOf: (fileNumber: number) => string[];
   /** Persists progress (called at least at every file boundary). */
   saveProgress: (progress: FetchProgress) => Promise<void>;
   /** Called with the version of a file once it is complete here. */

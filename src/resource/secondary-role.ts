@@ -91,13 +91,14 @@ export async function startSecondary(core: ResourceCore, hooks: RoleHooks): Prom
       credentials: () => deps.cluster.credentials(),
       addressOf: (h) => deps.cluster.addressOf(h),
       designatedPrimary: () => core.view.designatedPrimary(),
-      holderOf: (fileNumber, except) =>
-        memberHistories(core).find(
-          (m) =>
-            m.host !== core.host &&
-            m.host !== except &&
-            (m.versions.has(fileNumber) || m.positions.some((p) => p.fileNumber === fileNumber)),
-        )?.host,
+      holdersOf: (fileNumber) =>
+        memberHistories(core)
+          .filter(
+            (m) =>
+              m.host !== core.host &&
+              (m.versions.has(fileNumber) || m.positions.some((p) => p.fileNumber === fileNumber)),
+          )
+          .map((m) => m.host),
       saveProgress: (p: FetchProgress) => core.files.writeFetch(p),
       metrics: deps.metrics,
       logger: deps.logger,

@@ -224,7 +224,7 @@ describe("fetcher waiting for the next file", () => {
         credentials: () => credentials,
         addressOf: (host) => (host === "alpha" ? "alpha:7000" : undefined),
         designatedPrimary: () => "alpha",
-        holderOf: () => undefined,
+        holdersOf: () => [],
         saveProgress: (p) => {
           saved.push(p);
           return Promise.resolve();
@@ -313,52 +313,56 @@ describe("fetcher of a node taking over", () => {
     };
   }
 
-  it("lists the next file at the member that holds it, not only at the current file's writer", async () => {
-    const { sim, network, storage, write, alphaLogs, bravoLogs, charlieLogs } = await threeNodes();
-    const eleven = await write(alphaLogs, 11, "bravo");
-    await write(bravoLogs, 11, "bravo");
-    const twelve = await write(charlieLogs, 12, "charlie", (await alphaLogs.version(eleven)).version);
-    const bravo = await serveLogs(sim, network, storage, "bravo", bravoLogs);
-    const charlie = await serveLogs(sim, network, storage, "charlie", charlieLogs);
-    const metrics = new Metrics({ defaultMetrics: false });
-    const saved: FetchProgress[] = [];
-    const fetcher = new Fetcher(
-      {
-        resource: "r0",
-        host: "alpha",
-        logs: alphaLogs,
-        storage,
-        time: sim,
-        client: clientOn(sim, network, metrics, "alpha"),
-        credentials: () => credentials,
-        addressOf: (host) => (host === "bravo" || host === "charlie" ? `${host}:7000` : undefined),
-        designatedPrimary: () => "alpha",
-        holderOf: (fileNumber) => (fileNumber === 12 ? "charlie" : undefined),
-        saveProgress: (p) => {
-          saved.push(p);
-          return Promise.resolve();
+  for (const holders of [["charlie"], ["bravo", "charlie"]]) {
+    // Simulator seed 1070040: the first member whose history has file 5 had deleted it since
+    // (it had cut the others loose); the second still held it. Each one is asked in turn.
+    it(`lists the next file at the members that held it, not only at the current file's writer (${holders.join(", ")})`, async () => {
+      const { sim, network, storage, write, alphaLogs, bravoLogs, charlieLogs } = await threeNodes();
+      const eleven = await write(alphaLogs, 11, "bravo");
+      await write(bravoLogs, 11, "bravo");
+      const twelve = await write(charlieLogs, 12, "charlie", (await alphaLogs.version(eleven)).version);
+      const bravo = await serveLogs(sim, network, storage, "bravo", bravoLogs);
+      const charlie = await serveLogs(sim, network, storage, "charlie", charlieLogs);
+      const metrics = new Metrics({ defaultMetrics: false });
+      const saved: FetchProgress[] = [];
+      const fetcher = new Fetcher(
+        {
+          resource: "r0",
+          host: "alpha",
+          logs: alphaLogs,
+          storage,
+          time: sim,
+          client: clientOn(sim, network, metrics, "alpha"),
+          credentials: () => credentials,
+          addressOf: (host) => (host === "bravo" || host === "charlie" ? `${host}:7000` : undefined),
+          designatedPrimary: () => "alpha",
+          holdersOf: (fileNumber) => (fileNumber === 12 ? holders : []),
+          saveProgress: (p) => {
+            saved.push(p);
+            return Promise.resolve();
+          },
+          metrics,
+          logger,
+          syncEveryBytes: 1024 * 1024,
+          listWaitMs: LIST_WAIT_MS,
+          retryMaxMs: 2_000,
         },
-        metrics,
-        logger,
-        syncEveryBytes: 1024 * 1024,
-        listWaitMs: LIST_WAIT_MS,
-        retryMaxMs: 2_000,
-      },
-      { file: eleven, verifiedBytes: alphaLogs.get(eleven)?.lengthBytes ?? 0, nextSeq: 1, finished: true },
-    );
-    try {
-      fetcher.start();
-      await sim.advance(5 * LIST_WAIT_MS);
-      assert.equal(fetcher.current.file, twelve, `still at ${fetcher.current.file}`);
-      assert.ok(saved.some((p) => p.file === twelve));
-    } finally {
-      const stopping = fetcher.stop();
-      await sim.advance(100);
-      await stopping;
-      bravo.close();
-      charlie.close();
-    }
-  });
+        { file: eleven, verifiedBytes: alphaLogs.get(eleven)?.lengthBytes ?? 0, nextSeq: 1, finished: true },
+      );
+      try {
+        fetcher.start();
+        await sim.advance(5 * LIST_WAIT_MS);
+        assert.equal(fetcher.current.file, twelve, `still at ${fetcher.current.file}`);
+        assert.ok(saved.some((p) => p.file === twelve));
+      } finally {
+        const stopping = fetcher.stop();
+        await sim.advance(100);
+        await stopping;
+        bravo.close();
+        charlie.close();
+      }
+    });
+  }
 
   /** Stops `fetcher` (a list it waits on ends in virtual time) and the log servers. */
   async function stopAll(
@@ -386,7 +390,7 @@ describe("fetcher of a node taking over", () => {
         credentials: () => credentials,
         addressOf: (host) => (host === "alpha" || host === "bravo" ? `${host}:7000` : undefined),
         designatedPrimary: () => "charlie",
-        holderOf: (fileNumber, except) => (fileNumber === 12 && except !== holder ? holder : undefined),
+        holdersOf: (fileNumber) => (fileNumber === 12 ? [holder] : []),
         saveProgress: () => Promise.resolve(),
         metrics,
         logger,
