@@ -189,6 +189,11 @@ async function startSync(
 ): Promise<void> {
   const { deps } = core;
   if (core.secondary !== parts || parts.sync) return;
+  // Replay stands before the gap, everything before it applied: checkpoint
+  // that first. Otherwise a restart replays older records over the regions
+  // copied, whose newest data (emergency-mode writes) no log has, and the
+  // member calls a stale disk consistent (simulator seed 1120044).
+  await core.checkpointer.checkpointNow();
   const totalBytes = await recordSyncStart(core, regions, { gapFile: file, sourceHost });
   deps.logger.info(
     { resource: core.name, gapFile: file, regions: regions?.length ?? "whole disk", totalBytes },
