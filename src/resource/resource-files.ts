@@ -139,9 +139,9 @@ export class ResourceFiles {
     return this.write("forced.json", value);
   }
 
-  /** Gone (durably) when it resolves; no error if there was none. */
-  async removeForced(): Promise<void> {
-    if (await this.readForced()) await this.remove("forced.json");
+  /** Gone (durably) when it resolves; only while there is one. */
+  removeForced(): Promise<void> {
+    return this.remove("forced.json");
   }
 
   private async remove(name: string): Promise<void> {

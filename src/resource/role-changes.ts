@@ -103,7 +103,7 @@ export class RoleChanges {
       }
       try {
         await takeOver(core, this.hooks, { cut: decision.cut === true });
-        await core.files.removeForced();
+        if (forced) await core.files.removeForced();
         return;
       } catch (err) {
         // Refused here (a gap this disk lacks, say; an IO failure fails the
